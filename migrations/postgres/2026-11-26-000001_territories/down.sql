@@ -1,0 +1,3 @@
+DROP TABLE communes;
+DROP TABLE epcis;
+DROP TABLE departments;

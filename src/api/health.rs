@@ -1,0 +1,42 @@
+//! Liveness and readiness, for orchestrators and load balancers. No token needed.
+
+use actix_web::{HttpResponse, get, web};
+use diesel::r2d2::R2D2Connection;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::db::{self, DbPool};
+use crate::error::ApiError;
+
+#[derive(Serialize, ToSchema)]
+pub struct HealthView {
+    #[schema(example = "ok")]
+    pub status: &'static str,
+}
+
+/// The process is running.
+#[utoipa::path(tag = "health", responses((status = 200, body = HealthView)))]
+#[get("/health/live")]
+pub async fn health_live() -> HttpResponse {
+    HttpResponse::Ok().json(HealthView { status: "ok" })
+}
+
+/// The database answers a query: the instance can take traffic.
+#[utoipa::path(
+    tag = "health",
+    responses(
+        (status = 200, body = HealthView),
+        (status = 503, description = "The database does not answer (`UNAVAILABLE`)", body = crate::error::Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/health/ready")]
+pub async fn health_ready(pool: web::Data<DbPool>) -> Result<HttpResponse, ApiError> {
+    db::run(&pool, |conn| {
+        conn.ping().map_err(|error| ApiError::Unavailable {
+            cause: error.to_string(),
+            retry_after_seconds: 2,
+        })
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(HealthView { status: "ok" }))
+}

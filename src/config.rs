@@ -1,0 +1,222 @@
+//! Settings, read once from the environment. A bad setting stops the program with one line that
+//! names it.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::auth::MIN_SECRET_BYTES;
+use crate::db::{DatabaseUrl, PoolSettings};
+
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/ctg-api.sqlite3";
+pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
+pub const DEFAULT_AUDIENCE: &str = "ctg-api";
+pub const DEV_ISSUER: &str = "ctg-api-dev";
+
+#[derive(Clone)]
+pub struct Config {
+    pub database_url: DatabaseUrl,
+    pub bind: String,
+    pub jwt_secret: Option<Vec<u8>>,
+    pub jwt_jwks_file: Option<PathBuf>,
+    pub jwt_issuer: String,
+    pub jwt_audience: String,
+    pub pool: PoolSettings,
+    pub workers: usize,
+    pub shutdown_timeout_seconds: u64,
+    pub page_token_secret: Option<Vec<u8>>,
+    /// Dev mode: a random HS256 secret when none is set, and a ready admin token printed at start.
+    pub dev: bool,
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("database_url", &self.database_url.redacted())
+            .field("bind", &self.bind)
+            .field("jwt_secret", &self.jwt_secret.as_ref().map(|_| "***"))
+            .field("jwt_jwks_file", &self.jwt_jwks_file)
+            .field("jwt_issuer", &self.jwt_issuer)
+            .field("jwt_audience", &self.jwt_audience)
+            .field("pool", &self.pool)
+            .field("workers", &self.workers)
+            .field("dev", &self.dev)
+            .finish_non_exhaustive()
+    }
+}
+
+fn parse_number<T: std::str::FromStr>(
+    name: &str,
+    value: Option<String>,
+    default: T,
+    valid: impl Fn(&T) -> bool,
+) -> Result<T, String> {
+    match value {
+        None => Ok(default),
+        Some(text) => match text.trim().parse::<T>() {
+            Ok(number) if valid(&number) => Ok(number),
+            _ => Err(format!("{name}={text:?} is not valid")),
+        },
+    }
+}
+
+impl Config {
+    /// Reads the settings through `var` (the process environment in `main`, a map in tests).
+    pub fn from_vars(var: impl Fn(&str) -> Option<String>, dev: bool) -> Result<Self, String> {
+        let var = |name: &str| var(name).filter(|value| !value.trim().is_empty());
+        let database_url = DatabaseUrl::parse(
+            &var("DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned()),
+        )?;
+        let bind = var("CTG_BIND").unwrap_or_else(|| DEFAULT_BIND.to_owned());
+        if bind.parse::<std::net::SocketAddr>().is_err() {
+            return Err(format!(
+                "CTG_BIND={bind:?} is not an address:port such as 127.0.0.1:8080"
+            ));
+        }
+        let jwt_secret = var("CTG_JWT_SECRET").map(String::into_bytes);
+        if jwt_secret
+            .as_ref()
+            .is_some_and(|secret| secret.len() < MIN_SECRET_BYTES)
+        {
+            return Err(format!(
+                "CTG_JWT_SECRET must be at least {MIN_SECRET_BYTES} bytes long"
+            ));
+        }
+        let jwt_jwks_file = var("CTG_JWT_JWKS_FILE").map(PathBuf::from);
+        if jwt_secret.is_none() && jwt_jwks_file.is_none() && !dev {
+            return Err(
+                "set CTG_JWT_SECRET (32 bytes or more) or CTG_JWT_JWKS_FILE, or start with --dev"
+                    .into(),
+            );
+        }
+        let jwt_issuer = match var("CTG_JWT_ISSUER") {
+            Some(issuer) => issuer,
+            None if dev => DEV_ISSUER.to_owned(),
+            None => {
+                return Err(
+                    "CTG_JWT_ISSUER is required: the iss claim every token must carry".into(),
+                );
+            }
+        };
+        let jwt_audience = var("CTG_JWT_AUDIENCE").unwrap_or_else(|| DEFAULT_AUDIENCE.to_owned());
+        let cores = std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get);
+        let pool = PoolSettings {
+            max_size: parse_number("CTG_DB_POOL_SIZE", var("CTG_DB_POOL_SIZE"), 10, |n| {
+                (1..=1000).contains(n)
+            })?,
+            checkout_timeout: Duration::from_millis(parse_number(
+                "CTG_DB_TIMEOUT_MS",
+                var("CTG_DB_TIMEOUT_MS"),
+                3_000,
+                |n| (10..=600_000).contains(n),
+            )?),
+        };
+        let workers = parse_number("CTG_WORKERS", var("CTG_WORKERS"), cores, |n| {
+            (1..=256).contains(n)
+        })?;
+        let shutdown_timeout_seconds = parse_number(
+            "CTG_SHUTDOWN_TIMEOUT_SECONDS",
+            var("CTG_SHUTDOWN_TIMEOUT_SECONDS"),
+            30,
+            |n| *n <= 3_600,
+        )?;
+        let page_token_secret = var("CTG_PAGE_TOKEN_SECRET").map(String::into_bytes);
+        if page_token_secret
+            .as_ref()
+            .is_some_and(|secret| secret.len() < MIN_SECRET_BYTES)
+        {
+            return Err(format!(
+                "CTG_PAGE_TOKEN_SECRET must be at least {MIN_SECRET_BYTES} bytes long"
+            ));
+        }
+        Ok(Self {
+            database_url,
+            bind,
+            jwt_secret,
+            jwt_jwks_file,
+            jwt_issuer,
+            jwt_audience,
+            pool,
+            workers,
+            shutdown_timeout_seconds,
+            page_token_secret,
+            dev,
+        })
+    }
+
+    pub fn from_env(dev: bool) -> Result<Self, String> {
+        Self::from_vars(|name| std::env::var(name).ok(), dev)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    fn config(vars: &[(&str, &str)], dev: bool) -> Result<Config, String> {
+        let vars: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        Config::from_vars(|name| vars.get(name).cloned(), dev)
+    }
+
+    const SECRET: &str = "0123456789abcdef0123456789abcdef";
+
+    #[test]
+    fn defaults_need_only_a_secret_and_an_issuer() {
+        let config = config(
+            &[
+                ("CTG_JWT_SECRET", SECRET),
+                ("CTG_JWT_ISSUER", "https://idp"),
+            ],
+            false,
+        )
+        .unwrap();
+        assert_eq!(
+            config.database_url,
+            DatabaseUrl::parse(DEFAULT_DATABASE_URL).unwrap()
+        );
+        assert_eq!(config.jwt_audience, "ctg-api");
+        assert_eq!(config.pool.max_size, 10);
+    }
+
+    #[test]
+    fn a_short_secret_is_refused_with_its_name() {
+        let error = config(
+            &[("CTG_JWT_SECRET", "short"), ("CTG_JWT_ISSUER", "i")],
+            false,
+        )
+        .unwrap_err();
+        assert!(error.contains("CTG_JWT_SECRET"), "{error}");
+    }
+
+    #[test]
+    fn no_key_is_refused_outside_dev_mode() {
+        assert!(
+            config(&[("CTG_JWT_ISSUER", "i")], false)
+                .unwrap_err()
+                .contains("CTG_JWT_SECRET")
+        );
+        assert_eq!(config(&[], true).unwrap().jwt_issuer, DEV_ISSUER);
+    }
+
+    #[test]
+    fn bad_numbers_and_addresses_name_their_variable() {
+        let base = [("CTG_JWT_SECRET", SECRET), ("CTG_JWT_ISSUER", "i")];
+        for (name, value) in [
+            ("CTG_DB_POOL_SIZE", "0"),
+            ("CTG_DB_TIMEOUT_MS", "soon"),
+            ("CTG_WORKERS", "-1"),
+            ("CTG_BIND", "localhost"),
+        ] {
+            let mut vars = base.to_vec();
+            vars.push((name, value));
+            assert!(config(&vars, false).unwrap_err().contains(name), "{name}");
+        }
+        let mut vars = base.to_vec();
+        vars.push(("DATABASE_URL", "mysql://x"));
+        assert!(config(&vars, false).unwrap_err().contains("DATABASE_URL"));
+    }
+}

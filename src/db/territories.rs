@@ -1,0 +1,413 @@
+//! The territory reference: reads for the API, and the idempotent import that refreshes it.
+
+use std::collections::HashMap;
+use std::hash::Hash;
+
+use diesel::prelude::*;
+
+use super::DbConnection;
+use super::schema::{communes, departments, epcis};
+use crate::domain::reference::{Commune, Department, Epci, Reference};
+
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = departments, treat_none_as_null = true)]
+pub struct DepartmentRow {
+    pub code: String,
+    pub name: String,
+    pub region: String,
+    pub chef_lieu: Option<String>,
+    pub zone: String,
+    pub population: i64,
+    pub commune_count: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = epcis, treat_none_as_null = true)]
+pub struct EpciRow {
+    pub siren: String,
+    pub name: String,
+    pub search_name: String,
+    pub kind: String,
+    pub financing_mode: Option<String>,
+    pub population: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = communes, treat_none_as_null = true)]
+pub struct CommuneRow {
+    pub insee: String,
+    pub name: String,
+    pub search_name: String,
+    pub kind: String,
+    pub department: String,
+    pub region: Option<String>,
+    pub siren: Option<String>,
+    pub epci_siren: Option<String>,
+    pub parent_insee: Option<String>,
+    pub postal_codes: String,
+    pub population: Option<i64>,
+}
+
+impl From<&Department> for DepartmentRow {
+    fn from(d: &Department) -> Self {
+        Self {
+            code: d.code.clone(),
+            name: d.name.clone(),
+            region: d.region.clone(),
+            chef_lieu: d.chef_lieu.clone(),
+            zone: d.zone.as_str().to_owned(),
+            population: d.population,
+            commune_count: d.commune_count,
+        }
+    }
+}
+
+impl From<&Epci> for EpciRow {
+    fn from(e: &Epci) -> Self {
+        Self {
+            siren: e.siren.clone(),
+            name: e.name.clone(),
+            search_name: e.search_name.clone(),
+            kind: e.kind.as_str().to_owned(),
+            financing_mode: e.financing_mode.clone(),
+            population: e.population,
+        }
+    }
+}
+
+impl From<&Commune> for CommuneRow {
+    fn from(c: &Commune) -> Self {
+        Self {
+            insee: c.insee.clone(),
+            name: c.name.clone(),
+            search_name: c.search_name.clone(),
+            kind: c.kind.as_str().to_owned(),
+            department: c.department.clone(),
+            region: c.region.clone(),
+            siren: c.siren.clone(),
+            epci_siren: c.epci_siren.clone(),
+            parent_insee: c.parent_insee.clone(),
+            postal_codes: c.postal_codes.clone(),
+            population: c.population,
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reads
+
+/// Filters of the EPCI list; `q` is already folded with `fold_for_search`.
+#[derive(Debug, Default)]
+pub struct EpciFilter {
+    pub department: Option<String>,
+    pub q: Option<String>,
+}
+
+/// Filters of the commune list; `q` is already folded with `fold_for_search`.
+#[derive(Debug, Default)]
+pub struct CommuneFilter {
+    pub department: Option<String>,
+    pub epci: Option<String>,
+    pub q: Option<String>,
+}
+
+fn contains_pattern(folded: &str) -> String {
+    format!("%{folded}%")
+}
+
+fn prefix_pattern(folded: &str) -> String {
+    format!("{folded}%")
+}
+
+pub fn list_departments(
+    conn: &mut DbConnection,
+    after: Option<&str>,
+    limit: i64,
+) -> QueryResult<Vec<DepartmentRow>> {
+    let mut query = departments::table
+        .select(DepartmentRow::as_select())
+        .order(departments::code)
+        .limit(limit)
+        .into_boxed();
+    if let Some(after) = after {
+        query = query.filter(departments::code.gt(after.to_owned()));
+    }
+    query.load(conn)
+}
+
+pub fn find_department(conn: &mut DbConnection, code: &str) -> QueryResult<Option<DepartmentRow>> {
+    departments::table
+        .find(code)
+        .select(DepartmentRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn list_epcis(
+    conn: &mut DbConnection,
+    filter: &EpciFilter,
+    after: Option<&str>,
+    limit: i64,
+) -> QueryResult<Vec<EpciRow>> {
+    let mut query = epcis::table
+        .select(EpciRow::as_select())
+        .order(epcis::siren)
+        .limit(limit)
+        .into_boxed();
+    if let Some(department) = &filter.department {
+        let in_department = communes::table
+            .filter(communes::department.eq(department.clone()))
+            .filter(communes::epci_siren.is_not_null())
+            .select(communes::epci_siren.assume_not_null());
+        query = query.filter(epcis::siren.eq_any(in_department));
+    }
+    if let Some(q) = &filter.q {
+        query = query.filter(
+            epcis::search_name
+                .like(contains_pattern(q))
+                .or(epcis::siren.like(prefix_pattern(q))),
+        );
+    }
+    if let Some(after) = after {
+        query = query.filter(epcis::siren.gt(after.to_owned()));
+    }
+    query.load(conn)
+}
+
+pub fn find_epci(conn: &mut DbConnection, siren: &str) -> QueryResult<Option<EpciRow>> {
+    epcis::table
+        .find(siren)
+        .select(EpciRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// The member communes of one EPCI, by INSEE code.
+pub fn epci_members(conn: &mut DbConnection, siren: &str) -> QueryResult<Vec<CommuneRow>> {
+    communes::table
+        .filter(communes::epci_siren.eq(siren))
+        .select(CommuneRow::as_select())
+        .order(communes::insee)
+        .load(conn)
+}
+
+/// Member count and départements of each listed EPCI, in one query for the whole page.
+pub fn epci_member_stats(
+    conn: &mut DbConnection,
+    sirens: &[String],
+) -> QueryResult<HashMap<String, (i64, Vec<String>)>> {
+    let rows: Vec<(Option<String>, String, i64)> = communes::table
+        .filter(communes::epci_siren.eq_any(sirens))
+        .group_by((communes::epci_siren, communes::department))
+        .select((
+            communes::epci_siren,
+            communes::department,
+            diesel::dsl::count_star(),
+        ))
+        .order((communes::epci_siren, communes::department))
+        .load(conn)?;
+    let mut stats: HashMap<String, (i64, Vec<String>)> = HashMap::new();
+    for (siren, department, count) in rows {
+        if let Some(siren) = siren {
+            let entry = stats.entry(siren).or_default();
+            entry.0 += count;
+            entry.1.push(department);
+        }
+    }
+    Ok(stats)
+}
+
+pub fn list_communes(
+    conn: &mut DbConnection,
+    filter: &CommuneFilter,
+    after: Option<&str>,
+    limit: i64,
+) -> QueryResult<Vec<CommuneRow>> {
+    let mut query = communes::table
+        .select(CommuneRow::as_select())
+        .order(communes::insee)
+        .limit(limit)
+        .into_boxed();
+    if let Some(department) = &filter.department {
+        query = query.filter(communes::department.eq(department.clone()));
+    }
+    if let Some(epci) = &filter.epci {
+        query = query.filter(communes::epci_siren.eq(epci.clone()));
+    }
+    if let Some(q) = &filter.q {
+        query = query.filter(
+            communes::search_name
+                .like(contains_pattern(q))
+                .or(communes::insee.like(prefix_pattern(q))),
+        );
+    }
+    if let Some(after) = after {
+        query = query.filter(communes::insee.gt(after.to_owned()));
+    }
+    query.load(conn)
+}
+
+pub fn find_commune(conn: &mut DbConnection, insee: &str) -> QueryResult<Option<CommuneRow>> {
+    communes::table
+        .find(insee)
+        .select(CommuneRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn count_departments(conn: &mut DbConnection) -> QueryResult<i64> {
+    departments::table.count().get_result(conn)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Import
+
+/// What one import changed in one table.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct TableChanges {
+    pub inserted: usize,
+    pub updated: usize,
+    pub deleted: usize,
+}
+
+impl TableChanges {
+    pub fn is_empty(&self) -> bool {
+        self.inserted == 0 && self.updated == 0 && self.deleted == 0
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct ImportReport {
+    pub departments: TableChanges,
+    pub epcis: TableChanges,
+    pub communes: TableChanges,
+}
+
+impl ImportReport {
+    pub fn is_empty(&self) -> bool {
+        self.departments.is_empty() && self.epcis.is_empty() && self.communes.is_empty()
+    }
+}
+
+/// Rows to insert, rows to update and keys to delete so that `existing` becomes `wanted`.
+struct Diff<R, K> {
+    inserts: Vec<R>,
+    updates: Vec<R>,
+    deletes: Vec<K>,
+}
+
+impl<R: PartialEq, K: Eq + Hash + Clone> Diff<R, K> {
+    fn between(existing: Vec<R>, wanted: Vec<R>, key: impl Fn(&R) -> K) -> Self {
+        let mut existing: HashMap<K, R> =
+            existing.into_iter().map(|row| (key(&row), row)).collect();
+        let mut inserts = Vec::new();
+        let mut updates = Vec::new();
+        for row in wanted {
+            match existing.remove(&key(&row)) {
+                None => inserts.push(row),
+                Some(old) if old != row => updates.push(row),
+                Some(_) => {}
+            }
+        }
+        Self {
+            inserts,
+            updates,
+            deletes: existing.into_keys().collect(),
+        }
+    }
+
+    fn changes(&self) -> TableChanges {
+        TableChanges {
+            inserted: self.inserts.len(),
+            updated: self.updates.len(),
+            deleted: self.deletes.len(),
+        }
+    }
+}
+
+/// Rows per INSERT statement: well under SQLite's 32,766 and PostgreSQL's 65,535 bound parameters.
+const INSERT_BATCH: usize = 1_000;
+
+/// Applies the inserts and updates of a diff to one table.
+macro_rules! write_rows {
+    ($conn:expr, $table:ident, $key:ident, $diff:expr) => {{
+        for batch in $diff.inserts.chunks(INSERT_BATCH) {
+            // Multi-row INSERTs are rendered by each backend, not by the multi-connection enum.
+            match &mut *$conn {
+                DbConnection::Pg(pg) => diesel::insert_into($table::table)
+                    .values(batch)
+                    .execute(pg)?,
+                DbConnection::Sqlite(sqlite) => diesel::insert_into($table::table)
+                    .values(batch)
+                    .execute(sqlite)?,
+            };
+        }
+        for row in &$diff.updates {
+            diesel::update($table::table.filter($table::$key.eq(&row.$key)))
+                .set(row)
+                .execute($conn)?;
+        }
+    }};
+}
+
+/// Deletes the rows of a diff that are gone from the new reference.
+macro_rules! delete_rows {
+    ($conn:expr, $table:ident, $key:ident, $diff:expr) => {{
+        for batch in $diff.deletes.chunks(INSERT_BATCH) {
+            diesel::delete($table::table.filter($table::$key.eq_any(batch))).execute($conn)?;
+        }
+    }};
+}
+
+/// Makes the territory tables equal to `reference`, changing only what differs, and says what
+/// changed. Run it inside one transaction: a failure leaves the previous reference whole.
+pub fn import(conn: &mut DbConnection, reference: &Reference) -> QueryResult<ImportReport> {
+    let departments_diff = Diff::between(
+        departments::table
+            .select(DepartmentRow::as_select())
+            .load(conn)?,
+        reference
+            .departments
+            .iter()
+            .map(DepartmentRow::from)
+            .collect(),
+        |row| row.code.clone(),
+    );
+    let epcis_diff = Diff::between(
+        epcis::table.select(EpciRow::as_select()).load(conn)?,
+        reference.epcis.iter().map(EpciRow::from).collect(),
+        |row| row.siren.clone(),
+    );
+    let communes_diff = Diff::between(
+        communes::table.select(CommuneRow::as_select()).load(conn)?,
+        reference.communes.iter().map(CommuneRow::from).collect(),
+        |row| row.insee.clone(),
+    );
+
+    // Parents first on the way in, children first on the way out, so every foreign key holds
+    // at every statement.
+    write_rows!(conn, departments, code, departments_diff);
+    write_rows!(conn, epcis, siren, epcis_diff);
+    delete_rows!(conn, communes, insee, communes_diff);
+    write_rows!(conn, communes, insee, communes_diff);
+    delete_rows!(conn, epcis, siren, epcis_diff);
+    delete_rows!(conn, departments, code, departments_diff);
+
+    Ok(ImportReport {
+        departments: departments_diff.changes(),
+        epcis: epcis_diff.changes(),
+        communes: communes_diff.changes(),
+    })
+}
+
+/// Loads the embedded reference into a database that has none yet.
+pub fn seed_if_empty(
+    conn: &mut DbConnection,
+) -> Result<Option<ImportReport>, Box<dyn std::error::Error + Send + Sync>> {
+    if count_departments(conn)? > 0 {
+        return Ok(None);
+    }
+    let reference = Reference::embedded()?;
+    let report = super::write_transaction(conn, |conn| import(conn, &reference))?;
+    Ok(Some(report))
+}

@@ -1,0 +1,390 @@
+//! The one error type of the service and its RFC 9457 `application/problem+json` body.
+//!
+//! Every failure a client can see goes through [`ApiError`]: each variant owns its HTTP status and
+//! its stable `code`. Causes of server-side failures are logged here and never sent.
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{HttpResponse, ResponseError};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::http::request_id;
+
+/// One precise complaint about one place in the request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct FieldError {
+    /// JSON Pointer (RFC 6901) into the request body, when the complaint is about the body.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pointer: Option<String>,
+    /// Name of the query parameter or header, when the complaint is about one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parameter: Option<String>,
+    /// Stable, machine-readable reason, e.g. `DATE_BEFORE_START`.
+    pub code: String,
+    /// Human-readable reason.
+    pub detail: String,
+}
+
+impl FieldError {
+    pub fn at_pointer(pointer: impl Into<String>, code: &str, detail: impl Into<String>) -> Self {
+        Self {
+            pointer: Some(pointer.into()),
+            parameter: None,
+            code: code.to_owned(),
+            detail: detail.into(),
+        }
+    }
+
+    pub fn at_parameter(
+        parameter: impl Into<String>,
+        code: &str,
+        detail: impl Into<String>,
+    ) -> Self {
+        Self {
+            pointer: None,
+            parameter: Some(parameter.into()),
+            code: code.to_owned(),
+            detail: detail.into(),
+        }
+    }
+}
+
+/// The `application/problem+json` body of every error answer.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "type": "https://ctg-api.example/problems/validation-failed",
+    "title": "The request is invalid",
+    "status": 422,
+    "detail": "1 field is invalid",
+    "code": "VALIDATION_FAILED",
+    "request_id": "6f1c1a52-3a0e-4d4b-9d7e-2f0b8c0d1e2f",
+    "errors": [{"pointer": "/end_date", "code": "DATE_BEFORE_START", "detail": "must be on or after start_date"}]
+}))]
+pub struct Problem {
+    /// URI identifying the kind of problem.
+    #[serde(rename = "type")]
+    pub problem_type: String,
+    pub title: String,
+    pub status: u16,
+    pub detail: String,
+    /// Stable, machine-readable code: branch on this, not on `title` or `detail`.
+    pub code: String,
+    /// The `X-Request-Id` of the request, to quote when reporting a problem.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<FieldError>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("malformed request: {detail}")]
+    MalformedRequest {
+        detail: String,
+        errors: Vec<FieldError>,
+    },
+    #[error("unknown field {pointer}")]
+    UnknownField { pointer: String },
+    #[error("read-only field {pointer}")]
+    ReadOnlyField { pointer: String },
+    #[error("invalid parameter: {}", .0.detail)]
+    InvalidParameter(FieldError),
+    #[error("invalid page token")]
+    InvalidPageToken,
+    #[error("unauthenticated: {0}")]
+    Unauthenticated(String),
+    #[error("forbidden: {0}")]
+    Forbidden(String),
+    #[error("not found")]
+    NotFound,
+    #[error("method not allowed")]
+    MethodNotAllowed { allow: Vec<String> },
+    #[error("unsupported media type: {0}")]
+    UnsupportedMediaType(String),
+    #[error("conflict: {0}")]
+    Conflict(String),
+    #[error("invalid state transition")]
+    InvalidStateTransition {
+        detail: String,
+        unmet: Vec<FieldError>,
+    },
+    #[error("precondition failed")]
+    PreconditionFailed,
+    #[error("precondition required")]
+    PreconditionRequired,
+    #[error("payload too large")]
+    PayloadTooLarge { limit_bytes: usize },
+    #[error("validation failed")]
+    ValidationFailed(Vec<FieldError>),
+    #[error("idempotency key reused")]
+    IdempotencyKeyReused,
+    #[error("idempotency key missing")]
+    IdempotencyKeyMissing,
+    #[error("rate limited")]
+    RateLimited { retry_after_seconds: u32 },
+    /// The cause is logged once, here, and never sent to the client.
+    #[error("internal error: {0}")]
+    Internal(String),
+    #[error("unavailable: {cause}")]
+    Unavailable {
+        cause: String,
+        retry_after_seconds: u32,
+    },
+}
+
+impl ApiError {
+    pub fn internal(cause: impl std::fmt::Display) -> Self {
+        Self::Internal(cause.to_string())
+    }
+
+    pub fn validation(errors: Vec<FieldError>) -> Self {
+        Self::ValidationFailed(errors)
+    }
+
+    /// The stable `code` of the problem body.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::MalformedRequest { .. } => "MALFORMED_REQUEST",
+            Self::UnknownField { .. } => "UNKNOWN_FIELD",
+            Self::ReadOnlyField { .. } => "READ_ONLY_FIELD",
+            Self::InvalidParameter(_) => "INVALID_PARAMETER",
+            Self::InvalidPageToken => "INVALID_PAGE_TOKEN",
+            Self::Unauthenticated(_) => "UNAUTHENTICATED",
+            Self::Forbidden(_) => "FORBIDDEN",
+            Self::NotFound => "NOT_FOUND",
+            Self::MethodNotAllowed { .. } => "METHOD_NOT_ALLOWED",
+            Self::UnsupportedMediaType(_) => "UNSUPPORTED_MEDIA_TYPE",
+            Self::Conflict(_) => "CONFLICT",
+            Self::InvalidStateTransition { .. } => "INVALID_STATE_TRANSITION",
+            Self::PreconditionFailed => "PRECONDITION_FAILED",
+            Self::PreconditionRequired => "PRECONDITION_REQUIRED",
+            Self::PayloadTooLarge { .. } => "PAYLOAD_TOO_LARGE",
+            Self::ValidationFailed(_) => "VALIDATION_FAILED",
+            Self::IdempotencyKeyReused => "IDEMPOTENCY_KEY_REUSED",
+            Self::IdempotencyKeyMissing => "IDEMPOTENCY_KEY_MISSING",
+            Self::RateLimited { .. } => "RATE_LIMITED",
+            Self::Internal(_) => "INTERNAL",
+            Self::Unavailable { .. } => "UNAVAILABLE",
+        }
+    }
+
+    fn title(&self) -> &'static str {
+        match self {
+            Self::MalformedRequest { .. } => "The request body could not be read",
+            Self::UnknownField { .. } => "The request body has an unknown field",
+            Self::ReadOnlyField { .. } => "The request body sets a read-only field",
+            Self::InvalidParameter(_) => "A query parameter is invalid",
+            Self::InvalidPageToken => "The page token is invalid",
+            Self::Unauthenticated(_) => "Authentication is required",
+            Self::Forbidden(_) => "The caller may not do this",
+            Self::NotFound => "The resource was not found",
+            Self::MethodNotAllowed { .. } => "The method is not allowed on this resource",
+            Self::UnsupportedMediaType(_) => "The media type is not supported",
+            Self::Conflict(_) => "The request conflicts with the current state",
+            Self::InvalidStateTransition { .. } => "The transition is not allowed",
+            Self::PreconditionFailed => "The resource has changed",
+            Self::PreconditionRequired => "An If-Match header is required",
+            Self::PayloadTooLarge { .. } => "The request body is too large",
+            Self::ValidationFailed(_) => "The request is invalid",
+            Self::IdempotencyKeyReused => "The idempotency key was used with another request",
+            Self::IdempotencyKeyMissing => "An Idempotency-Key header is required",
+            Self::RateLimited { .. } => "Too many requests",
+            Self::Internal(_) => "Internal server error",
+            Self::Unavailable { .. } => "The service is temporarily unavailable",
+        }
+    }
+
+    fn detail(&self) -> String {
+        match self {
+            Self::MalformedRequest { detail, .. }
+            | Self::Unauthenticated(detail)
+            | Self::Forbidden(detail)
+            | Self::UnsupportedMediaType(detail)
+            | Self::Conflict(detail)
+            | Self::InvalidStateTransition { detail, .. } => detail.clone(),
+            Self::UnknownField { pointer } => format!("{pointer} is not a field of this resource"),
+            Self::ReadOnlyField { pointer } => {
+                format!("{pointer} is set by the server and cannot be written")
+            }
+            Self::InvalidParameter(error) => error.detail.clone(),
+            Self::InvalidPageToken => {
+                "page_token was not issued for this query and caller, or was altered".into()
+            }
+            Self::NotFound => "No resource exists at this address".into(),
+            Self::MethodNotAllowed { allow } => format!("Allowed methods: {}", allow.join(", ")),
+            Self::PreconditionFailed => {
+                "If-Match does not match the current ETag: read the resource again".into()
+            }
+            Self::PreconditionRequired => {
+                "Send If-Match with the ETag of the version you read".into()
+            }
+            Self::PayloadTooLarge { limit_bytes } => {
+                format!("The body exceeds the limit of {limit_bytes} bytes")
+            }
+            Self::ValidationFailed(errors) => match errors.len() {
+                1 => "1 field is invalid".into(),
+                n => format!("{n} fields are invalid"),
+            },
+            Self::IdempotencyKeyReused => {
+                "This Idempotency-Key was first used with a different request body".into()
+            }
+            Self::IdempotencyKeyMissing => {
+                "This operation records money and needs an Idempotency-Key header".into()
+            }
+            Self::RateLimited {
+                retry_after_seconds,
+            } => format!("Retry after {retry_after_seconds} s"),
+            Self::Internal(_) => {
+                "An unexpected error occurred; quote the request_id when reporting it".into()
+            }
+            Self::Unavailable {
+                retry_after_seconds,
+                ..
+            } => {
+                format!("The database is not answering; retry after {retry_after_seconds} s")
+            }
+        }
+    }
+
+    fn errors(&self) -> Vec<FieldError> {
+        match self {
+            Self::MalformedRequest { errors, .. } | Self::ValidationFailed(errors) => {
+                errors.clone()
+            }
+            Self::InvalidStateTransition { unmet, .. } => unmet.clone(),
+            Self::InvalidParameter(error) => vec![error.clone()],
+            Self::UnknownField { pointer } => {
+                vec![FieldError::at_pointer(
+                    pointer.clone(),
+                    "UNKNOWN_FIELD",
+                    "is not a field of this resource",
+                )]
+            }
+            Self::ReadOnlyField { pointer } => {
+                vec![FieldError::at_pointer(
+                    pointer.clone(),
+                    "READ_ONLY_FIELD",
+                    "is set by the server",
+                )]
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    /// The problem body, with the request id of the request being answered.
+    pub fn problem(&self) -> Problem {
+        let code = self.code();
+        Problem {
+            problem_type: format!(
+                "https://ctg-api.example/problems/{}",
+                code.to_lowercase().replace('_', "-")
+            ),
+            title: self.title().to_owned(),
+            status: self.status_code().as_u16(),
+            detail: self.detail(),
+            code: code.to_owned(),
+            request_id: request_id::current(),
+            errors: self.errors(),
+        }
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            Self::MalformedRequest { .. }
+            | Self::UnknownField { .. }
+            | Self::ReadOnlyField { .. }
+            | Self::InvalidParameter(_)
+            | Self::InvalidPageToken
+            | Self::IdempotencyKeyMissing => StatusCode::BAD_REQUEST,
+            Self::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
+            Self::Forbidden(_) => StatusCode::FORBIDDEN,
+            Self::NotFound => StatusCode::NOT_FOUND,
+            Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
+            Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::Conflict(_) | Self::InvalidStateTransition { .. } => StatusCode::CONFLICT,
+            Self::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
+            Self::PreconditionRequired => StatusCode::PRECONDITION_REQUIRED,
+            Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::ValidationFailed(_) | Self::IdempotencyKeyReused => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
+            Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        match self {
+            Self::Internal(cause) => log::error!("internal error: {cause}"),
+            Self::Unavailable { cause, .. } => log::warn!("database unavailable: {cause}"),
+            _ => {}
+        }
+        let mut response = HttpResponse::build(self.status_code());
+        response.content_type("application/problem+json");
+        match self {
+            Self::Unauthenticated(_) => {
+                response.insert_header((
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static("Bearer realm=\"ctg-api\""),
+                ));
+            }
+            Self::MethodNotAllowed { allow } => {
+                response.insert_header((header::ALLOW, allow.join(", ")));
+            }
+            Self::RateLimited {
+                retry_after_seconds,
+            }
+            | Self::Unavailable {
+                retry_after_seconds,
+                ..
+            } => {
+                response.insert_header((header::RETRY_AFTER, retry_after_seconds.to_string()));
+            }
+            _ => {}
+        }
+        response.json(self.problem())
+    }
+}
+
+impl From<diesel::result::Error> for ApiError {
+    fn from(error: diesel::result::Error) -> Self {
+        use diesel::result::{DatabaseErrorKind, Error};
+        match error {
+            Error::NotFound => Self::NotFound,
+            Error::DatabaseError(kind, info)
+                if kind == DatabaseErrorKind::ClosedConnection || is_transient(info.message()) =>
+            {
+                Self::Unavailable {
+                    cause: info.message().to_owned(),
+                    retry_after_seconds: 2,
+                }
+            }
+            Error::DatabaseError(DatabaseErrorKind::SerializationFailure, info) => {
+                Self::Conflict(format!(
+                    "a concurrent change won; retry the request ({})",
+                    info.message()
+                ))
+            }
+            other => Self::internal(other),
+        }
+    }
+}
+
+/// Failures that say "try again shortly" rather than "this request is wrong": SQLite's busy
+/// timeout ran out, or the PostgreSQL server went away under a pooled connection.
+fn is_transient(message: &str) -> bool {
+    [
+        "database is locked",
+        "server closed the connection",
+        "terminating connection",
+        "no connection to the server",
+    ]
+    .iter()
+    .any(|needle| message.contains(needle))
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;

@@ -1,0 +1,8 @@
+//! HTTP plumbing shared by every route: request ids, strict body and query extraction, the
+//! problem answers for actix's own errors, page tokens and the 404/405 fallback.
+
+pub mod body;
+pub mod fallback;
+pub mod pagination;
+pub mod query;
+pub mod request_id;

@@ -1,0 +1,13 @@
+//! CTG API: the contracts between a CAF and the local authorities it works with — Conventions
+//! territoriales globales (CTG) and the Contrats enfance et jeunesse (CEJ) they replace.
+
+pub mod api;
+pub mod auth;
+pub mod config;
+pub mod db;
+pub mod domain;
+pub mod error;
+pub mod http;
+pub mod openapi;
+pub mod routes;
+pub mod startup;

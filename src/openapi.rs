@@ -1,0 +1,145 @@
+//! The OpenAPI 3.1 document: built from the registered routes, finished with what every operation
+//! shares (security, common problems), served at `/openapi.json` and committed as
+//! `openapi/openapi.json`.
+
+use actix_web::{HttpResponse, get, web};
+use utoipa::OpenApi;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::{PathItem, RefOr};
+use utoipa_actix_web::AppExt;
+
+use crate::api::problems::problem_response;
+use crate::error::{FieldError, Problem};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "CTG API",
+        description = "Conventions territoriales globales (CTG) and contrats enfance et jeunesse (CEJ) of a CAF \
+                       and its partners: contracts, parties, action plans, indicators and multi-year funding.\n\n\
+                       Every `/v1` operation needs `Authorization: Bearer <JWT>`. Errors are RFC 9457 \
+                       `application/problem+json` bodies with a stable `code`. Money is integer euro cents.",
+        license(name = "MIT"),
+    ),
+    components(schemas(Problem, FieldError)),
+    tags(
+        (name = "health", description = "Liveness and readiness"),
+        (name = "meta", description = "This document and its rendering"),
+        (name = "territories", description = "Départements, EPCI and communes from INSEE's COG"),
+    )
+)]
+struct ApiDoc;
+
+/// The whole document, as the routes registered in `routes::configure` describe it.
+pub fn document() -> utoipa::openapi::OpenApi {
+    let (_, mut document) = actix_web::App::new()
+        .into_utoipa_app()
+        .openapi(ApiDoc::openapi())
+        .configure(crate::routes::configure)
+        .split_for_parts();
+    finish(&mut document);
+    document
+}
+
+/// The document as served and committed: pretty JSON with a final newline.
+pub fn document_json() -> String {
+    let mut json = document()
+        .to_pretty_json()
+        .unwrap_or_else(|error| format!("{{\"error\": \"{error}\"}}"));
+    json.push('\n');
+    json
+}
+
+fn operations_mut(
+    item: &mut PathItem,
+) -> impl Iterator<Item = &mut utoipa::openapi::path::Operation> {
+    [
+        &mut item.get,
+        &mut item.post,
+        &mut item.put,
+        &mut item.patch,
+        &mut item.delete,
+    ]
+    .into_iter()
+    .filter_map(Option::as_mut)
+}
+
+/// Adds what every operation shares, so handlers only document what is particular to them.
+fn finish(document: &mut utoipa::openapi::OpenApi) {
+    let components = document.components.get_or_insert_with(Default::default);
+    components.add_security_scheme(
+        "bearer",
+        SecurityScheme::Http(
+            HttpBuilder::new()
+                .scheme(HttpAuthScheme::Bearer)
+                .bearer_format("JWT")
+                .description(Some("A JWT from the identity provider, with `iss`, `aud`, `exp`, `sub` and `role` claims"))
+                .build(),
+        ),
+    );
+    for (path, item) in &mut document.paths.paths {
+        let versioned = path.starts_with("/v1/");
+        let touches_database = versioned || path == "/health/ready";
+        for operation in operations_mut(item) {
+            let responses = &mut operation.responses.responses;
+            let mut add = |status: &str, description: &str| {
+                responses
+                    .entry(status.to_owned())
+                    .or_insert_with(|| RefOr::T(problem_response(description)));
+            };
+            if versioned {
+                add(
+                    "401",
+                    "No token, or a token that is invalid, expired or not for this service (`UNAUTHENTICATED`)",
+                );
+            }
+            add(
+                "500",
+                "Unexpected error, logged with the request id (`INTERNAL`)",
+            );
+            if touches_database {
+                add(
+                    "503",
+                    "The database is unavailable; retry after `Retry-After` seconds (`UNAVAILABLE`)",
+                );
+            }
+        }
+    }
+}
+
+/// The serialized document, computed once at start-up.
+pub struct OpenApiJson(pub String);
+
+/// This OpenAPI 3.1 document.
+#[utoipa::path(tag = "meta", responses((status = 200, description = "The OpenAPI document", content_type = "application/json")))]
+#[get("/openapi.json")]
+pub async fn openapi_json(document: web::Data<OpenApiJson>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("application/json")
+        .body(document.0.clone())
+}
+
+const DOCS_PAGE: &str = r#"<!doctype html>
+<html lang="en">
+<head>
+  <meta charset="utf-8">
+  <meta name="viewport" content="width=device-width, initial-scale=1">
+  <title>CTG API</title>
+</head>
+<body>
+  <noscript>The rendered documentation needs JavaScript. The contract itself is <a href="/openapi.json">/openapi.json</a>.</noscript>
+  <redoc spec-url="/openapi.json"></redoc>
+  <script src="https://cdn.redoc.ly/redoc/v2.1.5/bundles/redoc.standalone.js"></script>
+</body>
+</html>
+"#;
+
+/// This document rendered for people. The page is served by the service; the renderer script is
+/// fetched by the browser, so the server itself needs no internet access.
+#[utoipa::path(tag = "meta", responses((status = 200, description = "An HTML page", content_type = "text/html")))]
+#[get("/docs")]
+pub async fn docs() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .body(DOCS_PAGE)
+}

@@ -1,0 +1,158 @@
+//! Builds the running service from a [`Config`]: database ready, keys loaded, server bound. `main`
+//! and the integration tests start the service through the same code.
+
+use std::net::TcpListener;
+
+use actix_web::dev::Server;
+use actix_web::middleware::{Logger, from_fn};
+use actix_web::{App, HttpServer, web};
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+use utoipa_actix_web::AppExt;
+
+use crate::auth::KeySet;
+use crate::config::Config;
+use crate::db::{self, DatabaseUrl, DbPool};
+use crate::http::fallback::{self, RouteTable};
+use crate::http::pagination::PageTokenKey;
+use crate::http::request_id;
+use crate::openapi::{self, OpenApiJson};
+
+/// Request id, client address, request line, status, size and duration. Headers — the
+/// `Authorization` header above all — are never logged.
+const ACCESS_LOG_FORMAT: &str = r#"%{x-request-id}i %a "%r" %s %b %Dms"#;
+
+pub struct Application {
+    port: u16,
+    server: Server,
+    /// In dev mode without a configured secret: the generated one, to mint the banner's token.
+    pub dev_secret: Option<Vec<u8>>,
+}
+
+/// Creates and migrates the database, and seeds the territory reference into a fresh one.
+pub fn prepare_database(url: &DatabaseUrl) -> Result<(), String> {
+    let mut conn = db::connect(url)
+        .map_err(|error| format!("cannot open the database {}: {error}", url.redacted()))?;
+    let applied = db::migrations::run_pending(&mut conn)
+        .map_err(|error| format!("migrations failed: {error}"))?;
+    for name in applied {
+        log::info!("applied migration {name}");
+    }
+    if let Some(report) = db::territories::seed_if_empty(&mut conn)
+        .map_err(|error| format!("seeding the territory reference failed: {error}"))?
+    {
+        log::info!(
+            "seeded the territory reference: {} départements, {} EPCI, {} communes",
+            report.departments.inserted,
+            report.epcis.inserted,
+            report.communes.inserted
+        );
+    }
+    Ok(())
+}
+
+fn random_secret() -> Vec<u8> {
+    format!(
+        "{}{}",
+        uuid::Uuid::new_v4().simple(),
+        uuid::Uuid::new_v4().simple()
+    )
+    .into_bytes()
+}
+
+/// The page-token key: its own setting, else derived from the JWT secret (so that instances
+/// sharing a configuration accept each other's tokens), else random for this process.
+fn page_token_key(config: &Config) -> PageTokenKey {
+    if let Some(secret) = &config.page_token_secret {
+        return PageTokenKey::new(secret);
+    }
+    match &config.jwt_secret {
+        Some(secret) => {
+            let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(secret)
+                .unwrap_or_else(|_| unreachable!("HMAC takes any key length"));
+            mac.update(b"ctg-api page tokens");
+            PageTokenKey::new(&mac.finalize().into_bytes())
+        }
+        None => PageTokenKey::new(&random_secret()),
+    }
+}
+
+impl Application {
+    pub fn build(config: &Config) -> Result<Self, String> {
+        prepare_database(&config.database_url)?;
+        let pool = db::build_pool(&config.database_url, config.pool);
+        Self::build_with_pool(config, pool)
+    }
+
+    /// Starts the server on an existing pool, without touching the database first.
+    pub fn build_with_pool(config: &Config, pool: DbPool) -> Result<Self, String> {
+        let dev_secret =
+            (config.dev && config.jwt_secret.is_none() && config.jwt_jwks_file.is_none())
+                .then(random_secret);
+        let jwks = config
+            .jwt_jwks_file
+            .as_deref()
+            .map(KeySet::read_jwks)
+            .transpose()?;
+        let secret = config.jwt_secret.as_deref().or(dev_secret.as_deref());
+        let keys = web::Data::new(KeySet::new(
+            secret,
+            jwks.as_ref(),
+            &config.jwt_issuer,
+            &config.jwt_audience,
+        )?);
+        let mut config = config.clone();
+        if config.jwt_secret.is_none() {
+            config.jwt_secret.clone_from(&dev_secret);
+        }
+        let page_tokens = web::Data::new(page_token_key(&config));
+        let document = openapi::document();
+        let routes = web::Data::new(RouteTable::from_openapi(&document));
+        let document = web::Data::new(OpenApiJson(openapi::document_json()));
+        let pool = web::Data::new(pool);
+
+        let listener = TcpListener::bind(&config.bind)
+            .map_err(|error| format!("cannot listen on {}: {error}", config.bind))?;
+        let port = listener
+            .local_addr()
+            .map_err(|error| error.to_string())?
+            .port();
+        let server = HttpServer::new(move || {
+            let (app, _) = App::new()
+                .into_utoipa_app()
+                .app_data(pool.clone())
+                .app_data(keys.clone())
+                .app_data(page_tokens.clone())
+                .app_data(routes.clone())
+                .app_data(document.clone())
+                .app_data(
+                    web::PathConfig::default()
+                        .error_handler(|_, _| crate::error::ApiError::NotFound.into()),
+                )
+                .configure(crate::routes::configure)
+                .split_for_parts();
+            app.default_service(web::to(fallback::not_routed))
+                .wrap(Logger::new(ACCESS_LOG_FORMAT))
+                .wrap(from_fn(request_id::middleware))
+        })
+        .workers(config.workers)
+        .shutdown_timeout(config.shutdown_timeout_seconds)
+        .listen(listener)
+        .map_err(|error| format!("cannot start the server: {error}"))?
+        .run();
+        Ok(Self {
+            port,
+            server,
+            dev_secret,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Serves until SIGINT or SIGTERM, then lets in-flight requests finish (up to the shutdown timeout).
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
