@@ -63,9 +63,7 @@ impl Config {
     /// Reads the settings through `var` (the process environment in `main`, a map in tests).
     pub fn from_vars(var: impl Fn(&str) -> Option<String>, dev: bool) -> Result<Self, String> {
         let var = |name: &str| var(name).filter(|value| !value.trim().is_empty());
-        let database_url = DatabaseUrl::parse(
-            &var("DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned()),
-        )?;
+        let database_url = DatabaseUrl::parse(&var("DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned()))?;
         let bind = var("CTG_BIND").unwrap_or_else(|| DEFAULT_BIND.to_owned());
         if bind.parse::<std::net::SocketAddr>().is_err() {
             return Err(format!(
@@ -77,24 +75,17 @@ impl Config {
             .as_ref()
             .is_some_and(|secret| secret.len() < MIN_SECRET_BYTES)
         {
-            return Err(format!(
-                "CTG_JWT_SECRET must be at least {MIN_SECRET_BYTES} bytes long"
-            ));
+            return Err(format!("CTG_JWT_SECRET must be at least {MIN_SECRET_BYTES} bytes long"));
         }
         let jwt_jwks_file = var("CTG_JWT_JWKS_FILE").map(PathBuf::from);
         if jwt_secret.is_none() && jwt_jwks_file.is_none() && !dev {
-            return Err(
-                "set CTG_JWT_SECRET (32 bytes or more) or CTG_JWT_JWKS_FILE, or start with --dev"
-                    .into(),
-            );
+            return Err("set CTG_JWT_SECRET (32 bytes or more) or CTG_JWT_JWKS_FILE, or start with --dev".into());
         }
         let jwt_issuer = match var("CTG_JWT_ISSUER") {
             Some(issuer) => issuer,
             None if dev => DEV_ISSUER.to_owned(),
             None => {
-                return Err(
-                    "CTG_JWT_ISSUER is required: the iss claim every token must carry".into(),
-                );
+                return Err("CTG_JWT_ISSUER is required: the iss claim every token must carry".into());
             }
         };
         let jwt_audience = var("CTG_JWT_AUDIENCE").unwrap_or_else(|| DEFAULT_AUDIENCE.to_owned());
@@ -110,9 +101,7 @@ impl Config {
                 |n| (10..=600_000).contains(n),
             )?),
         };
-        let workers = parse_number("CTG_WORKERS", var("CTG_WORKERS"), cores, |n| {
-            (1..=256).contains(n)
-        })?;
+        let workers = parse_number("CTG_WORKERS", var("CTG_WORKERS"), cores, |n| (1..=256).contains(n))?;
         let shutdown_timeout_seconds = parse_number(
             "CTG_SHUTDOWN_TIMEOUT_SECONDS",
             var("CTG_SHUTDOWN_TIMEOUT_SECONDS"),
@@ -155,10 +144,7 @@ mod tests {
     use super::*;
 
     fn config(vars: &[(&str, &str)], dev: bool) -> Result<Config, String> {
-        let vars: HashMap<String, String> = vars
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect();
+        let vars: HashMap<String, String> = vars.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
         Config::from_vars(|name| vars.get(name).cloned(), dev)
     }
 
@@ -166,29 +152,15 @@ mod tests {
 
     #[test]
     fn defaults_need_only_a_secret_and_an_issuer() {
-        let config = config(
-            &[
-                ("CTG_JWT_SECRET", SECRET),
-                ("CTG_JWT_ISSUER", "https://idp"),
-            ],
-            false,
-        )
-        .unwrap();
-        assert_eq!(
-            config.database_url,
-            DatabaseUrl::parse(DEFAULT_DATABASE_URL).unwrap()
-        );
+        let config = config(&[("CTG_JWT_SECRET", SECRET), ("CTG_JWT_ISSUER", "https://idp")], false).unwrap();
+        assert_eq!(config.database_url, DatabaseUrl::parse(DEFAULT_DATABASE_URL).unwrap());
         assert_eq!(config.jwt_audience, "ctg-api");
         assert_eq!(config.pool.max_size, 10);
     }
 
     #[test]
     fn a_short_secret_is_refused_with_its_name() {
-        let error = config(
-            &[("CTG_JWT_SECRET", "short"), ("CTG_JWT_ISSUER", "i")],
-            false,
-        )
-        .unwrap_err();
+        let error = config(&[("CTG_JWT_SECRET", "short"), ("CTG_JWT_ISSUER", "i")], false).unwrap_err();
         assert!(error.contains("CTG_JWT_SECRET"), "{error}");
     }
 

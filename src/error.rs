@@ -36,11 +36,7 @@ impl FieldError {
         }
     }
 
-    pub fn at_parameter(
-        parameter: impl Into<String>,
-        code: &str,
-        detail: impl Into<String>,
-    ) -> Self {
+    pub fn at_parameter(parameter: impl Into<String>, code: &str, detail: impl Into<String>) -> Self {
         Self {
             pointer: None,
             parameter: Some(parameter.into()),
@@ -80,10 +76,7 @@ pub struct Problem {
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
     #[error("malformed request: {detail}")]
-    MalformedRequest {
-        detail: String,
-        errors: Vec<FieldError>,
-    },
+    MalformedRequest { detail: String, errors: Vec<FieldError> },
     #[error("unknown field {pointer}")]
     UnknownField { pointer: String },
     #[error("read-only field {pointer}")]
@@ -105,10 +98,7 @@ pub enum ApiError {
     #[error("conflict: {0}")]
     Conflict(String),
     #[error("invalid state transition")]
-    InvalidStateTransition {
-        detail: String,
-        unmet: Vec<FieldError>,
-    },
+    InvalidStateTransition { detail: String, unmet: Vec<FieldError> },
     #[error("precondition failed")]
     PreconditionFailed,
     #[error("precondition required")]
@@ -127,10 +117,7 @@ pub enum ApiError {
     #[error("internal error: {0}")]
     Internal(String),
     #[error("unavailable: {cause}")]
-    Unavailable {
-        cause: String,
-        retry_after_seconds: u32,
-    },
+    Unavailable { cause: String, retry_after_seconds: u32 },
 }
 
 impl ApiError {
@@ -208,17 +195,11 @@ impl ApiError {
                 format!("{pointer} is set by the server and cannot be written")
             }
             Self::InvalidParameter(error) => error.detail.clone(),
-            Self::InvalidPageToken => {
-                "page_token was not issued for this query and caller, or was altered".into()
-            }
+            Self::InvalidPageToken => "page_token was not issued for this query and caller, or was altered".into(),
             Self::NotFound => "No resource exists at this address".into(),
             Self::MethodNotAllowed { allow } => format!("Allowed methods: {}", allow.join(", ")),
-            Self::PreconditionFailed => {
-                "If-Match does not match the current ETag: read the resource again".into()
-            }
-            Self::PreconditionRequired => {
-                "Send If-Match with the ETag of the version you read".into()
-            }
+            Self::PreconditionFailed => "If-Match does not match the current ETag: read the resource again".into(),
+            Self::PreconditionRequired => "Send If-Match with the ETag of the version you read".into(),
             Self::PayloadTooLarge { limit_bytes } => {
                 format!("The body exceeds the limit of {limit_bytes} bytes")
             }
@@ -226,21 +207,12 @@ impl ApiError {
                 1 => "1 field is invalid".into(),
                 n => format!("{n} fields are invalid"),
             },
-            Self::IdempotencyKeyReused => {
-                "This Idempotency-Key was first used with a different request body".into()
-            }
-            Self::IdempotencyKeyMissing => {
-                "This operation records money and needs an Idempotency-Key header".into()
-            }
-            Self::RateLimited {
-                retry_after_seconds,
-            } => format!("Retry after {retry_after_seconds} s"),
-            Self::Internal(_) => {
-                "An unexpected error occurred; quote the request_id when reporting it".into()
-            }
+            Self::IdempotencyKeyReused => "This Idempotency-Key was first used with a different request body".into(),
+            Self::IdempotencyKeyMissing => "This operation records money and needs an Idempotency-Key header".into(),
+            Self::RateLimited { retry_after_seconds } => format!("Retry after {retry_after_seconds} s"),
+            Self::Internal(_) => "An unexpected error occurred; quote the request_id when reporting it".into(),
             Self::Unavailable {
-                retry_after_seconds,
-                ..
+                retry_after_seconds, ..
             } => {
                 format!("The database is not answering; retry after {retry_after_seconds} s")
             }
@@ -249,9 +221,7 @@ impl ApiError {
 
     fn errors(&self) -> Vec<FieldError> {
         match self {
-            Self::MalformedRequest { errors, .. } | Self::ValidationFailed(errors) => {
-                errors.clone()
-            }
+            Self::MalformedRequest { errors, .. } | Self::ValidationFailed(errors) => errors.clone(),
             Self::InvalidStateTransition { unmet, .. } => unmet.clone(),
             Self::InvalidParameter(error) => vec![error.clone()],
             Self::UnknownField { pointer } => {
@@ -308,9 +278,7 @@ impl ResponseError for ApiError {
             Self::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
             Self::PreconditionRequired => StatusCode::PRECONDITION_REQUIRED,
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-            Self::ValidationFailed(_) | Self::IdempotencyKeyReused => {
-                StatusCode::UNPROCESSABLE_ENTITY
-            }
+            Self::ValidationFailed(_) | Self::IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
             Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             Self::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
@@ -335,12 +303,9 @@ impl ResponseError for ApiError {
             Self::MethodNotAllowed { allow } => {
                 response.insert_header((header::ALLOW, allow.join(", ")));
             }
-            Self::RateLimited {
-                retry_after_seconds,
-            }
+            Self::RateLimited { retry_after_seconds }
             | Self::Unavailable {
-                retry_after_seconds,
-                ..
+                retry_after_seconds, ..
             } => {
                 response.insert_header((header::RETRY_AFTER, retry_after_seconds.to_string()));
             }
@@ -363,12 +328,10 @@ impl From<diesel::result::Error> for ApiError {
                     retry_after_seconds: 2,
                 }
             }
-            Error::DatabaseError(DatabaseErrorKind::SerializationFailure, info) => {
-                Self::Conflict(format!(
-                    "a concurrent change won; retry the request ({})",
-                    info.message()
-                ))
-            }
+            Error::DatabaseError(DatabaseErrorKind::SerializationFailure, info) => Self::Conflict(format!(
+                "a concurrent change won; retry the request ({})",
+                info.message()
+            )),
             other => Self::internal(other),
         }
     }

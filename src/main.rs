@@ -71,8 +71,7 @@ fn run(command: Command) -> Result<(), String> {
         Command::Serve { dev } => serve(&Config::from_env(dev)?),
         Command::Migrate => {
             let url = db::DatabaseUrl::parse(
-                &std::env::var("DATABASE_URL")
-                    .unwrap_or_else(|_| ctg_api::config::DEFAULT_DATABASE_URL.into()),
+                &std::env::var("DATABASE_URL").unwrap_or_else(|_| ctg_api::config::DEFAULT_DATABASE_URL.into()),
             )?;
             prepare_database(&url)
         }
@@ -85,22 +84,11 @@ fn run(command: Command) -> Result<(), String> {
             lifetime_seconds,
         } => {
             let config = Config::from_env(false)?;
-            let secret = config
-                .jwt_secret
-                .ok_or("CTG_JWT_SECRET is needed to mint a token")?;
-            let mut claims = TokenClaims::new(
-                &config.jwt_issuer,
-                &config.jwt_audience,
-                &sub,
-                &role,
-                lifetime_seconds,
-            );
+            let secret = config.jwt_secret.ok_or("CTG_JWT_SECRET is needed to mint a token")?;
+            let mut claims = TokenClaims::new(&config.jwt_issuer, &config.jwt_audience, &sub, &role, lifetime_seconds);
             claims.departments = departments;
             claims.sirens = sirens;
-            println!(
-                "{}",
-                mint(&secret, &claims).map_err(|error| error.to_string())?
-            );
+            println!("{}", mint(&secret, &claims).map_err(|error| error.to_string())?);
             Ok(())
         }
         Command::Openapi => {
@@ -112,14 +100,11 @@ fn run(command: Command) -> Result<(), String> {
 
 fn import_territories(dir: &std::path::Path) -> Result<(), String> {
     let url = db::DatabaseUrl::parse(
-        &std::env::var("DATABASE_URL")
-            .unwrap_or_else(|_| ctg_api::config::DEFAULT_DATABASE_URL.into()),
+        &std::env::var("DATABASE_URL").unwrap_or_else(|_| ctg_api::config::DEFAULT_DATABASE_URL.into()),
     )?;
-    let reference =
-        Reference::from_dir(dir).map_err(|error| format!("nothing imported: {error}"))?;
+    let reference = Reference::from_dir(dir).map_err(|error| format!("nothing imported: {error}"))?;
     prepare_database(&url)?;
-    let mut conn =
-        db::connect(&url).map_err(|error| format!("cannot open the database: {error}"))?;
+    let mut conn = db::connect(&url).map_err(|error| format!("cannot open the database: {error}"))?;
     let started = std::time::Instant::now();
     let report = db::write_transaction(&mut conn, |conn| db::territories::import(conn, &reference))
         .map_err(|error| format!("nothing imported: {error}"))?;
@@ -147,9 +132,7 @@ fn serve(config: &Config) -> Result<(), String> {
         if config.dev {
             print_dev_banner(config, &app);
         }
-        app.run_until_stopped()
-            .await
-            .map_err(|error| error.to_string())
+        app.run_until_stopped().await.map_err(|error| error.to_string())
     })
 }
 
@@ -170,9 +153,7 @@ fn print_dev_banner(config: &Config, app: &Application) {
             println!(
                 "\nDev mode: an admin token valid 12 hours (never use --dev in production):\n\n  export TOKEN={token}\n"
             );
-            println!(
-                "Try:\n\n  curl -s -H \"Authorization: Bearer $TOKEN\" http://{host}/v1/epcis/200000172\n"
-            );
+            println!("Try:\n\n  curl -s -H \"Authorization: Bearer $TOKEN\" http://{host}/v1/epcis/200000172\n");
             println!("Documentation: http://{host}/docs\n");
         }
         Err(error) => log::warn!("could not mint the dev token: {error}"),

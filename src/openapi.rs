@@ -50,9 +50,7 @@ pub fn document_json() -> String {
     json
 }
 
-fn operations_mut(
-    item: &mut PathItem,
-) -> impl Iterator<Item = &mut utoipa::openapi::path::Operation> {
+fn operations_mut(item: &mut PathItem) -> impl Iterator<Item = &mut utoipa::openapi::path::Operation> {
     [
         &mut item.get,
         &mut item.post,
@@ -73,7 +71,9 @@ fn finish(document: &mut utoipa::openapi::OpenApi) {
             HttpBuilder::new()
                 .scheme(HttpAuthScheme::Bearer)
                 .bearer_format("JWT")
-                .description(Some("A JWT from the identity provider, with `iss`, `aud`, `exp`, `sub` and `role` claims"))
+                .description(Some(
+                    "A JWT from the identity provider, with `iss`, `aud`, `exp`, `sub` and `role` claims",
+                ))
                 .build(),
         ),
     );
@@ -93,10 +93,7 @@ fn finish(document: &mut utoipa::openapi::OpenApi) {
                     "No token, or a token that is invalid, expired or not for this service (`UNAUTHENTICATED`)",
                 );
             }
-            add(
-                "500",
-                "Unexpected error, logged with the request id (`INTERNAL`)",
-            );
+            add("500", "Unexpected error, logged with the request id (`INTERNAL`)");
             if touches_database {
                 add(
                     "503",

@@ -31,10 +31,8 @@ pub struct Application {
 
 /// Creates and migrates the database, and seeds the territory reference into a fresh one.
 pub fn prepare_database(url: &DatabaseUrl) -> Result<(), String> {
-    let mut conn = db::connect(url)
-        .map_err(|error| format!("cannot open the database {}: {error}", url.redacted()))?;
-    let applied = db::migrations::run_pending(&mut conn)
-        .map_err(|error| format!("migrations failed: {error}"))?;
+    let mut conn = db::connect(url).map_err(|error| format!("cannot open the database {}: {error}", url.redacted()))?;
+    let applied = db::migrations::run_pending(&mut conn).map_err(|error| format!("migrations failed: {error}"))?;
     for name in applied {
         log::info!("applied migration {name}");
     }
@@ -52,12 +50,7 @@ pub fn prepare_database(url: &DatabaseUrl) -> Result<(), String> {
 }
 
 fn random_secret() -> Vec<u8> {
-    format!(
-        "{}{}",
-        uuid::Uuid::new_v4().simple(),
-        uuid::Uuid::new_v4().simple()
-    )
-    .into_bytes()
+    format!("{}{}", uuid::Uuid::new_v4().simple(), uuid::Uuid::new_v4().simple()).into_bytes()
 }
 
 /// The page-token key: its own setting, else derived from the JWT secret (so that instances
@@ -87,13 +80,8 @@ impl Application {
     /// Starts the server on an existing pool, without touching the database first.
     pub fn build_with_pool(config: &Config, pool: DbPool) -> Result<Self, String> {
         let dev_secret =
-            (config.dev && config.jwt_secret.is_none() && config.jwt_jwks_file.is_none())
-                .then(random_secret);
-        let jwks = config
-            .jwt_jwks_file
-            .as_deref()
-            .map(KeySet::read_jwks)
-            .transpose()?;
+            (config.dev && config.jwt_secret.is_none() && config.jwt_jwks_file.is_none()).then(random_secret);
+        let jwks = config.jwt_jwks_file.as_deref().map(KeySet::read_jwks).transpose()?;
         let secret = config.jwt_secret.as_deref().or(dev_secret.as_deref());
         let keys = web::Data::new(KeySet::new(
             secret,
@@ -111,12 +99,9 @@ impl Application {
         let document = web::Data::new(OpenApiJson(openapi::document_json()));
         let pool = web::Data::new(pool);
 
-        let listener = TcpListener::bind(&config.bind)
-            .map_err(|error| format!("cannot listen on {}: {error}", config.bind))?;
-        let port = listener
-            .local_addr()
-            .map_err(|error| error.to_string())?
-            .port();
+        let listener =
+            TcpListener::bind(&config.bind).map_err(|error| format!("cannot listen on {}: {error}", config.bind))?;
+        let port = listener.local_addr().map_err(|error| error.to_string())?.port();
         let server = HttpServer::new(move || {
             let (app, _) = App::new()
                 .into_utoipa_app()
@@ -125,10 +110,7 @@ impl Application {
                 .app_data(page_tokens.clone())
                 .app_data(routes.clone())
                 .app_data(document.clone())
-                .app_data(
-                    web::PathConfig::default()
-                        .error_handler(|_, _| crate::error::ApiError::NotFound.into()),
-                )
+                .app_data(web::PathConfig::default().error_handler(|_, _| crate::error::ApiError::NotFound.into()))
                 .configure(crate::routes::configure)
                 .split_for_parts();
             app.default_service(web::to(fallback::not_routed))

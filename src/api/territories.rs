@@ -6,9 +6,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::problems::{ListProblems, ReadProblems};
 use crate::auth::Caller;
-use crate::db::territories::{
-    self as repo, CommuneFilter, CommuneRow, DepartmentRow, EpciFilter, EpciRow,
-};
+use crate::db::territories::{self as repo, CommuneFilter, CommuneRow, DepartmentRow, EpciFilter, EpciRow};
 use crate::db::{self, DbPool};
 use crate::domain::reference::{CommuneKind, EpciKind, Zone};
 use crate::domain::territory::{fold_for_search, is_caf_department};
@@ -189,11 +187,7 @@ pub async fn list_departments(
         page_size: query.page_size,
         page_token: query.page_token.as_deref(),
     };
-    let page = PageRequest::new(
-        &tokens,
-        &params,
-        format!("departments|{}", caller.fingerprint()),
-    )?;
+    let page = PageRequest::new(&tokens, &params, format!("departments|{}", caller.fingerprint()))?;
     let page = db::run(&pool, move |conn| {
         let rows = repo::list_departments(conn, page.after.as_deref(), page.fetch_limit())?;
         Ok(page.finish(&tokens, rows, |row| row.code.clone(), DepartmentView::from))
@@ -245,12 +239,7 @@ pub async fn list_epcis(
         page_size: query.page_size,
         page_token: query.page_token.as_deref(),
     };
-    let binding = format!(
-        "epcis|{:?}|{:?}|{}",
-        filter.department,
-        filter.q,
-        caller.fingerprint()
-    );
+    let binding = format!("epcis|{:?}|{:?}|{}", filter.department, filter.q, caller.fingerprint());
     let page = PageRequest::new(&tokens, &params, binding)?;
     let page = db::run(&pool, move |conn| {
         let rows = repo::list_epcis(conn, &filter, page.after.as_deref(), page.fetch_limit())?;
@@ -278,11 +267,7 @@ pub async fn list_epcis(
     security(("bearer" = []))
 )]
 #[get("/epcis/{siren}")]
-pub async fn get_epci(
-    _caller: Caller,
-    siren: web::Path<String>,
-    pool: web::Data<DbPool>,
-) -> ApiResult<HttpResponse> {
+pub async fn get_epci(_caller: Caller, siren: web::Path<String>, pool: web::Data<DbPool>) -> ApiResult<HttpResponse> {
     let siren = siren.into_inner();
     let view = db::run(&pool, move |conn| {
         let row = repo::find_epci(conn, &siren)?.ok_or(ApiError::NotFound)?;
@@ -290,16 +275,10 @@ pub async fn get_epci(
             .into_iter()
             .map(CommuneView::from)
             .collect();
-        let mut departments: Vec<String> = members
-            .iter()
-            .map(|member| member.department.clone())
-            .collect();
+        let mut departments: Vec<String> = members.iter().map(|member| member.department.clone()).collect();
         departments.sort();
         departments.dedup();
-        let stats = (
-            i64::try_from(members.len()).unwrap_or(i64::MAX),
-            departments,
-        );
+        let stats = (i64::try_from(members.len()).unwrap_or(i64::MAX), departments);
         Ok(EpciView {
             summary: epci_summary(row, Some(stats)),
             members,

@@ -27,17 +27,10 @@ pub struct KeySet {
 }
 
 impl KeySet {
-    pub fn new(
-        secret: Option<&[u8]>,
-        jwks: Option<&JwkSet>,
-        issuer: &str,
-        audience: &str,
-    ) -> Result<Self, String> {
+    pub fn new(secret: Option<&[u8]>, jwks: Option<&JwkSet>, issuer: &str, audience: &str) -> Result<Self, String> {
         let secret = match secret {
             Some(secret) if secret.len() < MIN_SECRET_BYTES => {
-                return Err(format!(
-                    "CTG_JWT_SECRET must be at least {MIN_SECRET_BYTES} bytes long"
-                ));
+                return Err(format!("CTG_JWT_SECRET must be at least {MIN_SECRET_BYTES} bytes long"));
             }
             Some(secret) => Some(VerifyingKey {
                 key: DecodingKey::from_secret(secret),
@@ -65,12 +58,8 @@ impl KeySet {
                     ));
                 }
             };
-            let key = DecodingKey::from_jwk(jwk)
-                .map_err(|error| format!("key {kid} of CTG_JWT_JWKS_FILE: {error}"))?;
-            if by_kid
-                .insert(kid.clone(), VerifyingKey { key, algorithm })
-                .is_some()
-            {
+            let key = DecodingKey::from_jwk(jwk).map_err(|error| format!("key {kid} of CTG_JWT_JWKS_FILE: {error}"))?;
+            if by_kid.insert(kid.clone(), VerifyingKey { key, algorithm }).is_some() {
                 return Err(format!("kid {kid} appears twice in CTG_JWT_JWKS_FILE"));
             }
         }
@@ -86,26 +75,16 @@ impl KeySet {
     }
 
     pub fn read_jwks(path: &Path) -> Result<JwkSet, String> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|error| format!("CTG_JWT_JWKS_FILE {}: {error}", path.display()))?;
-        serde_json::from_str(&text).map_err(|error| {
-            format!(
-                "CTG_JWT_JWKS_FILE {} is not a JWK set: {error}",
-                path.display()
-            )
-        })
+        let text =
+            std::fs::read_to_string(path).map_err(|error| format!("CTG_JWT_JWKS_FILE {}: {error}", path.display()))?;
+        serde_json::from_str(&text)
+            .map_err(|error| format!("CTG_JWT_JWKS_FILE {} is not a JWK set: {error}", path.display()))
     }
 
     /// The key for a token header's `kid`, and the validation rules that go with it.
-    pub(super) fn select(
-        &self,
-        kid: Option<&str>,
-    ) -> Result<(&DecodingKey, Validation), &'static str> {
+    pub(super) fn select(&self, kid: Option<&str>) -> Result<(&DecodingKey, Validation), &'static str> {
         let key = match kid {
-            Some(kid) => self
-                .by_kid
-                .get(kid)
-                .ok_or("the token's kid names no known key")?,
+            Some(kid) => self.by_kid.get(kid).ok_or("the token's kid names no known key")?,
             None => self
                 .secret
                 .as_ref()

@@ -93,9 +93,7 @@ fn unauthenticated(reason: &str) -> ApiError {
 fn departments_claim(claims: &Claims) -> Result<BTreeSet<String>, ApiError> {
     let departments = claims.departments.as_deref().unwrap_or_default();
     if departments.is_empty() {
-        return Err(unauthenticated(
-            "this role needs a non-empty departments claim",
-        ));
+        return Err(unauthenticated("this role needs a non-empty departments claim"));
     }
     if let Some(bad) = departments.iter().find(|code| !is_caf_department(code)) {
         return Err(ApiError::Unauthenticated(format!(
@@ -108,9 +106,7 @@ fn departments_claim(claims: &Claims) -> Result<BTreeSet<String>, ApiError> {
 fn sirens_claim(claims: &Claims) -> Result<BTreeSet<String>, ApiError> {
     let sirens = claims.sirens.as_deref().unwrap_or_default();
     if sirens.is_empty() {
-        return Err(unauthenticated(
-            "the collectivity role needs a non-empty sirens claim",
-        ));
+        return Err(unauthenticated("the collectivity role needs a non-empty sirens claim"));
     }
     if let Some(bad) = sirens.iter().find(|siren| check_siren(siren).is_err()) {
         return Err(ApiError::Unauthenticated(format!(
@@ -122,26 +118,18 @@ fn sirens_claim(claims: &Claims) -> Result<BTreeSet<String>, ApiError> {
 
 /// Verifies a bearer token and builds the caller it speaks for.
 pub fn authenticate(keys: &KeySet, authorization: Option<&[u8]>) -> Result<Caller, ApiError> {
-    let authorization =
-        authorization.ok_or_else(|| unauthenticated("send Authorization: Bearer <token>"))?;
+    let authorization = authorization.ok_or_else(|| unauthenticated("send Authorization: Bearer <token>"))?;
     if authorization.len() > MAX_AUTHORIZATION_BYTES {
         return Err(unauthenticated("the Authorization header is too long"));
     }
-    let authorization = std::str::from_utf8(authorization)
-        .map_err(|_| unauthenticated("the Authorization header is not text"))?;
+    let authorization =
+        std::str::from_utf8(authorization).map_err(|_| unauthenticated("the Authorization header is not text"))?;
     let token = match authorization.split_once(' ') {
-        Some((scheme, token))
-            if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() =>
-        {
-            token.trim()
-        }
+        Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() => token.trim(),
         _ => return Err(unauthenticated("the Authorization scheme must be Bearer")),
     };
-    let header = jsonwebtoken::decode_header(token)
-        .map_err(|_| unauthenticated("the token is malformed"))?;
-    let (key, validation) = keys
-        .select(header.kid.as_deref())
-        .map_err(unauthenticated)?;
+    let header = jsonwebtoken::decode_header(token).map_err(|_| unauthenticated("the token is malformed"))?;
+    let (key, validation) = keys.select(header.kid.as_deref()).map_err(unauthenticated)?;
     let claims = jsonwebtoken::decode::<Claims>(token, key, &validation)
         .map_err(|error| {
             use jsonwebtoken::errors::ErrorKind;
@@ -153,9 +141,7 @@ pub fn authenticate(keys: &KeySet, authorization: Option<&[u8]>) -> Result<Calle
                 ErrorKind::MissingRequiredClaim(_) => "the token lacks a required claim",
                 ErrorKind::InvalidAlgorithm => "the token's algorithm does not match its key",
                 ErrorKind::InvalidSignature => "the token's signature is invalid",
-                ErrorKind::Json(_) | ErrorKind::InvalidClaimFormat(_) => {
-                    "the token's claims are malformed"
-                }
+                ErrorKind::Json(_) | ErrorKind::InvalidClaimFormat(_) => "the token's claims are malformed",
                 _ => "the token is invalid",
             };
             unauthenticated(reason)
@@ -199,9 +185,7 @@ impl FromRequest for Caller {
                     .get(header::AUTHORIZATION)
                     .map(header::HeaderValue::as_bytes),
             ),
-            None => Err(ApiError::internal(
-                "the key set is not registered as app data",
-            )),
+            None => Err(ApiError::internal("the key set is not registered as app data")),
         };
         std::future::ready(result)
     }

@@ -19,13 +19,7 @@ pub struct TokenClaims {
 }
 
 impl TokenClaims {
-    pub fn new(
-        issuer: &str,
-        audience: &str,
-        subject: &str,
-        role: &str,
-        lifetime_seconds: i64,
-    ) -> Self {
+    pub fn new(issuer: &str, audience: &str, subject: &str, role: &str, lifetime_seconds: i64) -> Self {
         let now = chrono::Utc::now().timestamp();
         Self {
             iss: issuer.to_owned(),

@@ -60,6 +60,14 @@ impl DatabaseUrl {
         }
     }
 
+    /// The URL as `DATABASE_URL` would spell it.
+    pub fn to_url(&self) -> String {
+        match self {
+            Self::Postgres(url) => url.clone(),
+            Self::Sqlite(path) => format!("sqlite://{}", path.display()),
+        }
+    }
+
     /// The URL with any password masked, for logs.
     pub fn redacted(&self) -> String {
         match self {
@@ -88,10 +96,7 @@ pub fn connect(url: &DatabaseUrl) -> Result<DbConnection, ConnectionError> {
         DatabaseUrl::Sqlite(path) => {
             if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
                 std::fs::create_dir_all(parent).map_err(|error| {
-                    ConnectionError::BadConnection(format!(
-                        "cannot create folder {}: {error}",
-                        parent.display()
-                    ))
+                    ConnectionError::BadConnection(format!("cannot create folder {}: {error}", parent.display()))
                 })?;
             }
             let mut conn = SqliteConnection::establish(&path.to_string_lossy())?;
@@ -123,8 +128,7 @@ impl r2d2::ManageConnection for ConnectionManager {
     }
 
     fn is_valid(&self, conn: &mut DbConnection) -> Result<(), ConnectionError> {
-        conn.ping()
-            .map_err(ConnectionError::CouldntSetupConfiguration)
+        conn.ping().map_err(ConnectionError::CouldntSetupConfiguration)
     }
 
     /// A connection given back inside a transaction that could not be closed, or while a thread

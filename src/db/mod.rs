@@ -7,9 +7,7 @@ pub mod migrations;
 mod schema;
 pub mod territories;
 
-pub use connection::{
-    Backend, DatabaseUrl, DbConnection, DbPool, PoolSettings, build_pool, connect,
-};
+pub use connection::{Backend, DatabaseUrl, DbConnection, DbPool, PoolSettings, build_pool, connect};
 
 use crate::error::ApiError;
 
@@ -45,9 +43,7 @@ where
     type Manager = <DbConnection as Connection>::TransactionManager;
 
     match conn {
-        DbConnection::Sqlite(sqlite) => {
-            AnsiTransactionManager::begin_transaction_sql(sqlite, "BEGIN IMMEDIATE")?
-        }
+        DbConnection::Sqlite(sqlite) => AnsiTransactionManager::begin_transaction_sql(sqlite, "BEGIN IMMEDIATE")?,
         DbConnection::Pg(_) => Manager::begin_transaction(conn)?,
     }
     match work(conn) {

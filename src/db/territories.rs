@@ -119,11 +119,7 @@ fn prefix_pattern(folded: &str) -> String {
     format!("{folded}%")
 }
 
-pub fn list_departments(
-    conn: &mut DbConnection,
-    after: Option<&str>,
-    limit: i64,
-) -> QueryResult<Vec<DepartmentRow>> {
+pub fn list_departments(conn: &mut DbConnection, after: Option<&str>, limit: i64) -> QueryResult<Vec<DepartmentRow>> {
     let mut query = departments::table
         .select(DepartmentRow::as_select())
         .order(departments::code)
@@ -199,11 +195,7 @@ pub fn epci_member_stats(
     let rows: Vec<(Option<String>, String, i64)> = communes::table
         .filter(communes::epci_siren.eq_any(sirens))
         .group_by((communes::epci_siren, communes::department))
-        .select((
-            communes::epci_siren,
-            communes::department,
-            diesel::dsl::count_star(),
-        ))
+        .select((communes::epci_siren, communes::department, diesel::dsl::count_star()))
         .order((communes::epci_siren, communes::department))
         .load(conn)?;
     let mut stats: HashMap<String, (i64, Vec<String>)> = HashMap::new();
@@ -298,8 +290,7 @@ struct Diff<R, K> {
 
 impl<R: PartialEq, K: Eq + Hash + Clone> Diff<R, K> {
     fn between(existing: Vec<R>, wanted: Vec<R>, key: impl Fn(&R) -> K) -> Self {
-        let mut existing: HashMap<K, R> =
-            existing.into_iter().map(|row| (key(&row), row)).collect();
+        let mut existing: HashMap<K, R> = existing.into_iter().map(|row| (key(&row), row)).collect();
         let mut inserts = Vec::new();
         let mut updates = Vec::new();
         for row in wanted {
@@ -334,12 +325,8 @@ macro_rules! write_rows {
         for batch in $diff.inserts.chunks(INSERT_BATCH) {
             // Multi-row INSERTs are rendered by each backend, not by the multi-connection enum.
             match &mut *$conn {
-                DbConnection::Pg(pg) => diesel::insert_into($table::table)
-                    .values(batch)
-                    .execute(pg)?,
-                DbConnection::Sqlite(sqlite) => diesel::insert_into($table::table)
-                    .values(batch)
-                    .execute(sqlite)?,
+                DbConnection::Pg(pg) => diesel::insert_into($table::table).values(batch).execute(pg)?,
+                DbConnection::Sqlite(sqlite) => diesel::insert_into($table::table).values(batch).execute(sqlite)?,
             };
         }
         for row in &$diff.updates {
@@ -363,14 +350,8 @@ macro_rules! delete_rows {
 /// changed. Run it inside one transaction: a failure leaves the previous reference whole.
 pub fn import(conn: &mut DbConnection, reference: &Reference) -> QueryResult<ImportReport> {
     let departments_diff = Diff::between(
-        departments::table
-            .select(DepartmentRow::as_select())
-            .load(conn)?,
-        reference
-            .departments
-            .iter()
-            .map(DepartmentRow::from)
-            .collect(),
+        departments::table.select(DepartmentRow::as_select()).load(conn)?,
+        reference.departments.iter().map(DepartmentRow::from).collect(),
         |row| row.code.clone(),
     );
     let epcis_diff = Diff::between(

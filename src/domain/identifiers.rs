@@ -19,7 +19,7 @@ fn luhn_valid(digits: &str) -> bool {
             }
         })
         .sum();
-    sum % 10 == 0
+    sum.is_multiple_of(10)
 }
 
 fn all_digits(value: &str, len: usize) -> bool {
@@ -60,15 +60,15 @@ pub fn check_siret(siret: &str) -> Result<(), IdentifierError> {
         return Err(IdentifierError::Format);
     }
     let valid = if siret.starts_with(LA_POSTE_SIREN) {
-        siret.bytes().map(|b| u32::from(b - b'0')).sum::<u32>() % 5 == 0
+        siret
+            .bytes()
+            .map(|b| u32::from(b - b'0'))
+            .sum::<u32>()
+            .is_multiple_of(5)
     } else {
         luhn_valid(siret)
     };
-    if valid {
-        Ok(())
-    } else {
-        Err(IdentifierError::Checksum)
-    }
+    if valid { Ok(()) } else { Err(IdentifierError::Checksum) }
 }
 
 #[cfg(test)]
@@ -90,16 +90,10 @@ mod tests {
     fn siret_uses_luhn_except_for_la_poste() {
         // A SIRET of the CC Faucigny - Glières: SIREN + NIC 00003, Luhn-valid.
         assert_eq!(check_siret("20000017200003"), Ok(()));
-        assert_eq!(
-            check_siret("20000017200004"),
-            Err(IdentifierError::Checksum)
-        );
+        assert_eq!(check_siret("20000017200004"), Err(IdentifierError::Checksum));
         // La Poste: digit sum 3+5+6+1+5 = 20, a multiple of 5, although not Luhn-valid.
         assert!(!luhn_valid("35600000000015"));
         assert_eq!(check_siret("35600000000015"), Ok(()));
-        assert_eq!(
-            check_siret("35600000000016"),
-            Err(IdentifierError::Checksum)
-        );
+        assert_eq!(check_siret("35600000000016"), Err(IdentifierError::Checksum));
     }
 }

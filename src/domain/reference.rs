@@ -11,9 +11,7 @@ use super::identifiers::check_siren;
 use super::territory::{fold_for_search, is_insee_code_shape};
 
 /// Legal form of an intercommunality.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum EpciKind {
     /// Communauté de communes.
@@ -30,9 +28,7 @@ pub enum EpciKind {
 
 /// Status of a commune in the COG. Delegated and associated communes (former communes merged into a
 /// commune nouvelle) are not kept: no contract covers them and they have no SIREN of their own.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum CommuneKind {
     /// A current commune.
@@ -42,9 +38,7 @@ pub enum CommuneKind {
 }
 
 /// Where a département lies: metropolitan France, overseas départements, overseas collectivities.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Zone {
     Metro,
@@ -188,10 +182,7 @@ struct RawCommune {
     population: Option<i64>,
 }
 
-fn parse_file<T: for<'de> Deserialize<'de>>(
-    file: &'static str,
-    bytes: &[u8],
-) -> Result<Vec<T>, ReferenceError> {
+fn parse_file<T: for<'de> Deserialize<'de>>(file: &'static str, bytes: &[u8]) -> Result<Vec<T>, ReferenceError> {
     serde_json::from_slice(bytes).map_err(|error| ReferenceError {
         file,
         message: format!("not a valid file of this format: {error}"),
@@ -207,177 +198,12 @@ fn refuse(file: &'static str, entry: &str, message: impl fmt::Display) -> Refere
 
 impl Reference {
     /// Reads the three files' contents and checks them against each other.
-    pub fn from_json(
-        departments: &[u8],
-        epcis: &[u8],
-        communes: &[u8],
-    ) -> Result<Self, ReferenceError> {
-        let raw_departments: Vec<RawDepartment> = parse_file(DEPARTMENTS_FILE, departments)?;
-        let raw_epcis: Vec<RawEpci> = parse_file(EPCIS_FILE, epcis)?;
-        let raw_communes: Vec<RawCommune> = parse_file(COMMUNES_FILE, communes)?;
-
-        let mut department_codes = BTreeSet::new();
-        let mut departments = Vec::with_capacity(raw_departments.len());
-        for raw in raw_departments {
-            let zone = Zone::parse(&raw.zone).ok_or_else(|| {
-                refuse(
-                    DEPARTMENTS_FILE,
-                    &raw.code,
-                    format!("unknown zone {:?}", raw.zone),
-                )
-            })?;
-            if raw.code.is_empty() || raw.code.len() > 3 || raw.nom.trim().is_empty() {
-                return Err(refuse(
-                    DEPARTMENTS_FILE,
-                    &raw.code,
-                    "a code of 2 or 3 characters and a name are required",
-                ));
-            }
-            if !department_codes.insert(raw.code.clone()) {
-                return Err(refuse(DEPARTMENTS_FILE, &raw.code, "appears twice"));
-            }
-            departments.push(Department {
-                code: raw.code,
-                name: raw.nom,
-                region: raw.region,
-                chef_lieu: raw.chef_lieu,
-                zone,
-                population: 0,
-                commune_count: 0,
-            });
-        }
-
-        let mut communes = Vec::with_capacity(raw_communes.len());
-        let mut commune_index = HashMap::with_capacity(raw_communes.len());
-        for raw in raw_communes {
-            let kind = match raw.kind.as_str() {
-                "commune-actuelle" => CommuneKind::CommuneActuelle,
-                "arrondissement-municipal" => CommuneKind::ArrondissementMunicipal,
-                "commune-deleguee" | "commune-associee" => continue,
-                other => {
-                    return Err(refuse(
-                        COMMUNES_FILE,
-                        &raw.code,
-                        format!("unknown type {other:?}"),
-                    ));
-                }
-            };
-            if !is_insee_code_shape(&raw.code) {
-                return Err(refuse(
-                    COMMUNES_FILE,
-                    &raw.code,
-                    "not an INSEE commune code",
-                ));
-            }
-            if !department_codes.contains(&raw.departement) {
-                return Err(refuse(
-                    COMMUNES_FILE,
-                    &raw.code,
-                    format!(
-                        "département {} is not in {DEPARTMENTS_FILE}",
-                        raw.departement
-                    ),
-                ));
-            }
-            if let Some(siren) = &raw.siren {
-                check_siren(siren).map_err(|_| {
-                    refuse(COMMUNES_FILE, &raw.code, format!("invalid SIREN {siren}"))
-                })?;
-            }
-            if raw.population.is_some_and(|p| p < 0) {
-                return Err(refuse(COMMUNES_FILE, &raw.code, "negative population"));
-            }
-            if commune_index
-                .insert(raw.code.clone(), communes.len())
-                .is_some()
-            {
-                return Err(refuse(COMMUNES_FILE, &raw.code, "appears twice"));
-            }
-            communes.push(Commune {
-                search_name: fold_for_search(&raw.nom),
-                insee: raw.code,
-                name: raw.nom,
-                kind,
-                department: raw.departement,
-                region: raw.region,
-                siren: raw.siren,
-                epci_siren: None,
-                parent_insee: raw.commune,
-                postal_codes: raw.postal_codes.join(","),
-                population: raw.population,
-            });
-        }
-
-        let mut epcis = Vec::with_capacity(raw_epcis.len());
-        let mut epci_sirens = BTreeSet::new();
-        for raw in raw_epcis {
-            check_siren(&raw.code).map_err(|_| refuse(EPCIS_FILE, &raw.code, "invalid SIREN"))?;
-            if !epci_sirens.insert(raw.code.clone()) {
-                return Err(refuse(EPCIS_FILE, &raw.code, "appears twice"));
-            }
-            let kind = match raw.kind.as_str() {
-                "CC" => EpciKind::Cc,
-                "CA" => EpciKind::Ca,
-                "CU" => EpciKind::Cu,
-                "METRO" => EpciKind::Metro,
-                "MET69" => EpciKind::Met69,
-                other => {
-                    return Err(refuse(
-                        EPCIS_FILE,
-                        &raw.code,
-                        format!("unknown type {other:?}"),
-                    ));
-                }
-            };
-            for member in &raw.membres {
-                let index = *commune_index
-                    .get(&member.code)
-                    .filter(|&&index| communes[index].kind == CommuneKind::CommuneActuelle)
-                    .ok_or_else(|| {
-                        refuse(
-                            EPCIS_FILE,
-                            &raw.code,
-                            format!(
-                                "member {} is not a current commune of {COMMUNES_FILE}",
-                                member.code
-                            ),
-                        )
-                    })?;
-                let commune = &mut communes[index];
-                if let Some(other) = &commune.epci_siren {
-                    return Err(refuse(
-                        EPCIS_FILE,
-                        &raw.code,
-                        format!("member {} already belongs to EPCI {other}", member.code),
-                    ));
-                }
-                commune.epci_siren = Some(raw.code.clone());
-            }
-            epcis.push(Epci {
-                search_name: fold_for_search(&raw.nom),
-                siren: raw.code,
-                name: raw.nom,
-                kind,
-                financing_mode: raw.financing_mode,
-                population: raw.population,
-            });
-        }
-
-        let mut totals: BTreeMap<&str, (i64, i64)> = BTreeMap::new();
-        for commune in communes
-            .iter()
-            .filter(|c| c.kind == CommuneKind::CommuneActuelle)
-        {
-            let entry = totals.entry(commune.department.as_str()).or_default();
-            entry.0 += commune.population.unwrap_or(0);
-            entry.1 += 1;
-        }
-        for department in &mut departments {
-            if let Some((population, count)) = totals.get(department.code.as_str()) {
-                department.population = *population;
-                department.commune_count = *count;
-            }
-        }
+    pub fn from_json(departments: &[u8], epcis: &[u8], communes: &[u8]) -> Result<Self, ReferenceError> {
+        let mut departments = read_departments(parse_file(DEPARTMENTS_FILE, departments)?)?;
+        let known_departments: BTreeSet<String> = departments.iter().map(|d| d.code.clone()).collect();
+        let mut communes = read_communes(parse_file(COMMUNES_FILE, communes)?, &known_departments)?;
+        let mut epcis = read_epcis(parse_file(EPCIS_FILE, epcis)?, &mut communes)?;
+        add_department_totals(&mut departments, &communes);
 
         departments.sort_by(|a, b| a.code.cmp(&b.code));
         epcis.sort_by(|a, b| a.siren.cmp(&b.siren));
@@ -387,6 +213,145 @@ impl Reference {
             epcis,
             communes,
         })
+    }
+}
+
+fn read_departments(raw_departments: Vec<RawDepartment>) -> Result<Vec<Department>, ReferenceError> {
+    let mut codes = BTreeSet::new();
+    let mut departments = Vec::with_capacity(raw_departments.len());
+    for raw in raw_departments {
+        let zone = Zone::parse(&raw.zone)
+            .ok_or_else(|| refuse(DEPARTMENTS_FILE, &raw.code, format!("unknown zone {:?}", raw.zone)))?;
+        if raw.code.is_empty() || raw.code.len() > 3 || raw.nom.trim().is_empty() {
+            return Err(refuse(
+                DEPARTMENTS_FILE,
+                &raw.code,
+                "a code of 2 or 3 characters and a name are required",
+            ));
+        }
+        if !codes.insert(raw.code.clone()) {
+            return Err(refuse(DEPARTMENTS_FILE, &raw.code, "appears twice"));
+        }
+        departments.push(Department {
+            code: raw.code,
+            name: raw.nom,
+            region: raw.region,
+            chef_lieu: raw.chef_lieu,
+            zone,
+            population: 0,
+            commune_count: 0,
+        });
+    }
+    Ok(departments)
+}
+
+fn read_communes(
+    raw_communes: Vec<RawCommune>,
+    departments: &BTreeSet<String>,
+) -> Result<Vec<Commune>, ReferenceError> {
+    let mut codes = BTreeSet::new();
+    let mut communes = Vec::with_capacity(raw_communes.len());
+    for raw in raw_communes {
+        let kind = match raw.kind.as_str() {
+            "commune-actuelle" => CommuneKind::CommuneActuelle,
+            "arrondissement-municipal" => CommuneKind::ArrondissementMunicipal,
+            "commune-deleguee" | "commune-associee" => continue,
+            other => return Err(refuse(COMMUNES_FILE, &raw.code, format!("unknown type {other:?}"))),
+        };
+        if !is_insee_code_shape(&raw.code) {
+            return Err(refuse(COMMUNES_FILE, &raw.code, "not an INSEE commune code"));
+        }
+        if !departments.contains(&raw.departement) {
+            let message = format!("département {} is not in {DEPARTMENTS_FILE}", raw.departement);
+            return Err(refuse(COMMUNES_FILE, &raw.code, message));
+        }
+        if let Some(siren) = &raw.siren {
+            check_siren(siren).map_err(|_| refuse(COMMUNES_FILE, &raw.code, format!("invalid SIREN {siren}")))?;
+        }
+        if raw.population.is_some_and(|p| p < 0) {
+            return Err(refuse(COMMUNES_FILE, &raw.code, "negative population"));
+        }
+        if !codes.insert(raw.code.clone()) {
+            return Err(refuse(COMMUNES_FILE, &raw.code, "appears twice"));
+        }
+        communes.push(Commune {
+            search_name: fold_for_search(&raw.nom),
+            insee: raw.code,
+            name: raw.nom,
+            kind,
+            department: raw.departement,
+            region: raw.region,
+            siren: raw.siren,
+            epci_siren: None,
+            parent_insee: raw.commune,
+            postal_codes: raw.postal_codes.join(","),
+            population: raw.population,
+        });
+    }
+    Ok(communes)
+}
+
+/// Reads the EPCI and records each one's membership on its communes.
+fn read_epcis(raw_epcis: Vec<RawEpci>, communes: &mut [Commune]) -> Result<Vec<Epci>, ReferenceError> {
+    let index: HashMap<String, usize> = communes
+        .iter()
+        .enumerate()
+        .map(|(position, commune)| (commune.insee.clone(), position))
+        .collect();
+    let mut sirens = BTreeSet::new();
+    let mut epcis = Vec::with_capacity(raw_epcis.len());
+    for raw in raw_epcis {
+        check_siren(&raw.code).map_err(|_| refuse(EPCIS_FILE, &raw.code, "invalid SIREN"))?;
+        if !sirens.insert(raw.code.clone()) {
+            return Err(refuse(EPCIS_FILE, &raw.code, "appears twice"));
+        }
+        let kind = match raw.kind.as_str() {
+            "CC" => EpciKind::Cc,
+            "CA" => EpciKind::Ca,
+            "CU" => EpciKind::Cu,
+            "METRO" => EpciKind::Metro,
+            "MET69" => EpciKind::Met69,
+            other => return Err(refuse(EPCIS_FILE, &raw.code, format!("unknown type {other:?}"))),
+        };
+        for member in &raw.membres {
+            let commune = index
+                .get(&member.code)
+                .map(|&position| &mut communes[position])
+                .filter(|commune| commune.kind == CommuneKind::CommuneActuelle)
+                .ok_or_else(|| {
+                    let message = format!("member {} is not a current commune of {COMMUNES_FILE}", member.code);
+                    refuse(EPCIS_FILE, &raw.code, message)
+                })?;
+            if let Some(other) = &commune.epci_siren {
+                let message = format!("member {} already belongs to EPCI {other}", member.code);
+                return Err(refuse(EPCIS_FILE, &raw.code, message));
+            }
+            commune.epci_siren = Some(raw.code.clone());
+        }
+        epcis.push(Epci {
+            search_name: fold_for_search(&raw.nom),
+            siren: raw.code,
+            name: raw.nom,
+            kind,
+            financing_mode: raw.financing_mode,
+            population: raw.population,
+        });
+    }
+    Ok(epcis)
+}
+
+fn add_department_totals(departments: &mut [Department], communes: &[Commune]) {
+    let mut totals: BTreeMap<&str, (i64, i64)> = BTreeMap::new();
+    for commune in communes.iter().filter(|c| c.kind == CommuneKind::CommuneActuelle) {
+        let entry = totals.entry(commune.department.as_str()).or_default();
+        entry.0 += commune.population.unwrap_or(0);
+        entry.1 += 1;
+    }
+    for department in departments {
+        if let Some((population, count)) = totals.get(department.code.as_str()) {
+            department.population = *population;
+            department.commune_count = *count;
+        }
     }
 }
 
@@ -400,12 +365,10 @@ mod embedded {
 
 fn gunzip(file: &'static str, bytes: &[u8]) -> Result<Vec<u8>, ReferenceError> {
     let mut out = Vec::new();
-    std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(bytes), &mut out).map_err(
-        |error| ReferenceError {
-            file,
-            message: format!("cannot decompress: {error}"),
-        },
-    )?;
+    std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(bytes), &mut out).map_err(|error| ReferenceError {
+        file,
+        message: format!("cannot decompress: {error}"),
+    })?;
     Ok(out)
 }
 
@@ -440,11 +403,7 @@ impl Reference {
                 }),
             }
         };
-        Self::from_json(
-            &read(DEPARTMENTS_FILE)?,
-            &read(EPCIS_FILE)?,
-            &read(COMMUNES_FILE)?,
-        )
+        Self::from_json(&read(DEPARTMENTS_FILE)?, &read(EPCIS_FILE)?, &read(COMMUNES_FILE)?)
     }
 }
 
@@ -452,23 +411,14 @@ impl Reference {
 mod tests {
     use super::*;
 
-    const DEPARTMENTS: &str =
-        r#"[{"code":"74","region":"84","chefLieu":"74010","nom":"Haute-Savoie","zone":"metro"}]"#;
+    const DEPARTMENTS: &str = r#"[{"code":"74","region":"84","chefLieu":"74010","nom":"Haute-Savoie","zone":"metro"}]"#;
     const EPCIS: &str = r#"[{"code":"200000172","nom":"CC Faucigny - Glières","type":"CC","modeFinancement":"FPU","populationMunicipale":28363,"membres":[{"code":"74042"}]}]"#;
     const COMMUNES: &str = r#"[{"code":"74042","nom":"Bonneville","type":"commune-actuelle","departement":"74","region":"84","siren":"217400423","codesPostaux":["74130"],"population":13320}]"#;
 
     #[test]
     fn a_consistent_file_set_is_read_with_memberships_and_totals() {
-        let reference = Reference::from_json(
-            DEPARTMENTS.as_bytes(),
-            EPCIS.as_bytes(),
-            COMMUNES.as_bytes(),
-        )
-        .unwrap();
-        assert_eq!(
-            reference.communes[0].epci_siren.as_deref(),
-            Some("200000172")
-        );
+        let reference = Reference::from_json(DEPARTMENTS.as_bytes(), EPCIS.as_bytes(), COMMUNES.as_bytes()).unwrap();
+        assert_eq!(reference.communes[0].epci_siren.as_deref(), Some("200000172"));
         assert_eq!(reference.departments[0].population, 13320);
         assert_eq!(reference.departments[0].commune_count, 1);
         assert_eq!(reference.epcis[0].kind, EpciKind::Cc);
@@ -478,12 +428,7 @@ mod tests {
     #[test]
     fn a_member_missing_from_the_communes_is_refused_with_its_code() {
         let epcis = EPCIS.replace("74042", "74999");
-        let error = Reference::from_json(
-            DEPARTMENTS.as_bytes(),
-            epcis.as_bytes(),
-            COMMUNES.as_bytes(),
-        )
-        .unwrap_err();
+        let error = Reference::from_json(DEPARTMENTS.as_bytes(), epcis.as_bytes(), COMMUNES.as_bytes()).unwrap_err();
         assert_eq!(error.file, EPCIS_FILE);
         assert!(error.message.contains("74999"), "{error}");
     }
@@ -491,20 +436,10 @@ mod tests {
     #[test]
     fn a_bad_siren_or_unknown_department_is_refused() {
         let communes = COMMUNES.replace("217400423", "217400424");
-        let error = Reference::from_json(
-            DEPARTMENTS.as_bytes(),
-            EPCIS.as_bytes(),
-            communes.as_bytes(),
-        )
-        .unwrap_err();
+        let error = Reference::from_json(DEPARTMENTS.as_bytes(), EPCIS.as_bytes(), communes.as_bytes()).unwrap_err();
         assert!(error.message.contains("invalid SIREN"), "{error}");
         let communes = COMMUNES.replace(r#""departement":"74""#, r#""departement":"99""#);
-        let error = Reference::from_json(
-            DEPARTMENTS.as_bytes(),
-            EPCIS.as_bytes(),
-            communes.as_bytes(),
-        )
-        .unwrap_err();
+        let error = Reference::from_json(DEPARTMENTS.as_bytes(), EPCIS.as_bytes(), communes.as_bytes()).unwrap_err();
         assert!(error.message.contains("99"), "{error}");
     }
 

@@ -6,8 +6,7 @@ pub fn is_caf_department(code: &str) -> bool {
     match code.len() {
         2 if code == "2A" || code == "2B" => true,
         2 => {
-            code.parse::<u8>()
-                .is_ok_and(|n| (1..=95).contains(&n) && n != 20)
+            code.parse::<u8>().is_ok_and(|n| (1..=95).contains(&n) && n != 20)
                 && code.bytes().all(|b| b.is_ascii_digit())
         }
         3 => matches!(code, "971" | "972" | "973" | "974" | "976"),
@@ -41,14 +40,10 @@ mod tests {
 
     #[test]
     fn caf_departments_exclude_collectivities_overseas_and_20() {
-        for code in [
-            "01", "19", "2A", "2B", "21", "33", "95", "971", "974", "976",
-        ] {
+        for code in ["01", "19", "2A", "2B", "21", "33", "95", "971", "974", "976"] {
             assert!(is_caf_department(code), "{code}");
         }
-        for code in [
-            "00", "20", "96", "975", "977", "988", "1", "033", "2C", "+1", "AB",
-        ] {
+        for code in ["00", "20", "96", "975", "977", "988", "1", "033", "2C", "+1", "AB"] {
             assert!(!is_caf_department(code), "{code}");
         }
     }
@@ -66,13 +61,7 @@ mod tests {
     #[test]
     fn search_folding_ignores_case_accents_and_punctuation() {
         assert_eq!(fold_for_search("Saint-Étienne"), "saint etienne");
-        assert_eq!(
-            fold_for_search("CC Faucigny - Glières"),
-            "cc faucigny glieres"
-        );
-        assert_eq!(
-            fold_for_search("L'Abergement-Clémenciat"),
-            "l abergement clemenciat"
-        );
+        assert_eq!(fold_for_search("CC Faucigny - Glières"), "cc faucigny glieres");
+        assert_eq!(fold_for_search("L'Abergement-Clémenciat"), "l abergement clemenciat");
     }
 }

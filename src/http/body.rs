@@ -33,25 +33,17 @@ pub trait RequestBody: DeserializeOwned + Validate {
 pub struct ApiJson<T>(pub T);
 
 pub fn parse_body<T: RequestBody>(bytes: &[u8]) -> Result<T, ApiError> {
-    let value: serde_json::Value =
-        serde_json::from_slice(bytes).map_err(|error| ApiError::MalformedRequest {
-            detail: format!("the body is not valid JSON: {error}"),
-            errors: Vec::new(),
-        })?;
+    let value: serde_json::Value = serde_json::from_slice(bytes).map_err(|error| ApiError::MalformedRequest {
+        detail: format!("the body is not valid JSON: {error}"),
+        errors: Vec::new(),
+    })?;
     let Some(object) = value.as_object() else {
         return Err(ApiError::MalformedRequest {
             detail: "the body must be a JSON object".into(),
-            errors: vec![FieldError::at_pointer(
-                "",
-                "EXPECTED_OBJECT",
-                "must be a JSON object",
-            )],
+            errors: vec![FieldError::at_pointer("", "EXPECTED_OBJECT", "must be a JSON object")],
         });
     };
-    if let Some(field) = T::READ_ONLY
-        .iter()
-        .find(|field| object.contains_key(**field))
-    {
+    if let Some(field) = T::READ_ONLY.iter().find(|field| object.contains_key(**field)) {
         return Err(ApiError::ReadOnlyField {
             pointer: format!("/{field}"),
         });
@@ -64,10 +56,7 @@ pub fn parse_body<T: RequestBody>(bytes: &[u8]) -> Result<T, ApiError> {
             return ApiError::UnknownField { pointer };
         }
         ApiError::MalformedRequest {
-            detail: format!(
-                "{}: {message}",
-                if pointer.is_empty() { "body" } else { &pointer }
-            ),
+            detail: format!("{}: {message}", if pointer.is_empty() { "body" } else { &pointer }),
             errors: vec![FieldError::at_pointer(pointer, "INVALID_TYPE", message)],
         }
     })?;
@@ -79,15 +68,18 @@ pub fn parse_body<T: RequestBody>(bytes: &[u8]) -> Result<T, ApiError> {
 /// serde_path_to_error's path as an RFC 6901 JSON Pointer.
 fn json_pointer(path: &serde_path_to_error::Path) -> String {
     use serde_path_to_error::Segment;
-    path.iter()
-        .filter_map(|segment| match segment {
-            Segment::Seq { index } => Some(index.to_string()),
-            Segment::Map { key } => Some(key.replace('~', "~0").replace('/', "~1")),
-            Segment::Enum { variant } => Some(variant.clone()),
-            Segment::Unknown => None,
-        })
-        .map(|part| format!("/{part}"))
-        .collect()
+    let mut pointer = String::new();
+    for segment in path {
+        let part = match segment {
+            Segment::Seq { index } => index.to_string(),
+            Segment::Map { key } => key.replace('~', "~0").replace('/', "~1"),
+            Segment::Enum { variant } => variant.clone(),
+            Segment::Unknown => continue,
+        };
+        pointer.push('/');
+        pointer.push_str(&part);
+    }
+    pointer
 }
 
 /// validator's nested errors, flattened into one list of pointed complaints.
@@ -126,8 +118,7 @@ fn is_json(req: &HttpRequest) -> bool {
         .and_then(|value| value.split(';').next())
         .map(|essence| essence.trim().to_ascii_lowercase())
         .is_some_and(|essence| {
-            essence == "application/json"
-                || (essence.starts_with("application/") && essence.ends_with("+json"))
+            essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json"))
         })
 }
 
@@ -219,8 +210,7 @@ mod tests {
 
     #[test]
     fn a_server_owned_field_is_read_only() {
-        let error =
-            parse_body::<Example>(br#"{"title":"CTG","amount_cents":5,"version":3}"#).unwrap_err();
+        let error = parse_body::<Example>(br#"{"title":"CTG","amount_cents":5,"version":3}"#).unwrap_err();
         assert_eq!(error.code(), "READ_ONLY_FIELD");
         assert_eq!(
             errors_of(&error),
@@ -230,14 +220,11 @@ mod tests {
 
     #[test]
     fn an_unknown_field_is_named_with_its_pointer_even_nested() {
-        let error = parse_body::<Example>(br#"{"title":"CTG","amount_cents":5,"colour":"red"}"#)
-            .unwrap_err();
+        let error = parse_body::<Example>(br#"{"title":"CTG","amount_cents":5,"colour":"red"}"#).unwrap_err();
         assert_eq!(error.code(), "UNKNOWN_FIELD");
         assert_eq!(errors_of(&error)[0].0.as_deref(), Some("/colour"));
-        let error = parse_body::<Example>(
-            br#"{"title":"CTG","amount_cents":5,"lines":[{"year":2024,"x":1}]}"#,
-        )
-        .unwrap_err();
+        let error =
+            parse_body::<Example>(br#"{"title":"CTG","amount_cents":5,"lines":[{"year":2024,"x":1}]}"#).unwrap_err();
         assert_eq!(errors_of(&error)[0].0.as_deref(), Some("/lines/0/x"));
     }
 
@@ -250,10 +237,7 @@ mod tests {
             parse_body::<Example>(b"{\"title\":").unwrap_err().code(),
             "MALFORMED_REQUEST"
         );
-        assert_eq!(
-            parse_body::<Example>(b"[1]").unwrap_err().code(),
-            "MALFORMED_REQUEST"
-        );
+        assert_eq!(parse_body::<Example>(b"[1]").unwrap_err().code(), "MALFORMED_REQUEST");
         // Money is never a float.
         let error = parse_body::<Example>(br#"{"title":"CTG","amount_cents":5.5}"#).unwrap_err();
         assert_eq!(error.code(), "MALFORMED_REQUEST");
@@ -261,9 +245,7 @@ mod tests {
 
     #[test]
     fn rule_violations_are_listed_together() {
-        let error =
-            parse_body::<Example>(br#"{"title":"","amount_cents":-1,"lines":[{"year":1999}]}"#)
-                .unwrap_err();
+        let error = parse_body::<Example>(br#"{"title":"","amount_cents":-1,"lines":[{"year":1999}]}"#).unwrap_err();
         assert_eq!(error.code(), "VALIDATION_FAILED");
         assert_eq!(
             errors_of(&error),

@@ -42,7 +42,8 @@ impl RouteTable {
                     ("DELETE", item.delete.is_some()),
                 ]
                 .into_iter()
-                .filter_map(|(method, present)| present.then(|| method.to_owned()))
+                .filter(|(_, present)| *present)
+                .map(|(method, _)| method.to_owned())
                 .collect();
                 (segments, methods)
             })
@@ -58,13 +59,10 @@ impl RouteTable {
             .iter()
             .filter(|(segments, _)| {
                 segments.len() == parts.len()
-                    && segments
-                        .iter()
-                        .zip(&parts)
-                        .all(|(segment, part)| match segment {
-                            Segment::Literal(literal) => literal == part,
-                            Segment::Parameter => !part.is_empty(),
-                        })
+                    && segments.iter().zip(&parts).all(|(segment, part)| match segment {
+                        Segment::Literal(literal) => literal == part,
+                        Segment::Parameter => !part.is_empty(),
+                    })
             })
             .flat_map(|(_, methods)| methods.iter().cloned())
             .collect();
@@ -82,10 +80,7 @@ impl RouteTable {
 }
 
 /// actix's default service.
-pub async fn not_routed(
-    req: HttpRequest,
-    table: web::Data<RouteTable>,
-) -> Result<actix_web::HttpResponse, ApiError> {
+pub async fn not_routed(req: HttpRequest, table: web::Data<RouteTable>) -> Result<actix_web::HttpResponse, ApiError> {
     match table.allowed_methods(req.path()) {
         Some(allow) => Err(ApiError::MethodNotAllowed { allow }),
         None => Err(ApiError::NotFound),

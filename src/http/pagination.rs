@@ -50,13 +50,9 @@ impl PageTokenKey {
     /// The cursor inside `token`, if this key issued it for exactly this `binding`.
     pub fn open(&self, binding: &str, token: &str) -> Result<String, ApiError> {
         let (cursor, tag) = token.split_once('.').ok_or(ApiError::InvalidPageToken)?;
-        let cursor = URL_SAFE_NO_PAD
-            .decode(cursor)
-            .map_err(|_| ApiError::InvalidPageToken)?;
+        let cursor = URL_SAFE_NO_PAD.decode(cursor).map_err(|_| ApiError::InvalidPageToken)?;
         let cursor = String::from_utf8(cursor).map_err(|_| ApiError::InvalidPageToken)?;
-        let tag = URL_SAFE_NO_PAD
-            .decode(tag)
-            .map_err(|_| ApiError::InvalidPageToken)?;
+        let tag = URL_SAFE_NO_PAD.decode(tag).map_err(|_| ApiError::InvalidPageToken)?;
         self.mac(binding, &cursor)
             .verify_truncated_left(&tag)
             .map_err(|_| ApiError::InvalidPageToken)?;
@@ -84,11 +80,7 @@ pub struct PageRequest {
 impl PageRequest {
     /// `binding` names everything the token must not be reused across: the route, each filter
     /// value and the caller's identity.
-    pub fn new(
-        key: &PageTokenKey,
-        params: &PageParams<'_>,
-        binding: String,
-    ) -> Result<Self, ApiError> {
+    pub fn new(key: &PageTokenKey, params: &PageParams<'_>, binding: String) -> Result<Self, ApiError> {
         let size = params.page_size.unwrap_or(DEFAULT_PAGE_SIZE);
         if !(1..=MAX_PAGE_SIZE).contains(&size) {
             return Err(ApiError::InvalidParameter(FieldError::at_parameter(
@@ -97,15 +89,8 @@ impl PageRequest {
                 format!("page_size must be between 1 and {MAX_PAGE_SIZE}"),
             )));
         }
-        let after = params
-            .page_token
-            .map(|token| key.open(&binding, token))
-            .transpose()?;
-        Ok(Self {
-            size,
-            after,
-            binding,
-        })
+        let after = params.page_token.map(|token| key.open(&binding, token)).transpose()?;
+        Ok(Self { size, after, binding })
     }
 
     /// How many rows to fetch: one more than the page, to learn whether another page follows.
@@ -124,8 +109,7 @@ impl PageRequest {
         let size = self.size as usize;
         let next_page_token = if rows.len() > size {
             rows.truncate(size);
-            rows.last()
-                .map(|last| key.issue(&self.binding, &cursor_of(last)))
+            rows.last().map(|last| key.issue(&self.binding, &cursor_of(last)))
         } else {
             None
         };
@@ -155,10 +139,7 @@ mod tests {
     #[test]
     fn a_token_opens_only_for_the_binding_it_was_issued_for() {
         let token = key().issue("epcis|q=|sub=alice", "200000172");
-        assert_eq!(
-            key().open("epcis|q=|sub=alice", &token).unwrap(),
-            "200000172"
-        );
+        assert_eq!(key().open("epcis|q=|sub=alice", &token).unwrap(), "200000172");
         assert!(matches!(
             key().open("epcis|q=|sub=bob", &token),
             Err(ApiError::InvalidPageToken)
@@ -178,15 +159,9 @@ mod tests {
         let token = key().issue("b", "200000172");
         let (_, tag) = token.split_once('.').unwrap();
         let forged = format!("{}.{tag}", URL_SAFE_NO_PAD.encode("999999999"));
-        assert!(matches!(
-            key().open("b", &forged),
-            Err(ApiError::InvalidPageToken)
-        ));
+        assert!(matches!(key().open("b", &forged), Err(ApiError::InvalidPageToken)));
         let short = format!("{}.{}", URL_SAFE_NO_PAD.encode("200000172"), &tag[..4]);
-        assert!(matches!(
-            key().open("b", &short),
-            Err(ApiError::InvalidPageToken)
-        ));
+        assert!(matches!(key().open("b", &short), Err(ApiError::InvalidPageToken)));
         for junk in ["", ".", "abc", "a.b.c", "%%%.###"] {
             assert!(
                 matches!(key().open("b", junk), Err(ApiError::InvalidPageToken)),
@@ -203,12 +178,7 @@ mod tests {
         };
         assert!(PageRequest::new(&key(), &params(0), String::new()).is_err());
         assert!(PageRequest::new(&key(), &params(201), String::new()).is_err());
-        assert_eq!(
-            PageRequest::new(&key(), &params(200), String::new())
-                .unwrap()
-                .size,
-            200
-        );
+        assert_eq!(PageRequest::new(&key(), &params(200), String::new()).unwrap().size, 200);
     }
 
     #[test]
@@ -222,12 +192,7 @@ mod tests {
             "b".into(),
         )
         .unwrap();
-        let page = request.finish(
-            &key(),
-            vec!["a", "b", "c"],
-            ToString::to_string,
-            ToString::to_string,
-        );
+        let page = request.finish(&key(), vec!["a", "b", "c"], ToString::to_string, ToString::to_string);
         assert_eq!(page.items, vec!["a", "b"]);
         let token = page.next_page_token.unwrap();
         assert_eq!(key().open("b", &token).unwrap(), "b");

@@ -78,18 +78,12 @@ mod tests {
     #[test]
     fn an_unknown_parameter_is_named() {
         let error = parse_query::<Params>("departement=74").unwrap_err();
-        assert_eq!(
-            parameter_of(error),
-            ("departement".into(), "UNKNOWN_PARAMETER".into())
-        );
+        assert_eq!(parameter_of(error), ("departement".into(), "UNKNOWN_PARAMETER".into()));
     }
 
     #[test]
     fn a_value_of_the_wrong_type_is_named() {
         let error = parse_query::<Params>("page_size=ten").unwrap_err();
-        assert_eq!(
-            parameter_of(error),
-            ("page_size".into(), "INVALID_VALUE".into())
-        );
+        assert_eq!(parameter_of(error), ("page_size".into(), "INVALID_VALUE".into()));
     }
 }

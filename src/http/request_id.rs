@@ -35,8 +35,7 @@ pub async fn middleware(
         .and_then(|value| value.to_str().ok())
         .filter(|id| is_well_formed(id))
         .map_or_else(|| uuid::Uuid::new_v4().to_string(), str::to_owned);
-    let header_value =
-        HeaderValue::from_str(&id).unwrap_or_else(|_| HeaderValue::from_static("invalid"));
+    let header_value = HeaderValue::from_str(&id).unwrap_or_else(|_| HeaderValue::from_static("invalid"));
     // Leave the id in the request head too, so the access log can print it.
     request.headers_mut().insert(HEADER, header_value.clone());
     let mut response = CURRENT.scope(id, next.call(request)).await?;

@@ -1,0 +1,228 @@
+//! The HTTP conventions every route shares (API.md §3): problem+json for actix's own errors,
+//! 405 with Allow, request ids, health, and 503 while the database is away.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use ctg_api::db::{self, DatabaseUrl, PoolSettings};
+use ctg_api::startup::Application;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::Mutex;
+use tokio::task::JoinHandle;
+
+use crate::helpers::{admin_token, fresh_database, postgres_admin_url, spawn, spawn_app, test_config};
+
+#[tokio::test]
+async fn unknown_routes_are_404_problems() {
+    let app = spawn_app().await;
+    for path in ["/nope", "/v1/nope", "/v1/epcis/200000172/nope", "/v2/epcis"] {
+        let answer = app.get(path, &admin_token()).await;
+        answer.assert_problem(404, "NOT_FOUND");
+    }
+}
+
+#[tokio::test]
+async fn a_wrong_method_is_405_with_allow() {
+    let app = spawn_app().await;
+    for (method, path) in [
+        (reqwest::Method::POST, "/v1/epcis/200000172"),
+        (reqwest::Method::DELETE, "/v1/epcis"),
+        (reqwest::Method::PUT, "/v1/communes/74042"),
+        (reqwest::Method::POST, "/health/live"),
+    ] {
+        let answer = app
+            .send(
+                app.client
+                    .request(method.clone(), app.url(path))
+                    .bearer_auth(admin_token()),
+            )
+            .await;
+        answer.assert_problem(405, "METHOD_NOT_ALLOWED");
+        assert_eq!(answer.header("allow"), Some("GET"), "{method} {path}");
+    }
+}
+
+#[tokio::test]
+async fn a_well_formed_request_id_is_echoed_and_any_other_replaced() {
+    let app = spawn_app().await;
+    let answer = app
+        .send(
+            app.client
+                .get(app.url("/health/live"))
+                .header("X-Request-Id", "trace-42.a:b"),
+        )
+        .await;
+    assert_eq!(answer.header("x-request-id"), Some("trace-42.a:b"));
+
+    let answer = app
+        .send(
+            app.client
+                .get(app.url("/nope"))
+                .header("X-Request-Id", "has spaces and ünïcode"),
+        )
+        .await;
+    let generated = answer.header("x-request-id").unwrap();
+    assert!(uuid::Uuid::parse_str(generated).is_ok(), "{generated}");
+    assert_eq!(answer.assert_problem(404, "NOT_FOUND")["request_id"], generated);
+
+    let first = app.get_anonymous("/health/live").await;
+    let second = app.get_anonymous("/health/live").await;
+    assert_ne!(first.header("x-request-id"), second.header("x-request-id"));
+}
+
+#[tokio::test]
+async fn health_endpoints_answer_without_a_token() {
+    let app = spawn_app().await;
+    let live = app.get_anonymous("/health/live").await;
+    assert_eq!((live.status, live.body["status"].as_str()), (200, Some("ok")));
+    let ready = app.get_anonymous("/health/ready").await;
+    assert_eq!((ready.status, ready.body["status"].as_str()), (200, Some("ok")));
+}
+
+#[tokio::test]
+async fn an_unknown_or_invalid_query_parameter_is_400_naming_it() {
+    let app = spawn_app().await;
+    let answer = app.get("/v1/communes?departement=74", &admin_token()).await;
+    let body = answer.assert_problem(400, "INVALID_PARAMETER");
+    assert_eq!(body["errors"][0]["parameter"], "departement");
+
+    let answer = app.get("/v1/communes?page_size=many", &admin_token()).await;
+    let body = answer.assert_problem(400, "INVALID_PARAMETER");
+    assert_eq!(body["errors"][0]["parameter"], "page_size");
+
+    for size in ["0", "201", "-1"] {
+        let answer = app.get(&format!("/v1/communes?page_size={size}"), &admin_token()).await;
+        answer.assert_problem(400, "INVALID_PARAMETER");
+    }
+}
+
+fn pool_settings() -> PoolSettings {
+    PoolSettings {
+        max_size: 2,
+        checkout_timeout: Duration::from_millis(300),
+    }
+}
+
+#[tokio::test]
+async fn a_database_that_does_not_answer_is_503_with_retry_after() {
+    let database = fresh_database();
+    let config = test_config(database.url());
+    // Nothing listens on port 1: every connection attempt fails at once.
+    let dead = DatabaseUrl::Postgres("postgres://postgres@127.0.0.1:1/ctg".into());
+    let app = spawn(
+        Application::build_with_pool(&config, db::build_pool(&dead, pool_settings())).unwrap(),
+        database,
+    );
+
+    let ready = app.get_anonymous("/health/ready").await;
+    ready.assert_problem(503, "UNAVAILABLE");
+    assert_eq!(ready.header("retry-after"), Some("2"));
+    let read = app.get("/v1/epcis/200000172", &admin_token()).await;
+    read.assert_problem(503, "UNAVAILABLE");
+    assert!(!read.text.contains("127.0.0.1:1"), "no internal detail: {}", read.text);
+    let live = app.get_anonymous("/health/live").await;
+    assert_eq!(live.status, 200);
+}
+
+/// A TCP relay to PostgreSQL that can be cut and restored, standing in for a database server that
+/// goes away and comes back.
+struct Relay {
+    port: u16,
+    up: Arc<AtomicBool>,
+    links: Arc<Mutex<Vec<JoinHandle<()>>>>,
+}
+
+impl Relay {
+    async fn start(target: String) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let up = Arc::new(AtomicBool::new(false));
+        let links: Arc<Mutex<Vec<JoinHandle<()>>>> = Arc::default();
+        let (relay_up, relay_links) = (up.clone(), links.clone());
+        tokio::spawn(async move {
+            while let Ok((mut client, _)) = listener.accept().await {
+                if !relay_up.load(Ordering::SeqCst) {
+                    drop(client);
+                    continue;
+                }
+                let target = target.clone();
+                relay_links.lock().await.push(tokio::spawn(async move {
+                    if let Ok(mut server) = TcpStream::connect(target).await {
+                        let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+                    }
+                }));
+            }
+        });
+        Self { port, up, links }
+    }
+
+    async fn cut(&self) {
+        self.up.store(false, Ordering::SeqCst);
+        for link in self.links.lock().await.drain(..) {
+            link.abort();
+        }
+    }
+
+    fn restore(&self) {
+        self.up.store(true, Ordering::SeqCst);
+    }
+}
+
+async fn ready_status(app: &crate::helpers::TestApp) -> u16 {
+    app.get_anonymous("/health/ready").await.status
+}
+
+/// Polls until the status is `expected`, for at most a few seconds.
+async fn eventually_ready(app: &crate::helpers::TestApp, expected: u16) -> u16 {
+    let mut status = 0;
+    for _ in 0..50 {
+        status = ready_status(app).await;
+        if status == expected {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    status
+}
+
+#[tokio::test]
+async fn the_service_recovers_by_itself_when_postgresql_comes_back() {
+    if postgres_admin_url().is_none() {
+        eprintln!("PostgreSQL-only: runs when TEST_DATABASE_URL is set");
+        return;
+    }
+    let database = fresh_database();
+    let DatabaseUrl::Postgres(real_url) = database.url().clone() else {
+        unreachable!()
+    };
+    let (before, after) = real_url.split_once('@').expect("TEST_DATABASE_URL names user@host");
+    let (server, path) = after.split_once('/').expect("TEST_DATABASE_URL names a database");
+    let target = if server.contains(':') {
+        server.to_owned()
+    } else {
+        format!("{server}:5432")
+    };
+    let relay = Relay::start(target).await;
+    let relayed = DatabaseUrl::Postgres(format!("{before}@127.0.0.1:{}/{path}", relay.port));
+    let config = test_config(database.url());
+    let app = spawn(
+        Application::build_with_pool(&config, db::build_pool(&relayed, pool_settings())).unwrap(),
+        database,
+    );
+
+    assert_eq!(ready_status(&app).await, 503, "down at first");
+    relay.restore();
+    assert_eq!(eventually_ready(&app, 200).await, 200, "back once the database is");
+    let read = app.get("/v1/epcis/200000172", &admin_token()).await;
+    assert_eq!(read.status, 200);
+
+    relay.cut().await;
+    assert_eq!(
+        eventually_ready(&app, 503).await,
+        503,
+        "pooled connections to a vanished server are not reused"
+    );
+    relay.restore();
+    assert_eq!(eventually_ready(&app, 200).await, 200, "and back again");
+}

@@ -1,0 +1,13 @@
+//! The integration suite: one binary, so the template database is built once per run.
+
+// Helpers outside `#[test]` functions panic on a failed setup on purpose: that is a failed test
+// with its message. Tables of attack cases are long by nature.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::too_many_lines)]
+
+mod auth;
+mod database;
+mod helpers;
+mod http;
+mod import;
+mod openapi;
+mod territories;
