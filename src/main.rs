@@ -53,6 +53,8 @@ enum Command {
     },
     /// Print the OpenAPI document.
     Openapi,
+    /// Ask the local service (at CTG_BIND) whether it is ready; exit 0 if so. For container health checks.
+    Healthcheck,
 }
 
 fn main() -> ExitCode {
@@ -95,6 +97,37 @@ fn run(command: Command) -> Result<(), String> {
             print!("{}", ctg_api::openapi::document_json());
             Ok(())
         }
+        Command::Healthcheck => healthcheck(),
+    }
+}
+
+/// A plain HTTP/1.1 request to `/health/ready`, so that a container image needs no curl.
+fn healthcheck() -> Result<(), String> {
+    use std::io::{Read, Write};
+    use std::net::{SocketAddr, TcpStream};
+    use std::time::Duration;
+
+    let bind = std::env::var("CTG_BIND").unwrap_or_else(|_| ctg_api::config::DEFAULT_BIND.into());
+    let mut address: SocketAddr = bind
+        .parse()
+        .map_err(|_| format!("CTG_BIND={bind:?} is not an address:port"))?;
+    if address.ip().is_unspecified() {
+        address.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+    }
+    let timeout = Duration::from_secs(5);
+    let mut stream = TcpStream::connect_timeout(&address, timeout).map_err(|error| format!("{address}: {error}"))?;
+    stream
+        .set_read_timeout(Some(timeout))
+        .map_err(|error| error.to_string())?;
+    stream
+        .write_all(b"GET /health/ready HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+        .map_err(|error| error.to_string())?;
+    let mut head = [0_u8; 12];
+    stream.read_exact(&mut head).map_err(|error| error.to_string())?;
+    if head.starts_with(b"HTTP/1.1 200") {
+        Ok(())
+    } else {
+        Err(format!("not ready: {}", String::from_utf8_lossy(&head)))
     }
 }
 

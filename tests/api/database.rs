@@ -209,3 +209,18 @@ fn a_failed_write_transaction_leaves_nothing_behind() {
     })
     .unwrap();
 }
+
+/// CI names the backend each run must be on: a PostgreSQL run that silently fell back to SQLite
+/// would pass without testing anything of PostgreSQL.
+#[test]
+fn the_suite_runs_on_the_backend_ci_asked_for() {
+    let database = fresh_database();
+    let on = match db::connect(database.url()).unwrap() {
+        DbConnection::Pg(_) => "postgres",
+        DbConnection::Sqlite(_) => "sqlite",
+    };
+    match std::env::var("CTG_TEST_BACKEND") {
+        Ok(expected) => assert_eq!(on, expected, "CTG_TEST_BACKEND={expected} but the suite runs on {on}"),
+        Err(_) => eprintln!("running on {on}"),
+    }
+}
