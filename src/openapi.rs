@@ -26,6 +26,9 @@ use crate::error::{FieldError, Problem};
         (name = "health", description = "Liveness and readiness"),
         (name = "meta", description = "This document and its rendering"),
         (name = "territories", description = "Départements, EPCI and communes from INSEE's COG"),
+        (name = "organisations", description = "The partners: CAF, collectivities, State services, associations…"),
+        (name = "equipments", description = "Facilities run by a manager: crèches, leisure centres, relais petite enfance…"),
+        (name = "contracts", description = "CTG and CEJ: content, perimeter, lifecycle, parties, action plan, amendments, history"),
     )
 )]
 struct ApiDoc;

@@ -4,7 +4,7 @@
 use utoipa_actix_web::scope;
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use crate::api::{health, territories};
+use crate::api::{contracts, equipments, health, organisations, territories};
 use crate::openapi;
 
 pub fn configure(cfg: &mut ServiceConfig<'_>) {
@@ -19,6 +19,21 @@ pub fn configure(cfg: &mut ServiceConfig<'_>) {
                 .service(territories::list_epcis)
                 .service(territories::get_epci)
                 .service(territories::list_communes)
-                .service(territories::get_commune),
+                .service(territories::get_commune)
+                .service(organisations::list_organisations)
+                .service(organisations::create_organisation)
+                .service(organisations::get_organisation)
+                .service(organisations::update_organisation)
+                .service(organisations::delete_organisation)
+                .service(equipments::list_equipments)
+                .service(equipments::create_equipment)
+                .service(equipments::get_equipment)
+                .service(equipments::update_equipment)
+                .service(equipments::delete_equipment)
+                .service(contracts::list_contracts)
+                .service(contracts::create_contract)
+                .service(contracts::get_contract)
+                .service(contracts::update_contract)
+                .service(contracts::transition_contract),
         );
 }

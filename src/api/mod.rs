@@ -1,6 +1,30 @@
 //! HTTP handlers with their request and response types and their OpenAPI descriptions, one
 //! module per resource.
 
+pub mod contracts;
+pub mod equipments;
 pub mod health;
+pub mod organisations;
 pub mod problems;
 pub mod territories;
+
+use actix_web::HttpResponse;
+use actix_web::http::header;
+use serde::Serialize;
+
+use crate::http::preconditions::etag;
+
+/// 201 with `Location`, `ETag` and the created resource.
+pub fn created(location: String, version: i64, body: &impl Serialize) -> HttpResponse {
+    HttpResponse::Created()
+        .insert_header((header::LOCATION, location))
+        .insert_header((header::ETAG, etag(version)))
+        .json(body)
+}
+
+/// 200 with `ETag` and the resource.
+pub fn with_etag(version: i64, body: &impl Serialize) -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header((header::ETAG, etag(version)))
+        .json(body)
+}

@@ -45,3 +45,75 @@ problem_set! {
         "404" => "No such resource in the caller's scope (`NOT_FOUND`)",
     }
 }
+
+problem_set! {
+    /// A creation from a JSON body.
+    CreateProblems {
+        "400" => "The body is malformed (`MALFORMED_REQUEST`) or has an unknown (`UNKNOWN_FIELD`) or read-only field (`READ_ONLY_FIELD`)",
+        "403" => "The caller's role or territory does not allow this (`FORBIDDEN`)",
+        "409" => "The request conflicts with existing data (`CONFLICT`)",
+        "413" => "The body exceeds 256 KiB (`PAYLOAD_TOO_LARGE`)",
+        "415" => "The body is not `application/json` (`UNSUPPORTED_MEDIA_TYPE`)",
+        "422" => "The body breaks a rule; `errors` points at each field (`VALIDATION_FAILED`)",
+    }
+}
+
+problem_set! {
+    /// A creation under a resource that must exist in the caller's scope.
+    CreateChildProblems {
+        "400" => "The body is malformed (`MALFORMED_REQUEST`) or has an unknown (`UNKNOWN_FIELD`) or read-only field (`READ_ONLY_FIELD`)",
+        "403" => "The caller's role does not allow this (`FORBIDDEN`)",
+        "404" => "No such contract in the caller's scope (`NOT_FOUND`)",
+        "409" => "The request conflicts with existing data or with the contract's status (`CONFLICT`)",
+        "413" => "The body exceeds 256 KiB (`PAYLOAD_TOO_LARGE`)",
+        "415" => "The body is not `application/json` (`UNSUPPORTED_MEDIA_TYPE`)",
+        "422" => "The body breaks a rule; `errors` points at each field (`VALIDATION_FAILED`)",
+    }
+}
+
+problem_set! {
+    /// A PATCH with `If-Match`.
+    UpdateProblems {
+        "400" => "The body is malformed (`MALFORMED_REQUEST`) or has an unknown (`UNKNOWN_FIELD`) or read-only field (`READ_ONLY_FIELD`)",
+        "403" => "The caller's role or territory does not allow this change (`FORBIDDEN`)",
+        "404" => "No such resource in the caller's scope (`NOT_FOUND`)",
+        "409" => "The change conflicts with existing data or with the contract's status (`CONFLICT`)",
+        "412" => "If-Match does not match the current ETag (`PRECONDITION_FAILED`)",
+        "413" => "The body exceeds 256 KiB (`PAYLOAD_TOO_LARGE`)",
+        "415" => "The body is not `application/json` (`UNSUPPORTED_MEDIA_TYPE`)",
+        "422" => "The body breaks a rule; `errors` points at each field (`VALIDATION_FAILED`)",
+        "428" => "If-Match is missing (`PRECONDITION_REQUIRED`)",
+    }
+}
+
+problem_set! {
+    /// A DELETE with `If-Match`.
+    DeleteProblems {
+        "403" => "The caller's role or territory does not allow this (`FORBIDDEN`)",
+        "404" => "No such resource in the caller's scope (`NOT_FOUND`)",
+        "409" => "The resource is still used, or the contract's status forbids it (`CONFLICT`)",
+        "412" => "If-Match does not match the current ETag (`PRECONDITION_FAILED`)",
+        "428" => "If-Match is missing (`PRECONDITION_REQUIRED`)",
+    }
+}
+
+problem_set! {
+    /// A contract transition.
+    TransitionProblems {
+        "400" => "The body is malformed (`MALFORMED_REQUEST`) or has an unknown field (`UNKNOWN_FIELD`)",
+        "403" => "The caller's role does not allow this (`FORBIDDEN`)",
+        "404" => "No such contract in the caller's scope (`NOT_FOUND`)",
+        "409" => "The transition's conditions are not met; `errors` lists each one (`INVALID_STATE_TRANSITION`)",
+        "412" => "If-Match does not match the current ETag (`PRECONDITION_FAILED`)",
+        "415" => "The body is not `application/json` (`UNSUPPORTED_MEDIA_TYPE`)",
+        "428" => "If-Match is missing (`PRECONDITION_REQUIRED`)",
+    }
+}
+
+problem_set! {
+    /// A list under a resource that must exist in the caller's scope.
+    ChildListProblems {
+        "400" => "A parameter is unknown or invalid (`INVALID_PARAMETER`), or the page token is (`INVALID_PAGE_TOKEN`)",
+        "404" => "No such contract in the caller's scope (`NOT_FOUND`)",
+    }
+}

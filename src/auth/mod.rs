@@ -53,6 +53,28 @@ impl Role {
     }
 }
 
+/// Which contracts a caller can see. Derived from the verified token only, never from the
+/// request; every repository function that reads or writes contracts takes one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Scope {
+    Everything,
+    /// Contracts of these départements.
+    Departments(BTreeSet<String>),
+    /// Contracts one of these SIRENs is party to.
+    PartyTo(BTreeSet<String>),
+}
+
+impl Scope {
+    /// Whether a département's contracts and directory entries are inside this scope.
+    pub fn covers_department(&self, department: &str) -> bool {
+        match self {
+            Self::Everything => true,
+            Self::Departments(departments) => departments.contains(department),
+            Self::PartyTo(_) => false,
+        }
+    }
+}
+
 /// The authenticated caller of a request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Caller {
@@ -62,6 +84,41 @@ pub struct Caller {
 }
 
 impl Caller {
+    pub fn scope(&self) -> Scope {
+        match &self.role {
+            Role::Admin => Scope::Everything,
+            Role::CafAgent { departments } | Role::Integration { departments } => {
+                Scope::Departments(departments.clone())
+            }
+            Role::Collectivity { sirens } => Scope::PartyTo(sirens.clone()),
+        }
+    }
+
+    /// Admins and CAF agents manage contracts; the other roles only contribute to them.
+    pub fn manages_contracts(&self) -> bool {
+        matches!(self.role, Role::Admin | Role::CafAgent { .. })
+    }
+
+    /// 403 unless the caller manages contracts.
+    pub fn require_contract_manager(&self) -> Result<(), ApiError> {
+        if self.manages_contracts() {
+            Ok(())
+        } else {
+            Err(ApiError::Forbidden(format!(
+                "the {} role cannot do this",
+                self.role.name()
+            )))
+        }
+    }
+
+    /// The SIRENs a collectivity acts for; empty for the other roles.
+    pub fn sirens(&self) -> BTreeSet<String> {
+        match &self.role {
+            Role::Collectivity { sirens } => sirens.clone(),
+            _ => BTreeSet::new(),
+        }
+    }
+
     /// A short, stable identity for binding page tokens and idempotency keys to this caller.
     pub fn fingerprint(&self) -> String {
         let scope: Vec<&str> = match &self.role {

@@ -2,8 +2,15 @@
 //! repositories. The diesel schema is private to this module, so only repository functions —
 //! which take the caller's scope where scope applies — can reach the tables.
 
+pub mod action_plan;
+pub mod amendments;
 mod connection;
+pub mod contracts;
+pub mod equipments;
+pub mod history;
 pub mod migrations;
+pub mod organisations;
+pub mod parties;
 mod schema;
 pub mod territories;
 
@@ -29,6 +36,15 @@ where
     })
     .await
     .map_err(ApiError::internal)?
+}
+
+/// [`run`] with all of `work` in one write transaction: it commits whole or not at all.
+pub async fn run_write<T, F>(pool: &DbPool, work: F) -> Result<T, ApiError>
+where
+    T: Send + 'static,
+    F: FnOnce(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
+{
+    run(pool, move |conn| write_transaction(conn, work)).await
 }
 
 /// Runs `work` in a write transaction. On SQLite the transaction starts with `BEGIN IMMEDIATE`, so
@@ -60,4 +76,42 @@ where
             Err(error)
         }
     }
+}
+
+/// The current time as stored: UTC, truncated to microseconds so that both backends keep the
+/// same value.
+pub fn now() -> chrono::NaiveDateTime {
+    let now = chrono::Utc::now().naive_utc();
+    chrono::DurationRound::duration_trunc(now, chrono::TimeDelta::microseconds(1)).unwrap_or(now)
+}
+
+/// A new server-generated id.
+pub fn new_id() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
+/// Makes writers that share `key` take turns until the end of the transaction. SQLite needs
+/// nothing: its `BEGIN IMMEDIATE` already lets one writer in at a time. On PostgreSQL this is a
+/// transaction-scoped advisory lock.
+pub fn serialize_writers(conn: &mut DbConnection, key: &str) -> diesel::QueryResult<()> {
+    use diesel::RunQueryDsl;
+    if let DbConnection::Pg(pg) = conn {
+        diesel::sql_query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
+            .bind::<diesel::sql_types::Text, _>(key)
+            .execute(pg)?;
+    }
+    Ok(())
+}
+
+/// Whether a write failed on a UNIQUE constraint.
+pub fn is_unique_violation(error: &diesel::result::Error) -> bool {
+    matches!(
+        error,
+        diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _)
+    )
+}
+
+/// Formats timestamps as RFC 3339 UTC with a `Z`, as the API promises.
+pub fn rfc3339(at: chrono::NaiveDateTime) -> String {
+    at.and_utc().to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
 }

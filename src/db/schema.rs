@@ -40,6 +40,184 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    organisations (id) {
+        id -> Text,
+        kind -> Text,
+        name -> Text,
+        search_name -> Text,
+        siren -> Nullable<Text>,
+        department -> Nullable<Text>,
+        insee_code -> Nullable<Text>,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    equipments (id) {
+        id -> Text,
+        #[sql_name = "type"]
+        equipment_type -> Text,
+        name -> Text,
+        siret -> Nullable<Text>,
+        manager_id -> Text,
+        commune -> Text,
+        department -> Text,
+        capacity_places -> Nullable<BigInt>,
+        opened_on -> Nullable<Date>,
+        closed_on -> Nullable<Date>,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    contracts (id) {
+        id -> Text,
+        kind -> Text,
+        reference -> Text,
+        title -> Text,
+        department -> Text,
+        status -> Text,
+        start_date -> Date,
+        end_date -> Date,
+        signed_on -> Nullable<Date>,
+        ended_on -> Nullable<Date>,
+        status_reason -> Nullable<Text>,
+        fields -> Text,
+        linked_schemes -> Text,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    contract_epcis (contract_id, epci_siren) {
+        contract_id -> Text,
+        epci_siren -> Text,
+    }
+}
+
+diesel::table! {
+    contract_communes (contract_id, insee) {
+        contract_id -> Text,
+        insee -> Text,
+    }
+}
+
+diesel::table! {
+    contract_predecessors (contract_id, predecessor_id) {
+        contract_id -> Text,
+        predecessor_id -> Text,
+    }
+}
+
+diesel::table! {
+    contract_parties (id) {
+        id -> Text,
+        contract_id -> Text,
+        organisation_id -> Text,
+        roles -> Text,
+        signatory_name -> Nullable<Text>,
+        signatory_title -> Nullable<Text>,
+        deliberation_date -> Nullable<Date>,
+        deliberation_ref -> Nullable<Text>,
+        signed_on -> Nullable<Date>,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    contract_axes (id) {
+        id -> Text,
+        contract_id -> Text,
+        code -> Text,
+        title -> Text,
+        field -> Nullable<Text>,
+        position -> BigInt,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    contract_actions (id) {
+        id -> Text,
+        contract_id -> Text,
+        axis_id -> Nullable<Text>,
+        code -> Text,
+        title -> Text,
+        objective -> Nullable<Text>,
+        field -> Nullable<Text>,
+        pilot_organisation_id -> Nullable<Text>,
+        planned_start -> Nullable<Date>,
+        planned_end -> Nullable<Date>,
+        actual_start -> Nullable<Date>,
+        actual_end -> Nullable<Date>,
+        status -> Text,
+        estimated_budget_cents -> Nullable<BigInt>,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    contract_amendments (id) {
+        id -> Text,
+        contract_id -> Text,
+        number -> BigInt,
+        signed_on -> Date,
+        effective_on -> Date,
+        rationale -> Text,
+        changes -> Text,
+        before -> Text,
+        after -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    contract_history (id) {
+        id -> BigInt,
+        contract_id -> Text,
+        at -> Timestamp,
+        actor_sub -> Text,
+        actor_role -> Text,
+        action -> Text,
+        resource -> Text,
+        resource_id -> Text,
+        reason -> Nullable<Text>,
+        before -> Nullable<Text>,
+        after -> Nullable<Text>,
+    }
+}
+
 diesel::joinable!(communes -> departments (department));
 diesel::joinable!(communes -> epcis (epci_siren));
-diesel::allow_tables_to_appear_in_same_query!(departments, epcis, communes);
+diesel::joinable!(contract_parties -> organisations (organisation_id));
+diesel::joinable!(contract_parties -> contracts (contract_id));
+diesel::joinable!(equipments -> organisations (manager_id));
+diesel::allow_tables_to_appear_in_same_query!(
+    departments,
+    epcis,
+    communes,
+    organisations,
+    equipments,
+    contracts,
+    contract_epcis,
+    contract_communes,
+    contract_predecessors,
+    contract_parties,
+    contract_axes,
+    contract_actions,
+    contract_amendments,
+    contract_history,
+);

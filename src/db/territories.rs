@@ -392,3 +392,22 @@ pub fn seed_if_empty(
     let report = super::write_transaction(conn, |conn| import(conn, &reference))?;
     Ok(Some(report))
 }
+
+/// The current commune a SIREN belongs to, if any.
+pub fn find_commune_by_siren(conn: &mut DbConnection, siren: &str) -> QueryResult<Option<CommuneRow>> {
+    communes::table
+        .filter(communes::siren.eq(siren))
+        .select(CommuneRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// The départements an EPCI's member communes lie in.
+pub fn epci_departments(conn: &mut DbConnection, siren: &str) -> QueryResult<Vec<String>> {
+    communes::table
+        .filter(communes::epci_siren.eq(siren))
+        .select(communes::department)
+        .distinct()
+        .order(communes::department)
+        .load(conn)
+}

@@ -1,5 +1,9 @@
 //! Rules and value types of the domain, free of HTTP and SQL.
 
+pub mod codes;
+pub mod contract;
 pub mod identifiers;
+pub mod lifecycle;
+pub mod organisation;
 pub mod reference;
 pub mod territory;

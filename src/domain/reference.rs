@@ -7,6 +7,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::codes::text_codes;
 use super::identifiers::check_siren;
 use super::territory::{fold_for_search, is_insee_code_shape};
 
@@ -44,22 +45,6 @@ pub enum Zone {
     Metro,
     Drom,
     Com,
-}
-
-macro_rules! text_codes {
-    ($($ty:ident { $($variant:ident = $text:literal),+ $(,)? })+) => {$(
-        impl $ty {
-            pub const ALL: &'static [$ty] = &[$($ty::$variant),+];
-
-            pub fn as_str(self) -> &'static str {
-                match self { $($ty::$variant => $text),+ }
-            }
-
-            pub fn parse(text: &str) -> Option<Self> {
-                match text { $($text => Some($ty::$variant),)+ _ => None }
-            }
-        }
-    )+};
 }
 
 text_codes! {

@@ -21,9 +21,20 @@ pub const SERVER_OWNED: &[&str] = &["id", "version", "status", "created_at", "up
 /// A request body type. Implementors derive `Deserialize` with `#[serde(deny_unknown_fields)]`
 /// and `Validate`.
 pub trait RequestBody: DeserializeOwned + Validate {
-    /// Top-level fields the server owns for this resource: sending one is a 400 `READ_ONLY_FIELD`
-    /// rather than an unknown field, because the client read it from a response and sent it back.
+    /// Fields the server owns for this resource, as JSON Pointers without the leading `/`
+    /// (`perimeter/covered_communes`): sending one is a 400 `READ_ONLY_FIELD` rather than an
+    /// unknown field, because the client read it from a response and sent it back.
     const READ_ONLY: &'static [&'static str] = SERVER_OWNED;
+}
+
+/// For PATCH fields that may be set to `null`: absent → `None`, `null` → `Some(None)`, a value →
+/// `Some(Some(value))`. Use with `#[serde(default, deserialize_with = "nullable")]`.
+pub fn nullable<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    <Option<T> as serde::Deserialize>::deserialize(deserializer).map(Some)
 }
 
 /// A JSON body of type `T`, checked in this order: media type (415), size (413), JSON syntax
@@ -37,13 +48,16 @@ pub fn parse_body<T: RequestBody>(bytes: &[u8]) -> Result<T, ApiError> {
         detail: format!("the body is not valid JSON: {error}"),
         errors: Vec::new(),
     })?;
-    let Some(object) = value.as_object() else {
+    if !value.is_object() {
         return Err(ApiError::MalformedRequest {
             detail: "the body must be a JSON object".into(),
             errors: vec![FieldError::at_pointer("", "EXPECTED_OBJECT", "must be a JSON object")],
         });
-    };
-    if let Some(field) = T::READ_ONLY.iter().find(|field| object.contains_key(**field)) {
+    }
+    if let Some(field) = T::READ_ONLY
+        .iter()
+        .find(|field| value.pointer(&format!("/{field}")).is_some())
+    {
         return Err(ApiError::ReadOnlyField {
             pointer: format!("/{field}"),
         });

@@ -4,5 +4,6 @@
 pub mod body;
 pub mod fallback;
 pub mod pagination;
+pub mod preconditions;
 pub mod query;
 pub mod request_id;

@@ -1,0 +1,11 @@
+DROP TABLE contract_history;
+DROP TABLE contract_amendments;
+DROP TABLE contract_actions;
+DROP TABLE contract_axes;
+DROP TABLE contract_parties;
+DROP TABLE contract_predecessors;
+DROP TABLE contract_communes;
+DROP TABLE contract_epcis;
+DROP TABLE contracts;
+DROP TABLE equipments;
+DROP TABLE organisations;

@@ -1,0 +1,896 @@
+//! Contracts (CTG and CEJ): their content, their lifecycle and their listing. Admins and CAF
+//! agents write them within their scope; collectivities and integrations read the ones they reach.
+
+use std::collections::{BTreeSet, HashMap};
+
+use actix_web::{HttpResponse, get, patch, post, web};
+use chrono::{Datelike, NaiveDate};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+use validator::Validate;
+
+use super::problems::{CreateProblems, ListProblems, ReadProblems, TransitionProblems, UpdateProblems};
+use super::{created, with_etag};
+use crate::auth::{Caller, Scope};
+use crate::db::contracts::{self as repo, ContractFilter, ContractOrder, ContractRow, Perimeter, SortKey};
+use crate::db::history::{Action, Change};
+use crate::db::{self, DbConnection, DbPool, parties, territories};
+use crate::domain::codes::{join_codes, split_codes};
+use crate::domain::contract::{ContractKind, ContractStatus, Field, RecordedStatus, SchemeKind};
+use crate::domain::lifecycle::{self, ContractFacts, PartyFacts, TransitionAction, TransitionRequest};
+use crate::domain::organisation::OrganisationKind;
+use crate::domain::territory::is_caf_department;
+use crate::error::{ApiError, ApiResult, FieldError};
+use crate::http::body::{ApiJson, RequestBody};
+use crate::http::pagination::{Page, PageParams, PageRequest, PageTokenKey};
+use crate::http::preconditions::IfMatch;
+use crate::http::query::ApiQuery;
+
+/// A departmental scheme or contract the contract is articulated with.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LinkedScheme {
+    pub kind: SchemeKind,
+    #[validate(length(max = 100, message = "must have at most 100 characters"))]
+    pub reference: Option<String>,
+    #[validate(length(min = 1, max = 300, message = "must have 1 to 300 characters"))]
+    pub label: String,
+}
+
+/// The territory a contract covers, as sent.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PerimeterInput {
+    /// SIRENs of EPCI: all their member communes are covered.
+    #[serde(default)]
+    pub epcis: Vec<String>,
+    /// INSEE codes of communes covered on their own.
+    #[serde(default)]
+    pub communes: Vec<String>,
+}
+
+/// The territory a contract covers, with what it adds up to.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct PerimeterView {
+    pub epcis: Vec<String>,
+    pub communes: Vec<String>,
+    /// Communes covered, directly or as members of the EPCI, each counted once.
+    pub covered_communes: i64,
+    /// Municipal population of the covered communes.
+    pub covered_population: i64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ContractView {
+    pub id: Uuid,
+    pub kind: ContractKind,
+    #[schema(example = "CTG-074-2024-0001")]
+    pub reference: String,
+    pub title: String,
+    /// The département of the CAF that signs it.
+    pub department: String,
+    pub status: ContractStatus,
+    pub start_date: NaiveDate,
+    pub end_date: NaiveDate,
+    pub signed_on: Option<NaiveDate>,
+    /// The date a terminated contract ended.
+    pub ended_on: Option<NaiveDate>,
+    /// Why it was last sent back, terminated, cancelled or superseded.
+    pub status_reason: Option<String>,
+    pub fields: Vec<Field>,
+    pub perimeter: PerimeterView,
+    pub linked_schemes: Vec<LinkedScheme>,
+    /// The CEJs this CTG replaces.
+    pub predecessor_ids: Vec<Uuid>,
+    pub version: i64,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+const CONTRACT_READ_ONLY: &[&str] = &[
+    "id",
+    "version",
+    "status",
+    "created_at",
+    "updated_at",
+    "signed_on",
+    "ended_on",
+    "status_reason",
+    "perimeter/covered_communes",
+    "perimeter/covered_population",
+];
+
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateContract {
+    pub kind: ContractKind,
+    /// Unique; generated as `CTG-074-2024-0001` (kind, département, start year, number) when absent.
+    pub reference: Option<String>,
+    #[validate(length(min = 1, max = 300, message = "must have 1 to 300 characters"))]
+    pub title: String,
+    /// Required unless the caller is a CAF agent of a single département.
+    pub department: Option<String>,
+    pub start_date: NaiveDate,
+    pub end_date: NaiveDate,
+    #[serde(default)]
+    pub fields: Vec<Field>,
+    #[serde(default)]
+    pub perimeter: PerimeterInput,
+    #[serde(default)]
+    #[validate(nested)]
+    pub linked_schemes: Vec<LinkedScheme>,
+    #[serde(default)]
+    pub predecessor_ids: Vec<Uuid>,
+}
+
+impl RequestBody for CreateContract {
+    const READ_ONLY: &'static [&'static str] = CONTRACT_READ_ONLY;
+}
+
+/// Changes to a contract. Once signed, its period, perimeter, fields and predecessors change only
+/// through an amendment.
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ContractPatch {
+    pub reference: Option<String>,
+    #[validate(length(min = 1, max = 300, message = "must have 1 to 300 characters"))]
+    pub title: Option<String>,
+    pub start_date: Option<NaiveDate>,
+    pub end_date: Option<NaiveDate>,
+    pub fields: Option<Vec<Field>>,
+    pub perimeter: Option<PerimeterInput>,
+    #[validate(nested)]
+    pub linked_schemes: Option<Vec<LinkedScheme>>,
+    pub predecessor_ids: Option<Vec<Uuid>>,
+}
+
+impl RequestBody for ContractPatch {
+    const READ_ONLY: &'static [&'static str] = &[
+        "id",
+        "version",
+        "status",
+        "created_at",
+        "updated_at",
+        "signed_on",
+        "ended_on",
+        "status_reason",
+        "perimeter/covered_communes",
+        "perimeter/covered_population",
+        "kind",
+        "department",
+    ];
+}
+
+/// A contract as it would be written, checked as a whole on every change.
+#[derive(Debug, Clone)]
+pub(crate) struct ContractDraft {
+    pub kind: ContractKind,
+    pub department: String,
+    pub title: String,
+    pub start_date: NaiveDate,
+    pub end_date: NaiveDate,
+    pub fields: BTreeSet<Field>,
+    pub perimeter: Perimeter,
+    pub linked_schemes: Vec<LinkedScheme>,
+    pub predecessor_ids: Vec<String>,
+}
+
+fn perimeter_from(input: PerimeterInput) -> Perimeter {
+    Perimeter {
+        epcis: input.epcis.into_iter().collect(),
+        communes: input.communes.into_iter().collect(),
+    }
+}
+
+/// Checks a draft against the reference and the contracts the caller reaches, listing every
+/// problem at once.
+pub(crate) fn check_draft(
+    conn: &mut DbConnection,
+    scope: &Scope,
+    draft: &ContractDraft,
+    own_id: Option<&str>,
+) -> ApiResult<()> {
+    let mut errors = Vec::new();
+    if draft.title.trim().is_empty() {
+        errors.push(FieldError::at_pointer("/title", "REQUIRED", "must not be blank"));
+    }
+    if draft.end_date < draft.start_date {
+        errors.push(FieldError::at_pointer(
+            "/end_date",
+            "DATE_BEFORE_START",
+            "must be on or after start_date",
+        ));
+    }
+    for (index, siren) in draft.perimeter.epcis.iter().enumerate() {
+        let pointer = format!("/perimeter/epcis/{index}");
+        if territories::find_epci(conn, siren)?.is_none() {
+            errors.push(FieldError::at_pointer(
+                pointer,
+                "UNKNOWN_EPCI",
+                format!("no EPCI has SIREN {siren}"),
+            ));
+        } else if !territories::epci_departments(conn, siren)?.contains(&draft.department) {
+            errors.push(FieldError::at_pointer(
+                pointer,
+                "OUTSIDE_DEPARTMENT",
+                format!("EPCI {siren} has no commune in département {}", draft.department),
+            ));
+        }
+    }
+    for (index, insee) in draft.perimeter.communes.iter().enumerate() {
+        let pointer = format!("/perimeter/communes/{index}");
+        match territories::find_commune(conn, insee)? {
+            None => errors.push(FieldError::at_pointer(
+                pointer,
+                "UNKNOWN_COMMUNE",
+                format!("no commune has INSEE code {insee}"),
+            )),
+            Some(commune) if commune.department != draft.department => {
+                errors.push(FieldError::at_pointer(
+                    pointer,
+                    "OUTSIDE_DEPARTMENT",
+                    format!("commune {insee} lies in département {}", commune.department),
+                ));
+            }
+            Some(_) => {}
+        }
+    }
+    if !draft.predecessor_ids.is_empty() {
+        if draft.kind == ContractKind::Cej {
+            errors.push(FieldError::at_pointer(
+                "/predecessor_ids",
+                "PREDECESSORS_ONLY_FOR_CTG",
+                "only a CTG replaces earlier contracts",
+            ));
+        }
+        let found: HashMap<String, ContractRow> = repo::find_many(conn, scope, &draft.predecessor_ids)?
+            .into_iter()
+            .map(|row| (row.id.clone(), row))
+            .collect();
+        for (index, id) in draft.predecessor_ids.iter().enumerate() {
+            let pointer = format!("/predecessor_ids/{index}");
+            match found.get(id) {
+                _ if own_id == Some(id.as_str()) => errors.push(FieldError::at_pointer(
+                    pointer,
+                    "INVALID_PREDECESSOR",
+                    "a contract cannot replace itself",
+                )),
+                None => errors.push(FieldError::at_pointer(
+                    pointer,
+                    "UNKNOWN_CONTRACT",
+                    "no such contract in your scope",
+                )),
+                Some(row) if row.kind != "cej" || row.department != draft.department => {
+                    errors.push(FieldError::at_pointer(
+                        pointer,
+                        "INVALID_PREDECESSOR",
+                        "a predecessor is a CEJ of the same département",
+                    ));
+                }
+                Some(row) if !matches!(row.status.as_str(), "signed" | "superseded") => {
+                    errors.push(FieldError::at_pointer(
+                        pointer,
+                        "INVALID_PREDECESSOR",
+                        format!("a predecessor is a signed CEJ; this one is {}", row.status),
+                    ));
+                }
+                Some(_) => {}
+            }
+        }
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(ApiError::validation(errors))
+    }
+}
+
+fn check_reference(reference: &str) -> Result<(), FieldError> {
+    let valid = (1..=64).contains(&reference.len())
+        && reference
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'/'))
+        && reference.bytes().next().is_some_and(|b| b.is_ascii_alphanumeric());
+    if valid {
+        Ok(())
+    } else {
+        Err(FieldError::at_pointer(
+            "/reference",
+            "INVALID_REFERENCE",
+            "1 to 64 letters, digits, '-', '_', '.' or '/', starting with a letter or digit",
+        ))
+    }
+}
+
+/// `CTG-074-2024-`: kind, département on three characters, start year.
+fn reference_prefix(kind: ContractKind, department: &str, start: NaiveDate) -> String {
+    format!("{}-{department:0>3}-{}-", kind.as_str().to_uppercase(), start.year())
+}
+
+fn dedup_ids(ids: &[Uuid]) -> Vec<String> {
+    let set: BTreeSet<String> = ids.iter().map(Uuid::to_string).collect();
+    set.into_iter().collect()
+}
+
+/// Builds the views of `rows`, with their perimeters, coverage and predecessors, in four queries
+/// for the whole list.
+pub(crate) fn views(conn: &mut DbConnection, rows: Vec<ContractRow>) -> ApiResult<Vec<ContractView>> {
+    let ids: Vec<String> = rows.iter().map(|row| row.id.clone()).collect();
+    let mut perimeters = repo::perimeters(conn, &ids)?;
+    let coverage = repo::coverage(conn, &perimeters)?;
+    let mut predecessors = repo::predecessors(conn, &ids)?;
+    let today = chrono::Utc::now().date_naive();
+    Ok(rows
+        .into_iter()
+        .map(|row| {
+            let perimeter = perimeters.remove(&row.id).unwrap_or_default();
+            let covered = coverage.get(&row.id).copied().unwrap_or_default();
+            let predecessor_ids = predecessors.remove(&row.id).unwrap_or_default();
+            view(row, perimeter, covered, &predecessor_ids, today)
+        })
+        .collect())
+}
+
+pub(crate) fn view_one(conn: &mut DbConnection, row: ContractRow) -> ApiResult<ContractView> {
+    views(conn, vec![row])?
+        .pop()
+        .ok_or_else(|| ApiError::internal("a contract view went missing"))
+}
+
+fn view(
+    row: ContractRow,
+    perimeter: Perimeter,
+    covered: repo::Coverage,
+    predecessor_ids: &[String],
+    today: NaiveDate,
+) -> ContractView {
+    let recorded = RecordedStatus::parse(&row.status).unwrap_or(RecordedStatus::Draft);
+    ContractView {
+        id: row.id.parse().unwrap_or_default(),
+        kind: ContractKind::parse(&row.kind).unwrap_or(ContractKind::Ctg),
+        reference: row.reference,
+        title: row.title,
+        department: row.department,
+        status: recorded.seen_on(today, row.start_date, row.end_date),
+        start_date: row.start_date,
+        end_date: row.end_date,
+        signed_on: row.signed_on,
+        ended_on: row.ended_on,
+        status_reason: row.status_reason,
+        fields: split_codes(&row.fields, Field::parse),
+        perimeter: PerimeterView {
+            epcis: perimeter.epcis.into_iter().collect(),
+            communes: perimeter.communes.into_iter().collect(),
+            covered_communes: covered.communes,
+            covered_population: covered.population,
+        },
+        linked_schemes: serde_json::from_str(&row.linked_schemes).unwrap_or_default(),
+        predecessor_ids: predecessor_ids.iter().filter_map(|id| id.parse().ok()).collect(),
+        version: row.version,
+        created_at: db::rfc3339(row.created_at),
+        updated_at: db::rfc3339(row.updated_at),
+    }
+}
+
+fn snapshot(view: &ContractView) -> Option<serde_json::Value> {
+    serde_json::to_value(view).ok()
+}
+
+/// The contract `id` if the caller reaches it; 404 otherwise, exactly as for an unknown id.
+pub(crate) fn find_in_scope(conn: &mut DbConnection, caller: &Caller, id: &str) -> ApiResult<ContractRow> {
+    repo::find(conn, &caller.scope(), id)?.ok_or(ApiError::NotFound)
+}
+
+/// 409 unless the contract can still be worked on (not terminated, cancelled or superseded).
+pub(crate) fn require_open(contract: &ContractRow) -> ApiResult<()> {
+    match RecordedStatus::parse(&contract.status) {
+        Some(RecordedStatus::Terminated | RecordedStatus::Cancelled | RecordedStatus::Superseded) => Err(
+            ApiError::Conflict(format!("the contract is {}: it can no longer change", contract.status)),
+        ),
+        _ => Ok(()),
+    }
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ContractListQuery {
+    pub kind: Option<ContractKind>,
+    /// As clients see it: `active` and `expired` are signed contracts inside or past their period.
+    pub status: Option<ContractStatus>,
+    pub department: Option<String>,
+    /// Contracts this SIREN is party to.
+    pub siren: Option<String>,
+    /// Contracts covering this commune (INSEE), directly or through an EPCI.
+    pub commune: Option<String>,
+    /// Contracts in force on this date.
+    pub active_on: Option<NaiveDate>,
+    /// Contracts changed at or after this instant (RFC 3339).
+    pub updated_since: Option<String>,
+    /// `reference` (default), `start_date`, `end_date`, `created_at` or `updated_at`; prefix `-` for descending.
+    pub order_by: Option<String>,
+    #[param(minimum = 1, maximum = 200, default = 50)]
+    pub page_size: Option<u32>,
+    pub page_token: Option<String>,
+}
+
+fn parse_order(text: Option<&str>) -> ApiResult<ContractOrder> {
+    let text = text.unwrap_or("reference");
+    let (descending, name) = text.strip_prefix('-').map_or((false, text), |name| (true, name));
+    let key = match name {
+        "reference" => SortKey::Reference,
+        "start_date" => SortKey::StartDate,
+        "end_date" => SortKey::EndDate,
+        "created_at" => SortKey::CreatedAt,
+        "updated_at" => SortKey::UpdatedAt,
+        _ => {
+            return Err(ApiError::InvalidParameter(FieldError::at_parameter(
+                "order_by",
+                "INVALID_VALUE",
+                "order_by is one of reference, start_date, end_date, created_at, updated_at, with an optional leading -",
+            )));
+        }
+    };
+    Ok(ContractOrder { key, descending })
+}
+
+/// Separates the sort value from the id inside a cursor.
+const CURSOR_SEPARATOR: char = '\u{1f}';
+
+/// List the contracts in the caller's scope. A filter outside the scope returns nothing.
+#[utoipa::path(tag = "contracts", params(ContractListQuery), responses((status = 200, body = Page<ContractView>), ListProblems), security(("bearer" = [])))]
+#[get("/contracts")]
+pub async fn list_contracts(
+    caller: Caller,
+    ApiQuery(query): ApiQuery<ContractListQuery>,
+    pool: web::Data<DbPool>,
+    tokens: web::Data<PageTokenKey>,
+) -> ApiResult<HttpResponse> {
+    let order = parse_order(query.order_by.as_deref())?;
+    let updated_since = query
+        .updated_since
+        .as_deref()
+        .map(|text| {
+            chrono::DateTime::parse_from_rfc3339(text)
+                .map(|at| at.naive_utc())
+                .map_err(|_| {
+                    ApiError::InvalidParameter(FieldError::at_parameter(
+                        "updated_since",
+                        "INVALID_VALUE",
+                        "updated_since is an RFC 3339 timestamp",
+                    ))
+                })
+        })
+        .transpose()?;
+    let filter = ContractFilter {
+        kind: query.kind.map(|kind| kind.as_str().to_owned()),
+        status: query.status.map(|status| status.as_str().to_owned()),
+        department: query.department,
+        siren: query.siren,
+        commune: query.commune,
+        active_on: query.active_on,
+        updated_since,
+    };
+    let params = PageParams {
+        page_size: query.page_size,
+        page_token: query.page_token.as_deref(),
+    };
+    let page = PageRequest::new(
+        &tokens,
+        &params,
+        format!("contracts|{filter:?}|{order:?}|{}", caller.fingerprint()),
+    )?;
+    let after = page.after.as_deref().map(|cursor| {
+        let (value, id) = cursor.split_once(CURSOR_SEPARATOR).unwrap_or((cursor, ""));
+        (value.to_owned(), id.to_owned())
+    });
+    let scope = caller.scope();
+    let page = db::run(&pool, move |conn| {
+        let today = chrono::Utc::now().date_naive();
+        let rows = repo::list(conn, &scope, &filter, today, order, after.as_ref(), page.fetch_limit())?;
+        let cursors: HashMap<String, String> = rows
+            .iter()
+            .map(|row| {
+                (
+                    row.id.clone(),
+                    format!("{}{CURSOR_SEPARATOR}{}", repo::sort_value(row, order.key), row.id),
+                )
+            })
+            .collect();
+        let views = views(conn, rows)?;
+        Ok(page.finish(
+            &tokens,
+            views,
+            |view| cursors.get(&view.id.to_string()).cloned().unwrap_or_default(),
+            |view| view,
+        ))
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(page))
+}
+
+/// One contract, with its perimeter's coverage.
+#[utoipa::path(tag = "contracts", params(("id" = Uuid, Path)), responses((status = 200, body = ContractView, headers(("ETag" = String))), ReadProblems), security(("bearer" = [])))]
+#[get("/contracts/{id}")]
+pub async fn get_contract(caller: Caller, id: web::Path<Uuid>, pool: web::Data<DbPool>) -> ApiResult<HttpResponse> {
+    let id = id.into_inner().to_string();
+    let view = db::run(&pool, move |conn| {
+        let row = find_in_scope(conn, &caller, &id)?;
+        view_one(conn, row)
+    })
+    .await?;
+    Ok(with_etag(view.version, &view))
+}
+
+fn department_for(caller: &Caller, requested: Option<String>) -> ApiResult<String> {
+    let department = match (requested, caller.scope()) {
+        (Some(department), _) => department,
+        (None, Scope::Departments(departments)) if departments.len() == 1 => {
+            departments.into_iter().next().unwrap_or_default()
+        }
+        (None, _) => {
+            return Err(ApiError::validation(vec![FieldError::at_pointer(
+                "/department",
+                "REQUIRED",
+                "name the département of the contract",
+            )]));
+        }
+    };
+    if !is_caf_department(&department) {
+        return Err(ApiError::validation(vec![FieldError::at_pointer(
+            "/department",
+            "NOT_A_CAF_DEPARTMENT",
+            "no CAF serves this département",
+        )]));
+    }
+    if !caller.scope().covers_department(&department) {
+        return Err(ApiError::Forbidden(format!(
+            "you cannot create contracts in département {department}"
+        )));
+    }
+    Ok(department)
+}
+
+/// Create a contract in `draft`. The reference is generated when absent.
+#[utoipa::path(tag = "contracts", request_body = CreateContract, responses((status = 201, body = ContractView, headers(("ETag" = String), ("Location" = String))), CreateProblems), security(("bearer" = [])))]
+#[post("/contracts")]
+pub async fn create_contract(
+    caller: Caller,
+    ApiJson(body): ApiJson<CreateContract>,
+    pool: web::Data<DbPool>,
+) -> ApiResult<HttpResponse> {
+    caller.require_contract_manager()?;
+    let department = department_for(&caller, body.department.clone())?;
+    if let Some(reference) = &body.reference {
+        check_reference(reference).map_err(|error| ApiError::validation(vec![error]))?;
+    }
+    let view = db::run_write(&pool, move |conn| {
+        let draft = ContractDraft {
+            kind: body.kind,
+            department,
+            title: body.title.trim().to_owned(),
+            start_date: body.start_date,
+            end_date: body.end_date,
+            fields: body.fields.into_iter().collect(),
+            perimeter: perimeter_from(body.perimeter),
+            linked_schemes: body.linked_schemes,
+            predecessor_ids: dedup_ids(&body.predecessor_ids),
+        };
+        check_draft(conn, &caller.scope(), &draft, None)?;
+        let reference = match body.reference {
+            Some(reference) if repo::reference_taken(conn, &reference, None)? => {
+                return Err(ApiError::Conflict(format!("reference {reference} is already used")));
+            }
+            Some(reference) => reference,
+            None => repo::next_reference(conn, &reference_prefix(draft.kind, &draft.department, draft.start_date))?,
+        };
+        let now = db::now();
+        let row = ContractRow {
+            id: db::new_id(),
+            kind: draft.kind.as_str().to_owned(),
+            reference,
+            title: draft.title,
+            department: draft.department,
+            status: RecordedStatus::Draft.as_str().to_owned(),
+            start_date: draft.start_date,
+            end_date: draft.end_date,
+            signed_on: None,
+            ended_on: None,
+            status_reason: None,
+            fields: join_codes(&draft.fields.iter().copied().collect::<Vec<_>>(), Field::as_str),
+            linked_schemes: serde_json::to_string(&draft.linked_schemes).map_err(ApiError::internal)?,
+            version: 1,
+            created_at: now,
+            updated_at: now,
+        };
+        let coverage = repo::coverage(conn, &HashMap::from([(row.id.clone(), draft.perimeter.clone())]))?;
+        let view = view(
+            row.clone(),
+            draft.perimeter.clone(),
+            coverage.get(&row.id).copied().unwrap_or_default(),
+            &draft.predecessor_ids,
+            now.date(),
+        );
+        let change = Change {
+            caller: &caller,
+            action: Action::Created,
+            resource: "contract",
+            resource_id: row.id.clone(),
+            reason: None,
+            before: None,
+            after: snapshot(&view),
+        };
+        repo::insert(conn, &row, &draft.perimeter, &draft.predecessor_ids, &change)?;
+        Ok(view)
+    })
+    .await?;
+    Ok(created(format!("/v1/contracts/{}", view.id), view.version, &view))
+}
+
+/// Change a contract. Before signature anything but its kind and département may change; after
+/// it, the period, perimeter, fields and predecessors change only through an amendment.
+#[utoipa::path(tag = "contracts", params(("id" = Uuid, Path), ("If-Match" = String, Header, description = "The ETag last read")), request_body = ContractPatch, responses((status = 200, body = ContractView, headers(("ETag" = String))), UpdateProblems), security(("bearer" = [])))]
+#[patch("/contracts/{id}")]
+pub async fn update_contract(
+    caller: Caller,
+    id: web::Path<Uuid>,
+    if_match: IfMatch,
+    ApiJson(patch): ApiJson<ContractPatch>,
+    pool: web::Data<DbPool>,
+) -> ApiResult<HttpResponse> {
+    caller.require_contract_manager()?;
+    if let Some(reference) = &patch.reference {
+        check_reference(reference).map_err(|error| ApiError::validation(vec![error]))?;
+    }
+    let id = id.into_inner().to_string();
+    let view = db::run_write(&pool, move |conn| {
+        let current = find_in_scope(conn, &caller, &id)?;
+        if_match.check(current.version)?;
+        require_open(&current)?;
+        let before = view_one(conn, current.clone())?;
+        let recorded = RecordedStatus::parse(&current.status).unwrap_or(RecordedStatus::Draft);
+        let amendment_only = patch.start_date.is_some()
+            || patch.end_date.is_some()
+            || patch.fields.is_some()
+            || patch.perimeter.is_some()
+            || patch.predecessor_ids.is_some();
+        if amendment_only && !recorded.is_editable() {
+            return Err(ApiError::Conflict(
+                "the contract is signed: its period, perimeter, fields and predecessors change through an amendment"
+                    .into(),
+            ));
+        }
+        let perimeter_changed = patch.perimeter.is_some();
+        let predecessors_changed = patch.predecessor_ids.is_some();
+        let draft = ContractDraft {
+            kind: before.kind,
+            department: current.department.clone(),
+            title: patch
+                .title
+                .map_or(current.title.clone(), |title| title.trim().to_owned()),
+            start_date: patch.start_date.unwrap_or(current.start_date),
+            end_date: patch.end_date.unwrap_or(current.end_date),
+            fields: patch.fields.map_or_else(
+                || before.fields.iter().copied().collect(),
+                |fields| fields.into_iter().collect(),
+            ),
+            perimeter: patch.perimeter.map_or_else(
+                || Perimeter {
+                    epcis: before.perimeter.epcis.iter().cloned().collect(),
+                    communes: before.perimeter.communes.iter().cloned().collect(),
+                },
+                perimeter_from,
+            ),
+            linked_schemes: patch.linked_schemes.unwrap_or_else(|| before.linked_schemes.clone()),
+            predecessor_ids: patch.predecessor_ids.map_or_else(
+                || before.predecessor_ids.iter().map(Uuid::to_string).collect(),
+                |ids| dedup_ids(&ids),
+            ),
+        };
+        check_draft(conn, &caller.scope(), &draft, Some(&id))?;
+        let reference = match patch.reference {
+            Some(reference) if repo::reference_taken(conn, &reference, Some(&id))? => {
+                return Err(ApiError::Conflict(format!("reference {reference} is already used")));
+            }
+            Some(reference) => reference,
+            None => current.reference.clone(),
+        };
+        let row = ContractRow {
+            reference,
+            title: draft.title,
+            start_date: draft.start_date,
+            end_date: draft.end_date,
+            fields: join_codes(&draft.fields.iter().copied().collect::<Vec<_>>(), Field::as_str),
+            linked_schemes: serde_json::to_string(&draft.linked_schemes).map_err(ApiError::internal)?,
+            version: current.version + 1,
+            updated_at: db::now(),
+            ..current
+        };
+        let coverage = repo::coverage(conn, &HashMap::from([(row.id.clone(), draft.perimeter.clone())]))?;
+        let after = view(
+            row.clone(),
+            draft.perimeter.clone(),
+            coverage.get(&row.id).copied().unwrap_or_default(),
+            &draft.predecessor_ids,
+            row.updated_at.date(),
+        );
+        let change = Change {
+            caller: &caller,
+            action: Action::Updated,
+            resource: "contract",
+            resource_id: id.clone(),
+            reason: None,
+            before: snapshot(&before),
+            after: snapshot(&after),
+        };
+        let written = repo::update(
+            conn,
+            &row,
+            if_match.0,
+            perimeter_changed.then_some(&draft.perimeter),
+            predecessors_changed.then_some(draft.predecessor_ids.as_slice()),
+            &change,
+        )?;
+        if !written {
+            return Err(ApiError::PreconditionFailed);
+        }
+        Ok(after)
+    })
+    .await?;
+    Ok(with_etag(view.version, &view))
+}
+
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TransitionBody {
+    pub action: TransitionAction,
+    /// Required for request_changes, terminate and cancel.
+    #[validate(length(max = 2000, message = "must have at most 2000 characters"))]
+    pub reason: Option<String>,
+    /// For sign: the signature date (default: the last party's signature). For terminate: the
+    /// date the contract ends (required).
+    pub effective_on: Option<NaiveDate>,
+}
+
+impl RequestBody for TransitionBody {}
+
+/// The facts the lifecycle guards look at.
+fn facts(conn: &mut DbConnection, contract: &ContractRow) -> ApiResult<ContractFacts> {
+    let perimeter = repo::perimeters(conn, std::slice::from_ref(&contract.id))?
+        .remove(&contract.id)
+        .unwrap_or_default();
+    let parties = parties::list(conn, &contract.id)?
+        .into_iter()
+        .map(|(party, organisation)| PartyFacts {
+            organisation_name: organisation.name,
+            organisation_kind: OrganisationKind::parse(&organisation.kind).unwrap_or(OrganisationKind::Other),
+            roles: split_codes(&party.roles, crate::domain::contract::PartyRole::parse),
+            signed_on: party.signed_on,
+            deliberation_date: party.deliberation_date,
+            deliberation_ref: party.deliberation_ref,
+        })
+        .collect();
+    Ok(ContractFacts {
+        kind: ContractKind::parse(&contract.kind).unwrap_or(ContractKind::Ctg),
+        status: RecordedStatus::parse(&contract.status).unwrap_or(RecordedStatus::Draft),
+        start_date: contract.start_date,
+        end_date: contract.end_date,
+        fields: split_codes(&contract.fields, Field::parse).into_iter().collect(),
+        perimeter_size: perimeter.len(),
+        parties,
+    })
+}
+
+/// Marks the CEJs a newly signed CTG replaces as superseded, each with its own history entry.
+fn supersede_predecessors(conn: &mut DbConnection, caller: &Caller, ctg: &ContractRow) -> ApiResult<()> {
+    let predecessor_ids = repo::predecessors(conn, std::slice::from_ref(&ctg.id))?
+        .remove(&ctg.id)
+        .unwrap_or_default();
+    for predecessor in repo::find_many(conn, &Scope::Everything, &predecessor_ids)? {
+        if predecessor.status != RecordedStatus::Signed.as_str() {
+            continue;
+        }
+        let before = view_one(conn, predecessor.clone())?;
+        let row = ContractRow {
+            status: RecordedStatus::Superseded.as_str().to_owned(),
+            status_reason: Some(format!("replaced by {}", ctg.reference)),
+            version: predecessor.version + 1,
+            updated_at: ctg.updated_at,
+            ..predecessor.clone()
+        };
+        let after = view_one(conn, row.clone())?;
+        let change = Change {
+            caller,
+            action: Action::Transitioned,
+            resource: "contract",
+            resource_id: row.id.clone(),
+            reason: row.status_reason.clone(),
+            before: snapshot(&before),
+            after: snapshot(&after),
+        };
+        if !repo::update(conn, &row, predecessor.version, None, None, &change)? {
+            return Err(ApiError::Conflict(format!(
+                "predecessor {} changed meanwhile; retry",
+                predecessor.reference
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Move a contract through its lifecycle: `submit`, `request_changes`, `sign`, `terminate` or
+/// `cancel`. A refusal is 409 `INVALID_STATE_TRANSITION` listing every unmet condition.
+/// Signing a CTG marks the CEJs it replaces `superseded`.
+#[utoipa::path(tag = "contracts", params(("id" = Uuid, Path), ("If-Match" = String, Header, description = "The ETag last read")), request_body = TransitionBody, responses((status = 200, body = ContractView, headers(("ETag" = String))), TransitionProblems), security(("bearer" = [])))]
+#[post("/contracts/{id}/transitions")]
+pub async fn transition_contract(
+    caller: Caller,
+    id: web::Path<Uuid>,
+    if_match: IfMatch,
+    ApiJson(body): ApiJson<TransitionBody>,
+    pool: web::Data<DbPool>,
+) -> ApiResult<HttpResponse> {
+    caller.require_contract_manager()?;
+    let id = id.into_inner().to_string();
+    let view = db::run_write(&pool, move |conn| {
+        let current = find_in_scope(conn, &caller, &id)?;
+        if_match.check(current.version)?;
+        let facts = facts(conn, &current)?;
+        let request = TransitionRequest {
+            reason: body.reason.clone(),
+            effective_on: body.effective_on,
+        };
+        let target =
+            lifecycle::transition(&facts, body.action, &request).map_err(|unmet| ApiError::InvalidStateTransition {
+                detail: format!("{} is refused: {} condition(s) unmet", body.action, unmet.len()),
+                unmet: unmet
+                    .into_iter()
+                    .map(|u| FieldError {
+                        pointer: None,
+                        parameter: None,
+                        code: u.code.to_owned(),
+                        detail: u.detail,
+                    })
+                    .collect(),
+            })?;
+        let before = view_one(conn, current.clone())?;
+        let mut row = ContractRow {
+            status: target.as_str().to_owned(),
+            version: current.version + 1,
+            updated_at: db::now(),
+            ..current
+        };
+        match body.action {
+            TransitionAction::Sign => {
+                row.signed_on = lifecycle::signature_date(&facts, &request);
+                row.status_reason = None;
+            }
+            TransitionAction::Terminate => {
+                row.ended_on = body.effective_on;
+                row.status_reason.clone_from(&body.reason);
+            }
+            TransitionAction::Submit => row.status_reason = None,
+            TransitionAction::RequestChanges | TransitionAction::Cancel => row.status_reason.clone_from(&body.reason),
+        }
+        let after = view_one(conn, row.clone())?;
+        let change = Change {
+            caller: &caller,
+            action: Action::Transitioned,
+            resource: "contract",
+            resource_id: id.clone(),
+            reason: body.reason.clone(),
+            before: snapshot(&before),
+            after: snapshot(&after),
+        };
+        if !repo::update(conn, &row, if_match.0, None, None, &change)? {
+            return Err(ApiError::PreconditionFailed);
+        }
+        if body.action == TransitionAction::Sign && facts.kind == ContractKind::Ctg {
+            supersede_predecessors(conn, &caller, &row)?;
+        }
+        Ok(after)
+    })
+    .await?;
+    Ok(with_etag(view.version, &view))
+}

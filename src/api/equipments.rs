@@ -1,0 +1,341 @@
+//! Equipments: facilities run by a manager organisation, located in a commune. Every role reads
+//! them; admins write any, CAF agents those located in their départements.
+
+use actix_web::{HttpResponse, delete, get, patch, post, web};
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+use validator::Validate;
+
+use super::problems::{CreateProblems, DeleteProblems, ListProblems, ReadProblems, UpdateProblems};
+use super::{created, with_etag};
+use crate::auth::Caller;
+use crate::db::equipments::{self as repo, EquipmentFilter, EquipmentRow};
+use crate::db::{self, DbConnection, DbPool, organisations, territories};
+use crate::domain::identifiers::check_siret;
+use crate::domain::organisation::EquipmentType;
+use crate::error::{ApiError, ApiResult, FieldError};
+use crate::http::body::{ApiJson, RequestBody, nullable};
+use crate::http::pagination::{Page, PageParams, PageRequest, PageTokenKey};
+use crate::http::preconditions::IfMatch;
+use crate::http::query::ApiQuery;
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct EquipmentView {
+    pub id: Uuid,
+    #[serde(rename = "type")]
+    pub equipment_type: EquipmentType,
+    #[schema(example = "Crèche Les Petits Pas")]
+    pub name: String,
+    /// 14 digits: the manager's SIREN and the establishment number.
+    pub siret: Option<String>,
+    pub manager_id: Uuid,
+    /// INSEE code of the commune it stands in.
+    pub commune: String,
+    /// Département of that commune.
+    pub department: String,
+    pub capacity_places: Option<i64>,
+    pub opened_on: Option<NaiveDate>,
+    pub closed_on: Option<NaiveDate>,
+    pub version: i64,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+impl From<EquipmentRow> for EquipmentView {
+    fn from(row: EquipmentRow) -> Self {
+        Self {
+            id: row.id.parse().unwrap_or_default(),
+            equipment_type: EquipmentType::parse(&row.equipment_type).unwrap_or(EquipmentType::Other),
+            name: row.name,
+            siret: row.siret,
+            manager_id: row.manager_id.parse().unwrap_or_default(),
+            commune: row.commune,
+            department: row.department,
+            capacity_places: row.capacity_places,
+            opened_on: row.opened_on,
+            closed_on: row.closed_on,
+            version: row.version,
+            created_at: db::rfc3339(row.created_at),
+            updated_at: db::rfc3339(row.updated_at),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateEquipment {
+    #[serde(rename = "type")]
+    pub equipment_type: EquipmentType,
+    #[validate(length(min = 1, max = 300, message = "must have 1 to 300 characters"))]
+    pub name: String,
+    pub siret: Option<String>,
+    pub manager_id: Uuid,
+    pub commune: String,
+    #[validate(range(min = 0, max = 100_000, message = "must be between 0 and 100000"))]
+    pub capacity_places: Option<i64>,
+    pub opened_on: Option<NaiveDate>,
+    pub closed_on: Option<NaiveDate>,
+}
+
+impl RequestBody for CreateEquipment {
+    const READ_ONLY: &'static [&'static str] = &["id", "version", "status", "created_at", "updated_at", "department"];
+}
+
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EquipmentPatch {
+    #[serde(rename = "type")]
+    pub equipment_type: Option<EquipmentType>,
+    #[validate(length(min = 1, max = 300, message = "must have 1 to 300 characters"))]
+    pub name: Option<String>,
+    #[serde(default, deserialize_with = "nullable")]
+    pub siret: Option<Option<String>>,
+    pub manager_id: Option<Uuid>,
+    pub commune: Option<String>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[validate(range(min = 0, max = 100_000, message = "must be between 0 and 100000"))]
+    pub capacity_places: Option<Option<i64>>,
+    #[serde(default, deserialize_with = "nullable")]
+    pub opened_on: Option<Option<NaiveDate>>,
+    #[serde(default, deserialize_with = "nullable")]
+    pub closed_on: Option<Option<NaiveDate>>,
+}
+
+impl RequestBody for EquipmentPatch {
+    const READ_ONLY: &'static [&'static str] = CreateEquipment::READ_ONLY;
+}
+
+/// Checks an equipment against the directory and the reference; returns its département.
+fn check(conn: &mut DbConnection, row: &EquipmentRow) -> ApiResult<String> {
+    let mut errors = Vec::new();
+    let manager = organisations::find(conn, &row.manager_id)?;
+    if manager.is_none() {
+        errors.push(FieldError::at_pointer(
+            "/manager_id",
+            "UNKNOWN_ORGANISATION",
+            "no organisation has this id",
+        ));
+    }
+    if let Some(siret) = &row.siret {
+        match check_siret(siret) {
+            Err(error) => errors.push(FieldError::at_pointer(
+                "/siret",
+                &error.code("SIRET"),
+                "must be 14 digits with a valid check digit",
+            )),
+            Ok(()) => {
+                if let Some(siren) = manager
+                    .as_ref()
+                    .and_then(|m| m.siren.as_deref())
+                    .filter(|siren| !siret.starts_with(siren))
+                {
+                    errors.push(FieldError::at_pointer(
+                        "/siret",
+                        "SIRET_NOT_OF_MANAGER",
+                        format!("an establishment of the manager starts with its SIREN {siren}"),
+                    ));
+                }
+            }
+        }
+    }
+    let department = match territories::find_commune(conn, &row.commune)? {
+        Some(commune) => commune.department,
+        None => {
+            errors.push(FieldError::at_pointer(
+                "/commune",
+                "UNKNOWN_COMMUNE",
+                "no commune has this INSEE code",
+            ));
+            String::new()
+        }
+    };
+    if let (Some(opened), Some(closed)) = (row.opened_on, row.closed_on) {
+        if closed < opened {
+            errors.push(FieldError::at_pointer(
+                "/closed_on",
+                "DATE_BEFORE_START",
+                "must be on or after opened_on",
+            ));
+        }
+    }
+    if errors.is_empty() {
+        Ok(department)
+    } else {
+        Err(ApiError::validation(errors))
+    }
+}
+
+fn require_writable(caller: &Caller, department: &str) -> ApiResult<()> {
+    caller.require_contract_manager()?;
+    if caller.scope().covers_department(department) {
+        Ok(())
+    } else {
+        Err(ApiError::Forbidden(
+            "this equipment lies outside your départements".into(),
+        ))
+    }
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct EquipmentListQuery {
+    #[serde(rename = "type")]
+    #[param(rename = "type")]
+    pub equipment_type: Option<EquipmentType>,
+    pub department: Option<String>,
+    /// INSEE code.
+    pub commune: Option<String>,
+    pub manager_id: Option<Uuid>,
+    #[param(minimum = 1, maximum = 200, default = 50)]
+    pub page_size: Option<u32>,
+    pub page_token: Option<String>,
+}
+
+/// List the equipments, by id.
+#[utoipa::path(tag = "equipments", params(EquipmentListQuery), responses((status = 200, body = Page<EquipmentView>), ListProblems), security(("bearer" = [])))]
+#[get("/equipments")]
+pub async fn list_equipments(
+    caller: Caller,
+    ApiQuery(query): ApiQuery<EquipmentListQuery>,
+    pool: web::Data<DbPool>,
+    tokens: web::Data<PageTokenKey>,
+) -> ApiResult<HttpResponse> {
+    let filter = EquipmentFilter {
+        equipment_type: query.equipment_type.map(|t| t.as_str().to_owned()),
+        department: query.department,
+        commune: query.commune,
+        manager_id: query.manager_id.map(|id| id.to_string()),
+    };
+    let params = PageParams {
+        page_size: query.page_size,
+        page_token: query.page_token.as_deref(),
+    };
+    let page = PageRequest::new(
+        &tokens,
+        &params,
+        format!("equipments|{filter:?}|{}", caller.fingerprint()),
+    )?;
+    let page = db::run(&pool, move |conn| {
+        let rows = repo::list(conn, &filter, page.after.as_deref(), page.fetch_limit())?;
+        Ok(page.finish(&tokens, rows, |row| row.id.clone(), EquipmentView::from))
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(page))
+}
+
+/// One equipment.
+#[utoipa::path(tag = "equipments", params(("id" = Uuid, Path)), responses((status = 200, body = EquipmentView, headers(("ETag" = String))), ReadProblems), security(("bearer" = [])))]
+#[get("/equipments/{id}")]
+pub async fn get_equipment(_caller: Caller, id: web::Path<Uuid>, pool: web::Data<DbPool>) -> ApiResult<HttpResponse> {
+    let id = id.into_inner().to_string();
+    let row = db::run(&pool, move |conn| repo::find(conn, &id)?.ok_or(ApiError::NotFound)).await?;
+    Ok(with_etag(row.version, &EquipmentView::from(row)))
+}
+
+/// Record an equipment. Its département is the commune's; a SIRET must belong to the manager.
+#[utoipa::path(tag = "equipments", request_body = CreateEquipment, responses((status = 201, body = EquipmentView, headers(("ETag" = String), ("Location" = String))), CreateProblems), security(("bearer" = [])))]
+#[post("/equipments")]
+pub async fn create_equipment(
+    caller: Caller,
+    ApiJson(body): ApiJson<CreateEquipment>,
+    pool: web::Data<DbPool>,
+) -> ApiResult<HttpResponse> {
+    caller.require_contract_manager()?;
+    let row = db::run_write(&pool, move |conn| {
+        let now = db::now();
+        let mut row = EquipmentRow {
+            id: db::new_id(),
+            equipment_type: body.equipment_type.as_str().to_owned(),
+            name: body.name.trim().to_owned(),
+            siret: body.siret,
+            manager_id: body.manager_id.to_string(),
+            commune: body.commune,
+            department: String::new(),
+            capacity_places: body.capacity_places,
+            opened_on: body.opened_on,
+            closed_on: body.closed_on,
+            version: 1,
+            created_at: now,
+            updated_at: now,
+        };
+        row.department = check(conn, &row)?;
+        require_writable(&caller, &row.department)?;
+        repo::insert(conn, &row)?;
+        Ok(row)
+    })
+    .await?;
+    Ok(created(
+        format!("/v1/equipments/{}", row.id),
+        row.version,
+        &EquipmentView::from(row),
+    ))
+}
+
+/// Change an equipment; the result is checked as a whole, as on creation.
+#[utoipa::path(tag = "equipments", params(("id" = Uuid, Path), ("If-Match" = String, Header, description = "The ETag last read")), request_body = EquipmentPatch, responses((status = 200, body = EquipmentView, headers(("ETag" = String))), UpdateProblems), security(("bearer" = [])))]
+#[patch("/equipments/{id}")]
+pub async fn update_equipment(
+    caller: Caller,
+    id: web::Path<Uuid>,
+    if_match: IfMatch,
+    ApiJson(patch): ApiJson<EquipmentPatch>,
+    pool: web::Data<DbPool>,
+) -> ApiResult<HttpResponse> {
+    caller.require_contract_manager()?;
+    let id = id.into_inner().to_string();
+    let row = db::run_write(&pool, move |conn| {
+        let current = repo::find(conn, &id)?.ok_or(ApiError::NotFound)?;
+        require_writable(&caller, &current.department)?;
+        if_match.check(current.version)?;
+        let mut row = EquipmentRow {
+            equipment_type: patch
+                .equipment_type
+                .map_or(current.equipment_type.clone(), |t| t.as_str().to_owned()),
+            name: patch.name.map_or(current.name.clone(), |name| name.trim().to_owned()),
+            siret: patch.siret.unwrap_or_else(|| current.siret.clone()),
+            manager_id: patch.manager_id.map_or(current.manager_id.clone(), |id| id.to_string()),
+            commune: patch.commune.unwrap_or_else(|| current.commune.clone()),
+            capacity_places: patch.capacity_places.unwrap_or(current.capacity_places),
+            opened_on: patch.opened_on.unwrap_or(current.opened_on),
+            closed_on: patch.closed_on.unwrap_or(current.closed_on),
+            version: current.version + 1,
+            updated_at: db::now(),
+            ..current
+        };
+        row.department = check(conn, &row)?;
+        require_writable(&caller, &row.department)?;
+        if !repo::update(conn, &row, if_match.0)? {
+            return Err(ApiError::PreconditionFailed);
+        }
+        Ok(row)
+    })
+    .await?;
+    Ok(with_etag(row.version, &EquipmentView::from(row)))
+}
+
+/// Delete an equipment.
+#[utoipa::path(tag = "equipments", params(("id" = Uuid, Path), ("If-Match" = String, Header, description = "The ETag last read")), responses((status = 204, description = "Deleted"), DeleteProblems), security(("bearer" = [])))]
+#[delete("/equipments/{id}")]
+pub async fn delete_equipment(
+    caller: Caller,
+    id: web::Path<Uuid>,
+    if_match: IfMatch,
+    pool: web::Data<DbPool>,
+) -> ApiResult<HttpResponse> {
+    caller.require_contract_manager()?;
+    let id = id.into_inner().to_string();
+    db::run_write(&pool, move |conn| {
+        let current = repo::find(conn, &id)?.ok_or(ApiError::NotFound)?;
+        require_writable(&caller, &current.department)?;
+        if_match.check(current.version)?;
+        if !repo::delete(conn, &id, if_match.0)? {
+            return Err(ApiError::PreconditionFailed);
+        }
+        Ok(())
+    })
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
+}

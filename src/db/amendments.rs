@@ -1,0 +1,56 @@
+//! Amendments (avenants): numbered, immutable once recorded, with the amended part of the
+//! contract before and after.
+
+use chrono::{NaiveDate, NaiveDateTime};
+use diesel::prelude::*;
+
+use super::DbConnection;
+use super::schema::contract_amendments;
+
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = contract_amendments)]
+pub struct AmendmentRow {
+    pub id: String,
+    pub contract_id: String,
+    pub number: i64,
+    pub signed_on: NaiveDate,
+    pub effective_on: NaiveDate,
+    pub rationale: String,
+    pub changes: String,
+    pub before: String,
+    pub after: String,
+    pub created_at: NaiveDateTime,
+}
+
+pub fn list(conn: &mut DbConnection, contract_id: &str) -> QueryResult<Vec<AmendmentRow>> {
+    contract_amendments::table
+        .filter(contract_amendments::contract_id.eq(contract_id))
+        .order(contract_amendments::number)
+        .select(AmendmentRow::as_select())
+        .load(conn)
+}
+
+pub fn find(conn: &mut DbConnection, contract_id: &str, id: &str) -> QueryResult<Option<AmendmentRow>> {
+    contract_amendments::table
+        .filter(contract_amendments::contract_id.eq(contract_id))
+        .filter(contract_amendments::id.eq(id))
+        .select(AmendmentRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn next_number(conn: &mut DbConnection, contract_id: &str) -> QueryResult<i64> {
+    let highest: Option<i64> = contract_amendments::table
+        .filter(contract_amendments::contract_id.eq(contract_id))
+        .select(diesel::dsl::max(contract_amendments::number))
+        .first(conn)?;
+    Ok(highest.unwrap_or(0) + 1)
+}
+
+/// Stores an amendment. The contract update it goes with records the history entry.
+pub fn insert(conn: &mut DbConnection, row: &AmendmentRow) -> QueryResult<()> {
+    diesel::insert_into(contract_amendments::table)
+        .values(row)
+        .execute(conn)
+        .map(|_| ())
+}

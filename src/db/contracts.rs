@@ -1,0 +1,433 @@
+//! Contracts with their perimeter and predecessors. Every read starts from [`scoped`], the
+//! contracts the caller's [`Scope`] reaches; every write records a history [`Change`].
+
+use std::collections::{BTreeSet, HashMap};
+
+use chrono::{NaiveDate, NaiveDateTime};
+use diesel::prelude::*;
+
+use super::history::{self, Change};
+use super::schema::{
+    communes, contract_communes, contract_epcis, contract_parties, contract_predecessors, contracts, organisations,
+};
+use super::{DbConnection, serialize_writers};
+use crate::auth::Scope;
+
+type Backend = <DbConnection as Connection>::Backend;
+
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = contracts, treat_none_as_null = true)]
+pub struct ContractRow {
+    pub id: String,
+    pub kind: String,
+    pub reference: String,
+    pub title: String,
+    pub department: String,
+    pub status: String,
+    pub start_date: NaiveDate,
+    pub end_date: NaiveDate,
+    pub signed_on: Option<NaiveDate>,
+    pub ended_on: Option<NaiveDate>,
+    pub status_reason: Option<String>,
+    pub fields: String,
+    pub linked_schemes: String,
+    pub version: i64,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+/// The EPCI and communes a contract names.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Perimeter {
+    pub epcis: BTreeSet<String>,
+    pub communes: BTreeSet<String>,
+}
+
+impl Perimeter {
+    pub fn len(&self) -> usize {
+        self.epcis.len() + self.communes.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// The communes a perimeter covers, directly or through its EPCI, and their population.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Coverage {
+    pub communes: i64,
+    pub population: i64,
+}
+
+/// The contracts `scope` reaches: all, those of some départements, or those one of some SIRENs
+/// is party to.
+pub fn scoped(scope: &Scope) -> contracts::BoxedQuery<'static, Backend> {
+    let query = contracts::table.into_boxed();
+    match scope {
+        Scope::Everything => query,
+        Scope::Departments(departments) => {
+            query.filter(contracts::department.eq_any(departments.iter().cloned().collect::<Vec<_>>()))
+        }
+        Scope::PartyTo(sirens) => {
+            let party_to = contract_parties::table
+                .inner_join(organisations::table)
+                .filter(organisations::siren.eq_any(sirens.iter().cloned().collect::<Vec<_>>()))
+                .select(contract_parties::contract_id);
+            query.filter(contracts::id.eq_any(party_to))
+        }
+    }
+}
+
+pub fn find(conn: &mut DbConnection, scope: &Scope, id: &str) -> QueryResult<Option<ContractRow>> {
+    scoped(scope)
+        .filter(contracts::id.eq(id.to_owned()))
+        .select(ContractRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// Contracts by id among those in scope; the ones out of scope are simply absent.
+pub fn find_many(conn: &mut DbConnection, scope: &Scope, ids: &[String]) -> QueryResult<Vec<ContractRow>> {
+    scoped(scope)
+        .filter(contracts::id.eq_any(ids.to_vec()))
+        .select(ContractRow::as_select())
+        .load(conn)
+}
+
+/// How a contract list is sorted. Every order ends with the id, so pages never overlap.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SortKey {
+    Reference,
+    StartDate,
+    EndDate,
+    CreatedAt,
+    UpdatedAt,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ContractOrder {
+    pub key: SortKey,
+    pub descending: bool,
+}
+
+/// The filters of the contract list. `status` is the status clients see, resolved against `today`.
+#[derive(Debug, Default, Clone)]
+pub struct ContractFilter {
+    pub kind: Option<String>,
+    pub status: Option<String>,
+    pub department: Option<String>,
+    pub siren: Option<String>,
+    pub commune: Option<String>,
+    pub active_on: Option<NaiveDate>,
+    pub updated_since: Option<NaiveDateTime>,
+}
+
+/// The sort value of a row, as a cursor string that sorts like the column.
+pub fn sort_value(row: &ContractRow, key: SortKey) -> String {
+    match key {
+        SortKey::Reference => row.reference.clone(),
+        SortKey::StartDate => row.start_date.to_string(),
+        SortKey::EndDate => row.end_date.to_string(),
+        SortKey::CreatedAt => row.created_at.format("%Y-%m-%dT%H:%M:%S%.6f").to_string(),
+        SortKey::UpdatedAt => row.updated_at.format("%Y-%m-%dT%H:%M:%S%.6f").to_string(),
+    }
+}
+
+fn filtered(scope: &Scope, filter: &ContractFilter, today: NaiveDate) -> contracts::BoxedQuery<'static, Backend> {
+    let mut query = scoped(scope);
+    if let Some(kind) = &filter.kind {
+        query = query.filter(contracts::kind.eq(kind.clone()));
+    }
+    if let Some(department) = &filter.department {
+        query = query.filter(contracts::department.eq(department.clone()));
+    }
+    if let Some(status) = filter.status.as_deref() {
+        query = match status {
+            "signed" => query
+                .filter(contracts::status.eq("signed"))
+                .filter(contracts::start_date.gt(today)),
+            "active" => query
+                .filter(contracts::status.eq("signed"))
+                .filter(contracts::start_date.le(today))
+                .filter(contracts::end_date.ge(today)),
+            "expired" => query
+                .filter(contracts::status.eq("signed"))
+                .filter(contracts::end_date.lt(today)),
+            recorded => query.filter(contracts::status.eq(recorded.to_owned())),
+        };
+    }
+    if let Some(day) = filter.active_on {
+        // In force on that day: signed (or since superseded) and inside its period, or
+        // terminated after that day.
+        query = query.filter(contracts::start_date.le(day)).filter(
+            contracts::status
+                .eq_any(["signed", "superseded"])
+                .and(contracts::end_date.ge(day))
+                .or(contracts::status.eq("terminated").and(contracts::ended_on.ge(day))),
+        );
+    }
+    if let Some(since) = filter.updated_since {
+        query = query.filter(contracts::updated_at.ge(since));
+    }
+    if let Some(siren) = &filter.siren {
+        let party_to = contract_parties::table
+            .inner_join(organisations::table)
+            .filter(organisations::siren.eq(siren.clone()))
+            .select(contract_parties::contract_id);
+        query = query.filter(contracts::id.eq_any(party_to));
+    }
+    if let Some(commune) = &filter.commune {
+        let named = contract_communes::table
+            .filter(contract_communes::insee.eq(commune.clone()))
+            .select(contract_communes::contract_id);
+        let epci_of_commune = communes::table
+            .filter(communes::insee.eq(commune.clone()))
+            .select(communes::epci_siren.assume_not_null());
+        let through_epci = contract_epcis::table
+            .filter(contract_epcis::epci_siren.eq_any(epci_of_commune))
+            .select(contract_epcis::contract_id);
+        query = query.filter(contracts::id.eq_any(named).or(contracts::id.eq_any(through_epci)));
+    }
+    query
+}
+
+/// Applies the sort and, for the pages after the first, the keyset condition
+/// `(key, id) > (cursor key, cursor id)` (or `<` descending).
+macro_rules! keyset {
+    ($query:ident, $column:expr, $order:expr, $after:expr, $parse:expr) => {{
+        let mut query = $query;
+        if let Some((value, id)) = $after {
+            let value = $parse(value.as_str()).ok_or(diesel::result::Error::NotFound)?;
+            query = if $order.descending {
+                query.filter(
+                    $column
+                        .lt(value.clone())
+                        .or($column.eq(value).and(contracts::id.lt(id.clone()))),
+                )
+            } else {
+                query.filter(
+                    $column
+                        .gt(value.clone())
+                        .or($column.eq(value).and(contracts::id.gt(id.clone()))),
+                )
+            };
+        }
+        if $order.descending {
+            query.order(($column.desc(), contracts::id.desc()))
+        } else {
+            query.order(($column.asc(), contracts::id.asc()))
+        }
+    }};
+}
+
+fn parse_timestamp(text: &str) -> Option<NaiveDateTime> {
+    NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S%.6f").ok()
+}
+
+/// One page of the contracts in scope that pass `filter`, in `order`, after the cursor
+/// `(sort value, id)`. A cursor whose value does not parse is answered as `NotFound`, which the
+/// handler never sees: cursors come from signed page tokens.
+pub fn list(
+    conn: &mut DbConnection,
+    scope: &Scope,
+    filter: &ContractFilter,
+    today: NaiveDate,
+    order: ContractOrder,
+    after: Option<&(String, String)>,
+    limit: i64,
+) -> QueryResult<Vec<ContractRow>> {
+    let query = filtered(scope, filter, today)
+        .select(ContractRow::as_select())
+        .limit(limit);
+    let query = match order.key {
+        SortKey::Reference => keyset!(query, contracts::reference, order, after, |v: &str| Some(v.to_owned())),
+        SortKey::StartDate => keyset!(query, contracts::start_date, order, after, |v: &str| v
+            .parse::<NaiveDate>()
+            .ok()),
+        SortKey::EndDate => keyset!(query, contracts::end_date, order, after, |v: &str| v
+            .parse::<NaiveDate>()
+            .ok()),
+        SortKey::CreatedAt => keyset!(query, contracts::created_at, order, after, parse_timestamp),
+        SortKey::UpdatedAt => keyset!(query, contracts::updated_at, order, after, parse_timestamp),
+    };
+    query.load(conn)
+}
+
+/// The named EPCI and communes of each contract.
+pub fn perimeters(conn: &mut DbConnection, ids: &[String]) -> QueryResult<HashMap<String, Perimeter>> {
+    let mut out: HashMap<String, Perimeter> = ids.iter().map(|id| (id.clone(), Perimeter::default())).collect();
+    let epcis: Vec<(String, String)> = contract_epcis::table
+        .filter(contract_epcis::contract_id.eq_any(ids))
+        .load(conn)?;
+    for (contract_id, siren) in epcis {
+        out.entry(contract_id).or_default().epcis.insert(siren);
+    }
+    let named: Vec<(String, String)> = contract_communes::table
+        .filter(contract_communes::contract_id.eq_any(ids))
+        .load(conn)?;
+    for (contract_id, insee) in named {
+        out.entry(contract_id).or_default().communes.insert(insee);
+    }
+    Ok(out)
+}
+
+/// What each perimeter covers: its communes and the members of its EPCI, each counted once.
+pub fn coverage(
+    conn: &mut DbConnection,
+    perimeters: &HashMap<String, Perimeter>,
+) -> QueryResult<HashMap<String, Coverage>> {
+    let epcis: BTreeSet<&String> = perimeters.values().flat_map(|p| &p.epcis).collect();
+    let named: BTreeSet<&String> = perimeters.values().flat_map(|p| &p.communes).collect();
+    let rows: Vec<(String, Option<String>, Option<i64>)> = communes::table
+        .filter(
+            communes::epci_siren
+                .eq_any(epcis.into_iter().cloned().collect::<Vec<_>>())
+                .or(communes::insee.eq_any(named.into_iter().cloned().collect::<Vec<_>>())),
+        )
+        .select((communes::insee, communes::epci_siren, communes::population))
+        .load(conn)?;
+    let mut out = HashMap::new();
+    for (contract_id, perimeter) in perimeters {
+        let mut coverage = Coverage::default();
+        for (insee, epci, population) in &rows {
+            let covered =
+                perimeter.communes.contains(insee) || epci.as_ref().is_some_and(|epci| perimeter.epcis.contains(epci));
+            if covered {
+                coverage.communes += 1;
+                coverage.population += population.unwrap_or(0);
+            }
+        }
+        out.insert(contract_id.clone(), coverage);
+    }
+    Ok(out)
+}
+
+fn write_perimeter(conn: &mut DbConnection, id: &str, perimeter: &Perimeter) -> QueryResult<()> {
+    diesel::delete(contract_epcis::table.filter(contract_epcis::contract_id.eq(id))).execute(conn)?;
+    diesel::delete(contract_communes::table.filter(contract_communes::contract_id.eq(id))).execute(conn)?;
+    for siren in &perimeter.epcis {
+        diesel::insert_into(contract_epcis::table)
+            .values((contract_epcis::contract_id.eq(id), contract_epcis::epci_siren.eq(siren)))
+            .execute(conn)?;
+    }
+    for insee in &perimeter.communes {
+        diesel::insert_into(contract_communes::table)
+            .values((
+                contract_communes::contract_id.eq(id),
+                contract_communes::insee.eq(insee),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// The CEJs each contract replaces.
+pub fn predecessors(conn: &mut DbConnection, ids: &[String]) -> QueryResult<HashMap<String, Vec<String>>> {
+    let rows: Vec<(String, String)> = contract_predecessors::table
+        .filter(contract_predecessors::contract_id.eq_any(ids))
+        .order((
+            contract_predecessors::contract_id,
+            contract_predecessors::predecessor_id,
+        ))
+        .load(conn)?;
+    let mut out: HashMap<String, Vec<String>> = HashMap::new();
+    for (contract_id, predecessor_id) in rows {
+        out.entry(contract_id).or_default().push(predecessor_id);
+    }
+    Ok(out)
+}
+
+fn write_predecessors(conn: &mut DbConnection, id: &str, predecessor_ids: &[String]) -> QueryResult<()> {
+    diesel::delete(contract_predecessors::table.filter(contract_predecessors::contract_id.eq(id))).execute(conn)?;
+    for predecessor_id in predecessor_ids {
+        diesel::insert_into(contract_predecessors::table)
+            .values((
+                contract_predecessors::contract_id.eq(id),
+                contract_predecessors::predecessor_id.eq(predecessor_id),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// The next free reference `PREFIX0001`, `PREFIX0002`… Writers of the same prefix take turns
+/// until their transaction ends, so two contracts never draw the same number.
+pub fn next_reference(conn: &mut DbConnection, prefix: &str) -> QueryResult<String> {
+    serialize_writers(conn, &format!("contract-reference:{prefix}"))?;
+    let taken: Vec<String> = contracts::table
+        .filter(contracts::reference.like(format!("{prefix}%")))
+        .select(contracts::reference)
+        .load(conn)?;
+    let highest = taken
+        .iter()
+        .filter_map(|reference| reference.strip_prefix(prefix)?.parse::<u32>().ok())
+        .max()
+        .unwrap_or(0);
+    Ok(format!("{prefix}{:04}", highest + 1))
+}
+
+pub fn reference_taken(conn: &mut DbConnection, reference: &str, except_id: Option<&str>) -> QueryResult<bool> {
+    let mut query = contracts::table
+        .filter(contracts::reference.eq(reference.to_owned()))
+        .into_boxed();
+    if let Some(id) = except_id {
+        query = query.filter(contracts::id.ne(id.to_owned()));
+    }
+    Ok(query.count().get_result::<i64>(conn)? > 0)
+}
+
+pub fn insert(
+    conn: &mut DbConnection,
+    row: &ContractRow,
+    perimeter: &Perimeter,
+    predecessor_ids: &[String],
+    change: &Change<'_>,
+) -> QueryResult<()> {
+    diesel::insert_into(contracts::table).values(row).execute(conn)?;
+    write_perimeter(conn, &row.id, perimeter)?;
+    write_predecessors(conn, &row.id, predecessor_ids)?;
+    history::record(conn, &row.id, row.updated_at, change)
+}
+
+/// Writes `row` (and the perimeter and predecessors when given) if the stored version is still
+/// `expected_version`, and records the change; returns whether it wrote.
+pub fn update(
+    conn: &mut DbConnection,
+    row: &ContractRow,
+    expected_version: i64,
+    perimeter: Option<&Perimeter>,
+    predecessor_ids: Option<&[String]>,
+    change: &Change<'_>,
+) -> QueryResult<bool> {
+    let updated = diesel::update(
+        contracts::table
+            .filter(contracts::id.eq(&row.id))
+            .filter(contracts::version.eq(expected_version)),
+    )
+    .set(row)
+    .execute(conn)?;
+    if updated != 1 {
+        return Ok(false);
+    }
+    if let Some(perimeter) = perimeter {
+        write_perimeter(conn, &row.id, perimeter)?;
+    }
+    if let Some(predecessor_ids) = predecessor_ids {
+        write_predecessors(conn, &row.id, predecessor_ids)?;
+    }
+    history::record(conn, &row.id, row.updated_at, change)?;
+    Ok(true)
+}
+
+/// Bumps a contract's version and `updated_at` because one of its sub-resources changed, so that
+/// its ETag and `updated_since` see the change too.
+pub fn touch(conn: &mut DbConnection, id: &str, at: NaiveDateTime) -> QueryResult<()> {
+    diesel::update(contracts::table.filter(contracts::id.eq(id)))
+        .set((
+            contracts::version.eq(contracts::version + 1),
+            contracts::updated_at.eq(at),
+        ))
+        .execute(conn)
+        .map(|_| ())
+}

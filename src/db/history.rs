@@ -1,0 +1,109 @@
+//! The history of every contract: who changed what, when, before and after. Repository functions
+//! that change a contract or one of its sub-resources take a [`Change`] and record it in the same
+//! transaction, so no change can skip it.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use serde_json::Value;
+
+use super::DbConnection;
+use super::schema::contract_history;
+use crate::auth::Caller;
+
+/// What happened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    Created,
+    Updated,
+    Deleted,
+    Transitioned,
+    Amended,
+}
+
+impl Action {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Created => "created",
+            Self::Updated => "updated",
+            Self::Deleted => "deleted",
+            Self::Transitioned => "transitioned",
+            Self::Amended => "amended",
+        }
+    }
+}
+
+/// One change to record, built by the handler that makes it.
+#[derive(Debug, Clone)]
+pub struct Change<'a> {
+    pub caller: &'a Caller,
+    pub action: Action,
+    /// `contract`, `party`, `axis`, `action`, `amendment`, …
+    pub resource: &'static str,
+    pub resource_id: String,
+    pub reason: Option<String>,
+    pub before: Option<Value>,
+    pub after: Option<Value>,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = contract_history)]
+struct NewEntry<'a> {
+    contract_id: &'a str,
+    at: NaiveDateTime,
+    actor_sub: &'a str,
+    actor_role: &'a str,
+    action: &'a str,
+    resource: &'a str,
+    resource_id: &'a str,
+    reason: Option<&'a str>,
+    before: Option<String>,
+    after: Option<String>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = contract_history)]
+pub struct EntryRow {
+    pub id: i64,
+    pub contract_id: String,
+    pub at: NaiveDateTime,
+    pub actor_sub: String,
+    pub actor_role: String,
+    pub action: String,
+    pub resource: String,
+    pub resource_id: String,
+    pub reason: Option<String>,
+    pub before: Option<String>,
+    pub after: Option<String>,
+}
+
+pub fn record(conn: &mut DbConnection, contract_id: &str, at: NaiveDateTime, change: &Change<'_>) -> QueryResult<()> {
+    diesel::insert_into(contract_history::table)
+        .values(NewEntry {
+            contract_id,
+            at,
+            actor_sub: &change.caller.subject,
+            actor_role: change.caller.role.name(),
+            action: change.action.as_str(),
+            resource: change.resource,
+            resource_id: &change.resource_id,
+            reason: change.reason.as_deref(),
+            before: change.before.as_ref().map(Value::to_string),
+            after: change.after.as_ref().map(Value::to_string),
+        })
+        .execute(conn)?;
+    Ok(())
+}
+
+/// The entries of one contract, oldest first. The caller checks the contract is in scope.
+pub fn list(conn: &mut DbConnection, contract_id: &str, after: Option<i64>, limit: i64) -> QueryResult<Vec<EntryRow>> {
+    let mut query = contract_history::table
+        .filter(contract_history::contract_id.eq(contract_id))
+        .select(EntryRow::as_select())
+        .order(contract_history::id)
+        .limit(limit)
+        .into_boxed();
+    if let Some(after) = after {
+        query = query.filter(contract_history::id.gt(after));
+    }
+    query.load(conn)
+}

@@ -1,0 +1,46 @@
+//! Enumerations stored as text codes: the same `snake_case` code in the API, in the database
+//! (a TEXT column with a CHECK) and in the OpenAPI document.
+
+/// Gives an enum `ALL`, `as_str` and `parse` for its text codes. Serde and the OpenAPI schema use
+/// the same codes through `#[serde(rename_all = "snake_case")]`, which a unit test cross-checks.
+macro_rules! text_codes {
+    ($($ty:ident { $($variant:ident = $text:literal),+ $(,)? })+) => {$(
+        impl $ty {
+            pub const ALL: &'static [$ty] = &[$($ty::$variant),+];
+
+            pub fn as_str(self) -> &'static str {
+                match self { $($ty::$variant => $text),+ }
+            }
+
+            pub fn parse(text: &str) -> Option<Self> {
+                match text { $($text => Some($ty::$variant),)+ _ => None }
+            }
+        }
+
+        impl std::fmt::Display for $ty {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    )+};
+}
+
+pub(crate) use text_codes;
+
+/// Joins codes into the sorted, comma-separated form stored in one TEXT column.
+pub fn join_codes<T: Copy + Ord>(codes: &[T], as_str: impl Fn(T) -> &'static str) -> String {
+    let mut sorted = codes.to_vec();
+    sorted.sort_unstable();
+    sorted.dedup();
+    sorted.into_iter().map(as_str).collect::<Vec<_>>().join(",")
+}
+
+/// Splits a stored comma-separated list; codes the enum does not know are skipped (they cannot be
+/// written, since every write goes through `parse`).
+pub fn split_codes<T>(stored: &str, parse: impl Fn(&str) -> Option<T>) -> Vec<T> {
+    stored
+        .split(',')
+        .filter(|code| !code.is_empty())
+        .filter_map(parse)
+        .collect()
+}

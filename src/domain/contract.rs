@@ -1,0 +1,233 @@
+//! The vocabulary of contracts: kinds, statuses, intervention fields, party roles, action statuses.
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::codes::text_codes;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ContractKind {
+    /// Convention territoriale globale.
+    Ctg,
+    /// Contrat enfance et jeunesse (2006–2022), replaced by a CTG at its end.
+    Cej,
+}
+
+/// The lifecycle state as recorded. Clients see [`ContractStatus`], where a signed contract is
+/// `signed`, `active` or `expired` depending on today's date.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum RecordedStatus {
+    Draft,
+    InReview,
+    Signed,
+    Terminated,
+    Cancelled,
+    Superseded,
+}
+
+/// The status of a contract as clients see it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ContractStatus {
+    Draft,
+    InReview,
+    /// Signed, its period not started yet.
+    Signed,
+    /// Signed, today inside its period.
+    Active,
+    /// Signed, its period over.
+    Expired,
+    Terminated,
+    Cancelled,
+    /// A CEJ replaced by a signed CTG.
+    Superseded,
+}
+
+/// A field of intervention of the CAF (champ d'intervention).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Field {
+    PetiteEnfance,
+    Enfance,
+    Jeunesse,
+    Parentalite,
+    AnimationVieSociale,
+    AccesAuxDroits,
+    Logement,
+    Handicap,
+    InclusionNumerique,
+    AccompagnementSocial,
+}
+
+/// A departmental scheme or contract a CTG is articulated with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SchemeKind {
+    /// Schéma départemental des services aux familles.
+    Sdsf,
+    /// Schéma départemental de l'animation de la vie sociale.
+    Sdavs,
+    /// Schéma départemental d'amélioration de l'accessibilité des services au public.
+    Sdaasp,
+    ContratDeVille,
+    Other,
+}
+
+/// What a party does in a contract; a party may hold several roles.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PartyRole {
+    Signatory,
+    CoSignatory,
+    Funder,
+    Payer,
+    Payee,
+    Pilot,
+    Coordinator,
+    AssociatedPartner,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ActionStatus {
+    Planned,
+    InProgress,
+    Completed,
+    Abandoned,
+    Postponed,
+}
+
+text_codes! {
+    ContractKind { Ctg = "ctg", Cej = "cej" }
+    RecordedStatus {
+        Draft = "draft",
+        InReview = "in_review",
+        Signed = "signed",
+        Terminated = "terminated",
+        Cancelled = "cancelled",
+        Superseded = "superseded",
+    }
+    ContractStatus {
+        Draft = "draft",
+        InReview = "in_review",
+        Signed = "signed",
+        Active = "active",
+        Expired = "expired",
+        Terminated = "terminated",
+        Cancelled = "cancelled",
+        Superseded = "superseded",
+    }
+    Field {
+        PetiteEnfance = "petite_enfance",
+        Enfance = "enfance",
+        Jeunesse = "jeunesse",
+        Parentalite = "parentalite",
+        AnimationVieSociale = "animation_vie_sociale",
+        AccesAuxDroits = "acces_aux_droits",
+        Logement = "logement",
+        Handicap = "handicap",
+        InclusionNumerique = "inclusion_numerique",
+        AccompagnementSocial = "accompagnement_social",
+    }
+    SchemeKind { Sdsf = "sdsf", Sdavs = "sdavs", Sdaasp = "sdaasp", ContratDeVille = "contrat_de_ville", Other = "other" }
+    PartyRole {
+        Signatory = "signatory",
+        CoSignatory = "co_signatory",
+        Funder = "funder",
+        Payer = "payer",
+        Payee = "payee",
+        Pilot = "pilot",
+        Coordinator = "coordinator",
+        AssociatedPartner = "associated_partner",
+    }
+    ActionStatus {
+        Planned = "planned",
+        InProgress = "in_progress",
+        Completed = "completed",
+        Abandoned = "abandoned",
+        Postponed = "postponed",
+    }
+}
+
+impl RecordedStatus {
+    /// The status clients see on `today`.
+    pub fn seen_on(self, today: NaiveDate, start: NaiveDate, end: NaiveDate) -> ContractStatus {
+        match self {
+            Self::Draft => ContractStatus::Draft,
+            Self::InReview => ContractStatus::InReview,
+            Self::Signed if today < start => ContractStatus::Signed,
+            Self::Signed if today > end => ContractStatus::Expired,
+            Self::Signed => ContractStatus::Active,
+            Self::Terminated => ContractStatus::Terminated,
+            Self::Cancelled => ContractStatus::Cancelled,
+            Self::Superseded => ContractStatus::Superseded,
+        }
+    }
+
+    /// Whether the period, perimeter and fields may still be edited directly (before signature).
+    pub fn is_editable(self) -> bool {
+        matches!(self, Self::Draft | Self::InReview)
+    }
+}
+
+impl PartyRole {
+    /// Roles whose holder signs the contract.
+    pub fn signs(self) -> bool {
+        matches!(self, Self::Signatory | Self::CoSignatory)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn day(text: &str) -> NaiveDate {
+        text.parse().unwrap()
+    }
+
+    #[test]
+    fn a_signed_contract_is_seen_by_its_dates() {
+        let (start, end) = (day("2024-01-01"), day("2027-12-31"));
+        assert_eq!(
+            RecordedStatus::Signed.seen_on(day("2023-12-31"), start, end),
+            ContractStatus::Signed
+        );
+        assert_eq!(
+            RecordedStatus::Signed.seen_on(day("2024-01-01"), start, end),
+            ContractStatus::Active
+        );
+        assert_eq!(
+            RecordedStatus::Signed.seen_on(day("2027-12-31"), start, end),
+            ContractStatus::Active
+        );
+        assert_eq!(
+            RecordedStatus::Signed.seen_on(day("2028-01-01"), start, end),
+            ContractStatus::Expired
+        );
+        assert_eq!(
+            RecordedStatus::Draft.seen_on(day("2025-01-01"), start, end),
+            ContractStatus::Draft
+        );
+    }
+
+    #[test]
+    fn serde_and_stored_codes_agree() {
+        for field in Field::ALL {
+            assert_eq!(serde_json::to_value(field).unwrap(), field.as_str());
+        }
+        for role in PartyRole::ALL {
+            assert_eq!(serde_json::to_value(role).unwrap(), role.as_str());
+        }
+        for status in ContractStatus::ALL {
+            assert_eq!(serde_json::to_value(status).unwrap(), status.as_str());
+        }
+        for status in ActionStatus::ALL {
+            assert_eq!(serde_json::to_value(status).unwrap(), status.as_str());
+        }
+        for kind in SchemeKind::ALL {
+            assert_eq!(serde_json::to_value(kind).unwrap(), kind.as_str());
+        }
+    }
+}
