@@ -4,7 +4,9 @@
 use utoipa_actix_web::scope;
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use crate::api::{contracts, equipments, health, organisations, territories};
+use crate::api::{
+    action_plan, amendments, contracts, equipments, health, history, organisations, parties, territories,
+};
 use crate::openapi;
 
 pub fn configure(cfg: &mut ServiceConfig<'_>) {
@@ -34,6 +36,25 @@ pub fn configure(cfg: &mut ServiceConfig<'_>) {
                 .service(contracts::create_contract)
                 .service(contracts::get_contract)
                 .service(contracts::update_contract)
-                .service(contracts::transition_contract),
+                .service(contracts::transition_contract)
+                .service(parties::list_parties)
+                .service(parties::create_party)
+                .service(parties::get_party)
+                .service(parties::update_party)
+                .service(parties::delete_party)
+                .service(action_plan::list_axes)
+                .service(action_plan::create_axis)
+                .service(action_plan::get_axis)
+                .service(action_plan::update_axis)
+                .service(action_plan::delete_axis)
+                .service(action_plan::list_actions)
+                .service(action_plan::create_action)
+                .service(action_plan::get_action)
+                .service(action_plan::update_action)
+                .service(action_plan::delete_action)
+                .service(amendments::list_amendments)
+                .service(amendments::create_amendment)
+                .service(amendments::get_amendment)
+                .service(history::list_history),
         );
 }

@@ -1,10 +1,14 @@
 //! HTTP handlers with their request and response types and their OpenAPI descriptions, one
 //! module per resource.
 
+pub mod action_plan;
+pub mod amendments;
 pub mod contracts;
 pub mod equipments;
 pub mod health;
+pub mod history;
 pub mod organisations;
+pub mod parties;
 pub mod problems;
 pub mod territories;
 

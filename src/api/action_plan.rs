@@ -1,0 +1,701 @@
+//! The action plan of a contract: axes (priorities) and actions (fiches actions). Admins and CAF
+//! agents write it; the collectivity piloting an action records its progress.
+
+use actix_web::{HttpResponse, delete, get, patch, post, web};
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+use validator::Validate;
+
+use super::contracts::{find_in_scope, require_open};
+use super::problems::{ChildListProblems, CreateChildProblems, DeleteProblems, ReadProblems, UpdateProblems};
+use super::{created, with_etag};
+use crate::auth::Caller;
+use crate::db::action_plan::{self as repo, ActionRow, AxisRow};
+use crate::db::history::{Action, Change};
+use crate::db::{self, DbConnection, DbPool, organisations, parties};
+use crate::domain::contract::{ActionStatus, Field};
+use crate::error::{ApiError, ApiResult, FieldError};
+use crate::http::body::{ApiJson, RequestBody, nullable};
+use crate::http::pagination::{Page, PageParams, PageRequest, PageTokenKey};
+use crate::http::preconditions::IfMatch;
+use crate::http::query::ApiQuery;
+
+/// The largest amount accepted: 10^12 cents, ten billion euros.
+pub const MAX_AMOUNT_CENTS: i64 = 1_000_000_000_000;
+
+const CHILD_READ_ONLY: &[&str] = &["id", "version", "created_at", "updated_at", "contract_id"];
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct AxisView {
+    pub id: Uuid,
+    pub contract_id: Uuid,
+    #[schema(example = "A1")]
+    pub code: String,
+    pub title: String,
+    pub field: Option<Field>,
+    pub position: i64,
+    pub version: i64,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+fn axis_view(row: AxisRow) -> AxisView {
+    AxisView {
+        id: row.id.parse().unwrap_or_default(),
+        contract_id: row.contract_id.parse().unwrap_or_default(),
+        code: row.code,
+        title: row.title,
+        field: row.field.as_deref().and_then(Field::parse),
+        position: row.position,
+        version: row.version,
+        created_at: db::rfc3339(row.created_at),
+        updated_at: db::rfc3339(row.updated_at),
+    }
+}
+
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateAxis {
+    #[validate(length(min = 1, max = 20, message = "must have 1 to 20 characters"))]
+    pub code: String,
+    #[validate(length(min = 1, max = 300, message = "must have 1 to 300 characters"))]
+    pub title: String,
+    pub field: Option<Field>,
+    /// Order in the plan; defaults to after the last axis.
+    #[validate(range(min = 0, max = 10_000, message = "must be between 0 and 10000"))]
+    pub position: Option<i64>,
+}
+
+impl RequestBody for CreateAxis {
+    const READ_ONLY: &'static [&'static str] = CHILD_READ_ONLY;
+}
+
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AxisPatch {
+    #[validate(length(min = 1, max = 20, message = "must have 1 to 20 characters"))]
+    pub code: Option<String>,
+    #[validate(length(min = 1, max = 300, message = "must have 1 to 300 characters"))]
+    pub title: Option<String>,
+    #[serde(default, deserialize_with = "nullable")]
+    pub field: Option<Option<Field>>,
+    #[validate(range(min = 0, max = 10_000, message = "must be between 0 and 10000"))]
+    pub position: Option<i64>,
+}
+
+impl RequestBody for AxisPatch {
+    const READ_ONLY: &'static [&'static str] = CHILD_READ_ONLY;
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ActionView {
+    pub id: Uuid,
+    pub contract_id: Uuid,
+    pub axis_id: Option<Uuid>,
+    #[schema(example = "A1.3")]
+    pub code: String,
+    pub title: String,
+    pub objective: Option<String>,
+    pub field: Option<Field>,
+    /// The organisation leading the action; a party of the contract.
+    pub pilot_organisation_id: Option<Uuid>,
+    pub planned_start: Option<NaiveDate>,
+    pub planned_end: Option<NaiveDate>,
+    pub actual_start: Option<NaiveDate>,
+    pub actual_end: Option<NaiveDate>,
+    pub status: ActionStatus,
+    pub estimated_budget_cents: Option<i64>,
+    pub version: i64,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+fn action_view(row: ActionRow) -> ActionView {
+    ActionView {
+        id: row.id.parse().unwrap_or_default(),
+        contract_id: row.contract_id.parse().unwrap_or_default(),
+        axis_id: row.axis_id.and_then(|id| id.parse().ok()),
+        code: row.code,
+        title: row.title,
+        objective: row.objective,
+        field: row.field.as_deref().and_then(Field::parse),
+        pilot_organisation_id: row.pilot_organisation_id.and_then(|id| id.parse().ok()),
+        planned_start: row.planned_start,
+        planned_end: row.planned_end,
+        actual_start: row.actual_start,
+        actual_end: row.actual_end,
+        status: ActionStatus::parse(&row.status).unwrap_or(ActionStatus::Planned),
+        estimated_budget_cents: row.estimated_budget_cents,
+        version: row.version,
+        created_at: db::rfc3339(row.created_at),
+        updated_at: db::rfc3339(row.updated_at),
+    }
+}
+
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateAction {
+    pub axis_id: Option<Uuid>,
+    #[validate(length(min = 1, max = 20, message = "must have 1 to 20 characters"))]
+    pub code: String,
+    #[validate(length(min = 1, max = 300, message = "must have 1 to 300 characters"))]
+    pub title: String,
+    #[validate(length(max = 5000, message = "must have at most 5000 characters"))]
+    pub objective: Option<String>,
+    pub field: Option<Field>,
+    pub pilot_organisation_id: Option<Uuid>,
+    pub planned_start: Option<NaiveDate>,
+    pub planned_end: Option<NaiveDate>,
+    pub actual_start: Option<NaiveDate>,
+    pub actual_end: Option<NaiveDate>,
+    /// Defaults to `planned`.
+    pub status: Option<ActionStatus>,
+    #[validate(range(min = 0, max = 1_000_000_000_000_i64, message = "must be between 0 and 10^12 cents"))]
+    pub estimated_budget_cents: Option<i64>,
+}
+
+impl RequestBody for CreateAction {
+    const READ_ONLY: &'static [&'static str] = CHILD_READ_ONLY;
+}
+
+/// Changes to an action. The collectivity piloting it may change `status`, `actual_start` and
+/// `actual_end` only.
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ActionPatch {
+    #[serde(default, deserialize_with = "nullable")]
+    pub axis_id: Option<Option<Uuid>>,
+    #[validate(length(min = 1, max = 20, message = "must have 1 to 20 characters"))]
+    pub code: Option<String>,
+    #[validate(length(min = 1, max = 300, message = "must have 1 to 300 characters"))]
+    pub title: Option<String>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[validate(length(max = 5000, message = "must have at most 5000 characters"))]
+    pub objective: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    pub field: Option<Option<Field>>,
+    #[serde(default, deserialize_with = "nullable")]
+    pub pilot_organisation_id: Option<Option<Uuid>>,
+    #[serde(default, deserialize_with = "nullable")]
+    pub planned_start: Option<Option<NaiveDate>>,
+    #[serde(default, deserialize_with = "nullable")]
+    pub planned_end: Option<Option<NaiveDate>>,
+    #[serde(default, deserialize_with = "nullable")]
+    pub actual_start: Option<Option<NaiveDate>>,
+    #[serde(default, deserialize_with = "nullable")]
+    pub actual_end: Option<Option<NaiveDate>>,
+    pub status: Option<ActionStatus>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[validate(range(min = 0, max = 1_000_000_000_000_i64, message = "must be between 0 and 10^12 cents"))]
+    pub estimated_budget_cents: Option<Option<i64>>,
+}
+
+impl RequestBody for ActionPatch {
+    const READ_ONLY: &'static [&'static str] = CHILD_READ_ONLY;
+}
+
+impl ActionPatch {
+    /// Whether the patch touches only the progress a pilot may report.
+    fn is_progress_only(&self) -> bool {
+        self.axis_id.is_none()
+            && self.code.is_none()
+            && self.title.is_none()
+            && self.objective.is_none()
+            && self.field.is_none()
+            && self.pilot_organisation_id.is_none()
+            && self.planned_start.is_none()
+            && self.planned_end.is_none()
+            && self.estimated_budget_cents.is_none()
+    }
+}
+
+fn snapshot(view: &impl Serialize) -> Option<serde_json::Value> {
+    serde_json::to_value(view).ok()
+}
+
+/// Checks an action against its contract's axes and parties, listing every problem at once.
+fn check_action(conn: &mut DbConnection, row: &ActionRow) -> ApiResult<()> {
+    let mut errors = Vec::new();
+    if let Some(axis_id) = &row.axis_id {
+        if repo::find_axis(conn, &row.contract_id, axis_id)?.is_none() {
+            errors.push(FieldError::at_pointer(
+                "/axis_id",
+                "UNKNOWN_AXIS",
+                "no axis of this contract has this id",
+            ));
+        }
+    }
+    if let Some(pilot) = &row.pilot_organisation_id {
+        if !parties::is_party(conn, &row.contract_id, pilot)? {
+            errors.push(FieldError::at_pointer(
+                "/pilot_organisation_id",
+                "PILOT_NOT_A_PARTY",
+                "the pilot must be a party of the contract",
+            ));
+        }
+    }
+    if let (Some(start), Some(end)) = (row.planned_start, row.planned_end) {
+        if end < start {
+            errors.push(FieldError::at_pointer(
+                "/planned_end",
+                "DATE_BEFORE_START",
+                "must be on or after planned_start",
+            ));
+        }
+    }
+    if let (Some(start), Some(end)) = (row.actual_start, row.actual_end) {
+        if end < start {
+            errors.push(FieldError::at_pointer(
+                "/actual_end",
+                "DATE_BEFORE_START",
+                "must be on or after actual_start",
+            ));
+        }
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(ApiError::validation(errors))
+    }
+}
+
+/// The axes of a contract, in plan order.
+#[utoipa::path(tag = "contracts", params(("id" = Uuid, Path)), responses((status = 200, body = Page<AxisView>), ChildListProblems), security(("bearer" = [])))]
+#[get("/contracts/{id}/axes")]
+pub async fn list_axes(caller: Caller, id: web::Path<Uuid>, pool: web::Data<DbPool>) -> ApiResult<HttpResponse> {
+    let id = id.into_inner().to_string();
+    let items = db::run(&pool, move |conn| {
+        find_in_scope(conn, &caller, &id)?;
+        Ok(repo::axes(conn, &id)?.into_iter().map(axis_view).collect::<Vec<_>>())
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(Page {
+        items,
+        next_page_token: None,
+    }))
+}
+
+/// One axis.
+#[utoipa::path(tag = "contracts", params(("id" = Uuid, Path), ("axis_id" = Uuid, Path)), responses((status = 200, body = AxisView, headers(("ETag" = String))), ReadProblems), security(("bearer" = [])))]
+#[get("/contracts/{id}/axes/{axis_id}")]
+pub async fn get_axis(
+    caller: Caller,
+    path: web::Path<(Uuid, Uuid)>,
+    pool: web::Data<DbPool>,
+) -> ApiResult<HttpResponse> {
+    let (contract_id, id) = path.into_inner();
+    let view = db::run(&pool, move |conn| {
+        find_in_scope(conn, &caller, &contract_id.to_string())?;
+        repo::find_axis(conn, &contract_id.to_string(), &id.to_string())?
+            .map(axis_view)
+            .ok_or(ApiError::NotFound)
+    })
+    .await?;
+    Ok(with_etag(view.version, &view))
+}
+
+/// Add an axis to the action plan. Codes are unique within the contract.
+#[utoipa::path(tag = "contracts", params(("id" = Uuid, Path)), request_body = CreateAxis, responses((status = 201, body = AxisView, headers(("ETag" = String), ("Location" = String))), CreateChildProblems), security(("bearer" = [])))]
+#[post("/contracts/{id}/axes")]
+pub async fn create_axis(
+    caller: Caller,
+    id: web::Path<Uuid>,
+    ApiJson(body): ApiJson<CreateAxis>,
+    pool: web::Data<DbPool>,
+) -> ApiResult<HttpResponse> {
+    caller.require_contract_manager()?;
+    let contract_id = id.into_inner().to_string();
+    let view = db::run_write(&pool, move |conn| {
+        let contract = find_in_scope(conn, &caller, &contract_id)?;
+        require_open(&contract)?;
+        if repo::code_taken_by_axis(conn, &contract_id, &body.code, None)? {
+            return Err(ApiError::Conflict(format!(
+                "axis {} already exists in this contract",
+                body.code
+            )));
+        }
+        let position = match body.position {
+            Some(position) => position,
+            None => {
+                repo::axes(conn, &contract_id)?
+                    .iter()
+                    .map(|axis| axis.position)
+                    .max()
+                    .unwrap_or(0)
+                    + 1
+            }
+        };
+        let now = db::now();
+        let row = AxisRow {
+            id: db::new_id(),
+            contract_id,
+            code: body.code,
+            title: body.title.trim().to_owned(),
+            field: body.field.map(|field| field.as_str().to_owned()),
+            position,
+            version: 1,
+            created_at: now,
+            updated_at: now,
+        };
+        let view = axis_view(row.clone());
+        let change = Change {
+            caller: &caller,
+            action: Action::Created,
+            resource: "axis",
+            resource_id: row.id.clone(),
+            reason: None,
+            before: None,
+            after: snapshot(&view),
+        };
+        repo::insert_axis(conn, &row, &change)?;
+        Ok(view)
+    })
+    .await?;
+    Ok(created(
+        format!("/v1/contracts/{}/axes/{}", view.contract_id, view.id),
+        view.version,
+        &view,
+    ))
+}
+
+/// Change an axis.
+#[utoipa::path(tag = "contracts", params(("id" = Uuid, Path), ("axis_id" = Uuid, Path), ("If-Match" = String, Header, description = "The ETag last read")), request_body = AxisPatch, responses((status = 200, body = AxisView, headers(("ETag" = String))), UpdateProblems), security(("bearer" = [])))]
+#[patch("/contracts/{id}/axes/{axis_id}")]
+pub async fn update_axis(
+    caller: Caller,
+    path: web::Path<(Uuid, Uuid)>,
+    if_match: IfMatch,
+    ApiJson(patch): ApiJson<AxisPatch>,
+    pool: web::Data<DbPool>,
+) -> ApiResult<HttpResponse> {
+    caller.require_contract_manager()?;
+    let (contract_id, id) = path.into_inner();
+    let (contract_id, id) = (contract_id.to_string(), id.to_string());
+    let view = db::run_write(&pool, move |conn| {
+        let contract = find_in_scope(conn, &caller, &contract_id)?;
+        let current = repo::find_axis(conn, &contract_id, &id)?.ok_or(ApiError::NotFound)?;
+        if_match.check(current.version)?;
+        require_open(&contract)?;
+        if let Some(code) = &patch.code {
+            if repo::code_taken_by_axis(conn, &contract_id, code, Some(&id))? {
+                return Err(ApiError::Conflict(format!(
+                    "axis {code} already exists in this contract"
+                )));
+            }
+        }
+        let before = axis_view(current.clone());
+        let row = AxisRow {
+            code: patch.code.unwrap_or_else(|| current.code.clone()),
+            title: patch
+                .title
+                .map_or_else(|| current.title.clone(), |title| title.trim().to_owned()),
+            field: patch
+                .field
+                .map_or_else(|| current.field.clone(), |field| field.map(|f| f.as_str().to_owned())),
+            position: patch.position.unwrap_or(current.position),
+            version: current.version + 1,
+            updated_at: db::now(),
+            ..current
+        };
+        let after = axis_view(row.clone());
+        let change = Change {
+            caller: &caller,
+            action: Action::Updated,
+            resource: "axis",
+            resource_id: id.clone(),
+            reason: None,
+            before: snapshot(&before),
+            after: snapshot(&after),
+        };
+        if !repo::update_axis(conn, &row, if_match.0, &change)? {
+            return Err(ApiError::PreconditionFailed);
+        }
+        Ok(after)
+    })
+    .await?;
+    Ok(with_etag(view.version, &view))
+}
+
+/// Remove an axis that no action belongs to any more.
+#[utoipa::path(tag = "contracts", params(("id" = Uuid, Path), ("axis_id" = Uuid, Path), ("If-Match" = String, Header, description = "The ETag last read")), responses((status = 204, description = "Removed"), DeleteProblems), security(("bearer" = [])))]
+#[delete("/contracts/{id}/axes/{axis_id}")]
+pub async fn delete_axis(
+    caller: Caller,
+    path: web::Path<(Uuid, Uuid)>,
+    if_match: IfMatch,
+    pool: web::Data<DbPool>,
+) -> ApiResult<HttpResponse> {
+    caller.require_contract_manager()?;
+    let (contract_id, id) = path.into_inner();
+    let (contract_id, id) = (contract_id.to_string(), id.to_string());
+    db::run_write(&pool, move |conn| {
+        let contract = find_in_scope(conn, &caller, &contract_id)?;
+        let current = repo::find_axis(conn, &contract_id, &id)?.ok_or(ApiError::NotFound)?;
+        if_match.check(current.version)?;
+        require_open(&contract)?;
+        let actions = repo::actions_of_axis(conn, &id)?;
+        if actions > 0 {
+            return Err(ApiError::Conflict(format!(
+                "{actions} action(s) still belong to this axis"
+            )));
+        }
+        let before = axis_view(current.clone());
+        let change = Change {
+            caller: &caller,
+            action: Action::Deleted,
+            resource: "axis",
+            resource_id: id.clone(),
+            reason: None,
+            before: snapshot(&before),
+            after: None,
+        };
+        if !repo::delete_axis(conn, &current, if_match.0, db::now(), &change)? {
+            return Err(ApiError::PreconditionFailed);
+        }
+        Ok(())
+    })
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ActionListQuery {
+    #[param(minimum = 1, maximum = 200, default = 50)]
+    pub page_size: Option<u32>,
+    pub page_token: Option<String>,
+}
+
+/// The actions of a contract, by code.
+#[utoipa::path(tag = "contracts", params(("id" = Uuid, Path), ActionListQuery), responses((status = 200, body = Page<ActionView>), ChildListProblems), security(("bearer" = [])))]
+#[get("/contracts/{id}/actions")]
+pub async fn list_actions(
+    caller: Caller,
+    id: web::Path<Uuid>,
+    ApiQuery(query): ApiQuery<ActionListQuery>,
+    pool: web::Data<DbPool>,
+    tokens: web::Data<PageTokenKey>,
+) -> ApiResult<HttpResponse> {
+    let id = id.into_inner().to_string();
+    let params = PageParams {
+        page_size: query.page_size,
+        page_token: query.page_token.as_deref(),
+    };
+    let page = PageRequest::new(&tokens, &params, format!("actions|{id}|{}", caller.fingerprint()))?;
+    let page = db::run(&pool, move |conn| {
+        find_in_scope(conn, &caller, &id)?;
+        let rows = repo::actions(conn, &id, page.after.as_deref(), page.fetch_limit())?;
+        Ok(page.finish(&tokens, rows, |row| row.code.clone(), action_view))
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(page))
+}
+
+/// One action.
+#[utoipa::path(tag = "contracts", params(("id" = Uuid, Path), ("action_id" = Uuid, Path)), responses((status = 200, body = ActionView, headers(("ETag" = String))), ReadProblems), security(("bearer" = [])))]
+#[get("/contracts/{id}/actions/{action_id}")]
+pub async fn get_action(
+    caller: Caller,
+    path: web::Path<(Uuid, Uuid)>,
+    pool: web::Data<DbPool>,
+) -> ApiResult<HttpResponse> {
+    let (contract_id, id) = path.into_inner();
+    let view = db::run(&pool, move |conn| {
+        find_in_scope(conn, &caller, &contract_id.to_string())?;
+        repo::find_action(conn, &contract_id.to_string(), &id.to_string())?
+            .map(action_view)
+            .ok_or(ApiError::NotFound)
+    })
+    .await?;
+    Ok(with_etag(view.version, &view))
+}
+
+/// Add an action. Its axis belongs to the contract and its pilot is a party of it.
+#[utoipa::path(tag = "contracts", params(("id" = Uuid, Path)), request_body = CreateAction, responses((status = 201, body = ActionView, headers(("ETag" = String), ("Location" = String))), CreateChildProblems), security(("bearer" = [])))]
+#[post("/contracts/{id}/actions")]
+pub async fn create_action(
+    caller: Caller,
+    id: web::Path<Uuid>,
+    ApiJson(body): ApiJson<CreateAction>,
+    pool: web::Data<DbPool>,
+) -> ApiResult<HttpResponse> {
+    caller.require_contract_manager()?;
+    let contract_id = id.into_inner().to_string();
+    let view = db::run_write(&pool, move |conn| {
+        let contract = find_in_scope(conn, &caller, &contract_id)?;
+        require_open(&contract)?;
+        let now = db::now();
+        let row = ActionRow {
+            id: db::new_id(),
+            contract_id: contract_id.clone(),
+            axis_id: body.axis_id.map(|id| id.to_string()),
+            code: body.code,
+            title: body.title.trim().to_owned(),
+            objective: body.objective,
+            field: body.field.map(|field| field.as_str().to_owned()),
+            pilot_organisation_id: body.pilot_organisation_id.map(|id| id.to_string()),
+            planned_start: body.planned_start,
+            planned_end: body.planned_end,
+            actual_start: body.actual_start,
+            actual_end: body.actual_end,
+            status: body.status.unwrap_or(ActionStatus::Planned).as_str().to_owned(),
+            estimated_budget_cents: body.estimated_budget_cents,
+            version: 1,
+            created_at: now,
+            updated_at: now,
+        };
+        check_action(conn, &row)?;
+        if repo::code_taken_by_action(conn, &contract_id, &row.code, None)? {
+            return Err(ApiError::Conflict(format!(
+                "action {} already exists in this contract",
+                row.code
+            )));
+        }
+        let view = action_view(row.clone());
+        let change = Change {
+            caller: &caller,
+            action: Action::Created,
+            resource: "action",
+            resource_id: row.id.clone(),
+            reason: None,
+            before: None,
+            after: snapshot(&view),
+        };
+        repo::insert_action(conn, &row, &change)?;
+        Ok(view)
+    })
+    .await?;
+    Ok(created(
+        format!("/v1/contracts/{}/actions/{}", view.contract_id, view.id),
+        view.version,
+        &view,
+    ))
+}
+
+/// Whether the caller is the collectivity piloting `row`.
+fn pilots(conn: &mut DbConnection, caller: &Caller, row: &ActionRow) -> ApiResult<bool> {
+    let Some(pilot) = &row.pilot_organisation_id else {
+        return Ok(false);
+    };
+    let sirens = caller.sirens();
+    Ok(organisations::find(conn, pilot)?
+        .and_then(|organisation| organisation.siren)
+        .is_some_and(|siren| sirens.contains(&siren)))
+}
+
+/// Change an action. The collectivity piloting it may report its progress (`status`,
+/// `actual_start`, `actual_end`) and nothing else.
+#[utoipa::path(tag = "contracts", params(("id" = Uuid, Path), ("action_id" = Uuid, Path), ("If-Match" = String, Header, description = "The ETag last read")), request_body = ActionPatch, responses((status = 200, body = ActionView, headers(("ETag" = String))), UpdateProblems), security(("bearer" = [])))]
+#[patch("/contracts/{id}/actions/{action_id}")]
+pub async fn update_action(
+    caller: Caller,
+    path: web::Path<(Uuid, Uuid)>,
+    if_match: IfMatch,
+    ApiJson(patch): ApiJson<ActionPatch>,
+    pool: web::Data<DbPool>,
+) -> ApiResult<HttpResponse> {
+    let (contract_id, id) = path.into_inner();
+    let (contract_id, id) = (contract_id.to_string(), id.to_string());
+    let view = db::run_write(&pool, move |conn| {
+        let contract = find_in_scope(conn, &caller, &contract_id)?;
+        let current = repo::find_action(conn, &contract_id, &id)?.ok_or(ApiError::NotFound)?;
+        if !caller.manages_contracts() && !(patch.is_progress_only() && pilots(conn, &caller, &current)?) {
+            return Err(ApiError::Forbidden(
+                "only the pilot collectivity reports this action's progress (status, actual_start, actual_end)".into(),
+            ));
+        }
+        if_match.check(current.version)?;
+        require_open(&contract)?;
+        let before = action_view(current.clone());
+        let row = ActionRow {
+            axis_id: patch
+                .axis_id
+                .map_or_else(|| current.axis_id.clone(), |axis| axis.map(|id| id.to_string())),
+            code: patch.code.unwrap_or_else(|| current.code.clone()),
+            title: patch
+                .title
+                .map_or_else(|| current.title.clone(), |title| title.trim().to_owned()),
+            objective: patch.objective.unwrap_or_else(|| current.objective.clone()),
+            field: patch
+                .field
+                .map_or_else(|| current.field.clone(), |field| field.map(|f| f.as_str().to_owned())),
+            pilot_organisation_id: patch.pilot_organisation_id.map_or_else(
+                || current.pilot_organisation_id.clone(),
+                |pilot| pilot.map(|id| id.to_string()),
+            ),
+            planned_start: patch.planned_start.unwrap_or(current.planned_start),
+            planned_end: patch.planned_end.unwrap_or(current.planned_end),
+            actual_start: patch.actual_start.unwrap_or(current.actual_start),
+            actual_end: patch.actual_end.unwrap_or(current.actual_end),
+            status: patch
+                .status
+                .map_or_else(|| current.status.clone(), |status| status.as_str().to_owned()),
+            estimated_budget_cents: patch.estimated_budget_cents.unwrap_or(current.estimated_budget_cents),
+            version: current.version + 1,
+            updated_at: db::now(),
+            ..current
+        };
+        check_action(conn, &row)?;
+        if repo::code_taken_by_action(conn, &contract_id, &row.code, Some(&id))? {
+            return Err(ApiError::Conflict(format!(
+                "action {} already exists in this contract",
+                row.code
+            )));
+        }
+        let after = action_view(row.clone());
+        let change = Change {
+            caller: &caller,
+            action: Action::Updated,
+            resource: "action",
+            resource_id: id.clone(),
+            reason: None,
+            before: snapshot(&before),
+            after: snapshot(&after),
+        };
+        if !repo::update_action(conn, &row, if_match.0, &change)? {
+            return Err(ApiError::PreconditionFailed);
+        }
+        Ok(after)
+    })
+    .await?;
+    Ok(with_etag(view.version, &view))
+}
+
+/// Remove an action.
+#[utoipa::path(tag = "contracts", params(("id" = Uuid, Path), ("action_id" = Uuid, Path), ("If-Match" = String, Header, description = "The ETag last read")), responses((status = 204, description = "Removed"), DeleteProblems), security(("bearer" = [])))]
+#[delete("/contracts/{id}/actions/{action_id}")]
+pub async fn delete_action(
+    caller: Caller,
+    path: web::Path<(Uuid, Uuid)>,
+    if_match: IfMatch,
+    pool: web::Data<DbPool>,
+) -> ApiResult<HttpResponse> {
+    caller.require_contract_manager()?;
+    let (contract_id, id) = path.into_inner();
+    let (contract_id, id) = (contract_id.to_string(), id.to_string());
+    db::run_write(&pool, move |conn| {
+        let contract = find_in_scope(conn, &caller, &contract_id)?;
+        let current = repo::find_action(conn, &contract_id, &id)?.ok_or(ApiError::NotFound)?;
+        if_match.check(current.version)?;
+        require_open(&contract)?;
+        let before = action_view(current.clone());
+        let change = Change {
+            caller: &caller,
+            action: Action::Deleted,
+            resource: "action",
+            resource_id: id.clone(),
+            reason: None,
+            before: snapshot(&before),
+            after: None,
+        };
+        if !repo::delete_action(conn, &current, if_match.0, db::now(), &change)? {
+            return Err(ApiError::PreconditionFailed);
+        }
+        Ok(())
+    })
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
+}

@@ -1,0 +1,333 @@
+//! Amendments (avenants): the only way to change a signed contract's period, perimeter, fields or
+//! title. Recorded and applied in one transaction, numbered 1, 2, …, kept with before and after.
+
+use std::collections::HashMap;
+
+use actix_web::{HttpResponse, get, post, web};
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+use validator::Validate;
+
+use super::contracts::{ContractDraft, ContractView, PerimeterInput, check_draft, find_in_scope, view_one};
+use super::created;
+use super::problems::{ChildListProblems, CreateChildProblems, ReadProblems};
+use crate::auth::Caller;
+use crate::db::amendments::{self as repo, AmendmentRow};
+use crate::db::contracts::{self as contracts_repo, ContractRow, Perimeter};
+use crate::db::history::{Action, Change};
+use crate::db::{self, DbPool};
+use crate::domain::codes::join_codes;
+use crate::domain::contract::{ContractKind, Field, RecordedStatus};
+use crate::domain::lifecycle::CTG_REQUIRED_FIELDS;
+use crate::error::{ApiError, ApiResult, FieldError};
+use crate::http::body::{ApiJson, RequestBody};
+use crate::http::pagination::Page;
+use crate::http::preconditions::OptionalIfMatch;
+
+/// What an amendment changes; at least one of these.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AmendmentChanges {
+    pub end_date: Option<NaiveDate>,
+    pub fields: Option<Vec<Field>>,
+    #[schema(value_type = Option<PerimeterInput>)]
+    pub perimeter: Option<PerimeterChange>,
+    #[validate(length(min = 1, max = 300, message = "must have 1 to 300 characters"))]
+    pub title: Option<String>,
+}
+
+/// A new perimeter, as in [`PerimeterInput`].
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PerimeterChange {
+    #[serde(default)]
+    pub epcis: Vec<String>,
+    #[serde(default)]
+    pub communes: Vec<String>,
+}
+
+/// The amended part of a contract.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct AmendedTerms {
+    pub title: String,
+    pub end_date: NaiveDate,
+    pub fields: Vec<Field>,
+    pub perimeter: crate::api::contracts::PerimeterView,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct AmendmentView {
+    pub id: Uuid,
+    pub contract_id: Uuid,
+    pub number: i64,
+    pub signed_on: NaiveDate,
+    pub effective_on: NaiveDate,
+    pub rationale: String,
+    pub changes: AmendmentChanges,
+    pub before: AmendedTerms,
+    pub after: AmendedTerms,
+    pub created_at: String,
+}
+
+fn parse<T: serde::de::DeserializeOwned>(text: &str) -> ApiResult<T> {
+    serde_json::from_str(text).map_err(ApiError::internal)
+}
+
+fn amendment_view(row: AmendmentRow) -> ApiResult<AmendmentView> {
+    Ok(AmendmentView {
+        id: row.id.parse().unwrap_or_default(),
+        contract_id: row.contract_id.parse().unwrap_or_default(),
+        number: row.number,
+        signed_on: row.signed_on,
+        effective_on: row.effective_on,
+        rationale: row.rationale,
+        changes: parse(&row.changes)?,
+        before: parse(&row.before)?,
+        after: parse(&row.after)?,
+        created_at: db::rfc3339(row.created_at),
+    })
+}
+
+fn terms(view: &ContractView) -> AmendedTerms {
+    AmendedTerms {
+        title: view.title.clone(),
+        end_date: view.end_date,
+        fields: view.fields.clone(),
+        perimeter: view.perimeter.clone(),
+    }
+}
+
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateAmendment {
+    pub signed_on: NaiveDate,
+    pub effective_on: NaiveDate,
+    #[validate(length(min = 1, max = 5000, message = "must have 1 to 5000 characters"))]
+    pub rationale: String,
+    #[validate(nested)]
+    pub changes: AmendmentChanges,
+}
+
+impl RequestBody for CreateAmendment {
+    const READ_ONLY: &'static [&'static str] = &[
+        "id",
+        "version",
+        "status",
+        "created_at",
+        "updated_at",
+        "contract_id",
+        "number",
+        "before",
+        "after",
+    ];
+}
+
+/// The amendments of a contract, by number.
+#[utoipa::path(tag = "contracts", params(("id" = Uuid, Path)), responses((status = 200, body = Page<AmendmentView>), ChildListProblems), security(("bearer" = [])))]
+#[get("/contracts/{id}/amendments")]
+pub async fn list_amendments(caller: Caller, id: web::Path<Uuid>, pool: web::Data<DbPool>) -> ApiResult<HttpResponse> {
+    let id = id.into_inner().to_string();
+    let items = db::run(&pool, move |conn| {
+        find_in_scope(conn, &caller, &id)?;
+        repo::list(conn, &id)?
+            .into_iter()
+            .map(amendment_view)
+            .collect::<ApiResult<Vec<_>>>()
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(Page {
+        items,
+        next_page_token: None,
+    }))
+}
+
+/// One amendment.
+#[utoipa::path(tag = "contracts", params(("id" = Uuid, Path), ("amendment_id" = Uuid, Path)), responses((status = 200, body = AmendmentView), ReadProblems), security(("bearer" = [])))]
+#[get("/contracts/{id}/amendments/{amendment_id}")]
+pub async fn get_amendment(
+    caller: Caller,
+    path: web::Path<(Uuid, Uuid)>,
+    pool: web::Data<DbPool>,
+) -> ApiResult<HttpResponse> {
+    let (contract_id, id) = path.into_inner();
+    let view = db::run(&pool, move |conn| {
+        find_in_scope(conn, &caller, &contract_id.to_string())?;
+        amendment_view(repo::find(conn, &contract_id.to_string(), &id.to_string())?.ok_or(ApiError::NotFound)?)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(view))
+}
+
+/// Record an amendment to a signed contract and apply its changes to the contract, atomically.
+/// `If-Match` with the contract's ETag is honoured when sent.
+#[utoipa::path(tag = "contracts", params(("id" = Uuid, Path), ("If-Match" = Option<String>, Header, description = "The contract's ETag last read")), request_body = CreateAmendment, responses((status = 201, body = AmendmentView, headers(("Location" = String))), CreateChildProblems, (status = 412, description = "If-Match does not match the contract's ETag (`PRECONDITION_FAILED`)", body = crate::error::Problem, content_type = "application/problem+json")), security(("bearer" = [])))]
+#[post("/contracts/{id}/amendments")]
+pub async fn create_amendment(
+    caller: Caller,
+    id: web::Path<Uuid>,
+    if_match: OptionalIfMatch,
+    ApiJson(body): ApiJson<CreateAmendment>,
+    pool: web::Data<DbPool>,
+) -> ApiResult<HttpResponse> {
+    caller.require_contract_manager()?;
+    let contract_id = id.into_inner().to_string();
+    let view = db::run_write(&pool, move |conn| {
+        let current = find_in_scope(conn, &caller, &contract_id)?;
+        if let Some(version) = if_match.0 {
+            if version != current.version {
+                return Err(ApiError::PreconditionFailed);
+            }
+        }
+        if current.status != RecordedStatus::Signed.as_str() {
+            return Err(ApiError::Conflict(format!(
+                "amendments apply to signed contracts; this one is {}",
+                current.status
+            )));
+        }
+        let changes = body.changes.clone();
+        if changes.end_date.is_none()
+            && changes.fields.is_none()
+            && changes.perimeter.is_none()
+            && changes.title.is_none()
+        {
+            return Err(ApiError::validation(vec![FieldError::at_pointer(
+                "/changes",
+                "EMPTY_CHANGES",
+                "an amendment changes at least one of end_date, fields, perimeter, title",
+            )]));
+        }
+        let before_view = view_one(conn, current.clone())?;
+        let draft = ContractDraft {
+            kind: before_view.kind,
+            department: current.department.clone(),
+            title: changes
+                .title
+                .clone()
+                .map_or_else(|| current.title.clone(), |title| title.trim().to_owned()),
+            start_date: current.start_date,
+            end_date: changes.end_date.unwrap_or(current.end_date),
+            fields: changes.fields.clone().map_or_else(
+                || before_view.fields.iter().copied().collect(),
+                |fields| fields.into_iter().collect(),
+            ),
+            perimeter: changes.perimeter.clone().map_or_else(
+                || Perimeter {
+                    epcis: before_view.perimeter.epcis.iter().cloned().collect(),
+                    communes: before_view.perimeter.communes.iter().cloned().collect(),
+                },
+                |p| Perimeter {
+                    epcis: p.epcis.into_iter().collect(),
+                    communes: p.communes.into_iter().collect(),
+                },
+            ),
+            linked_schemes: before_view.linked_schemes.clone(),
+            predecessor_ids: Vec::new(),
+        };
+        check_draft(conn, &caller.scope(), &draft, Some(&contract_id))
+            .map_err(|error| prefix_pointers(error, "/changes"))?;
+        let mut errors = Vec::new();
+        if draft.kind == ContractKind::Ctg
+            && changes.fields.is_some()
+            && !CTG_REQUIRED_FIELDS.iter().all(|field| draft.fields.contains(field))
+        {
+            errors.push(FieldError::at_pointer(
+                "/changes/fields",
+                "MISSING_REQUIRED_FIELD",
+                "a CTG keeps petite_enfance, jeunesse and parentalite",
+            ));
+        }
+        if changes.perimeter.is_some() && draft.perimeter.is_empty() {
+            errors.push(FieldError::at_pointer(
+                "/changes/perimeter",
+                "EMPTY_PERIMETER",
+                "a signed contract keeps a perimeter",
+            ));
+        }
+        if body.effective_on < current.start_date || body.effective_on > draft.end_date {
+            errors.push(FieldError::at_pointer(
+                "/effective_on",
+                "OUTSIDE_PERIOD",
+                "must fall inside the contract period",
+            ));
+        }
+        if !errors.is_empty() {
+            return Err(ApiError::validation(errors));
+        }
+
+        let now = db::now();
+        let row = ContractRow {
+            title: draft.title.clone(),
+            end_date: draft.end_date,
+            fields: join_codes(&draft.fields.iter().copied().collect::<Vec<_>>(), Field::as_str),
+            version: current.version + 1,
+            updated_at: now,
+            ..current.clone()
+        };
+        let coverage = contracts_repo::coverage(conn, &HashMap::from([(row.id.clone(), draft.perimeter.clone())]))?;
+        let mut after_view = before_view.clone();
+        after_view.title.clone_from(&row.title);
+        after_view.end_date = row.end_date;
+        after_view.fields = draft.fields.iter().copied().collect();
+        after_view.perimeter.epcis = draft.perimeter.epcis.iter().cloned().collect();
+        after_view.perimeter.communes = draft.perimeter.communes.iter().cloned().collect();
+        let covered = coverage.get(&row.id).copied().unwrap_or_default();
+        after_view.perimeter.covered_communes = covered.communes;
+        after_view.perimeter.covered_population = covered.population;
+        after_view.version = row.version;
+        after_view.updated_at = db::rfc3339(now);
+        after_view.status = RecordedStatus::Signed.seen_on(now.date(), row.start_date, row.end_date);
+
+        let amendment = AmendmentRow {
+            id: db::new_id(),
+            contract_id: contract_id.clone(),
+            number: repo::next_number(conn, &contract_id)?,
+            signed_on: body.signed_on,
+            effective_on: body.effective_on,
+            rationale: body.rationale.trim().to_owned(),
+            changes: serde_json::to_string(&changes).map_err(ApiError::internal)?,
+            before: serde_json::to_string(&terms(&before_view)).map_err(ApiError::internal)?,
+            after: serde_json::to_string(&terms(&after_view)).map_err(ApiError::internal)?,
+            created_at: now,
+        };
+        let change = Change {
+            caller: &caller,
+            action: Action::Amended,
+            resource: "contract",
+            resource_id: contract_id.clone(),
+            reason: Some(format!("amendment {}: {}", amendment.number, amendment.rationale)),
+            before: serde_json::to_value(&before_view).ok(),
+            after: serde_json::to_value(&after_view).ok(),
+        };
+        let perimeter = changes.perimeter.is_some().then_some(&draft.perimeter);
+        if !contracts_repo::update(conn, &row, current.version, perimeter, None, &change)? {
+            return Err(ApiError::PreconditionFailed);
+        }
+        repo::insert(conn, &amendment)?;
+        amendment_view(amendment)
+    })
+    .await?;
+    Ok(created(
+        format!("/v1/contracts/{}/amendments/{}", view.contract_id, view.id),
+        1,
+        &view,
+    ))
+}
+
+/// Moves the pointers of a draft's validation errors under `/changes`, where the amendment
+/// body holds them.
+fn prefix_pointers(error: ApiError, prefix: &str) -> ApiError {
+    match error {
+        ApiError::ValidationFailed(errors) => ApiError::ValidationFailed(
+            errors
+                .into_iter()
+                .map(|mut error| {
+                    error.pointer = error.pointer.map(|pointer| format!("{prefix}{pointer}"));
+                    error
+                })
+                .collect(),
+        ),
+        other => other,
+    }
+}
