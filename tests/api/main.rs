@@ -5,7 +5,9 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::too_many_lines)]
 
 mod auth;
+mod contracts;
 mod database;
+mod fixtures;
 mod helpers;
 mod http;
 mod import;
