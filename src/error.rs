@@ -125,7 +125,9 @@ impl ApiError {
         Self::Internal(cause.to_string())
     }
 
-    pub fn validation(errors: Vec<FieldError>) -> Self {
+    /// 422 with every complaint, ordered by where it points, so that answers are stable.
+    pub fn validation(mut errors: Vec<FieldError>) -> Self {
+        errors.sort_by(|a, b| a.pointer.cmp(&b.pointer));
         Self::ValidationFailed(errors)
     }
 

@@ -270,8 +270,11 @@ pub async fn create_amendment(
         after_view.title.clone_from(&row.title);
         after_view.end_date = row.end_date;
         after_view.fields = draft.fields.iter().copied().collect();
-        after_view.perimeter.epcis = draft.perimeter.epcis.iter().cloned().collect();
-        after_view.perimeter.communes = draft.perimeter.communes.iter().cloned().collect();
+        let mut perimeter = draft.perimeter.clone();
+        perimeter.epcis.sort();
+        perimeter.communes.sort();
+        after_view.perimeter.epcis = perimeter.epcis;
+        after_view.perimeter.communes = perimeter.communes;
         let covered = coverage.get(&row.id).copied().unwrap_or_default();
         after_view.perimeter.covered_communes = covered.communes;
         after_view.perimeter.covered_population = covered.population;

@@ -178,9 +178,20 @@ pub(crate) struct ContractDraft {
 
 fn perimeter_from(input: PerimeterInput) -> Perimeter {
     Perimeter {
-        epcis: input.epcis.into_iter().collect(),
-        communes: input.communes.into_iter().collect(),
+        epcis: input.epcis,
+        communes: input.communes,
     }
+}
+
+/// The positions of the entries that repeat an earlier one.
+fn repeated(values: &[String]) -> Vec<usize> {
+    let mut seen = BTreeSet::new();
+    values
+        .iter()
+        .enumerate()
+        .filter(|(_, value)| !seen.insert(*value))
+        .map(|(index, _)| index)
+        .collect()
 }
 
 /// Checks a draft against the reference and the contracts the caller reaches, listing every
@@ -200,6 +211,20 @@ pub(crate) fn check_draft(
             "/end_date",
             "DATE_BEFORE_START",
             "must be on or after start_date",
+        ));
+    }
+    for index in repeated(&draft.perimeter.epcis) {
+        errors.push(FieldError::at_pointer(
+            format!("/perimeter/epcis/{index}"),
+            "DUPLICATE",
+            "appears earlier in the list",
+        ));
+    }
+    for index in repeated(&draft.perimeter.communes) {
+        errors.push(FieldError::at_pointer(
+            format!("/perimeter/communes/{index}"),
+            "DUPLICATE",
+            "appears earlier in the list",
         ));
     }
     for (index, siren) in draft.perimeter.epcis.iter().enumerate() {
@@ -308,9 +333,13 @@ fn reference_prefix(kind: ContractKind, department: &str, start: NaiveDate) -> S
     format!("{}-{department:0>3}-{}-", kind.as_str().to_uppercase(), start.year())
 }
 
+/// The ids as strings, each once, in the order sent.
 fn dedup_ids(ids: &[Uuid]) -> Vec<String> {
-    let set: BTreeSet<String> = ids.iter().map(Uuid::to_string).collect();
-    set.into_iter().collect()
+    let mut seen = BTreeSet::new();
+    ids.iter()
+        .map(Uuid::to_string)
+        .filter(|id| seen.insert(id.clone()))
+        .collect()
 }
 
 /// Builds the views of `rows`, with their perimeters, coverage and predecessors, in four queries
@@ -360,8 +389,8 @@ fn view(
         status_reason: row.status_reason,
         fields: split_codes(&row.fields, Field::parse),
         perimeter: PerimeterView {
-            epcis: perimeter.epcis.into_iter().collect(),
-            communes: perimeter.communes.into_iter().collect(),
+            epcis: perimeter.epcis,
+            communes: perimeter.communes,
             covered_communes: covered.communes,
             covered_population: covered.population,
         },

@@ -36,11 +36,12 @@ pub struct ContractRow {
     pub updated_at: NaiveDateTime,
 }
 
-/// The EPCI and communes a contract names.
+/// The EPCI and communes a contract names: sorted when read, in the client's order when sent
+/// (so that error pointers name the client's indexes), never with duplicates when written.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Perimeter {
-    pub epcis: BTreeSet<String>,
-    pub communes: BTreeSet<String>,
+    pub epcis: Vec<String>,
+    pub communes: Vec<String>,
 }
 
 impl Perimeter {
@@ -259,15 +260,17 @@ pub fn perimeters(conn: &mut DbConnection, ids: &[String]) -> QueryResult<HashMa
     let mut out: HashMap<String, Perimeter> = ids.iter().map(|id| (id.clone(), Perimeter::default())).collect();
     let epcis: Vec<(String, String)> = contract_epcis::table
         .filter(contract_epcis::contract_id.eq_any(ids))
+        .order((contract_epcis::contract_id, contract_epcis::epci_siren))
         .load(conn)?;
     for (contract_id, siren) in epcis {
-        out.entry(contract_id).or_default().epcis.insert(siren);
+        out.entry(contract_id).or_default().epcis.push(siren);
     }
     let named: Vec<(String, String)> = contract_communes::table
         .filter(contract_communes::contract_id.eq_any(ids))
+        .order((contract_communes::contract_id, contract_communes::insee))
         .load(conn)?;
     for (contract_id, insee) in named {
-        out.entry(contract_id).or_default().communes.insert(insee);
+        out.entry(contract_id).or_default().communes.push(insee);
     }
     Ok(out)
 }

@@ -85,3 +85,551 @@ async fn the_whole_lifecycle_signs_and_the_history_shows_every_step() {
 
     let _ = commune(&app, BONNEVILLE_SIREN).await;
 }
+
+#[tokio::test]
+async fn a_refused_transition_lists_every_unmet_condition() {
+    let app = spawn_app().await;
+    let empty = app
+        .create("/v1/contracts", &json!({"kind": "ctg", "title": "Empty", "department": "74", "start_date": "2024-01-01", "end_date": "2028-12-31", "fields": ["petite_enfance"]}))
+        .await;
+    let id = empty["id"].as_str().unwrap();
+    let answer = app.transition(id, &admin_token(), &json!({"action": "submit"})).await;
+    let body = answer.assert_problem(409, "INVALID_STATE_TRANSITION");
+    let codes: Vec<&str> = body["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        codes,
+        vec![
+            "MISSING_REQUIRED_FIELD",
+            "MISSING_REQUIRED_FIELD",
+            "MISSING_ADDITIONAL_FIELD",
+            "EMPTY_PERIMETER",
+            "MISSING_CAF_SIGNATORY",
+            "MISSING_COLLECTIVITY_SIGNATORY"
+        ]
+    );
+
+    for (action, expected) in [
+        ("sign", "WRONG_STATUS"),
+        ("terminate", "WRONG_STATUS"),
+        ("request_changes", "WRONG_STATUS"),
+    ] {
+        let answer = app
+            .transition(
+                id,
+                &admin_token(),
+                &json!({"action": action, "reason": "r", "effective_on": "2025-01-01"}),
+            )
+            .await;
+        let body = answer.assert_problem(409, "INVALID_STATE_TRANSITION");
+        assert_eq!(body["errors"][0]["code"], expected, "{action}");
+    }
+    let answer = app.transition(id, &admin_token(), &json!({"action": "cancel"})).await;
+    assert_eq!(
+        answer.assert_problem(409, "INVALID_STATE_TRANSITION")["errors"][0]["code"],
+        "REASON_REQUIRED"
+    );
+    let answer = app
+        .transition(id, &admin_token(), &json!({"action": "cancel", "reason": "doublon"}))
+        .await;
+    assert_eq!(
+        (answer.status, answer.body["status"].as_str()),
+        (200, Some("cancelled"))
+    );
+    let answer = app.transition(id, &admin_token(), &json!({"action": "submit"})).await;
+    answer.assert_problem(409, "INVALID_STATE_TRANSITION");
+}
+
+#[tokio::test]
+async fn sign_needs_every_signature_and_deliberation() {
+    let app = spawn_app().await;
+    let caf = caf(&app, "74").await;
+    let faucigny = epci(&app, FAUCIGNY).await;
+    let contract = draft_ctg(&app, "74", &caf, &faucigny).await;
+    let submit = app
+        .transition(&contract.id, &admin_token(), &json!({"action": "submit"}))
+        .await;
+    assert_eq!(submit.status, 200, "{}", submit.text);
+    let answer = app
+        .transition(&contract.id, &admin_token(), &json!({"action": "sign"}))
+        .await;
+    let body = answer.assert_problem(409, "INVALID_STATE_TRANSITION");
+    let codes: Vec<&str> = body["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        codes,
+        vec![
+            "PARTY_NOT_SIGNED",
+            "PARTY_NOT_SIGNED",
+            "MISSING_DELIBERATION_DATE",
+            "MISSING_DELIBERATION_REF"
+        ]
+    );
+
+    // Sent back for changes, edited, submitted again.
+    let back = app
+        .transition(
+            &contract.id,
+            &admin_token(),
+            &json!({"action": "request_changes", "reason": "ajouter l'axe jeunesse"}),
+        )
+        .await;
+    assert_eq!(
+        (
+            back.status,
+            back.body["status"].as_str(),
+            back.body["status_reason"].as_str()
+        ),
+        (200, Some("draft"), Some("ajouter l'axe jeunesse"))
+    );
+}
+
+#[tokio::test]
+async fn signing_a_ctg_supersedes_the_cejs_it_replaces() {
+    let app = spawn_app().await;
+    let caf = caf(&app, "74").await;
+    let faucigny = epci(&app, FAUCIGNY).await;
+    let cej = draft_ctg(&app, "74", &caf, &faucigny).await;
+    let path = format!("/v1/contracts/{}", cej.id);
+    // Turn the fixture into a signed CEJ: kind cannot change, so build one directly.
+    let cej_body = app
+        .create("/v1/contracts", &json!({"kind": "cej", "title": "CEJ Faucigny 2019-2022", "department": "74", "start_date": "2019-01-01", "end_date": "2022-12-31", "fields": ["enfance"], "perimeter": {"epcis": [FAUCIGNY]}}))
+        .await;
+    assert_eq!(cej_body["reference"], "CEJ-074-2019-0001");
+    let cej_id = cej_body["id"].as_str().unwrap().to_owned();
+    for (organisation, roles) in [
+        (&caf["id"], json!(["signatory"])),
+        (&faucigny["id"], json!(["signatory"])),
+    ] {
+        app.create(&format!("/v1/contracts/{cej_id}/parties"), &json!({"organisation_id": organisation, "roles": roles, "signed_on": "2019-03-01", "deliberation_date": "2019-02-01", "deliberation_ref": "D1"}))
+            .await;
+    }
+    for action in ["submit", "sign"] {
+        let answer = app
+            .transition(&cej_id, &admin_token(), &json!({"action": action}))
+            .await;
+        assert_eq!(answer.status, 200, "{action}: {}", answer.text);
+    }
+    assert_eq!(
+        app.get(&format!("/v1/contracts/{cej_id}"), &admin_token()).await.body["status"],
+        "expired"
+    );
+
+    // A CEJ cannot replace anything; the CTG can replace the CEJ, but not itself.
+    let etag = app.etag(&path).await;
+    let answer = app
+        .patch_json(
+            &path,
+            &admin_token(),
+            &etag,
+            &json!({"predecessor_ids": [cej_id, cej.id]}),
+        )
+        .await;
+    let body = answer.assert_problem(422, "VALIDATION_FAILED");
+    assert_eq!(body["errors"][0]["pointer"], "/predecessor_ids/1");
+    let answer = app
+        .patch_json(&path, &admin_token(), &etag, &json!({"predecessor_ids": [cej_id]}))
+        .await;
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    assert_eq!(answer.body["predecessor_ids"], json!([cej_id]));
+
+    sign(&app, &cej).await;
+    let replaced = app.get(&format!("/v1/contracts/{cej_id}"), &admin_token()).await;
+    assert_eq!(replaced.body["status"], "superseded");
+    assert_eq!(replaced.body["status_reason"], "replaced by CTG-074-2024-0001");
+    let history = app
+        .get(&format!("/v1/contracts/{cej_id}/history"), &admin_token())
+        .await;
+    let last = history.body["items"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(
+        (last["action"].as_str(), last["after"]["status"].as_str()),
+        (Some("transitioned"), Some("superseded"))
+    );
+}
+
+#[tokio::test]
+async fn after_signature_the_terms_change_only_by_amendment() {
+    let app = spawn_app().await;
+    let caf = caf(&app, "74").await;
+    let faucigny = epci(&app, FAUCIGNY).await;
+    let contract = draft_ctg(&app, "74", &caf, &faucigny).await;
+    sign(&app, &contract).await;
+    let path = format!("/v1/contracts/{}", contract.id);
+    for change in [
+        json!({"end_date": "2029-12-31"}),
+        json!({"fields": ["petite_enfance"]}),
+        json!({"perimeter": {"communes": ["74042"]}}),
+        json!({"start_date": "2024-02-01"}),
+    ] {
+        let etag = app.etag(&path).await;
+        app.patch_json(&path, &admin_token(), &etag, &change)
+            .await
+            .assert_problem(409, "CONFLICT");
+    }
+    // What the amendment does not govern still changes directly.
+    let etag = app.etag(&path).await;
+    let answer = app
+        .patch_json(
+            &path,
+            &admin_token(),
+            &etag,
+            &json!({"linked_schemes": [{"kind": "sdsf", "label": "SDSF Haute-Savoie 2022-2026"}]}),
+        )
+        .await;
+    assert_eq!(answer.status, 200, "{}", answer.text);
+
+    let amendment = app
+        .create(
+            &format!("{path}/amendments"),
+            &json!({
+                "signed_on": "2025-06-01", "effective_on": "2025-07-01", "rationale": "Extension d'un an et ajout du logement",
+                "changes": {"end_date": "2029-12-31", "fields": ["petite_enfance", "jeunesse", "parentalite", "acces_aux_droits", "logement"]}
+            }),
+        )
+        .await;
+    assert_eq!(amendment["number"], 1);
+    assert_eq!(amendment["before"]["end_date"], "2028-12-31");
+    assert_eq!(amendment["after"]["end_date"], "2029-12-31");
+    let amended = app.get(&path, &admin_token()).await;
+    assert_eq!(amended.body["end_date"], "2029-12-31");
+    assert!(amended.body["fields"].as_array().unwrap().contains(&json!("logement")));
+
+    let second = app
+        .create(&format!("{path}/amendments"), &json!({"signed_on": "2026-01-10", "effective_on": "2026-02-01", "rationale": "Nouveau titre", "changes": {"title": "CTG du Faucigny"}}))
+        .await;
+    assert_eq!(second["number"], 2);
+    let list = app.get(&format!("{path}/amendments"), &admin_token()).await;
+    assert_eq!(list.body["items"].as_array().unwrap().len(), 2);
+
+    // A CTG keeps its minimum content; an amendment must change something; a draft has none.
+    let answer = app.post_json(&format!("{path}/amendments"), &admin_token(), &json!({"signed_on": "2026-01-10", "effective_on": "2026-02-01", "rationale": "r", "changes": {"fields": ["logement"]}})).await;
+    assert_eq!(
+        answer.assert_problem(422, "VALIDATION_FAILED")["errors"][0]["pointer"],
+        "/changes/fields"
+    );
+    let answer = app
+        .post_json(
+            &format!("{path}/amendments"),
+            &admin_token(),
+            &json!({"signed_on": "2026-01-10", "effective_on": "2026-02-01", "rationale": "r", "changes": {}}),
+        )
+        .await;
+    answer.assert_problem(422, "VALIDATION_FAILED");
+    let draft = app.create("/v1/contracts", &json!({"kind": "ctg", "title": "Draft", "department": "74", "start_date": "2024-01-01", "end_date": "2028-12-31"})).await;
+    let answer = app
+        .post_json(&format!("/v1/contracts/{}/amendments", draft["id"].as_str().unwrap()), &admin_token(), &json!({"signed_on": "2026-01-10", "effective_on": "2026-02-01", "rationale": "r", "changes": {"title": "x"}}))
+        .await;
+    answer.assert_problem(409, "CONFLICT");
+
+    let history = app.get(&format!("{path}/history?page_size=200"), &admin_token()).await;
+    let amended: Vec<&serde_json::Value> = history.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["action"] == "amended")
+        .collect();
+    assert_eq!(amended.len(), 2);
+    assert!(amended[0]["reason"].as_str().unwrap().starts_with("amendment 1:"));
+}
+
+#[tokio::test]
+async fn termination_needs_a_reason_and_a_date_inside_the_period() {
+    let app = spawn_app().await;
+    let caf = caf(&app, "74").await;
+    let faucigny = epci(&app, FAUCIGNY).await;
+    let contract = draft_ctg(&app, "74", &caf, &faucigny).await;
+    sign(&app, &contract).await;
+    let answer = app
+        .transition(
+            &contract.id,
+            &admin_token(),
+            &json!({"action": "terminate", "reason": "fusion d'EPCI", "effective_on": "2030-01-01"}),
+        )
+        .await;
+    assert_eq!(
+        answer.assert_problem(409, "INVALID_STATE_TRANSITION")["errors"][0]["code"],
+        "EFFECTIVE_ON_OUTSIDE_PERIOD"
+    );
+    let answer = app
+        .transition(
+            &contract.id,
+            &admin_token(),
+            &json!({"action": "terminate", "reason": "fusion d'EPCI", "effective_on": "2026-06-30"}),
+        )
+        .await;
+    assert_eq!(
+        (
+            answer.status,
+            answer.body["status"].as_str(),
+            answer.body["ended_on"].as_str()
+        ),
+        (200, Some("terminated"), Some("2026-06-30"))
+    );
+    // A terminated contract no longer changes.
+    let path = format!("/v1/contracts/{}", contract.id);
+    let etag = app.etag(&path).await;
+    app.patch_json(&path, &admin_token(), &etag, &json!({"title": "x"}))
+        .await
+        .assert_problem(409, "CONFLICT");
+    // It was in force until its end.
+    let listed = app.get("/v1/contracts?active_on=2026-06-30", &admin_token()).await;
+    assert_eq!(listed.body["items"].as_array().unwrap().len(), 1);
+    let listed = app.get("/v1/contracts?active_on=2026-07-01", &admin_token()).await;
+    assert_eq!(listed.body["items"].as_array().unwrap().len(), 0);
+}
+
+#[tokio::test]
+async fn changes_need_if_match_and_a_stale_one_is_refused() {
+    let app = spawn_app().await;
+    let contract = app.create("/v1/contracts", &json!({"kind": "ctg", "title": "T", "department": "74", "start_date": "2024-01-01", "end_date": "2028-12-31"})).await;
+    let path = format!("/v1/contracts/{}", contract["id"].as_str().unwrap());
+    let answer = app
+        .send(
+            app.client
+                .patch(app.url(&path))
+                .bearer_auth(admin_token())
+                .json(&json!({"title": "x"})),
+        )
+        .await;
+    answer.assert_problem(428, "PRECONDITION_REQUIRED");
+    let answer = app
+        .patch_json(&path, &admin_token(), "\"7\"", &json!({"title": "x"}))
+        .await;
+    answer.assert_problem(412, "PRECONDITION_FAILED");
+    let answer = app
+        .patch_json(&path, &admin_token(), "\"1\"", &json!({"title": "Nouveau"}))
+        .await;
+    assert_eq!((answer.status, answer.header("etag")), (200, Some("\"2\"")));
+    let answer = app
+        .patch_json(&path, &admin_token(), "\"1\"", &json!({"title": "Encore"}))
+        .await;
+    answer.assert_problem(412, "PRECONDITION_FAILED");
+    let answer = app
+        .send(
+            app.client
+                .post(app.url(&format!("{path}/transitions")))
+                .bearer_auth(admin_token())
+                .json(&json!({"action": "submit"})),
+        )
+        .await;
+    answer.assert_problem(428, "PRECONDITION_REQUIRED");
+}
+
+#[tokio::test]
+async fn of_two_concurrent_patches_with_the_same_if_match_exactly_one_wins() {
+    let app = spawn_app().await;
+    let contract = app.create("/v1/contracts", &json!({"kind": "ctg", "title": "T", "department": "74", "start_date": "2024-01-01", "end_date": "2028-12-31"})).await;
+    let path = format!("/v1/contracts/{}", contract["id"].as_str().unwrap());
+    for round in 0..5 {
+        let etag = app.etag(&path).await;
+        let (token, first_body, second_body) = (
+            admin_token(),
+            json!({"title": format!("A{round}")}),
+            json!({"title": format!("B{round}")}),
+        );
+        let first = app.patch_json(&path, &token, &etag, &first_body);
+        let second = app.patch_json(&path, &token, &etag, &second_body);
+        let (first, second) = tokio::join!(first, second);
+        let mut statuses = [first.status, second.status];
+        statuses.sort_unstable();
+        assert_eq!(statuses, [200, 412], "round {round}: {} / {}", first.text, second.text);
+    }
+    let history = app.get(&format!("{path}/history"), &admin_token()).await;
+    assert_eq!(
+        history.body["items"].as_array().unwrap().len(),
+        6,
+        "one creation and five winning updates"
+    );
+}
+
+#[tokio::test]
+async fn of_fifty_concurrent_signatures_exactly_one_succeeds() {
+    let app = spawn_app().await;
+    let caf = caf(&app, "74").await;
+    let faucigny = epci(&app, FAUCIGNY).await;
+    let contract = draft_ctg(&app, "74", &caf, &faucigny).await;
+    let submit = app
+        .transition(&contract.id, &admin_token(), &json!({"action": "submit"}))
+        .await;
+    assert_eq!(submit.status, 200);
+    for party in [&contract.caf_party, &contract.epci_party] {
+        let path = format!("/v1/contracts/{}/parties/{party}", contract.id);
+        let etag = app.etag(&path).await;
+        app.patch_json(
+            &path,
+            &admin_token(),
+            &etag,
+            &json!({"signed_on": "2024-02-01", "deliberation_date": "2024-01-20", "deliberation_ref": "D"}),
+        )
+        .await;
+    }
+    let etag = app.etag(&format!("/v1/contracts/{}", contract.id)).await;
+    let url = app.url(&format!("/v1/contracts/{}/transitions", contract.id));
+    let attempts = (0..50).map(|_| {
+        let request = app
+            .client
+            .post(&url)
+            .bearer_auth(admin_token())
+            .header("If-Match", &etag)
+            .json(&json!({"action": "sign"}));
+        app.send(request)
+    });
+    let answers = futures_util::future::join_all(attempts).await;
+    let signed = answers.iter().filter(|a| a.status == 200).count();
+    assert_eq!(signed, 1, "{:?}", answers.iter().map(|a| a.status).collect::<Vec<_>>());
+    assert!(
+        answers.iter().all(|a| a.status == 200 || a.status == 412),
+        "{:?}",
+        answers.iter().map(|a| a.status).collect::<Vec<_>>()
+    );
+    let history = app
+        .get(
+            &format!("/v1/contracts/{}/history?page_size=200", contract.id),
+            &admin_token(),
+        )
+        .await;
+    let signatures = history.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["after"]["status"] == "active")
+        .count();
+    assert_eq!(signatures, 1);
+}
+
+#[tokio::test]
+async fn a_caf_agent_creates_in_its_own_departement_only() {
+    let app = spawn_app().await;
+    let body = json!({"kind": "ctg", "title": "T", "start_date": "2024-01-01", "end_date": "2028-12-31"});
+    let answer = app.post_json("/v1/contracts", &caf_agent_token(&["74"]), &body).await;
+    assert_eq!(
+        (answer.status, answer.body["department"].as_str()),
+        (201, Some("74")),
+        "a single département is the default"
+    );
+    let mut elsewhere = body.clone();
+    elsewhere["department"] = json!("33");
+    app.post_json("/v1/contracts", &caf_agent_token(&["74"]), &elsewhere)
+        .await
+        .assert_problem(403, "FORBIDDEN");
+    let answer = app
+        .post_json("/v1/contracts", &caf_agent_token(&["74", "73"]), &body)
+        .await;
+    assert_eq!(
+        answer.assert_problem(422, "VALIDATION_FAILED")["errors"][0]["pointer"],
+        "/department"
+    );
+}
+
+#[tokio::test]
+async fn contract_bodies_are_checked_field_by_field() {
+    let app = spawn_app().await;
+    let answer = app
+        .post_json(
+            "/v1/contracts",
+            &admin_token(),
+            &json!({"kind": "ctg", "title": "T", "department": "74", "start_date": "2024-01-01", "end_date": "2023-12-31",
+                    "perimeter": {"epcis": ["243300316", "200000173"], "communes": ["33063", "74042", "74042"]}}),
+        )
+        .await;
+    let body = answer.assert_problem(422, "VALIDATION_FAILED");
+    let errors: Vec<(&str, &str)> = body["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["pointer"].as_str().unwrap(), e["code"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        errors,
+        vec![
+            ("/end_date", "DATE_BEFORE_START"),
+            ("/perimeter/communes/0", "OUTSIDE_DEPARTMENT"),
+            ("/perimeter/communes/2", "DUPLICATE"),
+            ("/perimeter/epcis/0", "OUTSIDE_DEPARTMENT"),
+            ("/perimeter/epcis/1", "UNKNOWN_EPCI"),
+        ]
+    );
+    let answer = app.post_json("/v1/contracts", &admin_token(), &json!({"kind": "ctg", "title": "T", "department": "74", "start_date": "2024-01-01", "end_date": "2028-12-31", "fields": ["sport"]})).await;
+    assert_eq!(
+        answer.assert_problem(400, "MALFORMED_REQUEST")["errors"][0]["pointer"],
+        "/fields/0"
+    );
+    let answer = app.post_json("/v1/contracts", &admin_token(), &json!({"kind": "ctg", "title": "T", "department": "74", "start_date": "2024-01-01", "end_date": "2028-12-31", "status": "signed"})).await;
+    answer.assert_problem(400, "READ_ONLY_FIELD");
+    let answer = app.post_json("/v1/contracts", &admin_token(), &json!({"kind": "ctg", "title": "T", "department": "74", "start_date": "2024-01-01", "end_date": "2028-12-31", "perimeter": {"epcis": [], "covered_communes": 3}})).await;
+    assert_eq!(
+        answer.assert_problem(400, "READ_ONLY_FIELD")["errors"][0]["pointer"],
+        "/perimeter/covered_communes"
+    );
+    let answer = app.post_json("/v1/contracts", &admin_token(), &json!({"kind": "ctg", "title": "T", "department": "975", "start_date": "2024-01-01", "end_date": "2028-12-31"})).await;
+    answer.assert_problem(422, "VALIDATION_FAILED");
+    let first = app.create("/v1/contracts", &json!({"kind": "cej", "reference": "CEJ-2019-FAUCIGNY", "title": "T", "department": "74", "start_date": "2019-01-01", "end_date": "2022-12-31"})).await;
+    assert_eq!(first["reference"], "CEJ-2019-FAUCIGNY");
+    let answer = app.post_json("/v1/contracts", &admin_token(), &json!({"kind": "cej", "reference": "CEJ-2019-FAUCIGNY", "title": "T", "department": "74", "start_date": "2019-01-01", "end_date": "2022-12-31"})).await;
+    answer.assert_problem(409, "CONFLICT");
+}
+
+#[tokio::test]
+async fn contracts_filter_by_status_commune_siren_and_order() {
+    let app = spawn_app().await;
+    let caf = caf(&app, "74").await;
+    let faucigny = epci(&app, FAUCIGNY).await;
+    let signed = draft_ctg(&app, "74", &caf, &faucigny).await;
+    sign(&app, &signed).await;
+    let draft = app
+        .create("/v1/contracts", &json!({"kind": "ctg", "title": "Bonneville seule", "department": "74", "start_date": "2025-01-01", "end_date": "2029-12-31", "perimeter": {"communes": ["74042"]}}))
+        .await;
+    let ids = |answer: &crate::helpers::Answer| -> Vec<String> {
+        answer.body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let active = app.get("/v1/contracts?status=active", &admin_token()).await;
+    assert_eq!(ids(&active), vec![signed.id.clone()]);
+    let drafts = app.get("/v1/contracts?status=draft", &admin_token()).await;
+    assert_eq!(ids(&drafts), vec![draft["id"].as_str().unwrap().to_owned()]);
+    // Bonneville is covered by both: through the EPCI and by name.
+    let bonneville = app.get("/v1/contracts?commune=74042", &admin_token()).await;
+    assert_eq!(bonneville.body["items"].as_array().unwrap().len(), 2);
+    let ayse = app.get("/v1/contracts?commune=74024", &admin_token()).await;
+    assert_eq!(ids(&ayse), vec![signed.id.clone()]);
+    let by_siren = app
+        .get(&format!("/v1/contracts?siren={FAUCIGNY}"), &admin_token())
+        .await;
+    assert_eq!(ids(&by_siren), vec![signed.id.clone()]);
+    let newest_first = app.get("/v1/contracts?order_by=-start_date", &admin_token()).await;
+    assert_eq!(ids(&newest_first)[0], draft["id"].as_str().unwrap());
+    let paged = app
+        .get("/v1/contracts?order_by=-start_date&page_size=1", &admin_token())
+        .await;
+    let token = paged.body["next_page_token"].as_str().unwrap();
+    let next = app
+        .get(
+            &format!("/v1/contracts?order_by=-start_date&page_size=1&page_token={token}"),
+            &admin_token(),
+        )
+        .await;
+    assert_eq!(ids(&next), vec![signed.id.clone()]);
+    assert!(next.body["next_page_token"].is_null());
+    app.get("/v1/contracts?order_by=colour", &admin_token())
+        .await
+        .assert_problem(400, "INVALID_PARAMETER");
+    app.get("/v1/contracts?updated_since=yesterday", &admin_token())
+        .await
+        .assert_problem(400, "INVALID_PARAMETER");
+    let since = app
+        .get("/v1/contracts?updated_since=2000-01-01T00:00:00Z", &admin_token())
+        .await;
+    assert_eq!(since.body["items"].as_array().unwrap().len(), 2);
+}
