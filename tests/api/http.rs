@@ -226,3 +226,129 @@ async fn the_service_recovers_by_itself_when_postgresql_comes_back() {
     relay.restore();
     assert_eq!(eventually_ready(&app, 200).await, 200, "and back again");
 }
+
+#[tokio::test]
+async fn bodies_must_be_json_small_and_well_formed() {
+    let app = spawn_app().await;
+    let url = app.url("/v1/organisations");
+    let answer = app
+        .send(
+            app.client
+                .post(&url)
+                .bearer_auth(admin_token())
+                .header("Content-Type", "text/plain")
+                .body("{}"),
+        )
+        .await;
+    answer.assert_problem(415, "UNSUPPORTED_MEDIA_TYPE");
+    let answer = app
+        .send(app.client.post(&url).bearer_auth(admin_token()).body("{}"))
+        .await;
+    answer.assert_problem(415, "UNSUPPORTED_MEDIA_TYPE");
+    let huge = format!("{{\"kind\":\"other\",\"name\":\"{}\"}}", "x".repeat(300 * 1024));
+    let answer = app
+        .send(
+            app.client
+                .post(&url)
+                .bearer_auth(admin_token())
+                .header("Content-Type", "application/json")
+                .body(huge),
+        )
+        .await;
+    answer.assert_problem(413, "PAYLOAD_TOO_LARGE");
+    let answer = app
+        .send(
+            app.client
+                .post(&url)
+                .bearer_auth(admin_token())
+                .header("Content-Type", "application/json")
+                .body("{\"kind\":"),
+        )
+        .await;
+    answer.assert_problem(400, "MALFORMED_REQUEST");
+    let answer = app
+        .send(
+            app.client
+                .post(&url)
+                .bearer_auth(admin_token())
+                .header("Content-Type", "application/json; charset=utf-8")
+                .body(r#"{"kind":"other","name":"Collectif"}"#),
+        )
+        .await;
+    assert_eq!(answer.status, 201, "{}", answer.text);
+    assert!(answer.header("location").unwrap().starts_with("/v1/organisations/"));
+    assert_eq!(answer.header("etag"), Some("\"1\""));
+}
+
+/// SIGTERM while a request is half sent: the server stops taking connections, finishes that
+/// request, answers it, and exits cleanly.
+#[tokio::test]
+async fn sigterm_lets_the_request_in_flight_finish() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let database = fresh_database();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut server = std::process::Command::new(env!("CARGO_BIN_EXE_ctg-api"))
+        .arg("serve")
+        .env("DATABASE_URL", database.url().to_url())
+        .env("CTG_BIND", format!("127.0.0.1:{port}"))
+        .env("CTG_JWT_SECRET", crate::helpers::SECRET)
+        .env("CTG_JWT_ISSUER", crate::helpers::ISSUER)
+        .env("CTG_WORKERS", "1")
+        .env("RUST_LOG", "warn")
+        .spawn()
+        .unwrap();
+    let mut stream = None;
+    for _ in 0..100 {
+        if let Ok(connected) = TcpStream::connect(("127.0.0.1", port)).await {
+            stream = Some(connected);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let mut stream = stream.expect("the server listens");
+    let body = r#"{"kind":"other","name":"Collectif des parents"}"#;
+    let head = format!(
+        "POST /v1/organisations HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        admin_token(),
+        body.len()
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    stream.write_all(&body.as_bytes()[..10]).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    let terminated = std::process::Command::new("kill")
+        .arg("-TERM")
+        .arg(server.id().to_string())
+        .status()
+        .unwrap();
+    assert!(terminated.success());
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        TcpStream::connect(("127.0.0.1", port)).await.is_err(),
+        "no new connection once stopping"
+    );
+
+    stream.write_all(&body.as_bytes()[10..]).await.unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).await.unwrap();
+    assert!(answer.starts_with("HTTP/1.1 201"), "{answer}");
+
+    let mut exited = None;
+    for _ in 0..100 {
+        if let Some(status) = server.try_wait().unwrap() {
+            exited = Some(status);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let status = exited.unwrap_or_else(|| {
+        let _ = server.kill();
+        panic!("the server did not exit after SIGTERM")
+    });
+    assert!(status.success(), "{status}");
+}

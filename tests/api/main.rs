@@ -7,6 +7,7 @@
 mod auth;
 mod contracts;
 mod database;
+mod directory;
 mod fixtures;
 mod helpers;
 mod http;
