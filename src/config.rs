@@ -66,15 +66,10 @@ impl Config {
         let database_url = DatabaseUrl::parse(&var("DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned()))?;
         let bind = var("CTG_BIND").unwrap_or_else(|| DEFAULT_BIND.to_owned());
         if bind.parse::<std::net::SocketAddr>().is_err() {
-            return Err(format!(
-                "CTG_BIND={bind:?} is not an address:port such as 127.0.0.1:8080"
-            ));
+            return Err(format!("CTG_BIND={bind:?} is not an address:port such as 127.0.0.1:8080"));
         }
         let jwt_secret = var("CTG_JWT_SECRET").map(String::into_bytes);
-        if jwt_secret
-            .as_ref()
-            .is_some_and(|secret| secret.len() < MIN_SECRET_BYTES)
-        {
+        if jwt_secret.as_ref().is_some_and(|secret| secret.len() < MIN_SECRET_BYTES) {
             return Err(format!("CTG_JWT_SECRET must be at least {MIN_SECRET_BYTES} bytes long"));
         }
         let jwt_jwks_file = var("CTG_JWT_JWKS_FILE").map(PathBuf::from);
@@ -91,9 +86,7 @@ impl Config {
         let jwt_audience = var("CTG_JWT_AUDIENCE").unwrap_or_else(|| DEFAULT_AUDIENCE.to_owned());
         let cores = std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get);
         let pool = PoolSettings {
-            max_size: parse_number("CTG_DB_POOL_SIZE", var("CTG_DB_POOL_SIZE"), 10, |n| {
-                (1..=1000).contains(n)
-            })?,
+            max_size: parse_number("CTG_DB_POOL_SIZE", var("CTG_DB_POOL_SIZE"), 10, |n| (1..=1000).contains(n))?,
             checkout_timeout: Duration::from_millis(parse_number(
                 "CTG_DB_TIMEOUT_MS",
                 var("CTG_DB_TIMEOUT_MS"),
@@ -102,20 +95,11 @@ impl Config {
             )?),
         };
         let workers = parse_number("CTG_WORKERS", var("CTG_WORKERS"), cores, |n| (1..=256).contains(n))?;
-        let shutdown_timeout_seconds = parse_number(
-            "CTG_SHUTDOWN_TIMEOUT_SECONDS",
-            var("CTG_SHUTDOWN_TIMEOUT_SECONDS"),
-            30,
-            |n| *n <= 3_600,
-        )?;
+        let shutdown_timeout_seconds =
+            parse_number("CTG_SHUTDOWN_TIMEOUT_SECONDS", var("CTG_SHUTDOWN_TIMEOUT_SECONDS"), 30, |n| *n <= 3_600)?;
         let page_token_secret = var("CTG_PAGE_TOKEN_SECRET").map(String::into_bytes);
-        if page_token_secret
-            .as_ref()
-            .is_some_and(|secret| secret.len() < MIN_SECRET_BYTES)
-        {
-            return Err(format!(
-                "CTG_PAGE_TOKEN_SECRET must be at least {MIN_SECRET_BYTES} bytes long"
-            ));
+        if page_token_secret.as_ref().is_some_and(|secret| secret.len() < MIN_SECRET_BYTES) {
+            return Err(format!("CTG_PAGE_TOKEN_SECRET must be at least {MIN_SECRET_BYTES} bytes long"));
         }
         Ok(Self {
             database_url,
@@ -166,23 +150,16 @@ mod tests {
 
     #[test]
     fn no_key_is_refused_outside_dev_mode() {
-        assert!(
-            config(&[("CTG_JWT_ISSUER", "i")], false)
-                .unwrap_err()
-                .contains("CTG_JWT_SECRET")
-        );
+        assert!(config(&[("CTG_JWT_ISSUER", "i")], false).unwrap_err().contains("CTG_JWT_SECRET"));
         assert_eq!(config(&[], true).unwrap().jwt_issuer, DEV_ISSUER);
     }
 
     #[test]
     fn bad_numbers_and_addresses_name_their_variable() {
         let base = [("CTG_JWT_SECRET", SECRET), ("CTG_JWT_ISSUER", "i")];
-        for (name, value) in [
-            ("CTG_DB_POOL_SIZE", "0"),
-            ("CTG_DB_TIMEOUT_MS", "soon"),
-            ("CTG_WORKERS", "-1"),
-            ("CTG_BIND", "localhost"),
-        ] {
+        for (name, value) in
+            [("CTG_DB_POOL_SIZE", "0"), ("CTG_DB_TIMEOUT_MS", "soon"), ("CTG_WORKERS", "-1"), ("CTG_BIND", "localhost")]
+        {
             let mut vars = base.to_vec();
             vars.push((name, value));
             assert!(config(&vars, false).unwrap_err().contains(name), "{name}");

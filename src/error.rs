@@ -28,21 +28,11 @@ pub struct FieldError {
 
 impl FieldError {
     pub fn at_pointer(pointer: impl Into<String>, code: &str, detail: impl Into<String>) -> Self {
-        Self {
-            pointer: Some(pointer.into()),
-            parameter: None,
-            code: code.to_owned(),
-            detail: detail.into(),
-        }
+        Self { pointer: Some(pointer.into()), parameter: None, code: code.to_owned(), detail: detail.into() }
     }
 
     pub fn at_parameter(parameter: impl Into<String>, code: &str, detail: impl Into<String>) -> Self {
-        Self {
-            pointer: None,
-            parameter: Some(parameter.into()),
-            code: code.to_owned(),
-            detail: detail.into(),
-        }
+        Self { pointer: None, parameter: Some(parameter.into()), code: code.to_owned(), detail: detail.into() }
     }
 }
 
@@ -213,9 +203,7 @@ impl ApiError {
             Self::IdempotencyKeyMissing => "This operation records money and needs an Idempotency-Key header".into(),
             Self::RateLimited { retry_after_seconds } => format!("Retry after {retry_after_seconds} s"),
             Self::Internal(_) => "An unexpected error occurred; quote the request_id when reporting it".into(),
-            Self::Unavailable {
-                retry_after_seconds, ..
-            } => {
+            Self::Unavailable { retry_after_seconds, .. } => {
                 format!("The database is not answering; retry after {retry_after_seconds} s")
             }
         }
@@ -227,18 +215,10 @@ impl ApiError {
             Self::InvalidStateTransition { unmet, .. } => unmet.clone(),
             Self::InvalidParameter(error) => vec![error.clone()],
             Self::UnknownField { pointer } => {
-                vec![FieldError::at_pointer(
-                    pointer.clone(),
-                    "UNKNOWN_FIELD",
-                    "is not a field of this resource",
-                )]
+                vec![FieldError::at_pointer(pointer.clone(), "UNKNOWN_FIELD", "is not a field of this resource")]
             }
             Self::ReadOnlyField { pointer } => {
-                vec![FieldError::at_pointer(
-                    pointer.clone(),
-                    "READ_ONLY_FIELD",
-                    "is set by the server",
-                )]
+                vec![FieldError::at_pointer(pointer.clone(), "READ_ONLY_FIELD", "is set by the server")]
             }
             _ => Vec::new(),
         }
@@ -248,10 +228,7 @@ impl ApiError {
     pub fn problem(&self) -> Problem {
         let code = self.code();
         Problem {
-            problem_type: format!(
-                "https://ctg-api.example/problems/{}",
-                code.to_lowercase().replace('_', "-")
-            ),
+            problem_type: format!("https://ctg-api.example/problems/{}", code.to_lowercase().replace('_', "-")),
             title: self.title().to_owned(),
             status: self.status_code().as_u16(),
             detail: self.detail(),
@@ -297,18 +274,13 @@ impl ResponseError for ApiError {
         response.content_type("application/problem+json");
         match self {
             Self::Unauthenticated(_) => {
-                response.insert_header((
-                    header::WWW_AUTHENTICATE,
-                    HeaderValue::from_static("Bearer realm=\"ctg-api\""),
-                ));
+                response
+                    .insert_header((header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"ctg-api\"")));
             }
             Self::MethodNotAllowed { allow } => {
                 response.insert_header((header::ALLOW, allow.join(", ")));
             }
-            Self::RateLimited { retry_after_seconds }
-            | Self::Unavailable {
-                retry_after_seconds, ..
-            } => {
+            Self::RateLimited { retry_after_seconds } | Self::Unavailable { retry_after_seconds, .. } => {
                 response.insert_header((header::RETRY_AFTER, retry_after_seconds.to_string()));
             }
             _ => {}
@@ -325,15 +297,11 @@ impl From<diesel::result::Error> for ApiError {
             Error::DatabaseError(kind, info)
                 if kind == DatabaseErrorKind::ClosedConnection || is_transient(info.message()) =>
             {
-                Self::Unavailable {
-                    cause: info.message().to_owned(),
-                    retry_after_seconds: 2,
-                }
+                Self::Unavailable { cause: info.message().to_owned(), retry_after_seconds: 2 }
             }
-            Error::DatabaseError(DatabaseErrorKind::SerializationFailure, info) => Self::Conflict(format!(
-                "a concurrent change won; retry the request ({})",
-                info.message()
-            )),
+            Error::DatabaseError(DatabaseErrorKind::SerializationFailure, info) => {
+                Self::Conflict(format!("a concurrent change won; retry the request ({})", info.message()))
+            }
             other => Self::internal(other),
         }
     }
@@ -342,14 +310,9 @@ impl From<diesel::result::Error> for ApiError {
 /// Failures that say "try again shortly" rather than "this request is wrong": SQLite's busy
 /// timeout ran out, or the PostgreSQL server went away under a pooled connection.
 fn is_transient(message: &str) -> bool {
-    [
-        "database is locked",
-        "server closed the connection",
-        "terminating connection",
-        "no connection to the server",
-    ]
-    .iter()
-    .any(|needle| message.contains(needle))
+    ["database is locked", "server closed the connection", "terminating connection", "no connection to the server"]
+        .iter()
+        .any(|needle| message.contains(needle))
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;

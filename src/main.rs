@@ -12,11 +12,7 @@ use ctg_api::domain::reference::Reference;
 use ctg_api::startup::{Application, prepare_database};
 
 #[derive(Parser)]
-#[command(
-    name = "ctg-api",
-    version,
-    about = "The CTG API service: CAF contracts with local authorities"
-)]
+#[command(name = "ctg-api", version, about = "The CTG API service: CAF contracts with local authorities")]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -78,13 +74,7 @@ fn run(command: Command) -> Result<(), String> {
             prepare_database(&url)
         }
         Command::ImportTerritories { dir } => import_territories(&dir),
-        Command::Token {
-            role,
-            departments,
-            sirens,
-            sub,
-            lifetime_seconds,
-        } => {
+        Command::Token { role, departments, sirens, sub, lifetime_seconds } => {
             let config = Config::from_env(false)?;
             let secret = config.jwt_secret.ok_or("CTG_JWT_SECRET is needed to mint a token")?;
             let mut claims = TokenClaims::new(&config.jwt_issuer, &config.jwt_audience, &sub, &role, lifetime_seconds);
@@ -108,17 +98,13 @@ fn healthcheck() -> Result<(), String> {
     use std::time::Duration;
 
     let bind = std::env::var("CTG_BIND").unwrap_or_else(|_| ctg_api::config::DEFAULT_BIND.into());
-    let mut address: SocketAddr = bind
-        .parse()
-        .map_err(|_| format!("CTG_BIND={bind:?} is not an address:port"))?;
+    let mut address: SocketAddr = bind.parse().map_err(|_| format!("CTG_BIND={bind:?} is not an address:port"))?;
     if address.ip().is_unspecified() {
         address.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
     }
     let timeout = Duration::from_secs(5);
     let mut stream = TcpStream::connect_timeout(&address, timeout).map_err(|error| format!("{address}: {error}"))?;
-    stream
-        .set_read_timeout(Some(timeout))
-        .map_err(|error| error.to_string())?;
+    stream.set_read_timeout(Some(timeout)).map_err(|error| error.to_string())?;
     stream
         .write_all(b"GET /health/ready HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
         .map_err(|error| error.to_string())?;
@@ -141,15 +127,10 @@ fn import_territories(dir: &std::path::Path) -> Result<(), String> {
     let started = std::time::Instant::now();
     let report = db::write_transaction(&mut conn, |conn| db::territories::import(conn, &reference))
         .map_err(|error| format!("nothing imported: {error}"))?;
-    for (table, changes) in [
-        ("départements", report.departments),
-        ("EPCI", report.epcis),
-        ("communes", report.communes),
-    ] {
-        println!(
-            "{table}: {} inserted, {} updated, {} deleted",
-            changes.inserted, changes.updated, changes.deleted
-        );
+    for (table, changes) in
+        [("départements", report.departments), ("EPCI", report.epcis), ("communes", report.communes)]
+    {
+        println!("{table}: {} inserted, {} updated, {} deleted", changes.inserted, changes.updated, changes.deleted);
     }
     if report.is_empty() {
         println!("the reference was already up to date");
@@ -173,13 +154,7 @@ fn print_dev_banner(config: &Config, app: &Application) {
     let Some(secret) = app.dev_secret.as_deref().or(config.jwt_secret.as_deref()) else {
         return;
     };
-    let claims = TokenClaims::new(
-        &config.jwt_issuer,
-        &config.jwt_audience,
-        "dev-admin",
-        "admin",
-        12 * 3600,
-    );
+    let claims = TokenClaims::new(&config.jwt_issuer, &config.jwt_audience, "dev-admin", "admin", 12 * 3600);
     match mint(secret, &claims) {
         Ok(token) => {
             let host = config.bind.replace("0.0.0.0", "127.0.0.1");

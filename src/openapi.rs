@@ -46,23 +46,15 @@ pub fn document() -> utoipa::openapi::OpenApi {
 
 /// The document as served and committed: pretty JSON with a final newline.
 pub fn document_json() -> String {
-    let mut json = document()
-        .to_pretty_json()
-        .unwrap_or_else(|error| format!("{{\"error\": \"{error}\"}}"));
+    let mut json = document().to_pretty_json().unwrap_or_else(|error| format!("{{\"error\": \"{error}\"}}"));
     json.push('\n');
     json
 }
 
 fn operations_mut(item: &mut PathItem) -> impl Iterator<Item = &mut utoipa::openapi::path::Operation> {
-    [
-        &mut item.get,
-        &mut item.post,
-        &mut item.put,
-        &mut item.patch,
-        &mut item.delete,
-    ]
-    .into_iter()
-    .filter_map(Option::as_mut)
+    [&mut item.get, &mut item.post, &mut item.put, &mut item.patch, &mut item.delete]
+        .into_iter()
+        .filter_map(Option::as_mut)
 }
 
 /// Adds what every operation shares, so handlers only document what is particular to them.
@@ -86,22 +78,14 @@ fn finish(document: &mut utoipa::openapi::OpenApi) {
         for operation in operations_mut(item) {
             let responses = &mut operation.responses.responses;
             let mut add = |status: &str, description: &str| {
-                responses
-                    .entry(status.to_owned())
-                    .or_insert_with(|| RefOr::T(problem_response(description)));
+                responses.entry(status.to_owned()).or_insert_with(|| RefOr::T(problem_response(description)));
             };
             if versioned {
-                add(
-                    "401",
-                    "No token, or a token that is invalid, expired or not for this service (`UNAUTHENTICATED`)",
-                );
+                add("401", "No token, or a token that is invalid, expired or not for this service (`UNAUTHENTICATED`)");
             }
             add("500", "Unexpected error, logged with the request id (`INTERNAL`)");
             if touches_database {
-                add(
-                    "503",
-                    "The database is unavailable; retry after `Retry-After` seconds (`UNAVAILABLE`)",
-                );
+                add("503", "The database is unavailable; retry after `Retry-After` seconds (`UNAVAILABLE`)");
             }
         }
     }
@@ -114,9 +98,7 @@ pub struct OpenApiJson(pub String);
 #[utoipa::path(tag = "meta", responses((status = 200, description = "The OpenAPI document", content_type = "application/json")))]
 #[get("/openapi.json")]
 pub async fn openapi_json(document: web::Data<OpenApiJson>) -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type("application/json")
-        .body(document.0.clone())
+    HttpResponse::Ok().content_type("application/json").body(document.0.clone())
 }
 
 const DOCS_PAGE: &str = r#"<!doctype html>
@@ -139,7 +121,5 @@ const DOCS_PAGE: &str = r#"<!doctype html>
 #[utoipa::path(tag = "meta", responses((status = 200, description = "An HTML page", content_type = "text/html")))]
 #[get("/docs")]
 pub async fn docs() -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type("text/html; charset=utf-8")
-        .body(DOCS_PAGE)
+    HttpResponse::Ok().content_type("text/html; charset=utf-8").body(DOCS_PAGE)
 }

@@ -83,12 +83,7 @@ impl Application {
             (config.dev && config.jwt_secret.is_none() && config.jwt_jwks_file.is_none()).then(random_secret);
         let jwks = config.jwt_jwks_file.as_deref().map(KeySet::read_jwks).transpose()?;
         let secret = config.jwt_secret.as_deref().or(dev_secret.as_deref());
-        let keys = web::Data::new(KeySet::new(
-            secret,
-            jwks.as_ref(),
-            &config.jwt_issuer,
-            &config.jwt_audience,
-        )?);
+        let keys = web::Data::new(KeySet::new(secret, jwks.as_ref(), &config.jwt_issuer, &config.jwt_audience)?);
         let mut config = config.clone();
         if config.jwt_secret.is_none() {
             config.jwt_secret.clone_from(&dev_secret);
@@ -122,11 +117,7 @@ impl Application {
         .listen(listener)
         .map_err(|error| format!("cannot start the server: {error}"))?
         .run();
-        Ok(Self {
-            port,
-            server,
-            dev_secret,
-        })
+        Ok(Self { port, server, dev_secret })
     }
 
     pub fn port(&self) -> u16 {

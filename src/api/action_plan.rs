@@ -218,47 +218,31 @@ fn snapshot(view: &impl Serialize) -> Option<serde_json::Value> {
 /// Checks an action against its contract's axes and parties, listing every problem at once.
 fn check_action(conn: &mut DbConnection, row: &ActionRow) -> ApiResult<()> {
     let mut errors = Vec::new();
-    if let Some(axis_id) = &row.axis_id {
-        if repo::find_axis(conn, &row.contract_id, axis_id)?.is_none() {
-            errors.push(FieldError::at_pointer(
-                "/axis_id",
-                "UNKNOWN_AXIS",
-                "no axis of this contract has this id",
-            ));
-        }
+    if let Some(axis_id) = &row.axis_id
+        && repo::find_axis(conn, &row.contract_id, axis_id)?.is_none()
+    {
+        errors.push(FieldError::at_pointer("/axis_id", "UNKNOWN_AXIS", "no axis of this contract has this id"));
     }
-    if let Some(pilot) = &row.pilot_organisation_id {
-        if !parties::is_party(conn, &row.contract_id, pilot)? {
-            errors.push(FieldError::at_pointer(
-                "/pilot_organisation_id",
-                "PILOT_NOT_A_PARTY",
-                "the pilot must be a party of the contract",
-            ));
-        }
+    if let Some(pilot) = &row.pilot_organisation_id
+        && !parties::is_party(conn, &row.contract_id, pilot)?
+    {
+        errors.push(FieldError::at_pointer(
+            "/pilot_organisation_id",
+            "PILOT_NOT_A_PARTY",
+            "the pilot must be a party of the contract",
+        ));
     }
-    if let (Some(start), Some(end)) = (row.planned_start, row.planned_end) {
-        if end < start {
-            errors.push(FieldError::at_pointer(
-                "/planned_end",
-                "DATE_BEFORE_START",
-                "must be on or after planned_start",
-            ));
-        }
+    if let (Some(start), Some(end)) = (row.planned_start, row.planned_end)
+        && end < start
+    {
+        errors.push(FieldError::at_pointer("/planned_end", "DATE_BEFORE_START", "must be on or after planned_start"));
     }
-    if let (Some(start), Some(end)) = (row.actual_start, row.actual_end) {
-        if end < start {
-            errors.push(FieldError::at_pointer(
-                "/actual_end",
-                "DATE_BEFORE_START",
-                "must be on or after actual_start",
-            ));
-        }
+    if let (Some(start), Some(end)) = (row.actual_start, row.actual_end)
+        && end < start
+    {
+        errors.push(FieldError::at_pointer("/actual_end", "DATE_BEFORE_START", "must be on or after actual_start"));
     }
-    if errors.is_empty() {
-        Ok(())
-    } else {
-        Err(ApiError::validation(errors))
-    }
+    if errors.is_empty() { Ok(()) } else { Err(ApiError::validation(errors)) }
 }
 
 /// The axes of a contract, in plan order.
@@ -271,10 +255,7 @@ pub async fn list_axes(caller: Caller, id: web::Path<Uuid>, pool: web::Data<DbPo
         Ok(repo::axes(conn, &id)?.into_iter().map(axis_view).collect::<Vec<_>>())
     })
     .await?;
-    Ok(HttpResponse::Ok().json(Page {
-        items,
-        next_page_token: None,
-    }))
+    Ok(HttpResponse::Ok().json(Page { items, next_page_token: None }))
 }
 
 /// One axis.
@@ -282,15 +263,13 @@ pub async fn list_axes(caller: Caller, id: web::Path<Uuid>, pool: web::Data<DbPo
 #[get("/contracts/{id}/axes/{axis_id}")]
 pub async fn get_axis(
     caller: Caller,
-    path: web::Path<(Uuid, Uuid)>,
+    ids: web::Path<(Uuid, Uuid)>,
     pool: web::Data<DbPool>,
 ) -> ApiResult<HttpResponse> {
-    let (contract_id, id) = path.into_inner();
+    let (contract_id, id) = ids.into_inner();
     let view = db::run(&pool, move |conn| {
         find_in_scope(conn, &caller, &contract_id.to_string())?;
-        repo::find_axis(conn, &contract_id.to_string(), &id.to_string())?
-            .map(axis_view)
-            .ok_or(ApiError::NotFound)
+        repo::find_axis(conn, &contract_id.to_string(), &id.to_string())?.map(axis_view).ok_or(ApiError::NotFound)
     })
     .await?;
     Ok(with_etag(view.version, &view))
@@ -311,21 +290,11 @@ pub async fn create_axis(
         let contract = find_in_scope(conn, &caller, &contract_id)?;
         require_open(&contract)?;
         if repo::code_taken_by_axis(conn, &contract_id, &body.code, None)? {
-            return Err(ApiError::Conflict(format!(
-                "axis {} already exists in this contract",
-                body.code
-            )));
+            return Err(ApiError::Conflict(format!("axis {} already exists in this contract", body.code)));
         }
         let position = match body.position {
             Some(position) => position,
-            None => {
-                repo::axes(conn, &contract_id)?
-                    .iter()
-                    .map(|axis| axis.position)
-                    .max()
-                    .unwrap_or(0)
-                    + 1
-            }
+            None => repo::axes(conn, &contract_id)?.iter().map(|axis| axis.position).max().unwrap_or(0) + 1,
         };
         let now = db::now();
         let row = AxisRow {
@@ -353,11 +322,7 @@ pub async fn create_axis(
         Ok(view)
     })
     .await?;
-    Ok(created(
-        format!("/v1/contracts/{}/axes/{}", view.contract_id, view.id),
-        view.version,
-        &view,
-    ))
+    Ok(created(format!("/v1/contracts/{}/axes/{}", view.contract_id, view.id), view.version, &view))
 }
 
 /// Change an axis.
@@ -365,35 +330,29 @@ pub async fn create_axis(
 #[patch("/contracts/{id}/axes/{axis_id}")]
 pub async fn update_axis(
     caller: Caller,
-    path: web::Path<(Uuid, Uuid)>,
+    ids: web::Path<(Uuid, Uuid)>,
     if_match: IfMatch,
     ApiJson(patch): ApiJson<AxisPatch>,
     pool: web::Data<DbPool>,
 ) -> ApiResult<HttpResponse> {
     caller.require_contract_manager()?;
-    let (contract_id, id) = path.into_inner();
+    let (contract_id, id) = ids.into_inner();
     let (contract_id, id) = (contract_id.to_string(), id.to_string());
     let view = db::run_write(&pool, move |conn| {
         let contract = find_in_scope(conn, &caller, &contract_id)?;
         let current = repo::find_axis(conn, &contract_id, &id)?.ok_or(ApiError::NotFound)?;
         if_match.check(current.version)?;
         require_open(&contract)?;
-        if let Some(code) = &patch.code {
-            if repo::code_taken_by_axis(conn, &contract_id, code, Some(&id))? {
-                return Err(ApiError::Conflict(format!(
-                    "axis {code} already exists in this contract"
-                )));
-            }
+        if let Some(code) = &patch.code
+            && repo::code_taken_by_axis(conn, &contract_id, code, Some(&id))?
+        {
+            return Err(ApiError::Conflict(format!("axis {code} already exists in this contract")));
         }
         let before = axis_view(current.clone());
         let row = AxisRow {
             code: patch.code.unwrap_or_else(|| current.code.clone()),
-            title: patch
-                .title
-                .map_or_else(|| current.title.clone(), |title| title.trim().to_owned()),
-            field: patch
-                .field
-                .map_or_else(|| current.field.clone(), |field| field.map(|f| f.as_str().to_owned())),
+            title: patch.title.map_or_else(|| current.title.clone(), |title| title.trim().to_owned()),
+            field: patch.field.map_or_else(|| current.field.clone(), |field| field.map(|f| f.as_str().to_owned())),
             position: patch.position.unwrap_or(current.position),
             version: current.version + 1,
             updated_at: db::now(),
@@ -423,12 +382,12 @@ pub async fn update_axis(
 #[delete("/contracts/{id}/axes/{axis_id}")]
 pub async fn delete_axis(
     caller: Caller,
-    path: web::Path<(Uuid, Uuid)>,
+    ids: web::Path<(Uuid, Uuid)>,
     if_match: IfMatch,
     pool: web::Data<DbPool>,
 ) -> ApiResult<HttpResponse> {
     caller.require_contract_manager()?;
-    let (contract_id, id) = path.into_inner();
+    let (contract_id, id) = ids.into_inner();
     let (contract_id, id) = (contract_id.to_string(), id.to_string());
     db::run_write(&pool, move |conn| {
         let contract = find_in_scope(conn, &caller, &contract_id)?;
@@ -437,9 +396,7 @@ pub async fn delete_axis(
         require_open(&contract)?;
         let actions = repo::actions_of_axis(conn, &id)?;
         if actions > 0 {
-            return Err(ApiError::Conflict(format!(
-                "{actions} action(s) still belong to this axis"
-            )));
+            return Err(ApiError::Conflict(format!("{actions} action(s) still belong to this axis")));
         }
         let before = axis_view(current.clone());
         let change = Change {
@@ -480,10 +437,7 @@ pub async fn list_actions(
     tokens: web::Data<PageTokenKey>,
 ) -> ApiResult<HttpResponse> {
     let id = id.into_inner().to_string();
-    let params = PageParams {
-        page_size: query.page_size,
-        page_token: query.page_token.as_deref(),
-    };
+    let params = PageParams { page_size: query.page_size, page_token: query.page_token.as_deref() };
     let page = PageRequest::new(&tokens, &params, format!("actions|{id}|{}", caller.fingerprint()))?;
     let page = db::run(&pool, move |conn| {
         find_in_scope(conn, &caller, &id)?;
@@ -499,15 +453,13 @@ pub async fn list_actions(
 #[get("/contracts/{id}/actions/{action_id}")]
 pub async fn get_action(
     caller: Caller,
-    path: web::Path<(Uuid, Uuid)>,
+    ids: web::Path<(Uuid, Uuid)>,
     pool: web::Data<DbPool>,
 ) -> ApiResult<HttpResponse> {
-    let (contract_id, id) = path.into_inner();
+    let (contract_id, id) = ids.into_inner();
     let view = db::run(&pool, move |conn| {
         find_in_scope(conn, &caller, &contract_id.to_string())?;
-        repo::find_action(conn, &contract_id.to_string(), &id.to_string())?
-            .map(action_view)
-            .ok_or(ApiError::NotFound)
+        repo::find_action(conn, &contract_id.to_string(), &id.to_string())?.map(action_view).ok_or(ApiError::NotFound)
     })
     .await?;
     Ok(with_etag(view.version, &view))
@@ -549,10 +501,7 @@ pub async fn create_action(
         };
         check_action(conn, &row)?;
         if repo::code_taken_by_action(conn, &contract_id, &row.code, None)? {
-            return Err(ApiError::Conflict(format!(
-                "action {} already exists in this contract",
-                row.code
-            )));
+            return Err(ApiError::Conflict(format!("action {} already exists in this contract", row.code)));
         }
         let view = action_view(row.clone());
         let change = Change {
@@ -568,11 +517,7 @@ pub async fn create_action(
         Ok(view)
     })
     .await?;
-    Ok(created(
-        format!("/v1/contracts/{}/actions/{}", view.contract_id, view.id),
-        view.version,
-        &view,
-    ))
+    Ok(created(format!("/v1/contracts/{}/actions/{}", view.contract_id, view.id), view.version, &view))
 }
 
 /// Whether the caller is the collectivity piloting `row`.
@@ -592,17 +537,18 @@ fn pilots(conn: &mut DbConnection, caller: &Caller, row: &ActionRow) -> ApiResul
 #[patch("/contracts/{id}/actions/{action_id}")]
 pub async fn update_action(
     caller: Caller,
-    path: web::Path<(Uuid, Uuid)>,
+    ids: web::Path<(Uuid, Uuid)>,
     if_match: IfMatch,
     ApiJson(patch): ApiJson<ActionPatch>,
     pool: web::Data<DbPool>,
 ) -> ApiResult<HttpResponse> {
-    let (contract_id, id) = path.into_inner();
+    let (contract_id, id) = ids.into_inner();
     let (contract_id, id) = (contract_id.to_string(), id.to_string());
     let view = db::run_write(&pool, move |conn| {
         let contract = find_in_scope(conn, &caller, &contract_id)?;
         let current = repo::find_action(conn, &contract_id, &id)?.ok_or(ApiError::NotFound)?;
-        if !caller.manages_contracts() && !(patch.is_progress_only() && pilots(conn, &caller, &current)?) {
+        let pilot_reporting_progress = patch.is_progress_only() && pilots(conn, &caller, &current)?;
+        if !(caller.manages_contracts() || pilot_reporting_progress) {
             return Err(ApiError::Forbidden(
                 "only the pilot collectivity reports this action's progress (status, actual_start, actual_end)".into(),
             ));
@@ -611,28 +557,19 @@ pub async fn update_action(
         require_open(&contract)?;
         let before = action_view(current.clone());
         let row = ActionRow {
-            axis_id: patch
-                .axis_id
-                .map_or_else(|| current.axis_id.clone(), |axis| axis.map(|id| id.to_string())),
+            axis_id: patch.axis_id.map_or_else(|| current.axis_id.clone(), |axis| axis.map(|id| id.to_string())),
             code: patch.code.unwrap_or_else(|| current.code.clone()),
-            title: patch
-                .title
-                .map_or_else(|| current.title.clone(), |title| title.trim().to_owned()),
+            title: patch.title.map_or_else(|| current.title.clone(), |title| title.trim().to_owned()),
             objective: patch.objective.unwrap_or_else(|| current.objective.clone()),
-            field: patch
-                .field
-                .map_or_else(|| current.field.clone(), |field| field.map(|f| f.as_str().to_owned())),
-            pilot_organisation_id: patch.pilot_organisation_id.map_or_else(
-                || current.pilot_organisation_id.clone(),
-                |pilot| pilot.map(|id| id.to_string()),
-            ),
+            field: patch.field.map_or_else(|| current.field.clone(), |field| field.map(|f| f.as_str().to_owned())),
+            pilot_organisation_id: patch
+                .pilot_organisation_id
+                .map_or_else(|| current.pilot_organisation_id.clone(), |pilot| pilot.map(|id| id.to_string())),
             planned_start: patch.planned_start.unwrap_or(current.planned_start),
             planned_end: patch.planned_end.unwrap_or(current.planned_end),
             actual_start: patch.actual_start.unwrap_or(current.actual_start),
             actual_end: patch.actual_end.unwrap_or(current.actual_end),
-            status: patch
-                .status
-                .map_or_else(|| current.status.clone(), |status| status.as_str().to_owned()),
+            status: patch.status.map_or_else(|| current.status.clone(), |status| status.as_str().to_owned()),
             estimated_budget_cents: patch.estimated_budget_cents.unwrap_or(current.estimated_budget_cents),
             version: current.version + 1,
             updated_at: db::now(),
@@ -640,10 +577,7 @@ pub async fn update_action(
         };
         check_action(conn, &row)?;
         if repo::code_taken_by_action(conn, &contract_id, &row.code, Some(&id))? {
-            return Err(ApiError::Conflict(format!(
-                "action {} already exists in this contract",
-                row.code
-            )));
+            return Err(ApiError::Conflict(format!("action {} already exists in this contract", row.code)));
         }
         let after = action_view(row.clone());
         let change = Change {
@@ -669,12 +603,12 @@ pub async fn update_action(
 #[delete("/contracts/{id}/actions/{action_id}")]
 pub async fn delete_action(
     caller: Caller,
-    path: web::Path<(Uuid, Uuid)>,
+    ids: web::Path<(Uuid, Uuid)>,
     if_match: IfMatch,
     pool: web::Data<DbPool>,
 ) -> ApiResult<HttpResponse> {
     caller.require_contract_manager()?;
-    let (contract_id, id) = path.into_inner();
+    let (contract_id, id) = ids.into_inner();
     let (contract_id, id) = (contract_id.to_string(), id.to_string());
     db::run_write(&pool, move |conn| {
         let contract = find_in_scope(conn, &caller, &contract_id)?;

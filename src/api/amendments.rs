@@ -1,8 +1,6 @@
 //! Amendments (avenants): the only way to change a signed contract's period, perimeter, fields or
 //! title. Recorded and applied in one transaction, numbered 1, 2, …, kept with before and after.
 
-use std::collections::HashMap;
-
 use actix_web::{HttpResponse, get, post, web};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
@@ -10,7 +8,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 use validator::Validate;
 
-use super::contracts::{ContractDraft, ContractView, PerimeterInput, check_draft, find_in_scope, view_one};
+use super::contracts::{ContractDraft, ContractView, PerimeterInput, check_draft, draft_view, find_in_scope, view_one};
 use super::created;
 use super::problems::{ChildListProblems, CreateChildProblems, ReadProblems};
 use crate::auth::Caller;
@@ -111,17 +109,8 @@ pub struct CreateAmendment {
 }
 
 impl RequestBody for CreateAmendment {
-    const READ_ONLY: &'static [&'static str] = &[
-        "id",
-        "version",
-        "status",
-        "created_at",
-        "updated_at",
-        "contract_id",
-        "number",
-        "before",
-        "after",
-    ];
+    const READ_ONLY: &'static [&'static str] =
+        &["id", "version", "status", "created_at", "updated_at", "contract_id", "number", "before", "after"];
 }
 
 /// The amendments of a contract, by number.
@@ -131,16 +120,10 @@ pub async fn list_amendments(caller: Caller, id: web::Path<Uuid>, pool: web::Dat
     let id = id.into_inner().to_string();
     let items = db::run(&pool, move |conn| {
         find_in_scope(conn, &caller, &id)?;
-        repo::list(conn, &id)?
-            .into_iter()
-            .map(amendment_view)
-            .collect::<ApiResult<Vec<_>>>()
+        repo::list(conn, &id)?.into_iter().map(amendment_view).collect::<ApiResult<Vec<_>>>()
     })
     .await?;
-    Ok(HttpResponse::Ok().json(Page {
-        items,
-        next_page_token: None,
-    }))
+    Ok(HttpResponse::Ok().json(Page { items, next_page_token: None }))
 }
 
 /// One amendment.
@@ -148,10 +131,10 @@ pub async fn list_amendments(caller: Caller, id: web::Path<Uuid>, pool: web::Dat
 #[get("/contracts/{id}/amendments/{amendment_id}")]
 pub async fn get_amendment(
     caller: Caller,
-    path: web::Path<(Uuid, Uuid)>,
+    ids: web::Path<(Uuid, Uuid)>,
     pool: web::Data<DbPool>,
 ) -> ApiResult<HttpResponse> {
-    let (contract_id, id) = path.into_inner();
+    let (contract_id, id) = ids.into_inner();
     let view = db::run(&pool, move |conn| {
         find_in_scope(conn, &caller, &contract_id.to_string())?;
         amendment_view(repo::find(conn, &contract_id.to_string(), &id.to_string())?.ok_or(ApiError::NotFound)?)
@@ -175,10 +158,10 @@ pub async fn create_amendment(
     let contract_id = id.into_inner().to_string();
     let view = db::run_write(&pool, move |conn| {
         let current = find_in_scope(conn, &caller, &contract_id)?;
-        if let Some(version) = if_match.0 {
-            if version != current.version {
-                return Err(ApiError::PreconditionFailed);
-            }
+        if let Some(version) = if_match.0
+            && version != current.version
+        {
+            return Err(ApiError::PreconditionFailed);
         }
         if current.status != RecordedStatus::Signed.as_str() {
             return Err(ApiError::Conflict(format!(
@@ -199,63 +182,10 @@ pub async fn create_amendment(
             )]));
         }
         let before_view = view_one(conn, current.clone())?;
-        let draft = ContractDraft {
-            kind: before_view.kind,
-            department: current.department.clone(),
-            title: changes
-                .title
-                .clone()
-                .map_or_else(|| current.title.clone(), |title| title.trim().to_owned()),
-            start_date: current.start_date,
-            end_date: changes.end_date.unwrap_or(current.end_date),
-            fields: changes.fields.clone().map_or_else(
-                || before_view.fields.iter().copied().collect(),
-                |fields| fields.into_iter().collect(),
-            ),
-            perimeter: changes.perimeter.clone().map_or_else(
-                || Perimeter {
-                    epcis: before_view.perimeter.epcis.iter().cloned().collect(),
-                    communes: before_view.perimeter.communes.iter().cloned().collect(),
-                },
-                |p| Perimeter {
-                    epcis: p.epcis.into_iter().collect(),
-                    communes: p.communes.into_iter().collect(),
-                },
-            ),
-            linked_schemes: before_view.linked_schemes.clone(),
-            predecessor_ids: Vec::new(),
-        };
+        let draft = amended_draft(&current, &before_view, &changes);
         check_draft(conn, &caller.scope(), &draft, Some(&contract_id))
             .map_err(|error| prefix_pointers(error, "/changes"))?;
-        let mut errors = Vec::new();
-        if draft.kind == ContractKind::Ctg
-            && changes.fields.is_some()
-            && !CTG_REQUIRED_FIELDS.iter().all(|field| draft.fields.contains(field))
-        {
-            errors.push(FieldError::at_pointer(
-                "/changes/fields",
-                "MISSING_REQUIRED_FIELD",
-                "a CTG keeps petite_enfance, jeunesse and parentalite",
-            ));
-        }
-        if changes.perimeter.is_some() && draft.perimeter.is_empty() {
-            errors.push(FieldError::at_pointer(
-                "/changes/perimeter",
-                "EMPTY_PERIMETER",
-                "a signed contract keeps a perimeter",
-            ));
-        }
-        if body.effective_on < current.start_date || body.effective_on > draft.end_date {
-            errors.push(FieldError::at_pointer(
-                "/effective_on",
-                "OUTSIDE_PERIOD",
-                "must fall inside the contract period",
-            ));
-        }
-        if !errors.is_empty() {
-            return Err(ApiError::validation(errors));
-        }
-
+        check_amendment(&draft, &changes, &body, &current)?;
         let now = db::now();
         let row = ContractRow {
             title: draft.title.clone(),
@@ -265,22 +195,8 @@ pub async fn create_amendment(
             updated_at: now,
             ..current.clone()
         };
-        let coverage = contracts_repo::coverage(conn, &HashMap::from([(row.id.clone(), draft.perimeter.clone())]))?;
-        let mut after_view = before_view.clone();
-        after_view.title.clone_from(&row.title);
-        after_view.end_date = row.end_date;
-        after_view.fields = draft.fields.iter().copied().collect();
-        let mut perimeter = draft.perimeter.clone();
-        perimeter.epcis.sort();
-        perimeter.communes.sort();
-        after_view.perimeter.epcis = perimeter.epcis;
-        after_view.perimeter.communes = perimeter.communes;
-        let covered = coverage.get(&row.id).copied().unwrap_or_default();
-        after_view.perimeter.covered_communes = covered.communes;
-        after_view.perimeter.covered_population = covered.population;
-        after_view.version = row.version;
-        after_view.updated_at = db::rfc3339(now);
-        after_view.status = RecordedStatus::Signed.seen_on(now.date(), row.start_date, row.end_date);
+        let predecessor_ids: Vec<String> = before_view.predecessor_ids.iter().map(Uuid::to_string).collect();
+        let after_view = draft_view(conn, row.clone(), &draft.perimeter, &predecessor_ids)?;
 
         let amendment = AmendmentRow {
             id: db::new_id(),
@@ -311,11 +227,60 @@ pub async fn create_amendment(
         amendment_view(amendment)
     })
     .await?;
-    Ok(created(
-        format!("/v1/contracts/{}/amendments/{}", view.contract_id, view.id),
-        1,
-        &view,
-    ))
+    Ok(created(format!("/v1/contracts/{}/amendments/{}", view.contract_id, view.id), 1, &view))
+}
+
+/// The contract's terms with the amendment's changes applied.
+fn amended_draft(current: &ContractRow, before: &ContractView, changes: &AmendmentChanges) -> ContractDraft {
+    ContractDraft {
+        kind: before.kind,
+        department: current.department.clone(),
+        title: changes.title.as_ref().map_or_else(|| current.title.clone(), |title| title.trim().to_owned()),
+        start_date: current.start_date,
+        end_date: changes.end_date.unwrap_or(current.end_date),
+        fields: changes
+            .fields
+            .as_ref()
+            .map_or_else(|| before.fields.iter().copied().collect(), |fields| fields.iter().copied().collect()),
+        perimeter: changes.perimeter.as_ref().map_or_else(
+            || Perimeter { epcis: before.perimeter.epcis.clone(), communes: before.perimeter.communes.clone() },
+            |p| Perimeter { epcis: p.epcis.clone(), communes: p.communes.clone() },
+        ),
+        linked_schemes: before.linked_schemes.clone(),
+        predecessor_ids: Vec::new(),
+    }
+}
+
+/// What a signed contract keeps through an amendment: a CTG its minimum fields, every contract a
+/// perimeter; and the amendment takes effect inside the (new) period.
+fn check_amendment(
+    draft: &ContractDraft,
+    changes: &AmendmentChanges,
+    body: &CreateAmendment,
+    current: &ContractRow,
+) -> ApiResult<()> {
+    let mut errors = Vec::new();
+    if draft.kind == ContractKind::Ctg
+        && changes.fields.is_some()
+        && !CTG_REQUIRED_FIELDS.iter().all(|field| draft.fields.contains(field))
+    {
+        errors.push(FieldError::at_pointer(
+            "/changes/fields",
+            "MISSING_REQUIRED_FIELD",
+            "a CTG keeps petite_enfance, jeunesse and parentalite",
+        ));
+    }
+    if changes.perimeter.is_some() && draft.perimeter.is_empty() {
+        errors.push(FieldError::at_pointer(
+            "/changes/perimeter",
+            "EMPTY_PERIMETER",
+            "a signed contract keeps a perimeter",
+        ));
+    }
+    if body.effective_on < current.start_date || body.effective_on > draft.end_date {
+        errors.push(FieldError::at_pointer("/effective_on", "OUTSIDE_PERIOD", "must fall inside the contract period"));
+    }
+    if errors.is_empty() { Ok(()) } else { Err(ApiError::validation(errors)) }
 }
 
 /// Moves the pointers of a draft's validation errors under `/changes`, where the amendment

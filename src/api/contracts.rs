@@ -177,21 +177,13 @@ pub(crate) struct ContractDraft {
 }
 
 fn perimeter_from(input: PerimeterInput) -> Perimeter {
-    Perimeter {
-        epcis: input.epcis,
-        communes: input.communes,
-    }
+    Perimeter { epcis: input.epcis, communes: input.communes }
 }
 
 /// The positions of the entries that repeat an earlier one.
 fn repeated(values: &[String]) -> Vec<usize> {
     let mut seen = BTreeSet::new();
-    values
-        .iter()
-        .enumerate()
-        .filter(|(_, value)| !seen.insert(*value))
-        .map(|(index, _)| index)
-        .collect()
+    values.iter().enumerate().filter(|(_, value)| !seen.insert(*value)).map(|(index, _)| index).collect()
 }
 
 /// Checks a draft against the reference and the contracts the caller reaches, listing every
@@ -207,12 +199,15 @@ pub(crate) fn check_draft(
         errors.push(FieldError::at_pointer("/title", "REQUIRED", "must not be blank"));
     }
     if draft.end_date < draft.start_date {
-        errors.push(FieldError::at_pointer(
-            "/end_date",
-            "DATE_BEFORE_START",
-            "must be on or after start_date",
-        ));
+        errors.push(FieldError::at_pointer("/end_date", "DATE_BEFORE_START", "must be on or after start_date"));
     }
+    check_perimeter(conn, draft, &mut errors)?;
+    check_predecessors(conn, scope, draft, own_id, &mut errors)?;
+    if errors.is_empty() { Ok(()) } else { Err(ApiError::validation(errors)) }
+}
+
+/// The perimeter's EPCI and communes exist, lie in the contract's département, and appear once.
+fn check_perimeter(conn: &mut DbConnection, draft: &ContractDraft, errors: &mut Vec<FieldError>) -> ApiResult<()> {
     for index in repeated(&draft.perimeter.epcis) {
         errors.push(FieldError::at_pointer(
             format!("/perimeter/epcis/{index}"),
@@ -230,11 +225,7 @@ pub(crate) fn check_draft(
     for (index, siren) in draft.perimeter.epcis.iter().enumerate() {
         let pointer = format!("/perimeter/epcis/{index}");
         if territories::find_epci(conn, siren)?.is_none() {
-            errors.push(FieldError::at_pointer(
-                pointer,
-                "UNKNOWN_EPCI",
-                format!("no EPCI has SIREN {siren}"),
-            ));
+            errors.push(FieldError::at_pointer(pointer, "UNKNOWN_EPCI", format!("no EPCI has SIREN {siren}")));
         } else if !territories::epci_departments(conn, siren)?.contains(&draft.department) {
             errors.push(FieldError::at_pointer(
                 pointer,
@@ -261,61 +252,59 @@ pub(crate) fn check_draft(
             Some(_) => {}
         }
     }
-    if !draft.predecessor_ids.is_empty() {
-        if draft.kind == ContractKind::Cej {
-            errors.push(FieldError::at_pointer(
-                "/predecessor_ids",
-                "PREDECESSORS_ONLY_FOR_CTG",
-                "only a CTG replaces earlier contracts",
-            ));
-        }
-        let found: HashMap<String, ContractRow> = repo::find_many(conn, scope, &draft.predecessor_ids)?
-            .into_iter()
-            .map(|row| (row.id.clone(), row))
-            .collect();
-        for (index, id) in draft.predecessor_ids.iter().enumerate() {
-            let pointer = format!("/predecessor_ids/{index}");
-            match found.get(id) {
-                _ if own_id == Some(id.as_str()) => errors.push(FieldError::at_pointer(
+    Ok(())
+}
+
+/// The predecessors are signed CEJs of the same département that the caller reaches.
+fn check_predecessors(
+    conn: &mut DbConnection,
+    scope: &Scope,
+    draft: &ContractDraft,
+    own_id: Option<&str>,
+    errors: &mut Vec<FieldError>,
+) -> ApiResult<()> {
+    if draft.predecessor_ids.is_empty() {
+        return Ok(());
+    }
+    if draft.kind == ContractKind::Cej {
+        errors.push(FieldError::at_pointer(
+            "/predecessor_ids",
+            "PREDECESSORS_ONLY_FOR_CTG",
+            "only a CTG replaces earlier contracts",
+        ));
+    }
+    let found: HashMap<String, ContractRow> =
+        repo::find_many(conn, scope, &draft.predecessor_ids)?.into_iter().map(|row| (row.id.clone(), row)).collect();
+    for (index, id) in draft.predecessor_ids.iter().enumerate() {
+        let pointer = format!("/predecessor_ids/{index}");
+        match found.get(id) {
+            _ if own_id == Some(id.as_str()) => {
+                errors.push(FieldError::at_pointer(pointer, "INVALID_PREDECESSOR", "a contract cannot replace itself"));
+            }
+            None => errors.push(FieldError::at_pointer(pointer, "UNKNOWN_CONTRACT", "no such contract in your scope")),
+            Some(row) if row.kind != "cej" || row.department != draft.department => {
+                errors.push(FieldError::at_pointer(
                     pointer,
                     "INVALID_PREDECESSOR",
-                    "a contract cannot replace itself",
-                )),
-                None => errors.push(FieldError::at_pointer(
-                    pointer,
-                    "UNKNOWN_CONTRACT",
-                    "no such contract in your scope",
-                )),
-                Some(row) if row.kind != "cej" || row.department != draft.department => {
-                    errors.push(FieldError::at_pointer(
-                        pointer,
-                        "INVALID_PREDECESSOR",
-                        "a predecessor is a CEJ of the same département",
-                    ));
-                }
-                Some(row) if !matches!(row.status.as_str(), "signed" | "superseded") => {
-                    errors.push(FieldError::at_pointer(
-                        pointer,
-                        "INVALID_PREDECESSOR",
-                        format!("a predecessor is a signed CEJ; this one is {}", row.status),
-                    ));
-                }
-                Some(_) => {}
+                    "a predecessor is a CEJ of the same département",
+                ));
             }
+            Some(row) if !matches!(row.status.as_str(), "signed" | "superseded") => {
+                errors.push(FieldError::at_pointer(
+                    pointer,
+                    "INVALID_PREDECESSOR",
+                    format!("a predecessor is a signed CEJ; this one is {}", row.status),
+                ));
+            }
+            Some(_) => {}
         }
     }
-    if errors.is_empty() {
-        Ok(())
-    } else {
-        Err(ApiError::validation(errors))
-    }
+    Ok(())
 }
 
 fn check_reference(reference: &str) -> Result<(), FieldError> {
     let valid = (1..=64).contains(&reference.len())
-        && reference
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'/'))
+        && reference.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'/'))
         && reference.bytes().next().is_some_and(|b| b.is_ascii_alphanumeric());
     if valid {
         Ok(())
@@ -336,10 +325,7 @@ fn reference_prefix(kind: ContractKind, department: &str, start: NaiveDate) -> S
 /// The ids as strings, each once, in the order sent.
 fn dedup_ids(ids: &[Uuid]) -> Vec<String> {
     let mut seen = BTreeSet::new();
-    ids.iter()
-        .map(Uuid::to_string)
-        .filter(|id| seen.insert(id.clone()))
-        .collect()
+    ids.iter().map(Uuid::to_string).filter(|id| seen.insert(id.clone())).collect()
 }
 
 /// Builds the views of `rows`, with their perimeters, coverage and predecessors, in four queries
@@ -361,10 +347,27 @@ pub(crate) fn views(conn: &mut DbConnection, rows: Vec<ContractRow>) -> ApiResul
         .collect())
 }
 
+/// The view `row` will have once written with this perimeter and these predecessors: what a
+/// write answers and records in the history before and without reading it back.
+pub(crate) fn draft_view(
+    conn: &mut DbConnection,
+    row: ContractRow,
+    perimeter: &Perimeter,
+    predecessor_ids: &[String],
+) -> ApiResult<ContractView> {
+    let coverage = repo::coverage(conn, &HashMap::from([(row.id.clone(), perimeter.clone())]))?;
+    let covered = coverage.get(&row.id).copied().unwrap_or_default();
+    let mut sorted = perimeter.clone();
+    sorted.epcis.sort();
+    sorted.communes.sort();
+    let mut predecessor_ids = predecessor_ids.to_vec();
+    predecessor_ids.sort();
+    let today = chrono::Utc::now().date_naive();
+    Ok(view(row, sorted, covered, &predecessor_ids, today))
+}
+
 pub(crate) fn view_one(conn: &mut DbConnection, row: ContractRow) -> ApiResult<ContractView> {
-    views(conn, vec![row])?
-        .pop()
-        .ok_or_else(|| ApiError::internal("a contract view went missing"))
+    views(conn, vec![row])?.pop().ok_or_else(|| ApiError::internal("a contract view went missing"))
 }
 
 fn view(
@@ -414,9 +417,9 @@ pub(crate) fn find_in_scope(conn: &mut DbConnection, caller: &Caller, id: &str) 
 /// 409 unless the contract can still be worked on (not terminated, cancelled or superseded).
 pub(crate) fn require_open(contract: &ContractRow) -> ApiResult<()> {
     match RecordedStatus::parse(&contract.status) {
-        Some(RecordedStatus::Terminated | RecordedStatus::Cancelled | RecordedStatus::Superseded) => Err(
-            ApiError::Conflict(format!("the contract is {}: it can no longer change", contract.status)),
-        ),
+        Some(RecordedStatus::Terminated | RecordedStatus::Cancelled | RecordedStatus::Superseded) => {
+            Err(ApiError::Conflict(format!("the contract is {}: it can no longer change", contract.status)))
+        }
         _ => Ok(()),
     }
 }
@@ -481,15 +484,13 @@ pub async fn list_contracts(
         .updated_since
         .as_deref()
         .map(|text| {
-            chrono::DateTime::parse_from_rfc3339(text)
-                .map(|at| at.naive_utc())
-                .map_err(|_| {
-                    ApiError::InvalidParameter(FieldError::at_parameter(
-                        "updated_since",
-                        "INVALID_VALUE",
-                        "updated_since is an RFC 3339 timestamp",
-                    ))
-                })
+            chrono::DateTime::parse_from_rfc3339(text).map(|at| at.naive_utc()).map_err(|_| {
+                ApiError::InvalidParameter(FieldError::at_parameter(
+                    "updated_since",
+                    "INVALID_VALUE",
+                    "updated_since is an RFC 3339 timestamp",
+                ))
+            })
         })
         .transpose()?;
     let filter = ContractFilter {
@@ -501,15 +502,8 @@ pub async fn list_contracts(
         active_on: query.active_on,
         updated_since,
     };
-    let params = PageParams {
-        page_size: query.page_size,
-        page_token: query.page_token.as_deref(),
-    };
-    let page = PageRequest::new(
-        &tokens,
-        &params,
-        format!("contracts|{filter:?}|{order:?}|{}", caller.fingerprint()),
-    )?;
+    let params = PageParams { page_size: query.page_size, page_token: query.page_token.as_deref() };
+    let page = PageRequest::new(&tokens, &params, format!("contracts|{filter:?}|{order:?}|{}", caller.fingerprint()))?;
     let after = page.after.as_deref().map(|cursor| {
         let (value, id) = cursor.split_once(CURSOR_SEPARATOR).unwrap_or((cursor, ""));
         (value.to_owned(), id.to_owned())
@@ -520,12 +514,7 @@ pub async fn list_contracts(
         let rows = repo::list(conn, &scope, &filter, today, order, after.as_ref(), page.fetch_limit())?;
         let cursors: HashMap<String, String> = rows
             .iter()
-            .map(|row| {
-                (
-                    row.id.clone(),
-                    format!("{}{CURSOR_SEPARATOR}{}", repo::sort_value(row, order.key), row.id),
-                )
-            })
+            .map(|row| (row.id.clone(), format!("{}{CURSOR_SEPARATOR}{}", repo::sort_value(row, order.key), row.id)))
             .collect();
         let views = views(conn, rows)?;
         Ok(page.finish(
@@ -574,9 +563,7 @@ fn department_for(caller: &Caller, requested: Option<String>) -> ApiResult<Strin
         )]));
     }
     if !caller.scope().covers_department(&department) {
-        return Err(ApiError::Forbidden(format!(
-            "you cannot create contracts in département {department}"
-        )));
+        return Err(ApiError::Forbidden(format!("you cannot create contracts in département {department}")));
     }
     Ok(department)
 }
@@ -633,14 +620,7 @@ pub async fn create_contract(
             created_at: now,
             updated_at: now,
         };
-        let coverage = repo::coverage(conn, &HashMap::from([(row.id.clone(), draft.perimeter.clone())]))?;
-        let view = view(
-            row.clone(),
-            draft.perimeter.clone(),
-            coverage.get(&row.id).copied().unwrap_or_default(),
-            &draft.predecessor_ids,
-            now.date(),
-        );
+        let view = draft_view(conn, row.clone(), &draft.perimeter, &draft.predecessor_ids)?;
         let change = Change {
             caller: &caller,
             action: Action::Created,
@@ -695,27 +675,20 @@ pub async fn update_contract(
         let draft = ContractDraft {
             kind: before.kind,
             department: current.department.clone(),
-            title: patch
-                .title
-                .map_or(current.title.clone(), |title| title.trim().to_owned()),
+            title: patch.title.map_or(current.title.clone(), |title| title.trim().to_owned()),
             start_date: patch.start_date.unwrap_or(current.start_date),
             end_date: patch.end_date.unwrap_or(current.end_date),
-            fields: patch.fields.map_or_else(
-                || before.fields.iter().copied().collect(),
-                |fields| fields.into_iter().collect(),
-            ),
+            fields: patch
+                .fields
+                .map_or_else(|| before.fields.iter().copied().collect(), |fields| fields.into_iter().collect()),
             perimeter: patch.perimeter.map_or_else(
-                || Perimeter {
-                    epcis: before.perimeter.epcis.iter().cloned().collect(),
-                    communes: before.perimeter.communes.iter().cloned().collect(),
-                },
+                || Perimeter { epcis: before.perimeter.epcis.clone(), communes: before.perimeter.communes.clone() },
                 perimeter_from,
             ),
             linked_schemes: patch.linked_schemes.unwrap_or_else(|| before.linked_schemes.clone()),
-            predecessor_ids: patch.predecessor_ids.map_or_else(
-                || before.predecessor_ids.iter().map(Uuid::to_string).collect(),
-                |ids| dedup_ids(&ids),
-            ),
+            predecessor_ids: patch
+                .predecessor_ids
+                .map_or_else(|| before.predecessor_ids.iter().map(Uuid::to_string).collect(), |ids| dedup_ids(&ids)),
         };
         check_draft(conn, &caller.scope(), &draft, Some(&id))?;
         let reference = match patch.reference {
@@ -736,14 +709,7 @@ pub async fn update_contract(
             updated_at: db::now(),
             ..current
         };
-        let coverage = repo::coverage(conn, &HashMap::from([(row.id.clone(), draft.perimeter.clone())]))?;
-        let after = view(
-            row.clone(),
-            draft.perimeter.clone(),
-            coverage.get(&row.id).copied().unwrap_or_default(),
-            &draft.predecessor_ids,
-            row.updated_at.date(),
-        );
+        let after = draft_view(conn, row.clone(), &draft.perimeter, &draft.predecessor_ids)?;
         let change = Change {
             caller: &caller,
             action: Action::Updated,
@@ -786,9 +752,8 @@ impl RequestBody for TransitionBody {}
 
 /// The facts the lifecycle guards look at.
 fn facts(conn: &mut DbConnection, contract: &ContractRow) -> ApiResult<ContractFacts> {
-    let perimeter = repo::perimeters(conn, std::slice::from_ref(&contract.id))?
-        .remove(&contract.id)
-        .unwrap_or_default();
+    let perimeter =
+        repo::perimeters(conn, std::slice::from_ref(&contract.id))?.remove(&contract.id).unwrap_or_default();
     let parties = parties::list(conn, &contract.id)?
         .into_iter()
         .map(|(party, organisation)| PartyFacts {
@@ -813,9 +778,7 @@ fn facts(conn: &mut DbConnection, contract: &ContractRow) -> ApiResult<ContractF
 
 /// Marks the CEJs a newly signed CTG replaces as superseded, each with its own history entry.
 fn supersede_predecessors(conn: &mut DbConnection, caller: &Caller, ctg: &ContractRow) -> ApiResult<()> {
-    let predecessor_ids = repo::predecessors(conn, std::slice::from_ref(&ctg.id))?
-        .remove(&ctg.id)
-        .unwrap_or_default();
+    let predecessor_ids = repo::predecessors(conn, std::slice::from_ref(&ctg.id))?.remove(&ctg.id).unwrap_or_default();
     for predecessor in repo::find_many(conn, &Scope::Everything, &predecessor_ids)? {
         if predecessor.status != RecordedStatus::Signed.as_str() {
             continue;
@@ -839,10 +802,7 @@ fn supersede_predecessors(conn: &mut DbConnection, caller: &Caller, ctg: &Contra
             after: snapshot(&after),
         };
         if !repo::update(conn, &row, predecessor.version, None, None, &change)? {
-            return Err(ApiError::Conflict(format!(
-                "predecessor {} changed meanwhile; retry",
-                predecessor.reference
-            )));
+            return Err(ApiError::Conflict(format!("predecessor {} changed meanwhile; retry", predecessor.reference)));
         }
     }
     Ok(())
@@ -866,21 +826,13 @@ pub async fn transition_contract(
         let current = find_in_scope(conn, &caller, &id)?;
         if_match.check(current.version)?;
         let facts = facts(conn, &current)?;
-        let request = TransitionRequest {
-            reason: body.reason.clone(),
-            effective_on: body.effective_on,
-        };
+        let request = TransitionRequest { reason: body.reason.clone(), effective_on: body.effective_on };
         let target =
             lifecycle::transition(&facts, body.action, &request).map_err(|unmet| ApiError::InvalidStateTransition {
                 detail: format!("{} is refused: {} condition(s) unmet", body.action, unmet.len()),
                 unmet: unmet
                     .into_iter()
-                    .map(|u| FieldError {
-                        pointer: None,
-                        parameter: None,
-                        code: u.code.to_owned(),
-                        detail: u.detail,
-                    })
+                    .map(|u| FieldError { pointer: None, parameter: None, code: u.code.to_owned(), detail: u.detail })
                     .collect(),
             })?;
         let before = view_one(conn, current.clone())?;

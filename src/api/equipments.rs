@@ -112,11 +112,7 @@ fn check(conn: &mut DbConnection, row: &EquipmentRow) -> ApiResult<String> {
     let mut errors = Vec::new();
     let manager = organisations::find(conn, &row.manager_id)?;
     if manager.is_none() {
-        errors.push(FieldError::at_pointer(
-            "/manager_id",
-            "UNKNOWN_ORGANISATION",
-            "no organisation has this id",
-        ));
+        errors.push(FieldError::at_pointer("/manager_id", "UNKNOWN_ORGANISATION", "no organisation has this id"));
     }
     if let Some(siret) = &row.siret {
         match check_siret(siret) {
@@ -126,10 +122,8 @@ fn check(conn: &mut DbConnection, row: &EquipmentRow) -> ApiResult<String> {
                 "must be 14 digits with a valid check digit",
             )),
             Ok(()) => {
-                if let Some(siren) = manager
-                    .as_ref()
-                    .and_then(|m| m.siren.as_deref())
-                    .filter(|siren| !siret.starts_with(siren))
+                if let Some(siren) =
+                    manager.as_ref().and_then(|m| m.siren.as_deref()).filter(|siren| !siret.starts_with(siren))
                 {
                     errors.push(FieldError::at_pointer(
                         "/siret",
@@ -140,31 +134,17 @@ fn check(conn: &mut DbConnection, row: &EquipmentRow) -> ApiResult<String> {
             }
         }
     }
-    let department = match territories::find_commune(conn, &row.commune)? {
-        Some(commune) => commune.department,
-        None => {
-            errors.push(FieldError::at_pointer(
-                "/commune",
-                "UNKNOWN_COMMUNE",
-                "no commune has this INSEE code",
-            ));
-            String::new()
-        }
-    };
-    if let (Some(opened), Some(closed)) = (row.opened_on, row.closed_on) {
-        if closed < opened {
-            errors.push(FieldError::at_pointer(
-                "/closed_on",
-                "DATE_BEFORE_START",
-                "must be on or after opened_on",
-            ));
-        }
+    let department =
+        territories::find_commune(conn, &row.commune)?.map(|commune| commune.department).unwrap_or_default();
+    if department.is_empty() {
+        errors.push(FieldError::at_pointer("/commune", "UNKNOWN_COMMUNE", "no commune has this INSEE code"));
     }
-    if errors.is_empty() {
-        Ok(department)
-    } else {
-        Err(ApiError::validation(errors))
+    if let (Some(opened), Some(closed)) = (row.opened_on, row.closed_on)
+        && closed < opened
+    {
+        errors.push(FieldError::at_pointer("/closed_on", "DATE_BEFORE_START", "must be on or after opened_on"));
     }
+    if errors.is_empty() { Ok(department) } else { Err(ApiError::validation(errors)) }
 }
 
 fn require_writable(caller: &Caller, department: &str) -> ApiResult<()> {
@@ -172,9 +152,7 @@ fn require_writable(caller: &Caller, department: &str) -> ApiResult<()> {
     if caller.scope().covers_department(department) {
         Ok(())
     } else {
-        Err(ApiError::Forbidden(
-            "this equipment lies outside your départements".into(),
-        ))
+        Err(ApiError::Forbidden("this equipment lies outside your départements".into()))
     }
 }
 
@@ -209,15 +187,8 @@ pub async fn list_equipments(
         commune: query.commune,
         manager_id: query.manager_id.map(|id| id.to_string()),
     };
-    let params = PageParams {
-        page_size: query.page_size,
-        page_token: query.page_token.as_deref(),
-    };
-    let page = PageRequest::new(
-        &tokens,
-        &params,
-        format!("equipments|{filter:?}|{}", caller.fingerprint()),
-    )?;
+    let params = PageParams { page_size: query.page_size, page_token: query.page_token.as_deref() };
+    let page = PageRequest::new(&tokens, &params, format!("equipments|{filter:?}|{}", caller.fingerprint()))?;
     let page = db::run(&pool, move |conn| {
         let rows = repo::list(conn, &filter, page.after.as_deref(), page.fetch_limit())?;
         Ok(page.finish(&tokens, rows, |row| row.id.clone(), EquipmentView::from))
@@ -267,11 +238,7 @@ pub async fn create_equipment(
         Ok(row)
     })
     .await?;
-    Ok(created(
-        format!("/v1/equipments/{}", row.id),
-        row.version,
-        &EquipmentView::from(row),
-    ))
+    Ok(created(format!("/v1/equipments/{}", row.id), row.version, &EquipmentView::from(row)))
 }
 
 /// Change an equipment; the result is checked as a whole, as on creation.
@@ -291,9 +258,7 @@ pub async fn update_equipment(
         require_writable(&caller, &current.department)?;
         if_match.check(current.version)?;
         let mut row = EquipmentRow {
-            equipment_type: patch
-                .equipment_type
-                .map_or(current.equipment_type.clone(), |t| t.as_str().to_owned()),
+            equipment_type: patch.equipment_type.map_or(current.equipment_type.clone(), |t| t.as_str().to_owned()),
             name: patch.name.map_or(current.name.clone(), |name| name.trim().to_owned()),
             siret: patch.siret.unwrap_or_else(|| current.siret.clone()),
             manager_id: patch.manager_id.map_or(current.manager_id.clone(), |id| id.to_string()),

@@ -32,10 +32,7 @@ pub async fn health_live() -> HttpResponse {
 #[get("/health/ready")]
 pub async fn health_ready(pool: web::Data<DbPool>) -> Result<HttpResponse, ApiError> {
     db::run(&pool, |conn| {
-        conn.ping().map_err(|error| ApiError::Unavailable {
-            cause: error.to_string(),
-            retry_after_seconds: 2,
-        })
+        conn.ping().map_err(|error| ApiError::Unavailable { cause: error.to_string(), retry_after_seconds: 2 })
     })
     .await?;
     Ok(HttpResponse::Ok().json(HealthView { status: "ok" }))

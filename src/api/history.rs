@@ -45,10 +45,7 @@ fn entry_view(row: EntryRow) -> HistoryEntryView {
     HistoryEntryView {
         sequence: row.id,
         at: db::rfc3339(row.at),
-        actor: Actor {
-            sub: row.actor_sub,
-            role: row.actor_role,
-        },
+        actor: Actor { sub: row.actor_sub, role: row.actor_role },
         action: row.action,
         resource: row.resource,
         resource_id: row.resource_id.parse().unwrap_or_default(),
@@ -78,10 +75,7 @@ pub async fn list_history(
     tokens: web::Data<PageTokenKey>,
 ) -> ApiResult<HttpResponse> {
     let id = id.into_inner().to_string();
-    let params = PageParams {
-        page_size: query.page_size,
-        page_token: query.page_token.as_deref(),
-    };
+    let params = PageParams { page_size: query.page_size, page_token: query.page_token.as_deref() };
     let page = PageRequest::new(&tokens, &params, format!("history|{id}|{}", caller.fingerprint()))?;
     let page = db::run(&pool, move |conn| {
         find_in_scope(conn, &caller, &id)?;

@@ -28,7 +28,5 @@ pub fn created(location: String, version: i64, body: &impl Serialize) -> HttpRes
 
 /// 200 with `ETag` and the resource.
 pub fn with_etag(version: i64, body: &impl Serialize) -> HttpResponse {
-    HttpResponse::Ok()
-        .insert_header((header::ETAG, etag(version)))
-        .json(body)
+    HttpResponse::Ok().insert_header((header::ETAG, etag(version))).json(body)
 }

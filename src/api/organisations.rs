@@ -103,21 +103,13 @@ struct Resolved {
 }
 
 /// Checks a draft against the reference and fills its defaults, listing every problem at once.
-fn resolve(conn: &mut DbConnection, draft: Draft) -> ApiResult<Resolved> {
+fn resolve(conn: &mut DbConnection, mut draft: Draft) -> ApiResult<Resolved> {
     let mut errors = Vec::new();
-    let mut name = draft
-        .name
-        .map(|name| name.trim().to_owned())
-        .filter(|name| !name.is_empty());
-    let mut department = draft.department;
-    let mut insee_code = draft.insee_code;
-
+    draft.name = draft.name.map(|name| name.trim().to_owned()).filter(|name| !name.is_empty());
     match &draft.siren {
-        None if draft.kind.requires_siren() => errors.push(FieldError::at_pointer(
-            "/siren",
-            "REQUIRED",
-            "every kind but other needs a SIREN",
-        )),
+        None if draft.kind.requires_siren() => {
+            errors.push(FieldError::at_pointer("/siren", "REQUIRED", "every kind but other needs a SIREN"));
+        }
         None => {}
         Some(siren) => match check_siren(siren) {
             Err(error) => errors.push(FieldError::at_pointer(
@@ -125,106 +117,92 @@ fn resolve(conn: &mut DbConnection, draft: Draft) -> ApiResult<Resolved> {
                 &error.code("SIREN"),
                 "must be 9 digits with a valid Luhn check digit",
             )),
-            Ok(()) => match draft.kind {
-                OrganisationKind::Commune => match territories::find_commune_by_siren(conn, siren)? {
-                    None => errors.push(FieldError::at_pointer(
-                        "/siren",
-                        "SIREN_NOT_IN_REFERENCE",
-                        "no current commune has this SIREN",
-                    )),
-                    Some(commune) => {
-                        name.get_or_insert(commune.name);
-                        if insee_code.as_ref().is_some_and(|code| *code != commune.insee) {
-                            errors.push(FieldError::at_pointer(
-                                "/insee_code",
-                                "INSEE_CODE_MISMATCH",
-                                format!("the commune with this SIREN is {}", commune.insee),
-                            ));
-                        }
-                        insee_code = Some(commune.insee);
-                    }
-                },
-                OrganisationKind::Epci => match territories::find_epci(conn, siren)? {
-                    None => errors.push(FieldError::at_pointer(
-                        "/siren",
-                        "SIREN_NOT_IN_REFERENCE",
-                        "no EPCI has this SIREN",
-                    )),
-                    Some(epci) => {
-                        name.get_or_insert(epci.name);
-                        let departments = territories::epci_departments(conn, siren)?;
-                        match (&department, departments.as_slice()) {
-                            (None, [only]) => department = Some(only.clone()),
-                            (None, _) => errors.push(FieldError::at_pointer(
-                                "/department",
-                                "REQUIRED",
-                                format!("this EPCI spans {}: name one", departments.join(", ")),
-                            )),
-                            (Some(given), _) if !departments.contains(given) => {
-                                errors.push(FieldError::at_pointer(
-                                    "/department",
-                                    "OUTSIDE_EPCI",
-                                    format!("this EPCI lies in {}", departments.join(", ")),
-                                ));
-                            }
-                            (Some(_), _) => {}
-                        }
-                    }
-                },
-                _ => {}
-            },
+            Ok(()) => fill_from_reference(conn, &mut draft, &mut errors)?,
         },
     }
+    check_place(conn, &mut draft, &mut errors)?;
+    let name = draft.name.unwrap_or_default();
+    if name.is_empty() && errors.iter().all(|e| e.pointer.as_deref() != Some("/siren")) {
+        errors.push(FieldError::at_pointer("/name", "REQUIRED", "a name is required"));
+    }
+    if errors.is_empty() {
+        Ok(Resolved { name, siren: draft.siren, department: draft.department, insee_code: draft.insee_code })
+    } else {
+        Err(ApiError::validation(errors))
+    }
+}
 
-    if let Some(code) = &insee_code {
-        match territories::find_commune(conn, code)? {
+/// A commune's or an EPCI's SIREN must be in the reference, which gives its name, INSEE code and
+/// département.
+fn fill_from_reference(conn: &mut DbConnection, draft: &mut Draft, errors: &mut Vec<FieldError>) -> ApiResult<()> {
+    let Some(siren) = draft.siren.clone() else { return Ok(()) };
+    match draft.kind {
+        OrganisationKind::Commune => match territories::find_commune_by_siren(conn, &siren)? {
             None => errors.push(FieldError::at_pointer(
-                "/insee_code",
-                "UNKNOWN_COMMUNE",
-                "no commune has this INSEE code",
+                "/siren",
+                "SIREN_NOT_IN_REFERENCE",
+                "no current commune has this SIREN",
             )),
-            Some(commune) => match &department {
-                None => department = Some(commune.department),
+            Some(commune) => {
+                draft.name.get_or_insert(commune.name);
+                if draft.insee_code.as_ref().is_some_and(|code| *code != commune.insee) {
+                    let detail = format!("the commune with this SIREN is {}", commune.insee);
+                    errors.push(FieldError::at_pointer("/insee_code", "INSEE_CODE_MISMATCH", detail));
+                }
+                draft.insee_code = Some(commune.insee);
+            }
+        },
+        OrganisationKind::Epci => match territories::find_epci(conn, &siren)? {
+            None => errors.push(FieldError::at_pointer("/siren", "SIREN_NOT_IN_REFERENCE", "no EPCI has this SIREN")),
+            Some(epci) => {
+                draft.name.get_or_insert(epci.name);
+                let departments = territories::epci_departments(conn, &siren)?;
+                match (&draft.department, departments.as_slice()) {
+                    (None, [only]) => draft.department = Some(only.clone()),
+                    (None, _) => {
+                        let detail = format!("this EPCI spans {}: name one", departments.join(", "));
+                        errors.push(FieldError::at_pointer("/department", "REQUIRED", detail));
+                    }
+                    (Some(given), _) if !departments.contains(given) => {
+                        let detail = format!("this EPCI lies in {}", departments.join(", "));
+                        errors.push(FieldError::at_pointer("/department", "OUTSIDE_EPCI", detail));
+                    }
+                    (Some(_), _) => {}
+                }
+            }
+        },
+        _ => {}
+    }
+    Ok(())
+}
+
+/// The INSEE code and the département exist and agree; the département defaults from the commune.
+fn check_place(conn: &mut DbConnection, draft: &mut Draft, errors: &mut Vec<FieldError>) -> ApiResult<()> {
+    if let Some(code) = &draft.insee_code {
+        match territories::find_commune(conn, code)? {
+            None => {
+                errors.push(FieldError::at_pointer("/insee_code", "UNKNOWN_COMMUNE", "no commune has this INSEE code"));
+            }
+            Some(commune) => match &draft.department {
+                None => draft.department = Some(commune.department),
                 Some(given) if *given != commune.department => {
-                    errors.push(FieldError::at_pointer(
-                        "/department",
-                        "DEPARTMENT_MISMATCH",
-                        format!("commune {code} lies in {}", commune.department),
-                    ));
+                    let detail = format!("commune {code} lies in {}", commune.department);
+                    errors.push(FieldError::at_pointer("/department", "DEPARTMENT_MISMATCH", detail));
                 }
                 Some(_) => {}
             },
         }
     }
-    match &department {
+    match &draft.department {
         Some(code) if territories::find_department(conn, code)?.is_none() => {
-            errors.push(FieldError::at_pointer(
-                "/department",
-                "UNKNOWN_DEPARTMENT",
-                "no département has this code",
-            ));
+            errors.push(FieldError::at_pointer("/department", "UNKNOWN_DEPARTMENT", "no département has this code"));
         }
-        None if draft.kind == OrganisationKind::Caf => errors.push(FieldError::at_pointer(
-            "/department",
-            "REQUIRED",
-            "a CAF serves one département",
-        )),
+        None if draft.kind == OrganisationKind::Caf => {
+            errors.push(FieldError::at_pointer("/department", "REQUIRED", "a CAF serves one département"));
+        }
         _ => {}
     }
-    let name = name.unwrap_or_default();
-    if name.is_empty() && errors.iter().all(|e| e.pointer.as_deref() != Some("/siren")) {
-        errors.push(FieldError::at_pointer("/name", "REQUIRED", "a name is required"));
-    }
-    if errors.is_empty() {
-        Ok(Resolved {
-            name,
-            siren: draft.siren,
-            department,
-            insee_code,
-        })
-    } else {
-        Err(ApiError::validation(errors))
-    }
+    Ok(())
 }
 
 /// Admins write every entry; CAF agents only entries located in their départements.
@@ -233,9 +211,7 @@ fn require_writable(caller: &Caller, department: Option<&str>) -> ApiResult<()> 
     match (caller.scope(), department) {
         (Scope::Everything, _) => Ok(()),
         (scope, Some(department)) if scope.covers_department(department) => Ok(()),
-        _ => Err(ApiError::Forbidden(
-            "this organisation lies outside your départements".into(),
-        )),
+        _ => Err(ApiError::Forbidden("this organisation lies outside your départements".into())),
     }
 }
 
@@ -250,10 +226,7 @@ fn conflict_on_unique(error: diesel::result::Error, resolved_siren: Option<&str>
             resolved_siren.unwrap_or("-")
         ))
     } else {
-        ApiError::Conflict(format!(
-            "an organisation with SIREN {} already exists",
-            resolved_siren.unwrap_or("-")
-        ))
+        ApiError::Conflict(format!("an organisation with SIREN {} already exists", resolved_siren.unwrap_or("-")))
     }
 }
 
@@ -286,10 +259,7 @@ pub async fn list_organisations(
         siren: query.siren,
         q: query.q.as_deref().map(fold_for_search).filter(|q| !q.is_empty()),
     };
-    let params = PageParams {
-        page_size: query.page_size,
-        page_token: query.page_token.as_deref(),
-    };
+    let params = PageParams { page_size: query.page_size, page_token: query.page_token.as_deref() };
     let binding = format!("organisations|{filter:?}|{}", caller.fingerprint());
     let page = PageRequest::new(&tokens, &params, binding)?;
     let page = db::run(&pool, move |conn| {
@@ -353,11 +323,7 @@ pub async fn create_organisation(
         Ok(row)
     })
     .await?;
-    Ok(created(
-        format!("/v1/organisations/{}", row.id),
-        row.version,
-        &OrganisationView::from(row),
-    ))
+    Ok(created(format!("/v1/organisations/{}", row.id), row.version, &OrganisationView::from(row)))
 }
 
 /// Change an organisation. The result is checked as a whole, as on creation.
@@ -376,9 +342,8 @@ pub async fn update_organisation(
         let current = repo::find(conn, &id)?.ok_or(ApiError::NotFound)?;
         require_writable(&caller, current.department.as_deref())?;
         if_match.check(current.version)?;
-        let kind = patch
-            .kind
-            .unwrap_or_else(|| OrganisationKind::parse(&current.kind).unwrap_or(OrganisationKind::Other));
+        let kind =
+            patch.kind.unwrap_or_else(|| OrganisationKind::parse(&current.kind).unwrap_or(OrganisationKind::Other));
         let resolved = resolve(
             conn,
             Draft {

@@ -79,15 +79,8 @@ pub struct CreateParty {
 }
 
 impl RequestBody for CreateParty {
-    const READ_ONLY: &'static [&'static str] = &[
-        "id",
-        "version",
-        "status",
-        "created_at",
-        "updated_at",
-        "contract_id",
-        "organisation",
-    ];
+    const READ_ONLY: &'static [&'static str] =
+        &["id", "version", "status", "created_at", "updated_at", "contract_id", "organisation"];
 }
 
 #[derive(Debug, Deserialize, Validate, ToSchema)]
@@ -111,16 +104,8 @@ pub struct PartyPatch {
 }
 
 impl RequestBody for PartyPatch {
-    const READ_ONLY: &'static [&'static str] = &[
-        "id",
-        "version",
-        "status",
-        "created_at",
-        "updated_at",
-        "contract_id",
-        "organisation",
-        "organisation_id",
-    ];
+    const READ_ONLY: &'static [&'static str] =
+        &["id", "version", "status", "created_at", "updated_at", "contract_id", "organisation", "organisation_id"];
 }
 
 impl PartyPatch {
@@ -166,10 +151,7 @@ pub async fn list_parties(caller: Caller, id: web::Path<Uuid>, pool: web::Data<D
             .collect::<Vec<_>>())
     })
     .await?;
-    Ok(HttpResponse::Ok().json(Page {
-        items,
-        next_page_token: None,
-    }))
+    Ok(HttpResponse::Ok().json(Page { items, next_page_token: None }))
 }
 
 /// One party of a contract.
@@ -177,10 +159,10 @@ pub async fn list_parties(caller: Caller, id: web::Path<Uuid>, pool: web::Data<D
 #[get("/contracts/{id}/parties/{party_id}")]
 pub async fn get_party(
     caller: Caller,
-    path: web::Path<(Uuid, Uuid)>,
+    ids: web::Path<(Uuid, Uuid)>,
     pool: web::Data<DbPool>,
 ) -> ApiResult<HttpResponse> {
-    let (contract_id, id) = path.into_inner();
+    let (contract_id, id) = ids.into_inner();
     let view = db::run(&pool, move |conn| {
         let (_, party, organisation) = find_party(conn, &caller, &contract_id.to_string(), &id.to_string())?;
         Ok(party_view(party, organisation))
@@ -220,14 +202,10 @@ pub async fn create_party(
         }
         let roles = join_codes(&body.roles, PartyRole::as_str);
         if !is_editable(&contract) && signs(&roles) {
-            return Err(ApiError::Conflict(
-                "the contract is signed: no signatory can be added".into(),
-            ));
+            return Err(ApiError::Conflict("the contract is signed: no signatory can be added".into()));
         }
         if repo::is_party(conn, &contract_id, &organisation_id)? {
-            return Err(ApiError::Conflict(
-                "this organisation is already a party of the contract".into(),
-            ));
+            return Err(ApiError::Conflict("this organisation is already a party of the contract".into()));
         }
         let now = db::now();
         let row = PartyRow {
@@ -258,11 +236,7 @@ pub async fn create_party(
         Ok(view)
     })
     .await?;
-    Ok(created(
-        format!("/v1/contracts/{}/parties/{}", view.contract_id, view.id),
-        view.version,
-        &view,
-    ))
+    Ok(created(format!("/v1/contracts/{}/parties/{}", view.contract_id, view.id), view.version, &view))
 }
 
 /// Change a party. A collectivity may change only its own party's signatory, délibération and
@@ -271,19 +245,16 @@ pub async fn create_party(
 #[patch("/contracts/{id}/parties/{party_id}")]
 pub async fn update_party(
     caller: Caller,
-    path: web::Path<(Uuid, Uuid)>,
+    ids: web::Path<(Uuid, Uuid)>,
     if_match: IfMatch,
     ApiJson(patch): ApiJson<PartyPatch>,
     pool: web::Data<DbPool>,
 ) -> ApiResult<HttpResponse> {
-    let (contract_id, id) = path.into_inner();
+    let (contract_id, id) = ids.into_inner();
     let view = db::run_write(&pool, move |conn| {
         let (contract, current, organisation) = find_party(conn, &caller, &contract_id.to_string(), &id.to_string())?;
         if !caller.manages_contracts() {
-            let own = organisation
-                .siren
-                .as_ref()
-                .is_some_and(|siren| caller.sirens().contains(siren));
+            let own = organisation.siren.as_ref().is_some_and(|siren| caller.sirens().contains(siren));
             if !own || patch.roles.is_some() {
                 return Err(ApiError::Forbidden(
                     "a collectivity changes only its own party's délibération and signature".into(),
@@ -292,14 +263,10 @@ pub async fn update_party(
         }
         if_match.check(current.version)?;
         require_open(&contract)?;
-        let roles = patch
-            .roles
-            .as_ref()
-            .map_or_else(|| current.roles.clone(), |roles| join_codes(roles, PartyRole::as_str));
+        let roles =
+            patch.roles.as_ref().map_or_else(|| current.roles.clone(), |roles| join_codes(roles, PartyRole::as_str));
         if !is_editable(&contract) && (patch.touches_signature() || signs(&roles) != signs(&current.roles)) {
-            return Err(ApiError::Conflict(
-                "the contract is signed: signatures and signatory roles are fixed".into(),
-            ));
+            return Err(ApiError::Conflict("the contract is signed: signatures and signatory roles are fixed".into()));
         }
         let before = party_view(current.clone(), organisation.clone());
         let row = PartyRow {
@@ -307,9 +274,7 @@ pub async fn update_party(
             signatory_name: patch.signatory_name.unwrap_or_else(|| current.signatory_name.clone()),
             signatory_title: patch.signatory_title.unwrap_or_else(|| current.signatory_title.clone()),
             deliberation_date: patch.deliberation_date.unwrap_or(current.deliberation_date),
-            deliberation_ref: patch
-                .deliberation_ref
-                .unwrap_or_else(|| current.deliberation_ref.clone()),
+            deliberation_ref: patch.deliberation_ref.unwrap_or_else(|| current.deliberation_ref.clone()),
             signed_on: patch.signed_on.unwrap_or(current.signed_on),
             version: current.version + 1,
             updated_at: db::now(),
@@ -339,20 +304,18 @@ pub async fn update_party(
 #[delete("/contracts/{id}/parties/{party_id}")]
 pub async fn delete_party(
     caller: Caller,
-    path: web::Path<(Uuid, Uuid)>,
+    ids: web::Path<(Uuid, Uuid)>,
     if_match: IfMatch,
     pool: web::Data<DbPool>,
 ) -> ApiResult<HttpResponse> {
     caller.require_contract_manager()?;
-    let (contract_id, id) = path.into_inner();
+    let (contract_id, id) = ids.into_inner();
     db::run_write(&pool, move |conn| {
         let (contract, current, organisation) = find_party(conn, &caller, &contract_id.to_string(), &id.to_string())?;
         if_match.check(current.version)?;
         require_open(&contract)?;
         if !is_editable(&contract) && signs(&current.roles) {
-            return Err(ApiError::Conflict(
-                "the contract is signed: its signatories stay".into(),
-            ));
+            return Err(ApiError::Conflict("the contract is signed: its signatories stay".into()));
         }
         let before = party_view(current.clone(), organisation);
         let change = Change {

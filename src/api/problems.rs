@@ -10,12 +10,7 @@ pub const PROBLEM_MEDIA_TYPE: &str = "application/problem+json";
 pub fn problem_response(description: &str) -> Response {
     ResponseBuilder::new()
         .description(description)
-        .content(
-            PROBLEM_MEDIA_TYPE,
-            ContentBuilder::new()
-                .schema(Some(Ref::from_schema_name("Problem")))
-                .build(),
-        )
+        .content(PROBLEM_MEDIA_TYPE, ContentBuilder::new().schema(Some(Ref::from_schema_name("Problem"))).build())
         .build()
 }
 

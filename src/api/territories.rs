@@ -102,12 +102,7 @@ impl From<CommuneRow> for CommuneView {
             siren: row.siren,
             epci_siren: row.epci_siren,
             parent_insee: row.parent_insee,
-            postal_codes: row
-                .postal_codes
-                .split(',')
-                .filter(|code| !code.is_empty())
-                .map(str::to_owned)
-                .collect(),
+            postal_codes: row.postal_codes.split(',').filter(|code| !code.is_empty()).map(str::to_owned).collect(),
             population: row.population,
         }
     }
@@ -183,10 +178,7 @@ pub async fn list_departments(
     pool: web::Data<DbPool>,
     tokens: web::Data<PageTokenKey>,
 ) -> ApiResult<HttpResponse> {
-    let params = PageParams {
-        page_size: query.page_size,
-        page_token: query.page_token.as_deref(),
-    };
+    let params = PageParams { page_size: query.page_size, page_token: query.page_token.as_deref() };
     let page = PageRequest::new(&tokens, &params, format!("departments|{}", caller.fingerprint()))?;
     let page = db::run(&pool, move |conn| {
         let rows = repo::list_departments(conn, page.after.as_deref(), page.fetch_limit())?;
@@ -210,10 +202,7 @@ pub async fn get_department(
     pool: web::Data<DbPool>,
 ) -> ApiResult<HttpResponse> {
     let code = code.into_inner();
-    let row = db::run(&pool, move |conn| {
-        repo::find_department(conn, &code)?.ok_or(ApiError::NotFound)
-    })
-    .await?;
+    let row = db::run(&pool, move |conn| repo::find_department(conn, &code)?.ok_or(ApiError::NotFound)).await?;
     Ok(HttpResponse::Ok().json(DepartmentView::from(row)))
 }
 
@@ -231,14 +220,8 @@ pub async fn list_epcis(
     pool: web::Data<DbPool>,
     tokens: web::Data<PageTokenKey>,
 ) -> ApiResult<HttpResponse> {
-    let filter = EpciFilter {
-        department: query.department,
-        q: search_term(query.q.as_deref()),
-    };
-    let params = PageParams {
-        page_size: query.page_size,
-        page_token: query.page_token.as_deref(),
-    };
+    let filter = EpciFilter { department: query.department, q: search_term(query.q.as_deref()) };
+    let params = PageParams { page_size: query.page_size, page_token: query.page_token.as_deref() };
     let binding = format!("epcis|{:?}|{:?}|{}", filter.department, filter.q, caller.fingerprint());
     let page = PageRequest::new(&tokens, &params, binding)?;
     let page = db::run(&pool, move |conn| {
@@ -271,18 +254,12 @@ pub async fn get_epci(_caller: Caller, siren: web::Path<String>, pool: web::Data
     let siren = siren.into_inner();
     let view = db::run(&pool, move |conn| {
         let row = repo::find_epci(conn, &siren)?.ok_or(ApiError::NotFound)?;
-        let members: Vec<CommuneView> = repo::epci_members(conn, &siren)?
-            .into_iter()
-            .map(CommuneView::from)
-            .collect();
+        let members: Vec<CommuneView> = repo::epci_members(conn, &siren)?.into_iter().map(CommuneView::from).collect();
         let mut departments: Vec<String> = members.iter().map(|member| member.department.clone()).collect();
         departments.sort();
         departments.dedup();
         let stats = (i64::try_from(members.len()).unwrap_or(i64::MAX), departments);
-        Ok(EpciView {
-            summary: epci_summary(row, Some(stats)),
-            members,
-        })
+        Ok(EpciView { summary: epci_summary(row, Some(stats)), members })
     })
     .await?;
     Ok(HttpResponse::Ok().json(view))
@@ -302,22 +279,9 @@ pub async fn list_communes(
     pool: web::Data<DbPool>,
     tokens: web::Data<PageTokenKey>,
 ) -> ApiResult<HttpResponse> {
-    let filter = CommuneFilter {
-        department: query.department,
-        epci: query.epci,
-        q: search_term(query.q.as_deref()),
-    };
-    let params = PageParams {
-        page_size: query.page_size,
-        page_token: query.page_token.as_deref(),
-    };
-    let binding = format!(
-        "communes|{:?}|{:?}|{:?}|{}",
-        filter.department,
-        filter.epci,
-        filter.q,
-        caller.fingerprint()
-    );
+    let filter = CommuneFilter { department: query.department, epci: query.epci, q: search_term(query.q.as_deref()) };
+    let params = PageParams { page_size: query.page_size, page_token: query.page_token.as_deref() };
+    let binding = format!("communes|{:?}|{:?}|{:?}|{}", filter.department, filter.epci, filter.q, caller.fingerprint());
     let page = PageRequest::new(&tokens, &params, binding)?;
     let page = db::run(&pool, move |conn| {
         let rows = repo::list_communes(conn, &filter, page.after.as_deref(), page.fetch_limit())?;
@@ -341,9 +305,6 @@ pub async fn get_commune(
     pool: web::Data<DbPool>,
 ) -> ApiResult<HttpResponse> {
     let insee = insee.into_inner();
-    let row = db::run(&pool, move |conn| {
-        repo::find_commune(conn, &insee)?.ok_or(ApiError::NotFound)
-    })
-    .await?;
+    let row = db::run(&pool, move |conn| repo::find_commune(conn, &insee)?.ok_or(ApiError::NotFound)).await?;
     Ok(HttpResponse::Ok().json(CommuneView::from(row)))
 }

@@ -32,19 +32,12 @@ impl KeySet {
             Some(secret) if secret.len() < MIN_SECRET_BYTES => {
                 return Err(format!("CTG_JWT_SECRET must be at least {MIN_SECRET_BYTES} bytes long"));
             }
-            Some(secret) => Some(VerifyingKey {
-                key: DecodingKey::from_secret(secret),
-                algorithm: Algorithm::HS256,
-            }),
+            Some(secret) => Some(VerifyingKey { key: DecodingKey::from_secret(secret), algorithm: Algorithm::HS256 }),
             None => None,
         };
         let mut by_kid = HashMap::new();
         for jwk in jwks.map(|set| set.keys.as_slice()).unwrap_or_default() {
-            let kid = jwk
-                .common
-                .key_id
-                .clone()
-                .ok_or("every key of CTG_JWT_JWKS_FILE needs a kid")?;
+            let kid = jwk.common.key_id.clone().ok_or("every key of CTG_JWT_JWKS_FILE needs a kid")?;
             let algorithm = match (&jwk.algorithm, jwk.common.key_algorithm) {
                 (AlgorithmParameters::RSA(_), None | Some(KeyAlgorithm::RS256)) => Algorithm::RS256,
                 (AlgorithmParameters::EllipticCurve(ec), None | Some(KeyAlgorithm::ES256))
@@ -66,12 +59,7 @@ impl KeySet {
         if secret.is_none() && by_kid.is_empty() {
             return Err("no verification key: set CTG_JWT_SECRET or CTG_JWT_JWKS_FILE".into());
         }
-        Ok(Self {
-            secret,
-            by_kid,
-            issuer: issuer.to_owned(),
-            audience: audience.to_owned(),
-        })
+        Ok(Self { secret, by_kid, issuer: issuer.to_owned(), audience: audience.to_owned() })
     }
 
     pub fn read_jwks(path: &Path) -> Result<JwkSet, String> {
@@ -85,10 +73,7 @@ impl KeySet {
     pub(super) fn select(&self, kid: Option<&str>) -> Result<(&DecodingKey, Validation), &'static str> {
         let key = match kid {
             Some(kid) => self.by_kid.get(kid).ok_or("the token's kid names no known key")?,
-            None => self
-                .secret
-                .as_ref()
-                .ok_or("the token has no kid, and no shared secret is configured")?,
+            None => self.secret.as_ref().ok_or("the token has no kid, and no shared secret is configured")?,
         };
         let mut validation = Validation::new(key.algorithm);
         validation.leeway = LEEWAY_SECONDS;

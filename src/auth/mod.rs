@@ -104,10 +104,7 @@ impl Caller {
         if self.manages_contracts() {
             Ok(())
         } else {
-            Err(ApiError::Forbidden(format!(
-                "the {} role cannot do this",
-                self.role.name()
-            )))
+            Err(ApiError::Forbidden(format!("the {} role cannot do this", self.role.name())))
         }
     }
 
@@ -166,9 +163,7 @@ fn sirens_claim(claims: &Claims) -> Result<BTreeSet<String>, ApiError> {
         return Err(unauthenticated("the collectivity role needs a non-empty sirens claim"));
     }
     if let Some(bad) = sirens.iter().find(|siren| check_siren(siren).is_err()) {
-        return Err(ApiError::Unauthenticated(format!(
-            "sirens claim: {bad:?} is not a valid SIREN"
-        )));
+        return Err(ApiError::Unauthenticated(format!("sirens claim: {bad:?} is not a valid SIREN")));
     }
     Ok(sirens.iter().cloned().collect())
 }
@@ -209,25 +204,14 @@ pub fn authenticate(keys: &KeySet, authorization: Option<&[u8]>) -> Result<Calle
     }
     let role = match claims.role.as_str() {
         "admin" => Role::Admin,
-        "caf_agent" => Role::CafAgent {
-            departments: departments_claim(&claims)?,
-        },
-        "collectivity" => Role::Collectivity {
-            sirens: sirens_claim(&claims)?,
-        },
-        "integration" => Role::Integration {
-            departments: departments_claim(&claims)?,
-        },
+        "caf_agent" => Role::CafAgent { departments: departments_claim(&claims)? },
+        "collectivity" => Role::Collectivity { sirens: sirens_claim(&claims)? },
+        "integration" => Role::Integration { departments: departments_claim(&claims)? },
         _ => {
-            return Err(unauthenticated(
-                "the token's role is not one of admin, caf_agent, collectivity, integration",
-            ));
+            return Err(unauthenticated("the token's role is not one of admin, caf_agent, collectivity, integration"));
         }
     };
-    Ok(Caller {
-        subject: claims.sub,
-        role,
-    })
+    Ok(Caller { subject: claims.sub, role })
 }
 
 impl FromRequest for Caller {
@@ -236,12 +220,9 @@ impl FromRequest for Caller {
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let result = match req.app_data::<web::Data<KeySet>>() {
-            Some(keys) => authenticate(
-                keys,
-                req.headers()
-                    .get(header::AUTHORIZATION)
-                    .map(header::HeaderValue::as_bytes),
-            ),
+            Some(keys) => {
+                authenticate(keys, req.headers().get(header::AUTHORIZATION).map(header::HeaderValue::as_bytes))
+            }
             None => Err(ApiError::internal("the key set is not registered as app data")),
         };
         std::future::ready(result)

@@ -35,9 +35,5 @@ impl TokenClaims {
 }
 
 pub fn mint(secret: &[u8], claims: &TokenClaims) -> Result<String, jsonwebtoken::errors::Error> {
-    jsonwebtoken::encode(
-        &Header::new(Algorithm::HS256),
-        claims,
-        &EncodingKey::from_secret(secret),
-    )
+    jsonwebtoken::encode(&Header::new(Algorithm::HS256), claims, &EncodingKey::from_secret(secret))
 }

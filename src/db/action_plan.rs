@@ -78,10 +78,7 @@ pub fn code_taken_by_axis(
 }
 
 pub fn actions_of_axis(conn: &mut DbConnection, axis_id: &str) -> QueryResult<i64> {
-    contract_actions::table
-        .filter(contract_actions::axis_id.eq(axis_id))
-        .count()
-        .get_result(conn)
+    contract_actions::table.filter(contract_actions::axis_id.eq(axis_id)).count().get_result(conn)
 }
 
 pub fn actions(
@@ -140,9 +137,7 @@ pub fn update_axis(
     change: &Change<'_>,
 ) -> QueryResult<bool> {
     let updated = diesel::update(
-        contract_axes::table
-            .filter(contract_axes::id.eq(&row.id))
-            .filter(contract_axes::version.eq(expected_version)),
+        contract_axes::table.filter(contract_axes::id.eq(&row.id)).filter(contract_axes::version.eq(expected_version)),
     )
     .set(row)
     .execute(conn)?;
@@ -162,9 +157,7 @@ pub fn delete_axis(
     change: &Change<'_>,
 ) -> QueryResult<bool> {
     let deleted = diesel::delete(
-        contract_axes::table
-            .filter(contract_axes::id.eq(&row.id))
-            .filter(contract_axes::version.eq(expected_version)),
+        contract_axes::table.filter(contract_axes::id.eq(&row.id)).filter(contract_axes::version.eq(expected_version)),
     )
     .execute(conn)?;
     if deleted != 1 {

@@ -49,8 +49,5 @@ pub fn next_number(conn: &mut DbConnection, contract_id: &str) -> QueryResult<i6
 
 /// Stores an amendment. The contract update it goes with records the history entry.
 pub fn insert(conn: &mut DbConnection, row: &AmendmentRow) -> QueryResult<()> {
-    diesel::insert_into(contract_amendments::table)
-        .values(row)
-        .execute(conn)
-        .map(|_| ())
+    diesel::insert_into(contract_amendments::table).values(row).execute(conn).map(|_| ())
 }

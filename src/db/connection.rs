@@ -38,17 +38,12 @@ impl DatabaseUrl {
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             return Ok(Self::Postgres(url.to_owned()));
         }
-        let path = url
-            .strip_prefix("sqlite://")
-            .or_else(|| url.strip_prefix("sqlite:"))
-            .unwrap_or(url);
+        let path = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")).unwrap_or(url);
         if path.is_empty() {
             return Err("DATABASE_URL names no SQLite file".into());
         }
         if let Some((scheme, _)) = path.split_once("://") {
-            return Err(format!(
-                "DATABASE_URL scheme {scheme}:// is not supported: use postgres:// or sqlite://"
-            ));
+            return Err(format!("DATABASE_URL scheme {scheme}:// is not supported: use postgres:// or sqlite://"));
         }
         Ok(Self::Sqlite(PathBuf::from(path)))
     }
@@ -164,26 +159,14 @@ mod tests {
 
     #[test]
     fn the_scheme_picks_the_backend() {
-        assert_eq!(
-            DatabaseUrl::parse("postgres://u@h/db").unwrap().backend(),
-            Backend::Postgres
-        );
-        assert_eq!(
-            DatabaseUrl::parse("postgresql://u@h/db").unwrap().backend(),
-            Backend::Postgres
-        );
-        assert_eq!(
-            DatabaseUrl::parse("sqlite://data/ctg.db").unwrap(),
-            DatabaseUrl::Sqlite("data/ctg.db".into())
-        );
+        assert_eq!(DatabaseUrl::parse("postgres://u@h/db").unwrap().backend(), Backend::Postgres);
+        assert_eq!(DatabaseUrl::parse("postgresql://u@h/db").unwrap().backend(), Backend::Postgres);
+        assert_eq!(DatabaseUrl::parse("sqlite://data/ctg.db").unwrap(), DatabaseUrl::Sqlite("data/ctg.db".into()));
         assert_eq!(
             DatabaseUrl::parse("sqlite:///var/lib/ctg.db").unwrap(),
             DatabaseUrl::Sqlite("/var/lib/ctg.db".into())
         );
-        assert_eq!(
-            DatabaseUrl::parse("ctg.db").unwrap(),
-            DatabaseUrl::Sqlite("ctg.db".into())
-        );
+        assert_eq!(DatabaseUrl::parse("ctg.db").unwrap(), DatabaseUrl::Sqlite("ctg.db".into()));
         assert!(DatabaseUrl::parse("mysql://u@h/db").is_err());
         assert!(DatabaseUrl::parse("").is_err());
         assert!(DatabaseUrl::parse("sqlite://").is_err());

@@ -81,19 +81,12 @@ pub fn scoped(scope: &Scope) -> contracts::BoxedQuery<'static, Backend> {
 }
 
 pub fn find(conn: &mut DbConnection, scope: &Scope, id: &str) -> QueryResult<Option<ContractRow>> {
-    scoped(scope)
-        .filter(contracts::id.eq(id.to_owned()))
-        .select(ContractRow::as_select())
-        .first(conn)
-        .optional()
+    scoped(scope).filter(contracts::id.eq(id.to_owned())).select(ContractRow::as_select()).first(conn).optional()
 }
 
 /// Contracts by id among those in scope; the ones out of scope are simply absent.
 pub fn find_many(conn: &mut DbConnection, scope: &Scope, ids: &[String]) -> QueryResult<Vec<ContractRow>> {
-    scoped(scope)
-        .filter(contracts::id.eq_any(ids.to_vec()))
-        .select(ContractRow::as_select())
-        .load(conn)
+    scoped(scope).filter(contracts::id.eq_any(ids.to_vec())).select(ContractRow::as_select()).load(conn)
 }
 
 /// How a contract list is sorted. Every order ends with the id, so pages never overlap.
@@ -145,16 +138,12 @@ fn filtered(scope: &Scope, filter: &ContractFilter, today: NaiveDate) -> contrac
     }
     if let Some(status) = filter.status.as_deref() {
         query = match status {
-            "signed" => query
-                .filter(contracts::status.eq("signed"))
-                .filter(contracts::start_date.gt(today)),
+            "signed" => query.filter(contracts::status.eq("signed")).filter(contracts::start_date.gt(today)),
             "active" => query
                 .filter(contracts::status.eq("signed"))
                 .filter(contracts::start_date.le(today))
                 .filter(contracts::end_date.ge(today)),
-            "expired" => query
-                .filter(contracts::status.eq("signed"))
-                .filter(contracts::end_date.lt(today)),
+            "expired" => query.filter(contracts::status.eq("signed")).filter(contracts::end_date.lt(today)),
             recorded => query.filter(contracts::status.eq(recorded.to_owned())),
         };
     }
@@ -182,9 +171,8 @@ fn filtered(scope: &Scope, filter: &ContractFilter, today: NaiveDate) -> contrac
         let named = contract_communes::table
             .filter(contract_communes::insee.eq(commune.clone()))
             .select(contract_communes::contract_id);
-        let epci_of_commune = communes::table
-            .filter(communes::insee.eq(commune.clone()))
-            .select(communes::epci_siren.assume_not_null());
+        let epci_of_commune =
+            communes::table.filter(communes::insee.eq(commune.clone())).select(communes::epci_siren.assume_not_null());
         let through_epci = contract_epcis::table
             .filter(contract_epcis::epci_siren.eq_any(epci_of_commune))
             .select(contract_epcis::contract_id);
@@ -201,17 +189,9 @@ macro_rules! keyset {
         if let Some((value, id)) = $after {
             let value = $parse(value.as_str()).ok_or(diesel::result::Error::NotFound)?;
             query = if $order.descending {
-                query.filter(
-                    $column
-                        .lt(value.clone())
-                        .or($column.eq(value).and(contracts::id.lt(id.clone()))),
-                )
+                query.filter($column.lt(value.clone()).or($column.eq(value).and(contracts::id.lt(id.clone()))))
             } else {
-                query.filter(
-                    $column
-                        .gt(value.clone())
-                        .or($column.eq(value).and(contracts::id.gt(id.clone()))),
-                )
+                query.filter($column.gt(value.clone()).or($column.eq(value).and(contracts::id.gt(id.clone()))))
             };
         }
         if $order.descending {
@@ -238,17 +218,13 @@ pub fn list(
     after: Option<&(String, String)>,
     limit: i64,
 ) -> QueryResult<Vec<ContractRow>> {
-    let query = filtered(scope, filter, today)
-        .select(ContractRow::as_select())
-        .limit(limit);
+    let query = filtered(scope, filter, today).select(ContractRow::as_select()).limit(limit);
     let query = match order.key {
         SortKey::Reference => keyset!(query, contracts::reference, order, after, |v: &str| Some(v.to_owned())),
-        SortKey::StartDate => keyset!(query, contracts::start_date, order, after, |v: &str| v
-            .parse::<NaiveDate>()
-            .ok()),
-        SortKey::EndDate => keyset!(query, contracts::end_date, order, after, |v: &str| v
-            .parse::<NaiveDate>()
-            .ok()),
+        SortKey::StartDate => {
+            keyset!(query, contracts::start_date, order, after, |v: &str| v.parse::<NaiveDate>().ok())
+        }
+        SortKey::EndDate => keyset!(query, contracts::end_date, order, after, |v: &str| v.parse::<NaiveDate>().ok()),
         SortKey::CreatedAt => keyset!(query, contracts::created_at, order, after, parse_timestamp),
         SortKey::UpdatedAt => keyset!(query, contracts::updated_at, order, after, parse_timestamp),
     };
@@ -276,9 +252,9 @@ pub fn perimeters(conn: &mut DbConnection, ids: &[String]) -> QueryResult<HashMa
 }
 
 /// What each perimeter covers: its communes and the members of its EPCI, each counted once.
-pub fn coverage(
+pub fn coverage<S: std::hash::BuildHasher>(
     conn: &mut DbConnection,
-    perimeters: &HashMap<String, Perimeter>,
+    perimeters: &HashMap<String, Perimeter, S>,
 ) -> QueryResult<HashMap<String, Coverage>> {
     let epcis: BTreeSet<&String> = perimeters.values().flat_map(|p| &p.epcis).collect();
     let named: BTreeSet<&String> = perimeters.values().flat_map(|p| &p.communes).collect();
@@ -316,10 +292,7 @@ fn write_perimeter(conn: &mut DbConnection, id: &str, perimeter: &Perimeter) -> 
     }
     for insee in &perimeter.communes {
         diesel::insert_into(contract_communes::table)
-            .values((
-                contract_communes::contract_id.eq(id),
-                contract_communes::insee.eq(insee),
-            ))
+            .values((contract_communes::contract_id.eq(id), contract_communes::insee.eq(insee)))
             .execute(conn)?;
     }
     Ok(())
@@ -329,10 +302,7 @@ fn write_perimeter(conn: &mut DbConnection, id: &str, perimeter: &Perimeter) -> 
 pub fn predecessors(conn: &mut DbConnection, ids: &[String]) -> QueryResult<HashMap<String, Vec<String>>> {
     let rows: Vec<(String, String)> = contract_predecessors::table
         .filter(contract_predecessors::contract_id.eq_any(ids))
-        .order((
-            contract_predecessors::contract_id,
-            contract_predecessors::predecessor_id,
-        ))
+        .order((contract_predecessors::contract_id, contract_predecessors::predecessor_id))
         .load(conn)?;
     let mut out: HashMap<String, Vec<String>> = HashMap::new();
     for (contract_id, predecessor_id) in rows {
@@ -362,18 +332,13 @@ pub fn next_reference(conn: &mut DbConnection, prefix: &str) -> QueryResult<Stri
         .filter(contracts::reference.like(format!("{prefix}%")))
         .select(contracts::reference)
         .load(conn)?;
-    let highest = taken
-        .iter()
-        .filter_map(|reference| reference.strip_prefix(prefix)?.parse::<u32>().ok())
-        .max()
-        .unwrap_or(0);
+    let highest =
+        taken.iter().filter_map(|reference| reference.strip_prefix(prefix)?.parse::<u32>().ok()).max().unwrap_or(0);
     Ok(format!("{prefix}{:04}", highest + 1))
 }
 
 pub fn reference_taken(conn: &mut DbConnection, reference: &str, except_id: Option<&str>) -> QueryResult<bool> {
-    let mut query = contracts::table
-        .filter(contracts::reference.eq(reference.to_owned()))
-        .into_boxed();
+    let mut query = contracts::table.filter(contracts::reference.eq(reference.to_owned())).into_boxed();
     if let Some(id) = except_id {
         query = query.filter(contracts::id.ne(id.to_owned()));
     }
@@ -404,9 +369,7 @@ pub fn update(
     change: &Change<'_>,
 ) -> QueryResult<bool> {
     let updated = diesel::update(
-        contracts::table
-            .filter(contracts::id.eq(&row.id))
-            .filter(contracts::version.eq(expected_version)),
+        contracts::table.filter(contracts::id.eq(&row.id)).filter(contracts::version.eq(expected_version)),
     )
     .set(row)
     .execute(conn)?;
@@ -427,10 +390,7 @@ pub fn update(
 /// its ETag and `updated_since` see the change too.
 pub fn touch(conn: &mut DbConnection, id: &str, at: NaiveDateTime) -> QueryResult<()> {
     diesel::update(contracts::table.filter(contracts::id.eq(id)))
-        .set((
-            contracts::version.eq(contracts::version + 1),
-            contracts::updated_at.eq(at),
-        ))
+        .set((contracts::version.eq(contracts::version + 1), contracts::updated_at.eq(at)))
         .execute(conn)
         .map(|_| ())
 }

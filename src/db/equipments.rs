@@ -38,11 +38,7 @@ pub fn list(
     after: Option<&str>,
     limit: i64,
 ) -> QueryResult<Vec<EquipmentRow>> {
-    let mut query = equipments::table
-        .select(EquipmentRow::as_select())
-        .order(equipments::id)
-        .limit(limit)
-        .into_boxed();
+    let mut query = equipments::table.select(EquipmentRow::as_select()).order(equipments::id).limit(limit).into_boxed();
     if let Some(equipment_type) = &filter.equipment_type {
         query = query.filter(equipments::equipment_type.eq(equipment_type.clone()));
     }
@@ -62,26 +58,17 @@ pub fn list(
 }
 
 pub fn find(conn: &mut DbConnection, id: &str) -> QueryResult<Option<EquipmentRow>> {
-    equipments::table
-        .find(id)
-        .select(EquipmentRow::as_select())
-        .first(conn)
-        .optional()
+    equipments::table.find(id).select(EquipmentRow::as_select()).first(conn).optional()
 }
 
 pub fn insert(conn: &mut DbConnection, row: &EquipmentRow) -> QueryResult<()> {
-    diesel::insert_into(equipments::table)
-        .values(row)
-        .execute(conn)
-        .map(|_| ())
+    diesel::insert_into(equipments::table).values(row).execute(conn).map(|_| ())
 }
 
 /// Writes `row` if the stored version is still `expected_version`; returns whether it did.
 pub fn update(conn: &mut DbConnection, row: &EquipmentRow, expected_version: i64) -> QueryResult<bool> {
     let updated = diesel::update(
-        equipments::table
-            .filter(equipments::id.eq(&row.id))
-            .filter(equipments::version.eq(expected_version)),
+        equipments::table.filter(equipments::id.eq(&row.id)).filter(equipments::version.eq(expected_version)),
     )
     .set(row)
     .execute(conn)?;
@@ -90,9 +77,7 @@ pub fn update(conn: &mut DbConnection, row: &EquipmentRow, expected_version: i64
 
 pub fn delete(conn: &mut DbConnection, id: &str, expected_version: i64) -> QueryResult<bool> {
     let deleted = diesel::delete(
-        equipments::table
-            .filter(equipments::id.eq(id))
-            .filter(equipments::version.eq(expected_version)),
+        equipments::table.filter(equipments::id.eq(id)).filter(equipments::version.eq(expected_version)),
     )
     .execute(conn)?;
     Ok(deleted == 1)

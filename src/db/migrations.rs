@@ -17,16 +17,13 @@ pub type MigrationError = Box<dyn std::error::Error + Send + Sync>;
 /// Applies the pending migrations and returns their names.
 pub fn run_pending(conn: &mut DbConnection) -> Result<Vec<String>, MigrationError> {
     let applied = match conn {
-        DbConnection::Sqlite(sqlite) => sqlite
-            .run_pending_migrations(SQLITE)?
-            .iter()
-            .map(ToString::to_string)
-            .collect(),
+        DbConnection::Sqlite(sqlite) => {
+            sqlite.run_pending_migrations(SQLITE)?.iter().map(ToString::to_string).collect()
+        }
         DbConnection::Pg(pg) => {
             pg.batch_execute(&format!("SELECT pg_advisory_lock({MIGRATION_LOCK_KEY})"))?;
-            let result = pg
-                .run_pending_migrations(POSTGRES)
-                .map(|versions| versions.iter().map(ToString::to_string).collect());
+            let result =
+                pg.run_pending_migrations(POSTGRES).map(|versions| versions.iter().map(ToString::to_string).collect());
             pg.batch_execute(&format!("SELECT pg_advisory_unlock({MIGRATION_LOCK_KEY})"))?;
             result?
         }

@@ -28,10 +28,8 @@ where
 {
     let pool = pool.clone();
     actix_web::web::block(move || {
-        let mut conn = pool.get().map_err(|error| ApiError::Unavailable {
-            cause: error.to_string(),
-            retry_after_seconds: 2,
-        })?;
+        let mut conn =
+            pool.get().map_err(|error| ApiError::Unavailable { cause: error.to_string(), retry_after_seconds: 2 })?;
         work(&mut conn)
     })
     .await
@@ -105,10 +103,7 @@ pub fn serialize_writers(conn: &mut DbConnection, key: &str) -> diesel::QueryRes
 
 /// Whether a write failed on a UNIQUE constraint.
 pub fn is_unique_violation(error: &diesel::result::Error) -> bool {
-    matches!(
-        error,
-        diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _)
-    )
+    matches!(error, diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _))
 }
 
 /// Formats timestamps as RFC 3339 UTC with a `Z`, as the API promises.

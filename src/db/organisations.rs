@@ -37,11 +37,8 @@ pub fn list(
     after: Option<&str>,
     limit: i64,
 ) -> QueryResult<Vec<OrganisationRow>> {
-    let mut query = organisations::table
-        .select(OrganisationRow::as_select())
-        .order(organisations::id)
-        .limit(limit)
-        .into_boxed();
+    let mut query =
+        organisations::table.select(OrganisationRow::as_select()).order(organisations::id).limit(limit).into_boxed();
     if let Some(kind) = &filter.kind {
         query = query.filter(organisations::kind.eq(kind.clone()));
     }
@@ -61,18 +58,11 @@ pub fn list(
 }
 
 pub fn find(conn: &mut DbConnection, id: &str) -> QueryResult<Option<OrganisationRow>> {
-    organisations::table
-        .find(id)
-        .select(OrganisationRow::as_select())
-        .first(conn)
-        .optional()
+    organisations::table.find(id).select(OrganisationRow::as_select()).first(conn).optional()
 }
 
 pub fn find_many(conn: &mut DbConnection, ids: &[String]) -> QueryResult<Vec<OrganisationRow>> {
-    organisations::table
-        .filter(organisations::id.eq_any(ids))
-        .select(OrganisationRow::as_select())
-        .load(conn)
+    organisations::table.filter(organisations::id.eq_any(ids)).select(OrganisationRow::as_select()).load(conn)
 }
 
 pub fn find_by_siren(conn: &mut DbConnection, siren: &str) -> QueryResult<Option<OrganisationRow>> {
@@ -94,18 +84,13 @@ pub fn caf_of(conn: &mut DbConnection, department: &str) -> QueryResult<Option<O
 }
 
 pub fn insert(conn: &mut DbConnection, row: &OrganisationRow) -> QueryResult<()> {
-    diesel::insert_into(organisations::table)
-        .values(row)
-        .execute(conn)
-        .map(|_| ())
+    diesel::insert_into(organisations::table).values(row).execute(conn).map(|_| ())
 }
 
 /// Writes `row` if the stored version is still `expected_version`; returns whether it did.
 pub fn update(conn: &mut DbConnection, row: &OrganisationRow, expected_version: i64) -> QueryResult<bool> {
     let updated = diesel::update(
-        organisations::table
-            .filter(organisations::id.eq(&row.id))
-            .filter(organisations::version.eq(expected_version)),
+        organisations::table.filter(organisations::id.eq(&row.id)).filter(organisations::version.eq(expected_version)),
     )
     .set(row)
     .execute(conn)?;
@@ -114,9 +99,7 @@ pub fn update(conn: &mut DbConnection, row: &OrganisationRow, expected_version: 
 
 pub fn delete(conn: &mut DbConnection, id: &str, expected_version: i64) -> QueryResult<bool> {
     let deleted = diesel::delete(
-        organisations::table
-            .filter(organisations::id.eq(id))
-            .filter(organisations::version.eq(expected_version)),
+        organisations::table.filter(organisations::id.eq(id)).filter(organisations::version.eq(expected_version)),
     )
     .execute(conn)?;
     Ok(deleted == 1)
@@ -124,17 +107,9 @@ pub fn delete(conn: &mut DbConnection, id: &str, expected_version: i64) -> Query
 
 /// Where an organisation is still used: contracts it is party to, equipments it runs, actions it pilots.
 pub fn usage(conn: &mut DbConnection, id: &str) -> QueryResult<(i64, i64, i64)> {
-    let parties = contract_parties::table
-        .filter(contract_parties::organisation_id.eq(id))
-        .count()
-        .get_result(conn)?;
-    let managed = equipments::table
-        .filter(equipments::manager_id.eq(id))
-        .count()
-        .get_result(conn)?;
-    let piloted = contract_actions::table
-        .filter(contract_actions::pilot_organisation_id.eq(id))
-        .count()
-        .get_result(conn)?;
+    let parties = contract_parties::table.filter(contract_parties::organisation_id.eq(id)).count().get_result(conn)?;
+    let managed = equipments::table.filter(equipments::manager_id.eq(id)).count().get_result(conn)?;
+    let piloted =
+        contract_actions::table.filter(contract_actions::pilot_organisation_id.eq(id)).count().get_result(conn)?;
     Ok((parties, managed, piloted))
 }

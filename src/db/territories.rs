@@ -120,11 +120,8 @@ fn prefix_pattern(folded: &str) -> String {
 }
 
 pub fn list_departments(conn: &mut DbConnection, after: Option<&str>, limit: i64) -> QueryResult<Vec<DepartmentRow>> {
-    let mut query = departments::table
-        .select(DepartmentRow::as_select())
-        .order(departments::code)
-        .limit(limit)
-        .into_boxed();
+    let mut query =
+        departments::table.select(DepartmentRow::as_select()).order(departments::code).limit(limit).into_boxed();
     if let Some(after) = after {
         query = query.filter(departments::code.gt(after.to_owned()));
     }
@@ -132,11 +129,7 @@ pub fn list_departments(conn: &mut DbConnection, after: Option<&str>, limit: i64
 }
 
 pub fn find_department(conn: &mut DbConnection, code: &str) -> QueryResult<Option<DepartmentRow>> {
-    departments::table
-        .find(code)
-        .select(DepartmentRow::as_select())
-        .first(conn)
-        .optional()
+    departments::table.find(code).select(DepartmentRow::as_select()).first(conn).optional()
 }
 
 pub fn list_epcis(
@@ -145,11 +138,7 @@ pub fn list_epcis(
     after: Option<&str>,
     limit: i64,
 ) -> QueryResult<Vec<EpciRow>> {
-    let mut query = epcis::table
-        .select(EpciRow::as_select())
-        .order(epcis::siren)
-        .limit(limit)
-        .into_boxed();
+    let mut query = epcis::table.select(EpciRow::as_select()).order(epcis::siren).limit(limit).into_boxed();
     if let Some(department) = &filter.department {
         let in_department = communes::table
             .filter(communes::department.eq(department.clone()))
@@ -158,11 +147,7 @@ pub fn list_epcis(
         query = query.filter(epcis::siren.eq_any(in_department));
     }
     if let Some(q) = &filter.q {
-        query = query.filter(
-            epcis::search_name
-                .like(contains_pattern(q))
-                .or(epcis::siren.like(prefix_pattern(q))),
-        );
+        query = query.filter(epcis::search_name.like(contains_pattern(q)).or(epcis::siren.like(prefix_pattern(q))));
     }
     if let Some(after) = after {
         query = query.filter(epcis::siren.gt(after.to_owned()));
@@ -171,11 +156,7 @@ pub fn list_epcis(
 }
 
 pub fn find_epci(conn: &mut DbConnection, siren: &str) -> QueryResult<Option<EpciRow>> {
-    epcis::table
-        .find(siren)
-        .select(EpciRow::as_select())
-        .first(conn)
-        .optional()
+    epcis::table.find(siren).select(EpciRow::as_select()).first(conn).optional()
 }
 
 /// The member communes of one EPCI, by INSEE code.
@@ -215,11 +196,7 @@ pub fn list_communes(
     after: Option<&str>,
     limit: i64,
 ) -> QueryResult<Vec<CommuneRow>> {
-    let mut query = communes::table
-        .select(CommuneRow::as_select())
-        .order(communes::insee)
-        .limit(limit)
-        .into_boxed();
+    let mut query = communes::table.select(CommuneRow::as_select()).order(communes::insee).limit(limit).into_boxed();
     if let Some(department) = &filter.department {
         query = query.filter(communes::department.eq(department.clone()));
     }
@@ -227,11 +204,8 @@ pub fn list_communes(
         query = query.filter(communes::epci_siren.eq(epci.clone()));
     }
     if let Some(q) = &filter.q {
-        query = query.filter(
-            communes::search_name
-                .like(contains_pattern(q))
-                .or(communes::insee.like(prefix_pattern(q))),
-        );
+        query =
+            query.filter(communes::search_name.like(contains_pattern(q)).or(communes::insee.like(prefix_pattern(q))));
     }
     if let Some(after) = after {
         query = query.filter(communes::insee.gt(after.to_owned()));
@@ -240,11 +214,7 @@ pub fn list_communes(
 }
 
 pub fn find_commune(conn: &mut DbConnection, insee: &str) -> QueryResult<Option<CommuneRow>> {
-    communes::table
-        .find(insee)
-        .select(CommuneRow::as_select())
-        .first(conn)
-        .optional()
+    communes::table.find(insee).select(CommuneRow::as_select()).first(conn).optional()
 }
 
 pub fn count_departments(conn: &mut DbConnection) -> QueryResult<i64> {
@@ -300,19 +270,11 @@ impl<R: PartialEq, K: Eq + Hash + Clone> Diff<R, K> {
                 Some(_) => {}
             }
         }
-        Self {
-            inserts,
-            updates,
-            deletes: existing.into_keys().collect(),
-        }
+        Self { inserts, updates, deletes: existing.into_keys().collect() }
     }
 
     fn changes(&self) -> TableChanges {
-        TableChanges {
-            inserted: self.inserts.len(),
-            updated: self.updates.len(),
-            deleted: self.deletes.len(),
-        }
+        TableChanges { inserted: self.inserts.len(), updated: self.updates.len(), deleted: self.deletes.len() }
     }
 }
 
@@ -330,9 +292,7 @@ macro_rules! write_rows {
             };
         }
         for row in &$diff.updates {
-            diesel::update($table::table.filter($table::$key.eq(&row.$key)))
-                .set(row)
-                .execute($conn)?;
+            diesel::update($table::table.filter($table::$key.eq(&row.$key))).set(row).execute($conn)?;
         }
     }};
 }
@@ -395,11 +355,7 @@ pub fn seed_if_empty(
 
 /// The current commune a SIREN belongs to, if any.
 pub fn find_commune_by_siren(conn: &mut DbConnection, siren: &str) -> QueryResult<Option<CommuneRow>> {
-    communes::table
-        .filter(communes::siren.eq(siren))
-        .select(CommuneRow::as_select())
-        .first(conn)
-        .optional()
+    communes::table.filter(communes::siren.eq(siren)).select(CommuneRow::as_select()).first(conn).optional()
 }
 
 /// The départements an EPCI's member communes lie in.

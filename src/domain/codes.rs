@@ -38,9 +38,5 @@ pub fn join_codes<T: Copy + Ord>(codes: &[T], as_str: impl Fn(T) -> &'static str
 /// Splits a stored comma-separated list; codes the enum does not know are skipped (they cannot be
 /// written, since every write goes through `parse`).
 pub fn split_codes<T>(stored: &str, parse: impl Fn(&str) -> Option<T>) -> Vec<T> {
-    stored
-        .split(',')
-        .filter(|code| !code.is_empty())
-        .filter_map(parse)
-        .collect()
+    stored.split(',').filter(|code| !code.is_empty()).filter_map(parse).collect()
 }

@@ -190,26 +190,11 @@ mod tests {
     #[test]
     fn a_signed_contract_is_seen_by_its_dates() {
         let (start, end) = (day("2024-01-01"), day("2027-12-31"));
-        assert_eq!(
-            RecordedStatus::Signed.seen_on(day("2023-12-31"), start, end),
-            ContractStatus::Signed
-        );
-        assert_eq!(
-            RecordedStatus::Signed.seen_on(day("2024-01-01"), start, end),
-            ContractStatus::Active
-        );
-        assert_eq!(
-            RecordedStatus::Signed.seen_on(day("2027-12-31"), start, end),
-            ContractStatus::Active
-        );
-        assert_eq!(
-            RecordedStatus::Signed.seen_on(day("2028-01-01"), start, end),
-            ContractStatus::Expired
-        );
-        assert_eq!(
-            RecordedStatus::Draft.seen_on(day("2025-01-01"), start, end),
-            ContractStatus::Draft
-        );
+        assert_eq!(RecordedStatus::Signed.seen_on(day("2023-12-31"), start, end), ContractStatus::Signed);
+        assert_eq!(RecordedStatus::Signed.seen_on(day("2024-01-01"), start, end), ContractStatus::Active);
+        assert_eq!(RecordedStatus::Signed.seen_on(day("2027-12-31"), start, end), ContractStatus::Active);
+        assert_eq!(RecordedStatus::Signed.seen_on(day("2028-01-01"), start, end), ContractStatus::Expired);
+        assert_eq!(RecordedStatus::Draft.seen_on(day("2025-01-01"), start, end), ContractStatus::Draft);
     }
 
     #[test]

@@ -48,11 +48,7 @@ pub fn check_siren(siren: &str) -> Result<(), IdentifierError> {
     if !all_digits(siren, 9) {
         return Err(IdentifierError::Format);
     }
-    if luhn_valid(siren) {
-        Ok(())
-    } else {
-        Err(IdentifierError::Checksum)
-    }
+    if luhn_valid(siren) { Ok(()) } else { Err(IdentifierError::Checksum) }
 }
 
 pub fn check_siret(siret: &str) -> Result<(), IdentifierError> {
@@ -60,11 +56,7 @@ pub fn check_siret(siret: &str) -> Result<(), IdentifierError> {
         return Err(IdentifierError::Format);
     }
     let valid = if siret.starts_with(LA_POSTE_SIREN) {
-        siret
-            .bytes()
-            .map(|b| u32::from(b - b'0'))
-            .sum::<u32>()
-            .is_multiple_of(5)
+        siret.bytes().map(|b| u32::from(b - b'0')).sum::<u32>().is_multiple_of(5)
     } else {
         luhn_valid(siret)
     };

@@ -80,10 +80,7 @@ pub struct Unmet {
 }
 
 fn unmet(code: &'static str, detail: impl Into<String>) -> Unmet {
-    Unmet {
-        code,
-        detail: detail.into(),
-    }
+    Unmet { code, detail: detail.into() }
 }
 
 /// The CTG minimum content (Cnaf circular 2020-01): these three fields, plus at least one more.
@@ -94,19 +91,10 @@ fn content_guards(facts: &ContractFacts, out: &mut Vec<Unmet>) {
     if facts.kind == ContractKind::Ctg {
         for field in CTG_REQUIRED_FIELDS {
             if !facts.fields.contains(&field) {
-                out.push(unmet(
-                    "MISSING_REQUIRED_FIELD",
-                    format!("a CTG must cover the field {field}"),
-                ));
+                out.push(unmet("MISSING_REQUIRED_FIELD", format!("a CTG must cover the field {field}")));
             }
         }
-        if facts
-            .fields
-            .iter()
-            .filter(|field| !CTG_REQUIRED_FIELDS.contains(field))
-            .count()
-            == 0
-        {
+        if facts.fields.iter().filter(|field| !CTG_REQUIRED_FIELDS.contains(field)).count() == 0 {
             out.push(unmet(
                 "MISSING_ADDITIONAL_FIELD",
                 "a CTG must cover at least one field beyond petite_enfance, jeunesse and parentalite",
@@ -117,20 +105,11 @@ fn content_guards(facts: &ContractFacts, out: &mut Vec<Unmet>) {
         out.push(unmet("EMPTY_PERIMETER", "the perimeter names no EPCI and no commune"));
     }
     let signatories: Vec<&PartyFacts> = facts.parties.iter().filter(|party| party.signs()).collect();
-    if !signatories
-        .iter()
-        .any(|party| party.organisation_kind == OrganisationKind::Caf)
-    {
+    if !signatories.iter().any(|party| party.organisation_kind == OrganisationKind::Caf) {
         out.push(unmet("MISSING_CAF_SIGNATORY", "the CAF must be a signatory party"));
     }
-    if !signatories
-        .iter()
-        .any(|party| party.organisation_kind.is_collectivity())
-    {
-        out.push(unmet(
-            "MISSING_COLLECTIVITY_SIGNATORY",
-            "at least one collectivity must be a signatory party",
-        ));
+    if !signatories.iter().any(|party| party.organisation_kind.is_collectivity()) {
+        out.push(unmet("MISSING_COLLECTIVITY_SIGNATORY", "at least one collectivity must be a signatory party"));
     }
 }
 
@@ -142,16 +121,10 @@ fn signature_guards(facts: &ContractFacts, out: &mut Vec<Unmet>) {
         }
         if party.organisation_kind != OrganisationKind::Caf {
             if party.deliberation_date.is_none() {
-                out.push(unmet(
-                    "MISSING_DELIBERATION_DATE",
-                    format!("{name} has no délibération date"),
-                ));
+                out.push(unmet("MISSING_DELIBERATION_DATE", format!("{name} has no délibération date")));
             }
             if party.deliberation_ref.as_deref().is_none_or(|r| r.trim().is_empty()) {
-                out.push(unmet(
-                    "MISSING_DELIBERATION_REF",
-                    format!("{name} has no délibération reference"),
-                ));
+                out.push(unmet("MISSING_DELIBERATION_REF", format!("{name} has no délibération reference")));
             }
         }
     }
@@ -182,11 +155,7 @@ pub fn transition(
         let from: Vec<&str> = allowed_from.iter().map(|status| status.as_str()).collect();
         out.push(unmet(
             "WRONG_STATUS",
-            format!(
-                "{action} needs a contract in {}, this one is {}",
-                from.join(" or "),
-                facts.status
-            ),
+            format!("{action} needs a contract in {}, this one is {}", from.join(" or "), facts.status),
         ));
     }
     match action {
@@ -199,15 +168,14 @@ pub fn transition(
         TransitionAction::Terminate => {
             reason_guard(request, &mut out);
             match request.effective_on {
-                None => out.push(unmet(
-                    "EFFECTIVE_ON_REQUIRED",
-                    "terminate needs effective_on, the date the contract ends",
-                )),
-                Some(day) if day < facts.start_date || day > facts.end_date => {
+                None => {
                     out.push(unmet(
-                        "EFFECTIVE_ON_OUTSIDE_PERIOD",
-                        "effective_on must fall inside the contract period",
+                        "EFFECTIVE_ON_REQUIRED",
+                        "terminate needs effective_on, the date the contract ends",
                     ));
+                }
+                Some(day) if day < facts.start_date || day > facts.end_date => {
+                    out.push(unmet("EFFECTIVE_ON_OUTSIDE_PERIOD", "effective_on must fall inside the contract period"));
                 }
                 Some(_) => {}
             }
@@ -218,9 +186,7 @@ pub fn transition(
 
 /// The date a signature takes effect: the one given, else the last party signature.
 pub fn signature_date(facts: &ContractFacts, request: &TransitionRequest) -> Option<NaiveDate> {
-    request
-        .effective_on
-        .or_else(|| facts.parties.iter().filter_map(|party| party.signed_on).max())
+    request.effective_on.or_else(|| facts.parties.iter().filter_map(|party| party.signed_on).max())
 }
 
 #[cfg(test)]
@@ -248,13 +214,7 @@ mod tests {
             status,
             start_date: day("2024-01-01"),
             end_date: day("2028-12-31"),
-            fields: [
-                Field::PetiteEnfance,
-                Field::Jeunesse,
-                Field::Parentalite,
-                Field::Logement,
-            ]
-            .into(),
+            fields: [Field::PetiteEnfance, Field::Jeunesse, Field::Parentalite, Field::Logement].into(),
             perimeter_size: 7,
             parties: vec![
                 party(OrganisationKind::Caf, &[PartyRole::Signatory, PartyRole::Payer], true),
@@ -288,11 +248,7 @@ mod tests {
         facts.perimeter_size = 0;
         facts.parties.clear();
         assert_eq!(
-            codes(transition(
-                &facts,
-                TransitionAction::Submit,
-                &TransitionRequest::default()
-            )),
+            codes(transition(&facts, TransitionAction::Submit, &TransitionRequest::default())),
             vec![
                 "MISSING_REQUIRED_FIELD",
                 "MISSING_REQUIRED_FIELD",
@@ -309,11 +265,7 @@ mod tests {
         let mut facts = ready_ctg(RecordedStatus::Draft);
         facts.fields = CTG_REQUIRED_FIELDS.into();
         assert_eq!(
-            codes(transition(
-                &facts,
-                TransitionAction::Submit,
-                &TransitionRequest::default()
-            )),
+            codes(transition(&facts, TransitionAction::Submit, &TransitionRequest::default())),
             vec!["MISSING_ADDITIONAL_FIELD"]
         );
         facts.kind = ContractKind::Cej;
@@ -326,11 +278,7 @@ mod tests {
         let mut facts = ready_ctg(RecordedStatus::Draft);
         facts.parties.retain(|p| p.organisation_kind != OrganisationKind::Epci);
         assert_eq!(
-            codes(transition(
-                &facts,
-                TransitionAction::Submit,
-                &TransitionRequest::default()
-            )),
+            codes(transition(&facts, TransitionAction::Submit, &TransitionRequest::default())),
             vec!["MISSING_COLLECTIVITY_SIGNATORY"]
         );
     }
@@ -341,17 +289,8 @@ mod tests {
         facts.parties[1] = party(OrganisationKind::Epci, &[PartyRole::Signatory], false);
         facts.parties[0].signed_on = None;
         assert_eq!(
-            codes(transition(
-                &facts,
-                TransitionAction::Sign,
-                &TransitionRequest::default()
-            )),
-            vec![
-                "PARTY_NOT_SIGNED",
-                "PARTY_NOT_SIGNED",
-                "MISSING_DELIBERATION_DATE",
-                "MISSING_DELIBERATION_REF"
-            ]
+            codes(transition(&facts, TransitionAction::Sign, &TransitionRequest::default())),
+            vec!["PARTY_NOT_SIGNED", "PARTY_NOT_SIGNED", "MISSING_DELIBERATION_DATE", "MISSING_DELIBERATION_REF"]
         );
         // The CAF signs without a délibération.
         let mut facts = ready_ctg(RecordedStatus::InReview);
@@ -363,10 +302,7 @@ mod tests {
     #[test]
     fn each_action_starts_only_from_its_statuses() {
         use RecordedStatus::*;
-        let reason = TransitionRequest {
-            reason: Some("why".into()),
-            effective_on: Some(day("2025-06-30")),
-        };
+        let reason = TransitionRequest { reason: Some("why".into()), effective_on: Some(day("2025-06-30")) };
         let table: [(TransitionAction, &[RecordedStatus]); 5] = [
             (TransitionAction::Submit, &[Draft]),
             (TransitionAction::RequestChanges, &[InReview]),
@@ -377,11 +313,7 @@ mod tests {
         for (action, allowed) in table {
             for status in [Draft, InReview, Signed, Terminated, Cancelled, Superseded] {
                 let result = transition(&ready_ctg(status), action, &reason);
-                assert_eq!(
-                    result.is_ok(),
-                    allowed.contains(&status),
-                    "{action} from {status}: {result:?}"
-                );
+                assert_eq!(result.is_ok(), allowed.contains(&status), "{action} from {status}: {result:?}");
                 if !allowed.contains(&status) {
                     assert!(codes(result).contains(&"WRONG_STATUS"));
                 }
@@ -393,42 +325,24 @@ mod tests {
     fn reasons_and_termination_dates_are_required() {
         let none = TransitionRequest::default();
         assert_eq!(
-            codes(transition(
-                &ready_ctg(RecordedStatus::InReview),
-                TransitionAction::RequestChanges,
-                &none
-            )),
+            codes(transition(&ready_ctg(RecordedStatus::InReview), TransitionAction::RequestChanges, &none)),
             vec!["REASON_REQUIRED"]
         );
         assert_eq!(
             codes(transition(
                 &ready_ctg(RecordedStatus::Draft),
                 TransitionAction::Cancel,
-                &TransitionRequest {
-                    reason: Some("  ".into()),
-                    effective_on: None
-                }
+                &TransitionRequest { reason: Some("  ".into()), effective_on: None }
             )),
             vec!["REASON_REQUIRED"]
         );
         assert_eq!(
-            codes(transition(
-                &ready_ctg(RecordedStatus::Signed),
-                TransitionAction::Terminate,
-                &none
-            )),
+            codes(transition(&ready_ctg(RecordedStatus::Signed), TransitionAction::Terminate, &none)),
             vec!["REASON_REQUIRED", "EFFECTIVE_ON_REQUIRED"]
         );
-        let late = TransitionRequest {
-            reason: Some("fusion".into()),
-            effective_on: Some(day("2029-01-01")),
-        };
+        let late = TransitionRequest { reason: Some("fusion".into()), effective_on: Some(day("2029-01-01")) };
         assert_eq!(
-            codes(transition(
-                &ready_ctg(RecordedStatus::Signed),
-                TransitionAction::Terminate,
-                &late
-            )),
+            codes(transition(&ready_ctg(RecordedStatus::Signed), TransitionAction::Terminate, &late)),
             vec!["EFFECTIVE_ON_OUTSIDE_PERIOD"]
         );
     }
@@ -437,14 +351,8 @@ mod tests {
     fn the_signature_date_defaults_to_the_last_party_signature() {
         let mut facts = ready_ctg(RecordedStatus::InReview);
         facts.parties[1].signed_on = Some(day("2024-03-10"));
-        assert_eq!(
-            signature_date(&facts, &TransitionRequest::default()),
-            Some(day("2024-03-10"))
-        );
-        let given = TransitionRequest {
-            reason: None,
-            effective_on: Some(day("2024-04-01")),
-        };
+        assert_eq!(signature_date(&facts, &TransitionRequest::default()), Some(day("2024-03-10")));
+        let given = TransitionRequest { reason: None, effective_on: Some(day("2024-04-01")) };
         assert_eq!(signature_date(&facts, &given), Some(day("2024-04-01")));
     }
 }

@@ -50,10 +50,7 @@ text_codes! {
 impl OrganisationKind {
     /// Local authorities and their groupings: the "collectivités" a CTG is signed with.
     pub fn is_collectivity(self) -> bool {
-        matches!(
-            self,
-            Self::Commune | Self::Epci | Self::SyndicatIntercommunal | Self::Departement | Self::Region
-        )
+        matches!(self, Self::Commune | Self::Epci | Self::SyndicatIntercommunal | Self::Departement | Self::Region)
     }
 
     /// Every kind has a SIREN but `other` (an informal group, a foreign body).

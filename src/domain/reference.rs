@@ -168,17 +168,12 @@ struct RawCommune {
 }
 
 fn parse_file<T: for<'de> Deserialize<'de>>(file: &'static str, bytes: &[u8]) -> Result<Vec<T>, ReferenceError> {
-    serde_json::from_slice(bytes).map_err(|error| ReferenceError {
-        file,
-        message: format!("not a valid file of this format: {error}"),
-    })
+    serde_json::from_slice(bytes)
+        .map_err(|error| ReferenceError { file, message: format!("not a valid file of this format: {error}") })
 }
 
 fn refuse(file: &'static str, entry: &str, message: impl fmt::Display) -> ReferenceError {
-    ReferenceError {
-        file,
-        message: format!("entry {entry}: {message}"),
-    }
+    ReferenceError { file, message: format!("entry {entry}: {message}") }
 }
 
 impl Reference {
@@ -193,11 +188,7 @@ impl Reference {
         departments.sort_by(|a, b| a.code.cmp(&b.code));
         epcis.sort_by(|a, b| a.siren.cmp(&b.siren));
         communes.sort_by(|a, b| a.insee.cmp(&b.insee));
-        Ok(Self {
-            departments,
-            epcis,
-            communes,
-        })
+        Ok(Self { departments, epcis, communes })
     }
 }
 
@@ -208,11 +199,7 @@ fn read_departments(raw_departments: Vec<RawDepartment>) -> Result<Vec<Departmen
         let zone = Zone::parse(&raw.zone)
             .ok_or_else(|| refuse(DEPARTMENTS_FILE, &raw.code, format!("unknown zone {:?}", raw.zone)))?;
         if raw.code.is_empty() || raw.code.len() > 3 || raw.nom.trim().is_empty() {
-            return Err(refuse(
-                DEPARTMENTS_FILE,
-                &raw.code,
-                "a code of 2 or 3 characters and a name are required",
-            ));
+            return Err(refuse(DEPARTMENTS_FILE, &raw.code, "a code of 2 or 3 characters and a name are required"));
         }
         if !codes.insert(raw.code.clone()) {
             return Err(refuse(DEPARTMENTS_FILE, &raw.code, "appears twice"));
@@ -278,11 +265,8 @@ fn read_communes(
 
 /// Reads the EPCI and records each one's membership on its communes.
 fn read_epcis(raw_epcis: Vec<RawEpci>, communes: &mut [Commune]) -> Result<Vec<Epci>, ReferenceError> {
-    let index: HashMap<String, usize> = communes
-        .iter()
-        .enumerate()
-        .map(|(position, commune)| (commune.insee.clone(), position))
-        .collect();
+    let index: HashMap<String, usize> =
+        communes.iter().enumerate().map(|(position, commune)| (commune.insee.clone(), position)).collect();
     let mut sirens = BTreeSet::new();
     let mut epcis = Vec::with_capacity(raw_epcis.len());
     for raw in raw_epcis {
@@ -350,10 +334,8 @@ mod embedded {
 
 fn gunzip(file: &'static str, bytes: &[u8]) -> Result<Vec<u8>, ReferenceError> {
     let mut out = Vec::new();
-    std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(bytes), &mut out).map_err(|error| ReferenceError {
-        file,
-        message: format!("cannot decompress: {error}"),
-    })?;
+    std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(bytes), &mut out)
+        .map_err(|error| ReferenceError { file, message: format!("cannot decompress: {error}") })?;
     Ok(out)
 }
 
@@ -382,10 +364,9 @@ impl Reference {
                     })?;
                     gunzip(file, &bytes)
                 }
-                Err(error) => Err(ReferenceError {
-                    file,
-                    message: format!("cannot read {}: {error}", plain.display()),
-                }),
+                Err(error) => {
+                    Err(ReferenceError { file, message: format!("cannot read {}: {error}", plain.display()) })
+                }
             }
         };
         Self::from_json(&read(DEPARTMENTS_FILE)?, &read(EPCIS_FILE)?, &read(COMMUNES_FILE)?)
@@ -434,11 +415,7 @@ mod tests {
         assert_eq!(reference.departments.len(), 109);
         assert_eq!(reference.epcis.len(), 1255);
         assert_eq!(reference.communes.len(), 35_014);
-        let faucigny = reference
-            .communes
-            .iter()
-            .filter(|c| c.epci_siren.as_deref() == Some("200000172"))
-            .count();
+        let faucigny = reference.communes.iter().filter(|c| c.epci_siren.as_deref() == Some("200000172")).count();
         assert_eq!(faucigny, 7);
     }
 

@@ -27,10 +27,7 @@ pub fn is_insee_code_shape(code: &str) -> bool {
 /// finds "Saint-Étienne" on every database alike.
 pub fn fold_for_search(text: &str) -> String {
     let ascii = deunicode::deunicode(text).to_lowercase();
-    let spaced: String = ascii
-        .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c } else { ' ' })
-        .collect();
+    let spaced: String = ascii.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { ' ' }).collect();
     spaced.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 

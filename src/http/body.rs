@@ -54,13 +54,8 @@ pub fn parse_body<T: RequestBody>(bytes: &[u8]) -> Result<T, ApiError> {
             errors: vec![FieldError::at_pointer("", "EXPECTED_OBJECT", "must be a JSON object")],
         });
     }
-    if let Some(field) = T::READ_ONLY
-        .iter()
-        .find(|field| value.pointer(&format!("/{field}")).is_some())
-    {
-        return Err(ApiError::ReadOnlyField {
-            pointer: format!("/{field}"),
-        });
+    if let Some(field) = T::READ_ONLY.iter().find(|field| value.pointer(&format!("/{field}")).is_some()) {
+        return Err(ApiError::ReadOnlyField { pointer: format!("/{field}") });
     }
     let body: T = serde_path_to_error::deserialize(value).map_err(|error| {
         let message = error.inner().to_string();
@@ -74,8 +69,7 @@ pub fn parse_body<T: RequestBody>(bytes: &[u8]) -> Result<T, ApiError> {
             errors: vec![FieldError::at_pointer(pointer, "INVALID_TYPE", message)],
         }
     })?;
-    body.validate()
-        .map_err(|errors| ApiError::ValidationFailed(field_errors(&errors)))?;
+    body.validate().map_err(|errors| ApiError::ValidationFailed(field_errors(&errors)))?;
     Ok(body)
 }
 
@@ -109,10 +103,7 @@ fn collect_field_errors(prefix: &str, errors: &ValidationErrors, out: &mut Vec<F
         let pointer = format!("{prefix}/{field}");
         match kind {
             ValidationErrorsKind::Field(list) => out.extend(list.iter().map(|error| {
-                let detail = error
-                    .message
-                    .as_ref()
-                    .map_or_else(|| error.code.to_string(), ToString::to_string);
+                let detail = error.message.as_ref().map_or_else(|| error.code.to_string(), ToString::to_string);
                 FieldError::at_pointer(pointer.clone(), &error.code.to_uppercase(), detail)
             })),
             ValidationErrorsKind::Struct(inner) => collect_field_errors(&pointer, inner, out),
@@ -167,14 +158,10 @@ impl<T: RequestBody + 'static> FromRequest for ApiJson<T> {
         let mut payload = payload.take();
         Box::pin(async move {
             if !is_json {
-                return Err(ApiError::UnsupportedMediaType(
-                    "send the body as application/json".into(),
-                ));
+                return Err(ApiError::UnsupportedMediaType("send the body as application/json".into()));
             }
             if declared_length.is_some_and(|length| length > JSON_BODY_LIMIT) {
-                return Err(ApiError::PayloadTooLarge {
-                    limit_bytes: JSON_BODY_LIMIT,
-                });
+                return Err(ApiError::PayloadTooLarge { limit_bytes: JSON_BODY_LIMIT });
             }
             let bytes = read_limited(&mut payload, JSON_BODY_LIMIT).await?;
             parse_body(&bytes).map(ApiJson)
@@ -208,12 +195,7 @@ mod tests {
     impl RequestBody for Example {}
 
     fn errors_of(error: &ApiError) -> Vec<(Option<String>, String)> {
-        error
-            .problem()
-            .errors
-            .into_iter()
-            .map(|e| (e.pointer, e.code))
-            .collect()
+        error.problem().errors.into_iter().map(|e| (e.pointer, e.code)).collect()
     }
 
     #[test]
@@ -226,10 +208,7 @@ mod tests {
     fn a_server_owned_field_is_read_only() {
         let error = parse_body::<Example>(br#"{"title":"CTG","amount_cents":5,"version":3}"#).unwrap_err();
         assert_eq!(error.code(), "READ_ONLY_FIELD");
-        assert_eq!(
-            errors_of(&error),
-            vec![(Some("/version".into()), "READ_ONLY_FIELD".into())]
-        );
+        assert_eq!(errors_of(&error), vec![(Some("/version".into()), "READ_ONLY_FIELD".into())]);
     }
 
     #[test]
@@ -247,10 +226,7 @@ mod tests {
         let error = parse_body::<Example>(br#"{"title":"CTG","amount_cents":"5"}"#).unwrap_err();
         assert_eq!(error.code(), "MALFORMED_REQUEST");
         assert_eq!(errors_of(&error)[0].0.as_deref(), Some("/amount_cents"));
-        assert_eq!(
-            parse_body::<Example>(b"{\"title\":").unwrap_err().code(),
-            "MALFORMED_REQUEST"
-        );
+        assert_eq!(parse_body::<Example>(b"{\"title\":").unwrap_err().code(), "MALFORMED_REQUEST");
         assert_eq!(parse_body::<Example>(b"[1]").unwrap_err().code(), "MALFORMED_REQUEST");
         // Money is never a float.
         let error = parse_body::<Example>(br#"{"title":"CTG","amount_cents":5.5}"#).unwrap_err();

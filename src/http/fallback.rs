@@ -69,11 +69,7 @@ impl RouteTable {
         if allowed.is_empty() {
             return None;
         }
-        allowed.sort_by_key(|method| {
-            ["GET", "POST", "PUT", "PATCH", "DELETE"]
-                .iter()
-                .position(|m| m == method)
-        });
+        allowed.sort_by_key(|method| ["GET", "POST", "PUT", "PATCH", "DELETE"].iter().position(|m| m == method));
         allowed.dedup();
         Some(allowed)
     }

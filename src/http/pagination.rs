@@ -40,11 +40,7 @@ impl PageTokenKey {
 
     pub fn issue(&self, binding: &str, cursor: &str) -> String {
         let tag = self.mac(binding, cursor).finalize().into_bytes();
-        format!(
-            "{}.{}",
-            URL_SAFE_NO_PAD.encode(cursor),
-            URL_SAFE_NO_PAD.encode(&tag[..MAC_BYTES])
-        )
+        format!("{}.{}", URL_SAFE_NO_PAD.encode(cursor), URL_SAFE_NO_PAD.encode(&tag[..MAC_BYTES]))
     }
 
     /// The cursor inside `token`, if this key issued it for exactly this `binding`.
@@ -53,9 +49,7 @@ impl PageTokenKey {
         let cursor = URL_SAFE_NO_PAD.decode(cursor).map_err(|_| ApiError::InvalidPageToken)?;
         let cursor = String::from_utf8(cursor).map_err(|_| ApiError::InvalidPageToken)?;
         let tag = URL_SAFE_NO_PAD.decode(tag).map_err(|_| ApiError::InvalidPageToken)?;
-        self.mac(binding, &cursor)
-            .verify_truncated_left(&tag)
-            .map_err(|_| ApiError::InvalidPageToken)?;
+        self.mac(binding, &cursor).verify_truncated_left(&tag).map_err(|_| ApiError::InvalidPageToken)?;
         if tag.len() != MAC_BYTES {
             return Err(ApiError::InvalidPageToken);
         }
@@ -113,10 +107,7 @@ impl PageRequest {
         } else {
             None
         };
-        Page {
-            items: rows.into_iter().map(view).collect(),
-            next_page_token,
-        }
+        Page { items: rows.into_iter().map(view).collect(), next_page_token }
     }
 }
 
@@ -140,14 +131,8 @@ mod tests {
     fn a_token_opens_only_for_the_binding_it_was_issued_for() {
         let token = key().issue("epcis|q=|sub=alice", "200000172");
         assert_eq!(key().open("epcis|q=|sub=alice", &token).unwrap(), "200000172");
-        assert!(matches!(
-            key().open("epcis|q=|sub=bob", &token),
-            Err(ApiError::InvalidPageToken)
-        ));
-        assert!(matches!(
-            key().open("epcis|q=x|sub=alice", &token),
-            Err(ApiError::InvalidPageToken)
-        ));
+        assert!(matches!(key().open("epcis|q=|sub=bob", &token), Err(ApiError::InvalidPageToken)));
+        assert!(matches!(key().open("epcis|q=x|sub=alice", &token), Err(ApiError::InvalidPageToken)));
         assert!(matches!(
             PageTokenKey::new(b"another key").open("epcis|q=|sub=alice", &token),
             Err(ApiError::InvalidPageToken)
@@ -163,19 +148,13 @@ mod tests {
         let short = format!("{}.{}", URL_SAFE_NO_PAD.encode("200000172"), &tag[..4]);
         assert!(matches!(key().open("b", &short), Err(ApiError::InvalidPageToken)));
         for junk in ["", ".", "abc", "a.b.c", "%%%.###"] {
-            assert!(
-                matches!(key().open("b", junk), Err(ApiError::InvalidPageToken)),
-                "{junk}"
-            );
+            assert!(matches!(key().open("b", junk), Err(ApiError::InvalidPageToken)), "{junk}");
         }
     }
 
     #[test]
     fn page_size_is_bounded() {
-        let params = |page_size| PageParams {
-            page_size: Some(page_size),
-            page_token: None,
-        };
+        let params = |page_size| PageParams { page_size: Some(page_size), page_token: None };
         assert!(PageRequest::new(&key(), &params(0), String::new()).is_err());
         assert!(PageRequest::new(&key(), &params(201), String::new()).is_err());
         assert_eq!(PageRequest::new(&key(), &params(200), String::new()).unwrap().size, 200);
@@ -183,15 +162,8 @@ mod tests {
 
     #[test]
     fn finish_cuts_the_extra_row_into_a_token() {
-        let request = PageRequest::new(
-            &key(),
-            &PageParams {
-                page_size: Some(2),
-                page_token: None,
-            },
-            "b".into(),
-        )
-        .unwrap();
+        let request =
+            PageRequest::new(&key(), &PageParams { page_size: Some(2), page_token: None }, "b".into()).unwrap();
         let page = request.finish(&key(), vec!["a", "b", "c"], ToString::to_string, ToString::to_string);
         assert_eq!(page.items, vec!["a", "b"]);
         let token = page.next_page_token.unwrap();

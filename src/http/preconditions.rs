@@ -29,23 +29,14 @@ fn parse(value: &str) -> Option<i64> {
 fn read(req: &HttpRequest) -> Result<Option<i64>, ApiError> {
     match req.headers().get(header::IF_MATCH) {
         None => Ok(None),
-        Some(value) => value
-            .to_str()
-            .ok()
-            .and_then(parse)
-            .map(Some)
-            .ok_or(ApiError::PreconditionFailed),
+        Some(value) => value.to_str().ok().and_then(parse).map(Some).ok_or(ApiError::PreconditionFailed),
     }
 }
 
 impl IfMatch {
     /// 412 unless the stored version is the one the client read.
     pub fn check(self, current: i64) -> Result<(), ApiError> {
-        if self.0 == current {
-            Ok(())
-        } else {
-            Err(ApiError::PreconditionFailed)
-        }
+        if self.0 == current { Ok(()) } else { Err(ApiError::PreconditionFailed) }
     }
 }
 

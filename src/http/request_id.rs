@@ -20,9 +20,7 @@ pub fn current() -> Option<String> {
 /// into logs or headers; otherwise a fresh UUID is used.
 fn is_well_formed(id: &str) -> bool {
     (1..=128).contains(&id.len())
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'))
+        && id.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'))
 }
 
 pub async fn middleware(
