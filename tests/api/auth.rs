@@ -29,12 +29,7 @@ fn without(mut claims: Value, key: &str) -> Value {
 }
 
 fn hs256(claims: &Value) -> String {
-    encode(
-        &Header::new(Algorithm::HS256),
-        claims,
-        &EncodingKey::from_secret(SECRET.as_bytes()),
-    )
-    .unwrap()
+    encode(&Header::new(Algorithm::HS256), claims, &EncodingKey::from_secret(SECRET.as_bytes())).unwrap()
 }
 
 fn fixture(name: &str) -> Vec<u8> {
@@ -44,23 +39,13 @@ fn fixture(name: &str) -> Vec<u8> {
 fn rs256(kid: &str, claims: &Value) -> String {
     let mut header = Header::new(Algorithm::RS256);
     header.kid = Some(kid.into());
-    encode(
-        &header,
-        claims,
-        &EncodingKey::from_rsa_pem(&fixture("rsa_private.pem")).unwrap(),
-    )
-    .unwrap()
+    encode(&header, claims, &EncodingKey::from_rsa_pem(&fixture("rsa_private.pem")).unwrap()).unwrap()
 }
 
 fn es256(kid: &str, claims: &Value) -> String {
     let mut header = Header::new(Algorithm::ES256);
     header.kid = Some(kid.into());
-    encode(
-        &header,
-        claims,
-        &EncodingKey::from_ec_pem(&fixture("ec_private.pem")).unwrap(),
-    )
-    .unwrap()
+    encode(&header, claims, &EncodingKey::from_ec_pem(&fixture("ec_private.pem")).unwrap()).unwrap()
 }
 
 /// A token put together by hand, signed or not: what no library would produce.
@@ -112,17 +97,10 @@ fn bad_authorizations() -> Vec<(&'static str, String)> {
 
     let (head, rest) = valid.split_once('.').unwrap();
     let (_, signature) = rest.split_once('.').unwrap();
-    let elevated = with(
-        with(valid_claims(), "role", json!("admin")),
-        "sub",
-        json!("someone-else"),
-    );
+    let elevated = with(with(valid_claims(), "role", json!("admin")), "sub", json!("someone-else"));
     cases.push((
         "tampered payload",
-        format!(
-            "Bearer {head}.{}.{signature}",
-            URL_SAFE_NO_PAD.encode(elevated.to_string())
-        ),
+        format!("Bearer {head}.{}.{signature}", URL_SAFE_NO_PAD.encode(elevated.to_string())),
     ));
     cases.push((
         "signed with another secret",
@@ -139,85 +117,42 @@ fn bad_authorizations() -> Vec<(&'static str, String)> {
 
     cases.extend(
         [
-            (
-                "expired beyond the leeway",
-                hs256(&with(valid_claims(), "exp", json!(now() - 60))),
-            ),
-            (
-                "nbf beyond the leeway",
-                hs256(&with(valid_claims(), "nbf", json!(now() + 60))),
-            ),
-            (
-                "wrong iss",
-                hs256(&with(valid_claims(), "iss", json!("https://evil.test"))),
-            ),
+            ("expired beyond the leeway", hs256(&with(valid_claims(), "exp", json!(now() - 60)))),
+            ("nbf beyond the leeway", hs256(&with(valid_claims(), "nbf", json!(now() + 60)))),
+            ("wrong iss", hs256(&with(valid_claims(), "iss", json!("https://evil.test")))),
             ("wrong aud", hs256(&with(valid_claims(), "aud", json!("another-api")))),
-            (
-                "wrong aud list",
-                hs256(&with(valid_claims(), "aud", json!(["another-api", "third"]))),
-            ),
+            ("wrong aud list", hs256(&with(valid_claims(), "aud", json!(["another-api", "third"])))),
             ("no iss", hs256(&without(valid_claims(), "iss"))),
             ("no aud", hs256(&without(valid_claims(), "aud"))),
             ("no exp", hs256(&without(valid_claims(), "exp"))),
             ("no sub", hs256(&without(valid_claims(), "sub"))),
             ("no role", hs256(&without(valid_claims(), "role"))),
             ("empty sub", hs256(&with(valid_claims(), "sub", json!("")))),
-            (
-                "exp as a string",
-                hs256(&with(valid_claims(), "exp", json!((now() + 600).to_string()))),
-            ),
+            ("exp as a string", hs256(&with(valid_claims(), "exp", json!((now() + 600).to_string())))),
             ("unknown role", hs256(&with(valid_claims(), "role", json!("superuser")))),
-            (
-                "role of the wrong type",
-                hs256(&with(valid_claims(), "role", json!(["admin"]))),
-            ),
-            (
-                "caf_agent without departments",
-                hs256(&with(valid_claims(), "role", json!("caf_agent"))),
-            ),
+            ("role of the wrong type", hs256(&with(valid_claims(), "role", json!(["admin"])))),
+            ("caf_agent without departments", hs256(&with(valid_claims(), "role", json!("caf_agent")))),
             (
                 "caf_agent with empty departments",
-                hs256(&with(
-                    with(valid_claims(), "role", json!("caf_agent")),
-                    "departments",
-                    json!([]),
-                )),
+                hs256(&with(with(valid_claims(), "role", json!("caf_agent")), "departments", json!([]))),
             ),
             (
                 "caf_agent with a département without CAF",
-                hs256(&with(
-                    with(valid_claims(), "role", json!("caf_agent")),
-                    "departments",
-                    json!(["975"]),
-                )),
+                hs256(&with(with(valid_claims(), "role", json!("caf_agent")), "departments", json!(["975"]))),
             ),
-            (
-                "integration without departments",
-                hs256(&with(valid_claims(), "role", json!("integration"))),
-            ),
-            (
-                "collectivity without sirens",
-                hs256(&with(valid_claims(), "role", json!("collectivity"))),
-            ),
+            ("integration without departments", hs256(&with(valid_claims(), "role", json!("integration")))),
+            ("collectivity without sirens", hs256(&with(valid_claims(), "role", json!("collectivity")))),
             (
                 "collectivity with an invalid SIREN",
-                hs256(&with(
-                    with(valid_claims(), "role", json!("collectivity")),
-                    "sirens",
-                    json!(["200000173"]),
-                )),
+                hs256(&with(with(valid_claims(), "role", json!("collectivity")), "sirens", json!(["200000173"]))),
             ),
             ("unknown kid", rs256("rsa-unknown", &valid_claims())),
             ("RS256 token naming the EC key", rs256("ec-1", &valid_claims())),
             ("ES256 token naming the RSA key", es256("rsa-1", &valid_claims())),
             ("RS256 token without kid", {
                 let header = Header::new(Algorithm::RS256);
-                encode(
-                    &header,
-                    &valid_claims(),
-                    &EncodingKey::from_rsa_pem(&fixture("rsa_private.pem")).unwrap(),
-                )
-                .unwrap()
+                encode(&header, &valid_claims(), &EncodingKey::from_rsa_pem(&fixture("rsa_private.pem")).unwrap())
+                    .unwrap()
             }),
         ]
         .into_iter()
@@ -232,17 +167,10 @@ fn bad_authorizations() -> Vec<(&'static str, String)> {
 async fn every_bad_token_is_refused_with_401() {
     let app = spawn_app().await;
     for (case, authorization) in bad_authorizations() {
-        let answer = app
-            .send(app.client.get(app.url(PATH)).header("Authorization", authorization))
-            .await;
+        let answer = app.send(app.client.get(app.url(PATH)).header("Authorization", authorization)).await;
         assert_eq!(answer.status, 401, "{case}: {}", answer.text);
         answer.assert_problem(401, "UNAUTHENTICATED");
-        assert!(
-            answer
-                .header("www-authenticate")
-                .is_some_and(|v| v.starts_with("Bearer")),
-            "{case}"
-        );
+        assert!(answer.header("www-authenticate").is_some_and(|v| v.starts_with("Bearer")), "{case}");
     }
 }
 
@@ -261,50 +189,20 @@ async fn valid_tokens_of_every_kind_of_key_and_role_get_in() {
         ("HS256", hs256(&valid_claims())),
         ("RS256", rs256("rsa-1", &valid_claims())),
         ("ES256", es256("ec-1", &valid_claims())),
-        (
-            "aud as a list",
-            hs256(&with(valid_claims(), "aud", json!(["other", AUDIENCE]))),
-        ),
-        (
-            "expired within the leeway",
-            hs256(&with(valid_claims(), "exp", json!(now() - 20))),
-        ),
-        (
-            "nbf within the leeway",
-            hs256(&with(valid_claims(), "nbf", json!(now() + 20))),
-        ),
-        (
-            "nbf in the past",
-            hs256(&with(valid_claims(), "nbf", json!(now() - 100))),
-        ),
+        ("aud as a list", hs256(&with(valid_claims(), "aud", json!(["other", AUDIENCE])))),
+        ("expired within the leeway", hs256(&with(valid_claims(), "exp", json!(now() - 20)))),
+        ("nbf within the leeway", hs256(&with(valid_claims(), "nbf", json!(now() + 20)))),
+        ("nbf in the past", hs256(&with(valid_claims(), "nbf", json!(now() - 100)))),
         (
             "caf_agent",
-            hs256(&with(
-                with(valid_claims(), "role", json!("caf_agent")),
-                "departments",
-                json!(["74", "2A"]),
-            )),
+            hs256(&with(with(valid_claims(), "role", json!("caf_agent")), "departments", json!(["74", "2A"]))),
         ),
-        (
-            "integration",
-            hs256(&with(
-                with(valid_claims(), "role", json!("integration")),
-                "departments",
-                json!(["33"]),
-            )),
-        ),
+        ("integration", hs256(&with(with(valid_claims(), "role", json!("integration")), "departments", json!(["33"])))),
         (
             "collectivity",
-            hs256(&with(
-                with(valid_claims(), "role", json!("collectivity")),
-                "sirens",
-                json!(["200000172"]),
-            )),
+            hs256(&with(with(valid_claims(), "role", json!("collectivity")), "sirens", json!(["200000172"]))),
         ),
-        (
-            "extra claims are ignored",
-            hs256(&with(valid_claims(), "name", json!("Jeanne"))),
-        ),
+        ("extra claims are ignored", hs256(&with(valid_claims(), "name", json!("Jeanne")))),
     ];
     for (case, token) in tokens {
         let answer = app.get(PATH, &token).await;

@@ -19,12 +19,8 @@ async fn a_contract_gets_a_reference_and_the_coverage_of_its_perimeter() {
     assert_eq!(body["status"], "draft");
     assert_eq!(body["perimeter"]["covered_communes"], 7);
     let members = app.get(&format!("/v1/communes?epci={FAUCIGNY}"), &admin_token()).await;
-    let population: i64 = members.body["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["population"].as_i64().unwrap())
-        .sum();
+    let population: i64 =
+        members.body["items"].as_array().unwrap().iter().map(|c| c["population"].as_i64().unwrap()).sum();
     assert_eq!(body["perimeter"]["covered_population"], population);
     // Three parties' changes bumped the version: creation 1, two parties added.
     assert_eq!(answer.header("etag"), Some("\"3\""));
@@ -42,28 +38,16 @@ async fn the_whole_lifecycle_signs_and_the_history_shows_every_step() {
     let faucigny = epci(&app, FAUCIGNY).await;
     let contract = draft_ctg(&app, "74", &caf, &faucigny).await;
     sign(&app, &contract).await;
-    let answer = app
-        .get(&format!("/v1/contracts/{}", contract.id), &caf_agent_token(&["74"]))
-        .await;
+    let answer = app.get(&format!("/v1/contracts/{}", contract.id), &caf_agent_token(&["74"])).await;
     assert_eq!(answer.body["status"], "active");
     assert_eq!(answer.body["signed_on"], "2024-02-01");
 
-    let history = app
-        .get(
-            &format!("/v1/contracts/{}/history?page_size=200", contract.id),
-            &admin_token(),
-        )
-        .await;
+    let history = app.get(&format!("/v1/contracts/{}/history?page_size=200", contract.id), &admin_token()).await;
     let steps: Vec<(String, String)> = history.body["items"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|entry| {
-            (
-                entry["action"].as_str().unwrap().to_owned(),
-                entry["resource"].as_str().unwrap().to_owned(),
-            )
-        })
+        .map(|entry| (entry["action"].as_str().unwrap().to_owned(), entry["resource"].as_str().unwrap().to_owned()))
         .collect();
     let expected: Vec<(String, String)> = [
         ("created", "contract"),
@@ -95,12 +79,7 @@ async fn a_refused_transition_lists_every_unmet_condition() {
     let id = empty["id"].as_str().unwrap();
     let answer = app.transition(id, &admin_token(), &json!({"action": "submit"})).await;
     let body = answer.assert_problem(409, "INVALID_STATE_TRANSITION");
-    let codes: Vec<&str> = body["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["code"].as_str().unwrap())
-        .collect();
+    let codes: Vec<&str> = body["errors"].as_array().unwrap().iter().map(|e| e["code"].as_str().unwrap()).collect();
     assert_eq!(
         codes,
         vec![
@@ -113,33 +92,19 @@ async fn a_refused_transition_lists_every_unmet_condition() {
         ]
     );
 
-    for (action, expected) in [
-        ("sign", "WRONG_STATUS"),
-        ("terminate", "WRONG_STATUS"),
-        ("request_changes", "WRONG_STATUS"),
-    ] {
+    for (action, expected) in
+        [("sign", "WRONG_STATUS"), ("terminate", "WRONG_STATUS"), ("request_changes", "WRONG_STATUS")]
+    {
         let answer = app
-            .transition(
-                id,
-                &admin_token(),
-                &json!({"action": action, "reason": "r", "effective_on": "2025-01-01"}),
-            )
+            .transition(id, &admin_token(), &json!({"action": action, "reason": "r", "effective_on": "2025-01-01"}))
             .await;
         let body = answer.assert_problem(409, "INVALID_STATE_TRANSITION");
         assert_eq!(body["errors"][0]["code"], expected, "{action}");
     }
     let answer = app.transition(id, &admin_token(), &json!({"action": "cancel"})).await;
-    assert_eq!(
-        answer.assert_problem(409, "INVALID_STATE_TRANSITION")["errors"][0]["code"],
-        "REASON_REQUIRED"
-    );
-    let answer = app
-        .transition(id, &admin_token(), &json!({"action": "cancel", "reason": "doublon"}))
-        .await;
-    assert_eq!(
-        (answer.status, answer.body["status"].as_str()),
-        (200, Some("cancelled"))
-    );
+    assert_eq!(answer.assert_problem(409, "INVALID_STATE_TRANSITION")["errors"][0]["code"], "REASON_REQUIRED");
+    let answer = app.transition(id, &admin_token(), &json!({"action": "cancel", "reason": "doublon"})).await;
+    assert_eq!((answer.status, answer.body["status"].as_str()), (200, Some("cancelled")));
     let answer = app.transition(id, &admin_token(), &json!({"action": "submit"})).await;
     answer.assert_problem(409, "INVALID_STATE_TRANSITION");
 }
@@ -150,28 +115,14 @@ async fn sign_needs_every_signature_and_deliberation() {
     let caf = caf(&app, "74").await;
     let faucigny = epci(&app, FAUCIGNY).await;
     let contract = draft_ctg(&app, "74", &caf, &faucigny).await;
-    let submit = app
-        .transition(&contract.id, &admin_token(), &json!({"action": "submit"}))
-        .await;
+    let submit = app.transition(&contract.id, &admin_token(), &json!({"action": "submit"})).await;
     assert_eq!(submit.status, 200, "{}", submit.text);
-    let answer = app
-        .transition(&contract.id, &admin_token(), &json!({"action": "sign"}))
-        .await;
+    let answer = app.transition(&contract.id, &admin_token(), &json!({"action": "sign"})).await;
     let body = answer.assert_problem(409, "INVALID_STATE_TRANSITION");
-    let codes: Vec<&str> = body["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["code"].as_str().unwrap())
-        .collect();
+    let codes: Vec<&str> = body["errors"].as_array().unwrap().iter().map(|e| e["code"].as_str().unwrap()).collect();
     assert_eq!(
         codes,
-        vec![
-            "PARTY_NOT_SIGNED",
-            "PARTY_NOT_SIGNED",
-            "MISSING_DELIBERATION_DATE",
-            "MISSING_DELIBERATION_REF"
-        ]
+        vec!["PARTY_NOT_SIGNED", "PARTY_NOT_SIGNED", "MISSING_DELIBERATION_DATE", "MISSING_DELIBERATION_REF"]
     );
 
     // Sent back for changes, edited, submitted again.
@@ -183,11 +134,7 @@ async fn sign_needs_every_signature_and_deliberation() {
         )
         .await;
     assert_eq!(
-        (
-            back.status,
-            back.body["status"].as_str(),
-            back.body["status_reason"].as_str()
-        ),
+        (back.status, back.body["status"].as_str(), back.body["status_reason"].as_str()),
         (200, Some("draft"), Some("ajouter l'axe jeunesse"))
     );
 }
@@ -205,39 +152,22 @@ async fn signing_a_ctg_supersedes_the_cejs_it_replaces() {
         .await;
     assert_eq!(cej_body["reference"], "CEJ-074-2019-0001");
     let cej_id = cej_body["id"].as_str().unwrap().to_owned();
-    for (organisation, roles) in [
-        (&caf["id"], json!(["signatory"])),
-        (&faucigny["id"], json!(["signatory"])),
-    ] {
+    for (organisation, roles) in [(&caf["id"], json!(["signatory"])), (&faucigny["id"], json!(["signatory"]))] {
         app.create(&format!("/v1/contracts/{cej_id}/parties"), &json!({"organisation_id": organisation, "roles": roles, "signed_on": "2019-03-01", "deliberation_date": "2019-02-01", "deliberation_ref": "D1"}))
             .await;
     }
     for action in ["submit", "sign"] {
-        let answer = app
-            .transition(&cej_id, &admin_token(), &json!({"action": action}))
-            .await;
+        let answer = app.transition(&cej_id, &admin_token(), &json!({"action": action})).await;
         assert_eq!(answer.status, 200, "{action}: {}", answer.text);
     }
-    assert_eq!(
-        app.get(&format!("/v1/contracts/{cej_id}"), &admin_token()).await.body["status"],
-        "expired"
-    );
+    assert_eq!(app.get(&format!("/v1/contracts/{cej_id}"), &admin_token()).await.body["status"], "expired");
 
     // A CEJ cannot replace anything; the CTG can replace the CEJ, but not itself.
     let etag = app.etag(&path).await;
-    let answer = app
-        .patch_json(
-            &path,
-            &admin_token(),
-            &etag,
-            &json!({"predecessor_ids": [cej_id, cej.id]}),
-        )
-        .await;
+    let answer = app.patch_json(&path, &admin_token(), &etag, &json!({"predecessor_ids": [cej_id, cej.id]})).await;
     let body = answer.assert_problem(422, "VALIDATION_FAILED");
     assert_eq!(body["errors"][0]["pointer"], "/predecessor_ids/1");
-    let answer = app
-        .patch_json(&path, &admin_token(), &etag, &json!({"predecessor_ids": [cej_id]}))
-        .await;
+    let answer = app.patch_json(&path, &admin_token(), &etag, &json!({"predecessor_ids": [cej_id]})).await;
     assert_eq!(answer.status, 200, "{}", answer.text);
     assert_eq!(answer.body["predecessor_ids"], json!([cej_id]));
 
@@ -245,14 +175,9 @@ async fn signing_a_ctg_supersedes_the_cejs_it_replaces() {
     let replaced = app.get(&format!("/v1/contracts/{cej_id}"), &admin_token()).await;
     assert_eq!(replaced.body["status"], "superseded");
     assert_eq!(replaced.body["status_reason"], "replaced by CTG-074-2024-0001");
-    let history = app
-        .get(&format!("/v1/contracts/{cej_id}/history"), &admin_token())
-        .await;
+    let history = app.get(&format!("/v1/contracts/{cej_id}/history"), &admin_token()).await;
     let last = history.body["items"].as_array().unwrap().last().unwrap().clone();
-    assert_eq!(
-        (last["action"].as_str(), last["after"]["status"].as_str()),
-        (Some("transitioned"), Some("superseded"))
-    );
+    assert_eq!((last["action"].as_str(), last["after"]["status"].as_str()), (Some("transitioned"), Some("superseded")));
 }
 
 #[tokio::test]
@@ -270,9 +195,7 @@ async fn after_signature_the_terms_change_only_by_amendment() {
         json!({"start_date": "2024-02-01"}),
     ] {
         let etag = app.etag(&path).await;
-        app.patch_json(&path, &admin_token(), &etag, &change)
-            .await
-            .assert_problem(409, "CONFLICT");
+        app.patch_json(&path, &admin_token(), &etag, &change).await.assert_problem(409, "CONFLICT");
     }
     // What the amendment does not govern still changes directly.
     let etag = app.etag(&path).await;
@@ -311,10 +234,7 @@ async fn after_signature_the_terms_change_only_by_amendment() {
 
     // A CTG keeps its minimum content; an amendment must change something; a draft has none.
     let answer = app.post_json(&format!("{path}/amendments"), &admin_token(), &json!({"signed_on": "2026-01-10", "effective_on": "2026-02-01", "rationale": "r", "changes": {"fields": ["logement"]}})).await;
-    assert_eq!(
-        answer.assert_problem(422, "VALIDATION_FAILED")["errors"][0]["pointer"],
-        "/changes/fields"
-    );
+    assert_eq!(answer.assert_problem(422, "VALIDATION_FAILED")["errors"][0]["pointer"], "/changes/fields");
     let answer = app
         .post_json(
             &format!("{path}/amendments"),
@@ -330,12 +250,8 @@ async fn after_signature_the_terms_change_only_by_amendment() {
     answer.assert_problem(409, "CONFLICT");
 
     let history = app.get(&format!("{path}/history?page_size=200"), &admin_token()).await;
-    let amended: Vec<&serde_json::Value> = history.body["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|e| e["action"] == "amended")
-        .collect();
+    let amended: Vec<&serde_json::Value> =
+        history.body["items"].as_array().unwrap().iter().filter(|e| e["action"] == "amended").collect();
     assert_eq!(amended.len(), 2);
     assert!(amended[0]["reason"].as_str().unwrap().starts_with("amendment 1:"));
 }
@@ -366,19 +282,13 @@ async fn termination_needs_a_reason_and_a_date_inside_the_period() {
         )
         .await;
     assert_eq!(
-        (
-            answer.status,
-            answer.body["status"].as_str(),
-            answer.body["ended_on"].as_str()
-        ),
+        (answer.status, answer.body["status"].as_str(), answer.body["ended_on"].as_str()),
         (200, Some("terminated"), Some("2026-06-30"))
     );
     // A terminated contract no longer changes.
     let path = format!("/v1/contracts/{}", contract.id);
     let etag = app.etag(&path).await;
-    app.patch_json(&path, &admin_token(), &etag, &json!({"title": "x"}))
-        .await
-        .assert_problem(409, "CONFLICT");
+    app.patch_json(&path, &admin_token(), &etag, &json!({"title": "x"})).await.assert_problem(409, "CONFLICT");
     // It was in force until its end.
     let listed = app.get("/v1/contracts?active_on=2026-06-30", &admin_token()).await;
     assert_eq!(listed.body["items"].as_array().unwrap().len(), 1);
@@ -391,26 +301,14 @@ async fn changes_need_if_match_and_a_stale_one_is_refused() {
     let app = spawn_app().await;
     let contract = app.create("/v1/contracts", &json!({"kind": "ctg", "title": "T", "department": "74", "start_date": "2024-01-01", "end_date": "2028-12-31"})).await;
     let path = format!("/v1/contracts/{}", contract["id"].as_str().unwrap());
-    let answer = app
-        .send(
-            app.client
-                .patch(app.url(&path))
-                .bearer_auth(admin_token())
-                .json(&json!({"title": "x"})),
-        )
-        .await;
+    let answer =
+        app.send(app.client.patch(app.url(&path)).bearer_auth(admin_token()).json(&json!({"title": "x"}))).await;
     answer.assert_problem(428, "PRECONDITION_REQUIRED");
-    let answer = app
-        .patch_json(&path, &admin_token(), "\"7\"", &json!({"title": "x"}))
-        .await;
+    let answer = app.patch_json(&path, &admin_token(), "\"7\"", &json!({"title": "x"})).await;
     answer.assert_problem(412, "PRECONDITION_FAILED");
-    let answer = app
-        .patch_json(&path, &admin_token(), "\"1\"", &json!({"title": "Nouveau"}))
-        .await;
+    let answer = app.patch_json(&path, &admin_token(), "\"1\"", &json!({"title": "Nouveau"})).await;
     assert_eq!((answer.status, answer.header("etag")), (200, Some("\"2\"")));
-    let answer = app
-        .patch_json(&path, &admin_token(), "\"1\"", &json!({"title": "Encore"}))
-        .await;
+    let answer = app.patch_json(&path, &admin_token(), "\"1\"", &json!({"title": "Encore"})).await;
     answer.assert_problem(412, "PRECONDITION_FAILED");
     let answer = app
         .send(
@@ -430,11 +328,8 @@ async fn of_two_concurrent_patches_with_the_same_if_match_exactly_one_wins() {
     let path = format!("/v1/contracts/{}", contract["id"].as_str().unwrap());
     for round in 0..5 {
         let etag = app.etag(&path).await;
-        let (token, first_body, second_body) = (
-            admin_token(),
-            json!({"title": format!("A{round}")}),
-            json!({"title": format!("B{round}")}),
-        );
+        let (token, first_body, second_body) =
+            (admin_token(), json!({"title": format!("A{round}")}), json!({"title": format!("B{round}")}));
         let first = app.patch_json(&path, &token, &etag, &first_body);
         let second = app.patch_json(&path, &token, &etag, &second_body);
         let (first, second) = tokio::join!(first, second);
@@ -443,11 +338,7 @@ async fn of_two_concurrent_patches_with_the_same_if_match_exactly_one_wins() {
         assert_eq!(statuses, [200, 412], "round {round}: {} / {}", first.text, second.text);
     }
     let history = app.get(&format!("{path}/history"), &admin_token()).await;
-    assert_eq!(
-        history.body["items"].as_array().unwrap().len(),
-        6,
-        "one creation and five winning updates"
-    );
+    assert_eq!(history.body["items"].as_array().unwrap().len(), 6, "one creation and five winning updates");
 }
 
 #[tokio::test]
@@ -456,9 +347,7 @@ async fn of_fifty_concurrent_signatures_exactly_one_succeeds() {
     let caf = caf(&app, "74").await;
     let faucigny = epci(&app, FAUCIGNY).await;
     let contract = draft_ctg(&app, "74", &caf, &faucigny).await;
-    let submit = app
-        .transition(&contract.id, &admin_token(), &json!({"action": "submit"}))
-        .await;
+    let submit = app.transition(&contract.id, &admin_token(), &json!({"action": "submit"})).await;
     assert_eq!(submit.status, 200);
     for party in [&contract.caf_party, &contract.epci_party] {
         let path = format!("/v1/contracts/{}/parties/{party}", contract.id);
@@ -474,12 +363,8 @@ async fn of_fifty_concurrent_signatures_exactly_one_succeeds() {
     let etag = app.etag(&format!("/v1/contracts/{}", contract.id)).await;
     let url = app.url(&format!("/v1/contracts/{}/transitions", contract.id));
     let attempts = (0..50).map(|_| {
-        let request = app
-            .client
-            .post(&url)
-            .bearer_auth(admin_token())
-            .header("If-Match", &etag)
-            .json(&json!({"action": "sign"}));
+        let request =
+            app.client.post(&url).bearer_auth(admin_token()).header("If-Match", &etag).json(&json!({"action": "sign"}));
         app.send(request)
     });
     let answers = futures_util::future::join_all(attempts).await;
@@ -490,18 +375,9 @@ async fn of_fifty_concurrent_signatures_exactly_one_succeeds() {
         "{:?}",
         answers.iter().map(|a| a.status).collect::<Vec<_>>()
     );
-    let history = app
-        .get(
-            &format!("/v1/contracts/{}/history?page_size=200", contract.id),
-            &admin_token(),
-        )
-        .await;
-    let signatures = history.body["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|e| e["after"]["status"] == "active")
-        .count();
+    let history = app.get(&format!("/v1/contracts/{}/history?page_size=200", contract.id), &admin_token()).await;
+    let signatures =
+        history.body["items"].as_array().unwrap().iter().filter(|e| e["after"]["status"] == "active").count();
     assert_eq!(signatures, 1);
 }
 
@@ -517,16 +393,9 @@ async fn a_caf_agent_creates_in_its_own_departement_only() {
     );
     let mut elsewhere = body.clone();
     elsewhere["department"] = json!("33");
-    app.post_json("/v1/contracts", &caf_agent_token(&["74"]), &elsewhere)
-        .await
-        .assert_problem(403, "FORBIDDEN");
-    let answer = app
-        .post_json("/v1/contracts", &caf_agent_token(&["74", "73"]), &body)
-        .await;
-    assert_eq!(
-        answer.assert_problem(422, "VALIDATION_FAILED")["errors"][0]["pointer"],
-        "/department"
-    );
+    app.post_json("/v1/contracts", &caf_agent_token(&["74"]), &elsewhere).await.assert_problem(403, "FORBIDDEN");
+    let answer = app.post_json("/v1/contracts", &caf_agent_token(&["74", "73"]), &body).await;
+    assert_eq!(answer.assert_problem(422, "VALIDATION_FAILED")["errors"][0]["pointer"], "/department");
 }
 
 #[tokio::test]
@@ -558,17 +427,11 @@ async fn contract_bodies_are_checked_field_by_field() {
         ]
     );
     let answer = app.post_json("/v1/contracts", &admin_token(), &json!({"kind": "ctg", "title": "T", "department": "74", "start_date": "2024-01-01", "end_date": "2028-12-31", "fields": ["sport"]})).await;
-    assert_eq!(
-        answer.assert_problem(400, "MALFORMED_REQUEST")["errors"][0]["pointer"],
-        "/fields/0"
-    );
+    assert_eq!(answer.assert_problem(400, "MALFORMED_REQUEST")["errors"][0]["pointer"], "/fields/0");
     let answer = app.post_json("/v1/contracts", &admin_token(), &json!({"kind": "ctg", "title": "T", "department": "74", "start_date": "2024-01-01", "end_date": "2028-12-31", "status": "signed"})).await;
     answer.assert_problem(400, "READ_ONLY_FIELD");
     let answer = app.post_json("/v1/contracts", &admin_token(), &json!({"kind": "ctg", "title": "T", "department": "74", "start_date": "2024-01-01", "end_date": "2028-12-31", "perimeter": {"epcis": [], "covered_communes": 3}})).await;
-    assert_eq!(
-        answer.assert_problem(400, "READ_ONLY_FIELD")["errors"][0]["pointer"],
-        "/perimeter/covered_communes"
-    );
+    assert_eq!(answer.assert_problem(400, "READ_ONLY_FIELD")["errors"][0]["pointer"], "/perimeter/covered_communes");
     let answer = app.post_json("/v1/contracts", &admin_token(), &json!({"kind": "ctg", "title": "T", "department": "975", "start_date": "2024-01-01", "end_date": "2028-12-31"})).await;
     answer.assert_problem(422, "VALIDATION_FAILED");
     let first = app.create("/v1/contracts", &json!({"kind": "cej", "reference": "CEJ-2019-FAUCIGNY", "title": "T", "department": "74", "start_date": "2019-01-01", "end_date": "2022-12-31"})).await;
@@ -588,12 +451,7 @@ async fn contracts_filter_by_status_commune_siren_and_order() {
         .create("/v1/contracts", &json!({"kind": "ctg", "title": "Bonneville seule", "department": "74", "start_date": "2025-01-01", "end_date": "2029-12-31", "perimeter": {"communes": ["74042"]}}))
         .await;
     let ids = |answer: &crate::helpers::Answer| -> Vec<String> {
-        answer.body["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|c| c["id"].as_str().unwrap().to_owned())
-            .collect()
+        answer.body["items"].as_array().unwrap().iter().map(|c| c["id"].as_str().unwrap().to_owned()).collect()
     };
     let active = app.get("/v1/contracts?status=active", &admin_token()).await;
     assert_eq!(ids(&active), vec![signed.id.clone()]);
@@ -604,32 +462,18 @@ async fn contracts_filter_by_status_commune_siren_and_order() {
     assert_eq!(bonneville.body["items"].as_array().unwrap().len(), 2);
     let ayse = app.get("/v1/contracts?commune=74024", &admin_token()).await;
     assert_eq!(ids(&ayse), vec![signed.id.clone()]);
-    let by_siren = app
-        .get(&format!("/v1/contracts?siren={FAUCIGNY}"), &admin_token())
-        .await;
+    let by_siren = app.get(&format!("/v1/contracts?siren={FAUCIGNY}"), &admin_token()).await;
     assert_eq!(ids(&by_siren), vec![signed.id.clone()]);
     let newest_first = app.get("/v1/contracts?order_by=-start_date", &admin_token()).await;
     assert_eq!(ids(&newest_first)[0], draft["id"].as_str().unwrap());
-    let paged = app
-        .get("/v1/contracts?order_by=-start_date&page_size=1", &admin_token())
-        .await;
+    let paged = app.get("/v1/contracts?order_by=-start_date&page_size=1", &admin_token()).await;
     let token = paged.body["next_page_token"].as_str().unwrap();
-    let next = app
-        .get(
-            &format!("/v1/contracts?order_by=-start_date&page_size=1&page_token={token}"),
-            &admin_token(),
-        )
-        .await;
+    let next =
+        app.get(&format!("/v1/contracts?order_by=-start_date&page_size=1&page_token={token}"), &admin_token()).await;
     assert_eq!(ids(&next), vec![signed.id.clone()]);
     assert!(next.body["next_page_token"].is_null());
-    app.get("/v1/contracts?order_by=colour", &admin_token())
-        .await
-        .assert_problem(400, "INVALID_PARAMETER");
-    app.get("/v1/contracts?updated_since=yesterday", &admin_token())
-        .await
-        .assert_problem(400, "INVALID_PARAMETER");
-    let since = app
-        .get("/v1/contracts?updated_since=2000-01-01T00:00:00Z", &admin_token())
-        .await;
+    app.get("/v1/contracts?order_by=colour", &admin_token()).await.assert_problem(400, "INVALID_PARAMETER");
+    app.get("/v1/contracts?updated_since=yesterday", &admin_token()).await.assert_problem(400, "INVALID_PARAMETER");
+    let since = app.get("/v1/contracts?updated_since=2000-01-01T00:00:00Z", &admin_token()).await;
     assert_eq!(since.body["items"].as_array().unwrap().len(), 2);
 }

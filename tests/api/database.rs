@@ -14,10 +14,7 @@ use crate::helpers::{database_url, fresh_database, postgres_admin_url};
 
 fn migration_names(backend: &str) -> BTreeSet<String> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations").join(backend);
-    std::fs::read_dir(dir)
-        .unwrap()
-        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
-        .collect()
+    std::fs::read_dir(dir).unwrap().map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned()).collect()
 }
 
 #[test]
@@ -28,11 +25,7 @@ fn both_backends_have_the_same_migrations() {
     for name in &sqlite {
         for backend in ["sqlite", "postgres"] {
             for file in ["up.sql", "down.sql"] {
-                let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-                    .join("migrations")
-                    .join(backend)
-                    .join(name)
-                    .join(file);
+                let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations").join(backend).join(name).join(file);
                 assert!(path.is_file(), "{} is missing", path.display());
             }
         }
@@ -50,9 +43,7 @@ impl Drop for EmptyDatabase {
     fn drop(&mut self) {
         if let Some((admin_url, name)) = &self.drop_with {
             let mut admin = PgConnection::establish(admin_url).unwrap();
-            admin
-                .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                .unwrap();
+            admin.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).unwrap();
         }
     }
 }
@@ -60,10 +51,7 @@ impl Drop for EmptyDatabase {
 fn empty_database() -> EmptyDatabase {
     if let Some(admin_url) = postgres_admin_url() {
         let name = format!("ctg_test_empty_{}", uuid::Uuid::new_v4().simple());
-        PgConnection::establish(&admin_url)
-            .unwrap()
-            .batch_execute(&format!("CREATE DATABASE {name}"))
-            .unwrap();
+        PgConnection::establish(&admin_url).unwrap().batch_execute(&format!("CREATE DATABASE {name}")).unwrap();
         EmptyDatabase {
             url: DatabaseUrl::Postgres(database_url(&admin_url, &name)),
             _dir: None,
@@ -71,11 +59,7 @@ fn empty_database() -> EmptyDatabase {
         }
     } else {
         let dir = tempfile::tempdir().unwrap();
-        EmptyDatabase {
-            url: DatabaseUrl::Sqlite(dir.path().join("empty.sqlite3")),
-            _dir: Some(dir),
-            drop_with: None,
-        }
+        EmptyDatabase { url: DatabaseUrl::Sqlite(dir.path().join("empty.sqlite3")), _dir: Some(dir), drop_with: None }
     }
 }
 
@@ -90,12 +74,7 @@ fn table_names(conn: &mut DbConnection) -> BTreeSet<String> {
         DbConnection::Sqlite(_) => "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'",
         DbConnection::Pg(_) => "SELECT tablename AS name FROM pg_tables WHERE schemaname = 'public'",
     };
-    diesel::sql_query(query)
-        .load::<TableName>(conn)
-        .unwrap()
-        .into_iter()
-        .map(|row| row.name)
-        .collect()
+    diesel::sql_query(query).load::<TableName>(conn).unwrap().into_iter().map(|row| row.name).collect()
 }
 
 #[test]
@@ -109,18 +88,13 @@ fn migrations_go_up_down_and_up_again() {
 
     let reverted = db::migrations::revert_all(&mut conn).unwrap();
     assert_eq!(reverted.len(), applied.len());
-    let left: BTreeSet<String> = table_names(&mut conn)
-        .into_iter()
-        .filter(|t| t != "__diesel_schema_migrations")
-        .collect();
+    let left: BTreeSet<String> =
+        table_names(&mut conn).into_iter().filter(|t| t != "__diesel_schema_migrations").collect();
     assert!(left.is_empty(), "down.sql left tables behind: {left:?}");
 
     db::migrations::run_pending(&mut conn).unwrap();
     assert_eq!(table_names(&mut conn), tables_after_first_up);
-    assert!(
-        db::migrations::run_pending(&mut conn).unwrap().is_empty(),
-        "nothing pending twice"
-    );
+    assert!(db::migrations::run_pending(&mut conn).unwrap().is_empty(), "nothing pending twice");
 }
 
 #[derive(QueryableByName)]
@@ -204,10 +178,7 @@ fn a_failed_write_transaction_leaves_nothing_behind() {
     assert!(result.is_err());
     assert_eq!(population_of_74(&mut conn), before);
     // The connection is usable afterwards: the transaction was closed, not left open.
-    db::write_transaction(&mut conn, |conn| {
-        diesel::sql_query("SELECT 1").execute(conn).map(|_| ())
-    })
-    .unwrap();
+    db::write_transaction(&mut conn, |conn| diesel::sql_query("SELECT 1").execute(conn).map(|_| ())).unwrap();
 }
 
 /// CI names the backend each run must be on: a PostgreSQL run that silently fell back to SQLite

@@ -9,18 +9,9 @@ use crate::helpers::{admin_token, caf_agent_token, collectivity_token, spawn_app
 #[tokio::test]
 async fn communes_and_epcis_take_their_name_and_place_from_the_reference() {
     let app = spawn_app().await;
-    let bonneville = app
-        .create(
-            "/v1/organisations",
-            &json!({"kind": "commune", "siren": BONNEVILLE_SIREN}),
-        )
-        .await;
+    let bonneville = app.create("/v1/organisations", &json!({"kind": "commune", "siren": BONNEVILLE_SIREN})).await;
     assert_eq!(
-        (
-            bonneville["name"].as_str(),
-            bonneville["department"].as_str(),
-            bonneville["insee_code"].as_str()
-        ),
+        (bonneville["name"].as_str(), bonneville["department"].as_str(), bonneville["insee_code"].as_str()),
         (Some("Bonneville"), Some("74"), Some(BONNEVILLE_INSEE))
     );
     let faucigny = epci(&app, FAUCIGNY).await;
@@ -29,17 +20,9 @@ async fn communes_and_epcis_take_their_name_and_place_from_the_reference() {
         (Some("CC Faucigny - Glières"), Some("74"))
     );
 
-    let answer = app
-        .post_json(
-            "/v1/organisations",
-            &admin_token(),
-            &json!({"kind": "commune", "siren": "200000172"}),
-        )
-        .await;
-    assert_eq!(
-        answer.assert_problem(422, "VALIDATION_FAILED")["errors"][0]["code"],
-        "SIREN_NOT_IN_REFERENCE"
-    );
+    let answer =
+        app.post_json("/v1/organisations", &admin_token(), &json!({"kind": "commune", "siren": "200000172"})).await;
+    assert_eq!(answer.assert_problem(422, "VALIDATION_FAILED")["errors"][0]["code"], "SIREN_NOT_IN_REFERENCE");
     let answer = app
         .post_json(
             "/v1/organisations",
@@ -47,34 +30,14 @@ async fn communes_and_epcis_take_their_name_and_place_from_the_reference() {
             &json!({"kind": "association", "name": "Asso", "siren": "123456789"}),
         )
         .await;
-    assert_eq!(
-        answer.assert_problem(422, "VALIDATION_FAILED")["errors"][0]["code"],
-        "INVALID_SIREN_CHECKSUM"
-    );
-    let answer = app
-        .post_json(
-            "/v1/organisations",
-            &admin_token(),
-            &json!({"kind": "association", "name": "Asso"}),
-        )
-        .await;
-    assert_eq!(
-        answer.assert_problem(422, "VALIDATION_FAILED")["errors"][0]["pointer"],
-        "/siren"
-    );
-    let other = app
-        .create(
-            "/v1/organisations",
-            &json!({"kind": "other", "name": "Collectif de parents"}),
-        )
-        .await;
+    assert_eq!(answer.assert_problem(422, "VALIDATION_FAILED")["errors"][0]["code"], "INVALID_SIREN_CHECKSUM");
+    let answer =
+        app.post_json("/v1/organisations", &admin_token(), &json!({"kind": "association", "name": "Asso"})).await;
+    assert_eq!(answer.assert_problem(422, "VALIDATION_FAILED")["errors"][0]["pointer"], "/siren");
+    let other = app.create("/v1/organisations", &json!({"kind": "other", "name": "Collectif de parents"})).await;
     assert!(other["siren"].is_null());
     let answer = app
-        .post_json(
-            "/v1/organisations",
-            &admin_token(),
-            &json!({"kind": "commune", "siren": BONNEVILLE_SIREN}),
-        )
+        .post_json("/v1/organisations", &admin_token(), &json!({"kind": "commune", "siren": BONNEVILLE_SIREN}))
         .await;
     answer.assert_problem(409, "CONFLICT");
 }
@@ -98,10 +61,7 @@ async fn one_caf_per_departement() {
             &json!({"kind": "caf", "name": "CAF sans département", "siren": "534083662"}),
         )
         .await;
-    assert_eq!(
-        answer.assert_problem(422, "VALIDATION_FAILED")["errors"][0]["pointer"],
-        "/department"
-    );
+    assert_eq!(answer.assert_problem(422, "VALIDATION_FAILED")["errors"][0]["pointer"], "/department");
 }
 
 #[tokio::test]
@@ -113,16 +73,9 @@ async fn an_organisation_in_use_cannot_be_deleted() {
     let path = format!("/v1/organisations/{}", faucigny["id"].as_str().unwrap());
     let answer = app.delete_with(&path, &admin_token(), "\"1\"").await;
     answer.assert_problem(409, "CONFLICT");
-    let unused = app
-        .create(
-            "/v1/organisations",
-            &json!({"kind": "commune", "siren": BONNEVILLE_SIREN}),
-        )
-        .await;
+    let unused = app.create("/v1/organisations", &json!({"kind": "commune", "siren": BONNEVILLE_SIREN})).await;
     let path = format!("/v1/organisations/{}", unused["id"].as_str().unwrap());
-    app.delete_with(&path, &admin_token(), "\"2\"")
-        .await
-        .assert_problem(412, "PRECONDITION_FAILED");
+    app.delete_with(&path, &admin_token(), "\"2\"").await.assert_problem(412, "PRECONDITION_FAILED");
     assert_eq!(app.delete_with(&path, &admin_token(), "\"1\"").await.status, 204);
     app.get(&path, &admin_token()).await.assert_problem(404, "NOT_FOUND");
 }
@@ -131,36 +84,17 @@ async fn an_organisation_in_use_cannot_be_deleted() {
 async fn a_caf_agent_writes_the_directory_of_its_departements_only() {
     let app = spawn_app().await;
     let agent = caf_agent_token(&["74"]);
-    let answer = app
-        .post_json(
-            "/v1/organisations",
-            &agent,
-            &json!({"kind": "commune", "siren": BONNEVILLE_SIREN}),
-        )
-        .await;
+    let answer =
+        app.post_json("/v1/organisations", &agent, &json!({"kind": "commune", "siren": BONNEVILLE_SIREN})).await;
     assert_eq!(answer.status, 201, "{}", answer.text);
     // Bordeaux (33).
-    let answer = app
-        .post_json(
-            "/v1/organisations",
-            &agent,
-            &json!({"kind": "commune", "siren": "213300635"}),
-        )
-        .await;
+    let answer = app.post_json("/v1/organisations", &agent, &json!({"kind": "commune", "siren": "213300635"})).await;
     answer.assert_problem(403, "FORBIDDEN");
-    let bordeaux = app
-        .create("/v1/organisations", &json!({"kind": "commune", "siren": "213300635"}))
-        .await;
+    let bordeaux = app.create("/v1/organisations", &json!({"kind": "commune", "siren": "213300635"})).await;
     let path = format!("/v1/organisations/{}", bordeaux["id"].as_str().unwrap());
-    app.patch_json(&path, &agent, "\"1\"", &json!({"name": "x"}))
-        .await
-        .assert_problem(403, "FORBIDDEN");
+    app.patch_json(&path, &agent, "\"1\"", &json!({"name": "x"})).await.assert_problem(403, "FORBIDDEN");
     // Moving one of its own entries to another département is refused too.
-    let own = answer_id(
-        &app.get(&format!("/v1/organisations?siren={BONNEVILLE_SIREN}"), &agent)
-            .await
-            .body,
-    );
+    let own = answer_id(&app.get(&format!("/v1/organisations?siren={BONNEVILLE_SIREN}"), &agent).await.body);
     let path = format!("/v1/organisations/{own}");
     let answer = app
         .patch_json(
@@ -174,13 +108,9 @@ async fn a_caf_agent_writes_the_directory_of_its_departements_only() {
     // Everyone reads the directory; a collectivity writes none of it.
     let reader = collectivity_token(&[BONNEVILLE_SIREN]);
     assert_eq!(app.get(&format!("/v1/organisations/{own}"), &reader).await.status, 200);
-    app.post_json(
-        "/v1/organisations",
-        &reader,
-        &json!({"kind": "commune", "siren": BONNEVILLE_SIREN}),
-    )
-    .await
-    .assert_problem(403, "FORBIDDEN");
+    app.post_json("/v1/organisations", &reader, &json!({"kind": "commune", "siren": BONNEVILLE_SIREN}))
+        .await
+        .assert_problem(403, "FORBIDDEN");
 }
 
 fn answer_id(page: &serde_json::Value) -> String {
@@ -201,31 +131,18 @@ async fn organisations_filter_and_page() {
     assert_eq!(found.body["items"][0]["siren"], FAUCIGNY);
     let first = app.get("/v1/organisations?page_size=2", &admin_token()).await;
     let token = first.body["next_page_token"].as_str().unwrap();
-    let rest = app
-        .get(
-            &format!("/v1/organisations?page_size=2&page_token={token}"),
-            &admin_token(),
-        )
-        .await;
+    let rest = app.get(&format!("/v1/organisations?page_size=2&page_token={token}"), &admin_token()).await;
     assert_eq!(rest.body["items"].as_array().unwrap().len(), 1);
 }
 
 #[tokio::test]
 async fn equipments_belong_to_a_manager_and_a_commune() {
     let app = spawn_app().await;
-    let manager = app
-        .create(
-            "/v1/organisations",
-            &json!({"kind": "commune", "siren": BONNEVILLE_SIREN}),
-        )
-        .await;
+    let manager = app.create("/v1/organisations", &json!({"kind": "commune", "siren": BONNEVILLE_SIREN})).await;
     let body = json!({"type": "eaje", "name": "Crèche Les Petits Pas", "manager_id": manager["id"], "commune": BONNEVILLE_INSEE, "capacity_places": 40, "siret": "21740042300014"});
     let answer = app.post_json("/v1/equipments", &admin_token(), &body).await;
     // 21740042300014 is not Luhn-valid; find the valid establishment number of Bonneville's SIREN.
-    assert_eq!(
-        answer.assert_problem(422, "VALIDATION_FAILED")["errors"][0]["code"],
-        "INVALID_SIRET_CHECKSUM"
-    );
+    assert_eq!(answer.assert_problem(422, "VALIDATION_FAILED")["errors"][0]["code"], "INVALID_SIRET_CHECKSUM");
     let siret = (0..100)
         .map(|nic| format!("{BONNEVILLE_SIREN}{nic:05}"))
         .find(|siret| ctg_api::domain::identifiers::check_siret(siret).is_ok())
@@ -233,10 +150,7 @@ async fn equipments_belong_to_a_manager_and_a_commune() {
     let mut valid = body.clone();
     valid["siret"] = json!(siret);
     let created = app.create("/v1/equipments", &valid).await;
-    assert_eq!(
-        (created["department"].as_str(), created["type"].as_str()),
-        (Some("74"), Some("eaje"))
-    );
+    assert_eq!((created["department"].as_str(), created["type"].as_str()), (Some("74"), Some("eaje")));
 
     let mut foreign = valid.clone();
     foreign["siret"] = json!("20000017200003");
@@ -255,46 +169,19 @@ async fn equipments_belong_to_a_manager_and_a_commune() {
         .iter()
         .map(|e| e["code"].as_str().unwrap())
         .collect();
-    assert_eq!(
-        codes,
-        vec!["DATE_BEFORE_START", "UNKNOWN_COMMUNE", "SIRET_NOT_OF_MANAGER"]
-    );
+    assert_eq!(codes, vec!["DATE_BEFORE_START", "UNKNOWN_COMMUNE", "SIRET_NOT_OF_MANAGER"]);
 
     let mut read_only = valid.clone();
     read_only["department"] = json!("74");
-    app.post_json("/v1/equipments", &admin_token(), &read_only)
-        .await
-        .assert_problem(400, "READ_ONLY_FIELD");
+    app.post_json("/v1/equipments", &admin_token(), &read_only).await.assert_problem(400, "READ_ONLY_FIELD");
 
     let path = format!("/v1/equipments/{}", created["id"].as_str().unwrap());
-    let answer = app
-        .patch_json(
-            &path,
-            &caf_agent_token(&["33"]),
-            "\"1\"",
-            &json!({"capacity_places": 48}),
-        )
-        .await;
+    let answer = app.patch_json(&path, &caf_agent_token(&["33"]), "\"1\"", &json!({"capacity_places": 48})).await;
     answer.assert_problem(403, "FORBIDDEN");
-    let answer = app
-        .patch_json(
-            &path,
-            &caf_agent_token(&["74"]),
-            "\"1\"",
-            &json!({"capacity_places": 48}),
-        )
-        .await;
-    assert_eq!(
-        (answer.status, answer.body["capacity_places"].as_i64()),
-        (200, Some(48))
-    );
+    let answer = app.patch_json(&path, &caf_agent_token(&["74"]), "\"1\"", &json!({"capacity_places": 48})).await;
+    assert_eq!((answer.status, answer.body["capacity_places"].as_i64()), (200, Some(48)));
     let manager_path = format!("/v1/organisations/{}", manager["id"].as_str().unwrap());
-    app.delete_with(&manager_path, &admin_token(), "\"1\"")
-        .await
-        .assert_problem(409, "CONFLICT");
+    app.delete_with(&manager_path, &admin_token(), "\"1\"").await.assert_problem(409, "CONFLICT");
     assert_eq!(app.delete_with(&path, &admin_token(), "\"2\"").await.status, 204);
-    assert_eq!(
-        app.delete_with(&manager_path, &admin_token(), "\"1\"").await.status,
-        204
-    );
+    assert_eq!(app.delete_with(&manager_path, &admin_token(), "\"1\"").await.status, 204);
 }

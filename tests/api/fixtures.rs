@@ -15,29 +15,15 @@ pub const BORDEAUX_METROPOLE: &str = "243300316";
 
 impl TestApp {
     pub async fn post_json(&self, path: &str, token: &str, body: &Value) -> Answer {
-        self.send(self.client.post(self.url(path)).bearer_auth(token).json(body))
-            .await
+        self.send(self.client.post(self.url(path)).bearer_auth(token).json(body)).await
     }
 
     pub async fn patch_json(&self, path: &str, token: &str, etag: &str, body: &Value) -> Answer {
-        self.send(
-            self.client
-                .patch(self.url(path))
-                .bearer_auth(token)
-                .header("If-Match", etag)
-                .json(body),
-        )
-        .await
+        self.send(self.client.patch(self.url(path)).bearer_auth(token).header("If-Match", etag).json(body)).await
     }
 
     pub async fn delete_with(&self, path: &str, token: &str, etag: &str) -> Answer {
-        self.send(
-            self.client
-                .delete(self.url(path))
-                .bearer_auth(token)
-                .header("If-Match", etag),
-        )
-        .await
+        self.send(self.client.delete(self.url(path)).bearer_auth(token).header("If-Match", etag)).await
     }
 
     /// POSTs as admin and returns the created body, asserting 201.
@@ -82,13 +68,11 @@ pub async fn caf(app: &TestApp, department: &str) -> Value {
 }
 
 pub async fn epci(app: &TestApp, siren: &str) -> Value {
-    app.create("/v1/organisations", &json!({"kind": "epci", "siren": siren}))
-        .await
+    app.create("/v1/organisations", &json!({"kind": "epci", "siren": siren})).await
 }
 
 pub async fn commune(app: &TestApp, siren: &str) -> Value {
-    app.create("/v1/organisations", &json!({"kind": "commune", "siren": siren}))
-        .await
+    app.create("/v1/organisations", &json!({"kind": "commune", "siren": siren})).await
 }
 
 /// A draft CTG of the CAF of `department` over `epci_siren`, with the CAF and the EPCI as
@@ -139,9 +123,7 @@ pub async fn draft_ctg(app: &TestApp, department: &str, caf: &Value, epci_org: &
 
 /// Records every signature and délibération, then submits and signs the contract.
 pub async fn sign(app: &TestApp, contract: &ContractFixture) {
-    let submit = app
-        .transition(&contract.id, &admin_token(), &json!({"action": "submit"}))
-        .await;
+    let submit = app.transition(&contract.id, &admin_token(), &json!({"action": "submit"})).await;
     assert_eq!(submit.status, 200, "{}", submit.text);
     for party in [&contract.caf_party, &contract.epci_party] {
         let path = format!("/v1/contracts/{}/parties/{party}", contract.id);
@@ -151,8 +133,6 @@ pub async fn sign(app: &TestApp, contract: &ContractFixture) {
             .await;
         assert_eq!(answer.status, 200, "{}", answer.text);
     }
-    let signed = app
-        .transition(&contract.id, &admin_token(), &json!({"action": "sign"}))
-        .await;
+    let signed = app.transition(&contract.id, &admin_token(), &json!({"action": "sign"})).await;
     assert_eq!(signed.status, 200, "{}", signed.text);
 }

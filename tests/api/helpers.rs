@@ -31,15 +31,8 @@ pub struct TestApp {
 }
 
 pub enum TestDatabase {
-    Sqlite {
-        _dir: tempfile::TempDir,
-        url: DatabaseUrl,
-    },
-    Postgres {
-        admin_url: String,
-        name: String,
-        url: DatabaseUrl,
-    },
+    Sqlite { _dir: tempfile::TempDir, url: DatabaseUrl },
+    Postgres { admin_url: String, name: String, url: DatabaseUrl },
 }
 
 impl TestDatabase {
@@ -77,10 +70,7 @@ fn manifest_dir() -> PathBuf {
 /// Changes whenever a migration or the embedded reference changes.
 fn schema_fingerprint() -> String {
     fn visit(path: &Path, hasher: &mut DefaultHasher) {
-        let mut entries: Vec<PathBuf> = std::fs::read_dir(path)
-            .unwrap()
-            .map(|entry| entry.unwrap().path())
-            .collect();
+        let mut entries: Vec<PathBuf> = std::fs::read_dir(path).unwrap().map(|entry| entry.unwrap().path()).collect();
         entries.sort();
         for entry in entries {
             if entry.is_dir() {
@@ -110,8 +100,7 @@ fn sqlite_template() -> &'static PathBuf {
             let url = DatabaseUrl::Sqlite(building.clone());
             prepare_database(&url).unwrap();
             let mut conn = db::connect(&url).unwrap();
-            conn.batch_execute("PRAGMA wal_checkpoint(TRUNCATE); PRAGMA journal_mode = DELETE;")
-                .unwrap();
+            conn.batch_execute("PRAGMA wal_checkpoint(TRUNCATE); PRAGMA journal_mode = DELETE;").unwrap();
             drop(conn);
             std::fs::rename(&building, &template).unwrap();
             for suffix in ["-wal", "-shm"] {
@@ -140,9 +129,7 @@ fn postgres_template(admin_url: &str) -> &'static str {
             admin.batch_execute(&format!("CREATE DATABASE {building}")).unwrap();
             let url = DatabaseUrl::Postgres(database_url(admin_url, &building));
             prepare_database(&url).unwrap();
-            admin
-                .batch_execute(&format!("ALTER DATABASE {building} RENAME TO {name}"))
-                .unwrap();
+            admin.batch_execute(&format!("ALTER DATABASE {building} RENAME TO {name}")).unwrap();
         }
         admin.batch_execute("SELECT pg_advisory_unlock(7261)").unwrap();
         name
@@ -151,9 +138,7 @@ fn postgres_template(admin_url: &str) -> &'static str {
 
 /// `admin_url` with its database name replaced by `name`.
 pub fn database_url(admin_url: &str, name: &str) -> String {
-    let (base, query) = admin_url
-        .split_once('?')
-        .map_or((admin_url, None), |(b, q)| (b, Some(q)));
+    let (base, query) = admin_url.split_once('?').map_or((admin_url, None), |(b, q)| (b, Some(q)));
     let scheme_end = base.find("://").map_or(0, |i| i + 3);
     let base = match base[scheme_end..].find('/') {
         Some(slash) => &base[..scheme_end + slash],
@@ -175,19 +160,14 @@ pub fn fresh_database() -> TestDatabase {
         let name = format!("ctg_test_{}", uuid::Uuid::new_v4().simple());
         let _turn = COPYING.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let mut admin = PgConnection::establish(&admin_url).unwrap();
-        admin
-            .batch_execute(&format!("CREATE DATABASE {name} TEMPLATE {template}"))
-            .unwrap();
+        admin.batch_execute(&format!("CREATE DATABASE {name} TEMPLATE {template}")).unwrap();
         let url = DatabaseUrl::Postgres(database_url(&admin_url, &name));
         TestDatabase::Postgres { admin_url, name, url }
     } else {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("ctg.sqlite3");
         std::fs::copy(sqlite_template(), &path).unwrap();
-        TestDatabase::Sqlite {
-            _dir: dir,
-            url: DatabaseUrl::Sqlite(path),
-        }
+        TestDatabase::Sqlite { _dir: dir, url: DatabaseUrl::Sqlite(path) }
     }
 }
 
@@ -199,10 +179,7 @@ pub fn test_config(url: &DatabaseUrl) -> Config {
         jwt_jwks_file: Some(manifest_dir().join("tests/fixtures/keys/jwks.json")),
         jwt_issuer: ISSUER.into(),
         jwt_audience: AUDIENCE.into(),
-        pool: PoolSettings {
-            max_size: 8,
-            checkout_timeout: Duration::from_secs(5),
-        },
+        pool: PoolSettings { max_size: 8, checkout_timeout: Duration::from_secs(5) },
         workers: 2,
         shutdown_timeout_seconds: 5,
         page_token_secret: None,
@@ -221,11 +198,7 @@ pub async fn spawn_app() -> TestApp {
 pub fn spawn(app: Application, database: TestDatabase) -> TestApp {
     let address = format!("http://127.0.0.1:{}", app.port());
     tokio::spawn(app.run_until_stopped());
-    TestApp {
-        address,
-        client: reqwest::Client::new(),
-        database,
-    }
+    TestApp { address, client: reqwest::Client::new(), database }
 }
 
 /// Claims of a valid token for `role`; tests edit them to build invalid ones.
@@ -269,26 +242,12 @@ impl Answer {
     /// Asserts a problem+json answer with this status and code, and returns its body.
     pub fn assert_problem(&self, status: u16, code: &str) -> &Value {
         assert_eq!(self.status, status, "{}", self.text);
-        assert_eq!(
-            self.header("content-type"),
-            Some("application/problem+json"),
-            "{}",
-            self.text
-        );
+        assert_eq!(self.header("content-type"), Some("application/problem+json"), "{}", self.text);
         assert_eq!(self.body["code"], code, "{}", self.text);
         assert_eq!(self.body["status"], status);
-        assert!(
-            self.body["type"].as_str().unwrap().starts_with("https://"),
-            "{}",
-            self.text
-        );
+        assert!(self.body["type"].as_str().unwrap().starts_with("https://"), "{}", self.text);
         assert!(!self.body["title"].as_str().unwrap().is_empty());
-        assert_eq!(
-            self.body["request_id"].as_str(),
-            self.header("x-request-id"),
-            "{}",
-            self.text
-        );
+        assert_eq!(self.body["request_id"].as_str(), self.header("x-request-id"), "{}", self.text);
         &self.body
     }
 }
@@ -304,12 +263,7 @@ impl TestApp {
         let headers = response.headers().clone();
         let text = response.text().await.unwrap();
         let body = serde_json::from_str(&text).unwrap_or(Value::Null);
-        Answer {
-            status,
-            headers,
-            body,
-            text,
-        }
+        Answer { status, headers, body, text }
     }
 
     pub async fn get(&self, path: &str, token: &str) -> Answer {

@@ -31,13 +31,7 @@ async fn a_wrong_method_is_405_with_allow() {
         (reqwest::Method::PUT, "/v1/communes/74042"),
         (reqwest::Method::POST, "/health/live"),
     ] {
-        let answer = app
-            .send(
-                app.client
-                    .request(method.clone(), app.url(path))
-                    .bearer_auth(admin_token()),
-            )
-            .await;
+        let answer = app.send(app.client.request(method.clone(), app.url(path)).bearer_auth(admin_token())).await;
         answer.assert_problem(405, "METHOD_NOT_ALLOWED");
         assert_eq!(answer.header("allow"), Some("GET"), "{method} {path}");
     }
@@ -46,22 +40,10 @@ async fn a_wrong_method_is_405_with_allow() {
 #[tokio::test]
 async fn a_well_formed_request_id_is_echoed_and_any_other_replaced() {
     let app = spawn_app().await;
-    let answer = app
-        .send(
-            app.client
-                .get(app.url("/health/live"))
-                .header("X-Request-Id", "trace-42.a:b"),
-        )
-        .await;
+    let answer = app.send(app.client.get(app.url("/health/live")).header("X-Request-Id", "trace-42.a:b")).await;
     assert_eq!(answer.header("x-request-id"), Some("trace-42.a:b"));
 
-    let answer = app
-        .send(
-            app.client
-                .get(app.url("/nope"))
-                .header("X-Request-Id", "has spaces and ünïcode"),
-        )
-        .await;
+    let answer = app.send(app.client.get(app.url("/nope")).header("X-Request-Id", "has spaces and ünïcode")).await;
     let generated = answer.header("x-request-id").unwrap();
     assert!(uuid::Uuid::parse_str(generated).is_ok(), "{generated}");
     assert_eq!(answer.assert_problem(404, "NOT_FOUND")["request_id"], generated);
@@ -98,10 +80,7 @@ async fn an_unknown_or_invalid_query_parameter_is_400_naming_it() {
 }
 
 fn pool_settings() -> PoolSettings {
-    PoolSettings {
-        max_size: 2,
-        checkout_timeout: Duration::from_millis(300),
-    }
+    PoolSettings { max_size: 2, checkout_timeout: Duration::from_millis(300) }
 }
 
 #[tokio::test]
@@ -110,10 +89,7 @@ async fn a_database_that_does_not_answer_is_503_with_retry_after() {
     let config = test_config(database.url());
     // Nothing listens on port 1: every connection attempt fails at once.
     let dead = DatabaseUrl::Postgres("postgres://postgres@127.0.0.1:1/ctg".into());
-    let app = spawn(
-        Application::build_with_pool(&config, db::build_pool(&dead, pool_settings())).unwrap(),
-        database,
-    );
+    let app = spawn(Application::build_with_pool(&config, db::build_pool(&dead, pool_settings())).unwrap(), database);
 
     let ready = app.get_anonymous("/health/ready").await;
     ready.assert_problem(503, "UNAVAILABLE");
@@ -193,23 +169,15 @@ async fn the_service_recovers_by_itself_when_postgresql_comes_back() {
         return;
     }
     let database = fresh_database();
-    let DatabaseUrl::Postgres(real_url) = database.url().clone() else {
-        unreachable!()
-    };
+    let DatabaseUrl::Postgres(real_url) = database.url().clone() else { unreachable!() };
     let (before, after) = real_url.split_once('@').expect("TEST_DATABASE_URL names user@host");
     let (server, path) = after.split_once('/').expect("TEST_DATABASE_URL names a database");
-    let target = if server.contains(':') {
-        server.to_owned()
-    } else {
-        format!("{server}:5432")
-    };
+    let target = if server.contains(':') { server.to_owned() } else { format!("{server}:5432") };
     let relay = Relay::start(target).await;
     let relayed = DatabaseUrl::Postgres(format!("{before}@127.0.0.1:{}/{path}", relay.port));
     let config = test_config(database.url());
-    let app = spawn(
-        Application::build_with_pool(&config, db::build_pool(&relayed, pool_settings())).unwrap(),
-        database,
-    );
+    let app =
+        spawn(Application::build_with_pool(&config, db::build_pool(&relayed, pool_settings())).unwrap(), database);
 
     assert_eq!(ready_status(&app).await, 503, "down at first");
     relay.restore();
@@ -218,11 +186,7 @@ async fn the_service_recovers_by_itself_when_postgresql_comes_back() {
     assert_eq!(read.status, 200);
 
     relay.cut().await;
-    assert_eq!(
-        eventually_ready(&app, 503).await,
-        503,
-        "pooled connections to a vanished server are not reused"
-    );
+    assert_eq!(eventually_ready(&app, 503).await, 503, "pooled connections to a vanished server are not reused");
     relay.restore();
     assert_eq!(eventually_ready(&app, 200).await, 200, "and back again");
 }
@@ -232,28 +196,14 @@ async fn bodies_must_be_json_small_and_well_formed() {
     let app = spawn_app().await;
     let url = app.url("/v1/organisations");
     let answer = app
-        .send(
-            app.client
-                .post(&url)
-                .bearer_auth(admin_token())
-                .header("Content-Type", "text/plain")
-                .body("{}"),
-        )
+        .send(app.client.post(&url).bearer_auth(admin_token()).header("Content-Type", "text/plain").body("{}"))
         .await;
     answer.assert_problem(415, "UNSUPPORTED_MEDIA_TYPE");
-    let answer = app
-        .send(app.client.post(&url).bearer_auth(admin_token()).body("{}"))
-        .await;
+    let answer = app.send(app.client.post(&url).bearer_auth(admin_token()).body("{}")).await;
     answer.assert_problem(415, "UNSUPPORTED_MEDIA_TYPE");
     let huge = format!("{{\"kind\":\"other\",\"name\":\"{}\"}}", "x".repeat(300 * 1024));
     let answer = app
-        .send(
-            app.client
-                .post(&url)
-                .bearer_auth(admin_token())
-                .header("Content-Type", "application/json")
-                .body(huge),
-        )
+        .send(app.client.post(&url).bearer_auth(admin_token()).header("Content-Type", "application/json").body(huge))
         .await;
     answer.assert_problem(413, "PAYLOAD_TOO_LARGE");
     let answer = app
@@ -287,11 +237,7 @@ async fn sigterm_lets_the_request_in_flight_finish() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
     let database = fresh_database();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let mut server = std::process::Command::new(env!("CARGO_BIN_EXE_ctg-api"))
         .arg("serve")
         .env("DATABASE_URL", database.url().to_url())
@@ -321,17 +267,10 @@ async fn sigterm_lets_the_request_in_flight_finish() {
     stream.write_all(&body.as_bytes()[..10]).await.unwrap();
     tokio::time::sleep(Duration::from_millis(300)).await;
 
-    let terminated = std::process::Command::new("kill")
-        .arg("-TERM")
-        .arg(server.id().to_string())
-        .status()
-        .unwrap();
+    let terminated = std::process::Command::new("kill").arg("-TERM").arg(server.id().to_string()).status().unwrap();
     assert!(terminated.success());
     tokio::time::sleep(Duration::from_millis(300)).await;
-    assert!(
-        TcpStream::connect(("127.0.0.1", port)).await.is_err(),
-        "no new connection once stopping"
-    );
+    assert!(TcpStream::connect(("127.0.0.1", port)).await.is_err(), "no new connection once stopping");
 
     stream.write_all(&body.as_bytes()[10..]).await.unwrap();
     let mut answer = String::new();

@@ -12,32 +12,19 @@ use serde_json::Value;
 use crate::helpers::{TestDatabase, admin_token, fresh_database, spawn_app};
 
 fn embedded_file(name: &str) -> Value {
-    let bytes = std::fs::read(
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("reference")
-            .join(format!("{name}.gz")),
-    )
-    .unwrap();
+    let bytes =
+        std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("reference").join(format!("{name}.gz"))).unwrap();
     let mut text = String::new();
-    flate2::read::GzDecoder::new(bytes.as_slice())
-        .read_to_string(&mut text)
-        .unwrap();
+    flate2::read::GzDecoder::new(bytes.as_slice()).read_to_string(&mut text).unwrap();
     serde_json::from_str(&text).unwrap()
 }
 
 /// Writes the shipped reference to `dir` as plain JSON, after `edit` has changed it.
 fn write_reference(dir: &Path, edit: impl FnOnce(&mut Value, &mut Value, &mut Value)) {
-    let (mut departments, mut epcis, mut communes) = (
-        embedded_file("departements.json"),
-        embedded_file("epci.json"),
-        embedded_file("communes.json"),
-    );
+    let (mut departments, mut epcis, mut communes) =
+        (embedded_file("departements.json"), embedded_file("epci.json"), embedded_file("communes.json"));
     edit(&mut departments, &mut epcis, &mut communes);
-    for (name, value) in [
-        ("departements.json", departments),
-        ("epci.json", epcis),
-        ("communes.json", communes),
-    ] {
+    for (name, value) in [("departements.json", departments), ("epci.json", epcis), ("communes.json", communes)] {
         std::fs::write(dir.join(name), value.to_string()).unwrap();
     }
 }
@@ -50,20 +37,12 @@ fn import_command(database: &TestDatabase, dir: &Path) -> (bool, String) {
         .env("RUST_LOG", "warn")
         .output()
         .unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let text = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
     (output.status.success(), text)
 }
 
 fn find<'a>(rows: &'a mut Value, key: &str, code: &str) -> &'a mut Value {
-    rows.as_array_mut()
-        .unwrap()
-        .iter_mut()
-        .find(|row| row[key] == code)
-        .unwrap()
+    rows.as_array_mut().unwrap().iter_mut().find(|row| row[key] == code).unwrap()
 }
 
 #[test]
@@ -85,10 +64,7 @@ async fn a_newer_reference_is_applied_with_a_report_of_what_changed() {
         find(communes, "code", "74042")["nom"] = "Bonneville-sur-Arve".into();
         find(communes, "code", "74024")["population"] = 2500.into();
         let faucigny = find(epcis, "code", "200000172");
-        faucigny["membres"]
-            .as_array_mut()
-            .unwrap()
-            .retain(|m| m["code"] != "74049");
+        faucigny["membres"].as_array_mut().unwrap().retain(|m| m["code"] != "74049");
         epcis.as_array_mut().unwrap().push(serde_json::json!({
             "code": "200000180", "nom": "CC Nouvelle", "type": "CC", "modeFinancement": "FPU",
             "populationMunicipale": 600, "membres": [{"code": "74049"}]
@@ -97,15 +73,9 @@ async fn a_newer_reference_is_applied_with_a_report_of_what_changed() {
     let (succeeded, output) = import_command(&app.database, dir.path());
     assert!(succeeded, "{output}");
     // Haute-Savoie's population follows its commune's.
-    assert!(
-        output.contains("départements: 0 inserted, 1 updated, 0 deleted"),
-        "{output}"
-    );
+    assert!(output.contains("départements: 0 inserted, 1 updated, 0 deleted"), "{output}");
     assert!(output.contains("EPCI: 1 inserted, 0 updated, 0 deleted"), "{output}");
-    assert!(
-        output.contains("communes: 0 inserted, 3 updated, 0 deleted"),
-        "{output}"
-    );
+    assert!(output.contains("communes: 0 inserted, 3 updated, 0 deleted"), "{output}");
 
     // The running service reads the new reference at once.
     let faucigny = app.get("/v1/epcis/200000172", &admin_token()).await;
@@ -117,10 +87,7 @@ async fn a_newer_reference_is_applied_with_a_report_of_what_changed() {
 
     let (succeeded, output) = import_command(&app.database, dir.path());
     assert!(succeeded, "{output}");
-    assert!(
-        output.contains("already up to date"),
-        "a second run changes nothing: {output}"
-    );
+    assert!(output.contains("already up to date"), "a second run changes nothing: {output}");
 }
 
 #[tokio::test]
@@ -135,16 +102,9 @@ async fn communes_and_epcis_gone_from_the_reference_are_removed() {
     assert!(succeeded, "{output}");
     assert!(output.contains("EPCI: 0 inserted, 0 updated, 1 deleted"), "{output}");
     // 74049 deleted; its six former neighbours lose their EPCI.
-    assert!(
-        output.contains("communes: 0 inserted, 6 updated, 1 deleted"),
-        "{output}"
-    );
-    app.get("/v1/epcis/200000172", &admin_token())
-        .await
-        .assert_problem(404, "NOT_FOUND");
-    app.get("/v1/communes/74049", &admin_token())
-        .await
-        .assert_problem(404, "NOT_FOUND");
+    assert!(output.contains("communes: 0 inserted, 6 updated, 1 deleted"), "{output}");
+    app.get("/v1/epcis/200000172", &admin_token()).await.assert_problem(404, "NOT_FOUND");
+    app.get("/v1/communes/74049", &admin_token()).await.assert_problem(404, "NOT_FOUND");
 }
 
 /// A change to the departments, EPCI and communes files.
@@ -190,10 +150,7 @@ async fn a_bad_file_set_is_refused_and_nothing_is_written() {
         write_reference(dir.path(), edit);
         let (succeeded, output) = import_command(&app.database, dir.path());
         assert!(!succeeded, "{expected}: {output}");
-        assert!(
-            output.contains("nothing imported") && output.contains(expected),
-            "{expected}: {output}"
-        );
+        assert!(output.contains("nothing imported") && output.contains(expected), "{expected}: {output}");
         assert_eq!(output.lines().count(), 1, "one clear line: {output}");
         let bonneville = app.get("/v1/communes/74042", &admin_token()).await;
         assert_eq!(bonneville.body["name"], "Bonneville", "{expected}: nothing written");
@@ -202,8 +159,5 @@ async fn a_bad_file_set_is_refused_and_nothing_is_written() {
     let empty = tempfile::tempdir().unwrap();
     let (succeeded, output) = import_command(&app.database, empty.path());
     assert!(!succeeded);
-    assert!(
-        output.contains("departements.json") && output.contains("not found"),
-        "{output}"
-    );
+    assert!(output.contains("departements.json") && output.contains("not found"), "{output}");
 }

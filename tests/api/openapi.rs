@@ -17,11 +17,7 @@ async fn the_served_document_equals_the_committed_file() {
     let answer = app.get_anonymous("/openapi.json").await;
     assert_eq!(answer.status, 200);
     assert_eq!(answer.header("content-type"), Some("application/json"));
-    assert_eq!(
-        answer.text,
-        ctg_api::openapi::document_json(),
-        "served and generated differ"
-    );
+    assert_eq!(answer.text, ctg_api::openapi::document_json(), "served and generated differ");
     if std::env::var("UPDATE_OPENAPI").is_ok_and(|v| v == "1") {
         std::fs::create_dir_all(committed_path().parent().unwrap()).unwrap();
         std::fs::write(committed_path(), &answer.text).unwrap();
@@ -51,36 +47,19 @@ fn every_operation_is_fully_described() {
     let mut operation_ids = std::collections::BTreeSet::new();
     for (path, method, operation) in operations(&document) {
         let at = format!("{method} {path}");
-        let id = operation["operationId"]
-            .as_str()
-            .unwrap_or_else(|| panic!("{at}: no operationId"));
+        let id = operation["operationId"].as_str().unwrap_or_else(|| panic!("{at}: no operationId"));
         assert!(operation_ids.insert(id.to_owned()), "{at}: operationId {id} twice");
-        assert!(
-            operation["tags"].as_array().is_some_and(|tags| !tags.is_empty()),
-            "{at}: no tag"
-        );
-        let described = ["summary", "description"]
-            .iter()
-            .any(|k| operation[k].as_str().is_some_and(|s| !s.is_empty()));
+        assert!(operation["tags"].as_array().is_some_and(|tags| !tags.is_empty()), "{at}: no tag");
+        let described = ["summary", "description"].iter().any(|k| operation[k].as_str().is_some_and(|s| !s.is_empty()));
         assert!(described, "{at}: no description");
         let responses = operation["responses"].as_object().unwrap();
-        assert!(
-            responses.keys().any(|status| status.starts_with('2')),
-            "{at}: no success answer"
-        );
+        assert!(responses.keys().any(|status| status.starts_with('2')), "{at}: no success answer");
         assert!(responses.contains_key("500"), "{at}: no 500 problem");
         for (status, response) in responses.iter().filter(|(status, _)| !status.starts_with('2')) {
-            assert!(
-                response["content"]["application/problem+json"].is_object(),
-                "{at} {status}: not a problem"
-            );
+            assert!(response["content"]["application/problem+json"].is_object(), "{at} {status}: not a problem");
         }
         if path.starts_with("/v1/") {
-            assert_eq!(
-                operation["security"],
-                serde_json::json!([{"bearer": []}]),
-                "{at}: no security requirement"
-            );
+            assert_eq!(operation["security"], serde_json::json!([{"bearer": []}]), "{at}: no security requirement");
             assert!(responses.contains_key("401"), "{at}: no 401");
             assert!(responses.contains_key("503"), "{at}: no 503");
         }

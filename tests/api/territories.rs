@@ -35,20 +35,10 @@ async fn the_faucigny_glieres_epci_comes_with_its_member_communes() {
     assert_eq!(epci["kind"], "cc");
     assert_eq!(epci["departments"], serde_json::json!(["74"]));
     assert_eq!(epci["member_count"], 7);
-    let members: Vec<&str> = epci["members"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| m["name"].as_str().unwrap())
-        .collect();
+    let members: Vec<&str> = epci["members"].as_array().unwrap().iter().map(|m| m["name"].as_str().unwrap()).collect();
     assert_eq!(members.len(), 7);
     assert!(members.contains(&"Bonneville"), "{members:?}");
-    let bonneville = epci["members"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|m| m["insee"] == "74042")
-        .unwrap();
+    let bonneville = epci["members"].as_array().unwrap().iter().find(|m| m["insee"] == "74042").unwrap();
     assert_eq!(bonneville["siren"], "217400423");
     assert_eq!(bonneville["postal_codes"], serde_json::json!(["74130"]));
 }
@@ -56,22 +46,12 @@ async fn the_faucigny_glieres_epci_comes_with_its_member_communes() {
 #[tokio::test]
 async fn every_role_reads_the_reference() {
     let app = spawn_app().await;
-    for token in [
-        admin_token(),
-        caf_agent_token(&["33"]),
-        collectivity_token(&["217400423"]),
-        {
-            let mut claims = crate::helpers::claims("integration");
-            claims.departments = vec!["13".into()];
-            crate::helpers::token_for(&claims)
-        },
-    ] {
-        for path in [
-            "/v1/departments/74",
-            "/v1/epcis/200000172",
-            "/v1/communes/74042",
-            "/v1/communes?epci=200000172",
-        ] {
+    for token in [admin_token(), caf_agent_token(&["33"]), collectivity_token(&["217400423"]), {
+        let mut claims = crate::helpers::claims("integration");
+        claims.departments = vec!["13".into()];
+        crate::helpers::token_for(&claims)
+    }] {
+        for path in ["/v1/departments/74", "/v1/epcis/200000172", "/v1/communes/74042", "/v1/communes?epci=200000172"] {
             assert_eq!(app.get(path, &token).await.status, 200, "{path}");
         }
     }
@@ -91,15 +71,9 @@ async fn departments_page_through_all_109_in_code_order() {
     assert_eq!(codes, sorted, "ordered by code, no duplicates");
 
     let corse_du_sud = items.iter().find(|d| d["code"] == "2A").unwrap();
-    assert_eq!(
-        (corse_du_sud["zone"].as_str(), corse_du_sud["has_caf"].as_bool()),
-        (Some("metro"), Some(true))
-    );
+    assert_eq!((corse_du_sud["zone"].as_str(), corse_du_sud["has_caf"].as_bool()), (Some("metro"), Some(true)));
     let saint_pierre = items.iter().find(|d| d["code"] == "975").unwrap();
-    assert_eq!(
-        (saint_pierre["zone"].as_str(), saint_pierre["has_caf"].as_bool()),
-        (Some("com"), Some(false))
-    );
+    assert_eq!((saint_pierre["zone"].as_str(), saint_pierre["has_caf"].as_bool()), (Some("com"), Some(false)));
 }
 
 #[tokio::test]
@@ -108,38 +82,22 @@ async fn a_page_token_only_works_for_its_caller_and_filters() {
     let first = app.get("/v1/communes?department=74&page_size=10", &admin_token()).await;
     let token = first.body["next_page_token"].as_str().unwrap().to_owned();
 
-    let next = app
-        .get(
-            &format!("/v1/communes?department=74&page_size=10&page_token={token}"),
-            &admin_token(),
-        )
-        .await;
+    let next = app.get(&format!("/v1/communes?department=74&page_size=10&page_token={token}"), &admin_token()).await;
     assert_eq!(next.status, 200);
 
     let other_caller = app
-        .get(
-            &format!("/v1/communes?department=74&page_size=10&page_token={token}"),
-            &caf_agent_token(&["74"]),
-        )
+        .get(&format!("/v1/communes?department=74&page_size=10&page_token={token}"), &caf_agent_token(&["74"]))
         .await;
     other_caller.assert_problem(400, "INVALID_PAGE_TOKEN");
-    let other_filter = app
-        .get(
-            &format!("/v1/communes?department=73&page_size=10&page_token={token}"),
-            &admin_token(),
-        )
-        .await;
+    let other_filter =
+        app.get(&format!("/v1/communes?department=73&page_size=10&page_token={token}"), &admin_token()).await;
     other_filter.assert_problem(400, "INVALID_PAGE_TOKEN");
     let other_list = app.get(&format!("/v1/epcis?page_token={token}"), &admin_token()).await;
     other_list.assert_problem(400, "INVALID_PAGE_TOKEN");
     let mut tampered = token.clone();
     tampered.replace_range(0..1, if tampered.starts_with('A') { "B" } else { "A" });
-    let tampered = app
-        .get(
-            &format!("/v1/communes?department=74&page_size=10&page_token={tampered}"),
-            &admin_token(),
-        )
-        .await;
+    let tampered =
+        app.get(&format!("/v1/communes?department=74&page_size=10&page_token={tampered}"), &admin_token()).await;
     tampered.assert_problem(400, "INVALID_PAGE_TOKEN");
 }
 
@@ -173,11 +131,7 @@ async fn epcis_filter_by_department_and_name() {
     let app = spawn_app().await;
     let haute_savoie = all_pages(&app, "/v1/epcis?department=74&page_size=200", &admin_token()).await;
     assert!(haute_savoie.iter().any(|e| e["siren"] == "200000172"));
-    assert!(
-        haute_savoie
-            .iter()
-            .all(|e| e["departments"].as_array().unwrap().iter().any(|d| d == "74"))
-    );
+    assert!(haute_savoie.iter().all(|e| e["departments"].as_array().unwrap().iter().any(|d| d == "74")));
     let found = all_pages(&app, "/v1/epcis?q=faucigny%20glieres", &admin_token()).await;
     assert_eq!(found.len(), 1);
     assert_eq!(found[0]["member_count"], 7);
@@ -198,12 +152,7 @@ async fn corsica_overseas_and_arrondissements_are_addressable() {
 #[tokio::test]
 async fn unknown_territories_are_404_problems() {
     let app = spawn_app().await;
-    for path in [
-        "/v1/departments/99",
-        "/v1/epcis/200000173",
-        "/v1/communes/74999",
-        "/v1/communes/x",
-    ] {
+    for path in ["/v1/departments/99", "/v1/epcis/200000173", "/v1/communes/74999", "/v1/communes/x"] {
         app.get(path, &admin_token()).await.assert_problem(404, "NOT_FOUND");
     }
 }
