@@ -5,7 +5,7 @@ use utoipa_actix_web::scope;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::api::{
-    action_plan, amendments, contracts, equipments, health, history, organisations, parties, territories,
+    action_plan, amendments, contracts, enums, equipments, health, history, organisations, parties, territories,
 };
 use crate::openapi;
 
@@ -16,6 +16,7 @@ pub fn configure(cfg: &mut ServiceConfig<'_>) {
         .service(openapi::docs)
         .service(
             scope::scope("/v1")
+                .service(enums::list_enums)
                 .service(territories::list_departments)
                 .service(territories::get_department)
                 .service(territories::list_epcis)

@@ -4,6 +4,7 @@
 pub mod action_plan;
 pub mod amendments;
 pub mod contracts;
+pub mod enums;
 pub mod equipments;
 pub mod health;
 pub mod history;

@@ -1,10 +1,11 @@
 //! Enumerations stored as text codes: the same `snake_case` code in the API, in the database
 //! (a TEXT column with a CHECK) and in the OpenAPI document.
 
-/// Gives an enum `ALL`, `as_str` and `parse` for its text codes. Serde and the OpenAPI schema use
-/// the same codes through `#[serde(rename_all = "snake_case")]`, which a unit test cross-checks.
+/// Gives an enum `ALL`, `as_str`, `parse` and a French `label` for its text codes. Serde and the
+/// OpenAPI schema use the same codes through `#[serde(rename_all = "snake_case")]`, which unit
+/// tests cross-check.
 macro_rules! text_codes {
-    ($($ty:ident { $($variant:ident = $text:literal),+ $(,)? })+) => {$(
+    ($($ty:ident { $($variant:ident = $text:literal => $label:literal),+ $(,)? })+) => {$(
         impl $ty {
             pub const ALL: &'static [$ty] = &[$($ty::$variant),+];
 
@@ -14,6 +15,11 @@ macro_rules! text_codes {
 
             pub fn parse(text: &str) -> Option<Self> {
                 match text { $($text => Some($ty::$variant),)+ _ => None }
+            }
+
+            /// The French label, for people.
+            pub fn label(self) -> &'static str {
+                match self { $($ty::$variant => $label),+ }
             }
         }
 

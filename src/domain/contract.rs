@@ -100,54 +100,54 @@ pub enum ActionStatus {
 }
 
 text_codes! {
-    ContractKind { Ctg = "ctg", Cej = "cej" }
+    ContractKind { Ctg = "ctg" => "Convention territoriale globale", Cej = "cej" => "Contrat enfance et jeunesse" }
     RecordedStatus {
-        Draft = "draft",
-        InReview = "in_review",
-        Signed = "signed",
-        Terminated = "terminated",
-        Cancelled = "cancelled",
-        Superseded = "superseded",
+        Draft = "draft" => "Brouillon",
+        InReview = "in_review" => "En relecture",
+        Signed = "signed" => "Signée",
+        Terminated = "terminated" => "Résiliée",
+        Cancelled = "cancelled" => "Abandonnée",
+        Superseded = "superseded" => "Remplacée",
     }
     ContractStatus {
-        Draft = "draft",
-        InReview = "in_review",
-        Signed = "signed",
-        Active = "active",
-        Expired = "expired",
-        Terminated = "terminated",
-        Cancelled = "cancelled",
-        Superseded = "superseded",
+        Draft = "draft" => "Brouillon",
+        InReview = "in_review" => "En relecture",
+        Signed = "signed" => "Signée, pas encore en vigueur",
+        Active = "active" => "En vigueur",
+        Expired = "expired" => "Échue",
+        Terminated = "terminated" => "Résiliée",
+        Cancelled = "cancelled" => "Abandonnée",
+        Superseded = "superseded" => "Remplacée par une CTG",
     }
     Field {
-        PetiteEnfance = "petite_enfance",
-        Enfance = "enfance",
-        Jeunesse = "jeunesse",
-        Parentalite = "parentalite",
-        AnimationVieSociale = "animation_vie_sociale",
-        AccesAuxDroits = "acces_aux_droits",
-        Logement = "logement",
-        Handicap = "handicap",
-        InclusionNumerique = "inclusion_numerique",
-        AccompagnementSocial = "accompagnement_social",
+        PetiteEnfance = "petite_enfance" => "Petite enfance",
+        Enfance = "enfance" => "Enfance",
+        Jeunesse = "jeunesse" => "Jeunesse",
+        Parentalite = "parentalite" => "Parentalité",
+        AnimationVieSociale = "animation_vie_sociale" => "Animation de la vie sociale",
+        AccesAuxDroits = "acces_aux_droits" => "Accès aux droits",
+        Logement = "logement" => "Logement",
+        Handicap = "handicap" => "Handicap",
+        InclusionNumerique = "inclusion_numerique" => "Inclusion numérique",
+        AccompagnementSocial = "accompagnement_social" => "Accompagnement social",
     }
-    SchemeKind { Sdsf = "sdsf", Sdavs = "sdavs", Sdaasp = "sdaasp", ContratDeVille = "contrat_de_ville", Other = "other" }
+    SchemeKind { Sdsf = "sdsf" => "Schéma départemental des services aux familles", Sdavs = "sdavs" => "Schéma départemental de l'animation de la vie sociale", Sdaasp = "sdaasp" => "Schéma départemental d'amélioration de l'accessibilité des services au public", ContratDeVille = "contrat_de_ville" => "Contrat de ville", Other = "other" => "Autre" }
     PartyRole {
-        Signatory = "signatory",
-        CoSignatory = "co_signatory",
-        Funder = "funder",
-        Payer = "payer",
-        Payee = "payee",
-        Pilot = "pilot",
-        Coordinator = "coordinator",
-        AssociatedPartner = "associated_partner",
+        Signatory = "signatory" => "Signataire",
+        CoSignatory = "co_signatory" => "Cosignataire",
+        Funder = "funder" => "Financeur",
+        Payer = "payer" => "Payeur",
+        Payee = "payee" => "Bénéficiaire des versements",
+        Pilot = "pilot" => "Pilote",
+        Coordinator = "coordinator" => "Coordinateur",
+        AssociatedPartner = "associated_partner" => "Partenaire associé",
     }
     ActionStatus {
-        Planned = "planned",
-        InProgress = "in_progress",
-        Completed = "completed",
-        Abandoned = "abandoned",
-        Postponed = "postponed",
+        Planned = "planned" => "Prévue",
+        InProgress = "in_progress" => "En cours",
+        Completed = "completed" => "Réalisée",
+        Abandoned = "abandoned" => "Abandonnée",
+        Postponed = "postponed" => "Reportée",
     }
 }
 

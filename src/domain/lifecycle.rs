@@ -28,11 +28,11 @@ pub enum TransitionAction {
 
 text_codes! {
     TransitionAction {
-        Submit = "submit",
-        RequestChanges = "request_changes",
-        Sign = "sign",
-        Terminate = "terminate",
-        Cancel = "cancel",
+        Submit = "submit" => "Soumettre à la relecture",
+        RequestChanges = "request_changes" => "Demander des modifications",
+        Sign = "sign" => "Signer",
+        Terminate = "terminate" => "Résilier",
+        Cancel = "cancel" => "Abandonner",
     }
 }
 

@@ -30,20 +30,20 @@ pub enum OrganisationKind {
 
 text_codes! {
     OrganisationKind {
-        Caf = "caf",
-        Commune = "commune",
-        Epci = "epci",
-        Departement = "departement",
-        Region = "region",
-        Etat = "etat",
-        Msa = "msa",
-        Cpam = "cpam",
-        Carsat = "carsat",
-        CcasCias = "ccas_cias",
-        SyndicatIntercommunal = "syndicat_intercommunal",
-        Association = "association",
-        Entreprise = "entreprise",
-        Other = "other",
+        Caf = "caf" => "Caisse d'allocations familiales",
+        Commune = "commune" => "Commune",
+        Epci = "epci" => "Établissement public de coopération intercommunale",
+        Departement = "departement" => "Conseil départemental",
+        Region = "region" => "Région",
+        Etat = "etat" => "État",
+        Msa = "msa" => "Mutualité sociale agricole",
+        Cpam = "cpam" => "Caisse primaire d'assurance maladie",
+        Carsat = "carsat" => "Caisse d'assurance retraite et de la santé au travail",
+        CcasCias = "ccas_cias" => "Centre (inter)communal d'action sociale",
+        SyndicatIntercommunal = "syndicat_intercommunal" => "Syndicat intercommunal",
+        Association = "association" => "Association",
+        Entreprise = "entreprise" => "Entreprise",
+        Other = "other" => "Autre",
     }
 }
 
@@ -80,15 +80,15 @@ pub enum EquipmentType {
 
 text_codes! {
     EquipmentType {
-        Eaje = "eaje",
-        AlshPeriscolaire = "alsh_periscolaire",
-        AlshExtrascolaire = "alsh_extrascolaire",
-        AccueilJeunes = "accueil_jeunes",
-        Rpe = "rpe",
-        Laep = "laep",
-        Ludotheque = "ludotheque",
-        CentreSocial = "centre_social",
-        EspaceVieSociale = "espace_vie_sociale",
-        Other = "other",
+        Eaje = "eaje" => "Établissement d'accueil du jeune enfant",
+        AlshPeriscolaire = "alsh_periscolaire" => "Accueil de loisirs périscolaire",
+        AlshExtrascolaire = "alsh_extrascolaire" => "Accueil de loisirs extrascolaire",
+        AccueilJeunes = "accueil_jeunes" => "Accueil de jeunes",
+        Rpe = "rpe" => "Relais petite enfance",
+        Laep = "laep" => "Lieu d'accueil enfants-parents",
+        Ludotheque = "ludotheque" => "Ludothèque",
+        CentreSocial = "centre_social" => "Centre social",
+        EspaceVieSociale = "espace_vie_sociale" => "Espace de vie sociale",
+        Other = "other" => "Autre",
     }
 }

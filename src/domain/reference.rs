@@ -48,12 +48,12 @@ pub enum Zone {
 }
 
 text_codes! {
-    EpciKind { Cc = "cc", Ca = "ca", Cu = "cu", Metro = "metro", Met69 = "met69" }
+    EpciKind { Cc = "cc" => "Communauté de communes", Ca = "ca" => "Communauté d'agglomération", Cu = "cu" => "Communauté urbaine", Metro = "metro" => "Métropole", Met69 = "met69" => "Métropole de Lyon" }
     CommuneKind {
-        CommuneActuelle = "commune_actuelle",
-        ArrondissementMunicipal = "arrondissement_municipal",
+        CommuneActuelle = "commune_actuelle" => "Commune",
+        ArrondissementMunicipal = "arrondissement_municipal" => "Arrondissement municipal",
     }
-    Zone { Metro = "metro", Drom = "drom", Com = "com" }
+    Zone { Metro = "metro" => "Métropole", Drom = "drom" => "Département et région d'outre-mer", Com = "com" => "Collectivité d'outre-mer" }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

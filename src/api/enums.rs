@@ -1,0 +1,85 @@
+//! Every enumeration of the API with its codes and French labels, for forms and exports.
+
+use std::collections::BTreeMap;
+
+use actix_web::{HttpResponse, get};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::auth::Caller;
+use crate::domain::contract::{ActionStatus, ContractKind, ContractStatus, Field, PartyRole, SchemeKind};
+use crate::domain::lifecycle::TransitionAction;
+use crate::domain::organisation::{EquipmentType, OrganisationKind};
+use crate::domain::reference::{CommuneKind, EpciKind, Zone};
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct EnumValue {
+    #[schema(example = "petite_enfance")]
+    pub code: String,
+    #[schema(example = "Petite enfance")]
+    pub label: String,
+}
+
+macro_rules! enum_table {
+    ($($name:literal => $ty:ty),+ $(,)?) => {{
+        let mut table = BTreeMap::new();
+        $(
+            table.insert(
+                $name,
+                <$ty>::ALL.iter().map(|value| EnumValue { code: value.as_str().to_owned(), label: value.label().to_owned() }).collect::<Vec<_>>(),
+            );
+        )+
+        table
+    }};
+}
+
+/// Every enumeration, by the name of the field it fills.
+fn enums() -> BTreeMap<&'static str, Vec<EnumValue>> {
+    enum_table! {
+        "contract_kind" => ContractKind,
+        "contract_status" => ContractStatus,
+        "field" => Field,
+        "linked_scheme_kind" => SchemeKind,
+        "party_role" => PartyRole,
+        "action_status" => ActionStatus,
+        "transition_action" => TransitionAction,
+        "organisation_kind" => OrganisationKind,
+        "equipment_type" => EquipmentType,
+        "epci_kind" => EpciKind,
+        "commune_kind" => CommuneKind,
+        "zone" => Zone,
+    }
+}
+
+/// Every enumeration with its codes and their French labels.
+#[utoipa::path(
+    tag = "meta",
+    responses((status = 200, description = "Enumerations by name", body = BTreeMap<String, Vec<EnumValue>>)),
+    security(("bearer" = []))
+)]
+#[get("/enums")]
+pub async fn list_enums(_caller: Caller) -> HttpResponse {
+    HttpResponse::Ok().json(enums())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::enums;
+
+    #[test]
+    fn every_enumeration_has_codes_and_labels() {
+        let table = enums();
+        assert_eq!(table["field"].len(), 10);
+        for (name, values) in table {
+            assert!(!values.is_empty(), "{name}");
+            for value in values {
+                assert!(
+                    !value.label.is_empty()
+                        && value.code.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_'),
+                    "{name}: {}",
+                    value.code
+                );
+            }
+        }
+    }
+}
