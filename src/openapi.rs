@@ -29,6 +29,7 @@ use crate::error::{FieldError, Problem};
         (name = "organisations", description = "The partners: CAF, collectivities, State services, associations…"),
         (name = "equipments", description = "Facilities run by a manager: crèches, leisure centres, relais petite enfance…"),
         (name = "contracts", description = "CTG and CEJ: content, perimeter, lifecycle, parties, action plan, amendments, history"),
+        (name = "funding", description = "Multi-year commitments, payment schedules and payments, in cents"),
     )
 )]
 struct ApiDoc;

@@ -5,7 +5,8 @@ use utoipa_actix_web::scope;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::api::{
-    action_plan, amendments, contracts, enums, equipments, health, history, organisations, parties, territories,
+    action_plan, amendments, contracts, enums, equipments, funding, funding_summary, health, history, organisations,
+    parties, schedule, territories,
 };
 use crate::openapi;
 
@@ -56,6 +57,18 @@ pub fn configure(cfg: &mut ServiceConfig<'_>) {
                 .service(amendments::list_amendments)
                 .service(amendments::create_amendment)
                 .service(amendments::get_amendment)
-                .service(history::list_history),
+                .service(history::list_history)
+                .service(funding::list_commitments)
+                .service(funding::create_commitment)
+                .service(funding::get_commitment)
+                .service(funding::update_commitment)
+                .service(funding::delete_commitment)
+                .service(funding::transition_commitment)
+                .service(schedule::get_schedule)
+                .service(schedule::generate_schedule)
+                .service(schedule::list_payments)
+                .service(schedule::create_payment)
+                .service(schedule::get_payment)
+                .service(funding_summary::get_funding_summary),
         );
 }

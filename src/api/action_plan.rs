@@ -8,7 +8,7 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 use validator::Validate;
 
-use super::contracts::{find_in_scope, require_open};
+use super::contracts::{find_in_scope, find_managed, require_open};
 use super::problems::{ChildListProblems, CreateChildProblems, DeleteProblems, ReadProblems, UpdateProblems};
 use super::{created, with_etag};
 use crate::auth::Caller;
@@ -284,10 +284,9 @@ pub async fn create_axis(
     ApiJson(body): ApiJson<CreateAxis>,
     pool: web::Data<DbPool>,
 ) -> ApiResult<HttpResponse> {
-    caller.require_contract_manager()?;
     let contract_id = id.into_inner().to_string();
     let view = db::run_write(&pool, move |conn| {
-        let contract = find_in_scope(conn, &caller, &contract_id)?;
+        let contract = find_managed(conn, &caller, &contract_id)?;
         require_open(&contract)?;
         if repo::code_taken_by_axis(conn, &contract_id, &body.code, None)? {
             return Err(ApiError::Conflict(format!("axis {} already exists in this contract", body.code)));
@@ -335,11 +334,10 @@ pub async fn update_axis(
     ApiJson(patch): ApiJson<AxisPatch>,
     pool: web::Data<DbPool>,
 ) -> ApiResult<HttpResponse> {
-    caller.require_contract_manager()?;
     let (contract_id, id) = ids.into_inner();
     let (contract_id, id) = (contract_id.to_string(), id.to_string());
     let view = db::run_write(&pool, move |conn| {
-        let contract = find_in_scope(conn, &caller, &contract_id)?;
+        let contract = find_managed(conn, &caller, &contract_id)?;
         let current = repo::find_axis(conn, &contract_id, &id)?.ok_or(ApiError::NotFound)?;
         if_match.check(current.version)?;
         require_open(&contract)?;
@@ -386,11 +384,10 @@ pub async fn delete_axis(
     if_match: IfMatch,
     pool: web::Data<DbPool>,
 ) -> ApiResult<HttpResponse> {
-    caller.require_contract_manager()?;
     let (contract_id, id) = ids.into_inner();
     let (contract_id, id) = (contract_id.to_string(), id.to_string());
     db::run_write(&pool, move |conn| {
-        let contract = find_in_scope(conn, &caller, &contract_id)?;
+        let contract = find_managed(conn, &caller, &contract_id)?;
         let current = repo::find_axis(conn, &contract_id, &id)?.ok_or(ApiError::NotFound)?;
         if_match.check(current.version)?;
         require_open(&contract)?;
@@ -474,10 +471,9 @@ pub async fn create_action(
     ApiJson(body): ApiJson<CreateAction>,
     pool: web::Data<DbPool>,
 ) -> ApiResult<HttpResponse> {
-    caller.require_contract_manager()?;
     let contract_id = id.into_inner().to_string();
     let view = db::run_write(&pool, move |conn| {
-        let contract = find_in_scope(conn, &caller, &contract_id)?;
+        let contract = find_managed(conn, &caller, &contract_id)?;
         require_open(&contract)?;
         let now = db::now();
         let row = ActionRow {
@@ -607,11 +603,10 @@ pub async fn delete_action(
     if_match: IfMatch,
     pool: web::Data<DbPool>,
 ) -> ApiResult<HttpResponse> {
-    caller.require_contract_manager()?;
     let (contract_id, id) = ids.into_inner();
     let (contract_id, id) = (contract_id.to_string(), id.to_string());
     db::run_write(&pool, move |conn| {
-        let contract = find_in_scope(conn, &caller, &contract_id)?;
+        let contract = find_managed(conn, &caller, &contract_id)?;
         let current = repo::find_action(conn, &contract_id, &id)?.ok_or(ApiError::NotFound)?;
         if_match.check(current.version)?;
         require_open(&contract)?;

@@ -8,7 +8,9 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 use validator::Validate;
 
-use super::contracts::{ContractDraft, ContractView, PerimeterInput, check_draft, draft_view, find_in_scope, view_one};
+use super::contracts::{
+    ContractDraft, ContractView, PerimeterInput, check_draft, draft_view, find_in_scope, find_managed, view_one,
+};
 use super::created;
 use super::problems::{ChildListProblems, CreateChildProblems, ReadProblems};
 use crate::auth::Caller;
@@ -154,10 +156,9 @@ pub async fn create_amendment(
     ApiJson(body): ApiJson<CreateAmendment>,
     pool: web::Data<DbPool>,
 ) -> ApiResult<HttpResponse> {
-    caller.require_contract_manager()?;
     let contract_id = id.into_inner().to_string();
     let view = db::run_write(&pool, move |conn| {
-        let current = find_in_scope(conn, &caller, &contract_id)?;
+        let current = find_managed(conn, &caller, &contract_id)?;
         if let Some(version) = if_match.0
             && version != current.version
         {

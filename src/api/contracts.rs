@@ -414,6 +414,14 @@ pub(crate) fn find_in_scope(conn: &mut DbConnection, caller: &Caller, id: &str) 
     repo::find(conn, &caller.scope(), id)?.ok_or(ApiError::NotFound)
 }
 
+/// The contract `id` for a change by the caller: 404 when out of scope (as for an unknown id),
+/// then 403 when the caller's role does not manage contracts.
+pub(crate) fn find_managed(conn: &mut DbConnection, caller: &Caller, id: &str) -> ApiResult<ContractRow> {
+    let contract = find_in_scope(conn, caller, id)?;
+    caller.require_contract_manager()?;
+    Ok(contract)
+}
+
 /// 409 unless the contract can still be worked on (not terminated, cancelled or superseded).
 pub(crate) fn require_open(contract: &ContractRow) -> ApiResult<()> {
     match RecordedStatus::parse(&contract.status) {
@@ -648,13 +656,12 @@ pub async fn update_contract(
     ApiJson(patch): ApiJson<ContractPatch>,
     pool: web::Data<DbPool>,
 ) -> ApiResult<HttpResponse> {
-    caller.require_contract_manager()?;
     if let Some(reference) = &patch.reference {
         check_reference(reference).map_err(|error| ApiError::validation(vec![error]))?;
     }
     let id = id.into_inner().to_string();
     let view = db::run_write(&pool, move |conn| {
-        let current = find_in_scope(conn, &caller, &id)?;
+        let current = find_managed(conn, &caller, &id)?;
         if_match.check(current.version)?;
         require_open(&current)?;
         let before = view_one(conn, current.clone())?;
@@ -820,10 +827,9 @@ pub async fn transition_contract(
     ApiJson(body): ApiJson<TransitionBody>,
     pool: web::Data<DbPool>,
 ) -> ApiResult<HttpResponse> {
-    caller.require_contract_manager()?;
     let id = id.into_inner().to_string();
     let view = db::run_write(&pool, move |conn| {
-        let current = find_in_scope(conn, &caller, &id)?;
+        let current = find_managed(conn, &caller, &id)?;
         if_match.check(current.version)?;
         let facts = facts(conn, &current)?;
         let request = TransitionRequest { reason: body.reason.clone(), effective_on: body.effective_on };

@@ -6,11 +6,14 @@ pub mod amendments;
 pub mod contracts;
 pub mod enums;
 pub mod equipments;
+pub mod funding;
+pub mod funding_summary;
 pub mod health;
 pub mod history;
 pub mod organisations;
 pub mod parties;
 pub mod problems;
+pub mod schedule;
 pub mod territories;
 
 use actix_web::HttpResponse;

@@ -8,7 +8,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 use validator::Validate;
 
-use super::contracts::{find_in_scope, require_open};
+use super::contracts::{find_in_scope, find_managed, require_open};
 use super::organisations::OrganisationView;
 use super::problems::{ChildListProblems, CreateChildProblems, DeleteProblems, ReadProblems, UpdateProblems};
 use super::{created, with_etag};
@@ -180,10 +180,9 @@ pub async fn create_party(
     ApiJson(body): ApiJson<CreateParty>,
     pool: web::Data<DbPool>,
 ) -> ApiResult<HttpResponse> {
-    caller.require_contract_manager()?;
     let contract_id = id.into_inner().to_string();
     let view = db::run_write(&pool, move |conn| {
-        let contract = find_in_scope(conn, &caller, &contract_id)?;
+        let contract = find_managed(conn, &caller, &contract_id)?;
         require_open(&contract)?;
         let organisation_id = body.organisation_id.to_string();
         let Some(organisation) = organisations::find(conn, &organisation_id)? else {
@@ -308,10 +307,10 @@ pub async fn delete_party(
     if_match: IfMatch,
     pool: web::Data<DbPool>,
 ) -> ApiResult<HttpResponse> {
-    caller.require_contract_manager()?;
     let (contract_id, id) = ids.into_inner();
     db::run_write(&pool, move |conn| {
         let (contract, current, organisation) = find_party(conn, &caller, &contract_id.to_string(), &id.to_string())?;
+        caller.require_contract_manager()?;
         if_match.check(current.version)?;
         require_open(&contract)?;
         if !is_editable(&contract) && signs(&current.roles) {

@@ -200,7 +200,77 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    funding_commitments (id) {
+        id -> Text,
+        contract_id -> Text,
+        payee_id -> Text,
+        equipment_id -> Nullable<Text>,
+        programme -> Text,
+        basis -> Text,
+        origin -> Text,
+        unit_amount_cents -> Nullable<BigInt>,
+        units -> Nullable<BigInt>,
+        status -> Text,
+        decision_date -> Nullable<Date>,
+        advance_percent -> BigInt,
+        advance_splits -> Text,
+        balance_due -> Text,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    funding_years (commitment_id, year) {
+        commitment_id -> Text,
+        year -> BigInt,
+        amount_cents -> BigInt,
+    }
+}
+
+diesel::table! {
+    schedule_lines (id) {
+        id -> Text,
+        commitment_id -> Text,
+        year -> BigInt,
+        kind -> Text,
+        due_on -> Date,
+        amount_cents -> BigInt,
+        status -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    payments (id) {
+        id -> Text,
+        commitment_id -> Text,
+        schedule_line_id -> Text,
+        year -> BigInt,
+        paid_on -> Date,
+        amount_cents -> BigInt,
+        reference -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    idempotency_keys (caller, idempotency_key) {
+        caller -> Text,
+        idempotency_key -> Text,
+        request_hash -> Text,
+        response_status -> Nullable<BigInt>,
+        response_headers -> Nullable<Text>,
+        response_body -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(communes -> departments (department));
+diesel::joinable!(funding_commitments -> contracts (contract_id));
 diesel::joinable!(communes -> epcis (epci_siren));
 diesel::joinable!(contract_parties -> organisations (organisation_id));
 diesel::joinable!(contract_parties -> contracts (contract_id));
@@ -220,4 +290,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     contract_actions,
     contract_amendments,
     contract_history,
+    funding_commitments,
+    funding_years,
+    schedule_lines,
+    payments,
+    idempotency_keys,
 );

@@ -2,6 +2,7 @@
 
 pub mod codes;
 pub mod contract;
+pub mod funding;
 pub mod identifiers;
 pub mod lifecycle;
 pub mod organisation;

@@ -43,7 +43,19 @@ where
 /// (422 `VALIDATION_FAILED`).
 pub struct ApiJson<T>(pub T);
 
+/// An [`ApiJson`] body that also keeps the JSON as sent, for operations that take an
+/// `Idempotency-Key` and must recognise a retry of the same request.
+pub struct ApiJsonWithValue<T> {
+    pub body: T,
+    pub value: serde_json::Value,
+}
+
 pub fn parse_body<T: RequestBody>(bytes: &[u8]) -> Result<T, ApiError> {
+    parse_body_value(bytes).map(|(body, _)| body)
+}
+
+/// [`parse_body`], also returning the body as a JSON value (to recognise retries by it).
+pub fn parse_body_value<T: RequestBody>(bytes: &[u8]) -> Result<(T, serde_json::Value), ApiError> {
     let value: serde_json::Value = serde_json::from_slice(bytes).map_err(|error| ApiError::MalformedRequest {
         detail: format!("the body is not valid JSON: {error}"),
         errors: Vec::new(),
@@ -57,7 +69,7 @@ pub fn parse_body<T: RequestBody>(bytes: &[u8]) -> Result<T, ApiError> {
     if let Some(field) = T::READ_ONLY.iter().find(|field| value.pointer(&format!("/{field}")).is_some()) {
         return Err(ApiError::ReadOnlyField { pointer: format!("/{field}") });
     }
-    let body: T = serde_path_to_error::deserialize(value).map_err(|error| {
+    let body: T = serde_path_to_error::deserialize(value.clone()).map_err(|error| {
         let message = error.inner().to_string();
         // The path already ends with the offending key, unknown fields included.
         let pointer = json_pointer(error.path());
@@ -70,7 +82,7 @@ pub fn parse_body<T: RequestBody>(bytes: &[u8]) -> Result<T, ApiError> {
         }
     })?;
     body.validate().map_err(|errors| ApiError::ValidationFailed(field_errors(&errors)))?;
-    Ok(body)
+    Ok((body, value))
 }
 
 /// serde_path_to_error's path as an RFC 6901 JSON Pointer.
@@ -149,6 +161,16 @@ impl<T: RequestBody + 'static> FromRequest for ApiJson<T> {
     type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let body = ApiJsonWithValue::<T>::from_request(req, payload);
+        Box::pin(async move { body.await.map(|with_value| ApiJson(with_value.body)) })
+    }
+}
+
+impl<T: RequestBody + 'static> FromRequest for ApiJsonWithValue<T> {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
         let is_json = is_json(req);
         let declared_length = req
             .headers()
@@ -164,7 +186,7 @@ impl<T: RequestBody + 'static> FromRequest for ApiJson<T> {
                 return Err(ApiError::PayloadTooLarge { limit_bytes: JSON_BODY_LIMIT });
             }
             let bytes = read_limited(&mut payload, JSON_BODY_LIMIT).await?;
-            parse_body(&bytes).map(ApiJson)
+            parse_body_value(&bytes).map(|(body, value)| ApiJsonWithValue { body, value })
         })
     }
 }

@@ -2,7 +2,9 @@
 //! problem answers for actix's own errors, page tokens and the 404/405 fallback.
 
 pub mod body;
+pub mod csv;
 pub mod fallback;
+pub mod idempotency;
 pub mod pagination;
 pub mod preconditions;
 pub mod query;

@@ -4,6 +4,7 @@
 // with its message. Tables of attack cases are long by nature.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::too_many_lines)]
 
+mod access;
 mod auth;
 mod contracts;
 mod database;

@@ -1,0 +1,556 @@
+//! The payment schedule (échéancier) of a commitment and its payments. Each year's lines add up to
+//! the year's amount to the cent; payments keep each year's paid total between zero and the amount
+//! committed for it, under any concurrency, and are recorded once per `Idempotency-Key`.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use actix_web::http::Method;
+use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+use validator::Validate;
+
+use super::funding::{find_commitment, find_managed_commitment, format_month_day, stored_rule};
+use super::problems::{ChildListProblems, CreateChildProblems, ReadProblems};
+use crate::auth::Caller;
+use crate::db::funding::{self as repo, CommitmentRow, LineRow, PaymentRow};
+use crate::db::history::{Action, Change};
+use crate::db::{self, DbConnection, DbPool};
+use crate::domain::funding::{
+    CommitmentStatus, LineKind, LineStatus, PaymentRefusal, ScheduleRule, check_payment, parse_month_day, plan_year,
+};
+use crate::error::{ApiError, ApiResult, FieldError};
+use crate::http::body::{ApiJsonWithValue, RequestBody};
+use crate::http::idempotency::{self, Answer, IdempotencyKey};
+use crate::http::pagination::{Page, PageParams, PageRequest, PageTokenKey};
+use crate::http::query::ApiQuery;
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ScheduleLineView {
+    pub id: Uuid,
+    pub year: i64,
+    pub kind: LineKind,
+    pub due_on: NaiveDate,
+    /// Negative for a planned recovery.
+    pub amount_cents: i64,
+    pub paid_cents: i64,
+    pub status: LineStatus,
+}
+
+/// What a year of a commitment adds up to.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct YearTotals {
+    pub year: i64,
+    pub committed_cents: i64,
+    pub scheduled_cents: i64,
+    pub paid_cents: i64,
+    /// Committed minus paid.
+    pub remaining_cents: i64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ScheduleView {
+    pub commitment_id: Uuid,
+    pub lines: Vec<ScheduleLineView>,
+    pub years: Vec<YearTotals>,
+}
+
+fn line_status(line: &LineRow, paid: i64, today: NaiveDate) -> LineStatus {
+    match line.status.as_str() {
+        "cancelled" => LineStatus::Cancelled,
+        _ if line.amount_cents != 0 && paid == line.amount_cents => LineStatus::Paid,
+        _ if line.due_on <= today => LineStatus::Due,
+        _ => LineStatus::Planned,
+    }
+}
+
+fn schedule_view(
+    conn: &mut DbConnection,
+    commitment: &CommitmentRow,
+    years: &BTreeMap<i64, i64>,
+) -> ApiResult<ScheduleView> {
+    let lines = repo::lines(conn, &commitment.id)?;
+    let paid = repo::paid_totals(conn, std::slice::from_ref(&commitment.id))?;
+    let today = chrono::Utc::now().date_naive();
+    let mut totals: BTreeMap<i64, YearTotals> = years
+        .iter()
+        .map(|(&year, &committed)| {
+            (
+                year,
+                YearTotals {
+                    year,
+                    committed_cents: committed,
+                    scheduled_cents: 0,
+                    paid_cents: 0,
+                    remaining_cents: committed,
+                },
+            )
+        })
+        .collect();
+    for ((_, year), amount) in &paid.by_year {
+        let entry = totals.entry(*year).or_insert(YearTotals {
+            year: *year,
+            committed_cents: 0,
+            scheduled_cents: 0,
+            paid_cents: 0,
+            remaining_cents: 0,
+        });
+        entry.paid_cents += amount;
+        entry.remaining_cents -= amount;
+    }
+    let lines = lines
+        .into_iter()
+        .map(|line| {
+            let paid_cents = paid.by_line.get(&line.id).copied().unwrap_or(0);
+            if line.status != "cancelled"
+                && let Some(entry) = totals.get_mut(&line.year)
+            {
+                entry.scheduled_cents += line.amount_cents;
+            }
+            ScheduleLineView {
+                id: line.id.parse().unwrap_or_default(),
+                year: line.year,
+                kind: LineKind::parse(&line.kind).unwrap_or(LineKind::Adjustment),
+                due_on: line.due_on,
+                amount_cents: line.amount_cents,
+                paid_cents,
+                status: line_status(&line, paid_cents, today),
+            }
+        })
+        .collect();
+    Ok(ScheduleView {
+        commitment_id: commitment.id.parse().unwrap_or_default(),
+        lines,
+        years: totals.into_values().collect(),
+    })
+}
+
+/// Generates the schedule of `years` again with `rule`, keeping every line that has payments:
+/// missing advances are added, and the balance (or, when the balance was already paid, an
+/// adjustment) takes whatever makes the year add up to its amount exactly.
+fn regenerate(
+    conn: &mut DbConnection,
+    commitment: &CommitmentRow,
+    years: &BTreeMap<i64, i64>,
+    only: &BTreeSet<i64>,
+    rule: &ScheduleRule,
+) -> ApiResult<()> {
+    let existing = repo::lines(conn, &commitment.id)?;
+    let paid = repo::paid_totals(conn, std::slice::from_ref(&commitment.id))?;
+    let now = db::now();
+    let mut remove = Vec::new();
+    let mut add = Vec::new();
+    for &year in only {
+        let (kept, unpaid): (Vec<&LineRow>, Vec<&LineRow>) = existing
+            .iter()
+            .filter(|line| line.year == year && line.status != "cancelled")
+            .partition(|line| paid.by_line.get(&line.id).is_some_and(|&p| p != 0));
+        remove.extend(unpaid.iter().map(|line| line.id.clone()));
+        let Some(&amount) = years.get(&year) else { continue };
+        let plan = plan_year(i32::try_from(year).unwrap_or_default(), amount, rule);
+        let mut scheduled: i64 = kept.iter().map(|line| line.amount_cents).sum();
+        let new_line = |kind: LineKind, due_on: NaiveDate, amount_cents: i64| LineRow {
+            id: db::new_id(),
+            commitment_id: commitment.id.clone(),
+            year,
+            kind: kind.as_str().to_owned(),
+            due_on,
+            amount_cents,
+            status: "planned".to_owned(),
+            created_at: now,
+            updated_at: now,
+        };
+        let balance_due = plan.iter().find(|line| line.kind == LineKind::Balance).map(|line| line.due_on);
+        for advance in plan.iter().filter(|line| line.kind == LineKind::Advance && line.amount_cents != 0) {
+            if !kept.iter().any(|line| line.kind == "advance" && line.due_on == advance.due_on) {
+                scheduled += advance.amount_cents;
+                add.push(new_line(LineKind::Advance, advance.due_on, advance.amount_cents));
+            }
+        }
+        let rest = amount - scheduled;
+        let balance_kept = kept.iter().any(|line| line.kind == "balance");
+        if let Some(due_on) = balance_due
+            && rest != 0
+        {
+            let kind = if balance_kept { LineKind::Adjustment } else { LineKind::Balance };
+            add.push(new_line(kind, due_on, rest));
+        }
+    }
+    repo::replace_lines(conn, &remove, &add)?;
+    Ok(())
+}
+
+/// After a correction of the yearly amounts: no year may fall below what was paid for it, and the
+/// schedule of the changed years is generated again, if there is a schedule.
+pub(crate) fn reschedule_after_correction(
+    conn: &mut DbConnection,
+    commitment: &CommitmentRow,
+    old: &BTreeMap<i64, i64>,
+    new: &BTreeMap<i64, i64>,
+) -> ApiResult<()> {
+    let paid = repo::paid_totals(conn, std::slice::from_ref(&commitment.id))?;
+    let mut errors = Vec::new();
+    for ((_, year), &paid_cents) in &paid.by_year {
+        let amount = new.get(year).copied().unwrap_or(0);
+        if paid_cents > amount {
+            errors.push(FieldError::at_pointer(
+                "/years",
+                "BELOW_PAID",
+                format!("{year}: {paid_cents} cents are already paid, more than {amount}"),
+            ));
+        }
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::validation(errors));
+    }
+    let changed: BTreeSet<i64> =
+        old.keys().chain(new.keys()).filter(|year| old.get(year) != new.get(year)).copied().collect();
+    if !repo::lines(conn, &commitment.id)?.is_empty() {
+        regenerate(conn, commitment, new, &changed, &stored_rule(commitment))?;
+    }
+    Ok(())
+}
+
+/// The schedule of a commitment, with each line's paid amount and each year's totals.
+#[utoipa::path(tag = "funding", params(("id" = Uuid, Path)), responses((status = 200, body = ScheduleView), ReadProblems), security(("bearer" = [])))]
+#[get("/funding-commitments/{id}/schedule")]
+pub async fn get_schedule(caller: Caller, id: web::Path<Uuid>, pool: web::Data<DbPool>) -> ApiResult<HttpResponse> {
+    let id = id.into_inner().to_string();
+    let view = db::run(&pool, move |conn| {
+        let (commitment, _) = find_commitment(conn, &caller, &id)?;
+        let years = repo::years(conn, std::slice::from_ref(&id))?.remove(&id).unwrap_or_default();
+        schedule_view(conn, &commitment, &years)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(view))
+}
+
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GenerateSchedule {
+    /// Share of each year paid in advances; default 70.
+    #[validate(range(max = 100, message = "must be between 0 and 100"))]
+    pub advance_percent: Option<u8>,
+    /// `MM-DD` dates of the advances; default `["03-01", "10-01"]`.
+    #[validate(length(max = 12, message = "at most 12 advances a year"))]
+    pub advance_splits: Option<Vec<String>>,
+    /// `MM-DD` date of the balance the following year; default `05-31`.
+    pub balance_due: Option<String>,
+}
+
+impl RequestBody for GenerateSchedule {}
+
+fn rule_from(body: &GenerateSchedule, current: &ScheduleRule) -> ApiResult<ScheduleRule> {
+    let mut errors = Vec::new();
+    let mut rule = current.clone();
+    if let Some(percent) = body.advance_percent {
+        rule.advance_percent = percent;
+    }
+    if let Some(splits) = &body.advance_splits {
+        rule.advance_splits.clear();
+        for (index, text) in splits.iter().enumerate() {
+            match parse_month_day(text) {
+                Some(split) if rule.advance_splits.contains(&split) => {
+                    errors.push(FieldError::at_pointer(
+                        format!("/advance_splits/{index}"),
+                        "DUPLICATE",
+                        "this date appears earlier",
+                    ));
+                }
+                Some(split) => rule.advance_splits.push(split),
+                None => errors.push(FieldError::at_pointer(
+                    format!("/advance_splits/{index}"),
+                    "INVALID_MONTH_DAY",
+                    "a date of the year as MM-DD",
+                )),
+            }
+        }
+    }
+    if let Some(text) = &body.balance_due {
+        match parse_month_day(text) {
+            Some(due) => rule.balance_due = due,
+            None => {
+                errors.push(FieldError::at_pointer("/balance_due", "INVALID_MONTH_DAY", "a date of the year as MM-DD"))
+            }
+        }
+    }
+    if rule.advance_percent > 0 && rule.advance_splits.is_empty() {
+        errors.push(FieldError::at_pointer("/advance_splits", "REQUIRED", "advances need at least one date"));
+    }
+    if errors.is_empty() { Ok(rule) } else { Err(ApiError::validation(errors)) }
+}
+
+/// Build each year's advances and balance. The advances total `advance_percent` of the year,
+/// rounded down to the cent, in equal shares on the given dates, the cents that do not divide
+/// evenly going to the earliest advances; the balance is the rest, due the following year. Lines
+/// that already have payments are kept as they are, and the balance absorbs the difference.
+#[utoipa::path(tag = "funding", params(("id" = Uuid, Path), ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe")), request_body = GenerateSchedule, responses((status = 200, body = ScheduleView), CreateChildProblems), security(("bearer" = [])))]
+#[post("/funding-commitments/{id}/schedule/generate")]
+pub async fn generate_schedule(
+    caller: Caller,
+    req: HttpRequest,
+    id: web::Path<Uuid>,
+    key: IdempotencyKey,
+    body: ApiJsonWithValue<GenerateSchedule>,
+    pool: web::Data<DbPool>,
+) -> ApiResult<HttpResponse> {
+    let id = id.into_inner().to_string();
+    let hash = idempotency::request_hash(Method::POST.as_str(), req.path(), &body.value);
+    let request = body.body;
+    let worker = caller.clone();
+    idempotency::run_once(&pool, &caller, key.0, hash, move |conn| {
+        let caller = worker;
+        let (current, _) = find_managed_commitment(conn, &caller, &id)?;
+        repo::lock(conn, &id)?;
+        if current.status == CommitmentStatus::Closed.as_str() {
+            return Err(ApiError::Conflict("the commitment is closed".into()));
+        }
+        let rule = rule_from(&request, &stored_rule(&current))?;
+        let years = repo::years(conn, std::slice::from_ref(&id))?.remove(&id).unwrap_or_default();
+        let before = schedule_view(conn, &current, &years)?;
+        let all_years: BTreeSet<i64> = years.keys().copied().chain(before.lines.iter().map(|line| line.year)).collect();
+        regenerate(conn, &current, &years, &all_years, &rule)?;
+        let row = CommitmentRow {
+            advance_percent: i64::from(rule.advance_percent),
+            advance_splits: rule.advance_splits.iter().copied().map(format_month_day).collect::<Vec<_>>().join(","),
+            balance_due: format_month_day(rule.balance_due),
+            version: current.version + 1,
+            updated_at: db::now(),
+            ..current.clone()
+        };
+        let after = schedule_view(conn, &row, &years)?;
+        let change = Change {
+            caller: &caller,
+            action: Action::Updated,
+            resource: "schedule",
+            resource_id: id.clone(),
+            reason: None,
+            before: serde_json::to_value(&before).ok(),
+            after: serde_json::to_value(&after).ok(),
+        };
+        if !repo::update(conn, &row, current.version, None, &change)? {
+            return Err(ApiError::PreconditionFailed);
+        }
+        Ok(Answer {
+            status: actix_web::http::StatusCode::OK,
+            location: None,
+            etag: None,
+            body: serde_json::to_value(&after).map_err(ApiError::internal)?,
+        })
+    })
+    .await
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct PaymentView {
+    pub id: Uuid,
+    pub commitment_id: Uuid,
+    pub schedule_line_id: Uuid,
+    pub year: i64,
+    pub paid_on: NaiveDate,
+    /// Negative for a recovery of an overpayment.
+    pub amount_cents: i64,
+    pub reference: String,
+    pub created_at: String,
+}
+
+fn payment_view(row: PaymentRow) -> PaymentView {
+    PaymentView {
+        id: row.id.parse().unwrap_or_default(),
+        commitment_id: row.commitment_id.parse().unwrap_or_default(),
+        schedule_line_id: row.schedule_line_id.parse().unwrap_or_default(),
+        year: row.year,
+        paid_on: row.paid_on,
+        amount_cents: row.amount_cents,
+        reference: row.reference,
+        created_at: db::rfc3339(row.created_at),
+    }
+}
+
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreatePayment {
+    pub schedule_line_id: Uuid,
+    pub paid_on: NaiveDate,
+    /// Negative for a recovery of an overpayment.
+    #[validate(range(min = -1_000_000_000_000_i64, max = 1_000_000_000_000_i64, message = "must be between -10^12 and 10^12 cents"))]
+    pub amount_cents: i64,
+    /// The accounting reference of the payment order.
+    #[validate(length(min = 1, max = 100, message = "must have 1 to 100 characters"))]
+    pub reference: String,
+    /// Why money is recovered; required for a negative amount.
+    #[validate(length(min = 1, max = 2000, message = "must have 1 to 2000 characters"))]
+    pub reason: Option<String>,
+}
+
+impl RequestBody for CreatePayment {
+    const READ_ONLY: &'static [&'static str] =
+        &["id", "version", "status", "created_at", "updated_at", "commitment_id", "year"];
+}
+
+fn refusal(error: &PaymentRefusal, amount: i64) -> ApiError {
+    ApiError::Conflict(match error {
+        PaymentRefusal::AboveCommitted { committed, paid } => {
+            format!(
+                "paying {amount} cents would bring the year to {} cents, above the {committed} committed",
+                paid + amount
+            )
+        }
+        PaymentRefusal::BelowZero { paid } => {
+            format!("recovering {} cents would take back more than the {paid} paid this year", -amount)
+        }
+        PaymentRefusal::OutsideLine { line_amount, line_paid } => {
+            format!("the schedule line is of {line_amount} cents with {line_paid} paid: {amount} more does not fit")
+        }
+    })
+}
+
+/// Record a payment on a schedule line of a committed commitment (a negative amount recovers an
+/// overpayment). `Idempotency-Key` is required: a retry with the same key and body answers the
+/// first answer again without paying twice. The paid total of a year never exceeds what is
+/// committed for it.
+#[utoipa::path(
+    tag = "funding",
+    params(("id" = Uuid, Path), ("Idempotency-Key" = String, Header, description = "Required: makes a retry safe")),
+    request_body = CreatePayment,
+    responses((status = 201, body = PaymentView, headers(("Location" = String))), CreateChildProblems),
+    security(("bearer" = []))
+)]
+#[post("/funding-commitments/{id}/payments")]
+pub async fn create_payment(
+    caller: Caller,
+    req: HttpRequest,
+    id: web::Path<Uuid>,
+    key: IdempotencyKey,
+    body: ApiJsonWithValue<CreatePayment>,
+    pool: web::Data<DbPool>,
+) -> ApiResult<HttpResponse> {
+    let key = key.required()?;
+    let id = id.into_inner().to_string();
+    let hash = idempotency::request_hash(Method::POST.as_str(), req.path(), &body.value);
+    let payment = body.body;
+    let mut errors = Vec::new();
+    if payment.amount_cents == 0 {
+        errors.push(FieldError::at_pointer("/amount_cents", "ZERO_AMOUNT", "a payment moves money"));
+    }
+    if payment.amount_cents < 0 && payment.reason.is_none() {
+        errors.push(FieldError::at_pointer("/reason", "REASON_REQUIRED", "a recovery needs a reason"));
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::validation(errors));
+    }
+    let worker = caller.clone();
+    idempotency::run_once(&pool, &caller, Some(key), hash, move |conn| {
+        let caller = worker;
+        let (commitment, contract) = find_managed_commitment(conn, &caller, &id)?;
+        // Everything from here to the insert runs with this commitment's writers lined up.
+        repo::lock(conn, &id)?;
+        if commitment.status != CommitmentStatus::Committed.as_str() {
+            return Err(ApiError::Conflict(format!(
+                "payments need a committed commitment; this one is {}",
+                commitment.status
+            )));
+        }
+        let Some(line) = repo::find_line(conn, &id, &payment.schedule_line_id.to_string())?
+            .filter(|line| line.status != "cancelled")
+        else {
+            return Err(ApiError::validation(vec![FieldError::at_pointer(
+                "/schedule_line_id",
+                "UNKNOWN_SCHEDULE_LINE",
+                "no line of this commitment's schedule has this id",
+            )]));
+        };
+        let committed = repo::years(conn, std::slice::from_ref(&id))?
+            .remove(&id)
+            .unwrap_or_default()
+            .get(&line.year)
+            .copied()
+            .unwrap_or(0);
+        let paid = repo::paid_totals(conn, std::slice::from_ref(&id))?;
+        let year_paid = paid.by_year.get(&(id.clone(), line.year)).copied().unwrap_or(0);
+        let line_paid = paid.by_line.get(&line.id).copied().unwrap_or(0);
+        check_payment(payment.amount_cents, committed, year_paid, line.amount_cents, line_paid)
+            .map_err(|error| refusal(&error, payment.amount_cents))?;
+        let row = PaymentRow {
+            id: db::new_id(),
+            commitment_id: id.clone(),
+            schedule_line_id: line.id.clone(),
+            year: line.year,
+            paid_on: payment.paid_on,
+            amount_cents: payment.amount_cents,
+            reference: payment.reference.trim().to_owned(),
+            created_at: db::now(),
+        };
+        let line_status = if line_paid + payment.amount_cents == line.amount_cents { "paid" } else { "planned" };
+        repo::set_line_status(conn, &line.id, line_status, row.created_at)?;
+        let view = payment_view(row.clone());
+        let change = Change {
+            caller: &caller,
+            action: Action::Created,
+            resource: "payment",
+            resource_id: row.id.clone(),
+            reason: payment.reason.clone(),
+            before: None,
+            after: serde_json::to_value(&view).ok(),
+        };
+        repo::insert_payment(conn, &contract.id, &row, &change)?;
+        Answer::created(format!("/v1/funding-commitments/{id}/payments/{}", row.id), None, &view)
+    })
+    .await
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct PaymentListQuery {
+    #[param(minimum = 1, maximum = 200, default = 50)]
+    pub page_size: Option<u32>,
+    pub page_token: Option<String>,
+}
+
+/// The payments of a commitment, oldest first.
+#[utoipa::path(tag = "funding", params(("id" = Uuid, Path), PaymentListQuery), responses((status = 200, body = Page<PaymentView>), ChildListProblems), security(("bearer" = [])))]
+#[get("/funding-commitments/{id}/payments")]
+pub async fn list_payments(
+    caller: Caller,
+    id: web::Path<Uuid>,
+    ApiQuery(query): ApiQuery<PaymentListQuery>,
+    pool: web::Data<DbPool>,
+    tokens: web::Data<PageTokenKey>,
+) -> ApiResult<HttpResponse> {
+    let id = id.into_inner().to_string();
+    let params = PageParams { page_size: query.page_size, page_token: query.page_token.as_deref() };
+    let page = PageRequest::new(&tokens, &params, format!("payments|{id}|{}", caller.fingerprint()))?;
+    let page = db::run(&pool, move |conn| {
+        find_commitment(conn, &caller, &id)?;
+        let rows = repo::payments(conn, &id, page.after.as_deref(), page.fetch_limit())?;
+        Ok(page.finish(
+            &tokens,
+            rows,
+            |row| format!("{}|{}", row.created_at.format("%Y-%m-%dT%H:%M:%S%.6f"), row.id),
+            payment_view,
+        ))
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(page))
+}
+
+/// One payment.
+#[utoipa::path(tag = "funding", params(("id" = Uuid, Path), ("payment_id" = Uuid, Path)), responses((status = 200, body = PaymentView), ReadProblems), security(("bearer" = [])))]
+#[get("/funding-commitments/{id}/payments/{payment_id}")]
+pub async fn get_payment(
+    caller: Caller,
+    ids: web::Path<(Uuid, Uuid)>,
+    pool: web::Data<DbPool>,
+) -> ApiResult<HttpResponse> {
+    let (id, payment_id) = ids.into_inner();
+    let (id, payment_id) = (id.to_string(), payment_id.to_string());
+    let view = db::run(&pool, move |conn| {
+        find_commitment(conn, &caller, &id)?;
+        repo::find_payment(conn, &id, &payment_id)?.map(payment_view).ok_or(ApiError::NotFound)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(view))
+}

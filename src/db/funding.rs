@@ -1,0 +1,307 @@
+//! Funding commitments, their yearly amounts, schedule lines and payments. A commitment is reached
+//! through its contract, so the contract's scope decides who sees it.
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::{NaiveDate, NaiveDateTime};
+use diesel::prelude::*;
+
+use super::contracts::{ContractRow, find as find_contract, touch};
+use super::history::{self, Change};
+use super::schema::{funding_commitments, funding_years, payments, schedule_lines};
+use super::{DbConnection, serialize_writers};
+use crate::auth::Scope;
+
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = funding_commitments, treat_none_as_null = true)]
+pub struct CommitmentRow {
+    pub id: String,
+    pub contract_id: String,
+    pub payee_id: String,
+    pub equipment_id: Option<String>,
+    pub programme: String,
+    pub basis: String,
+    pub origin: String,
+    pub unit_amount_cents: Option<i64>,
+    pub units: Option<i64>,
+    pub status: String,
+    pub decision_date: Option<NaiveDate>,
+    pub advance_percent: i64,
+    pub advance_splits: String,
+    pub balance_due: String,
+    pub version: i64,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = schedule_lines, treat_none_as_null = true)]
+pub struct LineRow {
+    pub id: String,
+    pub commitment_id: String,
+    pub year: i64,
+    pub kind: String,
+    pub due_on: NaiveDate,
+    pub amount_cents: i64,
+    pub status: String,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = payments)]
+pub struct PaymentRow {
+    pub id: String,
+    pub commitment_id: String,
+    pub schedule_line_id: String,
+    pub year: i64,
+    pub paid_on: NaiveDate,
+    pub amount_cents: i64,
+    pub reference: String,
+    pub created_at: NaiveDateTime,
+}
+
+/// The commitment `id` and its contract, if the contract is in `scope`.
+pub fn find(conn: &mut DbConnection, scope: &Scope, id: &str) -> QueryResult<Option<(CommitmentRow, ContractRow)>> {
+    let Some(commitment) =
+        funding_commitments::table.find(id).select(CommitmentRow::as_select()).first(conn).optional()?
+    else {
+        return Ok(None);
+    };
+    Ok(find_contract(conn, scope, &commitment.contract_id)?.map(|contract| (commitment, contract)))
+}
+
+pub fn list(conn: &mut DbConnection, contract_ids: &[String]) -> QueryResult<Vec<CommitmentRow>> {
+    funding_commitments::table
+        .filter(funding_commitments::contract_id.eq_any(contract_ids))
+        .order((funding_commitments::contract_id, funding_commitments::created_at, funding_commitments::id))
+        .select(CommitmentRow::as_select())
+        .load(conn)
+}
+
+/// The yearly amounts of each commitment, by year.
+pub fn years(conn: &mut DbConnection, commitment_ids: &[String]) -> QueryResult<HashMap<String, BTreeMap<i64, i64>>> {
+    let rows: Vec<(String, i64, i64)> = funding_years::table
+        .filter(funding_years::commitment_id.eq_any(commitment_ids))
+        .select((funding_years::commitment_id, funding_years::year, funding_years::amount_cents))
+        .load(conn)?;
+    let mut out: HashMap<String, BTreeMap<i64, i64>> = HashMap::new();
+    for (id, year, amount) in rows {
+        out.entry(id).or_default().insert(year, amount);
+    }
+    Ok(out)
+}
+
+/// Makes writers of one commitment's money take turns until the transaction ends, so that the
+/// check "paid stays within committed" and the write it allows cannot interleave.
+pub fn lock(conn: &mut DbConnection, commitment_id: &str) -> QueryResult<()> {
+    serialize_writers(conn, &format!("commitment:{commitment_id}"))
+}
+
+fn write_years(conn: &mut DbConnection, commitment_id: &str, years: &BTreeMap<i64, i64>) -> QueryResult<()> {
+    diesel::delete(funding_years::table.filter(funding_years::commitment_id.eq(commitment_id))).execute(conn)?;
+    for (year, amount) in years {
+        diesel::insert_into(funding_years::table)
+            .values((
+                funding_years::commitment_id.eq(commitment_id),
+                funding_years::year.eq(year),
+                funding_years::amount_cents.eq(amount),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+pub fn insert(
+    conn: &mut DbConnection,
+    row: &CommitmentRow,
+    years: &BTreeMap<i64, i64>,
+    change: &Change<'_>,
+) -> QueryResult<()> {
+    diesel::insert_into(funding_commitments::table).values(row).execute(conn)?;
+    write_years(conn, &row.id, years)?;
+    touch(conn, &row.contract_id, row.updated_at)?;
+    history::record(conn, &row.contract_id, row.updated_at, change)
+}
+
+/// Writes `row` (and the years when given) if the stored version is still `expected_version`.
+pub fn update(
+    conn: &mut DbConnection,
+    row: &CommitmentRow,
+    expected_version: i64,
+    years: Option<&BTreeMap<i64, i64>>,
+    change: &Change<'_>,
+) -> QueryResult<bool> {
+    let updated = diesel::update(
+        funding_commitments::table
+            .filter(funding_commitments::id.eq(&row.id))
+            .filter(funding_commitments::version.eq(expected_version)),
+    )
+    .set(row)
+    .execute(conn)?;
+    if updated != 1 {
+        return Ok(false);
+    }
+    if let Some(years) = years {
+        write_years(conn, &row.id, years)?;
+    }
+    touch(conn, &row.contract_id, row.updated_at)?;
+    history::record(conn, &row.contract_id, row.updated_at, change)?;
+    Ok(true)
+}
+
+/// Deletes a commitment that has no payment, with its years and schedule.
+pub fn delete(
+    conn: &mut DbConnection,
+    row: &CommitmentRow,
+    expected_version: i64,
+    at: NaiveDateTime,
+    change: &Change<'_>,
+) -> QueryResult<bool> {
+    let current: Option<i64> =
+        funding_commitments::table.find(&row.id).select(funding_commitments::version).first(conn).optional()?;
+    if current != Some(expected_version) {
+        return Ok(false);
+    }
+    diesel::delete(schedule_lines::table.filter(schedule_lines::commitment_id.eq(&row.id))).execute(conn)?;
+    diesel::delete(funding_years::table.filter(funding_years::commitment_id.eq(&row.id))).execute(conn)?;
+    diesel::delete(funding_commitments::table.filter(funding_commitments::id.eq(&row.id))).execute(conn)?;
+    touch(conn, &row.contract_id, at)?;
+    history::record(conn, &row.contract_id, at, change)?;
+    Ok(true)
+}
+
+pub fn lines(conn: &mut DbConnection, commitment_id: &str) -> QueryResult<Vec<LineRow>> {
+    schedule_lines::table
+        .filter(schedule_lines::commitment_id.eq(commitment_id))
+        .order((schedule_lines::year, schedule_lines::due_on, schedule_lines::kind, schedule_lines::id))
+        .select(LineRow::as_select())
+        .load(conn)
+}
+
+pub fn lines_of(conn: &mut DbConnection, commitment_ids: &[String]) -> QueryResult<Vec<LineRow>> {
+    schedule_lines::table
+        .filter(schedule_lines::commitment_id.eq_any(commitment_ids))
+        .select(LineRow::as_select())
+        .load(conn)
+}
+
+pub fn find_line(conn: &mut DbConnection, commitment_id: &str, id: &str) -> QueryResult<Option<LineRow>> {
+    schedule_lines::table
+        .filter(schedule_lines::commitment_id.eq(commitment_id))
+        .filter(schedule_lines::id.eq(id))
+        .select(LineRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// Replaces the schedule of one year: deletes `remove` (lines without payments) and inserts `add`.
+pub fn replace_lines(conn: &mut DbConnection, remove: &[String], add: &[LineRow]) -> QueryResult<()> {
+    if !remove.is_empty() {
+        diesel::delete(schedule_lines::table.filter(schedule_lines::id.eq_any(remove))).execute(conn)?;
+    }
+    for line in add {
+        diesel::insert_into(schedule_lines::table).values(line).execute(conn)?;
+    }
+    Ok(())
+}
+
+pub fn set_line_status(conn: &mut DbConnection, id: &str, status: &str, at: NaiveDateTime) -> QueryResult<()> {
+    diesel::update(schedule_lines::table.filter(schedule_lines::id.eq(id)))
+        .set((schedule_lines::status.eq(status), schedule_lines::updated_at.eq(at)))
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// Paid totals of some commitments: by (commitment, year) and by schedule line.
+#[derive(Debug, Default)]
+pub struct PaidTotals {
+    pub by_year: HashMap<(String, i64), i64>,
+    pub by_line: HashMap<String, i64>,
+}
+
+pub fn paid_totals(conn: &mut DbConnection, commitment_ids: &[String]) -> QueryResult<PaidTotals> {
+    let rows: Vec<(String, String, i64, i64)> = payments::table
+        .filter(payments::commitment_id.eq_any(commitment_ids))
+        .select((payments::commitment_id, payments::schedule_line_id, payments::year, payments::amount_cents))
+        .load(conn)?;
+    let mut totals = PaidTotals::default();
+    for (commitment_id, line_id, year, amount) in rows {
+        *totals.by_year.entry((commitment_id, year)).or_default() += amount;
+        *totals.by_line.entry(line_id).or_default() += amount;
+    }
+    Ok(totals)
+}
+
+pub fn payments(
+    conn: &mut DbConnection,
+    commitment_id: &str,
+    after: Option<&str>,
+    limit: i64,
+) -> QueryResult<Vec<PaymentRow>> {
+    let mut query = payments::table
+        .filter(payments::commitment_id.eq(commitment_id))
+        .order((payments::created_at, payments::id))
+        .limit(limit)
+        .select(PaymentRow::as_select())
+        .into_boxed();
+    if let Some((at, id)) = after.and_then(|cursor| cursor.split_once('|')) {
+        if let Ok(at) = NaiveDateTime::parse_from_str(at, "%Y-%m-%dT%H:%M:%S%.6f") {
+            query = query.filter(
+                payments::created_at.gt(at).or(payments::created_at.eq(at).and(payments::id.gt(id.to_owned()))),
+            );
+        }
+    }
+    query.load(conn)
+}
+
+pub fn count_payments(conn: &mut DbConnection, commitment_id: &str) -> QueryResult<i64> {
+    payments::table.filter(payments::commitment_id.eq(commitment_id)).count().get_result(conn)
+}
+
+pub fn insert_payment(
+    conn: &mut DbConnection,
+    contract_id: &str,
+    row: &PaymentRow,
+    change: &Change<'_>,
+) -> QueryResult<()> {
+    diesel::insert_into(payments::table).values(row).execute(conn)?;
+    touch(conn, contract_id, row.created_at)?;
+    history::record(conn, contract_id, row.created_at, change)
+}
+
+/// Where the payee or equipment of some commitment is used, for delete guards.
+pub fn commitments_using(
+    conn: &mut DbConnection,
+    payee_id: Option<&str>,
+    equipment_id: Option<&str>,
+) -> QueryResult<i64> {
+    let mut query = funding_commitments::table.into_boxed();
+    if let Some(payee_id) = payee_id {
+        query = query.filter(funding_commitments::payee_id.eq(payee_id.to_owned()));
+    }
+    if let Some(equipment_id) = equipment_id {
+        query = query.filter(funding_commitments::equipment_id.eq(equipment_id.to_owned()));
+    }
+    query.count().get_result(conn)
+}
+
+/// Records a schedule change in the contract's history.
+pub fn record_schedule_change(
+    conn: &mut DbConnection,
+    contract_id: &str,
+    at: NaiveDateTime,
+    change: &Change<'_>,
+) -> QueryResult<()> {
+    touch(conn, contract_id, at)?;
+    history::record(conn, contract_id, at, change)
+}
+
+pub fn find_payment(conn: &mut DbConnection, commitment_id: &str, id: &str) -> QueryResult<Option<PaymentRow>> {
+    payments::table
+        .filter(payments::commitment_id.eq(commitment_id))
+        .filter(payments::id.eq(id))
+        .select(PaymentRow::as_select())
+        .first(conn)
+        .optional()
+}

@@ -1,0 +1,105 @@
+//! Idempotency keys: the first answer to a request, kept so that a retry gets the same answer
+//! instead of doing the work twice.
+
+use chrono::{NaiveDateTime, TimeDelta};
+use diesel::prelude::*;
+
+use super::DbConnection;
+use super::schema::idempotency_keys;
+
+/// An answer as it was first given.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredAnswer {
+    pub status: u16,
+    /// JSON object of the headers worth replaying (`Location`, `ETag`).
+    pub headers: String,
+    pub body: String,
+}
+
+/// What a key means for a new request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Claim {
+    /// First use (or a takeover of an abandoned one): do the work.
+    New,
+    /// Already answered: give the same answer again.
+    Replay(StoredAnswer),
+    /// The first request with this key has not finished.
+    InProgress,
+    /// The key was first used with another request.
+    Reused,
+}
+
+/// How long a key may stay "in progress" before a retry may take it over: a request never takes
+/// that long, so its process must have died between claiming the key and finishing.
+const ABANDONED_AFTER: TimeDelta = TimeDelta::seconds(60);
+
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = idempotency_keys)]
+struct KeyRow {
+    request_hash: String,
+    response_status: Option<i64>,
+    response_headers: Option<String>,
+    response_body: Option<String>,
+    created_at: NaiveDateTime,
+}
+
+fn read(conn: &mut DbConnection, caller: &str, key: &str) -> QueryResult<Option<KeyRow>> {
+    idempotency_keys::table.find((caller, key)).select(KeyRow::as_select()).first(conn).optional()
+}
+
+/// Claims `key` for a request of hash `request_hash`. Run it in a transaction of its own, so
+/// that a concurrent duplicate sees the claim at once.
+pub fn claim(
+    conn: &mut DbConnection,
+    caller: &str,
+    key: &str,
+    request_hash: &str,
+    now: NaiveDateTime,
+) -> QueryResult<Claim> {
+    let Some(existing) = read(conn, caller, key)? else {
+        diesel::insert_into(idempotency_keys::table)
+            .values((
+                idempotency_keys::caller.eq(caller),
+                idempotency_keys::idempotency_key.eq(key),
+                idempotency_keys::request_hash.eq(request_hash),
+                idempotency_keys::created_at.eq(now),
+            ))
+            .execute(conn)?;
+        return Ok(Claim::New);
+    };
+    if existing.request_hash != request_hash {
+        return Ok(Claim::Reused);
+    }
+    match (existing.response_status, existing.response_headers, existing.response_body) {
+        (Some(status), Some(headers), Some(body)) => {
+            Ok(Claim::Replay(StoredAnswer { status: u16::try_from(status).unwrap_or(500), headers, body }))
+        }
+        _ if now - existing.created_at > ABANDONED_AFTER => {
+            diesel::update(idempotency_keys::table.find((caller, key)))
+                .set(idempotency_keys::created_at.eq(now))
+                .execute(conn)?;
+            Ok(Claim::New)
+        }
+        _ => Ok(Claim::InProgress),
+    }
+}
+
+/// Stores the answer. Run it in the same transaction as the work, so that the work and its
+/// answer are kept together or not at all.
+pub fn complete(conn: &mut DbConnection, caller: &str, key: &str, answer: &StoredAnswer) -> QueryResult<()> {
+    diesel::update(idempotency_keys::table.find((caller, key)))
+        .set((
+            idempotency_keys::response_status.eq(i64::from(answer.status)),
+            idempotency_keys::response_headers.eq(&answer.headers),
+            idempotency_keys::response_body.eq(&answer.body),
+        ))
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// Forgets a claim whose work failed, so that a corrected retry may use the key again.
+pub fn release(conn: &mut DbConnection, caller: &str, key: &str) -> QueryResult<()> {
+    diesel::delete(idempotency_keys::table.find((caller, key)).filter(idempotency_keys::response_status.is_null()))
+        .execute(conn)
+        .map(|_| ())
+}

@@ -1,0 +1,289 @@
+//! Multi-year funding: commitments, their payment schedule (échéancier) and the rules that keep
+//! every cent accounted for. Amounts are integer euro cents; no float touches them.
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::codes::text_codes;
+
+/// The largest amount a single figure may hold: 10^12 cents, ten billion euros.
+pub const MAX_AMOUNT_CENTS: i64 = 1_000_000_000_000;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Programme {
+    BonusTerritoireEaje,
+    BonusTerritoireRpe,
+    BonusTerritoireLaep,
+    BonusTerritoireAlsh,
+    BonusTerritoireJeunes,
+    /// Prestation de service enfance jeunesse (the CEJ's funding).
+    Psej,
+    PrestationService,
+    BonusInclusionHandicap,
+    BonusMixiteSociale,
+    AideDiagnostic,
+    Coordination,
+    AideInvestissement,
+    Other,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Basis {
+    PerPlace,
+    PerEquipment,
+    PerEtp,
+    LumpSum,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Origin {
+    /// Money that came from a CEJ, now paid as bonus territoire.
+    ExCej,
+    New,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum CommitmentStatus {
+    Draft,
+    Committed,
+    Closed,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum LineKind {
+    Advance,
+    Balance,
+    Adjustment,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum LineStatus {
+    Planned,
+    /// Planned and its due date reached, not fully paid.
+    Due,
+    Paid,
+    Cancelled,
+}
+
+text_codes! {
+    Programme {
+        BonusTerritoireEaje = "bonus_territoire_eaje" => "Bonus territoire CTG – EAJE",
+        BonusTerritoireRpe = "bonus_territoire_rpe" => "Bonus territoire CTG – relais petite enfance",
+        BonusTerritoireLaep = "bonus_territoire_laep" => "Bonus territoire CTG – LAEP",
+        BonusTerritoireAlsh = "bonus_territoire_alsh" => "Bonus territoire CTG – accueil de loisirs",
+        BonusTerritoireJeunes = "bonus_territoire_jeunes" => "Bonus territoire CTG – jeunesse",
+        Psej = "psej" => "Prestation de service enfance jeunesse",
+        PrestationService = "prestation_service" => "Prestation de service",
+        BonusInclusionHandicap = "bonus_inclusion_handicap" => "Bonus inclusion handicap",
+        BonusMixiteSociale = "bonus_mixite_sociale" => "Bonus mixité sociale",
+        AideDiagnostic = "aide_diagnostic" => "Aide au diagnostic",
+        Coordination = "coordination" => "Coordination",
+        AideInvestissement = "aide_investissement" => "Aide à l'investissement",
+        Other = "other" => "Autre",
+    }
+    Basis {
+        PerPlace = "per_place" => "Par place",
+        PerEquipment = "per_equipment" => "Par équipement",
+        PerEtp = "per_etp" => "Par équivalent temps plein",
+        LumpSum = "lump_sum" => "Forfait",
+    }
+    Origin { ExCej = "ex_cej" => "Issu du CEJ", New = "new" => "Nouveau" }
+    CommitmentStatus { Draft = "draft" => "Brouillon", Committed = "committed" => "Engagé", Closed = "closed" => "Soldé" }
+    LineKind { Advance = "advance" => "Acompte", Balance = "balance" => "Solde", Adjustment = "adjustment" => "Régularisation" }
+    LineStatus { Planned = "planned" => "Prévu", Due = "due" => "Échu", Paid = "paid" => "Payé", Cancelled = "cancelled" => "Annulé" }
+}
+
+/// How the advances of each year are computed and when they and the balance fall due.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScheduleRule {
+    /// Share of the year's amount paid in advances, 0 to 100.
+    pub advance_percent: u8,
+    /// The advance dates within the year, as (month, day).
+    pub advance_splits: Vec<(u32, u32)>,
+    /// The balance date, as (month, day) of the following year.
+    pub balance_due: (u32, u32),
+}
+
+impl Default for ScheduleRule {
+    /// The CAF's usual cycle: 70% in two halves on 1 March and 1 October, the balance on 31 May
+    /// of the next year once the actuals are in.
+    fn default() -> Self {
+        Self { advance_percent: 70, advance_splits: vec![(3, 1), (10, 1)], balance_due: (5, 31) }
+    }
+}
+
+/// One line of a schedule as generated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PlannedLine {
+    pub kind: LineKind,
+    pub due_on: NaiveDate,
+    pub amount_cents: i64,
+}
+
+/// Parses `MM-DD`, checking the day exists in a leap year (29 February is then moved to the
+/// 28th in other years).
+pub fn parse_month_day(text: &str) -> Option<(u32, u32)> {
+    let (month, day) = text.split_once('-')?;
+    if month.len() != 2 || day.len() != 2 {
+        return None;
+    }
+    let (month, day) = (month.parse().ok()?, day.parse().ok()?);
+    NaiveDate::from_ymd_opt(2024, month, day).map(|_| (month, day))
+}
+
+fn date_in(year: i32, (month, day): (u32, u32)) -> Option<NaiveDate> {
+    NaiveDate::from_ymd_opt(year, month, day).or_else(|| NaiveDate::from_ymd_opt(year, month, day - 1))
+}
+
+/// The advances and the balance of one year. The advances total `amount × percent / 100`,
+/// rounded down to the cent; each advance is an equal share of that total, and the cents that do
+/// not divide evenly go to the earliest advances, one each. The balance is the rest, so the lines
+/// always add up to the year's amount exactly.
+pub fn plan_year(year: i32, amount_cents: i64, rule: &ScheduleRule) -> Vec<PlannedLine> {
+    let advance_total = amount_cents * i64::from(rule.advance_percent) / 100;
+    let splits = i64::try_from(rule.advance_splits.len()).unwrap_or(0);
+    let mut lines = Vec::with_capacity(rule.advance_splits.len() + 1);
+    let mut dates: Vec<NaiveDate> = rule.advance_splits.iter().filter_map(|&split| date_in(year, split)).collect();
+    dates.sort_unstable();
+    if splits > 0 {
+        let (share, remainder) = (advance_total / splits, advance_total % splits);
+        for (index, due_on) in (0_i64..).zip(dates) {
+            let amount_cents = share + i64::from(index < remainder);
+            lines.push(PlannedLine { kind: LineKind::Advance, due_on, amount_cents });
+        }
+    }
+    let advanced: i64 = lines.iter().map(|line| line.amount_cents).sum();
+    if let Some(due_on) = date_in(year + 1, rule.balance_due) {
+        lines.push(PlannedLine { kind: LineKind::Balance, due_on, amount_cents: amount_cents - advanced });
+    }
+    lines
+}
+
+/// Why a payment is refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PaymentRefusal {
+    /// The year's paid total would exceed its committed amount.
+    AboveCommitted { committed: i64, paid: i64 },
+    /// A recovery would take back more than was paid for the year.
+    BelowZero { paid: i64 },
+    /// The line would be paid beyond its amount (or recovered beyond zero).
+    OutsideLine { line_amount: i64, line_paid: i64 },
+}
+
+/// Checks one payment against its year and its line. A line of amount `a` may hold a paid total
+/// between `min(0, a)` and `max(0, a)`; a year between 0 and its committed amount.
+pub fn check_payment(
+    amount: i64,
+    year_committed: i64,
+    year_paid: i64,
+    line_amount: i64,
+    line_paid: i64,
+) -> Result<(), PaymentRefusal> {
+    let year_after = year_paid + amount;
+    if year_after > year_committed {
+        return Err(PaymentRefusal::AboveCommitted { committed: year_committed, paid: year_paid });
+    }
+    if year_after < 0 {
+        return Err(PaymentRefusal::BelowZero { paid: year_paid });
+    }
+    let line_after = line_paid + amount;
+    if line_after > line_amount.max(0) || line_after < line_amount.min(0) {
+        return Err(PaymentRefusal::OutsideLine { line_amount, line_paid });
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn day(text: &str) -> NaiveDate {
+        text.parse().unwrap()
+    }
+
+    #[test]
+    fn the_default_cycle_is_two_advances_and_a_balance() {
+        let lines = plan_year(2025, 1_000_000, &ScheduleRule::default());
+        assert_eq!(
+            lines,
+            vec![
+                PlannedLine { kind: LineKind::Advance, due_on: day("2025-03-01"), amount_cents: 350_000 },
+                PlannedLine { kind: LineKind::Advance, due_on: day("2025-10-01"), amount_cents: 350_000 },
+                PlannedLine { kind: LineKind::Balance, due_on: day("2026-05-31"), amount_cents: 300_000 },
+            ]
+        );
+    }
+
+    #[test]
+    fn remainder_cents_go_to_the_earliest_advances_and_the_year_adds_up() {
+        // 70% of 1,000,001 cents is 700,000.7: 700,000 in advances, split 233,334 / 233,333 / 233,333.
+        let rule =
+            ScheduleRule { advance_percent: 70, advance_splits: vec![(10, 1), (3, 1), (6, 1)], balance_due: (4, 30) };
+        let lines = plan_year(2025, 1_000_001, &rule);
+        let amounts: Vec<i64> = lines.iter().map(|line| line.amount_cents).collect();
+        assert_eq!(amounts, vec![233_334, 233_333, 233_333, 300_001]);
+        assert_eq!(lines[0].due_on, day("2025-03-01"), "advances in date order");
+    }
+
+    #[test]
+    fn every_amount_and_rule_adds_up_to_the_cent() {
+        let rules = [
+            ScheduleRule::default(),
+            ScheduleRule { advance_percent: 0, advance_splits: vec![], balance_due: (3, 31) },
+            ScheduleRule {
+                advance_percent: 100,
+                advance_splits: vec![(1, 15), (4, 15), (7, 15)],
+                balance_due: (3, 31),
+            },
+            ScheduleRule { advance_percent: 33, advance_splits: vec![(2, 29), (9, 30)], balance_due: (2, 29) },
+        ];
+        let mut amount: i64 = 1;
+        while amount < MAX_AMOUNT_CENTS {
+            for rule in &rules {
+                for year in [2023, 2024] {
+                    let lines = plan_year(year, amount, rule);
+                    assert_eq!(lines.iter().map(|line| line.amount_cents).sum::<i64>(), amount, "{amount} {rule:?}");
+                    assert!(lines.iter().all(|line| line.amount_cents >= 0));
+                }
+            }
+            amount = amount * 7 + 3;
+        }
+    }
+
+    #[test]
+    fn the_29th_of_february_falls_back_to_the_28th_in_common_years() {
+        let rule = ScheduleRule { advance_percent: 50, advance_splits: vec![(2, 29)], balance_due: (5, 31) };
+        assert_eq!(plan_year(2025, 100, &rule)[0].due_on, day("2025-02-28"));
+        assert_eq!(plan_year(2024, 100, &rule)[0].due_on, day("2024-02-29"));
+        assert_eq!(parse_month_day("02-29"), Some((2, 29)));
+        assert_eq!(parse_month_day("02-30"), None);
+        assert_eq!(parse_month_day("3-01"), None);
+    }
+
+    #[test]
+    fn payments_stay_within_the_year_and_the_line() {
+        assert_eq!(check_payment(700, 1_000, 300, 700, 0), Ok(()));
+        assert_eq!(
+            check_payment(701, 1_000, 300, 800, 0),
+            Err(PaymentRefusal::AboveCommitted { committed: 1_000, paid: 300 })
+        );
+        assert_eq!(check_payment(-301, 1_000, 300, 300, 300), Err(PaymentRefusal::BelowZero { paid: 300 }));
+        assert_eq!(check_payment(-100, 1_000, 300, 300, 300), Ok(()), "a recovery");
+        assert_eq!(
+            check_payment(400, 1_000, 0, 350, 0),
+            Err(PaymentRefusal::OutsideLine { line_amount: 350, line_paid: 0 })
+        );
+        assert_eq!(check_payment(-50, 1_000, 500, -50, 0), Ok(()), "a planned recovery line");
+        assert_eq!(
+            check_payment(-60, 1_000, 500, -50, 0),
+            Err(PaymentRefusal::OutsideLine { line_amount: -50, line_paid: 0 })
+        );
+    }
+}

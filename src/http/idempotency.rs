@@ -1,0 +1,166 @@
+//! `Idempotency-Key` on POST: a retry with the same key and body gets the first answer again; the
+//! same key with another body is 422 `IDEMPOTENCY_KEY_REUSED`; a duplicate sent while the first is
+//! still running is 409. Keys belong to the caller who used them.
+
+use actix_web::dev::Payload;
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderName, HeaderValue};
+use actix_web::{FromRequest, HttpRequest, HttpResponse};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::auth::Caller;
+use crate::db::idempotency::{self, Claim, StoredAnswer};
+use crate::db::{self, DbConnection, DbPool};
+use crate::error::{ApiError, ApiResult, FieldError};
+
+pub const HEADER: &str = "idempotency-key";
+/// Set on an answer replayed from an earlier request with the same key.
+pub const REPLAYED: HeaderName = HeaderName::from_static("idempotent-replayed");
+
+/// The `Idempotency-Key` header, when sent: 1 to 255 visible ASCII characters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdempotencyKey(pub Option<String>);
+
+impl IdempotencyKey {
+    /// 400 `IDEMPOTENCY_KEY_MISSING` when absent, for operations that record money.
+    pub fn required(self) -> ApiResult<String> {
+        self.0.ok_or(ApiError::IdempotencyKeyMissing)
+    }
+}
+
+impl FromRequest for IdempotencyKey {
+    type Error = ApiError;
+    type Future = std::future::Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let result = match req.headers().get(HEADER) {
+            None => Ok(Self(None)),
+            Some(value) => match value.to_str() {
+                Ok(key) if (1..=255).contains(&key.len()) && key.bytes().all(|b| b.is_ascii_graphic()) => {
+                    Ok(Self(Some(key.to_owned())))
+                }
+                _ => Err(ApiError::InvalidParameter(FieldError::at_parameter(
+                    "Idempotency-Key",
+                    "INVALID_VALUE",
+                    "Idempotency-Key is 1 to 255 visible ASCII characters",
+                ))),
+            },
+        };
+        std::future::ready(result)
+    }
+}
+
+/// What a request is, for recognising its retries: method, path and the body as canonical JSON
+/// (object keys sorted), hashed.
+pub fn request_hash(method: &str, path: &str, body: &serde_json::Value) -> String {
+    let mut hasher = Sha256::new();
+    hasher.update(method.as_bytes());
+    hasher.update(b" ");
+    hasher.update(path.as_bytes());
+    hasher.update(b"\n");
+    hasher.update(body.to_string().as_bytes());
+    format!("{:x}", hasher.finalize())
+}
+
+/// The answer of a write, in a form that can be stored and replayed.
+#[derive(Debug, Clone)]
+pub struct Answer {
+    pub status: StatusCode,
+    pub location: Option<String>,
+    pub etag: Option<String>,
+    pub body: serde_json::Value,
+}
+
+impl Answer {
+    pub fn created(location: String, version: Option<i64>, body: &impl Serialize) -> ApiResult<Self> {
+        Ok(Self {
+            status: StatusCode::CREATED,
+            location: Some(location),
+            etag: version.map(crate::http::preconditions::etag),
+            body: serde_json::to_value(body).map_err(ApiError::internal)?,
+        })
+    }
+
+    fn stored(&self) -> StoredAnswer {
+        let headers = serde_json::json!({"location": self.location, "etag": self.etag});
+        StoredAnswer { status: self.status.as_u16(), headers: headers.to_string(), body: self.body.to_string() }
+    }
+
+    fn into_response(self) -> HttpResponse {
+        let mut response = HttpResponse::build(self.status);
+        if let Some(location) = self.location {
+            response.insert_header((header::LOCATION, location));
+        }
+        if let Some(etag) = self.etag {
+            response.insert_header((header::ETAG, etag));
+        }
+        response.json(self.body)
+    }
+}
+
+fn replay(stored: &StoredAnswer) -> HttpResponse {
+    let headers: serde_json::Value = serde_json::from_str(&stored.headers).unwrap_or_default();
+    let mut response = HttpResponse::build(StatusCode::from_u16(stored.status).unwrap_or(StatusCode::OK));
+    for (name, value) in [(header::LOCATION, &headers["location"]), (header::ETAG, &headers["etag"])] {
+        if let Some(value) = value.as_str().and_then(|v| HeaderValue::from_str(v).ok()) {
+            response.insert_header((name, value));
+        }
+    }
+    response.insert_header((REPLAYED, HeaderValue::from_static("true")));
+    response.content_type("application/json").body(stored.body.clone())
+}
+
+/// Runs `work` in one write transaction, at most once per (caller, key): with a key, the answer
+/// is stored in that same transaction, and a retry is answered from it.
+pub async fn run_once<F>(
+    pool: &DbPool,
+    caller: &Caller,
+    key: Option<String>,
+    request_hash: String,
+    work: F,
+) -> ApiResult<HttpResponse>
+where
+    F: FnOnce(&mut DbConnection) -> ApiResult<Answer> + Send + 'static,
+{
+    let Some(key) = key else {
+        return Ok(db::run_write(pool, work).await?.into_response());
+    };
+    let owner = caller.fingerprint();
+    let claim = {
+        let (owner, key, request_hash) = (owner.clone(), key.clone(), request_hash.clone());
+        db::run_write(pool, move |conn| Ok(idempotency::claim(conn, &owner, &key, &request_hash, db::now())?)).await?
+    };
+    match claim {
+        Claim::Replay(stored) => return Ok(replay(&stored)),
+        Claim::InProgress => {
+            return Err(ApiError::Conflict(
+                "a request with this Idempotency-Key is still in progress; retry shortly".into(),
+            ));
+        }
+        Claim::Reused => return Err(ApiError::IdempotencyKeyReused),
+        Claim::New => {}
+    }
+    let result = {
+        let (owner, key) = (owner.clone(), key.clone());
+        db::run_write(pool, move |conn| {
+            let answer = work(conn)?;
+            idempotency::complete(conn, &owner, &key, &answer.stored())?;
+            Ok(answer)
+        })
+        .await
+    };
+    match result {
+        Ok(answer) => Ok(answer.into_response()),
+        Err(error) => {
+            // Keep the refusal's cause as the answer even if forgetting the claim fails: the
+            // claim then expires by itself.
+            if let Err(release_error) =
+                db::run_write(pool, move |conn| Ok(idempotency::release(conn, &owner, &key)?)).await
+            {
+                log::warn!("could not release an idempotency key: {release_error}");
+            }
+            Err(error)
+        }
+    }
+}

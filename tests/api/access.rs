@@ -1,0 +1,1136 @@
+//! An attacker's access matrix (API.md §2): every `/v1` operation of the OpenAPI document, sent by
+//! every role at its own object and at someone else's, must get exactly the answer the contract
+//! promises. A new route without an entry in the matrix fails the suite, and so does an entry
+//! whose route is gone.
+//!
+//! The world, built through the API: the CAF of Haute-Savoie (74) and the CAF of Gironde (33); the
+//! CC Faucigny - Glières (74) and Bordeaux Métropole (33) as organisations; contract A, a CTG of 74
+//! over Faucigny, and contract B, a CTG of 33 over Bordeaux Métropole, each with its CAF and its
+//! EPCI as parties, one axis and one action piloted by the EPCI; a signed twin of each carrying an
+//! amendment (amendments exist only on signed contracts); an equipment in each département.
+//!
+//! The callers: an admin, a CAF agent of 74, an integration of 74 and the collectivity
+//! Faucigny (party of A only). Their own object is A's (or, for the directory, the one located in
+//! 74); someone else's is B's (or the one located in 33): every path parameter is B's.
+
+use std::collections::BTreeSet;
+use std::fmt;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use crate::fixtures::{
+    ANNECY_AGGLO, BONNEVILLE_INSEE, BORDEAUX_METROPOLE, ContractFixture, FAUCIGNY, caf, draft_ctg, epci, sign,
+};
+use crate::helpers::{Answer, TestApp, admin_token, caf_agent_token, claims, collectivity_token, spawn_app, token_for};
+
+const BORDEAUX_INSEE: &str = "33063";
+
+// ------------------------------------------------------------------------------------------------
+// Who may do what
+// ------------------------------------------------------------------------------------------------
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Role {
+    Admin,
+    /// `caf_agent` with `departments: ["74"]`.
+    CafAgent,
+    /// `integration` with `departments: ["74"]`.
+    Integration,
+    /// `collectivity` with `sirens: ["200000172"]` (Faucigny, party of A only).
+    Collectivity,
+}
+
+impl Role {
+    const ALL: [Self; 4] = [Self::Admin, Self::CafAgent, Self::Integration, Self::Collectivity];
+
+    fn token(self) -> String {
+        match self {
+            Self::Admin => admin_token(),
+            Self::CafAgent => caf_agent_token(&["74"]),
+            Self::Integration => integration_token(&["74"]),
+            Self::Collectivity => collectivity_token(&[FAUCIGNY]),
+        }
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Admin => "admin",
+            Self::CafAgent => "caf_agent 74",
+            Self::Integration => "integration 74",
+            Self::Collectivity => "collectivity Faucigny",
+        })
+    }
+}
+
+fn integration_token(departments: &[&str]) -> String {
+    let mut claims = claims("integration");
+    claims.departments = departments.iter().map(|d| (*d).to_owned()).collect();
+    token_for(&claims)
+}
+
+/// Whose object a request aims at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Side {
+    /// Contract A and what hangs under it; directory entries located in 74.
+    Own,
+    /// Contract B and what hangs under it; directory entries located in 33.
+    Other,
+}
+
+impl fmt::Display for Side {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Own => "own object",
+            Self::Other => "someone else's object",
+        })
+    }
+}
+
+/// The status each role gets: (on its own object, on someone else's).
+#[derive(Debug, Clone, Copy)]
+struct Rule {
+    admin: (u16, u16),
+    caf_agent: (u16, u16),
+    integration: (u16, u16),
+    collectivity: (u16, u16),
+}
+
+impl Rule {
+    fn expected(&self, role: Role, side: Side) -> u16 {
+        let (own, other) = match role {
+            Role::Admin => self.admin,
+            Role::CafAgent => self.caf_agent,
+            Role::Integration => self.integration,
+            Role::Collectivity => self.collectivity,
+        };
+        match side {
+            Side::Own => own,
+            Side::Other => other,
+        }
+    }
+}
+
+const FORBIDDEN: u16 = 403;
+const NOT_FOUND: u16 = 404;
+
+/// Directory data (territories, organisations, equipments) and lists: every role reads them,
+/// wherever they lie. Lists are filtered by scope: see `filters_and_page_tokens_do_not_widen_the_scope`.
+const fn everyone(ok: u16) -> Rule {
+    Rule { admin: (ok, ok), caf_agent: (ok, ok), integration: (ok, ok), collectivity: (ok, ok) }
+}
+
+/// Directory writes: admins anywhere, CAF agents where the entry is located. An entry of another
+/// département is readable by all, so refusing it is 403, not 404.
+const fn directory_write(ok: u16) -> Rule {
+    Rule {
+        admin: (ok, ok),
+        caf_agent: (ok, FORBIDDEN),
+        integration: (FORBIDDEN, FORBIDDEN),
+        collectivity: (FORBIDDEN, FORBIDDEN),
+    }
+}
+
+/// Creating a contract: admins anywhere, CAF agents in their départements. "Someone else's" is a
+/// contract of département 33: there is no object to hide yet, so it is 403.
+const fn contract_create(ok: u16) -> Rule {
+    Rule {
+        admin: (ok, ok),
+        caf_agent: (ok, FORBIDDEN),
+        integration: (FORBIDDEN, FORBIDDEN),
+        collectivity: (FORBIDDEN, FORBIDDEN),
+    }
+}
+
+/// Reading a contract or what hangs under it: whoever has the contract in scope. Out of scope is
+/// 404, exactly as a missing id.
+const fn contract_read(ok: u16) -> Rule {
+    Rule { admin: (ok, ok), caf_agent: (ok, NOT_FOUND), integration: (ok, NOT_FOUND), collectivity: (ok, NOT_FOUND) }
+}
+
+/// Managing a contract (its content, lifecycle, parties, action plan, amendments): admins and the
+/// CAF agents of its département. The other roles lack the capability on what they see (403) and
+/// see nothing of the rest (404): scope comes before capability, so that someone else's contract
+/// answers 404 whatever is asked of it (API.md §2, "out-of-scope objects answer 404").
+const fn contract_manage(ok: u16) -> Rule {
+    Rule {
+        admin: (ok, ok),
+        caf_agent: (ok, NOT_FOUND),
+        integration: (FORBIDDEN, NOT_FOUND),
+        collectivity: (FORBIDDEN, NOT_FOUND),
+    }
+}
+
+/// What a collectivity contributes to a contract it is party to: its own party's délibération and
+/// signature, the progress of the actions it pilots. The matrix sends exactly such a change; what
+/// it may not change is in `a_collectivity_contributes_only_its_own_part`.
+const fn collectivity_contribution(ok: u16) -> Rule {
+    Rule {
+        admin: (ok, ok),
+        caf_agent: (ok, NOT_FOUND),
+        integration: (FORBIDDEN, NOT_FOUND),
+        collectivity: (ok, NOT_FOUND),
+    }
+}
+
+/// Writes the table below as a `match` and as the list of the operations it names, so that the
+/// coverage test can tell a stale entry from a missing one.
+macro_rules! matrix {
+    ($( ($method:literal, $template:literal) => $rule:expr, )*) => {
+        /// Every operation the matrix has an expectation for.
+        const OPERATIONS: &[(&str, &str)] = &[$(($method, $template)),*];
+
+        /// Who may do what.
+        #[allow(clippy::match_same_arms)]
+        fn rule(method: &str, template: &str) -> Option<Rule> {
+            match (method, template) {
+                $(($method, $template) => Some($rule),)*
+                _ => None,
+            }
+        }
+    };
+}
+
+matrix! {
+    // The enumerations and their French labels (API.md §3), read by all.
+    ("get", "/v1/enums") => everyone(200),
+
+    // Territories: the reference, read by all.
+    ("get", "/v1/departments") => everyone(200),
+    ("get", "/v1/departments/{code}") => everyone(200),
+    ("get", "/v1/epcis") => everyone(200),
+    ("get", "/v1/epcis/{siren}") => everyone(200),
+    ("get", "/v1/communes") => everyone(200),
+    ("get", "/v1/communes/{insee}") => everyone(200),
+
+    // Organisations: a directory read by all, written by admins and the CAF agents where it lies.
+    ("get", "/v1/organisations") => everyone(200),
+    ("post", "/v1/organisations") => directory_write(201),
+    ("get", "/v1/organisations/{id}") => everyone(200),
+    ("patch", "/v1/organisations/{id}") => directory_write(200),
+    ("delete", "/v1/organisations/{id}") => directory_write(204),
+
+    // Equipments: the same.
+    ("get", "/v1/equipments") => everyone(200),
+    ("post", "/v1/equipments") => directory_write(201),
+    ("get", "/v1/equipments/{id}") => everyone(200),
+    ("patch", "/v1/equipments/{id}") => directory_write(200),
+    ("delete", "/v1/equipments/{id}") => directory_write(204),
+
+    // Contracts.
+    ("get", "/v1/contracts") => everyone(200),
+    ("post", "/v1/contracts") => contract_create(201),
+    ("get", "/v1/contracts/{id}") => contract_read(200),
+    ("patch", "/v1/contracts/{id}") => contract_manage(200),
+    ("post", "/v1/contracts/{id}/transitions") => contract_manage(200),
+
+    // Parties: a collectivity records its own délibération and signature.
+    ("get", "/v1/contracts/{id}/parties") => contract_read(200),
+    ("post", "/v1/contracts/{id}/parties") => contract_manage(201),
+    ("get", "/v1/contracts/{id}/parties/{party_id}") => contract_read(200),
+    ("patch", "/v1/contracts/{id}/parties/{party_id}") => collectivity_contribution(200),
+    ("delete", "/v1/contracts/{id}/parties/{party_id}") => contract_manage(204),
+
+    // Action plan: a collectivity reports the progress of the actions it pilots.
+    ("get", "/v1/contracts/{id}/axes") => contract_read(200),
+    ("post", "/v1/contracts/{id}/axes") => contract_manage(201),
+    ("get", "/v1/contracts/{id}/axes/{axis_id}") => contract_read(200),
+    ("patch", "/v1/contracts/{id}/axes/{axis_id}") => contract_manage(200),
+    ("delete", "/v1/contracts/{id}/axes/{axis_id}") => contract_manage(204),
+    ("get", "/v1/contracts/{id}/actions") => contract_read(200),
+    ("post", "/v1/contracts/{id}/actions") => contract_manage(201),
+    ("get", "/v1/contracts/{id}/actions/{action_id}") => contract_read(200),
+    ("patch", "/v1/contracts/{id}/actions/{action_id}") => collectivity_contribution(200),
+    ("delete", "/v1/contracts/{id}/actions/{action_id}") => contract_manage(204),
+
+    // Amendments and history.
+    ("get", "/v1/contracts/{id}/amendments") => contract_read(200),
+    ("post", "/v1/contracts/{id}/amendments") => contract_manage(201),
+    ("get", "/v1/contracts/{id}/amendments/{amendment_id}") => contract_read(200),
+    ("get", "/v1/contracts/{id}/history") => contract_read(200),
+}
+
+const HTTP_METHODS: &[&str] = &["get", "put", "post", "delete", "options", "head", "patch", "trace"];
+
+/// Every (method, path template) under `/v1` in the OpenAPI document.
+fn documented_operations() -> BTreeSet<(String, String)> {
+    let document: Value = serde_json::from_str(&ctg_api::openapi::document_json()).unwrap();
+    let mut out = BTreeSet::new();
+    for (path, item) in document["paths"].as_object().unwrap() {
+        if path != "/v1" && !path.starts_with("/v1/") {
+            continue;
+        }
+        for method in item.as_object().unwrap().keys() {
+            if HTTP_METHODS.contains(&method.as_str()) {
+                out.insert((method.clone(), path.clone()));
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn the_matrix_covers_exactly_the_operations_of_the_document() {
+    let documented = documented_operations();
+    assert!(documented.len() >= 41, "the document lists only {} /v1 operations", documented.len());
+    let known: BTreeSet<(String, String)> =
+        OPERATIONS.iter().map(|(method, template)| ((*method).to_owned(), (*template).to_owned())).collect();
+    assert_eq!(known.len(), OPERATIONS.len(), "an operation appears twice in the matrix");
+    let missing: Vec<String> = documented
+        .difference(&known)
+        .map(|(method, template)| format!("{} {template}", method.to_uppercase()))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "operations without an expectation in the access matrix (tests/api/access.rs): {missing:#?}"
+    );
+    let stale: Vec<String> = known
+        .difference(&documented)
+        .map(|(method, template)| format!("{} {template}", method.to_uppercase()))
+        .collect();
+    assert!(stale.is_empty(), "the access matrix names operations the document no longer has: {stale:#?}");
+}
+
+// ------------------------------------------------------------------------------------------------
+// The world
+// ------------------------------------------------------------------------------------------------
+
+/// One side of the world: a département, its CAF, an EPCI and what hangs under them.
+struct Territory {
+    department: &'static str,
+    /// A member commune of the EPCI, where the equipment stands.
+    commune: &'static str,
+    epci_siren: &'static str,
+    caf: Value,
+    epci: Value,
+    /// A draft CTG of the CAF over the EPCI, both signatory parties (A or B).
+    contract: ContractFixture,
+    axis: String,
+    /// Piloted by the EPCI.
+    action: String,
+    /// The same contract, signed, with one amendment.
+    signed: ContractFixture,
+    amendment: String,
+    equipment: String,
+}
+
+struct World {
+    own: Territory,
+    other: Territory,
+}
+
+impl World {
+    async fn build(app: &TestApp) -> Self {
+        Self {
+            own: Territory::build(app, "74", BONNEVILLE_INSEE, FAUCIGNY).await,
+            other: Territory::build(app, "33", BORDEAUX_INSEE, BORDEAUX_METROPOLE).await,
+        }
+    }
+
+    fn territory(&self, side: Side) -> &Territory {
+        match side {
+            Side::Own => &self.own,
+            Side::Other => &self.other,
+        }
+    }
+}
+
+fn id_of(value: &Value) -> String {
+    value["id"].as_str().unwrap().to_owned()
+}
+
+/// Makes names and codes unique across the whole run.
+fn next() -> usize {
+    static SEQUENCE: AtomicUsize = AtomicUsize::new(1);
+    SEQUENCE.fetch_add(1, Ordering::Relaxed)
+}
+
+impl Territory {
+    async fn build(app: &TestApp, department: &'static str, commune: &'static str, epci_siren: &'static str) -> Self {
+        let caf = caf(app, department).await;
+        let epci = epci(app, epci_siren).await;
+        let contract = draft_ctg(app, department, &caf, &epci).await;
+        let axis = app
+            .create(
+                &format!("/v1/contracts/{}/axes", contract.id),
+                &json!({"code": "A1", "title": "Accueil du jeune enfant", "field": "petite_enfance"}),
+            )
+            .await;
+        let action = app
+            .create(
+                &format!("/v1/contracts/{}/actions", contract.id),
+                &json!({
+                    "axis_id": axis["id"], "code": "A1.1", "title": "Ouvrir une micro-crèche",
+                    "field": "petite_enfance", "pilot_organisation_id": epci["id"],
+                }),
+            )
+            .await;
+        let signed = draft_ctg(app, department, &caf, &epci).await;
+        sign(app, &signed).await;
+        let amendment = app
+            .create(
+                &format!("/v1/contracts/{}/amendments", signed.id),
+                &json!({
+                    "signed_on": "2025-06-01", "effective_on": "2025-07-01",
+                    "rationale": "Prolongation d'un an", "changes": {"end_date": "2029-12-31"},
+                }),
+            )
+            .await;
+        let equipment = app
+            .create(
+                "/v1/equipments",
+                &json!({"type": "eaje", "name": format!("Multi-accueil {commune}"), "manager_id": epci["id"], "commune": commune}),
+            )
+            .await;
+        Self {
+            department,
+            commune,
+            epci_siren,
+            axis: id_of(&axis),
+            action: id_of(&action),
+            amendment: id_of(&amendment),
+            equipment: id_of(&equipment),
+            caf,
+            epci,
+            contract,
+            signed,
+        }
+    }
+
+    /// A new partner of kind `other` located in this département, used by nothing yet.
+    async fn fresh_organisation(&self, app: &TestApp) -> String {
+        let body = json!({"kind": "other", "name": format!("Partenaire {}", next()), "department": self.department});
+        id_of(&app.create("/v1/organisations", &body).await)
+    }
+
+    async fn fresh_equipment(&self, app: &TestApp) -> String {
+        let body = json!({
+            "type": "ludotheque", "name": format!("Ludothèque {}", next()),
+            "manager_id": self.epci["id"], "commune": self.commune,
+        });
+        id_of(&app.create("/v1/equipments", &body).await)
+    }
+
+    /// A new associated partner of the draft contract.
+    async fn fresh_party(&self, app: &TestApp) -> String {
+        let organisation = self.fresh_organisation(app).await;
+        let body = json!({"organisation_id": organisation, "roles": ["associated_partner"]});
+        id_of(&app.create(&format!("/v1/contracts/{}/parties", self.contract.id), &body).await)
+    }
+
+    /// A new axis of the draft contract, with no action.
+    async fn fresh_axis(&self, app: &TestApp) -> String {
+        let body = json!({"code": format!("X{}", next()), "title": "Axe provisoire"});
+        id_of(&app.create(&format!("/v1/contracts/{}/axes", self.contract.id), &body).await)
+    }
+
+    async fn fresh_action(&self, app: &TestApp) -> String {
+        let body = json!({"code": format!("X{}", next()), "title": "Action provisoire"});
+        id_of(&app.create(&format!("/v1/contracts/{}/actions", self.contract.id), &body).await)
+    }
+}
+
+// ------------------------------------------------------------------------------------------------
+// One request per operation
+// ------------------------------------------------------------------------------------------------
+
+/// A request ready to send: a plausible valid body, and the current ETag where one is needed.
+struct Prepared {
+    path: String,
+    body: Option<Value>,
+    if_match: Option<String>,
+}
+
+impl Prepared {
+    fn read(path: String) -> Self {
+        Self { path, body: None, if_match: None }
+    }
+
+    fn create(path: String, body: Value) -> Self {
+        Self { path, body: Some(body), if_match: None }
+    }
+
+    /// A write guarded by the ETag of `resource`, read now by the admin.
+    async fn guarded(app: &TestApp, path: String, resource: &str, body: Option<Value>) -> Self {
+        Self { if_match: Some(app.etag(resource).await), path, body }
+    }
+
+    /// The same request with every id of the path replaced by one that exists nowhere.
+    fn at_random_ids(&self) -> Self {
+        let path = self
+            .path
+            .split('/')
+            .map(
+                |segment| {
+                    if Uuid::parse_str(segment).is_ok() { Uuid::new_v4().to_string() } else { segment.to_owned() }
+                },
+            )
+            .collect::<Vec<_>>()
+            .join("/");
+        Self { path, body: self.body.clone(), if_match: self.if_match.as_ref().map(|_| "\"1\"".to_owned()) }
+    }
+}
+
+/// The request for `method template` aimed at `side`'s object. Deletions and transitions act on
+/// an object made for the occasion, so that every case starts from the same world.
+async fn prepare(app: &TestApp, world: &World, method: &str, template: &str, side: Side) -> Prepared {
+    let t = world.territory(side);
+    let contract = format!("/v1/contracts/{}", t.contract.id);
+    let signed = format!("/v1/contracts/{}", t.signed.id);
+    let n = next();
+    match (method, template) {
+        ("get", "/v1/enums") => Prepared::read("/v1/enums".into()),
+        ("get", "/v1/departments") => Prepared::read("/v1/departments".into()),
+        ("get", "/v1/departments/{code}") => Prepared::read(format!("/v1/departments/{}", t.department)),
+        ("get", "/v1/epcis") => Prepared::read(format!("/v1/epcis?department={}", t.department)),
+        ("get", "/v1/epcis/{siren}") => Prepared::read(format!("/v1/epcis/{}", t.epci_siren)),
+        ("get", "/v1/communes") => Prepared::read(format!("/v1/communes?epci={}", t.epci_siren)),
+        ("get", "/v1/communes/{insee}") => Prepared::read(format!("/v1/communes/{}", t.commune)),
+
+        ("get", "/v1/organisations") => Prepared::read(format!("/v1/organisations?department={}", t.department)),
+        ("post", "/v1/organisations") => Prepared::create(
+            "/v1/organisations".into(),
+            json!({"kind": "association", "name": format!("Association {n}"), "siren": luhn_siren(n), "department": t.department}),
+        ),
+        ("get", "/v1/organisations/{id}") => {
+            Prepared::read(format!("/v1/organisations/{}", t.contract.epci_organisation))
+        }
+        ("patch", "/v1/organisations/{id}") => {
+            let path = format!("/v1/organisations/{}", id_of(&t.epci));
+            let body = json!({"name": format!("EPCI {} (fiche {n})", t.epci_siren)});
+            Prepared::guarded(app, path.clone(), &path, Some(body)).await
+        }
+        ("delete", "/v1/organisations/{id}") => {
+            let path = format!("/v1/organisations/{}", t.fresh_organisation(app).await);
+            Prepared::guarded(app, path.clone(), &path, None).await
+        }
+
+        ("get", "/v1/equipments") => Prepared::read(format!("/v1/equipments?department={}", t.department)),
+        ("post", "/v1/equipments") => Prepared::create(
+            "/v1/equipments".into(),
+            json!({"type": "eaje", "name": format!("Crèche {n}"), "manager_id": t.epci["id"], "commune": t.commune}),
+        ),
+        ("get", "/v1/equipments/{id}") => Prepared::read(format!("/v1/equipments/{}", t.equipment)),
+        ("patch", "/v1/equipments/{id}") => {
+            let path = format!("/v1/equipments/{}", t.equipment);
+            let body = json!({"capacity_places": 10 + n % 50});
+            Prepared::guarded(app, path.clone(), &path, Some(body)).await
+        }
+        ("delete", "/v1/equipments/{id}") => {
+            let path = format!("/v1/equipments/{}", t.fresh_equipment(app).await);
+            Prepared::guarded(app, path.clone(), &path, None).await
+        }
+
+        ("get", "/v1/contracts") => Prepared::read(format!("/v1/contracts?department={}", t.department)),
+        ("post", "/v1/contracts") => Prepared::create(
+            "/v1/contracts".into(),
+            json!({
+                "kind": "ctg", "title": format!("CTG {n}"), "department": t.department,
+                "start_date": "2025-01-01", "end_date": "2029-12-31",
+                "fields": ["petite_enfance", "jeunesse", "parentalite", "logement"],
+                "perimeter": {"epcis": [t.epci_siren]},
+            }),
+        ),
+        ("get", "/v1/contracts/{id}") => Prepared::read(contract),
+        ("patch", "/v1/contracts/{id}") => {
+            let body = json!({"title": format!("CTG révisée {n}")});
+            Prepared::guarded(app, contract.clone(), &contract, Some(body)).await
+        }
+        ("post", "/v1/contracts/{id}/transitions") => {
+            let fresh = draft_ctg(app, t.department, &t.caf, &t.epci).await;
+            let contract = format!("/v1/contracts/{}", fresh.id);
+            let path = format!("{contract}/transitions");
+            Prepared::guarded(app, path, &contract, Some(json!({"action": "submit"}))).await
+        }
+
+        ("get", "/v1/contracts/{id}/parties") => Prepared::read(format!("{contract}/parties")),
+        ("post", "/v1/contracts/{id}/parties") => {
+            let organisation = t.fresh_organisation(app).await;
+            Prepared::create(
+                format!("{contract}/parties"),
+                json!({"organisation_id": organisation, "roles": ["funder", "associated_partner"]}),
+            )
+        }
+        ("get", "/v1/contracts/{id}/parties/{party_id}") => {
+            Prepared::read(format!("{contract}/parties/{}", t.contract.epci_party))
+        }
+        ("patch", "/v1/contracts/{id}/parties/{party_id}") => {
+            // The EPCI's own party: what its collectivity may record.
+            let path = format!("{contract}/parties/{}", t.contract.epci_party);
+            let body = json!({"deliberation_ref": format!("DEL-2024-{n}"), "signed_on": "2024-02-01"});
+            Prepared::guarded(app, path.clone(), &path, Some(body)).await
+        }
+        ("delete", "/v1/contracts/{id}/parties/{party_id}") => {
+            let path = format!("{contract}/parties/{}", t.fresh_party(app).await);
+            Prepared::guarded(app, path.clone(), &path, None).await
+        }
+
+        ("get", "/v1/contracts/{id}/axes") => Prepared::read(format!("{contract}/axes")),
+        ("post", "/v1/contracts/{id}/axes") => Prepared::create(
+            format!("{contract}/axes"),
+            json!({"code": format!("B{n}"), "title": "Soutenir la parentalité", "field": "parentalite"}),
+        ),
+        ("get", "/v1/contracts/{id}/axes/{axis_id}") => Prepared::read(format!("{contract}/axes/{}", t.axis)),
+        ("patch", "/v1/contracts/{id}/axes/{axis_id}") => {
+            let path = format!("{contract}/axes/{}", t.axis);
+            let body = json!({"title": format!("Accueil du jeune enfant ({n})")});
+            Prepared::guarded(app, path.clone(), &path, Some(body)).await
+        }
+        ("delete", "/v1/contracts/{id}/axes/{axis_id}") => {
+            let path = format!("{contract}/axes/{}", t.fresh_axis(app).await);
+            Prepared::guarded(app, path.clone(), &path, None).await
+        }
+
+        ("get", "/v1/contracts/{id}/actions") => Prepared::read(format!("{contract}/actions")),
+        ("post", "/v1/contracts/{id}/actions") => Prepared::create(
+            format!("{contract}/actions"),
+            json!({
+                "axis_id": t.axis, "code": format!("C{n}"), "title": "Créer un relais petite enfance",
+                "pilot_organisation_id": t.epci["id"], "estimated_budget_cents": 1_500_000,
+            }),
+        ),
+        ("get", "/v1/contracts/{id}/actions/{action_id}") => Prepared::read(format!("{contract}/actions/{}", t.action)),
+        ("patch", "/v1/contracts/{id}/actions/{action_id}") => {
+            // Progress only: what the pilot collectivity may report.
+            let path = format!("{contract}/actions/{}", t.action);
+            Prepared::guarded(app, path.clone(), &path, Some(json!({"status": "in_progress"}))).await
+        }
+        ("delete", "/v1/contracts/{id}/actions/{action_id}") => {
+            let path = format!("{contract}/actions/{}", t.fresh_action(app).await);
+            Prepared::guarded(app, path.clone(), &path, None).await
+        }
+
+        ("get", "/v1/contracts/{id}/amendments") => Prepared::read(format!("{signed}/amendments")),
+        ("post", "/v1/contracts/{id}/amendments") => {
+            let body = json!({
+                "signed_on": "2026-01-10", "effective_on": "2026-02-01",
+                "rationale": format!("Avenant {n}"), "changes": {"title": format!("CTG avenant {n}")},
+            });
+            Prepared::guarded(app, format!("{signed}/amendments"), &signed, Some(body)).await
+        }
+        ("get", "/v1/contracts/{id}/amendments/{amendment_id}") => {
+            Prepared::read(format!("{signed}/amendments/{}", t.amendment))
+        }
+        ("get", "/v1/contracts/{id}/history") => Prepared::read(format!("{contract}/history")),
+
+        _ => panic!(
+            "{} {template} has an expectation in the matrix but no request builder in `prepare`",
+            method.to_uppercase()
+        ),
+    }
+}
+
+/// A valid SIREN (Luhn) that no fixture uses: 9 digits starting with 5.
+fn luhn_siren(n: usize) -> String {
+    let stem = format!("5{:07}", n % 10_000_000);
+    let digits: Vec<u32> = stem.chars().map(|c| c.to_digit(10).unwrap()).collect();
+    // With the check digit appended, the digits in even positions from the right are doubled:
+    // here the stem's last digit is the first doubled one.
+    let sum: u32 = digits
+        .iter()
+        .rev()
+        .enumerate()
+        .map(|(i, d)| {
+            if i % 2 == 0 {
+                let doubled = d * 2;
+                if doubled > 9 { doubled - 9 } else { doubled }
+            } else {
+                *d
+            }
+        })
+        .sum();
+    format!("{stem}{}", (10 - sum % 10) % 10)
+}
+
+async fn send(app: &TestApp, method: &str, request: &Prepared, token: &str) -> Answer {
+    let method = reqwest::Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
+    let mut builder = app.client.request(method, app.url(&request.path)).bearer_auth(token);
+    if let Some(etag) = &request.if_match {
+        builder = builder.header("If-Match", etag);
+    }
+    if let Some(body) = &request.body {
+        builder = builder.json(body);
+    }
+    app.send(builder).await
+}
+
+fn code_of(status: u16) -> &'static str {
+    match status {
+        FORBIDDEN => "FORBIDDEN",
+        NOT_FOUND => "NOT_FOUND",
+        _ => "",
+    }
+}
+
+fn describe(answer: &Answer) -> String {
+    let code = answer.body["code"].as_str().unwrap_or("");
+    let detail = answer.body["detail"].as_str().unwrap_or("");
+    format!("{} {code} {detail}", answer.status).trim_end().to_owned()
+}
+
+/// `None` when `answer` is what the contract says, else what differs.
+fn verdict(answer: &Answer, expected: u16) -> Option<String> {
+    if answer.status != expected {
+        return Some(format!("expected {expected} {}, got {}", code_of(expected), describe(answer)));
+    }
+    if expected >= 400 {
+        let problem = answer.header("content-type") == Some("application/problem+json")
+            && answer.body["code"] == code_of(expected)
+            && answer.body["status"] == expected;
+        if !problem {
+            return Some(format!("expected a {expected} {} problem, got {}", code_of(expected), answer.text));
+        }
+    }
+    None
+}
+
+/// An answer as a client can compare it: status, headers but the date and request id, body but
+/// the request id.
+fn comparable(answer: &Answer) -> (u16, Vec<(String, String)>, Value) {
+    let mut headers: Vec<(String, String)> = answer
+        .headers
+        .iter()
+        .filter(|(name, _)| !matches!(name.as_str(), "date" | "x-request-id"))
+        .map(|(name, value)| (name.as_str().to_owned(), value.to_str().unwrap_or("<binary>").to_owned()))
+        .collect();
+    headers.sort();
+    let mut body = answer.body.clone();
+    if let Some(object) = body.as_object_mut() {
+        object.remove("request_id");
+    }
+    (answer.status, headers, body)
+}
+
+/// Runs every documented operation as `role`, at its own object and at someone else's, and
+/// lists every answer that differs from the matrix.
+async fn run_matrix(role: Role) {
+    let app = spawn_app().await;
+    let world = World::build(&app).await;
+    let token = role.token();
+    let mut failures = Vec::new();
+    let mut cases = 0;
+    for (method, template) in documented_operations() {
+        let at = format!("{role}: {} {template}", method.to_uppercase());
+        let Some(expectations) = rule(&method, &template) else {
+            failures.push(format!("{at}: no expectation in the matrix"));
+            continue;
+        };
+        for side in [Side::Own, Side::Other] {
+            cases += 1;
+            let expected = expectations.expected(role, side);
+            let request = prepare(&app, &world, &method, &template, side).await;
+            let answer = send(&app, &method, &request, &token).await;
+            if let Some(problem) = verdict(&answer, expected) {
+                failures.push(format!("{at} on {side}: {problem}"));
+            }
+            // Someone else's contract must be indistinguishable from no contract at all.
+            if role != Role::Admin && side == Side::Other && template.starts_with("/v1/contracts/{id}") {
+                let missing = send(&app, &method, &request.at_random_ids(), &token).await;
+                if comparable(&answer) != comparable(&missing) {
+                    failures.push(format!(
+                        "{at}: someone else's object answers differently from a random id:\n    theirs: {} {}\n    random: {} {}",
+                        answer.status, answer.text, missing.status, missing.text
+                    ));
+                }
+            }
+        }
+    }
+    if cases != 2 * OPERATIONS.len() {
+        failures.push(format!(
+            "{role}: {cases} cases run for {} operations in the matrix (see the_matrix_covers_exactly_the_operations_of_the_document)",
+            OPERATIONS.len()
+        ));
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {cases} answers differ from API.md §2:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+#[tokio::test]
+async fn access_matrix_for_the_admin() {
+    run_matrix(Role::Admin).await;
+}
+
+#[tokio::test]
+async fn access_matrix_for_a_caf_agent() {
+    run_matrix(Role::CafAgent).await;
+}
+
+#[tokio::test]
+async fn access_matrix_for_an_integration() {
+    run_matrix(Role::Integration).await;
+}
+
+#[tokio::test]
+async fn access_matrix_for_a_collectivity() {
+    run_matrix(Role::Collectivity).await;
+}
+
+// ------------------------------------------------------------------------------------------------
+// What the matrix cannot say in one line
+// ------------------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn a_collectivity_contributes_only_its_own_part() {
+    let app = spawn_app().await;
+    let world = World::build(&app).await;
+    let a = &world.own.contract;
+    let token = collectivity_token(&[FAUCIGNY]);
+    let patch_as_collectivity = |path: String, body: Value| {
+        let (app, token) = (&app, &token);
+        async move {
+            let etag = app.etag(&path).await;
+            app.patch_json(&path, token, &etag, &body).await
+        }
+    };
+
+    // Its own party's délibération and signature.
+    let own_party = format!("/v1/contracts/{}/parties/{}", a.id, a.epci_party);
+    let signature =
+        json!({"deliberation_ref": "DEL-2024-031", "deliberation_date": "2024-01-20", "signed_on": "2024-02-01"});
+    let answer = patch_as_collectivity(own_party.clone(), signature.clone()).await;
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    assert_eq!(answer.body["deliberation_ref"], "DEL-2024-031");
+    assert_eq!(answer.body["signed_on"], "2024-02-01");
+
+    // Not the CAF's party, not the roles of any party, not even with signature data alongside.
+    let caf_party = format!("/v1/contracts/{}/parties/{}", a.id, a.caf_party);
+    patch_as_collectivity(caf_party.clone(), signature.clone()).await.assert_problem(403, "FORBIDDEN");
+    patch_as_collectivity(own_party.clone(), json!({"roles": ["signatory", "pilot", "payee"]}))
+        .await
+        .assert_problem(403, "FORBIDDEN");
+    patch_as_collectivity(own_party.clone(), json!({"roles": ["signatory"], "deliberation_ref": "DEL-2024-032"}))
+        .await
+        .assert_problem(403, "FORBIDDEN");
+    patch_as_collectivity(caf_party.clone(), json!({"roles": ["associated_partner"]}))
+        .await
+        .assert_problem(403, "FORBIDDEN");
+    let untouched = app.get(&caf_party, &admin_token()).await;
+    assert_eq!(untouched.body["deliberation_ref"], Value::Null);
+    assert_eq!(untouched.body["signed_on"], Value::Null);
+    assert_eq!(untouched.body["roles"], json!(["signatory", "payer"]));
+    assert_eq!(untouched.header("etag"), Some("\"1\""));
+    let own = app.get(&own_party, &admin_token()).await;
+    assert_eq!(own.body["roles"], json!(["signatory", "pilot"]));
+    assert_eq!(own.body["deliberation_ref"], "DEL-2024-031");
+
+    // The progress of the action it pilots, and nothing else of it.
+    let action = format!("/v1/contracts/{}/actions/{}", a.id, world.own.action);
+    let answer = patch_as_collectivity(action.clone(), json!({"status": "in_progress"})).await;
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    assert_eq!(answer.body["status"], "in_progress");
+    let answer = patch_as_collectivity(
+        action.clone(),
+        json!({"status": "completed", "actual_start": "2024-03-01", "actual_end": "2024-12-20"}),
+    )
+    .await;
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    for forbidden in [
+        json!({"title": "Ouvrir deux micro-crèches"}),
+        json!({"status": "in_progress", "title": "Ouvrir deux micro-crèches"}),
+        json!({"estimated_budget_cents": 99_000_000}),
+        json!({"pilot_organisation_id": null}),
+        json!({"planned_end": "2030-12-31"}),
+        json!({"axis_id": null}),
+    ] {
+        let answer = patch_as_collectivity(action.clone(), forbidden.clone()).await;
+        assert_eq!(answer.status, 403, "{forbidden}: {}", answer.text);
+        answer.assert_problem(403, "FORBIDDEN");
+    }
+    let after = app.get(&action, &admin_token()).await;
+    assert_eq!(after.body["title"], "Ouvrir une micro-crèche");
+    assert_eq!(after.body["status"], "completed");
+
+    // An action of its contract that another party pilots.
+    let caf_action = app
+        .create(
+            &format!("/v1/contracts/{}/actions", a.id),
+            &json!({"code": "A1.2", "title": "Former les assistantes maternelles", "pilot_organisation_id": world.own.caf["id"]}),
+        )
+        .await;
+    let path = format!("/v1/contracts/{}/actions/{}", a.id, id_of(&caf_action));
+    patch_as_collectivity(path, json!({"status": "in_progress"})).await.assert_problem(403, "FORBIDDEN");
+
+    // Nothing of the contract itself.
+    patch_as_collectivity(format!("/v1/contracts/{}", a.id), json!({"title": "CTG du Faucigny"}))
+        .await
+        .assert_problem(403, "FORBIDDEN");
+}
+
+#[tokio::test]
+async fn a_caf_agent_cannot_move_directory_entries_out_of_its_departements() {
+    let app = spawn_app().await;
+    let world = World::build(&app).await;
+    let agent = caf_agent_token(&["74"]);
+
+    // An equipment of 74 moved to a commune of 33.
+    let equipment = format!("/v1/equipments/{}", world.own.equipment);
+    let etag = app.etag(&equipment).await;
+    app.patch_json(&equipment, &agent, &etag, &json!({"commune": BORDEAUX_INSEE}))
+        .await
+        .assert_problem(403, "FORBIDDEN");
+    assert_eq!(app.etag(&equipment).await, etag, "the equipment moved");
+
+    // A partner of 74 moved to 33.
+    let organisation = format!("/v1/organisations/{}", world.own.fresh_organisation(&app).await);
+    let etag = app.etag(&organisation).await;
+    app.patch_json(&organisation, &agent, &etag, &json!({"department": "33"})).await.assert_problem(403, "FORBIDDEN");
+    assert_eq!(app.get(&organisation, &admin_token()).await.body["department"], "74");
+
+    // Where the entry lies decides, not who manages it: a facility of 74 run by a manager of 33
+    // is the agent's to record; one of 33 run by a manager of 74 is not.
+    let answer = app
+        .post_json(
+            "/v1/equipments",
+            &agent,
+            &json!({"type": "rpe", "name": "Relais", "manager_id": world.other.epci["id"], "commune": BONNEVILLE_INSEE}),
+        )
+        .await;
+    assert_eq!(answer.status, 201, "{}", answer.text);
+    app.post_json(
+        "/v1/equipments",
+        &agent,
+        &json!({"type": "rpe", "name": "Relais", "manager_id": world.own.epci["id"], "commune": BORDEAUX_INSEE}),
+    )
+    .await
+    .assert_problem(403, "FORBIDDEN");
+}
+
+/// The ids of the items of a contract list.
+fn ids(answer: &Answer) -> BTreeSet<String> {
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    answer.body["items"].as_array().unwrap().iter().map(id_of).collect()
+}
+
+#[tokio::test]
+async fn filters_and_page_tokens_do_not_widen_the_scope() {
+    let app = spawn_app().await;
+    let world = World::build(&app).await;
+    // A third contract: of 74, over the CA du Grand Annecy, which Faucigny is no party to.
+    let annecy = epci(&app, ANNECY_AGGLO).await;
+    let c = draft_ctg(&app, "74", &world.own.caf, &annecy).await;
+    let (own, other) = (&world.own, &world.other);
+
+    let set = |ids: &[&String]| ids.iter().map(|id| (*id).clone()).collect::<BTreeSet<String>>();
+    let everything = set(&[&own.contract.id, &own.signed.id, &other.contract.id, &other.signed.id, &c.id]);
+    let of_74 = set(&[&own.contract.id, &own.signed.id, &c.id]);
+    let of_faucigny = set(&[&own.contract.id, &own.signed.id]);
+    let expectations = [
+        (Role::Admin, &everything),
+        (Role::CafAgent, &of_74),
+        (Role::Integration, &of_74),
+        (Role::Collectivity, &of_faucigny),
+    ];
+
+    // Each caller lists its contracts, and only them, whole or page by page.
+    for (role, expected) in expectations {
+        let token = role.token();
+        let listed = ids(&app.get("/v1/contracts?page_size=200", &token).await);
+        assert_eq!(&listed, expected, "{role}");
+        let mut walked = BTreeSet::new();
+        let mut path = "/v1/contracts?page_size=1".to_owned();
+        loop {
+            let page = app.get(&path, &token).await;
+            let items = ids(&page);
+            assert!(items.len() <= 1, "{role}: {}", page.text);
+            walked.extend(items);
+            match page.body["next_page_token"].as_str() {
+                Some(next) => path = format!("/v1/contracts?page_size=1&page_token={next}"),
+                None => break,
+            }
+        }
+        assert_eq!(&walked, expected, "{role}: page by page");
+    }
+
+    // A filter naming someone else's territory finds nothing, rather than widening the scope.
+    for role in [Role::CafAgent, Role::Integration, Role::Collectivity] {
+        let token = role.token();
+        for query in
+            ["department=33", "siren=243300316", "commune=33063", "department=33&siren=243300316&commune=33063"]
+        {
+            let answer = app.get(&format!("/v1/contracts?{query}"), &token).await;
+            assert_eq!(ids(&answer), BTreeSet::new(), "{role} ?{query}");
+            assert_eq!(answer.body["next_page_token"], Value::Null, "{role} ?{query}");
+        }
+    }
+    let collectivity = Role::Collectivity.token();
+    let answer = app.get("/v1/contracts?department=74", &collectivity).await;
+    assert_eq!(ids(&answer), of_faucigny, "collectivity ?department=74");
+    let answer = app.get(&format!("/v1/contracts?siren={ANNECY_AGGLO}"), &collectivity).await;
+    assert_eq!(ids(&answer), BTreeSet::new(), "collectivity ?siren=Annecy");
+    let answer = app.get("/v1/contracts?department=33", &admin_token()).await;
+    assert_eq!(ids(&answer), set(&[&other.contract.id, &other.signed.id]), "admin ?department=33");
+
+    // A page token is bound to its caller: the admin's, replayed by anyone else, is refused.
+    let first = app.get("/v1/contracts?page_size=1", &admin_token()).await;
+    let token = first.body["next_page_token"].as_str().unwrap().to_owned();
+    let next = app.get(&format!("/v1/contracts?page_size=1&page_token={token}"), &admin_token()).await;
+    assert_eq!(next.status, 200, "{}", next.text);
+    for role in [Role::CafAgent, Role::Integration, Role::Collectivity] {
+        let answer = app.get(&format!("/v1/contracts?page_size=1&page_token={token}"), &role.token()).await;
+        answer.assert_problem(400, "INVALID_PAGE_TOKEN");
+    }
+    // Nor does a CAF agent's token open for an agent of another département.
+    let agent = app.get("/v1/contracts?page_size=1", &caf_agent_token(&["74"])).await;
+    let token = agent.body["next_page_token"].as_str().unwrap().to_owned();
+    app.get(&format!("/v1/contracts?page_size=1&page_token={token}"), &caf_agent_token(&["33"]))
+        .await
+        .assert_problem(400, "INVALID_PAGE_TOKEN");
+}
+
+#[tokio::test]
+async fn someone_elses_ids_do_not_cross_into_my_contract() {
+    let app = spawn_app().await;
+    let world = World::build(&app).await;
+    let (own, other) = (&world.own, &world.other);
+    let missing = Uuid::new_v4().to_string();
+
+    // B's parties, axis, action and amendment addressed through A: no such thing in A, for anyone.
+    for role in Role::ALL {
+        let token = role.token();
+        for (path, random) in [
+            (
+                format!("/v1/contracts/{}/parties/{}", own.contract.id, other.contract.caf_party),
+                format!("/v1/contracts/{}/parties/{missing}", own.contract.id),
+            ),
+            (
+                format!("/v1/contracts/{}/axes/{}", own.contract.id, other.axis),
+                format!("/v1/contracts/{}/axes/{missing}", own.contract.id),
+            ),
+            (
+                format!("/v1/contracts/{}/actions/{}", own.contract.id, other.action),
+                format!("/v1/contracts/{}/actions/{missing}", own.contract.id),
+            ),
+            (
+                format!("/v1/contracts/{}/amendments/{}", own.signed.id, other.amendment),
+                format!("/v1/contracts/{}/amendments/{missing}", own.signed.id),
+            ),
+        ] {
+            let theirs = app.get(&path, &token).await;
+            theirs.assert_problem(404, "NOT_FOUND");
+            let none = app.get(&random, &token).await;
+            assert_eq!(comparable(&theirs), comparable(&none), "{role} GET {path}");
+        }
+    }
+
+    // Nor can they be written through A.
+    let agent = caf_agent_token(&["74"]);
+    let b_action = format!("/v1/contracts/{}/actions/{}", other.contract.id, other.action);
+    let b_etag = app.etag(&b_action).await;
+    let through_a = format!("/v1/contracts/{}/actions/{}", own.contract.id, other.action);
+    app.patch_json(&through_a, &agent, &b_etag, &json!({"title": "Détournée"})).await.assert_problem(404, "NOT_FOUND");
+    let b_party = format!("/v1/contracts/{}/parties/{}", other.contract.id, other.contract.epci_party);
+    let b_party_etag = app.etag(&b_party).await;
+    let through_a = format!("/v1/contracts/{}/parties/{}", own.contract.id, other.contract.epci_party);
+    app.delete_with(&through_a, &agent, &b_party_etag).await.assert_problem(404, "NOT_FOUND");
+    assert_eq!(app.etag(&b_action).await, b_etag, "B's action changed");
+    assert_eq!(app.etag(&b_party).await, b_party_etag, "B's party changed");
+
+    // B's ids in a body are as unknown as random ones.
+    let a = format!("/v1/contracts/{}", own.contract.id);
+    let etag = app.etag(&a).await;
+    let theirs = app.patch_json(&a, &agent, &etag, &json!({"predecessor_ids": [other.contract.id]})).await;
+    theirs.assert_problem(422, "VALIDATION_FAILED");
+    let none = app.patch_json(&a, &agent, &etag, &json!({"predecessor_ids": [missing]})).await;
+    assert_eq!(comparable(&theirs), comparable(&none), "predecessor_ids");
+    let action = |axis: &str| json!({"code": "Z9", "title": "Action", "axis_id": axis});
+    let theirs = app.post_json(&format!("{a}/actions"), &agent, &action(&other.axis)).await;
+    assert_eq!(theirs.assert_problem(422, "VALIDATION_FAILED")["errors"][0]["code"], "UNKNOWN_AXIS");
+    let none = app.post_json(&format!("{a}/actions"), &agent, &action(&missing)).await;
+    assert_eq!(comparable(&theirs), comparable(&none), "axis_id");
+}
+
+#[tokio::test]
+async fn server_owned_and_unknown_fields_are_refused() {
+    let app = spawn_app().await;
+    let caf74 = caf(&app, "74").await;
+    let faucigny = epci(&app, FAUCIGNY).await;
+    let a = draft_ctg(&app, "74", &caf74, &faucigny).await;
+    let contract = json!({
+        "kind": "ctg", "title": "CTG", "department": "74", "start_date": "2025-01-01", "end_date": "2029-12-31",
+        "fields": ["petite_enfance"], "perimeter": {"epcis": [FAUCIGNY]},
+    });
+    let with = |mut body: Value, field: &str, value: Value| {
+        body.as_object_mut().unwrap().insert(field.to_owned(), value);
+        body
+    };
+
+    // Creating a contract that says it is already signed, at some version, under a chosen id.
+    for token in [admin_token(), caf_agent_token(&["74"])] {
+        for (field, value) in [
+            ("status", json!("signed")),
+            ("version", json!(42)),
+            ("id", json!(Uuid::new_v4())),
+            ("created_at", json!("2020-01-01T00:00:00Z")),
+        ] {
+            let answer = app.post_json("/v1/contracts", &token, &with(contract.clone(), field, value)).await;
+            let body = answer.assert_problem(400, "READ_ONLY_FIELD");
+            assert_eq!(body["errors"][0]["pointer"], format!("/{field}"), "{}", answer.text);
+        }
+    }
+    let mut covered = contract.clone();
+    covered["perimeter"]["covered_population"] = json!(1_000_000);
+    app.post_json("/v1/contracts", &admin_token(), &covered).await.assert_problem(400, "READ_ONLY_FIELD");
+    let listed = app.get("/v1/contracts", &admin_token()).await;
+    assert_eq!(ids(&listed), BTreeSet::from([a.id.clone()]), "a refused body created something");
+
+    // Moving a contract to another département, or smuggling an unknown field.
+    let path = format!("/v1/contracts/{}", a.id);
+    let etag = app.etag(&path).await;
+    for token in [admin_token(), caf_agent_token(&["74"])] {
+        for (body, code, pointer) in [
+            (json!({"department": "33"}), "READ_ONLY_FIELD", "/department"),
+            (json!({"title": "CTG", "department": "33"}), "READ_ONLY_FIELD", "/department"),
+            (json!({"status": "signed"}), "READ_ONLY_FIELD", "/status"),
+            (json!({"version": 99}), "READ_ONLY_FIELD", "/version"),
+            (json!({"kind": "cej"}), "READ_ONLY_FIELD", "/kind"),
+            (json!({"title": "CTG", "owner": "me"}), "UNKNOWN_FIELD", "/owner"),
+            (json!({"departments": ["33"]}), "UNKNOWN_FIELD", "/departments"),
+        ] {
+            let answer = app.patch_json(&path, &token, &etag, &body).await;
+            let problem = answer.assert_problem(400, code);
+            assert_eq!(problem["errors"][0]["pointer"], pointer, "{body}: {}", answer.text);
+        }
+    }
+    let after = app.get(&path, &admin_token()).await;
+    assert_eq!(after.body["department"], "74");
+    assert_eq!(after.header("etag"), Some(etag.as_str()), "a refused patch changed the contract");
+
+    // The same on the resources under it and in the directory.
+    let party = format!("{path}/parties/{}", a.epci_party);
+    let etag = app.etag(&party).await;
+    let other_org = caf74["id"].clone();
+    app.patch_json(&party, &admin_token(), &etag, &json!({"organisation_id": other_org}))
+        .await
+        .assert_problem(400, "READ_ONLY_FIELD");
+    app.patch_json(&party, &collectivity_token(&[FAUCIGNY]), &etag, &json!({"contract_id": Uuid::new_v4()}))
+        .await
+        .assert_problem(400, "READ_ONLY_FIELD");
+    app.post_json(
+        "/v1/equipments",
+        &admin_token(),
+        &json!({"type": "eaje", "name": "Crèche", "manager_id": faucigny["id"], "commune": BONNEVILLE_INSEE, "department": "33"}),
+    )
+    .await
+    .assert_problem(400, "READ_ONLY_FIELD");
+    app.post_json(
+        &format!("{path}/actions"),
+        &admin_token(),
+        &json!({"code": "Z1", "title": "Action", "contract_id": Uuid::new_v4()}),
+    )
+    .await
+    .assert_problem(400, "READ_ONLY_FIELD");
+    app.post_json(
+        "/v1/organisations",
+        &caf_agent_token(&["74"]),
+        &json!({"kind": "other", "name": "Partenaire", "department": "74", "version": 3}),
+    )
+    .await
+    .assert_problem(400, "READ_ONLY_FIELD");
+}
