@@ -100,7 +100,8 @@ pub fn connect(url: &DatabaseUrl) -> Result<DbConnection, ConnectionError> {
                 "PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS};
                  PRAGMA journal_mode = WAL;
                  PRAGMA synchronous = NORMAL;
-                 PRAGMA foreign_keys = ON;"
+                 PRAGMA foreign_keys = ON;
+                 PRAGMA journal_size_limit = 67108864;"
             ))
             .map_err(ConnectionError::CouldntSetupConfiguration)?;
             Ok(DbConnection::Sqlite(conn))
@@ -143,13 +144,15 @@ pub struct PoolSettings {
 }
 
 /// Builds the pool without connecting: connections are opened on demand, so the service starts,
-/// answers 503 while the database is away, and recovers by itself when it is back.
+/// answers 503 while the database is away, and recovers by itself when it is back. PostgreSQL
+/// connections are checked before each use, since the server may have gone away under them; a
+/// SQLite file cannot, so its connections skip that round trip.
 pub fn build_pool(url: &DatabaseUrl, settings: PoolSettings) -> DbPool {
     r2d2::Pool::builder()
         .max_size(settings.max_size)
         .min_idle(Some(0))
         .connection_timeout(settings.checkout_timeout)
-        .test_on_check_out(true)
+        .test_on_check_out(url.backend() == Backend::Postgres)
         .build_unchecked(ConnectionManager { url: url.clone() })
 }
 

@@ -80,8 +80,25 @@ pub fn scoped(scope: &Scope) -> contracts::BoxedQuery<'static, Backend> {
     }
 }
 
+/// The contract `id` if `scope` reaches it. The hot path of every contract route: a plain lookup
+/// by key (whose statement diesel keeps prepared), then the same scope rule as [`scoped`].
 pub fn find(conn: &mut DbConnection, scope: &Scope, id: &str) -> QueryResult<Option<ContractRow>> {
-    scoped(scope).filter(contracts::id.eq(id.to_owned())).select(ContractRow::as_select()).first(conn).optional()
+    let Some(row) = contracts::table.find(id).select(ContractRow::as_select()).first(conn).optional()? else {
+        return Ok(None);
+    };
+    let reachable = match scope {
+        Scope::Everything => true,
+        Scope::Departments(departments) => departments.contains(&row.department),
+        Scope::PartyTo(sirens) => {
+            let party_sirens: Vec<Option<String>> = contract_parties::table
+                .inner_join(organisations::table)
+                .filter(contract_parties::contract_id.eq(id))
+                .select(organisations::siren)
+                .load(conn)?;
+            party_sirens.iter().flatten().any(|siren| sirens.contains(siren))
+        }
+    };
+    Ok(reachable.then_some(row))
 }
 
 /// Contracts by id among those in scope; the ones out of scope are simply absent.
@@ -252,31 +269,46 @@ pub fn perimeters(conn: &mut DbConnection, ids: &[String]) -> QueryResult<HashMa
 }
 
 /// What each perimeter covers: its communes and the members of its EPCI, each counted once.
+/// One indexed query per kind of entry (an `OR` of two `IN` lists would scan every commune).
 pub fn coverage<S: std::hash::BuildHasher>(
     conn: &mut DbConnection,
     perimeters: &HashMap<String, Perimeter, S>,
 ) -> QueryResult<HashMap<String, Coverage>> {
     let epcis: BTreeSet<&String> = perimeters.values().flat_map(|p| &p.epcis).collect();
     let named: BTreeSet<&String> = perimeters.values().flat_map(|p| &p.communes).collect();
-    let rows: Vec<(String, Option<String>, Option<i64>)> = communes::table
-        .filter(
-            communes::epci_siren
-                .eq_any(epcis.into_iter().cloned().collect::<Vec<_>>())
-                .or(communes::insee.eq_any(named.into_iter().cloned().collect::<Vec<_>>())),
-        )
-        .select((communes::insee, communes::epci_siren, communes::population))
-        .load(conn)?;
-    let mut out = HashMap::new();
+    let mut members: HashMap<String, Vec<(String, i64)>> = HashMap::new();
+    if !epcis.is_empty() {
+        let rows: Vec<(Option<String>, String, Option<i64>)> = communes::table
+            .filter(communes::epci_siren.eq_any(epcis.into_iter().cloned().collect::<Vec<_>>()))
+            .select((communes::epci_siren, communes::insee, communes::population))
+            .load(conn)?;
+        for (epci, insee, population) in rows {
+            members.entry(epci.unwrap_or_default()).or_default().push((insee, population.unwrap_or(0)));
+        }
+    }
+    let mut populations: HashMap<String, i64> = HashMap::new();
+    if !named.is_empty() {
+        let rows: Vec<(String, Option<i64>)> = communes::table
+            .filter(communes::insee.eq_any(named.into_iter().cloned().collect::<Vec<_>>()))
+            .select((communes::insee, communes::population))
+            .load(conn)?;
+        populations.extend(rows.into_iter().map(|(insee, population)| (insee, population.unwrap_or(0))));
+    }
+    let mut out = HashMap::with_capacity(perimeters.len());
     for (contract_id, perimeter) in perimeters {
-        let mut coverage = Coverage::default();
-        for (insee, epci, population) in &rows {
-            let covered =
-                perimeter.communes.contains(insee) || epci.as_ref().is_some_and(|epci| perimeter.epcis.contains(epci));
-            if covered {
-                coverage.communes += 1;
-                coverage.population += population.unwrap_or(0);
+        let mut covered: HashMap<&str, i64> = HashMap::new();
+        for epci in &perimeter.epcis {
+            for (insee, population) in members.get(epci).map(Vec::as_slice).unwrap_or_default() {
+                covered.insert(insee, *population);
             }
         }
+        for insee in &perimeter.communes {
+            if let Some(population) = populations.get(insee) {
+                covered.insert(insee, *population);
+            }
+        }
+        let coverage =
+            Coverage { communes: i64::try_from(covered.len()).unwrap_or(i64::MAX), population: covered.values().sum() };
         out.insert(contract_id.clone(), coverage);
     }
     Ok(out)

@@ -21,9 +21,18 @@ pub use connection::{Backend, DatabaseUrl, DbConnection, DbPool, PoolSettings, b
 use crate::error::ApiError;
 
 /// Runs `work` with a pooled connection on actix's blocking thread pool, so that the synchronous
-/// database work of one request never stalls the async workers. A pool that cannot hand out a
-/// connection in time answers 503.
+/// database work of one request never stalls the async workers, in one read transaction, so that
+/// the several queries of one answer see the same state. A pool that cannot hand out a connection
+/// in time answers 503.
 pub async fn run<T, F>(pool: &DbPool, work: F) -> Result<T, ApiError>
+where
+    T: Send + 'static,
+    F: FnOnce(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
+{
+    with_connection(pool, move |conn| read_transaction(conn, work)).await
+}
+
+async fn with_connection<T, F>(pool: &DbPool, work: F) -> Result<T, ApiError>
 where
     T: Send + 'static,
     F: FnOnce(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
@@ -44,7 +53,21 @@ where
     T: Send + 'static,
     F: FnOnce(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
 {
-    run(pool, move |conn| write_transaction(conn, work)).await
+    with_connection(pool, move |conn| write_transaction(conn, work)).await
+}
+
+/// Runs `work` in a read-only snapshot: a deferred transaction on SQLite (WAL gives it a snapshot
+/// at its first read), `REPEATABLE READ READ ONLY` on PostgreSQL.
+pub fn read_transaction<T, E, F>(conn: &mut DbConnection, work: F) -> Result<T, E>
+where
+    F: FnOnce(&mut DbConnection) -> Result<T, E>,
+    E: From<diesel::result::Error>,
+{
+    let begin = match conn {
+        DbConnection::Sqlite(_) => "BEGIN",
+        DbConnection::Pg(_) => "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
+    };
+    in_transaction(conn, begin, work)
 }
 
 /// Runs `work` in a write transaction. On SQLite the transaction starts with `BEGIN IMMEDIATE`, so
@@ -55,12 +78,26 @@ where
     F: FnOnce(&mut DbConnection) -> Result<T, E>,
     E: From<diesel::result::Error>,
 {
+    let begin = match conn {
+        DbConnection::Sqlite(_) => "BEGIN IMMEDIATE",
+        DbConnection::Pg(_) => "BEGIN",
+    };
+    in_transaction(conn, begin, work)
+}
+
+/// Opens a transaction with `begin` on the connection's own transaction manager (so diesel knows
+/// about it), runs `work`, and commits, or rolls back on error.
+fn in_transaction<T, E, F>(conn: &mut DbConnection, begin: &str, work: F) -> Result<T, E>
+where
+    F: FnOnce(&mut DbConnection) -> Result<T, E>,
+    E: From<diesel::result::Error>,
+{
     use diesel::connection::{AnsiTransactionManager, Connection, TransactionManager};
     type Manager = <DbConnection as Connection>::TransactionManager;
 
     match conn {
-        DbConnection::Sqlite(sqlite) => AnsiTransactionManager::begin_transaction_sql(sqlite, "BEGIN IMMEDIATE")?,
-        DbConnection::Pg(_) => Manager::begin_transaction(conn)?,
+        DbConnection::Sqlite(sqlite) => AnsiTransactionManager::begin_transaction_sql(sqlite, begin)?,
+        DbConnection::Pg(pg) => AnsiTransactionManager::begin_transaction_sql(pg, begin)?,
     }
     match work(conn) {
         Ok(value) => {
