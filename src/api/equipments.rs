@@ -12,7 +12,7 @@ use super::problems::{CreateProblems, DeleteProblems, ListProblems, ReadProblems
 use super::{created, with_etag};
 use crate::auth::Caller;
 use crate::db::equipments::{self as repo, EquipmentFilter, EquipmentRow};
-use crate::db::{self, DbConnection, DbPool, organisations, territories};
+use crate::db::{self, DbConnection, DbPool, funding, organisations, territories};
 use crate::domain::identifiers::check_siret;
 use crate::domain::organisation::EquipmentType;
 use crate::error::{ApiError, ApiResult, FieldError};
@@ -296,6 +296,10 @@ pub async fn delete_equipment(
         let current = repo::find(conn, &id)?.ok_or(ApiError::NotFound)?;
         require_writable(&caller, &current.department)?;
         if_match.check(current.version)?;
+        let commitments = funding::commitments_using(conn, None, Some(&id))?;
+        if commitments > 0 {
+            return Err(ApiError::Conflict(format!("{commitments} funding commitment(s) still name this equipment")));
+        }
         if !repo::delete(conn, &id, if_match.0)? {
             return Err(ApiError::PreconditionFailed);
         }

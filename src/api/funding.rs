@@ -201,7 +201,7 @@ fn check_commitment(
     if let Some(equipment_id) = &row.equipment_id {
         match equipments::find(conn, equipment_id)? {
             None => {
-                errors.push(FieldError::at_pointer("/equipment_id", "UNKNOWN_EQUIPMENT", "no equipment has this id"))
+                errors.push(FieldError::at_pointer("/equipment_id", "UNKNOWN_EQUIPMENT", "no equipment has this id"));
             }
             Some(equipment) if equipment.manager_id != row.payee_id => {
                 errors.push(FieldError::at_pointer(
@@ -368,9 +368,11 @@ pub async fn update_commitment(
 ) -> ApiResult<HttpResponse> {
     let id = id.into_inner().to_string();
     let view = db::run_write(&pool, move |conn| {
+        // This commitment's money writers take turns from here to the commit, so what is
+        // checked below is still true when it is written.
+        repo::lock(conn, &id)?;
         let (current, contract) = find_managed_commitment(conn, &caller, &id)?;
         if_match.check(current.version)?;
-        repo::lock(conn, &id)?;
         let status = CommitmentStatus::parse(&current.status).unwrap_or(CommitmentStatus::Draft);
         if status == CommitmentStatus::Closed {
             return Err(ApiError::Conflict("the commitment is closed".into()));
@@ -435,9 +437,11 @@ pub async fn delete_commitment(
 ) -> ApiResult<HttpResponse> {
     let id = id.into_inner().to_string();
     db::run_write(&pool, move |conn| {
+        // This commitment's money writers take turns from here to the commit, so what is
+        // checked below is still true when it is written.
+        repo::lock(conn, &id)?;
         let (current, _) = find_managed_commitment(conn, &caller, &id)?;
         if_match.check(current.version)?;
-        repo::lock(conn, &id)?;
         if current.status != CommitmentStatus::Draft.as_str() || repo::count_payments(conn, &id)? > 0 {
             return Err(ApiError::Conflict("only a draft commitment without payments can be deleted".into()));
         }
@@ -492,6 +496,9 @@ pub async fn transition_commitment(
 ) -> ApiResult<HttpResponse> {
     let id = id.into_inner().to_string();
     let view = db::run_write(&pool, move |conn| {
+        // This commitment's money writers take turns from here to the commit, so what is
+        // checked below is still true when it is written.
+        repo::lock(conn, &id)?;
         let (current, contract) = find_managed_commitment(conn, &caller, &id)?;
         if_match.check(current.version)?;
         let status = CommitmentStatus::parse(&current.status).unwrap_or(CommitmentStatus::Draft);

@@ -56,12 +56,15 @@ pub struct FundingSummary {
     pub draft_cents: i64,
 }
 
+/// Funding figures keyed by (year, programme code).
+pub(crate) type FiguresByYearAndProgramme = BTreeMap<(i64, String), FundingFigures>;
+
 /// Adds up the money of some commitments per (year, programme). Shared with the departmental
 /// summary.
 pub(crate) fn figures_by_year_and_programme(
     conn: &mut crate::db::DbConnection,
     contract_ids: &[String],
-) -> ApiResult<(BTreeMap<(i64, String), FundingFigures>, i64)> {
+) -> ApiResult<(FiguresByYearAndProgramme, i64)> {
     let commitments = repo::list(conn, contract_ids)?;
     let (counted, drafts): (Vec<_>, Vec<_>) =
         commitments.into_iter().partition(|row| row.status != CommitmentStatus::Draft.as_str());

@@ -392,10 +392,10 @@ pub async fn delete_organisation(
         let current = repo::find(conn, &id)?.ok_or(ApiError::NotFound)?;
         require_writable(&caller, current.department.as_deref())?;
         if_match.check(current.version)?;
-        let (parties, equipments, actions) = repo::usage(conn, &id)?;
-        if parties + equipments + actions > 0 {
+        let (parties, equipments, actions, commitments) = repo::usage(conn, &id)?;
+        if parties + equipments + actions + commitments > 0 {
             return Err(ApiError::Conflict(format!(
-                "still used: party to {parties} contract(s), manager of {equipments} equipment(s), pilot of {actions} action(s)"
+                "still used: party to {parties} contract(s), manager of {equipments} equipment(s), pilot of {actions} action(s), payee of {commitments} commitment(s)"
             )));
         }
         if !repo::delete(conn, &id, if_match.0)? {

@@ -17,7 +17,7 @@ use crate::db::contracts::ContractRow;
 use crate::db::history::{Action, Change};
 use crate::db::organisations::OrganisationRow;
 use crate::db::parties::{self as repo, PartyRow};
-use crate::db::{self, DbConnection, DbPool, organisations};
+use crate::db::{self, DbConnection, DbPool, funding, organisations};
 use crate::domain::codes::{join_codes, split_codes};
 use crate::domain::contract::{PartyRole, RecordedStatus};
 use crate::error::{ApiError, ApiResult, FieldError};
@@ -315,6 +315,12 @@ pub async fn delete_party(
         require_open(&contract)?;
         if !is_editable(&contract) && signs(&current.roles) {
             return Err(ApiError::Conflict("the contract is signed: its signatories stay".into()));
+        }
+        if funding::list(conn, std::slice::from_ref(&contract.id))?
+            .iter()
+            .any(|commitment| commitment.payee_id == current.organisation_id)
+        {
+            return Err(ApiError::Conflict("this party receives funding under the contract".into()));
         }
         let before = party_view(current.clone(), organisation);
         let change = Change {

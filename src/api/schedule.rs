@@ -272,7 +272,7 @@ fn rule_from(body: &GenerateSchedule, current: &ScheduleRule) -> ApiResult<Sched
         match parse_month_day(text) {
             Some(due) => rule.balance_due = due,
             None => {
-                errors.push(FieldError::at_pointer("/balance_due", "INVALID_MONTH_DAY", "a date of the year as MM-DD"))
+                errors.push(FieldError::at_pointer("/balance_due", "INVALID_MONTH_DAY", "a date of the year as MM-DD"));
             }
         }
     }
@@ -302,8 +302,10 @@ pub async fn generate_schedule(
     let worker = caller.clone();
     idempotency::run_once(&pool, &caller, key.0, hash, move |conn| {
         let caller = worker;
-        let (current, _) = find_managed_commitment(conn, &caller, &id)?;
+        // This commitment's money writers take turns from here to the commit, so what is
+        // checked below is still true when it is written.
         repo::lock(conn, &id)?;
+        let (current, _) = find_managed_commitment(conn, &caller, &id)?;
         if current.status == CommitmentStatus::Closed.as_str() {
             return Err(ApiError::Conflict("the commitment is closed".into()));
         }
@@ -444,9 +446,10 @@ pub async fn create_payment(
     let worker = caller.clone();
     idempotency::run_once(&pool, &caller, Some(key), hash, move |conn| {
         let caller = worker;
-        let (commitment, contract) = find_managed_commitment(conn, &caller, &id)?;
-        // Everything from here to the insert runs with this commitment's writers lined up.
+        // This commitment's money writers take turns from here to the commit, so what is
+        // checked below is still true when it is written.
         repo::lock(conn, &id)?;
+        let (commitment, contract) = find_managed_commitment(conn, &caller, &id)?;
         if commitment.status != CommitmentStatus::Committed.as_str() {
             return Err(ApiError::Conflict(format!(
                 "payments need a committed commitment; this one is {}",

@@ -245,12 +245,12 @@ pub fn payments(
         .limit(limit)
         .select(PaymentRow::as_select())
         .into_boxed();
-    if let Some((at, id)) = after.and_then(|cursor| cursor.split_once('|')) {
-        if let Ok(at) = NaiveDateTime::parse_from_str(at, "%Y-%m-%dT%H:%M:%S%.6f") {
-            query = query.filter(
-                payments::created_at.gt(at).or(payments::created_at.eq(at).and(payments::id.gt(id.to_owned()))),
-            );
-        }
+    let cursor = after.and_then(|cursor| cursor.split_once('|'));
+    if let Some((at, id)) = cursor
+        && let Ok(at) = NaiveDateTime::parse_from_str(at, "%Y-%m-%dT%H:%M:%S%.6f")
+    {
+        query = query
+            .filter(payments::created_at.gt(at).or(payments::created_at.eq(at).and(payments::id.gt(id.to_owned()))));
     }
     query.load(conn)
 }

@@ -5,7 +5,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::DbConnection;
-use super::schema::{contract_actions, contract_parties, equipments, organisations};
+use super::schema::{contract_actions, contract_parties, equipments, funding_commitments, organisations};
 
 #[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = organisations, treat_none_as_null = true)]
@@ -105,11 +105,13 @@ pub fn delete(conn: &mut DbConnection, id: &str, expected_version: i64) -> Query
     Ok(deleted == 1)
 }
 
-/// Where an organisation is still used: contracts it is party to, equipments it runs, actions it pilots.
-pub fn usage(conn: &mut DbConnection, id: &str) -> QueryResult<(i64, i64, i64)> {
+/// Where an organisation is still used: contracts it is party to, equipments it runs, actions it
+/// pilots, funding it receives.
+pub fn usage(conn: &mut DbConnection, id: &str) -> QueryResult<(i64, i64, i64, i64)> {
     let parties = contract_parties::table.filter(contract_parties::organisation_id.eq(id)).count().get_result(conn)?;
     let managed = equipments::table.filter(equipments::manager_id.eq(id)).count().get_result(conn)?;
     let piloted =
         contract_actions::table.filter(contract_actions::pilot_organisation_id.eq(id)).count().get_result(conn)?;
-    Ok((parties, managed, piloted))
+    let funded = funding_commitments::table.filter(funding_commitments::payee_id.eq(id)).count().get_result(conn)?;
+    Ok((parties, managed, piloted, funded))
 }

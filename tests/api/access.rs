@@ -7,7 +7,9 @@
 //! CC Faucigny - Glières (74) and Bordeaux Métropole (33) as organisations; contract A, a CTG of 74
 //! over Faucigny, and contract B, a CTG of 33 over Bordeaux Métropole, each with its CAF and its
 //! EPCI as parties, one axis and one action piloted by the EPCI; a signed twin of each carrying an
-//! amendment (amendments exist only on signed contracts); an equipment in each département.
+//! amendment (amendments exist only on signed contracts), where the EPCI is also payee, and a
+//! committed funding commitment to the EPCI with its schedule and one payment (money is committed
+//! only under a signed contract); an equipment in each département.
 //!
 //! The callers: an admin, a CAF agent of 74, an integration of 74 and the collectivity
 //! Faucigny (party of A only). Their own object is A's (or, for the directory, the one located in
@@ -176,6 +178,13 @@ const fn collectivity_contribution(ok: u16) -> Rule {
     }
 }
 
+/// Funding (commitments, their lifecycle, schedules and payments): admins and the CAF agents of
+/// the contract's département, exactly as managing the contract (API.md §2). The other roles read
+/// the funding of the contracts they reach, and change none of it.
+const fn funding_write(ok: u16) -> Rule {
+    contract_manage(ok)
+}
+
 /// Writes the table below as a `match` and as the list of the operations it names, so that the
 /// coverage test can tell a stale entry from a missing one.
 macro_rules! matrix {
@@ -251,6 +260,20 @@ matrix! {
     ("post", "/v1/contracts/{id}/amendments") => contract_manage(201),
     ("get", "/v1/contracts/{id}/amendments/{amendment_id}") => contract_read(200),
     ("get", "/v1/contracts/{id}/history") => contract_read(200),
+
+    // Funding: read by whoever reaches the contract, written by admins and its CAF agents.
+    ("get", "/v1/contracts/{id}/funding-commitments") => contract_read(200),
+    ("post", "/v1/contracts/{id}/funding-commitments") => funding_write(201),
+    ("get", "/v1/funding-commitments/{id}") => contract_read(200),
+    ("patch", "/v1/funding-commitments/{id}") => funding_write(200),
+    ("delete", "/v1/funding-commitments/{id}") => funding_write(204),
+    ("post", "/v1/funding-commitments/{id}/transitions") => funding_write(200),
+    ("get", "/v1/funding-commitments/{id}/schedule") => contract_read(200),
+    ("post", "/v1/funding-commitments/{id}/schedule/generate") => funding_write(200),
+    ("get", "/v1/funding-commitments/{id}/payments") => contract_read(200),
+    ("post", "/v1/funding-commitments/{id}/payments") => funding_write(201),
+    ("get", "/v1/funding-commitments/{id}/payments/{payment_id}") => contract_read(200),
+    ("get", "/v1/contracts/{id}/funding-summary") => contract_read(200),
 }
 
 const HTTP_METHODS: &[&str] = &["get", "put", "post", "delete", "options", "head", "patch", "trace"];
@@ -275,7 +298,7 @@ fn documented_operations() -> BTreeSet<(String, String)> {
 #[test]
 fn the_matrix_covers_exactly_the_operations_of_the_document() {
     let documented = documented_operations();
-    assert!(documented.len() >= 41, "the document lists only {} /v1 operations", documented.len());
+    assert!(documented.len() >= 53, "the document lists only {} /v1 operations", documented.len());
     let known: BTreeSet<(String, String)> =
         OPERATIONS.iter().map(|(method, template)| ((*method).to_owned(), (*template).to_owned())).collect();
     assert_eq!(known.len(), OPERATIONS.len(), "an operation appears twice in the matrix");
@@ -311,10 +334,14 @@ struct Territory {
     axis: String,
     /// Piloted by the EPCI.
     action: String,
-    /// The same contract, signed, with one amendment.
+    /// The same contract, signed, with one amendment; its EPCI party is also payee.
     signed: ContractFixture,
     amendment: String,
     equipment: String,
+    /// A commitment of the signed contract to the EPCI, committed, its schedule generated and its
+    /// first advance paid.
+    commitment: String,
+    payment: String,
 }
 
 struct World {
@@ -369,6 +396,11 @@ impl Territory {
             )
             .await;
         let signed = draft_ctg(app, department, &caf, &epci).await;
+        let payee = format!("/v1/contracts/{}/parties/{}", signed.id, signed.epci_party);
+        let etag = app.etag(&payee).await;
+        let answer =
+            app.patch_json(&payee, &admin_token(), &etag, &json!({"roles": ["signatory", "pilot", "payee"]})).await;
+        assert_eq!(answer.status, 200, "PATCH {payee}: {}", answer.text);
         sign(app, &signed).await;
         let amendment = app
             .create(
@@ -385,7 +417,7 @@ impl Territory {
                 &json!({"type": "eaje", "name": format!("Multi-accueil {commune}"), "manager_id": epci["id"], "commune": commune}),
             )
             .await;
-        Self {
+        let mut territory = Self {
             department,
             commune,
             epci_siren,
@@ -397,7 +429,15 @@ impl Territory {
             epci,
             contract,
             signed,
-        }
+            commitment: String::new(),
+            payment: String::new(),
+        };
+        let (commitment, first_advance) = territory.fresh_committed_commitment(app).await;
+        let payment = pay(app, &commitment, &first_advance, &admin_token(), &Uuid::new_v4().to_string()).await;
+        assert_eq!(payment.status, 201, "{}", payment.text);
+        territory.payment = id_of(&payment.body);
+        territory.commitment = commitment;
+        territory
     }
 
     /// A new partner of kind `other` located in this département, used by nothing yet.
@@ -431,6 +471,68 @@ impl Territory {
         let body = json!({"code": format!("X{}", next()), "title": "Action provisoire"});
         id_of(&app.create(&format!("/v1/contracts/{}/actions", self.contract.id), &body).await)
     }
+
+    /// A new draft commitment of the signed contract to the EPCI: 10 000 € for 2025, decided,
+    /// ready to commit.
+    async fn fresh_commitment(&self, app: &TestApp) -> String {
+        let body = commitment_body(&self.epci["id"], 2025, 1_000_000);
+        id_of(&app.create(&format!("/v1/contracts/{}/funding-commitments", self.signed.id), &body).await)
+    }
+
+    /// A new commitment, committed, with its schedule generated (advances of 3 500 € on 1 March
+    /// and 1 October 2025, balance of 3 000 € on 31 May 2026), nothing paid: the commitment and
+    /// its first advance line.
+    async fn fresh_committed_commitment(&self, app: &TestApp) -> (String, String) {
+        let id = self.fresh_commitment(app).await;
+        let path = format!("/v1/funding-commitments/{id}");
+        let generated = app.post_json(&format!("{path}/schedule/generate"), &admin_token(), &json!({})).await;
+        assert_eq!(generated.status, 200, "{}", generated.text);
+        let etag = app.etag(&path).await;
+        let committed = app
+            .send(
+                app.client
+                    .post(app.url(&format!("{path}/transitions")))
+                    .bearer_auth(admin_token())
+                    .header("If-Match", etag)
+                    .json(&json!({"action": "commit"})),
+            )
+            .await;
+        assert_eq!(committed.status, 200, "{}", committed.text);
+        let schedule = app.get(&format!("{path}/schedule"), &admin_token()).await;
+        assert_eq!(schedule.status, 200, "{}", schedule.text);
+        let first_advance = schedule.body["lines"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|line| line["kind"] == "advance" && line["due_on"] == "2025-03-01")
+            .unwrap_or_else(|| panic!("no advance on 2025-03-01: {}", schedule.text));
+        (id, id_of(first_advance))
+    }
+}
+
+/// A commitment to `payee` of `amount_cents` for `year`, with its decision date.
+fn commitment_body(payee: &Value, year: i32, amount_cents: i64) -> Value {
+    json!({
+        "payee_id": payee, "programme": "bonus_territoire_eaje", "basis": "per_place", "origin": "ex_cej",
+        "years": [{"year": year, "amount_cents": amount_cents}], "decision_date": "2024-12-01",
+    })
+}
+
+/// The body of a payment of the whole first advance (3 500 €) on `line`.
+fn payment_body(line: &str) -> Value {
+    json!({"schedule_line_id": line, "paid_on": "2025-03-05", "amount_cents": 350_000, "reference": format!("MANDAT-2025-{:04}", next())})
+}
+
+/// Pays the first advance `line` of `commitment` as `token`, under the Idempotency-Key `key`.
+async fn pay(app: &TestApp, commitment: &str, line: &str, token: &str, key: &str) -> Answer {
+    app.send(
+        app.client
+            .post(app.url(&format!("/v1/funding-commitments/{commitment}/payments")))
+            .bearer_auth(token)
+            .header("Idempotency-Key", key)
+            .json(&payment_body(line)),
+    )
+    .await
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -442,20 +544,27 @@ struct Prepared {
     path: String,
     body: Option<Value>,
     if_match: Option<String>,
+    /// An `Idempotency-Key` used by no other request.
+    idempotency_key: Option<String>,
 }
 
 impl Prepared {
     fn read(path: String) -> Self {
-        Self { path, body: None, if_match: None }
+        Self { path, body: None, if_match: None, idempotency_key: None }
     }
 
     fn create(path: String, body: Value) -> Self {
-        Self { path, body: Some(body), if_match: None }
+        Self { path, body: Some(body), if_match: None, idempotency_key: None }
     }
 
     /// A write guarded by the ETag of `resource`, read now by the admin.
     async fn guarded(app: &TestApp, path: String, resource: &str, body: Option<Value>) -> Self {
-        Self { if_match: Some(app.etag(resource).await), path, body }
+        Self { if_match: Some(app.etag(resource).await), path, body, idempotency_key: None }
+    }
+
+    /// The same request under a fresh `Idempotency-Key`.
+    fn with_idempotency_key(self) -> Self {
+        Self { idempotency_key: Some(Uuid::new_v4().to_string()), ..self }
     }
 
     /// The same request with every id of the path replaced by one that exists nowhere.
@@ -470,7 +579,14 @@ impl Prepared {
             )
             .collect::<Vec<_>>()
             .join("/");
-        Self { path, body: self.body.clone(), if_match: self.if_match.as_ref().map(|_| "\"1\"".to_owned()) }
+        Self {
+            path,
+            body: self.body.clone(),
+            if_match: self.if_match.as_ref().map(|_| "\"1\"".to_owned()),
+            // A key is bound to its first request: the same key on another path would be refused
+            // as reused, which is not what this request is about.
+            idempotency_key: self.idempotency_key.as_ref().map(|_| Uuid::new_v4().to_string()),
+        }
     }
 }
 
@@ -480,6 +596,7 @@ async fn prepare(app: &TestApp, world: &World, method: &str, template: &str, sid
     let t = world.territory(side);
     let contract = format!("/v1/contracts/{}", t.contract.id);
     let signed = format!("/v1/contracts/{}", t.signed.id);
+    let commitment = format!("/v1/funding-commitments/{}", t.commitment);
     let n = next();
     match (method, template) {
         ("get", "/v1/enums") => Prepared::read("/v1/enums".into()),
@@ -616,6 +733,42 @@ async fn prepare(app: &TestApp, world: &World, method: &str, template: &str, sid
         }
         ("get", "/v1/contracts/{id}/history") => Prepared::read(format!("{contract}/history")),
 
+        // Funding hangs under the signed contract, where the EPCI is payee.
+        ("get", "/v1/contracts/{id}/funding-commitments") => Prepared::read(format!("{signed}/funding-commitments")),
+        ("post", "/v1/contracts/{id}/funding-commitments") => Prepared::create(
+            format!("{signed}/funding-commitments"),
+            commitment_body(&t.epci["id"], 2026, 500_000 + i64::try_from(n).unwrap()),
+        ),
+        ("get", "/v1/funding-commitments/{id}") => Prepared::read(commitment),
+        ("patch", "/v1/funding-commitments/{id}") => {
+            // A correction of a committed commitment, with its reason.
+            let body = json!({"units": 10 + n % 50, "reason": format!("Correction du nombre de places ({n})")});
+            Prepared::guarded(app, commitment.clone(), &commitment, Some(body)).await
+        }
+        ("delete", "/v1/funding-commitments/{id}") => {
+            let path = format!("/v1/funding-commitments/{}", t.fresh_commitment(app).await);
+            Prepared::guarded(app, path.clone(), &path, None).await
+        }
+        ("post", "/v1/funding-commitments/{id}/transitions") => {
+            let fresh = format!("/v1/funding-commitments/{}", t.fresh_commitment(app).await);
+            Prepared::guarded(app, format!("{fresh}/transitions"), &fresh, Some(json!({"action": "commit"}))).await
+        }
+        ("get", "/v1/funding-commitments/{id}/schedule") => Prepared::read(format!("{commitment}/schedule")),
+        ("post", "/v1/funding-commitments/{id}/schedule/generate") => {
+            let fresh = format!("/v1/funding-commitments/{}", t.fresh_commitment(app).await);
+            Prepared::create(format!("{fresh}/schedule/generate"), json!({})).with_idempotency_key()
+        }
+        ("get", "/v1/funding-commitments/{id}/payments") => Prepared::read(format!("{commitment}/payments")),
+        ("post", "/v1/funding-commitments/{id}/payments") => {
+            let (fresh, first_advance) = t.fresh_committed_commitment(app).await;
+            Prepared::create(format!("/v1/funding-commitments/{fresh}/payments"), payment_body(&first_advance))
+                .with_idempotency_key()
+        }
+        ("get", "/v1/funding-commitments/{id}/payments/{payment_id}") => {
+            Prepared::read(format!("{commitment}/payments/{}", t.payment))
+        }
+        ("get", "/v1/contracts/{id}/funding-summary") => Prepared::read(format!("{signed}/funding-summary")),
+
         _ => panic!(
             "{} {template} has an expectation in the matrix but no request builder in `prepare`",
             method.to_uppercase()
@@ -650,6 +803,9 @@ async fn send(app: &TestApp, method: &str, request: &Prepared, token: &str) -> A
     let mut builder = app.client.request(method, app.url(&request.path)).bearer_auth(token);
     if let Some(etag) = &request.if_match {
         builder = builder.header("If-Match", etag);
+    }
+    if let Some(key) = &request.idempotency_key {
+        builder = builder.header("Idempotency-Key", key);
     }
     if let Some(body) = &request.body {
         builder = builder.json(body);
@@ -704,6 +860,11 @@ fn comparable(answer: &Answer) -> (u16, Vec<(String, String)>, Value) {
     (answer.status, headers, body)
 }
 
+/// Whether the operation acts on a contract or on what hangs under it, hidden when out of scope.
+fn in_a_contract(template: &str) -> bool {
+    template.starts_with("/v1/contracts/{id}") || template.starts_with("/v1/funding-commitments/{id}")
+}
+
 /// Runs every documented operation as `role`, at its own object and at someone else's, and
 /// lists every answer that differs from the matrix.
 async fn run_matrix(role: Role) {
@@ -726,8 +887,8 @@ async fn run_matrix(role: Role) {
             if let Some(problem) = verdict(&answer, expected) {
                 failures.push(format!("{at} on {side}: {problem}"));
             }
-            // Someone else's contract must be indistinguishable from no contract at all.
-            if role != Role::Admin && side == Side::Other && template.starts_with("/v1/contracts/{id}") {
+            // Someone else's contract, or commitment, must be indistinguishable from none at all.
+            if role != Role::Admin && side == Side::Other && in_a_contract(&template) {
                 let missing = send(&app, &method, &request.at_random_ids(), &token).await;
                 if comparable(&answer) != comparable(&missing) {
                     failures.push(format!(
@@ -1044,6 +1205,90 @@ async fn someone_elses_ids_do_not_cross_into_my_contract() {
     assert_eq!(theirs.assert_problem(422, "VALIDATION_FAILED")["errors"][0]["code"], "UNKNOWN_AXIS");
     let none = app.post_json(&format!("{a}/actions"), &agent, &action(&missing)).await;
     assert_eq!(comparable(&theirs), comparable(&none), "axis_id");
+}
+
+#[tokio::test]
+async fn someone_elses_funding_ids_do_not_cross_into_my_commitments() {
+    let app = spawn_app().await;
+    let world = World::build(&app).await;
+    let (own, other) = (&world.own, &world.other);
+    let missing = Uuid::new_v4().to_string();
+
+    // B's payment addressed through A's commitment: no such payment in A, for anyone.
+    for role in Role::ALL {
+        let token = role.token();
+        let path = format!("/v1/funding-commitments/{}/payments/{}", own.commitment, other.payment);
+        let theirs = app.get(&path, &token).await;
+        theirs.assert_problem(404, "NOT_FOUND");
+        let none = app.get(&format!("/v1/funding-commitments/{}/payments/{missing}", own.commitment), &token).await;
+        assert_eq!(comparable(&theirs), comparable(&none), "{role} GET {path}");
+    }
+
+    // B's schedule line paid through A's commitment: as unknown as a random line, and nothing paid.
+    let agent = caf_agent_token(&["74"]);
+    let (a_commitment, _) = own.fresh_committed_commitment(&app).await;
+    let b_schedule = format!("/v1/funding-commitments/{}/schedule", other.commitment);
+    let before = app.get(&b_schedule, &admin_token()).await;
+    let b_line = id_of(
+        before.body["lines"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|line| line["paid_cents"] == 0)
+            .unwrap_or_else(|| panic!("B has no unpaid line: {}", before.text)),
+    );
+    let theirs = pay(&app, &a_commitment, &b_line, &agent, &Uuid::new_v4().to_string()).await;
+    assert_eq!(theirs.assert_problem(422, "VALIDATION_FAILED")["errors"][0]["code"], "UNKNOWN_SCHEDULE_LINE");
+    let none = pay(&app, &a_commitment, &missing, &agent, &Uuid::new_v4().to_string()).await;
+    assert_eq!(comparable(&theirs), comparable(&none), "schedule_line_id");
+    let a_payments = app.get(&format!("/v1/funding-commitments/{a_commitment}/payments"), &admin_token()).await;
+    assert_eq!(ids(&a_payments), BTreeSet::new(), "a payment was recorded on A");
+    assert_eq!(app.get(&b_schedule, &admin_token()).await.body, before.body, "B's schedule changed");
+
+    // B's EPCI as the payee of A's contract: as unknown as a random organisation.
+    let a_commitments = format!("/v1/contracts/{}/funding-commitments", own.signed.id);
+    let theirs = app.post_json(&a_commitments, &agent, &commitment_body(&other.epci["id"], 2025, 100_000)).await;
+    assert_eq!(theirs.assert_problem(422, "VALIDATION_FAILED")["errors"][0]["code"], "PAYEE_NOT_A_PARTY");
+    let none = app.post_json(&a_commitments, &agent, &commitment_body(&json!(missing), 2025, 100_000)).await;
+    assert_eq!(comparable(&theirs), comparable(&none), "payee_id");
+}
+
+/// GET `path` as `token` asking for CSV.
+async fn get_csv(app: &TestApp, path: &str, token: &str) -> Answer {
+    app.send(app.client.get(app.url(path)).bearer_auth(token).header("Accept", "text/csv")).await
+}
+
+#[tokio::test]
+async fn the_funding_summary_as_csv_keeps_the_scope() {
+    let app = spawn_app().await;
+    let world = World::build(&app).await;
+    let own = format!("/v1/contracts/{}/funding-summary", world.own.signed.id);
+    let theirs = format!("/v1/contracts/{}/funding-summary", world.other.signed.id);
+    let random = format!("/v1/contracts/{}/funding-summary", Uuid::new_v4());
+    for role in Role::ALL {
+        let token = role.token();
+        let answer = get_csv(&app, &own, &token).await;
+        assert_eq!(answer.status, 200, "{role}: {}", answer.text);
+        assert!(
+            answer.header("content-type").is_some_and(|t| t.starts_with("text/csv")),
+            "{role}: {:?}",
+            answer.headers
+        );
+        // The world's commitment: 10 000 € for 2025, all scheduled, 3 500 € paid.
+        assert!(
+            answer.text.contains("\r\n2025;bonus_territoire_eaje;1000000;1000000;350000;650000;"),
+            "{role}: {}",
+            answer.text
+        );
+        let answer = get_csv(&app, &theirs, &token).await;
+        if role == Role::Admin {
+            assert_eq!(answer.status, 200, "{role}: {}", answer.text);
+            continue;
+        }
+        answer.assert_problem(404, "NOT_FOUND");
+        let none = get_csv(&app, &random, &token).await;
+        assert_eq!(comparable(&answer), comparable(&none), "{role}: someone else's summary as CSV");
+    }
 }
 
 #[tokio::test]

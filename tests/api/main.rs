@@ -10,6 +10,7 @@ mod contracts;
 mod database;
 mod directory;
 mod fixtures;
+mod funding;
 mod helpers;
 mod http;
 mod import;
