@@ -4,8 +4,10 @@
 
 use actix_web::{HttpResponse, get, web};
 use utoipa::OpenApi;
+use utoipa::openapi::path::{ParameterBuilder, ParameterIn};
+use utoipa::openapi::schema::{ObjectBuilder, Type};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
-use utoipa::openapi::{PathItem, RefOr};
+use utoipa::openapi::{PathItem, RefOr, Required};
 use utoipa_actix_web::AppExt;
 
 use crate::api::problems::problem_response;
@@ -76,6 +78,24 @@ fn finish(document: &mut utoipa::openapi::OpenApi) {
     for (path, item) in &mut document.paths.paths {
         let versioned = path.starts_with("/v1/");
         let touches_database = versioned || path == "/health/ready";
+        let has_post = item.post.is_some();
+        if versioned
+            && has_post
+            && let Some(post) = item.post.as_mut()
+        {
+            let parameters = post.parameters.get_or_insert_with(Vec::new);
+            if !parameters.iter().any(|parameter| parameter.name == "Idempotency-Key") {
+                parameters.push(
+                    ParameterBuilder::new()
+                        .name("Idempotency-Key")
+                        .parameter_in(ParameterIn::Header)
+                        .required(Required::False)
+                        .description(Some("Makes a retry safe: the same key and body answer the first answer again"))
+                        .schema(Some(ObjectBuilder::new().schema_type(Type::String).max_length(Some(255))))
+                        .build(),
+                );
+            }
+        }
         for operation in operations_mut(item) {
             let responses = &mut operation.responses.responses;
             let mut add = |status: &str, description: &str| {

@@ -1,7 +1,7 @@
 //! The action plan of a contract: axes (priorities) and actions (fiches actions). Admins and CAF
 //! agents write it; the collectivity piloting an action records its progress.
 
-use actix_web::{HttpResponse, delete, get, patch, post, web};
+use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, web};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -10,14 +10,15 @@ use validator::Validate;
 
 use super::contracts::{find_in_scope, find_managed, require_open};
 use super::problems::{ChildListProblems, CreateChildProblems, DeleteProblems, ReadProblems, UpdateProblems};
-use super::{created, with_etag};
+use super::with_etag;
 use crate::auth::Caller;
 use crate::db::action_plan::{self as repo, ActionRow, AxisRow};
 use crate::db::history::{Action, Change};
 use crate::db::{self, DbConnection, DbPool, organisations, parties};
 use crate::domain::contract::{ActionStatus, Field};
 use crate::error::{ApiError, ApiResult, FieldError};
-use crate::http::body::{ApiJson, RequestBody, nullable};
+use crate::http::body::{ApiJson, ApiJsonWithValue, RequestBody, nullable};
+use crate::http::idempotency::{self, Answer, IdempotencyKey};
 use crate::http::pagination::{Page, PageParams, PageRequest, PageTokenKey};
 use crate::http::preconditions::IfMatch;
 use crate::http::query::ApiQuery;
@@ -281,11 +282,16 @@ pub async fn get_axis(
 pub async fn create_axis(
     caller: Caller,
     id: web::Path<Uuid>,
-    ApiJson(body): ApiJson<CreateAxis>,
+    json: ApiJsonWithValue<CreateAxis>,
     pool: web::Data<DbPool>,
+    req: HttpRequest,
+    key: IdempotencyKey,
 ) -> ApiResult<HttpResponse> {
+    let hash = idempotency::request_hash("POST", req.path(), &json.value);
+    let body = json.body;
     let contract_id = id.into_inner().to_string();
-    let view = db::run_write(&pool, move |conn| {
+    let owner = caller.clone();
+    idempotency::run_once(&pool, &owner, key.0, hash, move |conn| {
         let contract = find_managed(conn, &caller, &contract_id)?;
         require_open(&contract)?;
         if repo::code_taken_by_axis(conn, &contract_id, &body.code, None)? {
@@ -318,10 +324,9 @@ pub async fn create_axis(
             after: snapshot(&view),
         };
         repo::insert_axis(conn, &row, &change)?;
-        Ok(view)
+        Answer::created(format!("/v1/contracts/{}/axes/{}", view.contract_id, view.id), Some(view.version), &view)
     })
-    .await?;
-    Ok(created(format!("/v1/contracts/{}/axes/{}", view.contract_id, view.id), view.version, &view))
+    .await
 }
 
 /// Change an axis.
@@ -468,11 +473,16 @@ pub async fn get_action(
 pub async fn create_action(
     caller: Caller,
     id: web::Path<Uuid>,
-    ApiJson(body): ApiJson<CreateAction>,
+    json: ApiJsonWithValue<CreateAction>,
     pool: web::Data<DbPool>,
+    req: HttpRequest,
+    key: IdempotencyKey,
 ) -> ApiResult<HttpResponse> {
+    let hash = idempotency::request_hash("POST", req.path(), &json.value);
+    let body = json.body;
     let contract_id = id.into_inner().to_string();
-    let view = db::run_write(&pool, move |conn| {
+    let owner = caller.clone();
+    idempotency::run_once(&pool, &owner, key.0, hash, move |conn| {
         let contract = find_managed(conn, &caller, &contract_id)?;
         require_open(&contract)?;
         let now = db::now();
@@ -510,10 +520,9 @@ pub async fn create_action(
             after: snapshot(&view),
         };
         repo::insert_action(conn, &row, &change)?;
-        Ok(view)
+        Answer::created(format!("/v1/contracts/{}/actions/{}", view.contract_id, view.id), Some(view.version), &view)
     })
-    .await?;
-    Ok(created(format!("/v1/contracts/{}/actions/{}", view.contract_id, view.id), view.version, &view))
+    .await
 }
 
 /// Whether the caller is the collectivity piloting `row`.

@@ -1,7 +1,7 @@
 //! Amendments (avenants): the only way to change a signed contract's period, perimeter, fields or
 //! title. Recorded and applied in one transaction, numbered 1, 2, …, kept with before and after.
 
-use actix_web::{HttpResponse, get, post, web};
+use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -11,7 +11,7 @@ use validator::Validate;
 use super::contracts::{
     ContractDraft, ContractView, PerimeterInput, check_draft, draft_view, find_in_scope, find_managed, view_one,
 };
-use super::created;
+
 use super::problems::{ChildListProblems, CreateChildProblems, ReadProblems};
 use crate::auth::Caller;
 use crate::db::amendments::{self as repo, AmendmentRow};
@@ -22,7 +22,8 @@ use crate::domain::codes::join_codes;
 use crate::domain::contract::{ContractKind, Field, RecordedStatus};
 use crate::domain::lifecycle::CTG_REQUIRED_FIELDS;
 use crate::error::{ApiError, ApiResult, FieldError};
-use crate::http::body::{ApiJson, RequestBody};
+use crate::http::body::{ApiJsonWithValue, RequestBody};
+use crate::http::idempotency::{self, Answer, IdempotencyKey};
 use crate::http::pagination::Page;
 use crate::http::preconditions::OptionalIfMatch;
 
@@ -153,11 +154,16 @@ pub async fn create_amendment(
     caller: Caller,
     id: web::Path<Uuid>,
     if_match: OptionalIfMatch,
-    ApiJson(body): ApiJson<CreateAmendment>,
+    json: ApiJsonWithValue<CreateAmendment>,
     pool: web::Data<DbPool>,
+    req: HttpRequest,
+    key: IdempotencyKey,
 ) -> ApiResult<HttpResponse> {
+    let hash = idempotency::request_hash("POST", req.path(), &json.value);
+    let body = json.body;
     let contract_id = id.into_inner().to_string();
-    let view = db::run_write(&pool, move |conn| {
+    let owner = caller.clone();
+    idempotency::run_once(&pool, &owner, key.0, hash, move |conn| {
         let current = find_managed(conn, &caller, &contract_id)?;
         if let Some(version) = if_match.0
             && version != current.version
@@ -225,10 +231,10 @@ pub async fn create_amendment(
             return Err(ApiError::PreconditionFailed);
         }
         repo::insert(conn, &amendment)?;
-        amendment_view(amendment)
+        let view = amendment_view(amendment)?;
+        Answer::created(format!("/v1/contracts/{}/amendments/{}", view.contract_id, view.id), None, &view)
     })
-    .await?;
-    Ok(created(format!("/v1/contracts/{}/amendments/{}", view.contract_id, view.id), 1, &view))
+    .await
 }
 
 /// The contract's terms with the amendment's changes applied.

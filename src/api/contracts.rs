@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use actix_web::{HttpResponse, get, patch, post, web};
+use actix_web::{HttpRequest, HttpResponse, get, patch, post, web};
 use chrono::{Datelike, NaiveDate};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -11,7 +11,7 @@ use uuid::Uuid;
 use validator::Validate;
 
 use super::problems::{CreateProblems, ListProblems, ReadProblems, TransitionProblems, UpdateProblems};
-use super::{created, with_etag};
+use super::with_etag;
 use crate::auth::{Caller, Scope};
 use crate::db::contracts::{self as repo, ContractFilter, ContractOrder, ContractRow, Perimeter, SortKey};
 use crate::db::history::{Action, Change};
@@ -22,7 +22,8 @@ use crate::domain::lifecycle::{self, ContractFacts, PartyFacts, TransitionAction
 use crate::domain::organisation::OrganisationKind;
 use crate::domain::territory::is_caf_department;
 use crate::error::{ApiError, ApiResult, FieldError};
-use crate::http::body::{ApiJson, RequestBody};
+use crate::http::body::{ApiJson, ApiJsonWithValue, RequestBody};
+use crate::http::idempotency::{self, Answer, IdempotencyKey};
 use crate::http::pagination::{Page, PageParams, PageRequest, PageTokenKey};
 use crate::http::preconditions::IfMatch;
 use crate::http::query::ApiQuery;
@@ -581,15 +582,20 @@ fn department_for(caller: &Caller, requested: Option<String>) -> ApiResult<Strin
 #[post("/contracts")]
 pub async fn create_contract(
     caller: Caller,
-    ApiJson(body): ApiJson<CreateContract>,
+    json: ApiJsonWithValue<CreateContract>,
     pool: web::Data<DbPool>,
+    req: HttpRequest,
+    key: IdempotencyKey,
 ) -> ApiResult<HttpResponse> {
+    let hash = idempotency::request_hash("POST", req.path(), &json.value);
+    let body = json.body;
     caller.require_contract_manager()?;
     let department = department_for(&caller, body.department.clone())?;
     if let Some(reference) = &body.reference {
         check_reference(reference).map_err(|error| ApiError::validation(vec![error]))?;
     }
-    let view = db::run_write(&pool, move |conn| {
+    let owner = caller.clone();
+    idempotency::run_once(&pool, &owner, key.0, hash, move |conn| {
         let draft = ContractDraft {
             kind: body.kind,
             department,
@@ -639,10 +645,9 @@ pub async fn create_contract(
             after: snapshot(&view),
         };
         repo::insert(conn, &row, &draft.perimeter, &draft.predecessor_ids, &change)?;
-        Ok(view)
+        Answer::created(format!("/v1/contracts/{}", view.id), Some(view.version), &view)
     })
-    .await?;
-    Ok(created(format!("/v1/contracts/{}", view.id), view.version, &view))
+    .await
 }
 
 /// Change a contract. Before signature anything but its kind and département may change; after
@@ -824,11 +829,16 @@ pub async fn transition_contract(
     caller: Caller,
     id: web::Path<Uuid>,
     if_match: IfMatch,
-    ApiJson(body): ApiJson<TransitionBody>,
+    json: ApiJsonWithValue<TransitionBody>,
     pool: web::Data<DbPool>,
+    req: HttpRequest,
+    key: IdempotencyKey,
 ) -> ApiResult<HttpResponse> {
+    let hash = idempotency::request_hash("POST", req.path(), &json.value);
+    let body = json.body;
     let id = id.into_inner().to_string();
-    let view = db::run_write(&pool, move |conn| {
+    let owner = caller.clone();
+    idempotency::run_once(&pool, &owner, key.0, hash, move |conn| {
         let current = find_managed(conn, &caller, &id)?;
         if_match.check(current.version)?;
         let facts = facts(conn, &current)?;
@@ -876,8 +886,7 @@ pub async fn transition_contract(
         if body.action == TransitionAction::Sign && facts.kind == ContractKind::Ctg {
             supersede_predecessors(conn, &caller, &row)?;
         }
-        Ok(after)
+        Answer::ok(after.version, &after)
     })
-    .await?;
-    Ok(with_etag(view.version, &view))
+    .await
 }

@@ -1,7 +1,7 @@
 //! Equipments: facilities run by a manager organisation, located in a commune. Every role reads
 //! them; admins write any, CAF agents those located in their départements.
 
-use actix_web::{HttpResponse, delete, get, patch, post, web};
+use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, web};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -9,14 +9,15 @@ use uuid::Uuid;
 use validator::Validate;
 
 use super::problems::{CreateProblems, DeleteProblems, ListProblems, ReadProblems, UpdateProblems};
-use super::{created, with_etag};
+use super::with_etag;
 use crate::auth::Caller;
 use crate::db::equipments::{self as repo, EquipmentFilter, EquipmentRow};
 use crate::db::{self, DbConnection, DbPool, funding, organisations, territories};
 use crate::domain::identifiers::check_siret;
 use crate::domain::organisation::EquipmentType;
 use crate::error::{ApiError, ApiResult, FieldError};
-use crate::http::body::{ApiJson, RequestBody, nullable};
+use crate::http::body::{ApiJson, ApiJsonWithValue, RequestBody, nullable};
+use crate::http::idempotency::{self, Answer, IdempotencyKey};
 use crate::http::pagination::{Page, PageParams, PageRequest, PageTokenKey};
 use crate::http::preconditions::IfMatch;
 use crate::http::query::ApiQuery;
@@ -211,11 +212,16 @@ pub async fn get_equipment(_caller: Caller, id: web::Path<Uuid>, pool: web::Data
 #[post("/equipments")]
 pub async fn create_equipment(
     caller: Caller,
-    ApiJson(body): ApiJson<CreateEquipment>,
+    json: ApiJsonWithValue<CreateEquipment>,
     pool: web::Data<DbPool>,
+    req: HttpRequest,
+    key: IdempotencyKey,
 ) -> ApiResult<HttpResponse> {
+    let hash = idempotency::request_hash("POST", req.path(), &json.value);
+    let body = json.body;
     caller.require_contract_manager()?;
-    let row = db::run_write(&pool, move |conn| {
+    let owner = caller.clone();
+    idempotency::run_once(&pool, &owner, key.0, hash, move |conn| {
         let now = db::now();
         let mut row = EquipmentRow {
             id: db::new_id(),
@@ -235,10 +241,9 @@ pub async fn create_equipment(
         row.department = check(conn, &row)?;
         require_writable(&caller, &row.department)?;
         repo::insert(conn, &row)?;
-        Ok(row)
+        Answer::created(format!("/v1/equipments/{}", row.id), Some(row.version), &EquipmentView::from(row))
     })
-    .await?;
-    Ok(created(format!("/v1/equipments/{}", row.id), row.version, &EquipmentView::from(row)))
+    .await
 }
 
 /// Change an equipment; the result is checked as a whole, as on creation.

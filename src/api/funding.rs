@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use actix_web::{HttpResponse, delete, get, patch, post, web};
+use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, web};
 use chrono::{Datelike, NaiveDate};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -15,7 +15,7 @@ use super::contracts::{find_in_scope, find_managed, require_open};
 use super::problems::{
     ChildListProblems, CreateChildProblems, DeleteProblems, ReadProblems, TransitionProblems, UpdateProblems,
 };
-use super::{created, with_etag};
+use super::with_etag;
 use crate::auth::Caller;
 use crate::db::contracts::ContractRow;
 use crate::db::funding::{self as repo, CommitmentRow};
@@ -27,7 +27,8 @@ use crate::domain::funding::{
     Basis, CommitmentStatus, MAX_AMOUNT_CENTS, Origin, Programme, ScheduleRule, parse_month_day,
 };
 use crate::error::{ApiError, ApiResult, FieldError};
-use crate::http::body::{ApiJson, RequestBody, nullable};
+use crate::http::body::{ApiJson, ApiJsonWithValue, RequestBody, nullable};
+use crate::http::idempotency::{self, Answer, IdempotencyKey};
 use crate::http::pagination::Page;
 use crate::http::preconditions::IfMatch;
 
@@ -309,11 +310,16 @@ pub async fn get_commitment(caller: Caller, id: web::Path<Uuid>, pool: web::Data
 pub async fn create_commitment(
     caller: Caller,
     id: web::Path<Uuid>,
-    ApiJson(body): ApiJson<CreateCommitment>,
+    json: ApiJsonWithValue<CreateCommitment>,
     pool: web::Data<DbPool>,
+    req: HttpRequest,
+    key: IdempotencyKey,
 ) -> ApiResult<HttpResponse> {
+    let hash = idempotency::request_hash("POST", req.path(), &json.value);
+    let body = json.body;
     let contract_id = id.into_inner().to_string();
-    let view = db::run_write(&pool, move |conn| {
+    let owner = caller.clone();
+    idempotency::run_once(&pool, &owner, key.0, hash, move |conn| {
         let contract = find_managed(conn, &caller, &contract_id)?;
         require_open(&contract)?;
         let rule = ScheduleRule::default();
@@ -349,10 +355,9 @@ pub async fn create_commitment(
             after: snapshot(&view),
         };
         repo::insert(conn, &row, &years, &change)?;
-        Ok(view)
+        Answer::created(format!("/v1/funding-commitments/{}", view.id), Some(view.version), &view)
     })
-    .await?;
-    Ok(created(format!("/v1/funding-commitments/{}", view.id), view.version, &view))
+    .await
 }
 
 /// Change a commitment: freely in `draft`; as a correction with a `reason` once `committed`;
@@ -491,11 +496,16 @@ pub async fn transition_commitment(
     caller: Caller,
     id: web::Path<Uuid>,
     if_match: IfMatch,
-    ApiJson(body): ApiJson<CommitmentTransition>,
+    json: ApiJsonWithValue<CommitmentTransition>,
     pool: web::Data<DbPool>,
+    req: HttpRequest,
+    key: IdempotencyKey,
 ) -> ApiResult<HttpResponse> {
+    let hash = idempotency::request_hash("POST", req.path(), &json.value);
+    let body = json.body;
     let id = id.into_inner().to_string();
-    let view = db::run_write(&pool, move |conn| {
+    let owner = caller.clone();
+    idempotency::run_once(&pool, &owner, key.0, hash, move |conn| {
         // This commitment's money writers take turns from here to the commit, so what is
         // checked below is still true when it is written.
         repo::lock(conn, &id)?;
@@ -570,8 +580,7 @@ pub async fn transition_commitment(
         if !repo::update(conn, &row, if_match.0, None, &change)? {
             return Err(ApiError::PreconditionFailed);
         }
-        Ok(after)
+        Answer::ok(after.version, &after)
     })
-    .await?;
-    Ok(with_etag(view.version, &view))
+    .await
 }

@@ -22,14 +22,6 @@ use serde::Serialize;
 
 use crate::http::preconditions::etag;
 
-/// 201 with `Location`, `ETag` and the created resource.
-pub fn created(location: String, version: i64, body: &impl Serialize) -> HttpResponse {
-    HttpResponse::Created()
-        .insert_header((header::LOCATION, location))
-        .insert_header((header::ETAG, etag(version)))
-        .json(body)
-}
-
 /// 200 with `ETag` and the resource.
 pub fn with_etag(version: i64, body: &impl Serialize) -> HttpResponse {
     HttpResponse::Ok().insert_header((header::ETAG, etag(version))).json(body)

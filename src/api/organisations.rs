@@ -1,14 +1,14 @@
 //! Organisations: the CAF, collectivities and other partners of the contracts. Every role reads
 //! the directory; admins write any entry, CAF agents those located in their départements.
 
-use actix_web::{HttpResponse, delete, get, patch, post, web};
+use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, web};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 use validator::Validate;
 
 use super::problems::{CreateProblems, DeleteProblems, ListProblems, ReadProblems, UpdateProblems};
-use super::{created, with_etag};
+use super::with_etag;
 use crate::auth::{Caller, Scope};
 use crate::db::organisations::{self as repo, OrganisationFilter, OrganisationRow};
 use crate::db::{self, DbConnection, DbPool, territories};
@@ -16,7 +16,8 @@ use crate::domain::identifiers::check_siren;
 use crate::domain::organisation::OrganisationKind;
 use crate::domain::territory::fold_for_search;
 use crate::error::{ApiError, ApiResult, FieldError};
-use crate::http::body::{ApiJson, RequestBody, nullable};
+use crate::http::body::{ApiJson, ApiJsonWithValue, RequestBody, nullable};
+use crate::http::idempotency::{self, Answer, IdempotencyKey};
 use crate::http::pagination::{Page, PageParams, PageRequest, PageTokenKey};
 use crate::http::preconditions::IfMatch;
 use crate::http::query::ApiQuery;
@@ -289,11 +290,16 @@ pub async fn get_organisation(
 #[post("/organisations")]
 pub async fn create_organisation(
     caller: Caller,
-    ApiJson(body): ApiJson<CreateOrganisation>,
+    json: ApiJsonWithValue<CreateOrganisation>,
     pool: web::Data<DbPool>,
+    req: HttpRequest,
+    key: IdempotencyKey,
 ) -> ApiResult<HttpResponse> {
+    let hash = idempotency::request_hash("POST", req.path(), &json.value);
+    let body = json.body;
     caller.require_contract_manager()?;
-    let row = db::run_write(&pool, move |conn| {
+    let owner = caller.clone();
+    idempotency::run_once(&pool, &owner, key.0, hash, move |conn| {
         let kind = body.kind;
         let resolved = resolve(
             conn,
@@ -320,10 +326,9 @@ pub async fn create_organisation(
             updated_at: now,
         };
         repo::insert(conn, &row).map_err(|error| conflict_on_unique(error, row.siren.as_deref(), kind))?;
-        Ok(row)
+        Answer::created(format!("/v1/organisations/{}", row.id), Some(row.version), &OrganisationView::from(row))
     })
-    .await?;
-    Ok(created(format!("/v1/organisations/{}", row.id), row.version, &OrganisationView::from(row)))
+    .await
 }
 
 /// Change an organisation. The result is checked as a whole, as on creation.

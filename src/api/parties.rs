@@ -1,7 +1,7 @@
 //! The parties of a contract. Admins and CAF agents manage them; a collectivity records its own
 //! party's délibération and signature, and nothing else.
 
-use actix_web::{HttpResponse, delete, get, patch, post, web};
+use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, web};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -11,7 +11,7 @@ use validator::Validate;
 use super::contracts::{find_in_scope, find_managed, require_open};
 use super::organisations::OrganisationView;
 use super::problems::{ChildListProblems, CreateChildProblems, DeleteProblems, ReadProblems, UpdateProblems};
-use super::{created, with_etag};
+use super::with_etag;
 use crate::auth::Caller;
 use crate::db::contracts::ContractRow;
 use crate::db::history::{Action, Change};
@@ -21,7 +21,8 @@ use crate::db::{self, DbConnection, DbPool, funding, organisations};
 use crate::domain::codes::{join_codes, split_codes};
 use crate::domain::contract::{PartyRole, RecordedStatus};
 use crate::error::{ApiError, ApiResult, FieldError};
-use crate::http::body::{ApiJson, RequestBody, nullable};
+use crate::http::body::{ApiJson, ApiJsonWithValue, RequestBody, nullable};
+use crate::http::idempotency::{self, Answer, IdempotencyKey};
 use crate::http::pagination::Page;
 use crate::http::preconditions::IfMatch;
 
@@ -177,11 +178,16 @@ pub async fn get_party(
 pub async fn create_party(
     caller: Caller,
     id: web::Path<Uuid>,
-    ApiJson(body): ApiJson<CreateParty>,
+    json: ApiJsonWithValue<CreateParty>,
     pool: web::Data<DbPool>,
+    req: HttpRequest,
+    key: IdempotencyKey,
 ) -> ApiResult<HttpResponse> {
+    let hash = idempotency::request_hash("POST", req.path(), &json.value);
+    let body = json.body;
     let contract_id = id.into_inner().to_string();
-    let view = db::run_write(&pool, move |conn| {
+    let owner = caller.clone();
+    idempotency::run_once(&pool, &owner, key.0, hash, move |conn| {
         let contract = find_managed(conn, &caller, &contract_id)?;
         require_open(&contract)?;
         let organisation_id = body.organisation_id.to_string();
@@ -232,10 +238,9 @@ pub async fn create_party(
             after: serde_json::to_value(&view).ok(),
         };
         repo::insert(conn, &row, &change)?;
-        Ok(view)
+        Answer::created(format!("/v1/contracts/{}/parties/{}", view.contract_id, view.id), Some(view.version), &view)
     })
-    .await?;
-    Ok(created(format!("/v1/contracts/{}/parties/{}", view.contract_id, view.id), view.version, &view))
+    .await
 }
 
 /// Change a party. A collectivity may change only its own party's signatory, délibération and

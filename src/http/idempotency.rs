@@ -82,6 +82,16 @@ impl Answer {
         })
     }
 
+    /// 200 with the resource and its `ETag`, as a transition answers.
+    pub fn ok(version: i64, body: &impl Serialize) -> ApiResult<Self> {
+        Ok(Self {
+            status: StatusCode::OK,
+            location: None,
+            etag: Some(crate::http::preconditions::etag(version)),
+            body: serde_json::to_value(body).map_err(ApiError::internal)?,
+        })
+    }
+
     fn stored(&self) -> StoredAnswer {
         let headers = serde_json::json!({"location": self.location, "etag": self.etag});
         StoredAnswer { status: self.status.as_u16(), headers: headers.to_string(), body: self.body.to_string() }

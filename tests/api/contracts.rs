@@ -477,3 +477,53 @@ async fn contracts_filter_by_status_commune_siren_and_order() {
     let since = app.get("/v1/contracts?updated_since=2000-01-01T00:00:00Z", &admin_token()).await;
     assert_eq!(since.body["items"].as_array().unwrap().len(), 2);
 }
+
+#[tokio::test]
+async fn a_creation_retried_with_its_idempotency_key_creates_one_contract() {
+    let app = spawn_app().await;
+    let body = json!({"kind": "ctg", "title": "Retry", "department": "74", "start_date": "2024-01-01", "end_date": "2028-12-31"});
+    let send = |body: &serde_json::Value| {
+        app.send(
+            app.client
+                .post(app.url("/v1/contracts"))
+                .bearer_auth(admin_token())
+                .header("Idempotency-Key", "create-1")
+                .json(body),
+        )
+    };
+    let first = send(&body).await;
+    assert_eq!(first.status, 201, "{}", first.text);
+    let retry = send(&body).await;
+    assert_eq!(
+        (retry.status, &retry.body, retry.header("location"), retry.header("etag")),
+        (201, &first.body, first.header("location"), first.header("etag"))
+    );
+    let mut other = body.clone();
+    other["title"] = json!("Another");
+    send(&other).await.assert_problem(422, "IDEMPOTENCY_KEY_REUSED");
+    let listed = app.get("/v1/contracts", &admin_token()).await;
+    assert_eq!(listed.body["items"].as_array().unwrap().len(), 1);
+    // A refused request leaves the key free for a corrected retry.
+    let bad = json!({"kind": "ctg", "title": "Bad", "department": "74", "start_date": "2024-01-01", "end_date": "2020-01-01"});
+    let refused = app
+        .send(
+            app.client
+                .post(app.url("/v1/contracts"))
+                .bearer_auth(admin_token())
+                .header("Idempotency-Key", "create-2")
+                .json(&bad),
+        )
+        .await;
+    refused.assert_problem(422, "VALIDATION_FAILED");
+    let fixed = json!({"kind": "ctg", "title": "Bad", "department": "74", "start_date": "2024-01-01", "end_date": "2028-01-01"});
+    let accepted = app
+        .send(
+            app.client
+                .post(app.url("/v1/contracts"))
+                .bearer_auth(admin_token())
+                .header("Idempotency-Key", "create-2")
+                .json(&fixed),
+        )
+        .await;
+    assert_eq!(accepted.status, 201, "{}", accepted.text);
+}
