@@ -329,20 +329,19 @@ fn dedup_ids(ids: &[Uuid]) -> Vec<String> {
     ids.iter().map(Uuid::to_string).filter(|id| seen.insert(id.clone())).collect()
 }
 
-/// Builds the views of `rows`, with their perimeters, coverage and predecessors, in four queries
+/// Builds the views of `rows`, with their perimeters, coverage and predecessors, in one query
 /// for the whole list.
 pub(crate) fn views(conn: &mut DbConnection, rows: Vec<ContractRow>) -> ApiResult<Vec<ContractView>> {
     let ids: Vec<String> = rows.iter().map(|row| row.id.clone()).collect();
-    let mut perimeters = repo::perimeters(conn, &ids)?;
-    let coverage = repo::coverage(conn, &perimeters)?;
-    let mut predecessors = repo::predecessors(conn, &ids)?;
+    let mut summaries = repo::summaries(conn, &ids)?;
     let today = chrono::Utc::now().date_naive();
     Ok(rows
         .into_iter()
         .map(|row| {
-            let perimeter = perimeters.remove(&row.id).unwrap_or_default();
-            let covered = coverage.get(&row.id).copied().unwrap_or_default();
-            let predecessor_ids = predecessors.remove(&row.id).unwrap_or_default();
+            let summary = summaries.remove(&row.id);
+            let perimeter = summary.as_ref().map(repo::SummaryRow::perimeter).unwrap_or_default();
+            let covered = summary.as_ref().map(repo::SummaryRow::coverage).unwrap_or_default();
+            let predecessor_ids = summary.as_ref().map(repo::SummaryRow::predecessor_ids).unwrap_or_default();
             view(row, perimeter, covered, &predecessor_ids, today)
         })
         .collect())

@@ -248,6 +248,72 @@ pub fn list(
     query.load(conn)
 }
 
+/// What a read shows of a contract's perimeter, coverage and predecessors, kept on its row by
+/// [`refresh_summaries`] so that reads need no join.
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable)]
+#[diesel(table_name = contracts)]
+pub struct SummaryRow {
+    pub id: String,
+    /// Comma-separated, sorted.
+    pub perimeter_epcis: String,
+    /// Comma-separated, sorted.
+    pub perimeter_communes: String,
+    pub covered_communes: i64,
+    pub covered_population: i64,
+    /// Comma-separated, sorted.
+    pub predecessor_ids: String,
+}
+
+impl SummaryRow {
+    pub fn perimeter(&self) -> Perimeter {
+        let split = |text: &str| text.split(',').filter(|part| !part.is_empty()).map(str::to_owned).collect();
+        Perimeter { epcis: split(&self.perimeter_epcis), communes: split(&self.perimeter_communes) }
+    }
+
+    pub fn predecessor_ids(&self) -> Vec<String> {
+        self.predecessor_ids.split(',').filter(|part| !part.is_empty()).map(str::to_owned).collect()
+    }
+
+    pub fn coverage(&self) -> Coverage {
+        Coverage { communes: self.covered_communes, population: self.covered_population }
+    }
+}
+
+pub fn summaries(conn: &mut DbConnection, ids: &[String]) -> QueryResult<HashMap<String, SummaryRow>> {
+    let rows: Vec<SummaryRow> =
+        contracts::table.filter(contracts::id.eq_any(ids)).select(SummaryRow::as_select()).load(conn)?;
+    Ok(rows.into_iter().map(|row| (row.id.clone(), row)).collect())
+}
+
+/// Rewrites the summary columns of `ids` (every contract when `None`) from the link tables and
+/// the territory reference.
+pub fn refresh_summaries(conn: &mut DbConnection, ids: Option<&[String]>) -> QueryResult<()> {
+    let ids: Vec<String> = match ids {
+        Some(ids) => ids.to_vec(),
+        None => contracts::table.select(contracts::id).load(conn)?,
+    };
+    for chunk in ids.chunks(500) {
+        let perimeters = perimeters(conn, chunk)?;
+        let coverage = coverage(conn, &perimeters)?;
+        let mut predecessors = predecessors(conn, chunk)?;
+        for id in chunk {
+            let perimeter = perimeters.get(id).cloned().unwrap_or_default();
+            let covered = coverage.get(id).copied().unwrap_or_default();
+            let predecessor_ids = predecessors.remove(id).unwrap_or_default();
+            diesel::update(contracts::table.filter(contracts::id.eq(id)))
+                .set((
+                    contracts::perimeter_epcis.eq(perimeter.epcis.join(",")),
+                    contracts::perimeter_communes.eq(perimeter.communes.join(",")),
+                    contracts::covered_communes.eq(covered.communes),
+                    contracts::covered_population.eq(covered.population),
+                    contracts::predecessor_ids.eq(predecessor_ids.join(",")),
+                ))
+                .execute(conn)?;
+        }
+    }
+    Ok(())
+}
+
 /// The named EPCI and communes of each contract.
 pub fn perimeters(conn: &mut DbConnection, ids: &[String]) -> QueryResult<HashMap<String, Perimeter>> {
     let mut out: HashMap<String, Perimeter> = ids.iter().map(|id| (id.clone(), Perimeter::default())).collect();
@@ -387,6 +453,7 @@ pub fn insert(
     diesel::insert_into(contracts::table).values(row).execute(conn)?;
     write_perimeter(conn, &row.id, perimeter)?;
     write_predecessors(conn, &row.id, predecessor_ids)?;
+    refresh_summaries(conn, Some(std::slice::from_ref(&row.id)))?;
     history::record(conn, &row.id, row.updated_at, change)
 }
 
@@ -413,6 +480,9 @@ pub fn update(
     }
     if let Some(predecessor_ids) = predecessor_ids {
         write_predecessors(conn, &row.id, predecessor_ids)?;
+    }
+    if perimeter.is_some() || predecessor_ids.is_some() {
+        refresh_summaries(conn, Some(std::slice::from_ref(&row.id)))?;
     }
     history::record(conn, &row.id, row.updated_at, change)?;
     Ok(true)

@@ -92,6 +92,11 @@ diesel::table! {
         version -> BigInt,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        perimeter_epcis -> Text,
+        perimeter_communes -> Text,
+        covered_communes -> BigInt,
+        covered_population -> BigInt,
+        predecessor_ids -> Text,
     }
 }
 

@@ -333,6 +333,10 @@ pub fn import(conn: &mut DbConnection, reference: &Reference) -> QueryResult<Imp
     write_rows!(conn, communes, insee, communes_diff);
     delete_rows!(conn, epcis, siren, epcis_diff);
     delete_rows!(conn, departments, code, departments_diff);
+    // Populations and memberships may have moved: every contract's coverage follows.
+    if !communes_diff.changes().is_empty() {
+        super::contracts::refresh_summaries(conn, None)?;
+    }
 
     Ok(ImportReport {
         departments: departments_diff.changes(),

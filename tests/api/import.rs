@@ -161,3 +161,25 @@ async fn a_bad_file_set_is_refused_and_nothing_is_written() {
     assert!(!succeeded);
     assert!(output.contains("departements.json") && output.contains("not found"), "{output}");
 }
+
+#[tokio::test]
+async fn contracts_follow_the_reference_their_coverage_is_computed_from() {
+    let app = spawn_app().await;
+    let contract = app
+        .create("/v1/contracts", &serde_json::json!({"kind": "ctg", "title": "T", "department": "74", "start_date": "2024-01-01", "end_date": "2028-12-31", "perimeter": {"epcis": ["200000172"]}}))
+        .await;
+    assert_eq!(contract["perimeter"]["covered_communes"], 7);
+    let dir = tempfile::tempdir().unwrap();
+    write_reference(dir.path(), |_, epcis, communes| {
+        find(epcis, "code", "200000172")["membres"].as_array_mut().unwrap().retain(|m| m["code"] != "74049");
+        find(communes, "code", "74042")["population"] = 20_000.into();
+    });
+    let (succeeded, output) = import_command(&app.database, dir.path());
+    assert!(succeeded, "{output}");
+    let members = app.get("/v1/communes?epci=200000172", &admin_token()).await;
+    let population: i64 =
+        members.body["items"].as_array().unwrap().iter().map(|c| c["population"].as_i64().unwrap()).sum();
+    let read = app.get(&format!("/v1/contracts/{}", contract["id"].as_str().unwrap()), &admin_token()).await;
+    assert_eq!(read.body["perimeter"]["covered_communes"], 6);
+    assert_eq!(read.body["perimeter"]["covered_population"], population);
+}
