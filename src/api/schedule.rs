@@ -471,9 +471,7 @@ pub async fn create_payment(
             .get(&line.year)
             .copied()
             .unwrap_or(0);
-        let paid = repo::paid_totals(conn, std::slice::from_ref(&id))?;
-        let year_paid = paid.by_year.get(&(id.clone(), line.year)).copied().unwrap_or(0);
-        let line_paid = paid.by_line.get(&line.id).copied().unwrap_or(0);
+        let (year_paid, line_paid) = repo::paid_in_year(conn, &id, line.year, &line.id)?;
         check_payment(payment.amount_cents, committed, year_paid, line.amount_cents, line_paid)
             .map_err(|error| refusal(&error, payment.amount_cents))?;
         let row = PaymentRow {

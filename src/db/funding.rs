@@ -305,3 +305,15 @@ pub fn find_payment(conn: &mut DbConnection, commitment_id: &str, id: &str) -> Q
         .first(conn)
         .optional()
 }
+
+/// What was paid on one year of a commitment: in total, and on one of its lines.
+pub fn paid_in_year(conn: &mut DbConnection, commitment_id: &str, year: i64, line_id: &str) -> QueryResult<(i64, i64)> {
+    let rows: Vec<(String, i64)> = payments::table
+        .filter(payments::commitment_id.eq(commitment_id))
+        .filter(payments::year.eq(year))
+        .select((payments::schedule_line_id, payments::amount_cents))
+        .load(conn)?;
+    let year_paid = rows.iter().map(|(_, amount)| amount).sum();
+    let line_paid = rows.iter().filter(|(line, _)| line == line_id).map(|(_, amount)| amount).sum();
+    Ok((year_paid, line_paid))
+}

@@ -56,16 +56,28 @@ pub fn claim(
     request_hash: &str,
     now: NaiveDateTime,
 ) -> QueryResult<Claim> {
-    let Some(existing) = read(conn, caller, key)? else {
-        diesel::insert_into(idempotency_keys::table)
-            .values((
-                idempotency_keys::caller.eq(caller),
-                idempotency_keys::idempotency_key.eq(key),
-                idempotency_keys::request_hash.eq(request_hash),
-                idempotency_keys::created_at.eq(now),
-            ))
-            .execute(conn)?;
+    let values = (
+        idempotency_keys::caller.eq(caller),
+        idempotency_keys::idempotency_key.eq(key),
+        idempotency_keys::request_hash.eq(request_hash),
+        idempotency_keys::created_at.eq(now),
+    );
+    // Insert-if-absent in one statement: two requests with the same key cannot both see "absent"
+    // and both insert. On PostgreSQL the second waits for the first's claim to commit, then reads it.
+    let inserted = match conn {
+        DbConnection::Pg(pg) => {
+            diesel::insert_into(idempotency_keys::table).values(values).on_conflict_do_nothing().execute(pg)?
+        }
+        DbConnection::Sqlite(sqlite) => {
+            diesel::insert_or_ignore_into(idempotency_keys::table).values(values).execute(sqlite)?
+        }
+    };
+    if inserted == 1 {
         return Ok(Claim::New);
+    }
+    let Some(existing) = read(conn, caller, key)? else {
+        // Released between the insert and the read: the next retry will claim it.
+        return Ok(Claim::InProgress);
     };
     if existing.request_hash != request_hash {
         return Ok(Claim::Reused);

@@ -458,3 +458,31 @@ async fn the_summary_adds_up_per_year_and_programme_in_json_and_csv() {
     assert_eq!(lines[1], "2025;bonus_territoire_eaje;1000000;1000000;350000;650000;10000,00;3500,00;6500,00");
     assert_eq!(lines[2], "2026;bonus_territoire_eaje;500005;500005;0;500005;5000,05;0,00;5000,05");
 }
+
+#[tokio::test]
+async fn the_same_payment_sent_many_times_at_once_is_paid_once_and_never_fails() {
+    let app = spawn_app().await;
+    let contract = signed_contract(&app).await;
+    let id = committed(&app, &contract, &json!([{"year": 2025, "amount_cents": 1_000_000}]), &json!({})).await;
+    let line = line_of(&schedule(&app, &id).await, 2025, "advance");
+    let body =
+        json!({"schedule_line_id": line, "paid_on": "2025-03-05", "amount_cents": 1_000, "reference": "MANDAT-SAME"});
+    let url = app.url(&format!("/v1/funding-commitments/{id}/payments"));
+    for round in 0..5 {
+        let key = format!("same-{round}");
+        let attempts = (0..20).map(|_| {
+            app.send(app.client.post(&url).bearer_auth(admin_token()).header("Idempotency-Key", &key).json(&body))
+        });
+        let answers = futures_util::future::join_all(attempts).await;
+        let statuses: Vec<u16> = answers.iter().map(|a| a.status).collect();
+        assert!(statuses.iter().all(|s| *s == 201 || *s == 409), "round {round}: {statuses:?}");
+        let ids: std::collections::BTreeSet<&str> =
+            answers.iter().filter(|a| a.status == 201).map(|a| a.body["id"].as_str().unwrap()).collect();
+        assert_eq!(ids.len(), 1, "round {round}: one payment answered, however often: {statuses:?}");
+        for busy in answers.iter().filter(|a| a.status == 409) {
+            assert!(busy.body["detail"].as_str().unwrap().contains("in progress"), "{}", busy.text);
+        }
+    }
+    let payments = app.get(&format!("/v1/funding-commitments/{id}/payments"), &admin_token()).await;
+    assert_eq!(payments.body["items"].as_array().unwrap().len(), 5);
+}

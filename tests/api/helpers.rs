@@ -188,6 +188,8 @@ pub fn test_config(url: &DatabaseUrl) -> Config {
 }
 
 pub async fn spawn_app() -> TestApp {
+    // Server logs show under `cargo test -- --nocapture` with RUST_LOG set.
+    let _ = env_logger::builder().is_test(true).try_init();
     let database = fresh_database();
     let config = test_config(database.url());
     let app = Application::build(&config).expect("the application starts");
