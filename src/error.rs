@@ -299,9 +299,17 @@ impl From<diesel::result::Error> for ApiError {
             {
                 Self::Unavailable { cause: info.message().to_owned(), retry_after_seconds: 2 }
             }
-            Error::DatabaseError(DatabaseErrorKind::SerializationFailure, info) => {
-                Self::Conflict(format!("a concurrent change won; retry the request ({})", info.message()))
+            Error::DatabaseError(DatabaseErrorKind::SerializationFailure, _) => {
+                Self::Conflict("a concurrent change won; read again and retry".into())
             }
+            // What the checks before a write did not see because a concurrent request wrote it
+            // meanwhile: the same answer the checks would have given, a conflict.
+            Error::DatabaseError(DatabaseErrorKind::UniqueViolation, _) => {
+                Self::Conflict("this already exists (a concurrent request created it); read again".into())
+            }
+            Error::DatabaseError(DatabaseErrorKind::ForeignKeyViolation, _) => Self::Conflict(
+                "a resource this refers to, or that refers to this, changed meanwhile; read again".into(),
+            ),
             other => Self::internal(other),
         }
     }

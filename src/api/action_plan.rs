@@ -8,7 +8,7 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 use validator::Validate;
 
-use super::contracts::{find_in_scope, find_managed, require_open};
+use super::contracts::{find_in_scope, find_managed, lock_contract, require_open};
 use super::problems::{ChildListProblems, CreateChildProblems, DeleteProblems, ReadProblems, UpdateProblems};
 use super::with_etag;
 use crate::auth::Caller;
@@ -21,10 +21,7 @@ use crate::http::body::{ApiJson, ApiJsonWithValue, RequestBody, nullable};
 use crate::http::idempotency::{self, Answer, IdempotencyKey};
 use crate::http::pagination::{Page, PageParams, PageRequest, PageTokenKey};
 use crate::http::preconditions::IfMatch;
-use crate::http::query::ApiQuery;
-
-/// The largest amount accepted: 10^12 cents, ten billion euros.
-pub const MAX_AMOUNT_CENTS: i64 = 1_000_000_000_000;
+use crate::http::query::{ApiQuery, NoParameters};
 
 const CHILD_READ_ONLY: &[&str] = &["id", "version", "created_at", "updated_at", "contract_id"];
 
@@ -249,7 +246,12 @@ fn check_action(conn: &mut DbConnection, row: &ActionRow) -> ApiResult<()> {
 /// The axes of a contract, in plan order.
 #[utoipa::path(tag = "contracts", params(("id" = Uuid, Path)), responses((status = 200, body = Page<AxisView>), ChildListProblems), security(("bearer" = [])))]
 #[get("/contracts/{id}/axes")]
-pub async fn list_axes(caller: Caller, id: web::Path<Uuid>, pool: web::Data<DbPool>) -> ApiResult<HttpResponse> {
+pub async fn list_axes(
+    caller: Caller,
+    id: web::Path<Uuid>,
+    _no_parameters: ApiQuery<NoParameters>,
+    pool: web::Data<DbPool>,
+) -> ApiResult<HttpResponse> {
     let id = id.into_inner().to_string();
     let items = db::run(&pool, move |conn| {
         find_in_scope(conn, &caller, &id)?;
@@ -550,6 +552,7 @@ pub async fn update_action(
     let (contract_id, id) = ids.into_inner();
     let (contract_id, id) = (contract_id.to_string(), id.to_string());
     let view = db::run_write(&pool, move |conn| {
+        lock_contract(conn, &contract_id)?;
         let contract = find_in_scope(conn, &caller, &contract_id)?;
         let current = repo::find_action(conn, &contract_id, &id)?.ok_or(ApiError::NotFound)?;
         let pilot_reporting_progress = patch.is_progress_only() && pilots(conn, &caller, &current)?;

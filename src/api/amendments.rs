@@ -1,5 +1,6 @@
-//! Amendments (avenants): the only way to change a signed contract's period, perimeter, fields or
-//! title. Recorded and applied in one transaction, numbered 1, 2, …, kept with before and after.
+//! Amendments (avenants): the only way to change a signed contract's period, perimeter or fields
+//! (and a way to change its title). Recorded and applied in one transaction, numbered 1, 2, …,
+//! kept with before and after.
 
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use chrono::NaiveDate;
@@ -26,6 +27,7 @@ use crate::http::body::{ApiJsonWithValue, RequestBody};
 use crate::http::idempotency::{self, Answer, IdempotencyKey};
 use crate::http::pagination::Page;
 use crate::http::preconditions::OptionalIfMatch;
+use crate::http::query::{ApiQuery, NoParameters};
 
 /// What an amendment changes; at least one of these.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, Validate, ToSchema)]
@@ -119,7 +121,12 @@ impl RequestBody for CreateAmendment {
 /// The amendments of a contract, by number.
 #[utoipa::path(tag = "contracts", params(("id" = Uuid, Path)), responses((status = 200, body = Page<AmendmentView>), ChildListProblems), security(("bearer" = [])))]
 #[get("/contracts/{id}/amendments")]
-pub async fn list_amendments(caller: Caller, id: web::Path<Uuid>, pool: web::Data<DbPool>) -> ApiResult<HttpResponse> {
+pub async fn list_amendments(
+    caller: Caller,
+    id: web::Path<Uuid>,
+    _no_parameters: ApiQuery<NoParameters>,
+    pool: web::Data<DbPool>,
+) -> ApiResult<HttpResponse> {
     let id = id.into_inner().to_string();
     let items = db::run(&pool, move |conn| {
         find_in_scope(conn, &caller, &id)?;
@@ -267,15 +274,15 @@ fn check_amendment(
     current: &ContractRow,
 ) -> ApiResult<()> {
     let mut errors = Vec::new();
-    if draft.kind == ContractKind::Ctg
-        && changes.fields.is_some()
-        && !CTG_REQUIRED_FIELDS.iter().all(|field| draft.fields.contains(field))
-    {
-        errors.push(FieldError::at_pointer(
-            "/changes/fields",
-            "MISSING_REQUIRED_FIELD",
-            "a CTG keeps petite_enfance, jeunesse and parentalite",
-        ));
+    if draft.kind == ContractKind::Ctg && changes.fields.is_some() {
+        if !CTG_REQUIRED_FIELDS.iter().all(|field| draft.fields.contains(field)) {
+            let detail = "a CTG keeps petite_enfance, jeunesse and parentalite";
+            errors.push(FieldError::at_pointer("/changes/fields", "MISSING_REQUIRED_FIELD", detail));
+        }
+        if draft.fields.iter().all(|field| CTG_REQUIRED_FIELDS.contains(field)) {
+            let detail = "a CTG keeps at least one field beyond petite_enfance, jeunesse and parentalite";
+            errors.push(FieldError::at_pointer("/changes/fields", "MISSING_ADDITIONAL_FIELD", detail));
+        }
     }
     if changes.perimeter.is_some() && draft.perimeter.is_empty() {
         errors.push(FieldError::at_pointer(

@@ -15,7 +15,7 @@ use super::with_etag;
 use crate::auth::{Caller, Scope};
 use crate::db::contracts::{self as repo, ContractFilter, ContractOrder, ContractRow, Perimeter, SortKey};
 use crate::db::history::{Action, Change};
-use crate::db::{self, DbConnection, DbPool, parties, territories};
+use crate::db::{self, DbConnection, DbPool, funding, parties, territories};
 use crate::domain::codes::{join_codes, split_codes};
 use crate::domain::contract::{ContractKind, ContractStatus, Field, RecordedStatus, SchemeKind};
 use crate::domain::lifecycle::{self, ContractFacts, PartyFacts, TransitionAction, TransitionRequest};
@@ -202,9 +202,40 @@ pub(crate) fn check_draft(
     if draft.end_date < draft.start_date {
         errors.push(FieldError::at_pointer("/end_date", "DATE_BEFORE_START", "must be on or after start_date"));
     }
+    if let Some(id) = own_id {
+        check_funded_years(conn, id, draft, &mut errors)?;
+    }
     check_perimeter(conn, draft, &mut errors)?;
     check_predecessors(conn, scope, draft, own_id, &mut errors)?;
     if errors.is_empty() { Ok(()) } else { Err(ApiError::validation(errors)) }
+}
+
+/// A contract's period keeps every year its funding commitments are for.
+fn check_funded_years(
+    conn: &mut DbConnection,
+    id: &str,
+    draft: &ContractDraft,
+    errors: &mut Vec<FieldError>,
+) -> ApiResult<()> {
+    let commitments: Vec<String> = funding::list(conn, &[id.to_owned()])?.into_iter().map(|c| c.id).collect();
+    let years: BTreeSet<i64> =
+        funding::years(conn, &commitments)?.values().flat_map(|years| years.keys().copied()).collect();
+    let (first, last) = (i64::from(draft.start_date.year()), i64::from(draft.end_date.year()));
+    if let Some(year) = years.iter().find(|year| **year < first) {
+        errors.push(FieldError::at_pointer(
+            "/start_date",
+            "FUNDING_OUTSIDE_PERIOD",
+            format!("funding is committed for {year}"),
+        ));
+    }
+    if let Some(year) = years.iter().rev().find(|year| **year > last) {
+        errors.push(FieldError::at_pointer(
+            "/end_date",
+            "FUNDING_OUTSIDE_PERIOD",
+            format!("funding is committed for {year}"),
+        ));
+    }
+    Ok(())
 }
 
 /// The perimeter's EPCI and communes exist, lie in the contract's département, and appear once.
@@ -339,12 +370,17 @@ pub(crate) fn views(conn: &mut DbConnection, rows: Vec<ContractRow>) -> ApiResul
         .into_iter()
         .map(|row| {
             let summary = summaries.remove(&row.id);
-            let perimeter = summary.as_ref().map(repo::SummaryRow::perimeter).unwrap_or_default();
-            let covered = summary.as_ref().map(repo::SummaryRow::coverage).unwrap_or_default();
-            let predecessor_ids = summary.as_ref().map(repo::SummaryRow::predecessor_ids).unwrap_or_default();
-            view(row, perimeter, covered, &predecessor_ids, today)
+            summarised_view(row, summary.as_ref(), today)
         })
         .collect())
+}
+
+/// The view of a contract read with its summary.
+pub(crate) fn summarised_view(row: ContractRow, summary: Option<&repo::SummaryRow>, today: NaiveDate) -> ContractView {
+    let perimeter = summary.map(repo::SummaryRow::perimeter).unwrap_or_default();
+    let covered = summary.map(repo::SummaryRow::coverage).unwrap_or_default();
+    let predecessor_ids = summary.map(repo::SummaryRow::predecessor_ids).unwrap_or_default();
+    view(row, perimeter, covered, &predecessor_ids, today)
 }
 
 /// The view `row` will have once written with this perimeter and these predecessors: what a
@@ -414,9 +450,16 @@ pub(crate) fn find_in_scope(conn: &mut DbConnection, caller: &Caller, id: &str) 
     repo::find(conn, &caller.scope(), id)?.ok_or(ApiError::NotFound)
 }
 
+/// Makes the writers of one contract and its sub-resources take turns until the transaction
+/// ends, so that a status read at the start of a change (signed or not) still holds at its commit.
+pub(crate) fn lock_contract(conn: &mut DbConnection, id: &str) -> ApiResult<()> {
+    Ok(db::serialize_writers(conn, &format!("contract:{id}"))?)
+}
+
 /// The contract `id` for a change by the caller: 404 when out of scope (as for an unknown id),
 /// then 403 when the caller's role does not manage contracts.
 pub(crate) fn find_managed(conn: &mut DbConnection, caller: &Caller, id: &str) -> ApiResult<ContractRow> {
+    lock_contract(conn, id)?;
     let contract = find_in_scope(conn, caller, id)?;
     caller.require_contract_manager()?;
     Ok(contract)
@@ -520,16 +563,11 @@ pub async fn list_contracts(
     let page = db::run(&pool, move |conn| {
         let today = chrono::Utc::now().date_naive();
         let rows = repo::list(conn, &scope, &filter, today, order, after.as_ref(), page.fetch_limit())?;
-        let cursors: HashMap<String, String> = rows
-            .iter()
-            .map(|row| (row.id.clone(), format!("{}{CURSOR_SEPARATOR}{}", repo::sort_value(row, order.key), row.id)))
-            .collect();
-        let views = views(conn, rows)?;
         Ok(page.finish(
             &tokens,
-            views,
-            |view| cursors.get(&view.id.to_string()).cloned().unwrap_or_default(),
-            |view| view,
+            rows,
+            |(row, _)| format!("{}{CURSOR_SEPARATOR}{}", repo::sort_value(row, order.key), row.id),
+            |(row, summary)| summarised_view(row, Some(&summary), today),
         ))
     })
     .await?;
@@ -542,8 +580,8 @@ pub async fn list_contracts(
 pub async fn get_contract(caller: Caller, id: web::Path<Uuid>, pool: web::Data<DbPool>) -> ApiResult<HttpResponse> {
     let id = id.into_inner().to_string();
     let view = db::run(&pool, move |conn| {
-        let row = find_in_scope(conn, &caller, &id)?;
-        view_one(conn, row)
+        let (row, summary) = repo::find_summarised(conn, &caller.scope(), &id)?.ok_or(ApiError::NotFound)?;
+        Ok(summarised_view(row, Some(&summary), chrono::Utc::now().date_naive()))
     })
     .await?;
     Ok(with_etag(view.version, &view))

@@ -31,6 +31,7 @@ use crate::http::body::{ApiJson, ApiJsonWithValue, RequestBody, nullable};
 use crate::http::idempotency::{self, Answer, IdempotencyKey};
 use crate::http::pagination::Page;
 use crate::http::preconditions::IfMatch;
+use crate::http::query::{ApiQuery, NoParameters};
 
 /// The amount committed for one calendar year.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Validate, ToSchema)]
@@ -270,7 +271,12 @@ fn years_of(conn: &mut DbConnection, id: &str) -> ApiResult<BTreeMap<i64, i64>> 
 /// The funding commitments of a contract.
 #[utoipa::path(tag = "funding", params(("id" = Uuid, Path)), responses((status = 200, body = Page<CommitmentView>), ChildListProblems), security(("bearer" = [])))]
 #[get("/contracts/{id}/funding-commitments")]
-pub async fn list_commitments(caller: Caller, id: web::Path<Uuid>, pool: web::Data<DbPool>) -> ApiResult<HttpResponse> {
+pub async fn list_commitments(
+    caller: Caller,
+    id: web::Path<Uuid>,
+    _no_parameters: ApiQuery<NoParameters>,
+    pool: web::Data<DbPool>,
+) -> ApiResult<HttpResponse> {
     let id = id.into_inner().to_string();
     let items = db::run(&pool, move |conn| {
         find_in_scope(conn, &caller, &id)?;

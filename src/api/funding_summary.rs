@@ -59,8 +59,7 @@ pub struct FundingSummary {
 /// Funding figures keyed by (year, programme code).
 pub(crate) type FiguresByYearAndProgramme = BTreeMap<(i64, String), FundingFigures>;
 
-/// Adds up the money of some commitments per (year, programme). Shared with the departmental
-/// summary.
+/// Adds up the money of some commitments per (year, programme).
 pub(crate) fn figures_by_year_and_programme(
     conn: &mut crate::db::DbConnection,
     contract_ids: &[String],

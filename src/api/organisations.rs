@@ -360,6 +360,14 @@ pub async fn update_organisation(
             },
         )?;
         require_writable(&caller, resolved.department.as_deref())?;
+        // Collectivities reach contracts through their parties' SIRENs: an organisation that is a
+        // party keeps its identity, or someone else would gain or lose those contracts.
+        let identity_changes = resolved.siren != current.siren || kind.as_str() != current.kind;
+        if identity_changes && repo::usage(conn, &id)?.0 > 0 {
+            return Err(ApiError::Conflict(
+                "this organisation is a party to contracts: its SIREN and kind stay".into(),
+            ));
+        }
         let row = OrganisationRow {
             kind: kind.as_str().to_owned(),
             search_name: fold_for_search(&resolved.name),

@@ -8,7 +8,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 use validator::Validate;
 
-use super::contracts::{find_in_scope, find_managed, require_open};
+use super::contracts::{find_in_scope, find_managed, lock_contract, require_open};
 use super::organisations::OrganisationView;
 use super::problems::{ChildListProblems, CreateChildProblems, DeleteProblems, ReadProblems, UpdateProblems};
 use super::with_etag;
@@ -25,6 +25,7 @@ use crate::http::body::{ApiJson, ApiJsonWithValue, RequestBody, nullable};
 use crate::http::idempotency::{self, Answer, IdempotencyKey};
 use crate::http::pagination::Page;
 use crate::http::preconditions::IfMatch;
+use crate::http::query::{ApiQuery, NoParameters};
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct PartyView {
@@ -142,7 +143,12 @@ fn find_party(
 /// The parties of a contract, by organisation name.
 #[utoipa::path(tag = "contracts", params(("id" = Uuid, Path)), responses((status = 200, body = Page<PartyView>), ChildListProblems), security(("bearer" = [])))]
 #[get("/contracts/{id}/parties")]
-pub async fn list_parties(caller: Caller, id: web::Path<Uuid>, pool: web::Data<DbPool>) -> ApiResult<HttpResponse> {
+pub async fn list_parties(
+    caller: Caller,
+    id: web::Path<Uuid>,
+    _no_parameters: ApiQuery<NoParameters>,
+    pool: web::Data<DbPool>,
+) -> ApiResult<HttpResponse> {
     let id = id.into_inner().to_string();
     let items = db::run(&pool, move |conn| {
         find_in_scope(conn, &caller, &id)?;
@@ -256,6 +262,7 @@ pub async fn update_party(
 ) -> ApiResult<HttpResponse> {
     let (contract_id, id) = ids.into_inner();
     let view = db::run_write(&pool, move |conn| {
+        lock_contract(conn, &contract_id.to_string())?;
         let (contract, current, organisation) = find_party(conn, &caller, &contract_id.to_string(), &id.to_string())?;
         if !caller.manages_contracts() {
             let own = organisation.siren.as_ref().is_some_and(|siren| caller.sirens().contains(siren));
@@ -271,6 +278,16 @@ pub async fn update_party(
             patch.roles.as_ref().map_or_else(|| current.roles.clone(), |roles| join_codes(roles, PartyRole::as_str));
         if !is_editable(&contract) && (patch.touches_signature() || signs(&roles) != signs(&current.roles)) {
             return Err(ApiError::Conflict("the contract is signed: signatures and signatory roles are fixed".into()));
+        }
+        let keeps_payee = split_codes(&roles, PartyRole::parse).contains(&PartyRole::Payee);
+        if !keeps_payee
+            && funding::list(conn, std::slice::from_ref(&contract.id))?
+                .iter()
+                .any(|c| c.payee_id == current.organisation_id)
+        {
+            return Err(ApiError::Conflict(
+                "this party receives funding under the contract: it keeps the payee role".into(),
+            ));
         }
         let before = party_view(current.clone(), organisation.clone());
         let row = PartyRow {
@@ -314,6 +331,7 @@ pub async fn delete_party(
 ) -> ApiResult<HttpResponse> {
     let (contract_id, id) = ids.into_inner();
     db::run_write(&pool, move |conn| {
+        lock_contract(conn, &contract_id.to_string())?;
         let (contract, current, organisation) = find_party(conn, &caller, &contract_id.to_string(), &id.to_string())?;
         caller.require_contract_manager()?;
         if_match.check(current.version)?;

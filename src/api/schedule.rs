@@ -146,7 +146,7 @@ fn regenerate(
         let (kept, unpaid): (Vec<&LineRow>, Vec<&LineRow>) = existing
             .iter()
             .filter(|line| line.year == year && line.status != "cancelled")
-            .partition(|line| paid.by_line.get(&line.id).is_some_and(|&p| p != 0));
+            .partition(|line| paid.by_line.contains_key(&line.id));
         remove.extend(unpaid.iter().map(|line| line.id.clone()));
         let Some(&amount) = years.get(&year) else { continue };
         let plan = plan_year(i32::try_from(year).unwrap_or_default(), amount, rule);

@@ -80,25 +80,43 @@ pub fn scoped(scope: &Scope) -> contracts::BoxedQuery<'static, Backend> {
     }
 }
 
-/// The contract `id` if `scope` reaches it. The hot path of every contract route: a plain lookup
-/// by key (whose statement diesel keeps prepared), then the same scope rule as [`scoped`].
+/// The contract `id` if `scope` reaches it: a plain lookup by key (whose statement diesel keeps
+/// prepared), then the same scope rule as [`scoped`].
 pub fn find(conn: &mut DbConnection, scope: &Scope, id: &str) -> QueryResult<Option<ContractRow>> {
     let Some(row) = contracts::table.find(id).select(ContractRow::as_select()).first(conn).optional()? else {
         return Ok(None);
     };
-    let reachable = match scope {
+    Ok(reachable(conn, scope, &row)?.then_some(row))
+}
+
+/// [`find`] with the summary a read shows, in the same query: the hot path of `GET /contracts/{id}`.
+pub fn find_summarised(
+    conn: &mut DbConnection,
+    scope: &Scope,
+    id: &str,
+) -> QueryResult<Option<(ContractRow, SummaryRow)>> {
+    let Some((row, summary)) =
+        contracts::table.find(id).select((ContractRow::as_select(), SummaryRow::as_select())).first(conn).optional()?
+    else {
+        return Ok(None);
+    };
+    Ok(reachable(conn, scope, &row)?.then_some((row, summary)))
+}
+
+/// Whether `scope` reaches `row`: the rule of [`scoped`], for one row already read.
+fn reachable(conn: &mut DbConnection, scope: &Scope, row: &ContractRow) -> QueryResult<bool> {
+    Ok(match scope {
         Scope::Everything => true,
         Scope::Departments(departments) => departments.contains(&row.department),
         Scope::PartyTo(sirens) => {
             let party_sirens: Vec<Option<String>> = contract_parties::table
                 .inner_join(organisations::table)
-                .filter(contract_parties::contract_id.eq(id))
+                .filter(contract_parties::contract_id.eq(&row.id))
                 .select(organisations::siren)
                 .load(conn)?;
             party_sirens.iter().flatten().any(|siren| sirens.contains(siren))
         }
-    };
-    Ok(reachable.then_some(row))
+    })
 }
 
 /// Contracts by id among those in scope; the ones out of scope are simply absent.
@@ -234,8 +252,8 @@ pub fn list(
     order: ContractOrder,
     after: Option<&(String, String)>,
     limit: i64,
-) -> QueryResult<Vec<ContractRow>> {
-    let query = filtered(scope, filter, today).select(ContractRow::as_select()).limit(limit);
+) -> QueryResult<Vec<(ContractRow, SummaryRow)>> {
+    let query = filtered(scope, filter, today).select((ContractRow::as_select(), SummaryRow::as_select())).limit(limit);
     let query = match order.key {
         SortKey::Reference => keyset!(query, contracts::reference, order, after, |v: &str| Some(v.to_owned())),
         SortKey::StartDate => {
@@ -422,6 +440,9 @@ fn write_predecessors(conn: &mut DbConnection, id: &str, predecessor_ids: &[Stri
     Ok(())
 }
 
+/// Generated numbers stay below this; a département signs a few contracts a year.
+const MAX_GENERATED_NUMBER: u32 = 1_000_000;
+
 /// The next free reference `PREFIX0001`, `PREFIX0002`… Writers of the same prefix take turns
 /// until their transaction ends, so two contracts never draw the same number.
 pub fn next_reference(conn: &mut DbConnection, prefix: &str) -> QueryResult<String> {
@@ -430,8 +451,13 @@ pub fn next_reference(conn: &mut DbConnection, prefix: &str) -> QueryResult<Stri
         .filter(contracts::reference.like(format!("{prefix}%")))
         .select(contracts::reference)
         .load(conn)?;
-    let highest =
-        taken.iter().filter_map(|reference| reference.strip_prefix(prefix)?.parse::<u32>().ok()).max().unwrap_or(0);
+    // Numbers a person chose far above the sequence (CTG-033-2024-4294967295) do not move it.
+    let highest = taken
+        .iter()
+        .filter_map(|reference| reference.strip_prefix(prefix)?.parse::<u32>().ok())
+        .filter(|number| *number < MAX_GENERATED_NUMBER)
+        .max()
+        .unwrap_or(0);
     Ok(format!("{prefix}{:04}", highest + 1))
 }
 

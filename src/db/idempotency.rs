@@ -96,22 +96,40 @@ pub fn claim(
     }
 }
 
-/// Stores the answer. Run it in the same transaction as the work, so that the work and its
-/// answer are kept together or not at all.
-pub fn complete(conn: &mut DbConnection, caller: &str, key: &str, answer: &StoredAnswer) -> QueryResult<()> {
-    diesel::update(idempotency_keys::table.find((caller, key)))
-        .set((
-            idempotency_keys::response_status.eq(i64::from(answer.status)),
-            idempotency_keys::response_headers.eq(&answer.headers),
-            idempotency_keys::response_body.eq(&answer.body),
-        ))
-        .execute(conn)
-        .map(|_| ())
+/// Stores the answer, if the claim made at `claimed_at` still holds; returns whether it did. Run
+/// it in the same transaction as the work, so that the work and its answer are kept together or
+/// not at all: a request whose abandoned claim a retry took over must roll its work back.
+pub fn complete(
+    conn: &mut DbConnection,
+    caller: &str,
+    key: &str,
+    claimed_at: NaiveDateTime,
+    answer: &StoredAnswer,
+) -> QueryResult<bool> {
+    let updated = diesel::update(
+        idempotency_keys::table
+            .find((caller, key))
+            .filter(idempotency_keys::created_at.eq(claimed_at))
+            .filter(idempotency_keys::response_status.is_null()),
+    )
+    .set((
+        idempotency_keys::response_status.eq(i64::from(answer.status)),
+        idempotency_keys::response_headers.eq(&answer.headers),
+        idempotency_keys::response_body.eq(&answer.body),
+    ))
+    .execute(conn)?;
+    Ok(updated == 1)
 }
 
-/// Forgets a claim whose work failed, so that a corrected retry may use the key again.
-pub fn release(conn: &mut DbConnection, caller: &str, key: &str) -> QueryResult<()> {
-    diesel::delete(idempotency_keys::table.find((caller, key)).filter(idempotency_keys::response_status.is_null()))
-        .execute(conn)
-        .map(|_| ())
+/// Forgets the claim made at `claimed_at` after its work failed, so that a corrected retry may use
+/// the key again; a claim a retry took over meanwhile stays.
+pub fn release(conn: &mut DbConnection, caller: &str, key: &str, claimed_at: NaiveDateTime) -> QueryResult<()> {
+    diesel::delete(
+        idempotency_keys::table
+            .find((caller, key))
+            .filter(idempotency_keys::created_at.eq(claimed_at))
+            .filter(idempotency_keys::response_status.is_null()),
+    )
+    .execute(conn)
+    .map(|_| ())
 }

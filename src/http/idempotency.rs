@@ -137,9 +137,11 @@ where
         return Ok(db::run_write(pool, work).await?.into_response());
     };
     let owner = caller.fingerprint();
+    // The claim's time is its token: only the request that made this claim may complete it.
+    let claimed_at = db::now();
     let claim = {
         let (owner, key, request_hash) = (owner.clone(), key.clone(), request_hash.clone());
-        db::run_write(pool, move |conn| Ok(idempotency::claim(conn, &owner, &key, &request_hash, db::now())?)).await?
+        db::run_write(pool, move |conn| Ok(idempotency::claim(conn, &owner, &key, &request_hash, claimed_at)?)).await?
     };
     match claim {
         Claim::Replay(stored) => return Ok(replay(&stored)),
@@ -155,7 +157,13 @@ where
         let (owner, key) = (owner.clone(), key.clone());
         db::run_write(pool, move |conn| {
             let answer = work(conn)?;
-            idempotency::complete(conn, &owner, &key, &answer.stored())?;
+            if !idempotency::complete(conn, &owner, &key, claimed_at, &answer.stored())? {
+                // A retry took this claim over as abandoned: its answer stands, this work rolls back.
+                return Err(ApiError::Conflict(
+                    "a retry with this Idempotency-Key was answered meanwhile; send it again to read that answer"
+                        .into(),
+                ));
+            }
             Ok(answer)
         })
         .await
@@ -166,7 +174,7 @@ where
             // Keep the refusal's cause as the answer even if forgetting the claim fails: the
             // claim then expires by itself.
             if let Err(release_error) =
-                db::run_write(pool, move |conn| Ok(idempotency::release(conn, &owner, &key)?)).await
+                db::run_write(pool, move |conn| Ok(idempotency::release(conn, &owner, &key, claimed_at)?)).await
             {
                 log::warn!("could not release an idempotency key: {release_error}");
             }

@@ -6,6 +6,11 @@ use serde::de::DeserializeOwned;
 
 use crate::error::{ApiError, FieldError};
 
+/// The query of an operation that takes no parameter: any parameter is refused as unknown.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NoParameters {}
+
 /// Like `web::Query`, but a parameter the operation does not document, or a value of the wrong
 /// type, is a 400 `INVALID_PARAMETER` naming the parameter. Query types use
 /// `#[serde(deny_unknown_fields)]`.

@@ -527,3 +527,12 @@ async fn a_creation_retried_with_its_idempotency_key_creates_one_contract() {
         .await;
     assert_eq!(accepted.status, 201, "{}", accepted.text);
 }
+
+#[tokio::test]
+async fn a_far_away_manual_reference_does_not_move_the_generated_sequence() {
+    let app = spawn_app().await;
+    let body = json!({"kind": "ctg", "reference": "CTG-074-2024-4294967295", "title": "T", "department": "74", "start_date": "2024-01-01", "end_date": "2028-12-31"});
+    app.create("/v1/contracts", &body).await;
+    let generated = app.create("/v1/contracts", &json!({"kind": "ctg", "title": "T", "department": "74", "start_date": "2024-01-01", "end_date": "2028-12-31"})).await;
+    assert_eq!(generated["reference"], "CTG-074-2024-0001");
+}

@@ -486,3 +486,70 @@ async fn the_same_payment_sent_many_times_at_once_is_paid_once_and_never_fails()
     let payments = app.get(&format!("/v1/funding-commitments/{id}/payments"), &admin_token()).await;
     assert_eq!(payments.body["items"].as_array().unwrap().len(), 5);
 }
+
+#[tokio::test]
+async fn money_references_stay_whole_after_recoveries_and_amendments() {
+    let app = spawn_app().await;
+    let contract = signed_contract(&app).await;
+    let id = committed(
+        &app,
+        &contract,
+        &json!([{"year": 2027, "amount_cents": 1_000_000}, {"year": 2028, "amount_cents": 1_000_000}]),
+        &json!({}),
+    )
+    .await;
+    let advance = line_of(&schedule(&app, &id).await, 2027, "advance");
+    assert_eq!(
+        pay(
+            &app,
+            &id,
+            "r1",
+            &json!({"schedule_line_id": advance, "paid_on": "2027-03-05", "amount_cents": 350_000, "reference": "M1"})
+        )
+        .await
+        .status,
+        201
+    );
+    let recovery = json!({"schedule_line_id": advance, "paid_on": "2027-04-05", "amount_cents": -350_000, "reference": "T1", "reason": "versé à tort"});
+    assert_eq!(pay(&app, &id, "r2", &recovery).await.status, 201);
+    // The line carries payments (netting to zero): regenerating keeps it rather than failing.
+    let answer =
+        app.post_json(&format!("/v1/funding-commitments/{id}/schedule/generate"), &admin_token(), &json!({})).await;
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    assert_eq!(sum_by_year(&answer.body, 2027), 1_000_000);
+    assert!(answer.body["lines"].as_array().unwrap().iter().any(|l| l["id"] == advance.as_str()));
+
+    // The period cannot shrink below the funded years.
+    let amendment = json!({"signed_on": "2026-01-10", "effective_on": "2026-02-01", "rationale": "raccourcir", "changes": {"end_date": "2027-12-31"}});
+    let answer = app.post_json(&format!("/v1/contracts/{}/amendments", contract.id), &admin_token(), &amendment).await;
+    let error = &answer.assert_problem(422, "VALIDATION_FAILED")["errors"][0];
+    assert_eq!(
+        (error["pointer"].as_str(), error["code"].as_str()),
+        (Some("/changes/end_date"), Some("FUNDING_OUTSIDE_PERIOD"))
+    );
+
+    // The payee keeps its role, and its identity, while money is committed to it.
+    let party = format!("/v1/contracts/{}/parties/{}", contract.id, contract.epci_party);
+    let etag = app.etag(&party).await;
+    app.patch_json(&party, &admin_token(), &etag, &json!({"roles": ["signatory", "pilot"]}))
+        .await
+        .assert_problem(409, "CONFLICT");
+    let organisation = format!("/v1/organisations/{}", contract.epci_organisation);
+    let etag = app.etag(&organisation).await;
+    let answer = app
+        .patch_json(
+            &organisation,
+            &admin_token(),
+            &etag,
+            &json!({"kind": "association", "siren": "534083662", "name": "Autre", "department": "74"}),
+        )
+        .await;
+    answer.assert_problem(409, "CONFLICT");
+    // Lists that take no parameter refuse any.
+    app.get(&format!("/v1/contracts/{}/funding-commitments?status=draft", contract.id), &admin_token())
+        .await
+        .assert_problem(400, "INVALID_PARAMETER");
+    app.get(&format!("/v1/contracts/{}/parties?page_size=2", contract.id), &admin_token())
+        .await
+        .assert_problem(400, "INVALID_PARAMETER");
+}
