@@ -141,12 +141,7 @@ pub fn update_axis(
     )
     .set(row)
     .execute(conn)?;
-    if updated != 1 {
-        return Ok(false);
-    }
-    touch(conn, &row.contract_id, row.updated_at)?;
-    history::record(conn, &row.contract_id, row.updated_at, change)?;
-    Ok(true)
+    history::after_versioned_write(conn, updated, &row.contract_id, row.updated_at, change)
 }
 
 pub fn delete_axis(
@@ -160,12 +155,7 @@ pub fn delete_axis(
         contract_axes::table.filter(contract_axes::id.eq(&row.id)).filter(contract_axes::version.eq(expected_version)),
     )
     .execute(conn)?;
-    if deleted != 1 {
-        return Ok(false);
-    }
-    touch(conn, &row.contract_id, at)?;
-    history::record(conn, &row.contract_id, at, change)?;
-    Ok(true)
+    history::after_versioned_write(conn, deleted, &row.contract_id, at, change)
 }
 
 pub fn insert_action(conn: &mut DbConnection, row: &ActionRow, change: &Change<'_>) -> QueryResult<()> {
@@ -187,12 +177,7 @@ pub fn update_action(
     )
     .set(row)
     .execute(conn)?;
-    if updated != 1 {
-        return Ok(false);
-    }
-    touch(conn, &row.contract_id, row.updated_at)?;
-    history::record(conn, &row.contract_id, row.updated_at, change)?;
-    Ok(true)
+    history::after_versioned_write(conn, updated, &row.contract_id, row.updated_at, change)
 }
 
 pub fn delete_action(
@@ -208,10 +193,5 @@ pub fn delete_action(
             .filter(contract_actions::version.eq(expected_version)),
     )
     .execute(conn)?;
-    if deleted != 1 {
-        return Ok(false);
-    }
-    touch(conn, &row.contract_id, at)?;
-    history::record(conn, &row.contract_id, at, change)?;
-    Ok(true)
+    history::after_versioned_write(conn, deleted, &row.contract_id, at, change)
 }

@@ -94,6 +94,23 @@ pub fn record(conn: &mut DbConnection, contract_id: &str, at: NaiveDateTime, cha
     Ok(())
 }
 
+/// Completes a versioned write to a contract's sub-resource: when it changed exactly one row, bumps
+/// the contract's version and records the change; returns whether it did.
+pub fn after_versioned_write(
+    conn: &mut DbConnection,
+    changed_rows: usize,
+    contract_id: &str,
+    at: NaiveDateTime,
+    change: &Change<'_>,
+) -> QueryResult<bool> {
+    if changed_rows != 1 {
+        return Ok(false);
+    }
+    super::contracts::touch(conn, contract_id, at)?;
+    record(conn, contract_id, at, change)?;
+    Ok(true)
+}
+
 /// The entries of one contract, oldest first. The caller checks the contract is in scope.
 pub fn list(conn: &mut DbConnection, contract_id: &str, after: Option<i64>, limit: i64) -> QueryResult<Vec<EntryRow>> {
     let mut query = contract_history::table

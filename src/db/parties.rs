@@ -74,12 +74,7 @@ pub fn update(
     )
     .set(row)
     .execute(conn)?;
-    if updated != 1 {
-        return Ok(false);
-    }
-    touch(conn, &row.contract_id, row.updated_at)?;
-    history::record(conn, &row.contract_id, row.updated_at, change)?;
-    Ok(true)
+    history::after_versioned_write(conn, updated, &row.contract_id, row.updated_at, change)
 }
 
 pub fn delete(
@@ -95,10 +90,5 @@ pub fn delete(
             .filter(contract_parties::version.eq(expected_version)),
     )
     .execute(conn)?;
-    if deleted != 1 {
-        return Ok(false);
-    }
-    touch(conn, &row.contract_id, at)?;
-    history::record(conn, &row.contract_id, at, change)?;
-    Ok(true)
+    history::after_versioned_write(conn, deleted, &row.contract_id, at, change)
 }
