@@ -59,6 +59,10 @@ fn parse_number<T: std::str::FromStr>(
     }
 }
 
+fn default_pool_size(cores: usize) -> u32 {
+    u32::try_from(cores.saturating_mul(2)).unwrap_or(u32::MAX).max(2)
+}
+
 impl Config {
     /// Reads the settings through `var` (the process environment in `main`, a map in tests).
     pub fn from_vars(var: impl Fn(&str) -> Option<String>, dev: bool) -> Result<Self, String> {
@@ -86,7 +90,11 @@ impl Config {
         let jwt_audience = var("CTG_JWT_AUDIENCE").unwrap_or_else(|| DEFAULT_AUDIENCE.to_owned());
         let cores = std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get);
         let pool = PoolSettings {
-            max_size: parse_number("CTG_DB_POOL_SIZE", var("CTG_DB_POOL_SIZE"), 10, |n| (1..=1000).contains(n))?,
+            // Twice the cores: measured best on 2 cores (bench/contracts.sh); more connections than
+            // threads that can use them only add waiting.
+            max_size: parse_number("CTG_DB_POOL_SIZE", var("CTG_DB_POOL_SIZE"), default_pool_size(cores), |n| {
+                (1..=1000).contains(n)
+            })?,
             checkout_timeout: Duration::from_millis(parse_number(
                 "CTG_DB_TIMEOUT_MS",
                 var("CTG_DB_TIMEOUT_MS"),
@@ -139,7 +147,8 @@ mod tests {
         let config = config(&[("CTG_JWT_SECRET", SECRET), ("CTG_JWT_ISSUER", "https://idp")], false).unwrap();
         assert_eq!(config.database_url, DatabaseUrl::parse(DEFAULT_DATABASE_URL).unwrap());
         assert_eq!(config.jwt_audience, "ctg-api");
-        assert_eq!(config.pool.max_size, 10);
+        let cores = std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get);
+        assert_eq!(config.pool.max_size, default_pool_size(cores));
     }
 
     #[test]

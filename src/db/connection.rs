@@ -134,7 +134,14 @@ impl r2d2::ManageConnection for ConnectionManager {
     }
 }
 
-pub type DbPool = r2d2::Pool<ConnectionManager>;
+/// The connection pool, and as many permits as it has connections. A request takes a permit
+/// (waiting asynchronously) before it takes a thread and a connection, so that a burst of requests
+/// queues on the async side instead of parking blocking threads on the pool's lock.
+#[derive(Clone)]
+pub struct DbPool {
+    pub(super) connections: r2d2::Pool<ConnectionManager>,
+    pub(super) permits: std::sync::Arc<tokio::sync::Semaphore>,
+}
 
 #[derive(Debug, Clone, Copy)]
 pub struct PoolSettings {
@@ -148,12 +155,14 @@ pub struct PoolSettings {
 /// connections are checked before each use, since the server may have gone away under them; a
 /// SQLite file cannot, so its connections skip that round trip.
 pub fn build_pool(url: &DatabaseUrl, settings: PoolSettings) -> DbPool {
-    r2d2::Pool::builder()
+    let connections = r2d2::Pool::builder()
         .max_size(settings.max_size)
         .min_idle(Some(0))
         .connection_timeout(settings.checkout_timeout)
         .test_on_check_out(url.backend() == Backend::Postgres)
-        .build_unchecked(ConnectionManager { url: url.clone() })
+        .build_unchecked(ConnectionManager { url: url.clone() });
+    let permits = std::sync::Arc::new(tokio::sync::Semaphore::new(settings.max_size as usize));
+    DbPool { connections, permits }
 }
 
 #[cfg(test)]

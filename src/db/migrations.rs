@@ -39,3 +39,20 @@ pub fn revert_all(conn: &mut DbConnection) -> Result<Vec<String>, MigrationError
     };
     Ok(reverted.iter().map(ToString::to_string).collect())
 }
+
+/// Reverts applied migrations, newest first, down to and including `version` (as diesel writes it,
+/// `20261126000004`); returns the reverted names. For tests of a migration's data backfill.
+pub fn revert_down_to(conn: &mut DbConnection, version: &str) -> Result<Vec<String>, MigrationError> {
+    let mut reverted = Vec::new();
+    loop {
+        let name = match conn {
+            DbConnection::Sqlite(sqlite) => sqlite.revert_last_migration(SQLITE)?.to_string(),
+            DbConnection::Pg(pg) => pg.revert_last_migration(POSTGRES)?.to_string(),
+        };
+        let done = name == version;
+        reverted.push(name);
+        if done {
+            return Ok(reverted);
+        }
+    }
+}

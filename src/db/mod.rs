@@ -39,10 +39,16 @@ where
     T: Send + 'static,
     F: FnOnce(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
 {
-    let pool = pool.clone();
+    let unavailable = |cause: String| ApiError::Unavailable { cause, retry_after_seconds: 2 };
+    let timeout = pool.connections.connection_timeout();
+    let permit = tokio::time::timeout(timeout, pool.permits.clone().acquire_owned())
+        .await
+        .map_err(|_| unavailable(format!("no database connection free within {timeout:?}")))?
+        .map_err(|error| unavailable(error.to_string()))?;
+    let connections = pool.connections.clone();
     actix_web::web::block(move || {
-        let mut conn =
-            pool.get().map_err(|error| ApiError::Unavailable { cause: error.to_string(), retry_after_seconds: 2 })?;
+        let _permit = permit;
+        let mut conn = connections.get().map_err(|error| unavailable(error.to_string()))?;
         work(&mut conn)
     })
     .await

@@ -195,3 +195,38 @@ fn the_suite_runs_on_the_backend_ci_asked_for() {
         Err(_) => eprintln!("running on {on}"),
     }
 }
+
+#[derive(QueryableByName)]
+struct Summary {
+    #[diesel(sql_type = Text)]
+    perimeter_epcis: String,
+    #[diesel(sql_type = Text)]
+    perimeter_communes: String,
+    #[diesel(sql_type = BigInt)]
+    covered_communes: i64,
+}
+
+/// Migration 4 adds the contract summary columns to databases that already hold contracts: its
+/// backfill must compute them from the link tables and the reference, as the service would.
+#[tokio::test]
+async fn the_summary_migration_backfills_existing_contracts() {
+    let app = crate::helpers::spawn_app().await;
+    let body = serde_json::json!({"kind": "ctg", "title": "T", "department": "74", "start_date": "2024-01-01", "end_date": "2028-12-31",
+                                  "perimeter": {"epcis": ["200000172"], "communes": ["74056", "74042"]}});
+    let created = app.create("/v1/contracts", &body).await;
+    assert_eq!(
+        created["perimeter"]["covered_communes"], 8,
+        "Faucigny's 7 members and Chamonix; Bonneville counted once"
+    );
+    let mut conn = db::connect(app.database.url()).unwrap();
+    let reverted = db::migrations::revert_down_to(&mut conn, "20261126000004").unwrap();
+    assert_eq!(reverted.last().map(String::as_str), Some("20261126000004"));
+    db::migrations::run_pending(&mut conn).unwrap();
+    let summary = diesel::sql_query("SELECT perimeter_epcis, perimeter_communes, covered_communes FROM contracts")
+        .get_result::<Summary>(&mut conn)
+        .unwrap();
+    assert_eq!(
+        (summary.perimeter_epcis.as_str(), summary.perimeter_communes.as_str(), summary.covered_communes),
+        ("200000172", "74042,74056", 8)
+    );
+}
