@@ -579,7 +579,8 @@ pub async fn list_contracts(
 #[get("/contracts/{id}")]
 pub async fn get_contract(caller: Caller, id: web::Path<Uuid>, pool: web::Data<DbPool>) -> ApiResult<HttpResponse> {
     let id = id.into_inner().to_string();
-    let view = db::run(&pool, move |conn| {
+    // One statement (two for a collectivity, whose party check follows the row it reads).
+    let view = db::run_one_statement(&pool, move |conn| {
         let (row, summary) = repo::find_summarised(conn, &caller.scope(), &id)?.ok_or(ApiError::NotFound)?;
         Ok(summarised_view(row, Some(&summary), chrono::Utc::now().date_naive()))
     })

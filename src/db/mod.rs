@@ -34,6 +34,17 @@ where
     with_connection(pool, move |conn| read_transaction(conn, work)).await
 }
 
+/// [`run`] without the read transaction, for answers read by one statement, which SQLite and
+/// PostgreSQL already give from one snapshot: it spares the `BEGIN` and `COMMIT` round trips on
+/// the hottest reads.
+pub async fn run_one_statement<T, F>(pool: &DbPool, work: F) -> Result<T, ApiError>
+where
+    T: Send + 'static,
+    F: FnOnce(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
+{
+    with_connection(pool, work).await
+}
+
 async fn with_connection<T, F>(pool: &DbPool, work: F) -> Result<T, ApiError>
 where
     T: Send + 'static,
