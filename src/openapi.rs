@@ -32,6 +32,7 @@ use crate::error::{FieldError, Problem};
         (name = "equipments", description = "Facilities run by a manager: crèches, leisure centres, relais petite enfance…"),
         (name = "contracts", description = "CTG and CEJ: content, perimeter, lifecycle, parties, action plan, amendments, history"),
         (name = "funding", description = "Multi-year commitments, payment schedules and payments, in cents"),
+        (name = "indicators", description = "The catalogue of what a CTG's diagnostic and follow-up measure"),
     )
 )]
 struct ApiDoc;

@@ -5,8 +5,8 @@ use utoipa_actix_web::scope;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::api::{
-    action_plan, amendments, contracts, enums, equipments, funding, funding_summary, health, history, organisations,
-    parties, schedule, territories,
+    action_plan, amendments, contracts, enums, equipments, funding, funding_summary, health, history, indicators,
+    organisations, parties, schedule, territories,
 };
 use crate::openapi;
 
@@ -69,6 +69,11 @@ pub fn configure(cfg: &mut ServiceConfig<'_>) {
                 .service(schedule::list_payments)
                 .service(schedule::create_payment)
                 .service(schedule::get_payment)
-                .service(funding_summary::get_funding_summary),
+                .service(funding_summary::get_funding_summary)
+                .service(indicators::list_indicators)
+                .service(indicators::create_indicator)
+                .service(indicators::get_indicator)
+                .service(indicators::update_indicator)
+                .service(indicators::delete_indicator),
         );
 }

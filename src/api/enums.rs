@@ -8,6 +8,8 @@ use utoipa::ToSchema;
 
 use crate::auth::Caller;
 use crate::domain::contract::{ActionStatus, ContractKind, ContractStatus, Field, PartyRole, SchemeKind};
+use crate::domain::funding::{Basis, CommitmentStatus, LineKind, LineStatus, Origin, Programme};
+use crate::domain::indicators::{GeoLevel, Periodicity, Unit};
 use crate::domain::lifecycle::TransitionAction;
 use crate::domain::organisation::{EquipmentType, OrganisationKind};
 use crate::domain::reference::{CommuneKind, EpciKind, Zone};
@@ -48,6 +50,15 @@ fn enums() -> BTreeMap<&'static str, Vec<EnumValue>> {
         "epci_kind" => EpciKind,
         "commune_kind" => CommuneKind,
         "zone" => Zone,
+        "programme" => Programme,
+        "funding_basis" => Basis,
+        "funding_origin" => Origin,
+        "commitment_status" => CommitmentStatus,
+        "schedule_line_kind" => LineKind,
+        "schedule_line_status" => LineStatus,
+        "indicator_unit" => Unit,
+        "geo_level" => GeoLevel,
+        "periodicity" => Periodicity,
     }
 }
 

@@ -10,6 +10,7 @@ pub mod funding;
 pub mod funding_summary;
 pub mod health;
 pub mod history;
+pub mod indicators;
 pub mod organisations;
 pub mod parties;
 pub mod problems;

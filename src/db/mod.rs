@@ -12,6 +12,7 @@ pub mod equipments;
 pub mod funding;
 pub mod history;
 pub mod idempotency;
+pub mod indicators;
 pub mod migrations;
 pub mod organisations;
 pub mod parties;

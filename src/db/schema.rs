@@ -274,6 +274,23 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    indicators (code) {
+        code -> Text,
+        label -> Text,
+        description -> Nullable<Text>,
+        unit -> Text,
+        ascending -> Bool,
+        field -> Nullable<Text>,
+        source -> Text,
+        geo_level -> Text,
+        periodicity -> Text,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(communes -> departments (department));
 diesel::joinable!(funding_commitments -> contracts (contract_id));
 diesel::joinable!(communes -> epcis (epci_siren));
@@ -300,4 +317,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     schedule_lines,
     payments,
     idempotency_keys,
+    indicators,
 );

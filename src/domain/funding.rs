@@ -268,6 +268,28 @@ mod tests {
     }
 
     #[test]
+    fn serde_and_stored_codes_agree() {
+        for value in Programme::ALL {
+            assert_eq!(serde_json::to_value(value).unwrap(), value.as_str());
+        }
+        for value in Basis::ALL {
+            assert_eq!(serde_json::to_value(value).unwrap(), value.as_str());
+        }
+        for value in Origin::ALL {
+            assert_eq!(serde_json::to_value(value).unwrap(), value.as_str());
+        }
+        for value in CommitmentStatus::ALL {
+            assert_eq!(serde_json::to_value(value).unwrap(), value.as_str());
+        }
+        for value in LineKind::ALL {
+            assert_eq!(serde_json::to_value(value).unwrap(), value.as_str());
+        }
+        for value in LineStatus::ALL {
+            assert_eq!(serde_json::to_value(value).unwrap(), value.as_str());
+        }
+    }
+
+    #[test]
     fn payments_stay_within_the_year_and_the_line() {
         assert_eq!(check_payment(700, 1_000, 300, 700, 0), Ok(()));
         assert_eq!(

@@ -4,6 +4,7 @@ pub mod codes;
 pub mod contract;
 pub mod funding;
 pub mod identifiers;
+pub mod indicators;
 pub mod lifecycle;
 pub mod organisation;
 pub mod reference;

@@ -136,6 +136,16 @@ const fn directory_write(ok: u16) -> Rule {
     }
 }
 
+/// The indicator catalogue: admins only; every other role reads it and changes none of it.
+const fn admin_only(ok: u16) -> Rule {
+    Rule {
+        admin: (ok, ok),
+        caf_agent: (FORBIDDEN, FORBIDDEN),
+        integration: (FORBIDDEN, FORBIDDEN),
+        collectivity: (FORBIDDEN, FORBIDDEN),
+    }
+}
+
 /// Creating a contract: admins anywhere, CAF agents in their départements. "Someone else's" is a
 /// contract of département 33: there is no object to hide yet, so it is 403.
 const fn contract_create(ok: u16) -> Rule {
@@ -206,6 +216,11 @@ macro_rules! matrix {
 matrix! {
     // The enumerations and their French labels (API.md §3), read by all.
     ("get", "/v1/enums") => everyone(200),
+    ("get", "/v1/indicators") => everyone(200),
+    ("post", "/v1/indicators") => admin_only(201),
+    ("get", "/v1/indicators/{code}") => everyone(200),
+    ("patch", "/v1/indicators/{code}") => admin_only(200),
+    ("delete", "/v1/indicators/{code}") => admin_only(204),
 
     // Territories: the reference, read by all.
     ("get", "/v1/departments") => everyone(200),
@@ -298,7 +313,7 @@ fn documented_operations() -> BTreeSet<(String, String)> {
 #[test]
 fn the_matrix_covers_exactly_the_operations_of_the_document() {
     let documented = documented_operations();
-    assert!(documented.len() >= 53, "the document lists only {} /v1 operations", documented.len());
+    assert!(documented.len() >= 58, "the document lists only {} /v1 operations", documented.len());
     let known: BTreeSet<(String, String)> =
         OPERATIONS.iter().map(|(method, template)| ((*method).to_owned(), (*template).to_owned())).collect();
     assert_eq!(known.len(), OPERATIONS.len(), "an operation appears twice in the matrix");
@@ -600,6 +615,25 @@ async fn prepare(app: &TestApp, world: &World, method: &str, template: &str, sid
     let n = next();
     match (method, template) {
         ("get", "/v1/enums") => Prepared::read("/v1/enums".into()),
+        ("get", "/v1/indicators") => Prepared::read("/v1/indicators?geo_level=epci".into()),
+        ("post", "/v1/indicators") => Prepared::create(
+            "/v1/indicators".into(),
+            json!({"code": format!("indicateur_{n}"), "label": format!("Indicateur {n}"), "unit": "count", "ascending": true,
+                   "source": "Test", "geo_level": "commune", "periodicity": "annual"}),
+        ),
+        ("get", "/v1/indicators/{code}") => Prepared::read("/v1/indicators/places_eaje".into()),
+        ("patch", "/v1/indicators/{code}") => {
+            let path = "/v1/indicators/places_eaje".to_owned();
+            Prepared::guarded(app, path.clone(), &path, Some(json!({"source": format!("Cnaf ({n})")}))).await
+        }
+        ("delete", "/v1/indicators/{code}") => {
+            let code = format!("a_supprimer_{n}");
+            let body = json!({"code": code, "label": "À supprimer", "unit": "count", "ascending": true, "source": "Test",
+                              "geo_level": "commune", "periodicity": "annual"});
+            app.create("/v1/indicators", &body).await;
+            let path = format!("/v1/indicators/{code}");
+            Prepared::guarded(app, path.clone(), &path, None).await
+        }
         ("get", "/v1/departments") => Prepared::read("/v1/departments".into()),
         ("get", "/v1/departments/{code}") => Prepared::read(format!("/v1/departments/{}", t.department)),
         ("get", "/v1/epcis") => Prepared::read(format!("/v1/epcis?department={}", t.department)),

@@ -14,5 +14,6 @@ mod funding;
 mod helpers;
 mod http;
 mod import;
+mod indicators;
 mod openapi;
 mod territories;

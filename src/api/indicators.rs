@@ -1,0 +1,252 @@
+//! The indicator catalogue: what a CTG's diagnostic and follow-up measure. Every role reads it;
+//! admins write it.
+
+use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, web};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use validator::Validate;
+
+use super::problems::{CreateProblems, DeleteProblems, ListProblems, ReadProblems, UpdateProblems};
+use super::with_etag;
+use crate::auth::{Caller, Role};
+use crate::db::indicators::{self as repo, IndicatorFilter, IndicatorRow};
+use crate::db::{self, DbPool};
+use crate::domain::contract::Field;
+use crate::domain::indicators::{GeoLevel, Periodicity, Unit, is_indicator_code};
+use crate::error::{ApiError, ApiResult, FieldError};
+use crate::http::body::{ApiJson, ApiJsonWithValue, RequestBody, nullable};
+use crate::http::idempotency::{self, Answer, IdempotencyKey};
+use crate::http::pagination::{Page, PageParams, PageRequest, PageTokenKey};
+use crate::http::preconditions::IfMatch;
+use crate::http::query::ApiQuery;
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct IndicatorView {
+    /// A lowercase slug.
+    #[schema(example = "taux_couverture_eaje_epci")]
+    pub code: String,
+    pub label: String,
+    pub description: Option<String>,
+    pub unit: Unit,
+    /// Whether a higher value is better.
+    pub ascending: bool,
+    pub field: Option<Field>,
+    pub source: String,
+    pub geo_level: GeoLevel,
+    pub periodicity: Periodicity,
+    pub version: i64,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+fn indicator_view(row: IndicatorRow) -> IndicatorView {
+    IndicatorView {
+        code: row.code,
+        label: row.label,
+        description: row.description,
+        unit: Unit::parse(&row.unit).unwrap_or(Unit::Count),
+        ascending: row.ascending,
+        field: row.field.as_deref().and_then(Field::parse),
+        source: row.source,
+        geo_level: GeoLevel::parse(&row.geo_level).unwrap_or(GeoLevel::Commune),
+        periodicity: Periodicity::parse(&row.periodicity).unwrap_or(Periodicity::Annual),
+        version: row.version,
+        created_at: db::rfc3339(row.created_at),
+        updated_at: db::rfc3339(row.updated_at),
+    }
+}
+
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateIndicator {
+    pub code: String,
+    #[validate(length(min = 1, max = 300, message = "must have 1 to 300 characters"))]
+    pub label: String,
+    #[validate(length(max = 2000, message = "must have at most 2000 characters"))]
+    pub description: Option<String>,
+    pub unit: Unit,
+    pub ascending: bool,
+    pub field: Option<Field>,
+    #[validate(length(min = 1, max = 200, message = "must have 1 to 200 characters"))]
+    pub source: String,
+    pub geo_level: GeoLevel,
+    pub periodicity: Periodicity,
+}
+
+impl RequestBody for CreateIndicator {}
+
+/// Changes to an indicator. Its code, unit, level and periodicity stay: observations are read in
+/// them.
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct IndicatorPatch {
+    #[validate(length(min = 1, max = 300, message = "must have 1 to 300 characters"))]
+    pub label: Option<String>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[validate(length(max = 2000, message = "must have at most 2000 characters"))]
+    pub description: Option<Option<String>>,
+    pub ascending: Option<bool>,
+    #[serde(default, deserialize_with = "nullable")]
+    pub field: Option<Option<Field>>,
+    #[validate(length(min = 1, max = 200, message = "must have 1 to 200 characters"))]
+    pub source: Option<String>,
+}
+
+impl RequestBody for IndicatorPatch {
+    const READ_ONLY: &'static [&'static str] =
+        &["version", "created_at", "updated_at", "code", "unit", "geo_level", "periodicity"];
+}
+
+fn require_admin(caller: &Caller) -> ApiResult<()> {
+    if caller.role == Role::Admin {
+        Ok(())
+    } else {
+        Err(ApiError::Forbidden("only admins change the indicator catalogue".into()))
+    }
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct IndicatorListQuery {
+    pub field: Option<Field>,
+    pub geo_level: Option<GeoLevel>,
+    #[param(minimum = 1, maximum = 200, default = 50)]
+    pub page_size: Option<u32>,
+    pub page_token: Option<String>,
+}
+
+/// The indicator catalogue, by code.
+#[utoipa::path(tag = "indicators", params(IndicatorListQuery), responses((status = 200, body = Page<IndicatorView>), ListProblems), security(("bearer" = [])))]
+#[get("/indicators")]
+pub async fn list_indicators(
+    caller: Caller,
+    ApiQuery(query): ApiQuery<IndicatorListQuery>,
+    pool: web::Data<DbPool>,
+    tokens: web::Data<PageTokenKey>,
+) -> ApiResult<HttpResponse> {
+    let filter = IndicatorFilter {
+        field: query.field.map(|f| f.as_str().to_owned()),
+        geo_level: query.geo_level.map(|l| l.as_str().to_owned()),
+    };
+    let params = PageParams { page_size: query.page_size, page_token: query.page_token.as_deref() };
+    let page = PageRequest::new(&tokens, &params, format!("indicators|{filter:?}|{}", caller.fingerprint()))?;
+    let page = db::run(&pool, move |conn| {
+        let rows = repo::list(conn, &filter, page.after.as_deref(), page.fetch_limit())?;
+        Ok(page.finish(&tokens, rows, |row| row.code.clone(), indicator_view))
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(page))
+}
+
+/// One indicator.
+#[utoipa::path(tag = "indicators", params(("code" = String, Path)), responses((status = 200, body = IndicatorView, headers(("ETag" = String))), ReadProblems), security(("bearer" = [])))]
+#[get("/indicators/{code}")]
+pub async fn get_indicator(
+    _caller: Caller,
+    code: web::Path<String>,
+    pool: web::Data<DbPool>,
+) -> ApiResult<HttpResponse> {
+    let code = code.into_inner();
+    let row = db::run(&pool, move |conn| repo::find(conn, &code)?.ok_or(ApiError::NotFound)).await?;
+    Ok(with_etag(row.version, &indicator_view(row)))
+}
+
+/// Add an indicator to the catalogue (admins).
+#[utoipa::path(tag = "indicators", request_body = CreateIndicator, responses((status = 201, body = IndicatorView, headers(("ETag" = String), ("Location" = String))), CreateProblems), security(("bearer" = [])))]
+#[post("/indicators")]
+pub async fn create_indicator(
+    caller: Caller,
+    json: ApiJsonWithValue<CreateIndicator>,
+    pool: web::Data<DbPool>,
+    req: HttpRequest,
+    key: IdempotencyKey,
+) -> ApiResult<HttpResponse> {
+    require_admin(&caller)?;
+    let hash = idempotency::request_hash("POST", req.path(), &json.value);
+    let body = json.body;
+    if !is_indicator_code(&body.code) {
+        let detail = "a lowercase slug of 2 to 64 letters, digits and '_', starting with a letter";
+        return Err(ApiError::validation(vec![FieldError::at_pointer("/code", "INVALID_CODE", detail)]));
+    }
+    idempotency::run_once(&pool, &caller, key.0, hash, move |conn| {
+        if repo::find(conn, &body.code)?.is_some() {
+            return Err(ApiError::Conflict(format!("indicator {} already exists", body.code)));
+        }
+        let now = db::now();
+        let row = IndicatorRow {
+            code: body.code,
+            label: body.label.trim().to_owned(),
+            description: body.description,
+            unit: body.unit.as_str().to_owned(),
+            ascending: body.ascending,
+            field: body.field.map(|f| f.as_str().to_owned()),
+            source: body.source.trim().to_owned(),
+            geo_level: body.geo_level.as_str().to_owned(),
+            periodicity: body.periodicity.as_str().to_owned(),
+            version: 1,
+            created_at: now,
+            updated_at: now,
+        };
+        repo::insert(conn, &row)?;
+        Answer::created(format!("/v1/indicators/{}", row.code), Some(row.version), &indicator_view(row))
+    })
+    .await
+}
+
+/// Change an indicator's description (admins).
+#[utoipa::path(tag = "indicators", params(("code" = String, Path), ("If-Match" = String, Header, description = "The ETag last read")), request_body = IndicatorPatch, responses((status = 200, body = IndicatorView, headers(("ETag" = String))), UpdateProblems), security(("bearer" = [])))]
+#[patch("/indicators/{code}")]
+pub async fn update_indicator(
+    caller: Caller,
+    code: web::Path<String>,
+    if_match: IfMatch,
+    ApiJson(patch): ApiJson<IndicatorPatch>,
+    pool: web::Data<DbPool>,
+) -> ApiResult<HttpResponse> {
+    require_admin(&caller)?;
+    let code = code.into_inner();
+    let row = db::run_write(&pool, move |conn| {
+        let current = repo::find(conn, &code)?.ok_or(ApiError::NotFound)?;
+        if_match.check(current.version)?;
+        let row = IndicatorRow {
+            label: patch.label.map_or_else(|| current.label.clone(), |label| label.trim().to_owned()),
+            description: patch.description.unwrap_or_else(|| current.description.clone()),
+            ascending: patch.ascending.unwrap_or(current.ascending),
+            field: patch.field.map_or_else(|| current.field.clone(), |field| field.map(|f| f.as_str().to_owned())),
+            source: patch.source.map_or_else(|| current.source.clone(), |source| source.trim().to_owned()),
+            version: current.version + 1,
+            updated_at: db::now(),
+            ..current
+        };
+        if !repo::update(conn, &row, if_match.0)? {
+            return Err(ApiError::PreconditionFailed);
+        }
+        Ok(row)
+    })
+    .await?;
+    Ok(with_etag(row.version, &indicator_view(row)))
+}
+
+/// Remove an indicator from the catalogue (admins).
+#[utoipa::path(tag = "indicators", params(("code" = String, Path), ("If-Match" = String, Header, description = "The ETag last read")), responses((status = 204, description = "Removed"), DeleteProblems), security(("bearer" = [])))]
+#[delete("/indicators/{code}")]
+pub async fn delete_indicator(
+    caller: Caller,
+    code: web::Path<String>,
+    if_match: IfMatch,
+    pool: web::Data<DbPool>,
+) -> ApiResult<HttpResponse> {
+    require_admin(&caller)?;
+    let code = code.into_inner();
+    db::run_write(&pool, move |conn| {
+        let current = repo::find(conn, &code)?.ok_or(ApiError::NotFound)?;
+        if_match.check(current.version)?;
+        if !repo::delete(conn, &code, if_match.0)? {
+            return Err(ApiError::PreconditionFailed);
+        }
+        Ok(())
+    })
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
+}

@@ -1,0 +1,76 @@
+//! The indicator catalogue: readable by every role, written by admins.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::DbConnection;
+use super::schema::indicators;
+
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = indicators, treat_none_as_null = true)]
+pub struct IndicatorRow {
+    pub code: String,
+    pub label: String,
+    pub description: Option<String>,
+    pub unit: String,
+    pub ascending: bool,
+    pub field: Option<String>,
+    pub source: String,
+    pub geo_level: String,
+    pub periodicity: String,
+    pub version: i64,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Debug, Default)]
+pub struct IndicatorFilter {
+    pub field: Option<String>,
+    pub geo_level: Option<String>,
+}
+
+pub fn list(
+    conn: &mut DbConnection,
+    filter: &IndicatorFilter,
+    after: Option<&str>,
+    limit: i64,
+) -> QueryResult<Vec<IndicatorRow>> {
+    let mut query =
+        indicators::table.select(IndicatorRow::as_select()).order(indicators::code).limit(limit).into_boxed();
+    if let Some(field) = &filter.field {
+        query = query.filter(indicators::field.eq(field.clone()));
+    }
+    if let Some(level) = &filter.geo_level {
+        query = query.filter(indicators::geo_level.eq(level.clone()));
+    }
+    if let Some(after) = after {
+        query = query.filter(indicators::code.gt(after.to_owned()));
+    }
+    query.load(conn)
+}
+
+pub fn find(conn: &mut DbConnection, code: &str) -> QueryResult<Option<IndicatorRow>> {
+    indicators::table.find(code).select(IndicatorRow::as_select()).first(conn).optional()
+}
+
+pub fn insert(conn: &mut DbConnection, row: &IndicatorRow) -> QueryResult<()> {
+    diesel::insert_into(indicators::table).values(row).execute(conn).map(|_| ())
+}
+
+/// Writes `row` if the stored version is still `expected_version`; returns whether it did.
+pub fn update(conn: &mut DbConnection, row: &IndicatorRow, expected_version: i64) -> QueryResult<bool> {
+    let updated = diesel::update(
+        indicators::table.filter(indicators::code.eq(&row.code)).filter(indicators::version.eq(expected_version)),
+    )
+    .set(row)
+    .execute(conn)?;
+    Ok(updated == 1)
+}
+
+pub fn delete(conn: &mut DbConnection, code: &str, expected_version: i64) -> QueryResult<bool> {
+    let deleted = diesel::delete(
+        indicators::table.filter(indicators::code.eq(code)).filter(indicators::version.eq(expected_version)),
+    )
+    .execute(conn)?;
+    Ok(deleted == 1)
+}
