@@ -20,8 +20,6 @@ struct VerifyingKey {
 /// The configured verification keys: an HS256 shared secret for tokens without `kid`, and
 /// RS256/ES256 public keys from a JWKS file, chosen by `kid`.
 pub struct KeySet {
-    /// Tokens this key set has verified, until they expire.
-    pub(super) verified: super::verified::VerifiedTokens,
     secret: Option<VerifyingKey>,
     by_kid: HashMap<String, VerifyingKey>,
     issuer: String,
@@ -61,13 +59,7 @@ impl KeySet {
         if secret.is_none() && by_kid.is_empty() {
             return Err("no verification key: set CTG_JWT_SECRET or CTG_JWT_JWKS_FILE".into());
         }
-        Ok(Self {
-            verified: super::verified::VerifiedTokens::default(),
-            secret,
-            by_kid,
-            issuer: issuer.to_owned(),
-            audience: audience.to_owned(),
-        })
+        Ok(Self { secret, by_kid, issuer: issuer.to_owned(), audience: audience.to_owned() })
     }
 
     pub fn read_jwks(path: &Path) -> Result<JwkSet, String> {
