@@ -31,6 +31,11 @@ impl FieldError {
         Self { pointer: Some(pointer.into()), parameter: None, code: code.to_owned(), detail: detail.into() }
     }
 
+    /// An unmet condition of a transition: about the resource's state, not one field.
+    pub fn condition(code: &str, detail: impl Into<String>) -> Self {
+        Self { pointer: None, parameter: None, code: code.to_owned(), detail: detail.into() }
+    }
+
     pub fn at_parameter(parameter: impl Into<String>, code: &str, detail: impl Into<String>) -> Self {
         Self { pointer: None, parameter: Some(parameter.into()), code: code.to_owned(), detail: detail.into() }
     }

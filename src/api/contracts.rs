@@ -884,10 +884,7 @@ pub async fn transition_contract(
         let target =
             lifecycle::transition(&facts, body.action, &request).map_err(|unmet| ApiError::InvalidStateTransition {
                 detail: format!("{} is refused: {} condition(s) unmet", body.action, unmet.len()),
-                unmet: unmet
-                    .into_iter()
-                    .map(|u| FieldError { pointer: None, parameter: None, code: u.code.to_owned(), detail: u.detail })
-                    .collect(),
+                unmet: unmet.into_iter().map(|u| FieldError::condition(u.code, u.detail)).collect(),
             })?;
         let before = view_one(conn, current.clone())?;
         let mut row = ContractRow {

@@ -522,39 +522,28 @@ pub async fn transition_commitment(
         let target = match body.action {
             CommitmentAction::Commit => {
                 if status != CommitmentStatus::Draft {
-                    unmet.push(FieldError {
-                        pointer: None,
-                        parameter: None,
-                        code: "WRONG_STATUS".into(),
-                        detail: format!("commit needs a draft commitment, this one is {status}"),
-                    });
+                    unmet.push(FieldError::condition(
+                        "WRONG_STATUS",
+                        format!("commit needs a draft commitment, this one is {status}"),
+                    ));
                 }
                 if current.decision_date.is_none() {
-                    unmet.push(FieldError {
-                        pointer: None,
-                        parameter: None,
-                        code: "DECISION_DATE_REQUIRED".into(),
-                        detail: "record the decision_date first".into(),
-                    });
+                    unmet.push(FieldError::condition("DECISION_DATE_REQUIRED", "record the decision_date first"));
                 }
                 if contract.status != "signed" {
-                    unmet.push(FieldError {
-                        pointer: None,
-                        parameter: None,
-                        code: "CONTRACT_NOT_SIGNED".into(),
-                        detail: format!("money is committed under a signed contract; this one is {}", contract.status),
-                    });
+                    unmet.push(FieldError::condition(
+                        "CONTRACT_NOT_SIGNED",
+                        format!("money is committed under a signed contract; this one is {}", contract.status),
+                    ));
                 }
                 CommitmentStatus::Committed
             }
             CommitmentAction::Close => {
                 if status != CommitmentStatus::Committed {
-                    unmet.push(FieldError {
-                        pointer: None,
-                        parameter: None,
-                        code: "WRONG_STATUS".into(),
-                        detail: format!("close needs a committed commitment, this one is {status}"),
-                    });
+                    unmet.push(FieldError::condition(
+                        "WRONG_STATUS",
+                        format!("close needs a committed commitment, this one is {status}"),
+                    ));
                 }
                 CommitmentStatus::Closed
             }
