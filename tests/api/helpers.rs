@@ -106,6 +106,14 @@ fn sqlite_template() -> &'static PathBuf {
             for suffix in ["-wal", "-shm"] {
                 let _ = std::fs::remove_file(format!("{}{suffix}", building.display()));
             }
+            // Templates of earlier schemas are of no further use.
+            for entry in std::fs::read_dir(&dir).unwrap().flatten() {
+                let path = entry.path();
+                let name = path.file_name().unwrap_or_default().to_string_lossy().into_owned();
+                if name.starts_with("template-") && path != template {
+                    let _ = std::fs::remove_file(&path);
+                }
+            }
         }
         template
     })
@@ -130,6 +138,15 @@ fn postgres_template(admin_url: &str) -> &'static str {
             let url = DatabaseUrl::Postgres(database_url(admin_url, &building));
             prepare_database(&url).unwrap();
             admin.batch_execute(&format!("ALTER DATABASE {building} RENAME TO {name}")).unwrap();
+            // Templates of earlier schemas are of no further use.
+            let stale: Vec<String> = diesel::select(diesel::dsl::sql::<diesel::sql_types::Array<diesel::sql_types::Text>>(&format!(
+                "ARRAY(SELECT datname::text FROM pg_database WHERE datname LIKE 'ctg\\_test\\_template\\_%' AND datname <> '{name}')"
+            )))
+            .get_result(&mut admin)
+            .unwrap();
+            for database in stale {
+                admin.batch_execute(&format!("DROP DATABASE IF EXISTS {database} WITH (FORCE)")).unwrap();
+            }
         }
         admin.batch_execute("SELECT pg_advisory_unlock(7261)").unwrap();
         name
