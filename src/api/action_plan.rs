@@ -13,7 +13,7 @@ use super::problems::{ChildListProblems, CreateChildProblems, DeleteProblems, Re
 use super::with_etag;
 use crate::auth::Caller;
 use crate::db::action_plan::{self as repo, ActionRow, AxisRow};
-use crate::db::history::{Action, Change};
+use crate::db::history::{Action, Change, snapshot};
 use crate::db::{self, DbConnection, DbPool, organisations, parties};
 use crate::domain::contract::{ActionStatus, Field};
 use crate::error::{ApiError, ApiResult, FieldError};
@@ -207,10 +207,6 @@ impl ActionPatch {
             && self.planned_end.is_none()
             && self.estimated_budget_cents.is_none()
     }
-}
-
-fn snapshot(view: &impl Serialize) -> Option<serde_json::Value> {
-    serde_json::to_value(view).ok()
 }
 
 /// Checks an action against its contract's axes and parties, listing every problem at once.

@@ -17,7 +17,7 @@ use super::problems::{ChildListProblems, CreateChildProblems, ReadProblems};
 use crate::auth::Caller;
 use crate::db::amendments::{self as repo, AmendmentRow};
 use crate::db::contracts::{self as contracts_repo, ContractRow, Perimeter};
-use crate::db::history::{Action, Change};
+use crate::db::history::{Action, Change, snapshot};
 use crate::db::{self, DbPool};
 use crate::domain::codes::join_codes;
 use crate::domain::contract::{ContractKind, Field, RecordedStatus};
@@ -230,8 +230,8 @@ pub async fn create_amendment(
             resource: "contract",
             resource_id: contract_id.clone(),
             reason: Some(format!("amendment {}: {}", amendment.number, amendment.rationale)),
-            before: serde_json::to_value(&before_view).ok(),
-            after: serde_json::to_value(&after_view).ok(),
+            before: snapshot(&before_view),
+            after: snapshot(&after_view),
         };
         let perimeter = changes.perimeter.is_some().then_some(&draft.perimeter);
         if !contracts_repo::update(conn, &row, current.version, perimeter, None, &change)? {

@@ -14,7 +14,7 @@ use super::problems::{CreateProblems, ListProblems, ReadProblems, TransitionProb
 use super::with_etag;
 use crate::auth::{Caller, Scope};
 use crate::db::contracts::{self as repo, ContractFilter, ContractOrder, ContractRow, Perimeter, SortKey};
-use crate::db::history::{Action, Change};
+use crate::db::history::{Action, Change, snapshot};
 use crate::db::{self, DbConnection, DbPool, funding, parties, territories};
 use crate::domain::codes::{join_codes, split_codes};
 use crate::domain::contract::{ContractKind, ContractStatus, Field, RecordedStatus, SchemeKind};
@@ -439,10 +439,6 @@ fn view(
         created_at: db::rfc3339(row.created_at),
         updated_at: db::rfc3339(row.updated_at),
     }
-}
-
-fn snapshot(view: &ContractView) -> Option<serde_json::Value> {
-    serde_json::to_value(view).ok()
 }
 
 /// The contract `id` if the caller reaches it; 404 otherwise, exactly as for an unknown id.

@@ -19,7 +19,7 @@ use super::with_etag;
 use crate::auth::Caller;
 use crate::db::contracts::ContractRow;
 use crate::db::funding::{self as repo, CommitmentRow};
-use crate::db::history::{Action, Change};
+use crate::db::history::{Action, Change, snapshot};
 use crate::db::{self, DbConnection, DbPool, equipments, parties};
 use crate::domain::codes::split_codes;
 use crate::domain::contract::PartyRole;
@@ -120,10 +120,6 @@ pub(crate) fn commitment_view(row: CommitmentRow, years: &BTreeMap<i64, i64>) ->
         created_at: db::rfc3339(row.created_at),
         updated_at: db::rfc3339(row.updated_at),
     }
-}
-
-fn snapshot(view: &impl Serialize) -> Option<serde_json::Value> {
-    serde_json::to_value(view).ok()
 }
 
 const COMMITMENT_READ_ONLY: &[&str] =

@@ -14,7 +14,7 @@ use super::problems::{ChildListProblems, CreateChildProblems, DeleteProblems, Re
 use super::with_etag;
 use crate::auth::Caller;
 use crate::db::contracts::ContractRow;
-use crate::db::history::{Action, Change};
+use crate::db::history::{Action, Change, snapshot};
 use crate::db::organisations::OrganisationRow;
 use crate::db::parties::{self as repo, PartyRow};
 use crate::db::{self, DbConnection, DbPool, funding, organisations};
@@ -241,7 +241,7 @@ pub async fn create_party(
             resource_id: row.id.clone(),
             reason: None,
             before: None,
-            after: serde_json::to_value(&view).ok(),
+            after: snapshot(&view),
         };
         repo::insert(conn, &row, &change)?;
         Answer::created(format!("/v1/contracts/{}/parties/{}", view.contract_id, view.id), Some(view.version), &view)
@@ -308,8 +308,8 @@ pub async fn update_party(
             resource: "party",
             resource_id: row.id.clone(),
             reason: None,
-            before: serde_json::to_value(&before).ok(),
-            after: serde_json::to_value(&after).ok(),
+            before: snapshot(&before),
+            after: snapshot(&after),
         };
         if !repo::update(conn, &row, if_match.0, &change)? {
             return Err(ApiError::PreconditionFailed);
@@ -352,7 +352,7 @@ pub async fn delete_party(
             resource: "party",
             resource_id: current.id.clone(),
             reason: None,
-            before: serde_json::to_value(&before).ok(),
+            before: snapshot(&before),
             after: None,
         };
         if !repo::delete(conn, &current, if_match.0, db::now(), &change)? {

@@ -16,7 +16,7 @@ use super::funding::{find_commitment, find_managed_commitment, format_month_day,
 use super::problems::{ChildListProblems, CreateChildProblems, ReadProblems};
 use crate::auth::Caller;
 use crate::db::funding::{self as repo, CommitmentRow, LineRow, PaymentRow};
-use crate::db::history::{Action, Change};
+use crate::db::history::{Action, Change, snapshot};
 use crate::db::{self, DbConnection, DbPool};
 use crate::domain::funding::{
     CommitmentStatus, LineKind, LineStatus, PaymentRefusal, ScheduleRule, check_payment, parse_month_day, plan_year,
@@ -329,8 +329,8 @@ pub async fn generate_schedule(
             resource: "schedule",
             resource_id: id.clone(),
             reason: None,
-            before: serde_json::to_value(&before).ok(),
-            after: serde_json::to_value(&after).ok(),
+            before: snapshot(&before),
+            after: snapshot(&after),
         };
         if !repo::update(conn, &row, current.version, None, &change)? {
             return Err(ApiError::PreconditionFailed);
@@ -494,7 +494,7 @@ pub async fn create_payment(
             resource_id: row.id.clone(),
             reason: payment.reason.clone(),
             before: None,
-            after: serde_json::to_value(&view).ok(),
+            after: snapshot(&view),
         };
         repo::insert_payment(conn, &contract.id, &row, &change)?;
         Answer::created(format!("/v1/funding-commitments/{id}/payments/{}", row.id), None, &view)

@@ -32,6 +32,11 @@ impl Action {
     }
 }
 
+/// A resource as the history keeps it: its API view as JSON.
+pub fn snapshot(view: &impl serde::Serialize) -> Option<Value> {
+    serde_json::to_value(view).ok()
+}
+
 /// One change to record, built by the handler that makes it.
 #[derive(Debug, Clone)]
 pub struct Change<'a> {
