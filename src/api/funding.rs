@@ -260,7 +260,8 @@ pub(crate) fn find_managed_commitment(
     Ok(found)
 }
 
-fn years_of(conn: &mut DbConnection, id: &str) -> ApiResult<BTreeMap<i64, i64>> {
+/// The yearly amounts of one commitment, by year.
+pub(crate) fn years_of(conn: &mut DbConnection, id: &str) -> ApiResult<BTreeMap<i64, i64>> {
     Ok(repo::years(conn, &[id.to_owned()])?.remove(id).unwrap_or_default())
 }
 

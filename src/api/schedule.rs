@@ -12,7 +12,7 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 use validator::Validate;
 
-use super::funding::{find_commitment, find_managed_commitment, format_month_day, stored_rule};
+use super::funding::{find_commitment, find_managed_commitment, format_month_day, stored_rule, years_of};
 use super::problems::{ChildListProblems, CreateChildProblems, ReadProblems};
 use crate::auth::Caller;
 use crate::db::funding::{self as repo, CommitmentRow, LineRow, PaymentRow};
@@ -220,7 +220,7 @@ pub async fn get_schedule(caller: Caller, id: web::Path<Uuid>, pool: web::Data<D
     let id = id.into_inner().to_string();
     let view = db::run(&pool, move |conn| {
         let (commitment, _) = find_commitment(conn, &caller, &id)?;
-        let years = repo::years(conn, std::slice::from_ref(&id))?.remove(&id).unwrap_or_default();
+        let years = years_of(conn, &id)?;
         schedule_view(conn, &commitment, &years)
     })
     .await?;
@@ -310,7 +310,7 @@ pub async fn generate_schedule(
             return Err(ApiError::Conflict("the commitment is closed".into()));
         }
         let rule = rule_from(&request, &stored_rule(&current))?;
-        let years = repo::years(conn, std::slice::from_ref(&id))?.remove(&id).unwrap_or_default();
+        let years = years_of(conn, &id)?;
         let before = schedule_view(conn, &current, &years)?;
         let all_years: BTreeSet<i64> = years.keys().copied().chain(before.lines.iter().map(|line| line.year)).collect();
         regenerate(conn, &current, &years, &all_years, &rule)?;
@@ -465,12 +465,7 @@ pub async fn create_payment(
                 "no line of this commitment's schedule has this id",
             )]));
         };
-        let committed = repo::years(conn, std::slice::from_ref(&id))?
-            .remove(&id)
-            .unwrap_or_default()
-            .get(&line.year)
-            .copied()
-            .unwrap_or(0);
+        let committed = years_of(conn, &id)?.get(&line.year).copied().unwrap_or(0);
         let (year_paid, line_paid) = repo::paid_in_year(conn, &id, line.year, &line.id)?;
         check_payment(payment.amount_cents, committed, year_paid, line.amount_cents, line_paid)
             .map_err(|error| refusal(&error, payment.amount_cents))?;
