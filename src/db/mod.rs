@@ -14,6 +14,7 @@ pub mod history;
 pub mod idempotency;
 pub mod indicators;
 pub mod migrations;
+pub mod observations;
 pub mod organisations;
 pub mod parties;
 mod schema;

@@ -291,12 +291,53 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    observations (indicator, geo_level, geo_code, period) {
+        indicator -> Text,
+        geo_level -> Text,
+        geo_code -> Text,
+        period -> Text,
+        value -> Nullable<Text>,
+        suppressed -> Bool,
+        source -> Text,
+        millesime -> Nullable<Text>,
+        ingest_id -> Text,
+        ingest_line -> BigInt,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    contract_indicators (id) {
+        id -> Text,
+        contract_id -> Text,
+        indicator -> Text,
+        geo_level -> Text,
+        geo_code -> Text,
+        baseline_period -> Nullable<Text>,
+        baseline_value -> Nullable<Text>,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    contract_indicator_targets (contract_indicator_id, period) {
+        contract_indicator_id -> Text,
+        period -> Text,
+        value -> Text,
+    }
+}
+
 diesel::joinable!(communes -> departments (department));
 diesel::joinable!(funding_commitments -> contracts (contract_id));
 diesel::joinable!(communes -> epcis (epci_siren));
 diesel::joinable!(contract_parties -> organisations (organisation_id));
 diesel::joinable!(contract_parties -> contracts (contract_id));
 diesel::joinable!(equipments -> organisations (manager_id));
+diesel::joinable!(contract_indicators -> contracts (contract_id));
+diesel::joinable!(contract_indicator_targets -> contract_indicators (contract_indicator_id));
 diesel::allow_tables_to_appear_in_same_query!(
     departments,
     epcis,
@@ -318,4 +359,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     payments,
     idempotency_keys,
     indicators,
+    observations,
+    contract_indicators,
+    contract_indicator_targets,
 );

@@ -1,0 +1,3 @@
+DROP TABLE contract_indicator_targets;
+DROP TABLE contract_indicators;
+DROP TABLE observations;
