@@ -20,6 +20,14 @@ pub struct FieldError {
     /// Name of the query parameter or header, when the complaint is about one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub parameter: Option<String>,
+    /// Line of an uploaded file (1 is the first), when the complaint is about one of its rows. A
+    /// 256 MiB file has far fewer than 2^32 lines; 32 bits keep `ApiError` small.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<u32>,
+    /// Column of that line (a CSV header or an NDJSON field name), when one is to blame.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
+    pub column: Option<Box<str>>,
     /// Stable, machine-readable reason, e.g. `DATE_BEFORE_START`.
     pub code: String,
     /// Human-readable reason.
@@ -28,16 +36,22 @@ pub struct FieldError {
 
 impl FieldError {
     pub fn at_pointer(pointer: impl Into<String>, code: &str, detail: impl Into<String>) -> Self {
-        Self { pointer: Some(pointer.into()), parameter: None, code: code.to_owned(), detail: detail.into() }
+        Self { pointer: Some(pointer.into()), ..Self::condition(code, detail) }
     }
 
     /// An unmet condition of a transition: about the resource's state, not one field.
     pub fn condition(code: &str, detail: impl Into<String>) -> Self {
-        Self { pointer: None, parameter: None, code: code.to_owned(), detail: detail.into() }
+        Self { pointer: None, parameter: None, line: None, column: None, code: code.to_owned(), detail: detail.into() }
+    }
+
+    /// A complaint about a line of an uploaded file, and the column to blame if there is one.
+    pub fn at_line(line: u64, column: Option<&str>, code: &str, detail: impl Into<String>) -> Self {
+        let line = u32::try_from(line).unwrap_or(u32::MAX);
+        Self { line: Some(line), column: column.map(Box::from), ..Self::condition(code, detail) }
     }
 
     pub fn at_parameter(parameter: impl Into<String>, code: &str, detail: impl Into<String>) -> Self {
-        Self { pointer: None, parameter: Some(parameter.into()), code: code.to_owned(), detail: detail.into() }
+        Self { parameter: Some(parameter.into()), ..Self::condition(code, detail) }
     }
 }
 
@@ -77,7 +91,7 @@ pub enum ApiError {
     #[error("read-only field {pointer}")]
     ReadOnlyField { pointer: String },
     #[error("invalid parameter: {}", .0.detail)]
-    InvalidParameter(FieldError),
+    InvalidParameter(Box<FieldError>),
     #[error("invalid page token")]
     InvalidPageToken,
     #[error("unauthenticated: {0}")]
@@ -118,6 +132,11 @@ pub enum ApiError {
 impl ApiError {
     pub fn internal(cause: impl std::fmt::Display) -> Self {
         Self::Internal(cause.to_string())
+    }
+
+    /// 400 `INVALID_PARAMETER` about the query parameter or header `name`.
+    pub fn invalid_parameter(name: impl Into<String>, code: &str, detail: impl Into<String>) -> Self {
+        Self::InvalidParameter(Box::new(FieldError::at_parameter(name, code, detail)))
     }
 
     /// 422 with every complaint, ordered by where it points, so that answers are stable.
@@ -200,6 +219,10 @@ impl ApiError {
             Self::PayloadTooLarge { limit_bytes } => {
                 format!("The body exceeds the limit of {limit_bytes} bytes")
             }
+            Self::ValidationFailed(errors) if errors.iter().any(|error| error.line.is_some()) => match errors.len() {
+                1 => "1 problem in the file; nothing was written".into(),
+                n => format!("{n} problems in the file; nothing was written"),
+            },
             Self::ValidationFailed(errors) => match errors.len() {
                 1 => "1 field is invalid".into(),
                 n => format!("{n} fields are invalid"),
@@ -218,7 +241,7 @@ impl ApiError {
         match self {
             Self::MalformedRequest { errors, .. } | Self::ValidationFailed(errors) => errors.clone(),
             Self::InvalidStateTransition { unmet, .. } => unmet.clone(),
-            Self::InvalidParameter(error) => vec![error.clone()],
+            Self::InvalidParameter(error) => vec![(**error).clone()],
             Self::UnknownField { pointer } => {
                 vec![FieldError::at_pointer(pointer.clone(), "UNKNOWN_FIELD", "is not a field of this resource")]
             }

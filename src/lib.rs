@@ -8,6 +8,7 @@ pub mod db;
 pub mod domain;
 pub mod error;
 pub mod http;
+pub mod ingest;
 pub mod openapi;
 pub mod routes;
 pub mod startup;

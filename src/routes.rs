@@ -5,8 +5,8 @@ use utoipa_actix_web::scope;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::api::{
-    action_plan, amendments, contracts, enums, equipments, funding, funding_summary, health, history, indicators,
-    organisations, parties, schedule, territories,
+    action_plan, amendments, contract_indicators, contracts, enums, equipments, funding, funding_summary, health,
+    history, indicators, observations, organisations, parties, schedule, territories,
 };
 use crate::openapi;
 
@@ -54,6 +54,11 @@ pub fn configure(cfg: &mut ServiceConfig<'_>) {
                 .service(action_plan::get_action)
                 .service(action_plan::update_action)
                 .service(action_plan::delete_action)
+                .service(contract_indicators::list_contract_indicators)
+                .service(contract_indicators::create_contract_indicator)
+                .service(contract_indicators::get_contract_indicator)
+                .service(contract_indicators::update_contract_indicator)
+                .service(contract_indicators::delete_contract_indicator)
                 .service(amendments::list_amendments)
                 .service(amendments::create_amendment)
                 .service(amendments::get_amendment)
@@ -74,6 +79,8 @@ pub fn configure(cfg: &mut ServiceConfig<'_>) {
                 .service(indicators::create_indicator)
                 .service(indicators::get_indicator)
                 .service(indicators::update_indicator)
-                .service(indicators::delete_indicator),
+                .service(indicators::delete_indicator)
+                .service(observations::list_observations)
+                .service(observations::bulk_observations),
         );
 }

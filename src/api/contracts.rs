@@ -504,11 +504,11 @@ fn parse_order(text: Option<&str>) -> ApiResult<ContractOrder> {
         "created_at" => SortKey::CreatedAt,
         "updated_at" => SortKey::UpdatedAt,
         _ => {
-            return Err(ApiError::InvalidParameter(FieldError::at_parameter(
+            return Err(ApiError::invalid_parameter(
                 "order_by",
                 "INVALID_VALUE",
                 "order_by is one of reference, start_date, end_date, created_at, updated_at, with an optional leading -",
-            )));
+            ));
         }
     };
     Ok(ContractOrder { key, descending })
@@ -532,11 +532,7 @@ pub async fn list_contracts(
         .as_deref()
         .map(|text| {
             chrono::DateTime::parse_from_rfc3339(text).map(|at| at.naive_utc()).map_err(|_| {
-                ApiError::InvalidParameter(FieldError::at_parameter(
-                    "updated_since",
-                    "INVALID_VALUE",
-                    "updated_since is an RFC 3339 timestamp",
-                ))
+                ApiError::invalid_parameter("updated_since", "INVALID_VALUE", "updated_since is an RFC 3339 timestamp")
             })
         })
         .transpose()?;

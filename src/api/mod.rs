@@ -3,6 +3,7 @@
 
 pub mod action_plan;
 pub mod amendments;
+pub mod contract_indicators;
 pub mod contracts;
 pub mod enums;
 pub mod equipments;
@@ -11,6 +12,7 @@ pub mod funding_summary;
 pub mod health;
 pub mod history;
 pub mod indicators;
+pub mod observations;
 pub mod organisations;
 pub mod parties;
 pub mod problems;

@@ -7,6 +7,7 @@
 pub mod action_plan;
 pub mod amendments;
 mod connection;
+pub mod contract_indicators;
 pub mod contracts;
 pub mod equipments;
 pub mod funding;

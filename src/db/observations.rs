@@ -1,11 +1,19 @@
 //! Observed values of indicators per territory and period. Values are exact decimals kept as
 //! text; a suppressed value is NULL, never 0.
 
+use std::collections::HashMap;
+
 use chrono::NaiveDateTime;
+use diesel::backend::Backend;
 use diesel::prelude::*;
+use diesel::query_builder::{AstPass, QueryFragment, QueryId};
+use diesel::serialize::ToSql;
+use diesel::sql_types::{BigInt, Bool, HasSqlType, Nullable, Text, Timestamp};
 
 use super::DbConnection;
-use super::schema::observations;
+use super::schema::{communes, departments, epcis, indicators, observations};
+use crate::domain::indicators::{GeoLevel, Periodicity};
+use crate::domain::observations::{IndicatorRule, Places, Territory, ValidRow};
 
 #[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable)]
 #[diesel(table_name = observations, treat_none_as_default_value = false)]
@@ -39,4 +47,227 @@ pub fn for_periods(
         .order(observations::period)
         .select(ObservationRow::as_select())
         .load(conn)
+}
+
+/// What rows need to know of each indicator of the catalogue.
+pub fn indicator_rules(conn: &mut DbConnection) -> QueryResult<HashMap<String, IndicatorRule>> {
+    let rows: Vec<(String, String, String)> =
+        indicators::table.select((indicators::code, indicators::geo_level, indicators::periodicity)).load(conn)?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(code, level, periodicity)| {
+            let rule =
+                IndicatorRule { geo_level: GeoLevel::parse(&level)?, periodicity: Periodicity::parse(&periodicity)? };
+            Some((code, rule))
+        })
+        .collect())
+}
+
+/// Every commune, EPCI and département of the reference, for checking a file's codes in memory.
+pub fn places(conn: &mut DbConnection) -> QueryResult<Places> {
+    let communes: Vec<(String, String, Option<String>, Option<String>)> = communes::table
+        .select((communes::insee, communes::department, communes::siren, communes::epci_siren))
+        .load(conn)?;
+    let mut places = Places::default();
+    for siren in epcis::table.select(epcis::siren).load::<String>(conn)? {
+        places.epcis.insert(siren, Vec::new());
+    }
+    places.departments = departments::table.select(departments::code).load::<String>(conn)?.into_iter().collect();
+    for (insee, department, siren, epci) in communes {
+        if let Some(found) = epci.and_then(|epci| places.epcis.get_mut(&epci))
+            && !found.contains(&department)
+        {
+            found.push(department.clone());
+        }
+        places.communes.insert(insee, (department, siren));
+    }
+    Ok(places)
+}
+
+pub fn count(conn: &mut DbConnection) -> QueryResult<i64> {
+    observations::table.count().get_result(conn)
+}
+
+/// Inserts `rows`, or replaces the observation already stored under the same key, unless this
+/// same ingestion wrote it (a key repeated in the file). Returns the number of rows written.
+/// Batches of `full_batch` rows reuse one prepared statement.
+pub fn upsert(
+    conn: &mut DbConnection,
+    rows: &[ValidRow],
+    full_batch: usize,
+    ingest_id: &str,
+    at: NaiveDateTime,
+) -> QueryResult<usize> {
+    let statement = Upsert { rows, ingest_id, at, cacheable: rows.len() == full_batch };
+    match conn {
+        DbConnection::Sqlite(sqlite) => statement.execute(sqlite),
+        DbConnection::Pg(pg) => statement.execute(pg),
+    }
+}
+
+/// For each row of `rows` that this ingestion had already written from another line: (its line,
+/// the earlier line).
+pub fn earlier_lines(conn: &mut DbConnection, rows: &[ValidRow], ingest_id: &str) -> QueryResult<Vec<(i64, i64)>> {
+    let mut repeated = Vec::new();
+    for row in rows {
+        let stored: Option<(String, i64)> = observations::table
+            .find((&row.indicator, row.geo_level.as_str(), &row.geo_code, &row.period))
+            .select((observations::ingest_id, observations::ingest_line))
+            .first(conn)
+            .optional()?;
+        if let Some((id, line)) = stored
+            && id == ingest_id
+            && line != row.line
+        {
+            repeated.push((row.line, line));
+        }
+    }
+    Ok(repeated)
+}
+
+/// `INSERT … ON CONFLICT … DO UPDATE … WHERE` for a batch of rows, written by hand because
+/// diesel's upsert DSL offers no `WHERE` on SQLite and none of it on the multi-backend connection.
+/// The ingestion's id and time are bound once, in a CTE, rather than on every row. Full batches
+/// share one prepared statement (the SQL depends only on the number of rows); a last, shorter
+/// batch is prepared for itself and not cached, so the cache cannot fill with every size.
+struct Upsert<'a> {
+    rows: &'a [ValidRow],
+    ingest_id: &'a str,
+    at: NaiveDateTime,
+    cacheable: bool,
+}
+
+impl<DB> QueryFragment<DB> for Upsert<'_>
+where
+    DB: Backend + HasSqlType<Text> + HasSqlType<Bool> + HasSqlType<BigInt> + HasSqlType<Timestamp>,
+    str: ToSql<Text, DB>,
+    bool: ToSql<Bool, DB>,
+    i64: ToSql<BigInt, DB>,
+    NaiveDateTime: ToSql<Timestamp, DB>,
+    Option<String>: ToSql<Nullable<Text>, DB>,
+    DB: HasSqlType<Nullable<Text>>,
+{
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
+        if !self.cacheable {
+            out.unsafe_to_cache_prepared();
+        }
+        out.push_sql("WITH ingestion (id, at) AS (SELECT ");
+        out.push_bind_param::<Text, str>(self.ingest_id)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Timestamp, NaiveDateTime>(&self.at)?;
+        out.push_sql(
+            ") INSERT INTO observations (indicator, geo_level, geo_code, period, value, suppressed, source, \
+             millesime, ingest_line, ingest_id, updated_at) \
+             SELECT batch.*, ingestion.id, ingestion.at FROM ingestion, (VALUES ",
+        );
+        for (index, row) in self.rows.iter().enumerate() {
+            out.push_sql(if index == 0 { "(" } else { ", (" });
+            out.push_bind_param::<Text, str>(&row.indicator)?;
+            out.push_sql(", ");
+            out.push_bind_param::<Text, str>(row.geo_level.as_str())?;
+            out.push_sql(", ");
+            out.push_bind_param::<Text, str>(&row.geo_code)?;
+            out.push_sql(", ");
+            out.push_bind_param::<Text, str>(&row.period)?;
+            out.push_sql(", ");
+            out.push_bind_param::<Nullable<Text>, Option<String>>(&row.value)?;
+            out.push_sql(", ");
+            out.push_bind_param::<Bool, bool>(&row.suppressed)?;
+            out.push_sql(", ");
+            out.push_bind_param::<Text, str>(&row.source)?;
+            out.push_sql(", ");
+            out.push_bind_param::<Nullable<Text>, Option<String>>(&row.millesime)?;
+            out.push_sql(", ");
+            out.push_bind_param::<BigInt, i64>(&row.line)?;
+            out.push_sql(")");
+        }
+        // `WHERE true` settles SQLite's parsing of ON CONFLICT after a SELECT.
+        out.push_sql(
+            ") AS batch WHERE true \
+             ON CONFLICT (indicator, geo_level, geo_code, period) DO UPDATE SET value = excluded.value, \
+             suppressed = excluded.suppressed, source = excluded.source, millesime = excluded.millesime, \
+             ingest_id = excluded.ingest_id, ingest_line = excluded.ingest_line, updated_at = excluded.updated_at \
+             WHERE observations.ingest_id <> excluded.ingest_id",
+        );
+        Ok(())
+    }
+}
+
+impl QueryId for Upsert<'_> {
+    type QueryId = ();
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl<Conn> RunQueryDsl<Conn> for Upsert<'_> {}
+
+#[derive(Debug, Default)]
+pub struct ObservationFilter {
+    pub geo_code: Option<String>,
+    /// Inclusive lower bound, canonical period text.
+    pub period_from: Option<String>,
+    /// Exclusive upper bound, canonical period text (`2025` to end with 2024's last quarter).
+    pub period_before: Option<String>,
+}
+
+/// One indicator's observations inside `territory`, by place then period, after the (place,
+/// period) cursor `after`.
+pub fn list(
+    conn: &mut DbConnection,
+    indicator: &str,
+    level: GeoLevel,
+    territory: &Territory,
+    filter: &ObservationFilter,
+    after: Option<(&str, &str)>,
+    limit: i64,
+) -> QueryResult<Vec<ObservationRow>> {
+    let mut query = observations::table
+        .filter(observations::indicator.eq(indicator.to_owned()))
+        .filter(observations::geo_level.eq(level.as_str()))
+        .select(ObservationRow::as_select())
+        .order((observations::geo_code, observations::period))
+        .limit(limit)
+        .into_boxed();
+    match (territory, level) {
+        (Territory::Everywhere, _) => {}
+        (Territory::Departments(departments), GeoLevel::Commune) => {
+            let inside =
+                communes::table.filter(communes::department.eq_any(departments.clone())).select(communes::insee);
+            query = query.filter(observations::geo_code.eq_any(inside));
+        }
+        (Territory::Departments(departments), GeoLevel::Epci) => {
+            let inside = communes::table
+                .filter(communes::department.eq_any(departments.clone()))
+                .filter(communes::epci_siren.is_not_null())
+                .select(communes::epci_siren.assume_not_null());
+            query = query.filter(observations::geo_code.eq_any(inside));
+        }
+        (Territory::Departments(departments), GeoLevel::Department) => {
+            query = query.filter(observations::geo_code.eq_any(departments.clone()));
+        }
+        (Territory::OwnPlaces(sirens), GeoLevel::Commune) => {
+            let own = communes::table.filter(communes::siren.eq_any(sirens.clone())).select(communes::insee);
+            query = query.filter(observations::geo_code.eq_any(own));
+        }
+        (Territory::OwnPlaces(sirens), GeoLevel::Epci) => {
+            query = query.filter(observations::geo_code.eq_any(sirens.clone()));
+        }
+        (Territory::OwnPlaces(_), GeoLevel::Department) => return Ok(Vec::new()),
+    }
+    if let Some(code) = &filter.geo_code {
+        query = query.filter(observations::geo_code.eq(code.clone()));
+    }
+    if let Some(from) = &filter.period_from {
+        query = query.filter(observations::period.ge(from.clone()));
+    }
+    if let Some(before) = &filter.period_before {
+        query = query.filter(observations::period.lt(before.clone()));
+    }
+    if let Some((code, period)) = after {
+        query = query.filter(
+            observations::geo_code
+                .gt(code.to_owned())
+                .or(observations::geo_code.eq(code.to_owned()).and(observations::period.gt(period.to_owned()))),
+        );
+    }
+    query.load(conn)
 }

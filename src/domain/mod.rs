@@ -6,6 +6,8 @@ pub mod funding;
 pub mod identifiers;
 pub mod indicators;
 pub mod lifecycle;
+pub mod observations;
 pub mod organisation;
+pub mod progress;
 pub mod reference;
 pub mod territory;

@@ -32,6 +32,11 @@ impl CsvTable {
         table
     }
 
+    /// More rows of a table already begun: no byte-order mark, no header.
+    pub fn continuation() -> Self {
+        Self { text: String::new() }
+    }
+
     fn line(&mut self, values: impl Iterator<Item = String>) {
         let fields: Vec<String> = values.map(|value| field(&value)).collect();
         self.text.push_str(&fields.join(";"));

@@ -12,7 +12,7 @@ use sha2::{Digest, Sha256};
 use crate::auth::Caller;
 use crate::db::idempotency::{self, Claim, StoredAnswer};
 use crate::db::{self, DbConnection, DbPool};
-use crate::error::{ApiError, ApiResult, FieldError};
+use crate::error::{ApiError, ApiResult};
 
 pub const HEADER: &str = "idempotency-key";
 /// Set on an answer replayed from an earlier request with the same key.
@@ -40,11 +40,11 @@ impl FromRequest for IdempotencyKey {
                 Ok(key) if (1..=255).contains(&key.len()) && key.bytes().all(|b| b.is_ascii_graphic()) => {
                     Ok(Self(Some(key.to_owned())))
                 }
-                _ => Err(ApiError::InvalidParameter(FieldError::at_parameter(
+                _ => Err(ApiError::invalid_parameter(
                     "Idempotency-Key",
                     "INVALID_VALUE",
                     "Idempotency-Key is 1 to 255 visible ASCII characters",
-                ))),
+                )),
             },
         };
         std::future::ready(result)
@@ -60,6 +60,17 @@ pub fn request_hash(method: &str, path: &str, body: &serde_json::Value) -> Strin
     hasher.update(path.as_bytes());
     hasher.update(b"\n");
     hasher.update(body.to_string().as_bytes());
+    format!("{:x}", hasher.finalize())
+}
+
+/// [`request_hash`] for a body known by its SHA-256 (a streamed file).
+pub fn request_hash_of_bytes(method: &str, path: &str, body_sha256: &str) -> String {
+    let mut hasher = Sha256::new();
+    hasher.update(method.as_bytes());
+    hasher.update(b" ");
+    hasher.update(path.as_bytes());
+    hasher.update(b"\nsha256:");
+    hasher.update(body_sha256.as_bytes());
     format!("{:x}", hasher.finalize())
 }
 
@@ -88,6 +99,16 @@ impl Answer {
             status: StatusCode::OK,
             location: None,
             etag: Some(crate::http::preconditions::etag(version)),
+            body: serde_json::to_value(body).map_err(ApiError::internal)?,
+        })
+    }
+
+    /// 200 with a body that is not a versioned resource (a report).
+    pub fn ok_unversioned(body: &impl Serialize) -> ApiResult<Self> {
+        Ok(Self {
+            status: StatusCode::OK,
+            location: None,
+            etag: None,
             body: serde_json::to_value(body).map_err(ApiError::internal)?,
         })
     }

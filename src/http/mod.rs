@@ -9,3 +9,4 @@ pub mod pagination;
 pub mod preconditions;
 pub mod query;
 pub mod request_id;
+pub mod spool;

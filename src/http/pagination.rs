@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 use utoipa::ToSchema;
 
-use crate::error::{ApiError, FieldError};
+use crate::error::ApiError;
 
 pub const DEFAULT_PAGE_SIZE: u32 = 50;
 pub const MAX_PAGE_SIZE: u32 = 200;
@@ -77,11 +77,11 @@ impl PageRequest {
     pub fn new(key: &PageTokenKey, params: &PageParams<'_>, binding: String) -> Result<Self, ApiError> {
         let size = params.page_size.unwrap_or(DEFAULT_PAGE_SIZE);
         if !(1..=MAX_PAGE_SIZE).contains(&size) {
-            return Err(ApiError::InvalidParameter(FieldError::at_parameter(
+            return Err(ApiError::invalid_parameter(
                 "page_size",
                 "OUT_OF_RANGE",
                 format!("page_size must be between 1 and {MAX_PAGE_SIZE}"),
-            )));
+            ));
         }
         let after = params.page_token.map(|token| key.open(&binding, token)).transpose()?;
         Ok(Self { size, after, binding })

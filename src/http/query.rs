@@ -4,7 +4,7 @@ use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpRequest};
 use serde::de::DeserializeOwned;
 
-use crate::error::{ApiError, FieldError};
+use crate::error::ApiError;
 
 /// The query of an operation that takes no parameter: any parameter is refused as unknown.
 #[derive(Debug, serde::Deserialize)]
@@ -21,18 +21,14 @@ pub fn parse_query<T: DeserializeOwned>(query: &str) -> Result<T, ApiError> {
     serde_path_to_error::deserialize(deserializer).map_err(|error| {
         let message = error.inner().to_string();
         if let Some(name) = unknown_field_name(&message) {
-            return ApiError::InvalidParameter(FieldError::at_parameter(
+            return ApiError::invalid_parameter(
                 name,
                 "UNKNOWN_PARAMETER",
                 format!("{name} is not a parameter of this operation"),
-            ));
+            );
         }
         let name = error.path().to_string();
-        ApiError::InvalidParameter(FieldError::at_parameter(
-            name.clone(),
-            "INVALID_VALUE",
-            format!("{name}: {message}"),
-        ))
+        ApiError::invalid_parameter(name.clone(), "INVALID_VALUE", format!("{name}: {message}"))
     })
 }
 

@@ -6,7 +6,8 @@
 //! The world, built through the API: the CAF of Haute-Savoie (74) and the CAF of Gironde (33); the
 //! CC Faucigny - Glières (74) and Bordeaux Métropole (33) as organisations; contract A, a CTG of 74
 //! over Faucigny, and contract B, a CTG of 33 over Bordeaux Métropole, each with its CAF and its
-//! EPCI as parties, one axis and one action piloted by the EPCI; a signed twin of each carrying an
+//! EPCI as parties, one axis and one action piloted by the EPCI, and the early-childcare coverage
+//! rate of the EPCI followed with a baseline and targets; a signed twin of each carrying an
 //! amendment (amendments exist only on signed contracts), where the EPCI is also payee, and a
 //! committed funding commitment to the EPCI with its schedule and one payment (money is committed
 //! only under a signed contract); an equipment in each département.
@@ -146,6 +147,13 @@ const fn admin_only(ok: u16) -> Rule {
     }
 }
 
+/// Observations in bulk: every role writes inside its territory. "Someone else's" is a row of
+/// département 33: the whole file is refused with 422 naming that row (places are public
+/// reference data, so there is nothing to hide behind a 404).
+const fn observation_write(ok: u16) -> Rule {
+    Rule { admin: (ok, ok), caf_agent: (ok, 422), integration: (ok, 422), collectivity: (ok, 422) }
+}
+
 /// Creating a contract: admins anywhere, CAF agents in their départements. "Someone else's" is a
 /// contract of département 33: there is no object to hide yet, so it is 403.
 const fn contract_create(ok: u16) -> Rule {
@@ -221,6 +229,9 @@ matrix! {
     ("get", "/v1/indicators/{code}") => everyone(200),
     ("patch", "/v1/indicators/{code}") => admin_only(200),
     ("delete", "/v1/indicators/{code}") => admin_only(204),
+    // Filtered to the caller's territory: see observations::callers_write_and_read_only_their_territory.
+    ("get", "/v1/indicators/{code}/observations") => everyone(200),
+    ("post", "/v1/observations/bulk") => observation_write(200),
 
     // Territories: the reference, read by all.
     ("get", "/v1/departments") => everyone(200),
@@ -270,6 +281,13 @@ matrix! {
     ("patch", "/v1/contracts/{id}/actions/{action_id}") => collectivity_contribution(200),
     ("delete", "/v1/contracts/{id}/actions/{action_id}") => contract_manage(204),
 
+    // Indicators a contract follows: read with the contract, written by those who manage it.
+    ("get", "/v1/contracts/{id}/indicators") => contract_read(200),
+    ("post", "/v1/contracts/{id}/indicators") => contract_manage(201),
+    ("get", "/v1/contracts/{id}/indicators/{follow_id}") => contract_read(200),
+    ("patch", "/v1/contracts/{id}/indicators/{follow_id}") => contract_manage(200),
+    ("delete", "/v1/contracts/{id}/indicators/{follow_id}") => contract_manage(204),
+
     // Amendments and history.
     ("get", "/v1/contracts/{id}/amendments") => contract_read(200),
     ("post", "/v1/contracts/{id}/amendments") => contract_manage(201),
@@ -313,7 +331,7 @@ fn documented_operations() -> BTreeSet<(String, String)> {
 #[test]
 fn the_matrix_covers_exactly_the_operations_of_the_document() {
     let documented = documented_operations();
-    assert!(documented.len() >= 58, "the document lists only {} /v1 operations", documented.len());
+    assert!(documented.len() >= 65, "the document lists only {} /v1 operations", documented.len());
     let known: BTreeSet<(String, String)> =
         OPERATIONS.iter().map(|(method, template)| ((*method).to_owned(), (*template).to_owned())).collect();
     assert_eq!(known.len(), OPERATIONS.len(), "an operation appears twice in the matrix");
@@ -349,6 +367,8 @@ struct Territory {
     axis: String,
     /// Piloted by the EPCI.
     action: String,
+    /// The coverage rate of the EPCI, followed by the draft contract.
+    follow: String,
     /// The same contract, signed, with one amendment; its EPCI party is also payee.
     signed: ContractFixture,
     amendment: String,
@@ -410,6 +430,15 @@ impl Territory {
                 }),
             )
             .await;
+        let follow = app
+            .create(
+                &format!("/v1/contracts/{}/indicators", contract.id),
+                &json!({
+                    "indicator": "taux_couverture_eaje_epci", "geo_level": "epci", "geo_code": epci_siren,
+                    "baseline": {"period": "2022", "value": "48.5"}, "targets": [{"period": "2026", "value": "55"}],
+                }),
+            )
+            .await;
         let signed = draft_ctg(app, department, &caf, &epci).await;
         let payee = format!("/v1/contracts/{}/parties/{}", signed.id, signed.epci_party);
         let etag = app.etag(&payee).await;
@@ -438,6 +467,7 @@ impl Territory {
             epci_siren,
             axis: id_of(&axis),
             action: id_of(&action),
+            follow: id_of(&follow),
             amendment: id_of(&amendment),
             equipment: id_of(&equipment),
             caf,
@@ -485,6 +515,21 @@ impl Territory {
     async fn fresh_action(&self, app: &TestApp) -> String {
         let body = json!({"code": format!("X{}", next()), "title": "Action provisoire"});
         id_of(&app.create(&format!("/v1/contracts/{}/actions", self.contract.id), &body).await)
+    }
+
+    /// A new indicator of the catalogue, published per département: one no contract follows yet.
+    async fn fresh_indicator(app: &TestApp) -> String {
+        let code = format!("suivi_{}", next());
+        let body = json!({"code": code, "label": "Indicateur suivi", "unit": "count", "ascending": true,
+                          "source": "Test", "geo_level": "department", "periodicity": "annual"});
+        app.create("/v1/indicators", &body).await;
+        code
+    }
+
+    /// A new follow-up of the draft contract, of a fresh indicator in its département.
+    async fn fresh_follow(&self, app: &TestApp) -> String {
+        let body = json!({"indicator": Self::fresh_indicator(app).await, "geo_level": "department", "geo_code": self.department});
+        id_of(&app.create(&format!("/v1/contracts/{}/indicators", self.contract.id), &body).await)
     }
 
     /// A new draft commitment of the signed contract to the EPCI: 10 000 € for 2025, decided,
@@ -561,20 +606,26 @@ struct Prepared {
     if_match: Option<String>,
     /// An `Idempotency-Key` used by no other request.
     idempotency_key: Option<String>,
+    /// A body that is not JSON, with its media type.
+    upload: Option<(&'static str, String)>,
 }
 
 impl Prepared {
     fn read(path: String) -> Self {
-        Self { path, body: None, if_match: None, idempotency_key: None }
+        Self { path, body: None, if_match: None, idempotency_key: None, upload: None }
     }
 
     fn create(path: String, body: Value) -> Self {
-        Self { path, body: Some(body), if_match: None, idempotency_key: None }
+        Self { path, body: Some(body), if_match: None, idempotency_key: None, upload: None }
+    }
+
+    fn upload(path: String, media_type: &'static str, text: String) -> Self {
+        Self { upload: Some((media_type, text)), ..Self::read(path) }
     }
 
     /// A write guarded by the ETag of `resource`, read now by the admin.
     async fn guarded(app: &TestApp, path: String, resource: &str, body: Option<Value>) -> Self {
-        Self { if_match: Some(app.etag(resource).await), path, body, idempotency_key: None }
+        Self { if_match: Some(app.etag(resource).await), path, body, idempotency_key: None, upload: None }
     }
 
     /// The same request under a fresh `Idempotency-Key`.
@@ -601,6 +652,7 @@ impl Prepared {
             // A key is bound to its first request: the same key on another path would be refused
             // as reused, which is not what this request is about.
             idempotency_key: self.idempotency_key.as_ref().map(|_| Uuid::new_v4().to_string()),
+            upload: self.upload.clone(),
         }
     }
 }
@@ -622,6 +674,18 @@ async fn prepare(app: &TestApp, world: &World, method: &str, template: &str, sid
                    "source": "Test", "geo_level": "commune", "periodicity": "annual"}),
         ),
         ("get", "/v1/indicators/{code}") => Prepared::read("/v1/indicators/places_eaje".into()),
+        ("get", "/v1/indicators/{code}/observations") => {
+            Prepared::read(format!("/v1/indicators/taux_couverture_eaje_epci/observations?geo_code={}", t.epci_siren))
+        }
+        ("post", "/v1/observations/bulk") => Prepared::upload(
+            "/v1/observations/bulk".into(),
+            "text/csv",
+            format!(
+                "indicator,geo_level,geo_code,period,value,source\ntaux_couverture_eaje_epci,epci,{},{},61.2,collectivite\n",
+                t.epci_siren,
+                1900 + n % 300
+            ),
+        ),
         ("patch", "/v1/indicators/{code}") => {
             let path = "/v1/indicators/places_eaje".to_owned();
             Prepared::guarded(app, path.clone(), &path, Some(json!({"source": format!("Cnaf ({n})")}))).await
@@ -754,6 +818,27 @@ async fn prepare(app: &TestApp, world: &World, method: &str, template: &str, sid
             Prepared::guarded(app, path.clone(), &path, None).await
         }
 
+        ("get", "/v1/contracts/{id}/indicators") => Prepared::read(format!("{contract}/indicators")),
+        ("post", "/v1/contracts/{id}/indicators") => Prepared::create(
+            format!("{contract}/indicators"),
+            json!({
+                "indicator": Territory::fresh_indicator(app).await, "geo_level": "department", "geo_code": t.department,
+                "baseline": {"period": "2023", "value": "120"}, "targets": [{"period": "2027", "value": "150"}],
+            }),
+        ),
+        ("get", "/v1/contracts/{id}/indicators/{follow_id}") => {
+            Prepared::read(format!("{contract}/indicators/{}", t.follow))
+        }
+        ("patch", "/v1/contracts/{id}/indicators/{follow_id}") => {
+            let path = format!("{contract}/indicators/{}", t.follow);
+            let body = json!({"targets": [{"period": "2026", "value": format!("{}.5", 50 + n % 10)}]});
+            Prepared::guarded(app, path.clone(), &path, Some(body)).await
+        }
+        ("delete", "/v1/contracts/{id}/indicators/{follow_id}") => {
+            let path = format!("{contract}/indicators/{}", t.fresh_follow(app).await);
+            Prepared::guarded(app, path.clone(), &path, None).await
+        }
+
         ("get", "/v1/contracts/{id}/amendments") => Prepared::read(format!("{signed}/amendments")),
         ("post", "/v1/contracts/{id}/amendments") => {
             let body = json!({
@@ -844,6 +929,9 @@ async fn send(app: &TestApp, method: &str, request: &Prepared, token: &str) -> A
     if let Some(body) = &request.body {
         builder = builder.json(body);
     }
+    if let Some((media_type, text)) = &request.upload {
+        builder = builder.header("Content-Type", *media_type).body(text.clone());
+    }
     app.send(builder).await
 }
 
@@ -851,6 +939,7 @@ fn code_of(status: u16) -> &'static str {
     match status {
         FORBIDDEN => "FORBIDDEN",
         NOT_FOUND => "NOT_FOUND",
+        422 => "VALIDATION_FAILED",
         _ => "",
     }
 }
@@ -1186,7 +1275,8 @@ async fn someone_elses_ids_do_not_cross_into_my_contract() {
     let (own, other) = (&world.own, &world.other);
     let missing = Uuid::new_v4().to_string();
 
-    // B's parties, axis, action and amendment addressed through A: no such thing in A, for anyone.
+    // B's parties, axis, action, followed indicator and amendment addressed through A: no such thing
+    // in A, for anyone.
     for role in Role::ALL {
         let token = role.token();
         for (path, random) in [
@@ -1201,6 +1291,10 @@ async fn someone_elses_ids_do_not_cross_into_my_contract() {
             (
                 format!("/v1/contracts/{}/actions/{}", own.contract.id, other.action),
                 format!("/v1/contracts/{}/actions/{missing}", own.contract.id),
+            ),
+            (
+                format!("/v1/contracts/{}/indicators/{}", own.contract.id, other.follow),
+                format!("/v1/contracts/{}/indicators/{missing}", own.contract.id),
             ),
             (
                 format!("/v1/contracts/{}/amendments/{}", own.signed.id, other.amendment),

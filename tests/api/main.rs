@@ -6,6 +6,7 @@
 
 mod access;
 mod auth;
+mod contract_indicators;
 mod contracts;
 mod database;
 mod directory;
@@ -15,5 +16,6 @@ mod helpers;
 mod http;
 mod import;
 mod indicators;
+mod observations;
 mod openapi;
 mod territories;

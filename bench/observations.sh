@@ -1,0 +1,169 @@
+#!/usr/bin/env bash
+# Bulk ingestion of observations, release build: rows per second through the API against a bare
+# `sqlite3` import of the same file, and the server's peak memory as the file grows.
+#
+#   1. generates CSV files of observations over the real communes (bench/observations_file.py):
+#      a small one (BENCH_SMALL_ROWS, 100,000) and the measured one (BENCH_ROWS, 1,000,000);
+#   2. imports the measured file with the sqlite3 command-line tool into a bare table: once with
+#      the same primary key as the service's table, once with no key at all;
+#   3. starts ctg-api on a fresh SQLite file, posts the small file then the measured file to
+#      POST /v1/observations/bulk, reading the server's peak resident memory (VmHWM) after each:
+#      if memory grows with the file, the second figure is well above the first;
+#   4. does the same on PostgreSQL when one answers at BENCH_POSTGRES_URL
+#      (postgres://postgres@127.0.0.1:5432, a scratch database is created and dropped; set it
+#      empty to skip PostgreSQL).
+#
+# Usage: bench/observations.sh
+# Needs: cargo, python3, curl, sqlite3; psql for the PostgreSQL part. Talks to 127.0.0.1 only.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+ROWS="${BENCH_ROWS:-1000000}"
+SMALL_ROWS="${BENCH_SMALL_ROWS:-100000}"
+POSTGRES_URL="${BENCH_POSTGRES_URL-postgres://postgres@127.0.0.1:5432}"
+
+for tool in cargo python3 curl sqlite3; do
+    command -v "$tool" > /dev/null || { echo "bench: $tool is needed" >&2; exit 1; }
+done
+
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/ctg-api-target}"
+echo "== building the release binary"
+cargo build --release --quiet --bin ctg-api
+BIN="$CARGO_TARGET_DIR/release/ctg-api"
+
+WORK="$(mktemp -d)"
+SERVER_PID=""
+SCRATCH_DB="ctg_bench_observations_$$"
+stop_server() {
+    if [[ -n "$SERVER_PID" ]] && kill -0 "$SERVER_PID" 2> /dev/null; then
+        kill "$SERVER_PID"
+        wait "$SERVER_PID" 2> /dev/null || true
+    fi
+    SERVER_PID=""
+}
+cleanup() {
+    local status=$?
+    stop_server
+    if [[ $status -ne 0 && -s "$WORK/server.log" ]]; then
+        echo "-- last lines of the server log:" >&2
+        tail -n 20 "$WORK/server.log" >&2
+    fi
+    if [[ -n "$POSTGRES_URL" ]] && command -v psql > /dev/null; then
+        psql -q "$POSTGRES_URL/postgres" -c "DROP DATABASE IF EXISTS $SCRATCH_DB" > /dev/null 2>&1 || true
+    fi
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+now() { date +%s.%N; }
+rate() { python3 -c "import sys; print(f'{int(sys.argv[1]) / float(sys.argv[2]):,.0f}')" "$1" "$2"; }
+elapsed() { python3 -c "import sys; print(f'{float(sys.argv[2]) - float(sys.argv[1]):.3f}')" "$1" "$2"; }
+
+echo "== generating $SMALL_ROWS and $ROWS observations over the reference's communes"
+python3 bench/observations_file.py --rows "$SMALL_ROWS" --out "$WORK/small.csv"
+python3 bench/observations_file.py --rows "$ROWS" --out "$WORK/observations.csv"
+echo "   $(du -m "$WORK/observations.csv" | cut -f1) MB"
+
+# bare_import NAME TAIL: the sqlite3 tool's own CSV import (one transaction) into a fresh table
+# whose definition ends with TAIL: the closing parenthesis, after a primary key if there is one.
+bare_import() {
+    local name="$1" tail="$2" started finished
+    rm -f "$WORK/bare.sqlite3"
+    sqlite3 "$WORK/bare.sqlite3" "PRAGMA journal_mode = WAL;
+        CREATE TABLE observations (indicator TEXT NOT NULL, geo_level TEXT NOT NULL, geo_code TEXT NOT NULL,
+            period TEXT NOT NULL, value TEXT, suppressed TEXT, source TEXT NOT NULL, millesime TEXT $tail;" > /dev/null
+    started="$(now)"
+    sqlite3 "$WORK/bare.sqlite3" ".import --csv --skip 1 $WORK/observations.csv observations"
+    finished="$(now)"
+    local count
+    count="$(sqlite3 "$WORK/bare.sqlite3" 'SELECT count(*) FROM observations')"
+    [[ "$count" == "$ROWS" ]] || { echo "bench: the bare import holds $count rows" >&2; exit 1; }
+    BARE_SECONDS["$name"]="$(elapsed "$started" "$finished")"
+    echo "   sqlite3 .import, $name: ${BARE_SECONDS[$name]} s, $(rate "$ROWS" "${BARE_SECONDS[$name]}") rows/s"
+}
+declare -A BARE_SECONDS
+echo "== bare sqlite3 import"
+bare_import "same primary key" ", PRIMARY KEY (indicator, geo_level, geo_code, period)) WITHOUT ROWID"
+bare_import "no key" ")"
+
+start_server() {
+    local port
+    port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+    BASE="http://127.0.0.1:$port"
+    export CTG_BIND="127.0.0.1:$port"
+    export CTG_JWT_SECRET="$(python3 -c 'import secrets; print(secrets.token_hex(32))')"
+    export CTG_JWT_ISSUER=bench
+    export RUST_LOG="${RUST_LOG:-warn,ctg_api::ingest=info}"
+    "$BIN" serve > "$WORK/server.log" 2>&1 &
+    SERVER_PID=$!
+    for _ in $(seq 1 120); do
+        if curl -fs -o /dev/null "$BASE/health/ready"; then break; fi
+        kill -0 "$SERVER_PID" 2> /dev/null || { echo "bench: the server exited during start-up" >&2; exit 1; }
+        sleep 0.5
+    done
+    curl -fs -o /dev/null "$BASE/health/ready" || { echo "bench: the server is not ready after 60 s" >&2; exit 1; }
+    TOKEN="$("$BIN" token --role admin --sub bench-ingest --lifetime-seconds 7200)"
+}
+
+peak_mb() { awk '/VmHWM/ { printf "%.0f", $2 / 1024 }' "/proc/$SERVER_PID/status"; }
+
+# ingest FILE ROWS: posts the file, checks the report, prints seconds.
+ingest() {
+    local file="$1" rows="$2" code seconds
+    read -r code seconds < <(curl -s -o "$WORK/report.json" -w '%{http_code} %{time_total}\n' \
+        -H "Authorization: Bearer $TOKEN" -H 'Content-Type: text/csv' --data-binary "@$file" \
+        "$BASE/v1/observations/bulk")
+    if [[ "$code" != 200 ]] || [[ "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["rows"])' "$WORK/report.json")" != "$rows" ]]; then
+        echo "bench: the ingestion answered $code:" >&2
+        head -c 2000 "$WORK/report.json" >&2
+        exit 1
+    fi
+    echo "$seconds"
+}
+
+# measure BACKEND: the small file, then the measured one, on a server already started.
+declare -A API_SECONDS API_PEAK
+measure() {
+    local backend="$1" before small_seconds seconds small_peak
+    before="$(peak_mb)"
+    small_seconds="$(ingest "$WORK/small.csv" "$SMALL_ROWS")"
+    small_peak="$(peak_mb)"
+    seconds="$(ingest "$WORK/observations.csv" "$ROWS")"
+    API_SECONDS["$backend"]="$seconds"
+    API_PEAK["$backend"]="$(peak_mb)"
+    echo "   $SMALL_ROWS rows: $small_seconds s ($(rate "$SMALL_ROWS" "$small_seconds") rows/s), peak memory $before MB before, $small_peak MB after"
+    echo "   $ROWS rows: $seconds s ($(rate "$ROWS" "$seconds") rows/s), peak memory ${API_PEAK[$backend]} MB after"
+    # The same file again: every row is now an update.
+    seconds="$(ingest "$WORK/observations.csv" "$ROWS")"
+    echo "   $ROWS rows again (all updates): $seconds s ($(rate "$ROWS" "$seconds") rows/s), peak memory $(peak_mb) MB"
+    echo "   where the time went, per ingestion (server log):"
+    grep -ao 'ingestion .*' "$WORK/server.log" | sed 's/^/     /'
+}
+
+echo "== API on SQLite"
+export DATABASE_URL="sqlite://$WORK/api.sqlite3"
+start_server
+measure sqlite
+stop_server
+
+if [[ -n "$POSTGRES_URL" ]] && command -v psql > /dev/null && psql -q "$POSTGRES_URL/postgres" -c "SELECT 1" > /dev/null 2>&1; then
+    echo "== API on PostgreSQL"
+    psql -q "$POSTGRES_URL/postgres" -c "CREATE DATABASE $SCRATCH_DB" > /dev/null
+    export DATABASE_URL="$POSTGRES_URL/$SCRATCH_DB"
+    start_server
+    measure postgres
+    stop_server
+else
+    echo "== PostgreSQL skipped: nothing answers at $POSTGRES_URL (or psql is missing)"
+fi
+
+SQLITE_RATE="$(rate "$ROWS" "${API_SECONDS[sqlite]}")"
+RATIO="$(python3 -c "import sys; print(f'{float(sys.argv[1]) / float(sys.argv[2]):.2f}')" "${BARE_SECONDS[same primary key]}" "${API_SECONDS[sqlite]}")"
+echo
+echo "== summary ($ROWS rows, file $(du -m "$WORK/observations.csv" | cut -f1) MB)"
+echo "   API on SQLite:        $SQLITE_RATE rows/s  (goal: at least 200,000)"
+echo "   bare sqlite3, same key: $(rate "$ROWS" "${BARE_SECONDS[same primary key]}") rows/s; API / bare = $RATIO (goal: at least 0.50)"
+echo "   bare sqlite3, no key:   $(rate "$ROWS" "${BARE_SECONDS[no key]}") rows/s"
+if [[ -n "${API_SECONDS[postgres]:-}" ]]; then
+    echo "   API on PostgreSQL:    $(rate "$ROWS" "${API_SECONDS[postgres]}") rows/s"
+fi

@@ -1,0 +1,683 @@
+//! The indicators a contract follows, in the IATI pattern: a baseline from the diagnostic, then a
+//! target per period, read with the observed actual of that period and the progress towards the
+//! target. Admins and CAF agents write them; whoever reaches the contract reads them.
+
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
+
+use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, web};
+use chrono::Datelike;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+use validator::Validate;
+
+use super::contracts::{find_in_scope, find_managed, require_open};
+use super::problems::{ChildListProblems, CreateChildProblems, DeleteProblems, ReadProblems, UpdateProblems};
+use super::with_etag;
+use crate::auth::Caller;
+use crate::db::contract_indicators::{self as repo, ContractIndicatorRow, TargetRow};
+use crate::db::contracts::ContractRow;
+use crate::db::history::{Action, Change, snapshot};
+use crate::db::indicators::IndicatorRow;
+use crate::db::{self, DbConnection, DbPool, indicators, observations, territories};
+use crate::domain::indicators::{DecimalValue, GeoLevel, Period, Periodicity, Unit};
+use crate::domain::progress::{achieved, ends_before, progress_percent};
+use crate::error::{ApiError, ApiResult, FieldError};
+use crate::http::body::{ApiJson, ApiJsonWithValue, RequestBody, nullable};
+use crate::http::idempotency::{self, Answer, IdempotencyKey};
+use crate::http::pagination::Page;
+use crate::http::preconditions::IfMatch;
+use crate::http::query::{ApiQuery, NoParameters};
+
+/// What a client may read back and send again, but never set: the server's fields and what is
+/// copied from the catalogue.
+const READ_ONLY_ON_CREATE: &[&str] = &["id", "version", "created_at", "updated_at", "contract_id", "unit", "ascending"];
+/// The same, and what the follow-up is of: another indicator or place is another follow-up.
+const READ_ONLY_ON_PATCH: &[&str] = &[
+    "id",
+    "version",
+    "created_at",
+    "updated_at",
+    "contract_id",
+    "unit",
+    "ascending",
+    "indicator",
+    "geo_level",
+    "geo_code",
+];
+
+/// Targets one follow-up may have: ten years of quarters.
+const MAX_TARGETS: usize = 40;
+
+/// A baseline: the value measured for one period before the contract acts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct IndicatorBaseline {
+    /// `2024` or `2024-Q2`, as the indicator's periodicity allows.
+    #[schema(example = "2022")]
+    pub period: String,
+    /// An exact decimal with at most 4 decimals, as a string.
+    #[schema(example = "48.2")]
+    pub value: String,
+}
+
+/// A target: the value the contract aims at for one period.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct IndicatorTarget {
+    /// `2024` or `2024-Q2`, as the indicator's periodicity allows, inside the contract's years.
+    #[schema(example = "2026")]
+    pub period: String,
+    /// An exact decimal with at most 4 decimals, as a string.
+    #[schema(example = "55")]
+    pub value: String,
+}
+
+/// A target with what was observed for its period.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct IndicatorTargetView {
+    #[schema(example = "2026")]
+    pub period: String,
+    #[schema(example = "55")]
+    pub value: String,
+    /// The observed value for exactly this period and place; `null` when there is none or it is
+    /// suppressed for statistical secrecy.
+    #[schema(example = "52.1")]
+    pub actual: Option<String>,
+    /// Whether an observation exists for the period but its value is suppressed.
+    pub actual_suppressed: bool,
+    /// Share of the way from the baseline to the target covered by the actual, in percent rounded
+    /// half away from zero to one decimal (`"62.5"`, `"100"`, `"-12.5"`, above 100 past the
+    /// target); `null` without a baseline or an actual, or when the target equals the baseline.
+    #[schema(example = "57.1")]
+    pub progress_percent: Option<String>,
+    /// Whether the actual meets the target in the indicator's direction (at or above it when
+    /// `ascending`, at or below it otherwise); `null` without an actual.
+    pub achieved: Option<bool>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ContractIndicatorView {
+    pub id: Uuid,
+    pub contract_id: Uuid,
+    /// The catalogue code.
+    #[schema(example = "taux_couverture_eaje_epci")]
+    pub indicator: String,
+    pub geo_level: GeoLevel,
+    /// INSEE code of a commune, SIREN of an EPCI or code of a département.
+    #[schema(example = "200000172")]
+    pub geo_code: String,
+    /// The indicator's unit, from the catalogue.
+    pub unit: Unit,
+    /// Whether a higher value is better, from the catalogue.
+    pub ascending: bool,
+    pub baseline: Option<IndicatorBaseline>,
+    /// By period.
+    pub targets: Vec<IndicatorTargetView>,
+    pub version: i64,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+/// A follow-up as the history keeps it: what its writers set, without what is read from the
+/// catalogue and the observations, which change without this resource changing.
+#[derive(Debug, Serialize)]
+struct Recorded<'a> {
+    id: &'a str,
+    contract_id: &'a str,
+    indicator: &'a str,
+    geo_level: &'a str,
+    geo_code: &'a str,
+    baseline: Option<IndicatorBaseline>,
+    targets: Vec<IndicatorTarget>,
+    version: i64,
+    created_at: String,
+    updated_at: String,
+}
+
+fn recorded(row: &ContractIndicatorRow, targets: &[TargetRow]) -> Option<serde_json::Value> {
+    snapshot(&Recorded {
+        id: &row.id,
+        contract_id: &row.contract_id,
+        indicator: &row.indicator,
+        geo_level: &row.geo_level,
+        geo_code: &row.geo_code,
+        baseline: baseline_of(row),
+        targets: targets
+            .iter()
+            .map(|target| IndicatorTarget { period: target.period.clone(), value: target.value.clone() })
+            .collect(),
+        version: row.version,
+        created_at: db::rfc3339(row.created_at),
+        updated_at: db::rfc3339(row.updated_at),
+    })
+}
+
+fn baseline_of(row: &ContractIndicatorRow) -> Option<IndicatorBaseline> {
+    match (&row.baseline_period, &row.baseline_value) {
+        (Some(period), Some(value)) => Some(IndicatorBaseline { period: period.clone(), value: value.clone() }),
+        _ => None,
+    }
+}
+
+/// The view of a follow-up: its targets by period, each with the observation of its period.
+fn view(
+    conn: &mut DbConnection,
+    row: ContractIndicatorRow,
+    mut targets: Vec<TargetRow>,
+    indicator: &IndicatorRow,
+) -> ApiResult<ContractIndicatorView> {
+    targets.sort_by_key(|target| Period::parse(&target.period));
+    let periods: Vec<String> = targets.iter().map(|target| target.period.clone()).collect();
+    let observed: HashMap<String, Option<String>> =
+        observations::for_periods(conn, &row.indicator, &row.geo_level, &row.geo_code, &periods)?
+            .into_iter()
+            .map(|observation| (observation.period, observation.value.filter(|_| !observation.suppressed)))
+            .collect();
+    let baseline = baseline_of(&row);
+    let baseline_value = baseline.as_ref().and_then(|baseline| DecimalValue::parse(&baseline.value));
+    let targets = targets
+        .into_iter()
+        .map(|target| {
+            let observation = observed.get(&target.period);
+            let actual_text = observation.cloned().flatten();
+            let actual = actual_text.as_deref().and_then(DecimalValue::parse);
+            let value = DecimalValue::parse(&target.value);
+            IndicatorTargetView {
+                actual: actual.map(|a| a.to_string()).or(actual_text),
+                actual_suppressed: observation.is_some_and(Option::is_none),
+                progress_percent: match (baseline_value, value, actual) {
+                    (Some(baseline), Some(value), Some(actual)) => {
+                        progress_percent(baseline, value, actual).map(|p| p.to_string())
+                    }
+                    _ => None,
+                },
+                achieved: match (value, actual) {
+                    (Some(value), Some(actual)) => Some(achieved(indicator.ascending, value, actual)),
+                    _ => None,
+                },
+                period: target.period,
+                value: target.value,
+            }
+        })
+        .collect();
+    Ok(ContractIndicatorView {
+        id: row.id.parse().unwrap_or_default(),
+        contract_id: row.contract_id.parse().unwrap_or_default(),
+        geo_level: GeoLevel::parse(&row.geo_level).unwrap_or(GeoLevel::Commune),
+        unit: Unit::parse(&indicator.unit).unwrap_or(Unit::Count),
+        ascending: indicator.ascending,
+        indicator: row.indicator,
+        geo_code: row.geo_code,
+        baseline,
+        targets,
+        version: row.version,
+        created_at: db::rfc3339(row.created_at),
+        updated_at: db::rfc3339(row.updated_at),
+    })
+}
+
+/// The catalogue entry of a followed indicator, which its foreign key keeps in place.
+fn indicator_of(conn: &mut DbConnection, code: &str) -> ApiResult<IndicatorRow> {
+    indicators::find(conn, code)?.ok_or_else(|| ApiError::internal(format!("followed indicator {code} is missing")))
+}
+
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateContractIndicator {
+    /// A code of the indicator catalogue.
+    #[schema(example = "taux_couverture_eaje_epci")]
+    pub indicator: String,
+    /// The level the indicator is published at.
+    pub geo_level: GeoLevel,
+    /// INSEE code of a commune the contract covers, SIREN of an EPCI of its perimeter (named, or
+    /// holding a commune it names), or the contract's département.
+    #[schema(example = "200000172")]
+    pub geo_code: String,
+    pub baseline: Option<IndicatorBaseline>,
+    /// At most 40, one per period, inside the contract's years and after the baseline.
+    #[serde(default)]
+    pub targets: Vec<IndicatorTarget>,
+}
+
+impl RequestBody for CreateContractIndicator {
+    const READ_ONLY: &'static [&'static str] = READ_ONLY_ON_CREATE;
+}
+
+/// Changes to a follow-up: its baseline (`null` removes it) and its targets (the list sent
+/// replaces the whole list). What is followed, and where, stays.
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ContractIndicatorPatch {
+    #[serde(default, deserialize_with = "nullable")]
+    pub baseline: Option<Option<IndicatorBaseline>>,
+    /// Replaces every target.
+    pub targets: Option<Vec<IndicatorTarget>>,
+}
+
+impl RequestBody for ContractIndicatorPatch {
+    const READ_ONLY: &'static [&'static str] = READ_ONLY_ON_PATCH;
+}
+
+/// Reads a period and a value the body sends at `pointer`, naming every problem.
+fn read_point(
+    pointer: &str,
+    period: &str,
+    value: &str,
+    periodicity: Option<Periodicity>,
+    errors: &mut Vec<FieldError>,
+) -> Option<(Period, DecimalValue)> {
+    let parsed_period = Period::parse(period);
+    match parsed_period {
+        None => errors.push(FieldError::at_pointer(
+            format!("{pointer}/period"),
+            "INVALID_PERIOD",
+            "must be a year (2024) or a quarter (2024-Q2)",
+        )),
+        Some(parsed) => {
+            if let Some(periodicity) = periodicity
+                && !parsed.fits(periodicity)
+            {
+                errors.push(FieldError::at_pointer(
+                    format!("{pointer}/period"),
+                    "PERIOD_DOES_NOT_FIT",
+                    format!("the indicator's periodicity is {}", periodicity.as_str()),
+                ));
+            }
+        }
+    }
+    let parsed_value = DecimalValue::parse(value);
+    if parsed_value.is_none() {
+        errors.push(FieldError::at_pointer(
+            format!("{pointer}/value"),
+            "INVALID_VALUE",
+            "must be a decimal number as a string, with at most 4 decimals (\"57.3\")",
+        ));
+    }
+    Some((parsed_period?, parsed_value?))
+}
+
+/// Reads the targets a body sends, in its order (`None` for one that does not read).
+fn read_targets(
+    targets: &[IndicatorTarget],
+    contract: &ContractRow,
+    periodicity: Option<Periodicity>,
+    errors: &mut Vec<FieldError>,
+) -> Vec<Option<(Period, DecimalValue)>> {
+    if targets.len() > MAX_TARGETS {
+        errors.push(FieldError::at_pointer("/targets", "TOO_MANY_TARGETS", format!("at most {MAX_TARGETS} targets")));
+        return Vec::new();
+    }
+    let years = contract.start_date.year()..=contract.end_date.year();
+    let mut seen = Vec::with_capacity(targets.len());
+    let mut read = Vec::with_capacity(targets.len());
+    for (index, target) in targets.iter().enumerate() {
+        let pointer = format!("/targets/{index}");
+        let point = read_point(&pointer, &target.period, &target.value, periodicity, errors);
+        if let Some((period, _)) = point {
+            if seen.contains(&period) {
+                errors.push(FieldError::at_pointer(
+                    format!("{pointer}/period"),
+                    "DUPLICATE_PERIOD",
+                    format!("another target is already for {period}"),
+                ));
+            }
+            seen.push(period);
+            if !years.contains(&period.year) {
+                errors.push(FieldError::at_pointer(
+                    format!("{pointer}/period"),
+                    "TARGET_OUTSIDE_CONTRACT",
+                    format!("must be within the contract's years, {} to {}", years.start(), years.end()),
+                ));
+            }
+        }
+        read.push(point);
+    }
+    read
+}
+
+/// Checks that the baseline is over before every target begins. The complaint points at what the
+/// request sends: the baseline when it sends one, else each target it sends that comes too early.
+fn check_order(
+    baseline: Option<Period>,
+    baseline_sent: bool,
+    targets: &[Option<Period>],
+    errors: &mut Vec<FieldError>,
+) {
+    let Some(baseline) = baseline else {
+        return;
+    };
+    let too_early: Vec<(usize, Period)> = targets
+        .iter()
+        .enumerate()
+        .filter_map(|(index, period)| period.map(|period| (index, period)))
+        .filter(|(_, period)| !ends_before(baseline, *period))
+        .collect();
+    if baseline_sent {
+        if let Some((_, first)) = too_early.iter().min_by_key(|(_, period)| *period) {
+            errors.push(FieldError::at_pointer(
+                "/baseline/period",
+                "BASELINE_AFTER_TARGET",
+                format!("must be over before every target period; a target is for {first}"),
+            ));
+        }
+    } else {
+        for (index, _) in too_early {
+            errors.push(FieldError::at_pointer(
+                format!("/targets/{index}/period"),
+                "BASELINE_AFTER_TARGET",
+                format!("must come after the baseline period {baseline}"),
+            ));
+        }
+    }
+}
+
+/// Checks the place a new follow-up is about: the indicator's level, a code of the reference, and
+/// inside the contract's perimeter.
+fn check_place(
+    conn: &mut DbConnection,
+    contract: &ContractRow,
+    indicator: Option<&IndicatorRow>,
+    level: GeoLevel,
+    code: &str,
+    errors: &mut Vec<FieldError>,
+) -> ApiResult<()> {
+    if let Some(indicator) = indicator
+        && indicator.geo_level != level.as_str()
+    {
+        errors.push(FieldError::at_pointer(
+            "/geo_level",
+            "GEO_LEVEL_MISMATCH",
+            format!("indicator {} is published at the {} level", indicator.code, indicator.geo_level),
+        ));
+    }
+    let exists = match level {
+        GeoLevel::Commune => territories::find_commune(conn, code)?.is_some(),
+        GeoLevel::Epci => territories::find_epci(conn, code)?.is_some(),
+        GeoLevel::Department => territories::find_department(conn, code)?.is_some(),
+    };
+    if !exists {
+        errors.push(FieldError::at_pointer(
+            "/geo_code",
+            "UNKNOWN_GEO_CODE",
+            format!("no {} has this code in the territory reference", level.as_str()),
+        ));
+        return Ok(());
+    }
+    let inside = match level {
+        GeoLevel::Commune => repo::covers_commune(conn, &contract.id, code)?,
+        GeoLevel::Epci => repo::reaches_epci(conn, &contract.id, code)?,
+        GeoLevel::Department => contract.department == code,
+    };
+    if !inside {
+        let detail = match level {
+            GeoLevel::Commune => "the contract's perimeter does not cover this commune",
+            GeoLevel::Epci => "this EPCI is not in the contract's perimeter and holds none of its communes",
+            GeoLevel::Department => "this is not the contract's département",
+        };
+        errors.push(FieldError::at_pointer("/geo_code", "GEO_CODE_OUTSIDE_PERIMETER", detail));
+    }
+    Ok(())
+}
+
+/// The rows to store for the targets a body sends, by period.
+fn target_rows(id: &str, targets: &[IndicatorTarget], read: &[Option<(Period, DecimalValue)>]) -> Vec<TargetRow> {
+    let mut rows: Vec<TargetRow> = targets
+        .iter()
+        .zip(read)
+        .map(|(target, point)| {
+            // Stored in canonical form; `read` holds every target once the checks passed.
+            let (period, value) = point.map_or_else(
+                || (target.period.clone(), target.value.clone()),
+                |(period, value)| (period.to_string(), value.to_string()),
+            );
+            TargetRow { contract_indicator_id: id.to_owned(), period, value }
+        })
+        .collect();
+    rows.sort_by_key(|row| Period::parse(&row.period));
+    rows
+}
+
+fn refuse_if_any(errors: Vec<FieldError>) -> ApiResult<()> {
+    if errors.is_empty() { Ok(()) } else { Err(ApiError::validation(errors)) }
+}
+
+/// The indicators a contract follows, by indicator and place, each with its baseline, its targets
+/// and, per target, the observed actual and the progress towards it.
+#[utoipa::path(tag = "contracts", params(("id" = Uuid, Path)), responses((status = 200, body = Page<ContractIndicatorView>), ChildListProblems), security(("bearer" = [])))]
+#[get("/contracts/{id}/indicators")]
+pub async fn list_contract_indicators(
+    caller: Caller,
+    id: web::Path<Uuid>,
+    _no_parameters: ApiQuery<NoParameters>,
+    pool: web::Data<DbPool>,
+) -> ApiResult<HttpResponse> {
+    let id = id.into_inner().to_string();
+    let items = db::run(&pool, move |conn| {
+        find_in_scope(conn, &caller, &id)?;
+        let mut catalogue: HashMap<String, IndicatorRow> = HashMap::new();
+        let mut items = Vec::new();
+        for (row, targets) in repo::list(conn, &id)? {
+            let indicator = match catalogue.entry(row.indicator.clone()) {
+                Entry::Occupied(entry) => entry.into_mut(),
+                Entry::Vacant(entry) => entry.insert(indicator_of(conn, &row.indicator)?),
+            };
+            items.push(view(conn, row, targets, indicator)?);
+        }
+        Ok(items)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(Page { items, next_page_token: None }))
+}
+
+/// One indicator the contract follows. Its `ETag` versions the baseline and targets; the actuals
+/// move with the observations without changing it.
+#[utoipa::path(tag = "contracts", params(("id" = Uuid, Path), ("follow_id" = Uuid, Path)), responses((status = 200, body = ContractIndicatorView, headers(("ETag" = String))), ReadProblems), security(("bearer" = [])))]
+#[get("/contracts/{id}/indicators/{follow_id}")]
+pub async fn get_contract_indicator(
+    caller: Caller,
+    ids: web::Path<(Uuid, Uuid)>,
+    pool: web::Data<DbPool>,
+) -> ApiResult<HttpResponse> {
+    let (contract_id, id) = ids.into_inner();
+    let (contract_id, id) = (contract_id.to_string(), id.to_string());
+    let view = db::run(&pool, move |conn| {
+        find_in_scope(conn, &caller, &contract_id)?;
+        let (row, targets) = repo::find(conn, &contract_id, &id)?.ok_or(ApiError::NotFound)?;
+        let indicator = indicator_of(conn, &row.indicator)?;
+        view(conn, row, targets, &indicator)
+    })
+    .await?;
+    Ok(with_etag(view.version, &view))
+}
+
+/// Follow an indicator of the catalogue at a place of the contract's perimeter, with its baseline
+/// and targets. A contract follows an indicator at a place once.
+#[utoipa::path(tag = "contracts", params(("id" = Uuid, Path)), request_body = CreateContractIndicator, responses((status = 201, body = ContractIndicatorView, headers(("ETag" = String), ("Location" = String))), CreateChildProblems), security(("bearer" = [])))]
+#[post("/contracts/{id}/indicators")]
+pub async fn create_contract_indicator(
+    caller: Caller,
+    id: web::Path<Uuid>,
+    json: ApiJsonWithValue<CreateContractIndicator>,
+    pool: web::Data<DbPool>,
+    req: HttpRequest,
+    key: IdempotencyKey,
+) -> ApiResult<HttpResponse> {
+    let hash = idempotency::request_hash("POST", req.path(), &json.value);
+    let body = json.body;
+    let contract_id = id.into_inner().to_string();
+    let owner = caller.clone();
+    idempotency::run_once(&pool, &owner, key.0, hash, move |conn| {
+        let contract = find_managed(conn, &caller, &contract_id)?;
+        require_open(&contract)?;
+        let mut errors = Vec::new();
+        let indicator = indicators::find(conn, &body.indicator)?;
+        if indicator.is_none() {
+            errors.push(FieldError::at_pointer(
+                "/indicator",
+                "UNKNOWN_INDICATOR",
+                "no indicator of the catalogue has this code",
+            ));
+        }
+        let periodicity = indicator.as_ref().and_then(|indicator| Periodicity::parse(&indicator.periodicity));
+        check_place(conn, &contract, indicator.as_ref(), body.geo_level, &body.geo_code, &mut errors)?;
+        let baseline = body
+            .baseline
+            .as_ref()
+            .and_then(|baseline| read_point("/baseline", &baseline.period, &baseline.value, periodicity, &mut errors));
+        let targets = read_targets(&body.targets, &contract, periodicity, &mut errors);
+        let target_periods: Vec<Option<Period>> = targets.iter().map(|point| point.map(|(period, _)| period)).collect();
+        check_order(baseline.map(|(period, _)| period), true, &target_periods, &mut errors);
+        refuse_if_any(errors)?;
+        let Some(indicator) = indicator else {
+            return Err(ApiError::internal("an unknown indicator passed the checks"));
+        };
+        if repo::already_followed(conn, &contract_id, &indicator.code, body.geo_level.as_str(), &body.geo_code)? {
+            return Err(ApiError::Conflict(format!(
+                "the contract already follows {} at {} {}",
+                indicator.code,
+                body.geo_level.as_str(),
+                body.geo_code
+            )));
+        }
+        let now = db::now();
+        let row = ContractIndicatorRow {
+            id: db::new_id(),
+            contract_id,
+            indicator: indicator.code.clone(),
+            geo_level: body.geo_level.as_str().to_owned(),
+            geo_code: body.geo_code,
+            baseline_period: baseline.map(|(period, _)| period.to_string()),
+            baseline_value: baseline.map(|(_, value)| value.to_string()),
+            version: 1,
+            created_at: now,
+            updated_at: now,
+        };
+        let target_rows = target_rows(&row.id, &body.targets, &targets);
+        let change = Change {
+            caller: &caller,
+            action: Action::Created,
+            resource: "contract_indicator",
+            resource_id: row.id.clone(),
+            reason: None,
+            before: None,
+            after: recorded(&row, &target_rows),
+        };
+        repo::insert(conn, &row, &target_rows, &change)?;
+        let view = view(conn, row, target_rows, &indicator)?;
+        Answer::created(format!("/v1/contracts/{}/indicators/{}", view.contract_id, view.id), Some(view.version), &view)
+    })
+    .await
+}
+
+/// Change the baseline (`null` removes it) or the targets (the list sent replaces them all) of a
+/// followed indicator.
+#[utoipa::path(tag = "contracts", params(("id" = Uuid, Path), ("follow_id" = Uuid, Path), ("If-Match" = String, Header, description = "The ETag last read")), request_body = ContractIndicatorPatch, responses((status = 200, body = ContractIndicatorView, headers(("ETag" = String))), UpdateProblems), security(("bearer" = [])))]
+#[patch("/contracts/{id}/indicators/{follow_id}")]
+pub async fn update_contract_indicator(
+    caller: Caller,
+    ids: web::Path<(Uuid, Uuid)>,
+    if_match: IfMatch,
+    ApiJson(patch): ApiJson<ContractIndicatorPatch>,
+    pool: web::Data<DbPool>,
+) -> ApiResult<HttpResponse> {
+    let (contract_id, id) = ids.into_inner();
+    let (contract_id, id) = (contract_id.to_string(), id.to_string());
+    let view = db::run_write(&pool, move |conn| {
+        let contract = find_managed(conn, &caller, &contract_id)?;
+        let (current, current_targets) = repo::find(conn, &contract_id, &id)?.ok_or(ApiError::NotFound)?;
+        if_match.check(current.version)?;
+        require_open(&contract)?;
+        let indicator = indicator_of(conn, &current.indicator)?;
+        let periodicity = Periodicity::parse(&indicator.periodicity);
+        let mut errors = Vec::new();
+        let baseline = match &patch.baseline {
+            None => current
+                .baseline_period
+                .as_deref()
+                .and_then(Period::parse)
+                .zip(current.baseline_value.as_deref().and_then(DecimalValue::parse)),
+            Some(None) => None,
+            Some(Some(baseline)) => {
+                read_point("/baseline", &baseline.period, &baseline.value, periodicity, &mut errors)
+            }
+        };
+        let (target_periods, new_targets) = match &patch.targets {
+            None => (current_targets.iter().map(|target| Period::parse(&target.period)).collect::<Vec<_>>(), None),
+            Some(targets) => {
+                let read = read_targets(targets, &contract, periodicity, &mut errors);
+                let periods = read.iter().map(|point| point.map(|(period, _)| period)).collect();
+                (periods, Some(target_rows(&id, targets, &read)))
+            }
+        };
+        let baseline_sent = matches!(patch.baseline, Some(Some(_)));
+        check_order(baseline.map(|(period, _)| period), baseline_sent, &target_periods, &mut errors);
+        refuse_if_any(errors)?;
+        let (baseline_period, baseline_value) = match patch.baseline {
+            None => (current.baseline_period.clone(), current.baseline_value.clone()),
+            Some(None) => (None, None),
+            Some(Some(_)) => {
+                (baseline.map(|(period, _)| period.to_string()), baseline.map(|(_, value)| value.to_string()))
+            }
+        };
+        let row = ContractIndicatorRow {
+            baseline_period,
+            baseline_value,
+            version: current.version + 1,
+            updated_at: db::now(),
+            ..current.clone()
+        };
+        let targets = new_targets.unwrap_or_else(|| current_targets.clone());
+        let change = Change {
+            caller: &caller,
+            action: Action::Updated,
+            resource: "contract_indicator",
+            resource_id: id.clone(),
+            reason: None,
+            before: recorded(&current, &current_targets),
+            after: recorded(&row, &targets),
+        };
+        let replaced = patch.targets.is_some().then_some(targets.as_slice());
+        if !repo::update(conn, &row, replaced, if_match.0, &change)? {
+            return Err(ApiError::PreconditionFailed);
+        }
+        view(conn, row, targets, &indicator)
+    })
+    .await?;
+    Ok(with_etag(view.version, &view))
+}
+
+/// Stop following an indicator, with its baseline and targets. The observations stay.
+#[utoipa::path(tag = "contracts", params(("id" = Uuid, Path), ("follow_id" = Uuid, Path), ("If-Match" = String, Header, description = "The ETag last read")), responses((status = 204, description = "Removed"), DeleteProblems), security(("bearer" = [])))]
+#[delete("/contracts/{id}/indicators/{follow_id}")]
+pub async fn delete_contract_indicator(
+    caller: Caller,
+    ids: web::Path<(Uuid, Uuid)>,
+    if_match: IfMatch,
+    pool: web::Data<DbPool>,
+) -> ApiResult<HttpResponse> {
+    let (contract_id, id) = ids.into_inner();
+    let (contract_id, id) = (contract_id.to_string(), id.to_string());
+    db::run_write(&pool, move |conn| {
+        let contract = find_managed(conn, &caller, &contract_id)?;
+        let (current, targets) = repo::find(conn, &contract_id, &id)?.ok_or(ApiError::NotFound)?;
+        if_match.check(current.version)?;
+        require_open(&contract)?;
+        let change = Change {
+            caller: &caller,
+            action: Action::Deleted,
+            resource: "contract_indicator",
+            resource_id: id.clone(),
+            reason: None,
+            before: recorded(&current, &targets),
+            after: None,
+        };
+        if !repo::delete(conn, &current, if_match.0, db::now(), &change)? {
+            return Err(ApiError::PreconditionFailed);
+        }
+        Ok(())
+    })
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
+}

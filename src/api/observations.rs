@@ -1,0 +1,291 @@
+//! Observations of the catalogue's indicators: read per indicator (JSON pages, or the whole
+//! selection as CSV), written in bulk from CSV or NDJSON files. Callers read and write inside their
+//! territory only: admins everywhere, CAF agents and integrations in their départements,
+//! collectivities their own commune or EPCI.
+
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use futures_util::stream;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::problems::{BulkProblems, ObservationListProblems};
+use crate::auth::{Caller, Scope};
+use crate::db::indicators as catalogue;
+use crate::db::observations::{self as repo, ObservationFilter, ObservationRow};
+use crate::db::{self, DbPool};
+use crate::domain::indicators::{GeoLevel, Period};
+use crate::domain::observations::Territory;
+use crate::error::{ApiError, ApiResult};
+use crate::http::csv::{CsvTable, wants_csv};
+use crate::http::idempotency::{self, Answer, IdempotencyKey};
+use crate::http::pagination::{Page, PageParams, PageRequest, PageTokenKey};
+use crate::http::query::ApiQuery;
+use crate::http::spool;
+use crate::ingest::{self, Format, IngestReport};
+
+/// Bulk files may be this large; they are streamed to disk, never held in memory.
+pub const BULK_LIMIT_BYTES: usize = 256 * 1024 * 1024;
+/// Rows read per query while streaming a CSV answer.
+const CSV_ROWS_PER_QUERY: i64 = 5000;
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ObservationView {
+    pub indicator: String,
+    pub geo_level: GeoLevel,
+    pub geo_code: String,
+    /// `2024` or `2024-Q2`.
+    #[schema(example = "2024")]
+    pub period: String,
+    /// Exact decimal as a string; null when suppressed for statistical secrecy (never 0).
+    #[schema(example = "57.3")]
+    pub value: Option<String>,
+    pub suppressed: bool,
+    pub source: String,
+    /// The vintage of the value (provisional, final…), as the source names it.
+    pub millesime: Option<String>,
+    /// The bulk ingestion that last wrote this observation.
+    pub ingest_id: String,
+    pub updated_at: String,
+}
+
+fn observation_view(row: ObservationRow) -> ObservationView {
+    ObservationView {
+        indicator: row.indicator,
+        geo_level: GeoLevel::parse(&row.geo_level).unwrap_or(GeoLevel::Commune),
+        geo_code: row.geo_code,
+        period: row.period,
+        value: row.value,
+        suppressed: row.suppressed,
+        source: row.source,
+        millesime: row.millesime,
+        ingest_id: row.ingest_id,
+        updated_at: db::rfc3339(row.updated_at),
+    }
+}
+
+/// Where the caller reads and writes observations, from its token only.
+fn territory(caller: &Caller) -> Territory {
+    match caller.scope() {
+        Scope::Everything => Territory::Everywhere,
+        Scope::Departments(departments) => Territory::Departments(departments.into_iter().collect()),
+        Scope::PartyTo(sirens) => Territory::OwnPlaces(sirens.into_iter().collect()),
+    }
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ObservationListQuery {
+    /// One place: INSEE code, EPCI SIREN or département code, at the indicator's level.
+    pub geo_code: Option<String>,
+    /// First period included: `2022` includes its quarters.
+    pub period_from: Option<String>,
+    /// Last period included: `2024` includes its quarters.
+    pub period_to: Option<String>,
+    /// JSON only: CSV answers hold the whole selection.
+    #[param(minimum = 1, maximum = 200, default = 50)]
+    pub page_size: Option<u32>,
+    pub page_token: Option<String>,
+}
+
+fn period_parameter(name: &str, text: Option<&str>) -> ApiResult<Option<Period>> {
+    text.map(|text| {
+        Period::parse(text)
+            .ok_or_else(|| ApiError::invalid_parameter(name, "INVALID_PERIOD", "a year (2024) or a quarter (2024-Q2)"))
+    })
+    .transpose()
+}
+
+/// The first period after `period` and all its quarters: the exclusive end of `period_to`.
+fn following(period: Period) -> String {
+    match period.quarter {
+        Some(quarter) if quarter < 4 => Period { quarter: Some(quarter + 1), ..period }.to_string(),
+        _ => Period { year: period.year + 1, quarter: None }.to_string(),
+    }
+}
+
+fn filter(query: &ObservationListQuery) -> ApiResult<ObservationFilter> {
+    let from = period_parameter("period_from", query.period_from.as_deref())?;
+    let to = period_parameter("period_to", query.period_to.as_deref())?;
+    // Periods compare as text: `2024` < `2024-Q1` < … < `2024-Q4` < `2025`.
+    if let (Some(from), Some(to)) = (from, to)
+        && from.to_string() >= following(to)
+    {
+        let detail = "period_to must not come before period_from";
+        return Err(ApiError::invalid_parameter("period_to", "PERIOD_BEFORE_START", detail));
+    }
+    Ok(ObservationFilter {
+        geo_code: query.geo_code.clone(),
+        period_from: from.map(|from| from.to_string()),
+        period_before: to.map(following),
+    })
+}
+
+const CSV_COLUMNS: [&str; 10] = [
+    "indicator",
+    "geo_level",
+    "geo_code",
+    "period",
+    "value",
+    "suppressed",
+    "source",
+    "millesime",
+    "ingest_id",
+    "updated_at",
+];
+
+fn csv_row(table: &mut CsvTable, row: ObservationRow) {
+    let view = observation_view(row);
+    table.row(&[
+        view.indicator,
+        view.geo_level.as_str().to_owned(),
+        view.geo_code,
+        view.period,
+        view.value.unwrap_or_default(),
+        view.suppressed.to_string(),
+        view.source,
+        view.millesime.unwrap_or_default(),
+        view.ingest_id,
+        view.updated_at,
+    ]);
+}
+
+/// An indicator's observations in the caller's territory, by place then period. With
+/// `Accept: text/csv`, every matching observation as CSV (UTF-8 with BOM, `;`), streamed; its
+/// columns are those of the bulk format plus `ingest_id` and `updated_at`, so it can be sent back.
+#[utoipa::path(
+    tag = "indicators",
+    params(("code" = String, Path, description = "Indicator code"), ObservationListQuery),
+    responses((status = 200, description = "A page of observations, or CSV", content((Page<ObservationView> = "application/json"), (String = "text/csv"))), ObservationListProblems),
+    security(("bearer" = []))
+)]
+#[get("/indicators/{code}/observations")]
+pub async fn list_observations(
+    caller: Caller,
+    code: web::Path<String>,
+    ApiQuery(query): ApiQuery<ObservationListQuery>,
+    pool: web::Data<DbPool>,
+    tokens: web::Data<PageTokenKey>,
+    req: HttpRequest,
+) -> ApiResult<HttpResponse> {
+    let code = code.into_inner();
+    let filter = filter(&query)?;
+    let territory = territory(&caller);
+    let level = {
+        let code = code.clone();
+        db::run_one_statement(&pool, move |conn| {
+            let indicator = catalogue::find(conn, &code)?.ok_or(ApiError::NotFound)?;
+            GeoLevel::parse(&indicator.geo_level).ok_or_else(|| ApiError::internal("unknown geo_level in catalogue"))
+        })
+        .await?
+    };
+    if wants_csv(&req) {
+        if query.page_size.is_some() || query.page_token.is_some() {
+            let detail = "a CSV answer holds every matching observation: leave out page_size and page_token";
+            return Err(ApiError::invalid_parameter("page_size", "NOT_WITH_CSV", detail));
+        }
+        return Ok(csv_answer(pool.into_inner(), code, level, territory, filter));
+    }
+    let params = PageParams { page_size: query.page_size, page_token: query.page_token.as_deref() };
+    let binding = format!("observations|{code}|{filter:?}|{}", caller.fingerprint());
+    let page = PageRequest::new(&tokens, &params, binding)?;
+    let page = db::run(&pool, move |conn| {
+        let after = page.after.as_deref().and_then(|after| after.split_once('|'));
+        let rows = repo::list(conn, &code, level, &territory, &filter, after, page.fetch_limit())?;
+        Ok(page.finish(&tokens, rows, |row| format!("{}|{}", row.geo_code, row.period), observation_view))
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(page))
+}
+
+/// Streams the selection in chunks, one query each, so an export of a whole indicator never sits
+/// in memory.
+fn csv_answer(
+    pool: std::sync::Arc<DbPool>,
+    code: String,
+    level: GeoLevel,
+    territory: Territory,
+    filter: ObservationFilter,
+) -> HttpResponse {
+    let filename = format!("attachment; filename=\"observations-{code}.csv\"");
+    let context = std::sync::Arc::new((code, territory, filter));
+    // State: the cursor after the last row sent, or None once the last chunk is out.
+    let start: Option<Option<(String, String)>> = Some(None);
+    let chunks = stream::unfold(start, move |state| {
+        let (pool, context) = (pool.clone(), context.clone());
+        async move {
+            let cursor = state?;
+            let first = cursor.is_none();
+            let result = db::run(&pool, move |conn| {
+                let (code, territory, filter) = &*context;
+                let after = cursor.as_ref().map(|(code, period)| (code.as_str(), period.as_str()));
+                Ok(repo::list(conn, code, level, territory, filter, after, CSV_ROWS_PER_QUERY)?)
+            })
+            .await;
+            let rows = match result {
+                Ok(rows) => rows,
+                Err(error) => return Some((Err(actix_web::error::ErrorServiceUnavailable(error.to_string())), None)),
+            };
+            let full = i64::try_from(rows.len()).unwrap_or(i64::MAX) == CSV_ROWS_PER_QUERY;
+            let next = rows.last().map(|row| (row.geo_code.clone(), row.period.clone()));
+            let mut table = if first { CsvTable::new(&CSV_COLUMNS) } else { CsvTable::continuation() };
+            for row in rows {
+                csv_row(&mut table, row);
+            }
+            let chunk = web::Bytes::from(table.finish());
+            Some((Ok::<_, actix_web::Error>(chunk), if full { next.map(Some) } else { None }))
+        }
+    });
+    HttpResponse::Ok()
+        .insert_header((header::CONTENT_DISPOSITION, filename))
+        .content_type("text/csv; charset=utf-8")
+        .streaming(chunks)
+}
+
+/// Upserts observations from a CSV (`text/csv`) or NDJSON (`application/x-ndjson`) file of up
+/// to 256 MiB, all or nothing: one bad row and nothing is written, and the 422 lists the bad rows
+/// by `line` and `column` with a `code` each. CSV needs a header line naming the columns
+/// `indicator`, `geo_level`, `geo_code`, `period`, `value`, `source` and optionally `suppressed`
+/// and `millesime`; fields are separated by `,` or `;` (then `57,3` is read as 57.3). Keys are
+/// (indicator, geo_level, geo_code, period); one key twice in a file is an error. Each row must be
+/// inside the caller's territory; collectivities write their own commune or EPCI with source
+/// `collectivite`.
+#[utoipa::path(
+    tag = "indicators",
+    request_body(content((String = "text/csv"), (String = "application/x-ndjson")), description = "The observations, one per line"),
+    responses((status = 200, body = IngestReport), BulkProblems),
+    security(("bearer" = []))
+)]
+#[post("/observations/bulk")]
+pub async fn bulk_observations(
+    caller: Caller,
+    req: HttpRequest,
+    payload: web::Payload,
+    pool: web::Data<DbPool>,
+    key: IdempotencyKey,
+) -> ApiResult<HttpResponse> {
+    let format = media_format(&req)?;
+    let spooled = spool::spool(payload, BULK_LIMIT_BYTES, key.0.is_some()).await?;
+    let path = format!("{} {format:?}", req.path());
+    let hash = idempotency::request_hash_of_bytes("POST", &path, spooled.sha256.as_deref().unwrap_or_default());
+    let territory = territory(&caller);
+    let file = spooled.file;
+    idempotency::run_once(&pool, &caller, key.0, hash, move |conn| {
+        let report = ingest::ingest(conn, file, format, &territory, &db::new_id())?;
+        Answer::ok_unversioned(&report)
+    })
+    .await
+}
+
+fn media_format(req: &HttpRequest) -> ApiResult<Format> {
+    let essence = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .map(|value| value.split(';').next().unwrap_or_default().trim().to_ascii_lowercase());
+    essence
+        .as_deref()
+        .and_then(Format::from_media_type)
+        .ok_or_else(|| ApiError::UnsupportedMediaType("send text/csv or application/x-ndjson".into()))
+}

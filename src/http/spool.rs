@@ -1,0 +1,65 @@
+//! Large request bodies go to a temporary file as they arrive, within a size limit, before any
+//! database work starts: memory stays flat, and a slow client never holds a write transaction.
+
+use std::fs::File;
+use std::io::{Seek, Write};
+
+use actix_web::web;
+use futures_util::StreamExt;
+use sha2::{Digest, Sha256};
+
+use crate::error::{ApiError, ApiResult};
+
+/// Bytes gathered before each write to the file.
+const WRITE_CHUNK: usize = 1 << 20;
+
+/// A body on disk, rewound, with its SHA-256 when it was asked for.
+pub struct Spooled {
+    pub file: File,
+    pub bytes: u64,
+    pub sha256: Option<String>,
+}
+
+/// Copies `payload` into an anonymous temporary file (removed when dropped); more than `limit`
+/// bytes is 413.
+pub async fn spool(mut payload: web::Payload, limit: usize, hash: bool) -> ApiResult<Spooled> {
+    let mut file = web::block(tempfile::tempfile).await.map_err(ApiError::internal)?.map_err(ApiError::internal)?;
+    let mut hasher = hash.then(Sha256::new);
+    let mut pending: Vec<u8> = Vec::with_capacity(WRITE_CHUNK);
+    let mut bytes = 0_usize;
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|error| ApiError::MalformedRequest {
+            detail: format!("the body could not be read: {error}"),
+            errors: Vec::new(),
+        })?;
+        bytes += chunk.len();
+        if bytes > limit {
+            return Err(ApiError::PayloadTooLarge { limit_bytes: limit });
+        }
+        if let Some(hasher) = hasher.as_mut() {
+            hasher.update(&chunk);
+        }
+        pending.extend_from_slice(&chunk);
+        if pending.len() >= WRITE_CHUNK {
+            (file, pending) = write(file, pending).await?;
+        }
+    }
+    (file, _) = write(file, pending).await?;
+    let file = web::block(move || file.rewind().map(|()| file))
+        .await
+        .map_err(ApiError::internal)?
+        .map_err(ApiError::internal)?;
+    Ok(Spooled { file, bytes: bytes as u64, sha256: hasher.map(|hasher| format!("{:x}", hasher.finalize())) })
+}
+
+/// Writes `pending` on a blocking thread, and hands back the file and the emptied buffer.
+async fn write(mut file: File, mut pending: Vec<u8>) -> ApiResult<(File, Vec<u8>)> {
+    web::block(move || {
+        file.write_all(&pending)?;
+        pending.clear();
+        Ok::<_, std::io::Error>((file, pending))
+    })
+    .await
+    .map_err(ApiError::internal)?
+    .map_err(ApiError::internal)
+}

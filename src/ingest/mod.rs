@@ -1,0 +1,254 @@
+//! Bulk ingestion of observations: a file (CSV or NDJSON, already on disk) is read and checked on
+//! one thread while another writes the checked rows in batches, inside the caller's single write
+//! transaction. Any bad row makes the whole file fail: the transaction rolls back and the answer
+//! lists the bad rows by line and column.
+//!
+//! Memory stays flat whatever the file's size: rows travel in batches through a channel of two,
+//! and a key given twice in one file is found by the database (each row records the ingestion and
+//! line that wrote it) rather than by a set of every key read so far.
+
+mod csv_rows;
+mod ndjson_rows;
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::{BufRead, BufReader};
+use std::ops::ControlFlow;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::db::observations as repo;
+use crate::db::{self, DbConnection};
+use crate::domain::observations::{RawRow, RowRules, Territory, ValidRow};
+use crate::error::{ApiError, ApiResult, FieldError};
+
+/// Rows per INSERT statement: large enough to amortise a statement, under SQLite's (32,766) and
+/// PostgreSQL's (65,535) limits on bound parameters at 9 per row.
+pub const ROWS_PER_STATEMENT: usize = 2000;
+/// Complaints listed in a 422 before reading stops.
+pub const MAX_LISTED_ERRORS: usize = 100;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Csv,
+    Ndjson,
+}
+
+impl Format {
+    /// The format of a `Content-Type` essence: `text/csv` or `application/x-ndjson`.
+    pub fn from_media_type(essence: &str) -> Option<Self> {
+        match essence {
+            "text/csv" => Some(Self::Csv),
+            "application/x-ndjson" | "application/ndjson" => Some(Self::Ndjson),
+            _ => None,
+        }
+    }
+}
+
+/// What a file did.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct IngestReport {
+    /// Recorded on every row this file wrote (`ingest_id` of the observations).
+    pub ingest_id: String,
+    /// Data rows read.
+    pub rows: u64,
+    /// Keys that had no observation yet.
+    pub inserted: u64,
+    /// Keys whose observation this file replaced.
+    pub updated: u64,
+}
+
+/// Where a reader hands what it reads.
+pub trait Rows {
+    fn row(&mut self, raw: RawRow<'_>, decimal_comma: bool) -> ControlFlow<()>;
+    fn error(&mut self, error: FieldError) -> ControlFlow<()>;
+
+    /// A problem after which the reader stops whatever the answer.
+    fn last_error(&mut self, error: FieldError) {
+        let _stop = self.error(error);
+    }
+}
+
+fn strip_bom(input: &mut impl BufRead) -> std::io::Result<()> {
+    if input.fill_buf()?.starts_with(b"\xEF\xBB\xBF") {
+        input.consume(3);
+    }
+    Ok(())
+}
+
+/// Reads, checks and writes the file `spool` as `ingest_id`, in the transaction `conn` is in.
+pub fn ingest(
+    conn: &mut DbConnection,
+    spool: File,
+    format: Format,
+    territory: &Territory,
+    ingest_id: &str,
+) -> ApiResult<IngestReport> {
+    // One ingestion at a time, so that inserted/updated counts are this file's own.
+    db::serialize_writers(conn, "observations:bulk")?;
+    let indicators = repo::indicator_rules(conn)?;
+    let places = repo::places(conn)?;
+    let before = repo::count(conn)?;
+    let at = db::now();
+    let failed = AtomicBool::new(false);
+    let (sender, receiver) = sync_channel::<Vec<ValidRow>>(2);
+
+    let started = Instant::now();
+    let (read, written) = std::thread::scope(|scope| {
+        let reader = scope.spawn(|| {
+            let rules = RowRules { indicators: &indicators, places: &places, territory, decimal_comma: false };
+            let mut batcher = Batcher {
+                rules,
+                batch: Vec::with_capacity(ROWS_PER_STATEMENT),
+                sender,
+                failed: &failed,
+                errors: Vec::new(),
+                rows: 0,
+                waited: Duration::ZERO,
+            };
+            let input = BufReader::with_capacity(1 << 16, spool);
+            let outcome = match format {
+                Format::Csv => csv_rows::read(input, &mut batcher),
+                Format::Ndjson => ndjson_rows::read(input, &mut batcher),
+            };
+            batcher.flush();
+            outcome.map(|()| (batcher.rows, batcher.errors, batcher.waited))
+        });
+        let written = write_batches(conn, receiver, ingest_id, at, &failed);
+        (reader.join(), written)
+    });
+    let (rows, mut errors, reader_waited) =
+        read.map_err(|_| ApiError::internal("the ingestion reader panicked"))?.map_err(ApiError::internal)?;
+    let (writer_errors, writing) = written?;
+    errors.extend(writer_errors);
+    // Where the time went: the slower side of the pipeline is the one the other waits for.
+    log::info!(
+        "ingestion {ingest_id}: {rows} rows in {:.3} s; the reader waited {:.3} s for the writer, \
+         which spent {:.3} s in INSERTs",
+        started.elapsed().as_secs_f64(),
+        reader_waited.as_secs_f64(),
+        writing.as_secs_f64()
+    );
+    if !errors.is_empty() {
+        errors.sort_by_key(|error| error.line);
+        if errors.len() > MAX_LISTED_ERRORS {
+            errors.truncate(MAX_LISTED_ERRORS);
+            let detail = format!("reading stopped after {MAX_LISTED_ERRORS} problems");
+            errors.push(FieldError::condition("TOO_MANY_ERRORS", detail));
+        }
+        return Err(ApiError::ValidationFailed(errors));
+    }
+    let inserted = u64::try_from(repo::count(conn)? - before).unwrap_or(0);
+    Ok(IngestReport { ingest_id: ingest_id.to_owned(), rows, inserted, updated: rows.saturating_sub(inserted) })
+}
+
+/// Checks each row and sends full batches to the writer. Once a problem is found nothing more is
+/// sent (the transaction will roll back), but reading goes on to list further problems.
+struct Batcher<'a> {
+    rules: RowRules<'a>,
+    batch: Vec<ValidRow>,
+    sender: SyncSender<Vec<ValidRow>>,
+    failed: &'a AtomicBool,
+    errors: Vec<FieldError>,
+    rows: u64,
+    /// Time spent blocked on a full channel: the writer is the bottleneck when this is large.
+    waited: Duration,
+}
+
+impl Batcher<'_> {
+    fn keep_going(&self) -> ControlFlow<()> {
+        if self.errors.len() >= MAX_LISTED_ERRORS { ControlFlow::Break(()) } else { ControlFlow::Continue(()) }
+    }
+
+    fn flush(&mut self) {
+        let batch = std::mem::replace(&mut self.batch, Vec::with_capacity(ROWS_PER_STATEMENT));
+        self.errors.extend(repeated_keys(&batch));
+        if !self.errors.is_empty() {
+            self.failed.store(true, Ordering::Relaxed);
+        }
+        if batch.is_empty() || self.failed.load(Ordering::Relaxed) {
+            return;
+        }
+        let sending = Instant::now();
+        let sent = self.sender.send(batch);
+        self.waited += sending.elapsed();
+        if sent.is_err() {
+            // The writer stopped on a database error, which the ingestion reports.
+            self.failed.store(true, Ordering::Relaxed);
+        }
+    }
+}
+
+impl Rows for Batcher<'_> {
+    fn row(&mut self, raw: RawRow<'_>, decimal_comma: bool) -> ControlFlow<()> {
+        self.rows += 1;
+        self.rules.decimal_comma = decimal_comma;
+        match self.rules.check(&raw) {
+            Ok(valid) => {
+                self.batch.push(valid);
+                if self.batch.len() == ROWS_PER_STATEMENT {
+                    self.flush();
+                }
+            }
+            Err(errors) => {
+                self.errors.extend(errors);
+                self.failed.store(true, Ordering::Relaxed);
+            }
+        }
+        self.keep_going()
+    }
+
+    fn error(&mut self, error: FieldError) -> ControlFlow<()> {
+        self.errors.push(error);
+        self.failed.store(true, Ordering::Relaxed);
+        self.keep_going()
+    }
+}
+
+fn duplicate(line: i64, earlier: i64) -> FieldError {
+    let detail = format!("same indicator, geo_level, geo_code and period as line {earlier}");
+    FieldError::at_line(u64::try_from(line).unwrap_or_default(), None, "DUPLICATE_KEY", detail)
+}
+
+/// Keys given twice inside one batch; the database finds those repeated across batches.
+fn repeated_keys(batch: &[ValidRow]) -> Vec<FieldError> {
+    let mut first_lines = HashMap::with_capacity(batch.len());
+    batch
+        .iter()
+        .filter_map(|row| {
+            let earlier = *first_lines.entry(row.key()).or_insert(row.line);
+            (earlier != row.line).then(|| duplicate(row.line, earlier))
+        })
+        .collect()
+}
+
+/// Upserts each batch. A batch that writes fewer rows than it holds met keys this same file
+/// wrote before (the upsert leaves those alone): each is reported with the line that came first.
+fn write_batches(
+    conn: &mut DbConnection,
+    receiver: Receiver<Vec<ValidRow>>,
+    ingest_id: &str,
+    at: chrono::NaiveDateTime,
+    failed: &AtomicBool,
+) -> ApiResult<(Vec<FieldError>, Duration)> {
+    let mut errors = Vec::new();
+    let mut writing = Duration::ZERO;
+    for batch in receiver {
+        if failed.load(Ordering::Relaxed) {
+            continue;
+        }
+        let started = Instant::now();
+        let written = repo::upsert(conn, &batch, ROWS_PER_STATEMENT, ingest_id, at)?;
+        writing += started.elapsed();
+        if written < batch.len() {
+            let repeated = repo::earlier_lines(conn, &batch, ingest_id)?;
+            errors.extend(repeated.into_iter().map(|(line, earlier)| duplicate(line, earlier)));
+            failed.store(true, Ordering::Relaxed);
+        }
+    }
+    Ok((errors, writing))
+}
