@@ -19,9 +19,13 @@ RUN useradd --system --uid 10001 --home-dir /var/lib/ctg-api --create-home ctg
 COPY --from=build /src/target/release/ctg-api /usr/local/bin/ctg-api
 USER ctg
 WORKDIR /var/lib/ctg-api
+# MALLOC_ARENA_MAX: glibc gives each thread that allocates its own arena and keeps freed memory
+# in it; bulk ingestions run on changing threads, and resident memory then creeps up by some
+# 20 MB per arena. Two arenas keep it flat at no measurable cost in throughput.
 ENV DATABASE_URL=sqlite:///var/lib/ctg-api/ctg-api.sqlite3 \
     CTG_BIND=0.0.0.0:8080 \
-    RUST_LOG=info
+    RUST_LOG=info \
+    MALLOC_ARENA_MAX=2
 VOLUME ["/var/lib/ctg-api"]
 EXPOSE 8080
 # The binary asks its own /health/ready: no curl needed in the image.

@@ -6,9 +6,10 @@
 #      a small one (BENCH_SMALL_ROWS, 100,000) and the measured one (BENCH_ROWS, 1,000,000);
 #   2. imports the measured file with the sqlite3 command-line tool into a bare table: once with
 #      the same primary key as the service's table, once with no key at all;
-#   3. starts ctg-api on a fresh SQLite file, posts the small file then the measured file to
-#      POST /v1/observations/bulk, reading the server's peak resident memory (VmHWM) after each:
-#      if memory grows with the file, the second figure is well above the first;
+#   3. posts each file to POST /v1/observations/bulk of a fresh ctg-api on a fresh SQLite file,
+#      reading the server's peak resident memory (VmHWM) after it: if memory grew with the file,
+#      the measured file's figure would be well above the small one's; then posts the measured
+#      file again (every row an update);
 #   4. does the same on PostgreSQL when one answers at BENCH_POSTGRES_URL
 #      (postgres://postgres@127.0.0.1:5432, a scratch database is created and dropped; set it
 #      empty to skip PostgreSQL).
@@ -34,6 +35,7 @@ BIN="$CARGO_TARGET_DIR/release/ctg-api"
 WORK="$(mktemp -d)"
 SERVER_PID=""
 SCRATCH_DB="ctg_bench_observations_$$"
+SCRATCH_DBS=()
 stop_server() {
     if [[ -n "$SERVER_PID" ]] && kill -0 "$SERVER_PID" 2> /dev/null; then
         kill "$SERVER_PID"
@@ -48,9 +50,9 @@ cleanup() {
         echo "-- last lines of the server log:" >&2
         tail -n 20 "$WORK/server.log" >&2
     fi
-    if [[ -n "$POSTGRES_URL" ]] && command -v psql > /dev/null; then
-        psql -q "$POSTGRES_URL/postgres" -c "DROP DATABASE IF EXISTS $SCRATCH_DB" > /dev/null 2>&1 || true
-    fi
+    for database in "${SCRATCH_DBS[@]}"; do
+        psql -q "$POSTGRES_URL/postgres" -c "DROP DATABASE IF EXISTS $database" > /dev/null 2>&1 || true
+    done
     rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -121,40 +123,50 @@ ingest() {
     echo "$seconds"
 }
 
-# measure BACKEND: the small file, then the measured one, on a server already started.
-declare -A API_SECONDS API_PEAK
+# fresh_database BACKEND NAME: points DATABASE_URL at an empty database.
+fresh_database() {
+    if [[ "$1" == sqlite ]]; then
+        export DATABASE_URL="sqlite://$WORK/$2.sqlite3"
+    else
+        psql -q "$POSTGRES_URL/postgres" -c "CREATE DATABASE ${SCRATCH_DB}_$2" > /dev/null
+        SCRATCH_DBS+=("${SCRATCH_DB}_$2")
+        export DATABASE_URL="$POSTGRES_URL/${SCRATCH_DB}_$2"
+    fi
+}
+
+# measure BACKEND: each file into a fresh server and database, so that the peak memory after each
+# is that file's own (glibc keeps per-thread arenas across requests: see MALLOC_ARENA_MAX in the
+# README); then the measured file again on the same server, every row an update.
+declare -A API_SECONDS
 measure() {
-    local backend="$1" before small_seconds seconds small_peak
+    local backend="$1" before seconds
+    fresh_database "$backend" small
+    start_server
     before="$(peak_mb)"
-    small_seconds="$(ingest "$WORK/small.csv" "$SMALL_ROWS")"
-    small_peak="$(peak_mb)"
+    seconds="$(ingest "$WORK/small.csv" "$SMALL_ROWS")"
+    echo "   $SMALL_ROWS rows: $seconds s ($(rate "$SMALL_ROWS" "$seconds") rows/s); peak memory $before MB at start, $(peak_mb) MB after"
+    grep -ao 'ingestion .*' "$WORK/server.log" | sed 's/^/     /'
+    stop_server
+
+    fresh_database "$backend" large
+    start_server
     seconds="$(ingest "$WORK/observations.csv" "$ROWS")"
     API_SECONDS["$backend"]="$seconds"
-    API_PEAK["$backend"]="$(peak_mb)"
-    echo "   $SMALL_ROWS rows: $small_seconds s ($(rate "$SMALL_ROWS" "$small_seconds") rows/s), peak memory $before MB before, $small_peak MB after"
-    echo "   $ROWS rows: $seconds s ($(rate "$ROWS" "$seconds") rows/s), peak memory ${API_PEAK[$backend]} MB after"
-    # The same file again: every row is now an update.
+    echo "   $ROWS rows: $seconds s ($(rate "$ROWS" "$seconds") rows/s); peak memory $(peak_mb) MB after"
     seconds="$(ingest "$WORK/observations.csv" "$ROWS")"
-    echo "   $ROWS rows again (all updates): $seconds s ($(rate "$ROWS" "$seconds") rows/s), peak memory $(peak_mb) MB"
-    echo "   where the time went, per ingestion (server log):"
+    echo "   $ROWS rows again, all updates: $seconds s ($(rate "$ROWS" "$seconds") rows/s); peak memory $(peak_mb) MB after"
     grep -ao 'ingestion .*' "$WORK/server.log" | sed 's/^/     /'
+    stop_server
 }
 
 echo "== API on SQLite"
-export DATABASE_URL="sqlite://$WORK/api.sqlite3"
-start_server
 measure sqlite
-stop_server
 
 if [[ -n "$POSTGRES_URL" ]] && command -v psql > /dev/null && psql -q "$POSTGRES_URL/postgres" -c "SELECT 1" > /dev/null 2>&1; then
     echo "== API on PostgreSQL"
-    psql -q "$POSTGRES_URL/postgres" -c "CREATE DATABASE $SCRATCH_DB" > /dev/null
-    export DATABASE_URL="$POSTGRES_URL/$SCRATCH_DB"
-    start_server
     measure postgres
-    stop_server
 else
-    echo "== PostgreSQL skipped: nothing answers at $POSTGRES_URL (or psql is missing)"
+    echo "== PostgreSQL skipped: nothing answers at '$POSTGRES_URL' (or psql is missing)"
 fi
 
 SQLITE_RATE="$(rate "$ROWS" "${API_SECONDS[sqlite]}")"
