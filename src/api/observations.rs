@@ -5,7 +5,6 @@
 
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
-use futures_util::stream;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -17,7 +16,7 @@ use crate::db::{self, DbPool};
 use crate::domain::indicators::{GeoLevel, Period};
 use crate::domain::observations::Territory;
 use crate::error::{ApiError, ApiResult};
-use crate::http::csv::{CsvTable, wants_csv};
+use crate::http::csv::{self, wants_csv};
 use crate::http::idempotency::{self, Answer, IdempotencyKey};
 use crate::http::pagination::{Page, PageParams, PageRequest, PageTokenKey};
 use crate::http::query::ApiQuery;
@@ -135,9 +134,9 @@ const CSV_COLUMNS: [&str; 10] = [
     "updated_at",
 ];
 
-fn csv_row(table: &mut CsvTable, row: ObservationRow) {
+fn csv_row(row: ObservationRow) -> Vec<String> {
     let view = observation_view(row);
-    table.row(&[
+    vec![
         view.indicator,
         view.geo_level.as_str().to_owned(),
         view.geo_code,
@@ -148,7 +147,7 @@ fn csv_row(table: &mut CsvTable, row: ObservationRow) {
         view.millesime.unwrap_or_default(),
         view.ingest_id,
         view.updated_at,
-    ]);
+    ]
 }
 
 /// An indicator's observations in the caller's territory, by place then period. With
@@ -181,10 +180,7 @@ pub async fn list_observations(
         .await?
     };
     if wants_csv(&req) {
-        if query.page_size.is_some() || query.page_token.is_some() {
-            let detail = "a CSV answer holds every matching observation: leave out page_size and page_token";
-            return Err(ApiError::invalid_parameter("page_size", "NOT_WITH_CSV", detail));
-        }
+        csv::refuse_paging(query.page_size, query.page_token.as_deref())?;
         return Ok(csv_answer(pool.into_inner(), code, level, territory, filter));
     }
     let params = PageParams { page_size: query.page_size, page_token: query.page_token.as_deref() };
@@ -199,8 +195,7 @@ pub async fn list_observations(
     Ok(HttpResponse::Ok().json(page))
 }
 
-/// Streams the selection in chunks, one query each, so an export of a whole indicator never sits
-/// in memory.
+/// The whole selection as CSV, streamed in chunks.
 fn csv_answer(
     pool: std::sync::Arc<DbPool>,
     code: String,
@@ -208,39 +203,14 @@ fn csv_answer(
     territory: Territory,
     filter: ObservationFilter,
 ) -> HttpResponse {
-    let filename = format!("attachment; filename=\"observations-{code}.csv\"");
-    let context = std::sync::Arc::new((code, territory, filter));
-    // State: the cursor after the last row sent, or None once the last chunk is out.
-    let start: Option<Option<(String, String)>> = Some(None);
-    let chunks = stream::unfold(start, move |state| {
-        let (pool, context) = (pool.clone(), context.clone());
-        async move {
-            let cursor = state?;
-            let first = cursor.is_none();
-            let result = db::run(&pool, move |conn| {
-                let (code, territory, filter) = &*context;
-                let after = cursor.as_ref().map(|(code, period)| (code.as_str(), period.as_str()));
-                Ok(repo::list(conn, code, level, territory, filter, after, CSV_ROWS_PER_QUERY)?)
-            })
-            .await;
-            let rows = match result {
-                Ok(rows) => rows,
-                Err(error) => return Some((Err(actix_web::error::ErrorServiceUnavailable(error.to_string())), None)),
-            };
-            let full = i64::try_from(rows.len()).unwrap_or(i64::MAX) == CSV_ROWS_PER_QUERY;
-            let next = rows.last().map(|row| (row.geo_code.clone(), row.period.clone()));
-            let mut table = if first { CsvTable::new(&CSV_COLUMNS) } else { CsvTable::continuation() };
-            for row in rows {
-                csv_row(&mut table, row);
-            }
-            let chunk = web::Bytes::from(table.finish());
-            Some((Ok::<_, actix_web::Error>(chunk), if full { next.map(Some) } else { None }))
-        }
-    });
-    HttpResponse::Ok()
-        .insert_header((header::CONTENT_DISPOSITION, filename))
-        .content_type("text/csv; charset=utf-8")
-        .streaming(chunks)
+    let filename = format!("observations-{code}.csv");
+    csv::streamed(pool, &CSV_COLUMNS, &filename, move |conn, cursor: Option<(String, String)>| {
+        let after = cursor.as_ref().map(|(code, period)| (code.as_str(), period.as_str()));
+        let rows = repo::list(conn, &code, level, &territory, &filter, after, CSV_ROWS_PER_QUERY)?;
+        let full = i64::try_from(rows.len()).unwrap_or(i64::MAX) == CSV_ROWS_PER_QUERY;
+        let next = rows.last().filter(|_| full).map(|row| (row.geo_code.clone(), row.period.clone()));
+        Ok((rows.into_iter().map(csv_row).collect(), next))
+    })
 }
 
 /// Upserts observations from a CSV (`text/csv`) or NDJSON (`application/x-ndjson`) file of up
@@ -266,6 +236,7 @@ pub async fn bulk_observations(
     key: IdempotencyKey,
 ) -> ApiResult<HttpResponse> {
     let format = media_format(&req)?;
+    refuse_announced_oversize(&req)?;
     let spooled = spool::spool(payload, BULK_LIMIT_BYTES, key.0.is_some()).await?;
     let path = format!("{} {format:?}", req.path());
     let hash = idempotency::request_hash_of_bytes("POST", &path, spooled.sha256.as_deref().unwrap_or_default());
@@ -276,6 +247,21 @@ pub async fn bulk_observations(
         Answer::ok_unversioned(&report)
     })
     .await
+}
+
+/// A body announced larger than the limit is refused before a byte of it is read.
+fn refuse_announced_oversize(req: &HttpRequest) -> ApiResult<()> {
+    let announced = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.parse::<u64>().ok());
+    match announced {
+        Some(length) if length > BULK_LIMIT_BYTES as u64 => {
+            Err(ApiError::PayloadTooLarge { limit_bytes: BULK_LIMIT_BYTES })
+        }
+        _ => Ok(()),
+    }
 }
 
 fn media_format(req: &HttpRequest) -> ApiResult<Format> {

@@ -298,3 +298,58 @@ async fn a_retried_file_is_answered_once() {
     assert_eq!(retry.body, first.body);
     send(file.replace(",5,", ",6,")).await.assert_problem(422, "IDEMPOTENCY_KEY_REUSED");
 }
+
+#[tokio::test]
+async fn a_file_announced_over_256_mib_is_refused_before_it_is_read() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let app = spawn_app().await;
+    let host = app.address.trim_start_matches("http://").to_owned();
+    let mut stream = tokio::net::TcpStream::connect(&host).await.unwrap();
+    let head = format!(
+        "POST /v1/observations/bulk HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {}\r\n\
+         Content-Type: text/csv\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        admin_token(),
+        256 * 1024 * 1024 + 1
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    stream.write_all(b"indicator,geo_level,geo_code,period,value,source\n").await.unwrap();
+    let mut answer = Vec::new();
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(10), stream.read_to_end(&mut answer)).await;
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+    assert!(answer.contains("\"code\":\"PAYLOAD_TOO_LARGE\""), "{answer}");
+}
+
+#[tokio::test]
+async fn a_csv_export_larger_than_one_query_holds_every_row_once() {
+    let app = spawn_app().await;
+    let mut file = String::from("indicator,geo_level,geo_code,period,value,source\n");
+    for code in ["74010", BONNEVILLE_INSEE, "74024", "74056", "74081"] {
+        for year in 1900..=2200 {
+            for indicator in ["places_eaje", "enfants_0_2"] {
+                writeln!(file, "{indicator},commune,{code},{year},{year}.25,Cnaf").unwrap();
+            }
+        }
+    }
+    let answer = bulk(&app, &admin_token(), "text/csv", file).await;
+    assert_eq!(answer.body["inserted"].as_u64(), Some(5 * 301 * 2), "{}", answer.text);
+
+    let request = app
+        .client
+        .get(app.url("/v1/indicators/places_eaje/observations"))
+        .bearer_auth(caf_agent_token(&["74"]))
+        .header("accept", "text/csv");
+    let csv = app.send(request).await;
+    let rows: Vec<&str> = csv.text.trim_end_matches("\r\n").split("\r\n").skip(1).collect();
+    assert_eq!(rows.len(), 5 * 301, "every observation of the indicator, over several queries");
+    let keys: std::collections::BTreeSet<(&str, &str)> = rows
+        .iter()
+        .map(|row| {
+            let fields: Vec<&str> = row.split(';').collect();
+            (fields[2], fields[3])
+        })
+        .collect();
+    assert_eq!(keys.len(), rows.len(), "no row twice");
+    assert_eq!(csv.text.matches('\u{feff}').count(), 1, "one byte-order mark, at the start");
+}
