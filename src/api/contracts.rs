@@ -23,6 +23,7 @@ use crate::domain::organisation::OrganisationKind;
 use crate::domain::territory::is_caf_department;
 use crate::error::{ApiError, ApiResult, FieldError};
 use crate::http::body::{ApiJson, ApiJsonWithValue, RequestBody};
+use crate::http::csv::{self, wants_csv};
 use crate::http::idempotency::{self, Answer, IdempotencyKey};
 use crate::http::pagination::{Page, PageParams, PageRequest, PageTokenKey};
 use crate::http::preconditions::IfMatch;
@@ -517,15 +518,28 @@ fn parse_order(text: Option<&str>) -> ApiResult<ContractOrder> {
 /// Separates the sort value from the id inside a cursor.
 const CURSOR_SEPARATOR: char = '\u{1f}';
 
-/// List the contracts in the caller's scope. A filter outside the scope returns nothing.
-#[utoipa::path(tag = "contracts", params(ContractListQuery), responses((status = 200, body = Page<ContractView>), ListProblems), security(("bearer" = [])))]
+/// List the contracts in the caller's scope. A filter outside the scope returns nothing. With
+/// `Accept: text/csv`, every contract of the selection in the same order, one row each with its
+/// main fields and perimeter counts (UTF-8 with BOM, `;` between fields, `,` inside lists),
+/// streamed; `page_size` and `page_token` do not apply.
+#[utoipa::path(
+    tag = "contracts",
+    params(ContractListQuery),
+    responses((status = 200, description = "A page of contracts, or CSV", content((Page<ContractView> = "application/json"), (String = "text/csv"))), ListProblems),
+    security(("bearer" = []))
+)]
 #[get("/contracts")]
 pub async fn list_contracts(
     caller: Caller,
     ApiQuery(query): ApiQuery<ContractListQuery>,
     pool: web::Data<DbPool>,
     tokens: web::Data<PageTokenKey>,
+    req: HttpRequest,
 ) -> ApiResult<HttpResponse> {
+    let csv = wants_csv(&req);
+    if csv {
+        csv::refuse_paging(query.page_size, query.page_token.as_deref())?;
+    }
     let order = parse_order(query.order_by.as_deref())?;
     let updated_since = query
         .updated_since
@@ -545,6 +559,9 @@ pub async fn list_contracts(
         active_on: query.active_on,
         updated_since,
     };
+    if csv {
+        return Ok(super::contract_csv::answer(pool.into_inner(), caller.scope(), filter, order));
+    }
     let params = PageParams { page_size: query.page_size, page_token: query.page_token.as_deref() };
     let page = PageRequest::new(&tokens, &params, format!("contracts|{filter:?}|{order:?}|{}", caller.fingerprint()))?;
     let after = page.after.as_deref().map(|cursor| {

@@ -536,3 +536,41 @@ async fn a_far_away_manual_reference_does_not_move_the_generated_sequence() {
     let generated = app.create("/v1/contracts", &json!({"kind": "ctg", "title": "T", "department": "74", "start_date": "2024-01-01", "end_date": "2028-12-31"})).await;
     assert_eq!(generated["reference"], "CTG-074-2024-0001");
 }
+
+#[tokio::test]
+async fn the_contract_list_as_csv_has_the_same_scope_filters_and_figures_as_json() {
+    let app = spawn_app().await;
+    let caf74 = caf(&app, "74").await;
+    let faucigny = epci(&app, FAUCIGNY).await;
+    let signed = draft_ctg(&app, "74", &caf74, &faucigny).await;
+    sign(&app, &signed).await;
+    app.create("/v1/contracts", &json!({"kind": "ctg", "title": "Bonneville; centre", "department": "74", "start_date": "2025-01-01", "end_date": "2029-12-31", "perimeter": {"communes": ["74042"]}})).await;
+    app.create("/v1/contracts", &json!({"kind": "ctg", "title": "Bordeaux", "department": "33", "start_date": "2025-01-01", "end_date": "2029-12-31", "perimeter": {"communes": ["33063"]}})).await;
+
+    let csv = |path: &str, token: String| {
+        let request = app.client.get(app.url(path)).bearer_auth(token).header("accept", "text/csv");
+        app.send(request)
+    };
+    let agent = csv("/v1/contracts", caf_agent_token(&["74"])).await;
+    assert_eq!((agent.status, agent.header("content-type")), (200, Some("text/csv; charset=utf-8")), "{}", agent.text);
+    let lines: Vec<&str> = agent.text.trim_end_matches("\r\n").split("\r\n").collect();
+    assert!(lines[0].starts_with("\u{feff}id;reference;kind;status;title;department;"), "{}", lines[0]);
+    assert_eq!(lines.len(), 3, "the header and the two contracts of 74: {}", agent.text);
+    assert!(lines[2].contains(";\"Bonneville; centre\";74;"), "a field holding ';' is quoted: {}", lines[2]);
+
+    let json = app.get(&format!("/v1/contracts/{}", signed.id), &admin_token()).await;
+    let signed_line = lines.iter().find(|line| line.starts_with(&signed.id)).unwrap();
+    let fields: Vec<&str> = signed_line.split(';').collect();
+    let perimeter = &json.body["perimeter"];
+    assert_eq!(fields[3], "active");
+    assert_eq!(fields[10], "petite_enfance,jeunesse,parentalite,acces_aux_droits");
+    assert_eq!((fields[11], fields[13], fields[14]), (FAUCIGNY, "1", "0"));
+    assert_eq!(fields[15], perimeter["covered_communes"].to_string());
+    assert_eq!(fields[16], perimeter["covered_population"].to_string());
+
+    let active = csv("/v1/contracts?status=active", admin_token()).await;
+    assert_eq!(active.text.trim_end_matches("\r\n").split("\r\n").count(), 2, "{}", active.text);
+    let everything = csv("/v1/contracts?order_by=-reference", admin_token()).await;
+    assert_eq!(everything.text.trim_end_matches("\r\n").split("\r\n").count(), 4);
+    csv("/v1/contracts?page_size=10", admin_token()).await.assert_problem(400, "INVALID_PARAMETER");
+}
