@@ -5,8 +5,8 @@ use utoipa_actix_web::scope;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::api::{
-    action_plan, amendments, contract_indicators, contracts, enums, equipments, funding, funding_summary, health,
-    history, indicators, observations, organisations, parties, schedule, territories,
+    action_plan, amendments, contract_indicators, contracts, department_summary, enums, equipments, funding,
+    funding_summary, health, history, indicators, observations, organisations, parties, schedule, territories,
 };
 use crate::openapi;
 
@@ -20,6 +20,7 @@ pub fn configure(cfg: &mut ServiceConfig<'_>) {
                 .service(enums::list_enums)
                 .service(territories::list_departments)
                 .service(territories::get_department)
+                .service(department_summary::get_department_summary)
                 .service(territories::list_epcis)
                 .service(territories::get_epci)
                 .service(territories::list_communes)

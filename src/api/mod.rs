@@ -6,6 +6,7 @@ pub mod amendments;
 pub mod contract_csv;
 pub mod contract_indicators;
 pub mod contracts;
+pub mod department_summary;
 pub mod enums;
 pub mod equipments;
 pub mod funding;

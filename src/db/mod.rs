@@ -9,6 +9,7 @@ pub mod amendments;
 mod connection;
 pub mod contract_indicators;
 pub mod contracts;
+pub mod department_summary;
 pub mod equipments;
 pub mod funding;
 pub mod history;

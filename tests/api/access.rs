@@ -154,6 +154,17 @@ const fn observation_write(ok: u16) -> Rule {
     Rule { admin: (ok, ok), caf_agent: (ok, 422), integration: (ok, 422), collectivity: (ok, 422) }
 }
 
+/// The departmental summary: admins everywhere, CAF agents and integrations in their
+/// départements (another one answers 404, as an unknown code); collectivities have none (403).
+const fn department_summary(ok: u16) -> Rule {
+    Rule {
+        admin: (ok, ok),
+        caf_agent: (ok, NOT_FOUND),
+        integration: (ok, NOT_FOUND),
+        collectivity: (FORBIDDEN, FORBIDDEN),
+    }
+}
+
 /// Creating a contract: admins anywhere, CAF agents in their départements. "Someone else's" is a
 /// contract of département 33: there is no object to hide yet, so it is 403.
 const fn contract_create(ok: u16) -> Rule {
@@ -236,6 +247,7 @@ matrix! {
     // Territories: the reference, read by all.
     ("get", "/v1/departments") => everyone(200),
     ("get", "/v1/departments/{code}") => everyone(200),
+    ("get", "/v1/departments/{code}/summary") => department_summary(200),
     ("get", "/v1/epcis") => everyone(200),
     ("get", "/v1/epcis/{siren}") => everyone(200),
     ("get", "/v1/communes") => everyone(200),
@@ -331,7 +343,7 @@ fn documented_operations() -> BTreeSet<(String, String)> {
 #[test]
 fn the_matrix_covers_exactly_the_operations_of_the_document() {
     let documented = documented_operations();
-    assert!(documented.len() >= 65, "the document lists only {} /v1 operations", documented.len());
+    assert!(documented.len() >= 66, "the document lists only {} /v1 operations", documented.len());
     let known: BTreeSet<(String, String)> =
         OPERATIONS.iter().map(|(method, template)| ((*method).to_owned(), (*template).to_owned())).collect();
     assert_eq!(known.len(), OPERATIONS.len(), "an operation appears twice in the matrix");
@@ -700,6 +712,9 @@ async fn prepare(app: &TestApp, world: &World, method: &str, template: &str, sid
         }
         ("get", "/v1/departments") => Prepared::read("/v1/departments".into()),
         ("get", "/v1/departments/{code}") => Prepared::read(format!("/v1/departments/{}", t.department)),
+        ("get", "/v1/departments/{code}/summary") => {
+            Prepared::read(format!("/v1/departments/{}/summary", t.department))
+        }
         ("get", "/v1/epcis") => Prepared::read(format!("/v1/epcis?department={}", t.department)),
         ("get", "/v1/epcis/{siren}") => Prepared::read(format!("/v1/epcis/{}", t.epci_siren)),
         ("get", "/v1/communes") => Prepared::read(format!("/v1/communes?epci={}", t.epci_siren)),

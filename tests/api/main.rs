@@ -9,6 +9,7 @@ mod auth;
 mod contract_indicators;
 mod contracts;
 mod database;
+mod department_summary;
 mod directory;
 mod fixtures;
 mod funding;
