@@ -5,7 +5,7 @@ use utoipa_actix_web::scope;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::api::{
-    action_plan, amendments, contract_indicators, contracts, department_summary, enums, equipments, funding,
+    action_plan, amendments, contract_indicators, contracts, department_summary, enums, equipments, events, funding,
     funding_summary, health, history, indicators, observations, organisations, parties, schedule, territories,
 };
 use crate::openapi;
@@ -82,6 +82,7 @@ pub fn configure(cfg: &mut ServiceConfig<'_>) {
                 .service(indicators::update_indicator)
                 .service(indicators::delete_indicator)
                 .service(observations::list_observations)
-                .service(observations::bulk_observations),
+                .service(observations::bulk_observations)
+                .service(events::list_events),
         );
 }

@@ -12,6 +12,7 @@ use super::problems::{CreateProblems, DeleteProblems, ListProblems, ReadProblems
 use super::with_etag;
 use crate::auth::Caller;
 use crate::db::equipments::{self as repo, EquipmentFilter, EquipmentRow};
+use crate::db::events::{self, NewEvent};
 use crate::db::{self, DbConnection, DbPool, funding, organisations, territories};
 use crate::domain::identifiers::check_siret;
 use crate::domain::organisation::EquipmentType;
@@ -241,7 +242,12 @@ pub async fn create_equipment(
         row.department = check(conn, &row)?;
         require_writable(&caller, &row.department)?;
         repo::insert(conn, &row)?;
-        Answer::created(format!("/v1/equipments/{}", row.id), Some(row.version), &EquipmentView::from(row))
+        let view = EquipmentView::from(row.clone());
+        events::record(
+            conn,
+            &NewEvent::directory(&caller, "equipment", "created", &row.id, Some(&row.department), Some(&view)),
+        )?;
+        Answer::created(format!("/v1/equipments/{}", row.id), Some(row.version), &view)
     })
     .await
 }
@@ -280,6 +286,11 @@ pub async fn update_equipment(
         if !repo::update(conn, &row, if_match.0)? {
             return Err(ApiError::PreconditionFailed);
         }
+        let view = EquipmentView::from(row.clone());
+        events::record(
+            conn,
+            &NewEvent::directory(&caller, "equipment", "updated", &row.id, Some(&row.department), Some(&view)),
+        )?;
         Ok(row)
     })
     .await?;
@@ -308,6 +319,11 @@ pub async fn delete_equipment(
         if !repo::delete(conn, &id, if_match.0)? {
             return Err(ApiError::PreconditionFailed);
         }
+        let gone: Option<&EquipmentView> = None;
+        events::record(
+            conn,
+            &NewEvent::directory(&caller, "equipment", "deleted", &id, Some(&current.department), gone),
+        )?;
         Ok(())
     })
     .await?;

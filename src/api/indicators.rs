@@ -9,6 +9,7 @@ use validator::Validate;
 use super::problems::{CreateProblems, DeleteProblems, ListProblems, ReadProblems, UpdateProblems};
 use super::with_etag;
 use crate::auth::{Caller, Role};
+use crate::db::events::{self, NewEvent};
 use crate::db::indicators::{self as repo, IndicatorFilter, IndicatorRow};
 use crate::db::{self, DbPool};
 use crate::domain::contract::Field;
@@ -169,7 +170,8 @@ pub async fn create_indicator(
         let detail = "a lowercase slug of 2 to 64 letters, digits and '_', starting with a letter";
         return Err(ApiError::validation(vec![FieldError::at_pointer("/code", "INVALID_CODE", detail)]));
     }
-    idempotency::run_once(&pool, &caller, key.0, hash, move |conn| {
+    let owner = caller.clone();
+    idempotency::run_once(&pool, &owner, key.0, hash, move |conn| {
         if repo::find(conn, &body.code)?.is_some() {
             return Err(ApiError::Conflict(format!("indicator {} already exists", body.code)));
         }
@@ -189,7 +191,9 @@ pub async fn create_indicator(
             updated_at: now,
         };
         repo::insert(conn, &row)?;
-        Answer::created(format!("/v1/indicators/{}", row.code), Some(row.version), &indicator_view(row))
+        let view = indicator_view(row.clone());
+        events::record(conn, &NewEvent::directory(&caller, "indicator", "created", &row.code, None, Some(&view)))?;
+        Answer::created(format!("/v1/indicators/{}", row.code), Some(row.version), &view)
     })
     .await
 }
@@ -222,6 +226,8 @@ pub async fn update_indicator(
         if !repo::update(conn, &row, if_match.0)? {
             return Err(ApiError::PreconditionFailed);
         }
+        let view = indicator_view(row.clone());
+        events::record(conn, &NewEvent::directory(&caller, "indicator", "updated", &row.code, None, Some(&view)))?;
         Ok(row)
     })
     .await?;
@@ -245,6 +251,8 @@ pub async fn delete_indicator(
         if !repo::delete(conn, &code, if_match.0)? {
             return Err(ApiError::PreconditionFailed);
         }
+        let gone: Option<&IndicatorView> = None;
+        events::record(conn, &NewEvent::directory(&caller, "indicator", "deleted", &code, None, gone))?;
         Ok(())
     })
     .await?;

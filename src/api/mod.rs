@@ -9,6 +9,7 @@ pub mod contracts;
 pub mod department_summary;
 pub mod enums;
 pub mod equipments;
+pub mod events;
 pub mod funding;
 pub mod funding_summary;
 pub mod health;

@@ -82,6 +82,9 @@ pub struct ObservationListQuery {
     pub period_from: Option<String>,
     /// Last period included: `2024` includes its quarters.
     pub period_to: Option<String>,
+    /// Only what this bulk ingestion wrote (and no later one replaced): the `ingest_id` of its
+    /// report and of its `observations.upserted` events.
+    pub ingest_id: Option<String>,
     /// JSON only: CSV answers hold the whole selection.
     #[param(minimum = 1, maximum = 200, default = 50)]
     pub page_size: Option<u32>,
@@ -116,6 +119,7 @@ fn filter(query: &ObservationListQuery) -> ApiResult<ObservationFilter> {
     }
     Ok(ObservationFilter {
         geo_code: query.geo_code.clone(),
+        ingest_id: query.ingest_id.clone(),
         period_from: from.map(|from| from.to_string()),
         period_before: to.map(following),
     })
@@ -242,8 +246,9 @@ pub async fn bulk_observations(
     let hash = idempotency::request_hash_of_bytes("POST", &path, spooled.sha256.as_deref().unwrap_or_default());
     let territory = territory(&caller);
     let file = spooled.file;
-    idempotency::run_once(&pool, &caller, key.0, hash, move |conn| {
-        let report = ingest::ingest(conn, file, format, &territory, &db::new_id())?;
+    let owner = caller.clone();
+    idempotency::run_once(&pool, &owner, key.0, hash, move |conn| {
+        let report = ingest::ingest(conn, &caller, file, format, &territory, &db::new_id())?;
         Answer::ok_unversioned(&report)
     })
     .await

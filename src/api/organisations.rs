@@ -10,6 +10,7 @@ use validator::Validate;
 use super::problems::{CreateProblems, DeleteProblems, ListProblems, ReadProblems, UpdateProblems};
 use super::with_etag;
 use crate::auth::{Caller, Scope};
+use crate::db::events::{self, NewEvent};
 use crate::db::organisations::{self as repo, OrganisationFilter, OrganisationRow};
 use crate::db::{self, DbConnection, DbPool, territories};
 use crate::domain::identifiers::check_siren;
@@ -326,7 +327,11 @@ pub async fn create_organisation(
             updated_at: now,
         };
         repo::insert(conn, &row).map_err(|error| conflict_on_unique(error, row.siren.as_deref(), kind))?;
-        Answer::created(format!("/v1/organisations/{}", row.id), Some(row.version), &OrganisationView::from(row))
+        let view = OrganisationView::from(row.clone());
+        let event =
+            NewEvent::directory(&caller, "organisation", "created", &row.id, row.department.as_deref(), Some(&view));
+        events::record(conn, &event)?;
+        Answer::created(format!("/v1/organisations/{}", row.id), Some(row.version), &view)
     })
     .await
 }
@@ -384,6 +389,10 @@ pub async fn update_organisation(
         if !written {
             return Err(ApiError::PreconditionFailed);
         }
+        let view = OrganisationView::from(row.clone());
+        let event =
+            NewEvent::directory(&caller, "organisation", "updated", &row.id, row.department.as_deref(), Some(&view));
+        events::record(conn, &event)?;
         Ok(row)
     })
     .await?;
@@ -414,6 +423,8 @@ pub async fn delete_organisation(
         if !repo::delete(conn, &id, if_match.0)? {
             return Err(ApiError::PreconditionFailed);
         }
+        let gone: Option<&OrganisationView> = None;
+        events::record(conn, &NewEvent::directory(&caller, "organisation", "deleted", &id, current.department.as_deref(), gone))?;
         Ok(())
     })
     .await?;

@@ -1,13 +1,14 @@
 //! The history of every contract: who changed what, when, before and after. Repository functions
 //! that change a contract or one of its sub-resources take a [`Change`] and record it in the same
-//! transaction, so no change can skip it.
+//! transaction, so no change can skip it; recording it also appends it to the change feed.
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde_json::Value;
 
 use super::DbConnection;
-use super::schema::contract_history;
+use super::events::NewEvent;
+use super::schema::{contract_history, contracts};
 use crate::auth::Caller;
 
 /// What happened.
@@ -81,7 +82,23 @@ pub struct EntryRow {
     pub after: Option<String>,
 }
 
+/// Records the change in the contract's history and in the change feed.
 pub fn record(conn: &mut DbConnection, contract_id: &str, at: NaiveDateTime, change: &Change<'_>) -> QueryResult<()> {
+    let department: String = contracts::table.find(contract_id).select(contracts::department).first(conn)?;
+    let after = change.after.as_ref().map(Value::to_string);
+    super::events::record(
+        conn,
+        &NewEvent {
+            caller: change.caller,
+            at,
+            resource: change.resource,
+            action: change.action.as_str(),
+            resource_id: &change.resource_id,
+            contract_id: Some(contract_id),
+            department: Some(&department),
+            body: after.clone(),
+        },
+    )?;
     diesel::insert_into(contract_history::table)
         .values(NewEntry {
             contract_id,
@@ -93,7 +110,7 @@ pub fn record(conn: &mut DbConnection, contract_id: &str, at: NaiveDateTime, cha
             resource_id: &change.resource_id,
             reason: change.reason.as_deref(),
             before: change.before.as_ref().map(Value::to_string),
-            after: change.after.as_ref().map(Value::to_string),
+            after,
         })
         .execute(conn)?;
     Ok(())

@@ -11,6 +11,7 @@ pub mod contract_indicators;
 pub mod contracts;
 pub mod department_summary;
 pub mod equipments;
+pub mod events;
 pub mod funding;
 pub mod history;
 pub mod idempotency;

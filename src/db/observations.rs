@@ -203,6 +203,7 @@ impl<Conn> RunQueryDsl<Conn> for Upsert<'_> {}
 #[derive(Debug, Default)]
 pub struct ObservationFilter {
     pub geo_code: Option<String>,
+    pub ingest_id: Option<String>,
     /// Inclusive lower bound, canonical period text.
     pub period_from: Option<String>,
     /// Exclusive upper bound, canonical period text (`2025` to end with 2024's last quarter).
@@ -255,6 +256,9 @@ pub fn list(
     }
     if let Some(code) = &filter.geo_code {
         query = query.filter(observations::geo_code.eq(code.clone()));
+    }
+    if let Some(ingest_id) = &filter.ingest_id {
+        query = query.filter(observations::ingest_id.eq(ingest_id.clone()));
     }
     if let Some(from) = &filter.period_from {
         query = query.filter(observations::period.ge(from.clone()));

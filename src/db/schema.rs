@@ -330,6 +330,21 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    events (id) {
+        id -> BigInt,
+        occurred_at -> Timestamp,
+        event_type -> Text,
+        resource -> Text,
+        resource_id -> Text,
+        contract_id -> Nullable<Text>,
+        department -> Nullable<Text>,
+        actor_sub -> Text,
+        actor_role -> Text,
+        body -> Nullable<Text>,
+    }
+}
+
 diesel::joinable!(communes -> departments (department));
 diesel::joinable!(funding_commitments -> contracts (contract_id));
 diesel::joinable!(communes -> epcis (epci_siren));
@@ -362,4 +377,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     observations,
     contract_indicators,
     contract_indicator_targets,
+    events,
 );

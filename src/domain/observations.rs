@@ -79,6 +79,17 @@ impl Places {
         }
     }
 
+    /// The départements the place lies in: an EPCI's are those of its members.
+    pub fn departments_of(&self, level: GeoLevel, code: &str) -> Vec<String> {
+        match level {
+            GeoLevel::Commune => {
+                self.communes.get(code).map(|(department, _)| vec![department.clone()]).unwrap_or_default()
+            }
+            GeoLevel::Epci => self.epcis.get(code).cloned().unwrap_or_default(),
+            GeoLevel::Department => vec![code.to_owned()],
+        }
+    }
+
     /// Whether the place lies in one of `departments`; an EPCI does when one of its members does.
     fn in_departments(&self, level: GeoLevel, code: &str, departments: &[String]) -> bool {
         match level {

@@ -10,7 +10,7 @@
 mod csv_rows;
 mod ndjson_rows;
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fs::File;
 use std::io::{BufRead, BufReader};
 use std::ops::ControlFlow;
@@ -21,6 +21,8 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use crate::auth::Caller;
+use crate::db::events::{self, NewEvent};
 use crate::db::observations as repo;
 use crate::db::{self, DbConnection};
 use crate::domain::observations::{RawRow, RowRules, Territory, ValidRow};
@@ -83,6 +85,7 @@ fn strip_bom(input: &mut impl BufRead) -> std::io::Result<()> {
 /// Reads, checks and writes the file `spool` as `ingest_id`, in the transaction `conn` is in.
 pub fn ingest(
     conn: &mut DbConnection,
+    caller: &Caller,
     spool: File,
     format: Format,
     territory: &Territory,
@@ -109,6 +112,7 @@ pub fn ingest(
                 errors: Vec::new(),
                 rows: 0,
                 waited: Duration::ZERO,
+                per_department: BTreeMap::new(),
             };
             let input = BufReader::with_capacity(1 << 16, spool);
             let outcome = match format {
@@ -116,12 +120,12 @@ pub fn ingest(
                 Format::Ndjson => ndjson_rows::read(input, &mut batcher),
             };
             batcher.flush();
-            outcome.map(|()| (batcher.rows, batcher.errors, batcher.waited))
+            outcome.map(|()| (batcher.rows, batcher.errors, batcher.waited, batcher.per_department))
         });
         let written = write_batches(conn, receiver, ingest_id, at, &failed);
         (reader.join(), written)
     });
-    let (rows, mut errors, reader_waited) =
+    let (rows, mut errors, reader_waited, per_department) =
         read.map_err(|_| ApiError::internal("the ingestion reader panicked"))?.map_err(ApiError::internal)?;
     let (writer_errors, writing) = written?;
     errors.extend(writer_errors);
@@ -143,7 +147,45 @@ pub fn ingest(
         return Err(ApiError::ValidationFailed(errors));
     }
     let inserted = u64::try_from(repo::count(conn)? - before).unwrap_or(0);
+    record_events(conn, caller, ingest_id, &per_department)?;
     Ok(IngestReport { ingest_id: ingest_id.to_owned(), rows, inserted, updated: rows.saturating_sub(inserted) })
+}
+
+/// One `observations.upserted` event per département the file touched, in that département's
+/// scope: which indicators and how many rows. The rows themselves are read with
+/// `GET /v1/indicators/{code}/observations?ingest_id=…`, so a million rows make a handful of
+/// events, not a million. Written last, after every upsert, as the feed's lock requires.
+fn record_events(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    ingest_id: &str,
+    per_department: &BTreeMap<(String, String), u64>,
+) -> ApiResult<()> {
+    let mut by_department: BTreeMap<&str, BTreeMap<&str, u64>> = BTreeMap::new();
+    for ((department, indicator), rows) in per_department {
+        by_department.entry(department).or_default().insert(indicator, *rows);
+    }
+    let at = db::now();
+    for (department, indicators) in by_department {
+        let body = serde_json::json!({
+            "ingest_id": ingest_id,
+            "department": department,
+            "rows": indicators.values().sum::<u64>(),
+            "indicators": indicators,
+        });
+        let event = NewEvent {
+            caller,
+            at,
+            resource: "observations",
+            action: "upserted",
+            resource_id: ingest_id,
+            contract_id: None,
+            department: Some(department),
+            body: Some(body.to_string()),
+        };
+        events::record(conn, &event)?;
+    }
+    Ok(())
 }
 
 /// Checks each row and sends full batches to the writer. Once a problem is found nothing more is
@@ -157,6 +199,8 @@ struct Batcher<'a> {
     rows: u64,
     /// Time spent blocked on a full channel: the writer is the bottleneck when this is large.
     waited: Duration,
+    /// Valid rows per (département, indicator), for the change feed.
+    per_department: BTreeMap<(String, String), u64>,
 }
 
 impl Batcher<'_> {
@@ -189,6 +233,9 @@ impl Rows for Batcher<'_> {
         self.rules.decimal_comma = decimal_comma;
         match self.rules.check(&raw) {
             Ok(valid) => {
+                for department in self.rules.places.departments_of(valid.geo_level, &valid.geo_code) {
+                    *self.per_department.entry((department, valid.indicator.clone())).or_default() += 1;
+                }
                 self.batch.push(valid);
                 if self.batch.len() == ROWS_PER_STATEMENT {
                     self.flush();

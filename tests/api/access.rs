@@ -243,6 +243,8 @@ matrix! {
     // Filtered to the caller's territory: see observations::callers_write_and_read_only_their_territory.
     ("get", "/v1/indicators/{code}/observations") => everyone(200),
     ("post", "/v1/observations/bulk") => observation_write(200),
+    // Filtered to the caller's scope: see events::each_caller_follows_only_its_scope_and_its_own_cursors.
+    ("get", "/v1/events") => everyone(200),
 
     // Territories: the reference, read by all.
     ("get", "/v1/departments") => everyone(200),
@@ -343,7 +345,7 @@ fn documented_operations() -> BTreeSet<(String, String)> {
 #[test]
 fn the_matrix_covers_exactly_the_operations_of_the_document() {
     let documented = documented_operations();
-    assert!(documented.len() >= 66, "the document lists only {} /v1 operations", documented.len());
+    assert!(documented.len() >= 67, "the document lists only {} /v1 operations", documented.len());
     let known: BTreeSet<(String, String)> =
         OPERATIONS.iter().map(|(method, template)| ((*method).to_owned(), (*template).to_owned())).collect();
     assert_eq!(known.len(), OPERATIONS.len(), "an operation appears twice in the matrix");
@@ -686,6 +688,7 @@ async fn prepare(app: &TestApp, world: &World, method: &str, template: &str, sid
                    "source": "Test", "geo_level": "commune", "periodicity": "annual"}),
         ),
         ("get", "/v1/indicators/{code}") => Prepared::read("/v1/indicators/places_eaje".into()),
+        ("get", "/v1/events") => Prepared::read("/v1/events?limit=5".into()),
         ("get", "/v1/indicators/{code}/observations") => {
             Prepared::read(format!("/v1/indicators/taux_couverture_eaje_epci/observations?geo_code={}", t.epci_siren))
         }

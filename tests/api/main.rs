@@ -11,6 +11,7 @@ mod contracts;
 mod database;
 mod department_summary;
 mod directory;
+mod events;
 mod fixtures;
 mod funding;
 mod helpers;

@@ -1,0 +1,139 @@
+//! `GET /v1/events`: the change feed an integrator follows to keep a copy of what the service
+//! holds. Events come oldest first, each with the resource as it is after the change; the answer's
+//! `next_cursor` is where to continue from, even when no event was returned. A reader following
+//! it never misses a committed change and never sees one twice (see `db::events`).
+
+use actix_web::{HttpResponse, get, web};
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+use utoipa::{IntoParams, ToSchema};
+
+use super::problems::ListProblems;
+use crate::auth::{Caller, Scope};
+use crate::db::events::{self as repo, EventRow, EventScope};
+use crate::db::{self, DbPool};
+use crate::error::{ApiError, ApiResult};
+use crate::http::pagination::PageTokenKey;
+use crate::http::query::ApiQuery;
+
+const DEFAULT_LIMIT: u32 = 100;
+const MAX_LIMIT: u32 = 1000;
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct EventQuery {
+    /// The `next_cursor` of the previous answer, or the `cursor` of an event; absent to start
+    /// from the first event. Cursors belong to the caller they were issued to.
+    pub after: Option<String>,
+    #[param(minimum = 1, maximum = 1000, default = 100)]
+    pub limit: Option<u32>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Actor {
+    pub sub: String,
+    pub role: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EventView {
+    /// Grows with every event, in commit order; not necessarily by one.
+    pub id: i64,
+    /// Where to continue from to read the events after this one.
+    pub cursor: String,
+    pub occurred_at: String,
+    /// `<resource>.<action>`: `contract.created`, `party.updated`, `payment.created`,
+    /// `organisation.deleted`, `observations.upserted`, …
+    #[serde(rename = "type")]
+    pub event_type: String,
+    pub resource: String,
+    pub resource_id: String,
+    pub contract_id: Option<String>,
+    pub department: Option<String>,
+    pub actor: Actor,
+    /// The resource as it is after the change (as its own route answers it); null after a
+    /// deletion. For `observations.upserted`: the ingestion, the département and its row counts
+    /// per indicator; the rows are at `/v1/indicators/{code}/observations?ingest_id=…`.
+    #[schema(value_type = Option<Object>)]
+    pub data: Option<Box<RawValue>>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EventPage {
+    pub items: Vec<EventView>,
+    /// Send it as `after` for the next events; it moves on even when no event was in your scope.
+    pub next_cursor: String,
+}
+
+fn event_scope(caller: &Caller) -> EventScope {
+    match caller.scope() {
+        Scope::Everything => EventScope::Everything,
+        Scope::Departments(departments) => EventScope::Departments(departments.into_iter().collect()),
+        Scope::PartyTo(sirens) => EventScope::PartyTo(sirens.into_iter().collect()),
+    }
+}
+
+fn event_view(row: EventRow, cursor: String) -> EventView {
+    EventView {
+        id: row.id,
+        cursor,
+        occurred_at: db::rfc3339(row.occurred_at),
+        event_type: row.event_type,
+        resource: row.resource,
+        resource_id: row.resource_id,
+        contract_id: row.contract_id,
+        department: row.department,
+        actor: Actor { sub: row.actor_sub, role: row.actor_role },
+        data: row.body.and_then(|body| RawValue::from_string(body).ok()),
+    }
+}
+
+fn invalid_cursor() -> ApiError {
+    ApiError::invalid_parameter("after", "INVALID_CURSOR", "after is a cursor this feed issued to you, unaltered")
+}
+
+/// The changes in the caller's scope, oldest first: admins see everything, CAF agents and
+/// integrations their départements (and the indicator catalogue), collectivities the contracts
+/// they are party to.
+#[utoipa::path(tag = "integration", params(EventQuery), responses((status = 200, body = EventPage), ListProblems), security(("bearer" = [])))]
+#[get("/events")]
+pub async fn list_events(
+    caller: Caller,
+    ApiQuery(query): ApiQuery<EventQuery>,
+    pool: web::Data<DbPool>,
+    tokens: web::Data<PageTokenKey>,
+) -> ApiResult<HttpResponse> {
+    let limit = query.limit.unwrap_or(DEFAULT_LIMIT);
+    if !(1..=MAX_LIMIT).contains(&limit) {
+        return Err(ApiError::invalid_parameter("limit", "OUT_OF_RANGE", format!("limit is 1 to {MAX_LIMIT}")));
+    }
+    let binding = format!("events|{}", caller.fingerprint());
+    let after = match query.after.as_deref() {
+        None => 0,
+        Some(token) => {
+            tokens.open(&binding, token).map_err(|_| invalid_cursor())?.parse::<i64>().map_err(|_| invalid_cursor())?
+        }
+    };
+    let scope = event_scope(&caller);
+    let (rows, next) = db::run(&pool, move |conn| {
+        let rows = repo::list(conn, &scope, after, i64::from(limit))?;
+        // A short page read everything committed in this snapshot: continue after its last event,
+        // in scope or not (no later commit can take an id below it).
+        let next = match rows.last() {
+            Some(last) if rows.len() == limit as usize => last.id,
+            _ => repo::last_id(conn)?.max(after),
+        };
+        Ok((rows, next))
+    })
+    .await?;
+    let cursor = |id: i64| tokens.issue(&binding, &id.to_string());
+    let items = rows
+        .into_iter()
+        .map(|row| {
+            let after_this = cursor(row.id);
+            event_view(row, after_this)
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(EventPage { items, next_cursor: cursor(next) }))
+}

@@ -1,0 +1,149 @@
+//! The change feed: every change is appended as an event in the transaction that makes it.
+//!
+//! A reader following ids must never miss a committed event. SQLite lets one writer in at a time,
+//! so ids grow in commit order. On PostgreSQL identity values are drawn when a row is inserted,
+//! not when it commits: two writers could commit out of order and a reader skip the slower one's
+//! event. So a writer takes a transaction-scoped advisory lock before its first event and keeps
+//! it until it commits: events are drawn and committed one transaction at a time, and every
+//! committed id is below every id still to commit. That lock must be the last one a transaction
+//! takes (every handler takes its contract or commitment lock first), or two writers could wait
+//! for each other.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::DbConnection;
+use super::schema::{contract_parties, events, organisations};
+use crate::auth::Caller;
+
+const EVENTS_LOCK: &str = "events";
+
+/// One change, as the feed keeps it.
+#[derive(Debug, Clone)]
+pub struct NewEvent<'a> {
+    pub caller: &'a Caller,
+    pub at: NaiveDateTime,
+    /// `contract`, `party`, `organisation`, `observations`, …
+    pub resource: &'a str,
+    /// `created`, `updated`, `deleted`, `transitioned`, `amended`, `upserted`.
+    pub action: &'a str,
+    pub resource_id: &'a str,
+    pub contract_id: Option<&'a str>,
+    pub department: Option<&'a str>,
+    /// The resource after the change, as JSON text; `None` after a deletion.
+    pub body: Option<String>,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = events)]
+struct EventInsert<'a> {
+    occurred_at: NaiveDateTime,
+    event_type: String,
+    resource: &'a str,
+    resource_id: &'a str,
+    contract_id: Option<&'a str>,
+    department: Option<&'a str>,
+    actor_sub: &'a str,
+    actor_role: &'a str,
+    body: Option<&'a str>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = events)]
+pub struct EventRow {
+    pub id: i64,
+    pub occurred_at: NaiveDateTime,
+    pub event_type: String,
+    pub resource: String,
+    pub resource_id: String,
+    pub contract_id: Option<String>,
+    pub department: Option<String>,
+    pub actor_sub: String,
+    pub actor_role: String,
+    pub body: Option<String>,
+}
+
+/// Appends `event`, in the caller's transaction.
+pub fn record(conn: &mut DbConnection, event: &NewEvent<'_>) -> QueryResult<()> {
+    super::serialize_writers(conn, EVENTS_LOCK)?;
+    diesel::insert_into(events::table)
+        .values(EventInsert {
+            occurred_at: event.at,
+            event_type: format!("{}.{}", event.resource, event.action),
+            resource: event.resource,
+            resource_id: event.resource_id,
+            contract_id: event.contract_id,
+            department: event.department,
+            actor_sub: &event.caller.subject,
+            actor_role: event.caller.role.name(),
+            body: event.body.as_deref(),
+        })
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Which events a caller reads.
+#[derive(Debug, Clone)]
+pub enum EventScope {
+    Everything,
+    /// Those of these départements, and the catalogue's (which have none).
+    Departments(Vec<String>),
+    /// Those of the contracts one of these SIRENs is party to.
+    PartyTo(Vec<String>),
+}
+
+/// Up to `limit` events after `after` in `scope`, oldest first.
+pub fn list(conn: &mut DbConnection, scope: &EventScope, after: i64, limit: i64) -> QueryResult<Vec<EventRow>> {
+    let mut query = events::table
+        .filter(events::id.gt(after))
+        .order(events::id)
+        .limit(limit)
+        .select(EventRow::as_select())
+        .into_boxed();
+    match scope {
+        EventScope::Everything => {}
+        EventScope::Departments(departments) => {
+            query = query.filter(
+                events::department
+                    .eq_any(departments.clone())
+                    .or(events::department.is_null().and(events::contract_id.is_null())),
+            );
+        }
+        EventScope::PartyTo(sirens) => {
+            let contracts = contract_parties::table
+                .inner_join(organisations::table)
+                .filter(organisations::siren.eq_any(sirens.clone()))
+                .select(contract_parties::contract_id);
+            query = query.filter(events::contract_id.assume_not_null().eq_any(contracts));
+        }
+    }
+    query.load(conn)
+}
+
+/// The last event id committed, as this transaction sees it.
+pub fn last_id(conn: &mut DbConnection) -> QueryResult<i64> {
+    events::table.select(diesel::dsl::max(events::id)).first::<Option<i64>>(conn).map(Option::unwrap_or_default)
+}
+
+impl<'a> NewEvent<'a> {
+    /// A change to a directory entry (organisation, equipment, indicator), outside any contract.
+    pub fn directory(
+        caller: &'a Caller,
+        resource: &'a str,
+        action: &'a str,
+        resource_id: &'a str,
+        department: Option<&'a str>,
+        after: Option<&impl serde::Serialize>,
+    ) -> Self {
+        Self {
+            caller,
+            at: super::now(),
+            resource,
+            action,
+            resource_id,
+            contract_id: None,
+            department,
+            body: after.and_then(|view| serde_json::to_string(view).ok()),
+        }
+    }
+}

@@ -1,0 +1,215 @@
+//! The change feed: every change in order with the resource after it, filtered to the caller's
+//! scope, cursors that belong to their caller, and a reader that follows the feed while writers
+//! commit concurrently misses nothing and sees nothing twice.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use serde_json::{Value, json};
+
+use crate::fixtures::{FAUCIGNY, caf, draft_ctg, epci, sign};
+use crate::helpers::{Answer, TestApp, admin_token, caf_agent_token, claims, collectivity_token, spawn_app, token_for};
+
+fn integration_token(departments: &[&str]) -> String {
+    let mut claims = claims("integration");
+    claims.departments = departments.iter().map(|d| (*d).to_owned()).collect();
+    token_for(&claims)
+}
+
+async fn page(app: &TestApp, token: &str, after: Option<&str>, limit: u32) -> Answer {
+    let path = match after {
+        Some(cursor) => format!("/v1/events?limit={limit}&after={cursor}"),
+        None => format!("/v1/events?limit={limit}"),
+    };
+    let answer = app.get(&path, token).await;
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    answer
+}
+
+/// Every event from the start, following the cursor in pages of `limit`.
+async fn all_events(app: &TestApp, token: &str, limit: u32) -> (Vec<Value>, String) {
+    let (mut events, mut cursor) = (Vec::new(), None::<String>);
+    loop {
+        let answer = page(app, token, cursor.as_deref(), limit).await;
+        let items = answer.body["items"].as_array().unwrap().clone();
+        let next = answer.body["next_cursor"].as_str().unwrap().to_owned();
+        let done = items.len() < limit as usize;
+        events.extend(items);
+        cursor = Some(next);
+        if done {
+            return (events, cursor.unwrap());
+        }
+    }
+}
+
+fn types(events: &[Value]) -> Vec<&str> {
+    events.iter().map(|e| e["type"].as_str().unwrap()).collect()
+}
+
+#[tokio::test]
+async fn the_feed_holds_every_change_in_order_with_the_resource_after_it() {
+    let app = spawn_app().await;
+    let caf = caf(&app, "74").await;
+    let faucigny = epci(&app, FAUCIGNY).await;
+    let contract = draft_ctg(&app, "74", &caf, &faucigny).await;
+    sign(&app, &contract).await;
+
+    let (events, cursor) = all_events(&app, &admin_token(), 3).await;
+    assert_eq!(
+        types(&events),
+        [
+            "organisation.created",
+            "organisation.created",
+            "contract.created",
+            "party.created",
+            "party.created",
+            "contract.transitioned",
+            "party.updated",
+            "party.updated",
+            "contract.transitioned",
+        ]
+    );
+    let ids: Vec<i64> = events.iter().map(|e| e["id"].as_i64().unwrap()).collect();
+    assert!(ids.windows(2).all(|pair| pair[0] < pair[1]), "{ids:?}");
+    let signed = events.last().unwrap();
+    let now = app.get(&format!("/v1/contracts/{}", contract.id), &admin_token()).await;
+    assert_eq!(signed["data"], now.body, "the contract as it is after its last change");
+    assert_eq!(
+        (signed["contract_id"].as_str(), signed["department"].as_str()),
+        (Some(contract.id.as_str()), Some("74"))
+    );
+    assert_eq!(signed["actor"]["role"], "admin");
+
+    // Caught up: the cursor stays put until something new happens, then only that comes.
+    let idle = page(&app, &admin_token(), Some(&cursor), 10).await;
+    assert_eq!(
+        (idle.body["items"].as_array().unwrap().len(), idle.body["next_cursor"].as_str()),
+        (0, Some(cursor.as_str()))
+    );
+    let path = format!("/v1/organisations/{}", caf["id"].as_str().unwrap());
+    let etag = app.etag(&path).await;
+    assert_eq!(
+        app.patch_json(&path, &admin_token(), &etag, &json!({"name": "CAF de la Haute-Savoie"})).await.status,
+        200
+    );
+    let next = page(&app, &admin_token(), Some(&cursor), 10).await;
+    assert_eq!(types(next.body["items"].as_array().unwrap()), ["organisation.updated"]);
+    assert_eq!(next.body["items"][0]["data"]["name"], "CAF de la Haute-Savoie");
+}
+
+#[tokio::test]
+async fn each_caller_follows_only_its_scope_and_its_own_cursors() {
+    let app = spawn_app().await;
+    let caf74 = caf(&app, "74").await;
+    let faucigny = epci(&app, FAUCIGNY).await;
+    let contract = draft_ctg(&app, "74", &caf74, &faucigny).await;
+    caf(&app, "33").await;
+    let observations = "indicator,geo_level,geo_code,period,value,source\n\
+        places_eaje,commune,74010,2024,12,Cnaf\nplaces_eaje,commune,74042,2024,3,Cnaf\nplaces_eaje,commune,33063,2024,40,Cnaf\n";
+    let ingest = app
+        .send(
+            app.client
+                .post(app.url("/v1/observations/bulk"))
+                .bearer_auth(admin_token())
+                .header("content-type", "text/csv")
+                .body(observations),
+        )
+        .await;
+    assert_eq!(ingest.status, 200, "{}", ingest.text);
+
+    let departments = |events: &[Value]| -> BTreeSet<String> {
+        events.iter().map(|e| e["department"].as_str().unwrap_or("-").to_owned()).collect()
+    };
+    let (agent74, _) = all_events(&app, &caf_agent_token(&["74"]), 50).await;
+    assert_eq!(departments(&agent74), BTreeSet::from(["74".to_owned()]));
+    let (integration33, _) = all_events(&app, &integration_token(&["33"]), 50).await;
+    assert_eq!(types(&integration33), ["organisation.created", "observations.upserted"]);
+    assert_eq!(integration33[1]["data"]["rows"], 1);
+    let upserted = agent74.iter().find(|e| e["type"] == "observations.upserted").unwrap();
+    assert_eq!(upserted["data"]["indicators"], json!({"places_eaje": 2}));
+    let ingest_id = upserted["data"]["ingest_id"].as_str().unwrap();
+    let rows = app
+        .get(&format!("/v1/indicators/places_eaje/observations?ingest_id={ingest_id}"), &caf_agent_token(&["74"]))
+        .await;
+    assert_eq!(rows.body["items"].as_array().unwrap().len(), 2, "{}", rows.text);
+
+    // A collectivity sees the contracts it is party to, nothing of the directory.
+    let (town, _) = all_events(&app, &collectivity_token(&[FAUCIGNY]), 50).await;
+    assert!(!town.is_empty());
+    assert!(town.iter().all(|e| e["contract_id"] == contract.id.as_str()), "{town:?}");
+
+    // Cursors: altered, or issued to someone else, are refused.
+    let mine = page(&app, &admin_token(), None, 2).await.body["next_cursor"].as_str().unwrap().to_owned();
+    app.get(&format!("/v1/events?after={mine}"), &caf_agent_token(&["74"]))
+        .await
+        .assert_problem(400, "INVALID_PARAMETER");
+    app.get("/v1/events?after=not-a-cursor", &admin_token()).await.assert_problem(400, "INVALID_PARAMETER");
+    app.get("/v1/events?limit=0", &admin_token()).await.assert_problem(400, "INVALID_PARAMETER");
+    app.get("/v1/events?since=1", &admin_token()).await.assert_problem(400, "INVALID_PARAMETER");
+}
+
+#[tokio::test]
+async fn a_reader_following_the_feed_during_concurrent_writes_misses_nothing_and_sees_nothing_twice() {
+    let app = spawn_app().await;
+    let caf = caf(&app, "74").await;
+    let faucigny = epci(&app, FAUCIGNY).await;
+    let mut contracts = Vec::new();
+    for _ in 0..4 {
+        contracts.push(draft_ctg(&app, "74", &caf, &faucigny).await.id);
+    }
+    let (_, start) = all_events(&app, &admin_token(), 1000).await;
+
+    let writers = contracts.iter().enumerate().map(|(w, contract)| {
+        let app = &app;
+        async move {
+            let mut created = Vec::new();
+            for n in 0..15 {
+                let axis = app
+                    .create(
+                        &format!("/v1/contracts/{contract}/axes"),
+                        &json!({"code": format!("W{w}-{n}"), "title": "Axe"}),
+                    )
+                    .await;
+                created.push(axis["id"].as_str().unwrap().to_owned());
+            }
+            created
+        }
+    });
+    let writers_done = AtomicBool::new(false);
+    let writers = async {
+        let written = futures_util::future::join_all(writers).await;
+        writers_done.store(true, Ordering::SeqCst);
+        written
+    };
+    let reader = async {
+        let mut seen: Vec<Value> = Vec::new();
+        let mut cursor = start.clone();
+        // Follows until a page comes back short after the writers are done: then it has read
+        // everything they committed.
+        loop {
+            let finished = writers_done.load(Ordering::SeqCst);
+            let answer = page(&app, &admin_token(), Some(&cursor), 7).await;
+            let items = answer.body["items"].as_array().unwrap().clone();
+            let short = items.len() < 7;
+            seen.extend(items);
+            cursor = answer.body["next_cursor"].as_str().unwrap().to_owned();
+            if finished && short {
+                return seen;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+        }
+    };
+    let (written, seen) = tokio::join!(writers, reader);
+    let written: BTreeSet<String> = written.into_iter().flatten().collect();
+    assert_eq!(written.len(), 60);
+
+    let mut times_seen: HashMap<String, usize> = HashMap::new();
+    for event in seen.iter().filter(|e| e["type"] == "axis.created") {
+        *times_seen.entry(event["resource_id"].as_str().unwrap().to_owned()).or_default() += 1;
+    }
+    let seen_ids: BTreeSet<String> = times_seen.keys().cloned().collect();
+    assert_eq!(seen_ids, written, "every committed axis, and nothing else");
+    assert!(times_seen.values().all(|&n| n == 1), "an event seen twice: {times_seen:?}");
+    let ids: Vec<i64> = seen.iter().map(|e| e["id"].as_i64().unwrap()).collect();
+    assert!(ids.windows(2).all(|pair| pair[0] < pair[1]), "out of order: {ids:?}");
+}
