@@ -53,7 +53,8 @@ pub struct EventView {
     pub department: Option<String>,
     pub actor: Actor,
     /// The resource as it is after the change (as its own route answers it); null after a
-    /// deletion. For `observations.upserted`: the ingestion, the département and its row counts
+    /// deletion. For `contract.touched` (a part of the contract changed): its `id`, `version` and
+    /// `updated_at`. For `observations.upserted`: the ingestion, the département and its row counts
     /// per indicator; the rows are at `/v1/indicators/{code}/observations?ingest_id=…`.
     #[schema(value_type = Option<Object>)]
     pub data: Option<Box<RawValue>>,

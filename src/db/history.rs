@@ -82,9 +82,15 @@ pub struct EntryRow {
     pub after: Option<String>,
 }
 
-/// Records the change in the contract's history and in the change feed.
+/// Records the change in the contract's history and in the change feed. A change to a
+/// sub-resource also moves the contract's version (its ETag covers its parts): the feed then
+/// carries a `contract.touched` event with the contract's new `version` and `updated_at`, so a
+/// copy of the contract kept from the feed stays exact.
 pub fn record(conn: &mut DbConnection, contract_id: &str, at: NaiveDateTime, change: &Change<'_>) -> QueryResult<()> {
-    let department: String = contracts::table.find(contract_id).select(contracts::department).first(conn)?;
+    let (department, version, updated_at): (String, i64, NaiveDateTime) = contracts::table
+        .find(contract_id)
+        .select((contracts::department, contracts::version, contracts::updated_at))
+        .first(conn)?;
     let after = change.after.as_ref().map(Value::to_string);
     super::events::record(
         conn,
@@ -99,6 +105,23 @@ pub fn record(conn: &mut DbConnection, contract_id: &str, at: NaiveDateTime, cha
             body: after.clone(),
         },
     )?;
+    if change.resource != "contract" {
+        let touched =
+            serde_json::json!({"id": contract_id, "version": version, "updated_at": super::rfc3339(updated_at)});
+        super::events::record(
+            conn,
+            &NewEvent {
+                caller: change.caller,
+                at,
+                resource: "contract",
+                action: "touched",
+                resource_id: contract_id,
+                contract_id: Some(contract_id),
+                department: Some(&department),
+                body: Some(touched.to_string()),
+            },
+        )?;
+    }
     diesel::insert_into(contract_history::table)
         .values(NewEntry {
             contract_id,

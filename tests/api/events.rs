@@ -62,10 +62,14 @@ async fn the_feed_holds_every_change_in_order_with_the_resource_after_it() {
             "organisation.created",
             "contract.created",
             "party.created",
+            "contract.touched",
             "party.created",
+            "contract.touched",
             "contract.transitioned",
             "party.updated",
+            "contract.touched",
             "party.updated",
+            "contract.touched",
             "contract.transitioned",
         ]
     );
