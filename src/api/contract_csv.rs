@@ -10,10 +10,11 @@ use super::contracts::{ContractView, summarised_view};
 use crate::auth::Scope;
 use crate::db::DbPool;
 use crate::db::contracts::{self as repo, ContractFilter, ContractOrder};
+use crate::error::ApiResult;
 use crate::http::csv;
 
 /// Contracts read per query while streaming.
-const ROWS_PER_QUERY: i64 = 500;
+const ROWS_PER_QUERY: i64 = 100;
 
 pub const COLUMNS: [&str; 21] = [
     "id",
@@ -69,7 +70,12 @@ fn row(view: ContractView) -> Vec<String> {
 }
 
 /// Every contract of the selection, in the list's order, as a CSV download.
-pub fn answer(pool: Arc<DbPool>, scope: Scope, filter: ContractFilter, order: ContractOrder) -> HttpResponse {
+pub async fn answer(
+    pool: Arc<DbPool>,
+    scope: Scope,
+    filter: ContractFilter,
+    order: ContractOrder,
+) -> ApiResult<HttpResponse> {
     let today = chrono::Utc::now().date_naive();
     csv::streamed(pool, &COLUMNS, "contracts.csv", move |conn, cursor: Option<(String, String)>| {
         let rows = repo::list(conn, &scope, &filter, today, order, cursor.as_ref(), ROWS_PER_QUERY)?;
@@ -78,4 +84,5 @@ pub fn answer(pool: Arc<DbPool>, scope: Scope, filter: ContractFilter, order: Co
         let lines = rows.into_iter().map(|(contract, summary)| row(summarised_view(contract, Some(&summary), today)));
         Ok((lines.collect(), next))
     })
+    .await
 }

@@ -560,7 +560,7 @@ pub async fn list_contracts(
         updated_since,
     };
     if csv {
-        return Ok(super::contract_csv::answer(pool.into_inner(), caller.scope(), filter, order));
+        return super::contract_csv::answer(pool.into_inner(), caller.scope(), filter, order).await;
     }
     let params = PageParams { page_size: query.page_size, page_token: query.page_token.as_deref() };
     let page = PageRequest::new(&tokens, &params, format!("contracts|{filter:?}|{order:?}|{}", caller.fingerprint()))?;

@@ -185,7 +185,7 @@ pub async fn list_observations(
     };
     if wants_csv(&req) {
         csv::refuse_paging(query.page_size, query.page_token.as_deref())?;
-        return Ok(csv_answer(pool.into_inner(), code, level, territory, filter));
+        return csv_answer(pool.into_inner(), code, level, territory, filter).await;
     }
     let params = PageParams { page_size: query.page_size, page_token: query.page_token.as_deref() };
     let binding = format!("observations|{code}|{filter:?}|{}", caller.fingerprint());
@@ -200,13 +200,13 @@ pub async fn list_observations(
 }
 
 /// The whole selection as CSV, streamed in chunks.
-fn csv_answer(
+async fn csv_answer(
     pool: std::sync::Arc<DbPool>,
     code: String,
     level: GeoLevel,
     territory: Territory,
     filter: ObservationFilter,
-) -> HttpResponse {
+) -> ApiResult<HttpResponse> {
     let filename = format!("observations-{code}.csv");
     csv::streamed(pool, &CSV_COLUMNS, &filename, move |conn, cursor: Option<(String, String)>| {
         let after = cursor.as_ref().map(|(code, period)| (code.as_str(), period.as_str()));
@@ -215,6 +215,7 @@ fn csv_answer(
         let next = rows.last().filter(|_| full).map(|row| (row.geo_code.clone(), row.period.clone()));
         Ok((rows.into_iter().map(csv_row).collect(), next))
     })
+    .await
 }
 
 /// Upserts observations from a CSV (`text/csv`) or NDJSON (`application/x-ndjson`) file of up
@@ -227,7 +228,7 @@ fn csv_answer(
 /// `collectivite`.
 #[utoipa::path(
     tag = "indicators",
-    request_body(content((String = "text/csv"), (String = "application/x-ndjson")), description = "The observations, one per line"),
+    request_body(content((String = "text/csv"), (String = "application/x-ndjson")), description = "The observations, one per line (`application/ndjson` is accepted too)"),
     responses((status = 200, body = IngestReport), BulkProblems),
     security(("bearer" = []))
 )]

@@ -125,7 +125,7 @@ problem_set! {
     /// A bulk file of observations.
     BulkProblems {
         "400" => "The body could not be read (`MALFORMED_REQUEST`) or the Idempotency-Key is invalid (`INVALID_PARAMETER`)",
-        "409" => "A request with this Idempotency-Key is still running (`CONFLICT`)",
+        "409" => "Another bulk file is being written (PostgreSQL), or a request with this Idempotency-Key is still running (`CONFLICT`)",
         "413" => "The file exceeds 256 MiB (`PAYLOAD_TOO_LARGE`)",
         "415" => "The body is neither `text/csv` nor `application/x-ndjson` (`UNSUPPORTED_MEDIA_TYPE`)",
         "422" => "Rows are invalid: `errors` gives each one's `line`, `column` and `code`, and nothing was written (`VALIDATION_FAILED`), or the Idempotency-Key was used for another file (`IDEMPOTENCY_KEY_REUSED`)",

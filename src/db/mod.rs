@@ -164,6 +164,26 @@ pub fn serialize_writers(conn: &mut DbConnection, key: &str) -> diesel::QueryRes
     Ok(())
 }
 
+/// [`serialize_writers`] without waiting: whether this transaction now holds the turn. SQLite's
+/// writer already holds it.
+pub fn try_serialize_writers(conn: &mut DbConnection, key: &str) -> diesel::QueryResult<bool> {
+    use diesel::RunQueryDsl;
+    #[derive(diesel::QueryableByName)]
+    struct Taken {
+        #[diesel(sql_type = diesel::sql_types::Bool)]
+        taken: bool,
+    }
+    match conn {
+        DbConnection::Pg(pg) => {
+            let row: Taken = diesel::sql_query("SELECT pg_try_advisory_xact_lock(hashtextextended($1, 0)) AS taken")
+                .bind::<diesel::sql_types::Text, _>(key)
+                .get_result(pg)?;
+            Ok(row.taken)
+        }
+        DbConnection::Sqlite(_) => Ok(true),
+    }
+}
+
 /// Whether a write failed on a UNIQUE constraint.
 pub fn is_unique_violation(error: &diesel::result::Error) -> bool {
     matches!(error, diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _))

@@ -161,7 +161,7 @@ impl RowRules<'_> {
         let mut complaints = Complaints { line: raw.line, errors: Vec::new() };
         let rule = self.indicators.get(raw.indicator.as_ref()).copied();
         if rule.is_none() {
-            let detail = format!("'{}' is not in the indicator catalogue", raw.indicator);
+            let detail = format!("'{}' is not in the indicator catalogue", shown(&raw.indicator));
             complaints.add("indicator", "UNKNOWN_INDICATOR", detail);
         }
         let geo_level = self.check_place(raw, rule, &mut complaints);
@@ -225,7 +225,7 @@ impl RowRules<'_> {
         }
         let level = geo_level?;
         if !self.places.contains(level, &raw.geo_code) {
-            let detail = format!("'{}' is not a {} of the territory reference", raw.geo_code, level.as_str());
+            let detail = format!("'{}' is not a {} of the territory reference", shown(&raw.geo_code), level.as_str());
             complaints.add("geo_code", "UNKNOWN_GEO_CODE", detail);
         } else if !self.territory.covers(self.places, level, &raw.geo_code) {
             complaints.add(
@@ -266,13 +266,23 @@ impl RowRules<'_> {
                     if self.decimal_comma { Cow::Owned(text.replacen(',', ".", 1)) } else { Cow::Borrowed(text) };
                 let parsed = DecimalValue::parse(&text);
                 if parsed.is_none() {
-                    let detail = format!("'{text}' is not a decimal number with at most 4 decimals");
+                    let detail = format!("'{}' is not a decimal number with at most 4 decimals", shown(&text));
                     complaints.add("value", "INVALID_VALUE", detail);
                 }
                 parsed.map(|value| value.to_string())
             }
         };
         (value, suppressed)
+    }
+}
+
+/// A value from the file as a complaint quotes it: cut short, so an answer never echoes a
+/// whole oversized field.
+fn shown(text: &str) -> String {
+    const SHOWN_CHARS: usize = 40;
+    match text.char_indices().nth(SHOWN_CHARS) {
+        Some((end, _)) => format!("{}…", &text[..end]),
+        None => text.to_owned(),
     }
 }
 

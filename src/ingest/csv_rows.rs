@@ -11,6 +11,8 @@ use crate::error::FieldError;
 
 const REQUIRED: [&str; 6] = ["indicator", "geo_level", "geo_code", "period", "value", "source"];
 const OPTIONAL: [&str; 2] = ["suppressed", "millesime"];
+/// Columns of the CSV export that a file sent back may keep: they are set by the service.
+const IGNORED: [&str; 2] = ["ingest_id", "updated_at"];
 
 /// Where each known column is in the file.
 #[derive(Debug, Default)]
@@ -29,8 +31,10 @@ struct Columns {
 fn columns(header: &csv::ByteRecord) -> Result<Columns, Vec<FieldError>> {
     let names: Vec<String> = header.iter().map(|name| String::from_utf8_lossy(name).trim().to_owned()).collect();
     let mut errors = Vec::new();
-    for name in &names {
-        if !REQUIRED.contains(&name.as_str()) && !OPTIONAL.contains(&name.as_str()) {
+    for (index, name) in names.iter().enumerate() {
+        if names[..index].contains(name) {
+            errors.push(FieldError::at_line(1, Some(name), "DUPLICATE_COLUMN", "the header names this column twice"));
+        } else if ![&REQUIRED[..], &OPTIONAL, &IGNORED].concat().contains(&name.as_str()) {
             let detail = format!("known columns: {}, {}", REQUIRED.join(", "), OPTIONAL.join(", "));
             errors.push(FieldError::at_line(1, Some(name), "UNKNOWN_COLUMN", detail));
         }

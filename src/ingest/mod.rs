@@ -12,7 +12,7 @@ mod ndjson_rows;
 
 use std::collections::{BTreeMap, HashMap};
 use std::fs::File;
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read};
 use std::ops::ControlFlow;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
@@ -91,8 +91,12 @@ pub fn ingest(
     territory: &Territory,
     ingest_id: &str,
 ) -> ApiResult<IngestReport> {
-    // One ingestion at a time, so that inserted/updated counts are this file's own.
-    db::serialize_writers(conn, "observations:bulk")?;
+    // One ingestion at a time, so that inserted/updated counts are this file's own. A second
+    // file is refused rather than left waiting: a waiting ingestion would hold a pooled
+    // connection for as long as the first one runs.
+    if !db::try_serialize_writers(conn, "observations:bulk")? {
+        return Err(ApiError::Conflict("another bulk file is being written; send this one when it is done".into()));
+    }
     let indicators = repo::indicator_rules(conn)?;
     let places = repo::places(conn)?;
     let before = repo::count(conn)?;
@@ -104,29 +108,14 @@ pub fn ingest(
     let (read, written) = std::thread::scope(|scope| {
         let reader = scope.spawn(|| {
             let rules = RowRules { indicators: &indicators, places: &places, territory, decimal_comma: false };
-            let mut batcher = Batcher {
-                rules,
-                batch: Vec::with_capacity(ROWS_PER_STATEMENT),
-                sender,
-                failed: &failed,
-                errors: Vec::new(),
-                rows: 0,
-                waited: Duration::ZERO,
-                per_department: BTreeMap::new(),
-            };
-            let input = BufReader::with_capacity(1 << 16, spool);
-            let outcome = match format {
-                Format::Csv => csv_rows::read(input, &mut batcher),
-                Format::Ndjson => ndjson_rows::read(input, &mut batcher),
-            };
-            batcher.flush();
-            outcome.map(|()| (batcher.rows, batcher.errors, batcher.waited, batcher.per_department))
+            read_and_check(spool, format, rules, sender, &failed)
         });
         let written = write_batches(conn, receiver, ingest_id, at, &failed);
         (reader.join(), written)
     });
-    let (rows, mut errors, reader_waited, per_department) =
-        read.map_err(|_| ApiError::internal("the ingestion reader panicked"))?.map_err(ApiError::internal)?;
+    let read = read.map_err(|_| ApiError::internal("the ingestion reader panicked"))??;
+    let (rows, reader_waited, per_department, stopped) = (read.rows, read.waited, read.per_department, read.stopped);
+    let mut errors = read.errors;
     let (writer_errors, writing) = written?;
     errors.extend(writer_errors);
     // Where the time went: the slower side of the pipeline is the one the other waits for.
@@ -139,7 +128,7 @@ pub fn ingest(
     );
     if !errors.is_empty() {
         errors.sort_by_key(|error| error.line);
-        if errors.len() > MAX_LISTED_ERRORS {
+        if stopped || errors.len() > MAX_LISTED_ERRORS {
             errors.truncate(MAX_LISTED_ERRORS);
             let detail = format!("reading stopped after {MAX_LISTED_ERRORS} problems");
             errors.push(FieldError::condition("TOO_MANY_ERRORS", detail));
@@ -188,6 +177,101 @@ fn record_events(
     Ok(())
 }
 
+/// Reads the whole file on this thread, checks each row and hands full batches to the writer;
+/// returns what was read, once the channel to the writer is closed. A line over [`MAX_LINE_BYTES`] ends reading with a complaint about it.
+fn read_and_check<'a>(
+    spool: File,
+    format: Format,
+    rules: RowRules<'a>,
+    sender: SyncSender<Vec<ValidRow>>,
+    failed: &'a AtomicBool,
+) -> ApiResult<ReadOutcome> {
+    let mut batcher = Batcher {
+        rules,
+        batch: Vec::with_capacity(ROWS_PER_STATEMENT),
+        sender,
+        failed,
+        errors: Vec::new(),
+        rows: 0,
+        waited: Duration::ZERO,
+        per_department: BTreeMap::new(),
+        stopped: false,
+    };
+    let input = BufReader::with_capacity(1 << 16, LineLimit { inner: spool, since_newline: 0, line: 1 });
+    let outcome = match format {
+        Format::Csv => csv_rows::read(input, &mut batcher),
+        Format::Ndjson => ndjson_rows::read(input, &mut batcher),
+    };
+    if let Err(error) = outcome {
+        let Some(LineTooLong(line)) = error.get_ref().and_then(|inner| inner.downcast_ref::<LineTooLong>()) else {
+            return Err(ApiError::internal(error));
+        };
+        let detail = format!("a line holds at most {MAX_LINE_BYTES} bytes; reading stopped here");
+        batcher.last_error(FieldError::at_line(*line, None, "LINE_TOO_LONG", detail));
+    }
+    batcher.flush();
+    // The batcher, and with it the channel's sender, goes here: the writer's loop then ends.
+    Ok(ReadOutcome {
+        rows: batcher.rows,
+        errors: batcher.errors,
+        waited: batcher.waited,
+        per_department: batcher.per_department,
+        stopped: batcher.stopped,
+    })
+}
+
+/// What reading the file found.
+struct ReadOutcome {
+    rows: u64,
+    errors: Vec<FieldError>,
+    waited: Duration,
+    per_department: BTreeMap<(String, String), u64>,
+    stopped: bool,
+}
+
+/// Longest line a file may hold: far beyond any real row, short enough that one line can never
+/// fill memory.
+pub const MAX_LINE_BYTES: usize = 64 * 1024;
+
+/// The line that grew past [`MAX_LINE_BYTES`].
+#[derive(Debug)]
+struct LineTooLong(u64);
+
+impl std::fmt::Display for LineTooLong {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "line {} is longer than {MAX_LINE_BYTES} bytes", self.0)
+    }
+}
+
+impl std::error::Error for LineTooLong {}
+
+/// Passes the file through, failing with [`LineTooLong`] as soon as a line grows past the limit,
+/// before the readers above it buffer the whole line.
+struct LineLimit<R> {
+    inner: R,
+    since_newline: usize,
+    /// The line being read, from 1.
+    line: u64,
+}
+
+impl<R: Read> Read for LineLimit<R> {
+    fn read(&mut self, buffer: &mut [u8]) -> std::io::Result<usize> {
+        let read = self.inner.read(buffer)?;
+        for &byte in &buffer[..read] {
+            if byte == b'\n' {
+                self.since_newline = 0;
+                self.line += 1;
+            } else {
+                self.since_newline += 1;
+                if self.since_newline > MAX_LINE_BYTES {
+                    return Err(std::io::Error::new(std::io::ErrorKind::InvalidData, LineTooLong(self.line)));
+                }
+            }
+        }
+        Ok(read)
+    }
+}
+
 /// Checks each row and sends full batches to the writer. Once a problem is found nothing more is
 /// sent (the transaction will roll back), but reading goes on to list further problems.
 struct Batcher<'a> {
@@ -201,11 +285,18 @@ struct Batcher<'a> {
     waited: Duration,
     /// Valid rows per (département, indicator), for the change feed.
     per_department: BTreeMap<(String, String), u64>,
+    /// Whether reading stopped before the end of the file, at the limit of listed problems.
+    stopped: bool,
 }
 
 impl Batcher<'_> {
-    fn keep_going(&self) -> ControlFlow<()> {
-        if self.errors.len() >= MAX_LISTED_ERRORS { ControlFlow::Break(()) } else { ControlFlow::Continue(()) }
+    fn keep_going(&mut self) -> ControlFlow<()> {
+        if self.errors.len() >= MAX_LISTED_ERRORS {
+            self.stopped = true;
+            ControlFlow::Break(())
+        } else {
+            ControlFlow::Continue(())
+        }
     }
 
     fn flush(&mut self) {

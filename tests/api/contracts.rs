@@ -574,3 +574,26 @@ async fn the_contract_list_as_csv_has_the_same_scope_filters_and_figures_as_json
     assert_eq!(everything.text.trim_end_matches("\r\n").split("\r\n").count(), 4);
     csv("/v1/contracts?page_size=10", admin_token()).await.assert_problem(400, "INVALID_PARAMETER");
 }
+
+#[tokio::test]
+async fn the_contract_csv_spans_several_queries_without_gaps_or_repeats() {
+    let app = spawn_app().await;
+    for n in 0..103 {
+        app.create("/v1/contracts", &json!({"kind": "ctg", "title": format!("CTG {n}"), "department": "74", "start_date": "2025-01-01", "end_date": "2029-12-31", "perimeter": {"communes": ["74042"]}}))
+            .await;
+    }
+    let request = app
+        .client
+        .get(app.url("/v1/contracts?order_by=-reference"))
+        .bearer_auth(admin_token())
+        .header("accept", "text/csv");
+    let csv = app.send(request).await;
+    let references: Vec<&str> =
+        csv.text.trim_end_matches("\r\n").split("\r\n").skip(1).map(|line| line.split(';').nth(1).unwrap()).collect();
+    assert_eq!(references.len(), 103, "two queries of 100 and 3");
+    let mut expected = references.clone();
+    expected.sort_unstable();
+    expected.dedup();
+    expected.reverse();
+    assert_eq!(references, expected, "in the list's order, each once");
+}

@@ -322,18 +322,20 @@ async fn a_file_announced_over_256_mib_is_refused_before_it_is_read() {
 }
 
 #[tokio::test]
-async fn a_csv_export_larger_than_one_query_holds_every_row_once() {
+async fn a_csv_export_larger_than_one_query_holds_every_row_once_and_goes_back_in() {
     let app = spawn_app().await;
+    let communes = app.get("/v1/communes?department=74&page_size=17", &admin_token()).await;
+    let codes: Vec<String> =
+        communes.body["items"].as_array().unwrap().iter().map(|c| c["insee"].as_str().unwrap().to_owned()).collect();
+    assert_eq!(codes.len(), 17);
     let mut file = String::from("indicator,geo_level,geo_code,period,value,source\n");
-    for code in ["74010", BONNEVILLE_INSEE, "74024", "74056", "74081"] {
+    for code in &codes {
         for year in 1900..=2200 {
-            for indicator in ["places_eaje", "enfants_0_2"] {
-                writeln!(file, "{indicator},commune,{code},{year},{year}.25,Cnaf").unwrap();
-            }
+            writeln!(file, "places_eaje,commune,{code},{year},{year}.25,Cnaf").unwrap();
         }
     }
     let answer = bulk(&app, &admin_token(), "text/csv", file).await;
-    assert_eq!(answer.body["inserted"].as_u64(), Some(5 * 301 * 2), "{}", answer.text);
+    assert_eq!(answer.body["inserted"].as_u64(), Some(17 * 301), "{}", answer.text);
 
     let request = app
         .client
@@ -342,7 +344,7 @@ async fn a_csv_export_larger_than_one_query_holds_every_row_once() {
         .header("accept", "text/csv");
     let csv = app.send(request).await;
     let rows: Vec<&str> = csv.text.trim_end_matches("\r\n").split("\r\n").skip(1).collect();
-    assert_eq!(rows.len(), 5 * 301, "every observation of the indicator, over several queries");
+    assert_eq!(rows.len(), 17 * 301, "every observation, over two queries of 5000");
     let keys: std::collections::BTreeSet<(&str, &str)> = rows
         .iter()
         .map(|row| {
@@ -352,4 +354,63 @@ async fn a_csv_export_larger_than_one_query_holds_every_row_once() {
         .collect();
     assert_eq!(keys.len(), rows.len(), "no row twice");
     assert_eq!(csv.text.matches('\u{feff}').count(), 1, "one byte-order mark, at the start");
+
+    // The export goes back in as it is: its extra columns are the service's own.
+    let again = bulk(&app, &admin_token(), "text/csv", csv.text.clone()).await;
+    assert_eq!(
+        (again.body["inserted"].as_u64(), again.body["updated"].as_u64()),
+        (Some(0), Some(17 * 301)),
+        "{}",
+        again.text
+    );
+}
+
+#[tokio::test]
+async fn a_bad_row_after_batches_were_written_rolls_them_back() {
+    let app = spawn_app().await;
+    let mut file = String::from("indicator,geo_level,geo_code,period,value,source\n");
+    for indicator in [
+        "places_eaje",
+        "enfants_0_2",
+        "enfants_3_5",
+        "enfants_6_11",
+        "enfants_12_17",
+        "places_prescolarisation",
+        "places_garde_domicile",
+        "places_assistants_maternels",
+    ] {
+        for year in 1900..=2200 {
+            writeln!(file, "{indicator},commune,{BONNEVILLE_INSEE},{year},{year},Cnaf").unwrap();
+        }
+    }
+    writeln!(file, "places_eaje,commune,74010,2024,not-a-number,Cnaf").unwrap();
+    let answer = bulk(&app, &admin_token(), "text/csv", file).await;
+    assert_eq!(problems(&answer), [(2410, Some("value".into()), "INVALID_VALUE".into())]);
+    for indicator in ["places_eaje", "enfants_0_2"] {
+        let left = app.get(&format!("/v1/indicators/{indicator}/observations"), &admin_token()).await;
+        assert!(items(&left).is_empty(), "{indicator}: the batches written before the bad row were rolled back");
+    }
+}
+
+#[tokio::test]
+async fn oversized_lines_repeated_columns_and_too_many_problems_are_named() {
+    let app = spawn_app().await;
+    let header = "indicator,geo_level,geo_code,period,value,source\n";
+    let huge = format!("{header}places_eaje,commune,74010,2024,{},Cnaf\n", "9".repeat(70_000));
+    let answer = bulk(&app, &admin_token(), "text/csv", huge).await;
+    assert_eq!(problems(&answer), [(2, None, "LINE_TOO_LONG".into())]);
+    assert!(answer.text.len() < 2000, "the answer does not echo the line");
+
+    let repeated =
+        bulk(&app, &admin_token(), "text/csv", "indicator,geo_level,geo_code,period,value,source,value\n").await;
+    assert_eq!(problems(&repeated), [(1, Some("value".into()), "DUPLICATE_COLUMN".into())]);
+
+    let mut many = String::from(header);
+    for year in 1900..2050 {
+        writeln!(many, "places_eaje,commune,74010,{year},x,Cnaf").unwrap();
+    }
+    let answer = bulk(&app, &admin_token(), "text/csv", many).await;
+    let listed = problems(&answer);
+    assert_eq!(listed.len(), 101, "100 problems and the note that reading stopped");
+    assert_eq!(listed[100], (0, None, "TOO_MANY_ERRORS".into()));
 }
