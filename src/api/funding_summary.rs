@@ -64,17 +64,17 @@ pub(crate) fn figures_by_year_and_programme(
     conn: &mut crate::db::DbConnection,
     contract_ids: &[String],
 ) -> ApiResult<(FiguresByYearAndProgramme, i64)> {
-    let commitments = repo::list(conn, contract_ids)?;
+    let commitments = repo::programmes(conn, contract_ids)?;
     let (counted, drafts): (Vec<_>, Vec<_>) =
-        commitments.into_iter().partition(|row| row.status != CommitmentStatus::Draft.as_str());
-    let ids: Vec<String> = counted.iter().map(|row| row.id.clone()).collect();
-    let draft_ids: Vec<String> = drafts.iter().map(|row| row.id.clone()).collect();
+        commitments.into_iter().partition(|(.., status)| status != CommitmentStatus::Draft.as_str());
+    let ids: Vec<String> = counted.iter().map(|(id, ..)| id.clone()).collect();
+    let draft_ids: Vec<String> = drafts.iter().map(|(id, ..)| id.clone()).collect();
     let years = repo::years(conn, &ids)?;
     let draft_cents = repo::years(conn, &draft_ids)?.values().flat_map(|years| years.values()).sum();
-    let lines = repo::lines_of(conn, &ids)?;
+    let lines = repo::line_amounts(conn, &ids)?;
     let paid = repo::paid_totals(conn, &ids)?;
     let programme_of: BTreeMap<&str, &str> =
-        counted.iter().map(|row| (row.id.as_str(), row.programme.as_str())).collect();
+        counted.iter().map(|(id, programme, _)| (id.as_str(), programme.as_str())).collect();
     let mut table: BTreeMap<(i64, String), FundingFigures> = BTreeMap::new();
     for (id, years) in &years {
         let programme = programme_of.get(id.as_str()).copied().unwrap_or("other").to_owned();
@@ -84,9 +84,9 @@ pub(crate) fn figures_by_year_and_programme(
             entry.remaining_cents += amount;
         }
     }
-    for line in lines.iter().filter(|line| line.status != "cancelled") {
-        let programme = programme_of.get(line.commitment_id.as_str()).copied().unwrap_or("other").to_owned();
-        table.entry((line.year, programme)).or_default().scheduled_cents += line.amount_cents;
+    for (commitment_id, year, amount_cents, _) in lines.iter().filter(|(.., status)| status != "cancelled") {
+        let programme = programme_of.get(commitment_id.as_str()).copied().unwrap_or("other").to_owned();
+        table.entry((*year, programme)).or_default().scheduled_cents += amount_cents;
     }
     for ((id, year), amount) in &paid.by_year {
         let programme = programme_of.get(id.as_str()).copied().unwrap_or("other").to_owned();

@@ -79,6 +79,14 @@ pub fn list(conn: &mut DbConnection, contract_ids: &[String]) -> QueryResult<Vec
         .load(conn)
 }
 
+/// (id, programme, status) of the commitments of some contracts: what sums need.
+pub fn programmes(conn: &mut DbConnection, contract_ids: &[String]) -> QueryResult<Vec<(String, String, String)>> {
+    funding_commitments::table
+        .filter(funding_commitments::contract_id.eq_any(contract_ids))
+        .select((funding_commitments::id, funding_commitments::programme, funding_commitments::status))
+        .load(conn)
+}
+
 /// The yearly amounts of each commitment, by year.
 pub fn years(conn: &mut DbConnection, commitment_ids: &[String]) -> QueryResult<HashMap<String, BTreeMap<i64, i64>>> {
     let rows: Vec<(String, i64, i64)> = funding_years::table
@@ -179,10 +187,20 @@ pub fn lines(conn: &mut DbConnection, commitment_id: &str) -> QueryResult<Vec<Li
         .load(conn)
 }
 
-pub fn lines_of(conn: &mut DbConnection, commitment_ids: &[String]) -> QueryResult<Vec<LineRow>> {
+/// (commitment, year, amount, status) of every schedule line of some commitments: what sums need,
+/// without the dates and timestamps whose parsing dominates reading many lines.
+pub fn line_amounts(
+    conn: &mut DbConnection,
+    commitment_ids: &[String],
+) -> QueryResult<Vec<(String, i64, i64, String)>> {
     schedule_lines::table
         .filter(schedule_lines::commitment_id.eq_any(commitment_ids))
-        .select(LineRow::as_select())
+        .select((
+            schedule_lines::commitment_id,
+            schedule_lines::year,
+            schedule_lines::amount_cents,
+            schedule_lines::status,
+        ))
         .load(conn)
 }
 
