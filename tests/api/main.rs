@@ -22,3 +22,4 @@ mod indicators;
 mod observations;
 mod openapi;
 mod territories;
+mod write_races;
