@@ -12,3 +12,4 @@ pub mod ingest;
 pub mod openapi;
 pub mod routes;
 pub mod startup;
+pub mod write;

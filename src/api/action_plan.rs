@@ -1,27 +1,28 @@
 //! The action plan of a contract: axes (priorities) and actions (fiches actions). Admins and CAF
 //! agents write it; the collectivity piloting an action records its progress.
 
-use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, web};
+use actix_web::{HttpResponse, delete, get, patch, post, web};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 use validator::Validate;
 
-use super::contracts::{find_in_scope, find_managed, lock_contract, require_open};
+use super::contracts::find_in_scope;
 use super::problems::{ChildListProblems, CreateChildProblems, DeleteProblems, ReadProblems, UpdateProblems};
 use super::with_etag;
 use crate::auth::Caller;
 use crate::db::action_plan::{self as repo, ActionRow, AxisRow};
-use crate::db::history::{Action, Change, snapshot};
+use crate::db::contracts::ScopedContract;
 use crate::db::{self, DbConnection, DbPool, organisations, parties};
 use crate::domain::contract::{ActionStatus, Field};
 use crate::error::{ApiError, ApiResult, FieldError};
-use crate::http::body::{ApiJson, ApiJsonWithValue, RequestBody, nullable};
-use crate::http::idempotency::{self, Answer, IdempotencyKey};
+use crate::http::body::{ApiJson, RequestBody, nullable};
+use crate::http::idempotency::{IdempotentJson, Retry};
 use crate::http::pagination::{Page, PageParams, PageRequest, PageTokenKey};
 use crate::http::preconditions::IfMatch;
 use crate::http::query::{ApiQuery, NoParameters};
+use crate::write::{self, Access, Resource};
 
 const CHILD_READ_ONLY: &[&str] = &["id", "version", "created_at", "updated_at", "contract_id"];
 
@@ -37,6 +38,38 @@ pub struct AxisView {
     pub version: i64,
     pub created_at: String,
     pub updated_at: String,
+}
+
+impl Resource for AxisView {
+    const NAME: &'static str = "axis";
+
+    fn id(&self) -> String {
+        self.id.to_string()
+    }
+
+    fn version(&self) -> Option<i64> {
+        Some(self.version)
+    }
+
+    fn location(&self) -> String {
+        format!("/v1/contracts/{}/axes/{}", self.contract_id, self.id)
+    }
+}
+
+impl Resource for ActionView {
+    const NAME: &'static str = "action";
+
+    fn id(&self) -> String {
+        self.id.to_string()
+    }
+
+    fn version(&self) -> Option<i64> {
+        Some(self.version)
+    }
+
+    fn location(&self) -> String {
+        format!("/v1/contracts/{}/actions/{}", self.contract_id, self.id)
+    }
 }
 
 fn axis_view(row: AxisRow) -> AxisView {
@@ -210,15 +243,15 @@ impl ActionPatch {
 }
 
 /// Checks an action against its contract's axes and parties, listing every problem at once.
-fn check_action(conn: &mut DbConnection, row: &ActionRow) -> ApiResult<()> {
+fn check_action(conn: &mut DbConnection, contract: &ScopedContract, row: &ActionRow) -> ApiResult<()> {
     let mut errors = Vec::new();
     if let Some(axis_id) = &row.axis_id
-        && repo::find_axis(conn, &row.contract_id, axis_id)?.is_none()
+        && repo::find_axis(conn, contract, axis_id)?.is_none()
     {
         errors.push(FieldError::at_pointer("/axis_id", "UNKNOWN_AXIS", "no axis of this contract has this id"));
     }
     if let Some(pilot) = &row.pilot_organisation_id
-        && !parties::is_party(conn, &row.contract_id, pilot)?
+        && !parties::is_party(conn, contract, pilot)?
     {
         errors.push(FieldError::at_pointer(
             "/pilot_organisation_id",
@@ -250,8 +283,8 @@ pub async fn list_axes(
 ) -> ApiResult<HttpResponse> {
     let id = id.into_inner().to_string();
     let items = db::run(&pool, move |conn| {
-        find_in_scope(conn, &caller, &id)?;
-        Ok(repo::axes(conn, &id)?.into_iter().map(axis_view).collect::<Vec<_>>())
+        let contract = find_in_scope(conn, &caller, &id)?;
+        Ok(repo::axes(conn, &contract)?.into_iter().map(axis_view).collect::<Vec<_>>())
     })
     .await?;
     Ok(HttpResponse::Ok().json(Page { items, next_page_token: None }))
@@ -267,8 +300,8 @@ pub async fn get_axis(
 ) -> ApiResult<HttpResponse> {
     let (contract_id, id) = ids.into_inner();
     let view = db::run(&pool, move |conn| {
-        find_in_scope(conn, &caller, &contract_id.to_string())?;
-        repo::find_axis(conn, &contract_id.to_string(), &id.to_string())?.map(axis_view).ok_or(ApiError::NotFound)
+        let contract = find_in_scope(conn, &caller, &contract_id.to_string())?;
+        repo::find_axis(conn, &contract, &id.to_string())?.map(axis_view).ok_or(ApiError::NotFound)
     })
     .await?;
     Ok(with_etag(view.version, &view))
@@ -280,49 +313,32 @@ pub async fn get_axis(
 pub async fn create_axis(
     caller: Caller,
     id: web::Path<Uuid>,
-    json: ApiJsonWithValue<CreateAxis>,
+    request: IdempotentJson<CreateAxis>,
     pool: web::Data<DbPool>,
-    req: HttpRequest,
-    key: IdempotencyKey,
 ) -> ApiResult<HttpResponse> {
-    let hash = idempotency::request_hash("POST", req.path(), &json.value);
-    let body = json.body;
-    let contract_id = id.into_inner().to_string();
-    let owner = caller.clone();
-    idempotency::run_once(&pool, &owner, key.0, hash, move |conn| {
-        let contract = find_managed(conn, &caller, &contract_id)?;
-        require_open(&contract)?;
-        if repo::code_taken_by_axis(conn, &contract_id, &body.code, None)? {
+    let IdempotentJson { body, retry } = request;
+    write::change_contract(&pool, caller, retry, id.into_inner(), Access::Manage, move |change| {
+        change.require_open()?;
+        if repo::code_taken_by_axis(change.conn, &change.contract, &body.code, None)? {
             return Err(ApiError::Conflict(format!("axis {} already exists in this contract", body.code)));
         }
         let position = match body.position {
             Some(position) => position,
-            None => repo::axes(conn, &contract_id)?.iter().map(|axis| axis.position).max().unwrap_or(0) + 1,
+            None => repo::axes(change.conn, &change.contract)?.iter().map(|axis| axis.position).max().unwrap_or(0) + 1,
         };
-        let now = db::now();
         let row = AxisRow {
             id: db::new_id(),
-            contract_id,
+            contract_id: change.contract.id().to_owned(),
             code: body.code,
             title: body.title.trim().to_owned(),
             field: body.field.map(|field| field.as_str().to_owned()),
             position,
             version: 1,
-            created_at: now,
-            updated_at: now,
+            created_at: change.at,
+            updated_at: change.at,
         };
-        let view = axis_view(row.clone());
-        let change = Change {
-            caller: &caller,
-            action: Action::Created,
-            resource: "axis",
-            resource_id: row.id.clone(),
-            reason: None,
-            before: None,
-            after: snapshot(&view),
-        };
-        repo::insert_axis(conn, &row, &change)?;
-        Answer::created(format!("/v1/contracts/{}/axes/{}", view.contract_id, view.id), Some(view.version), &view)
+        repo::insert_axis(change.conn, &change.contract, &row)?;
+        change.created(&axis_view(row))
     })
     .await
 }
@@ -338,44 +354,27 @@ pub async fn update_axis(
     pool: web::Data<DbPool>,
 ) -> ApiResult<HttpResponse> {
     let (contract_id, id) = ids.into_inner();
-    let (contract_id, id) = (contract_id.to_string(), id.to_string());
-    let view = db::run_write(&pool, move |conn| {
-        let contract = find_managed(conn, &caller, &contract_id)?;
-        let current = repo::find_axis(conn, &contract_id, &id)?.ok_or(ApiError::NotFound)?;
-        if_match.check(current.version)?;
-        require_open(&contract)?;
+    write::change_contract(&pool, caller, Retry::none(), contract_id, Access::Manage, move |change| {
+        let current = repo::find_axis(change.conn, &change.contract, &id.to_string())?.ok_or(ApiError::NotFound)?;
+        change.check(&if_match, current.version)?;
+        change.require_open()?;
         if let Some(code) = &patch.code
-            && repo::code_taken_by_axis(conn, &contract_id, code, Some(&id))?
+            && repo::code_taken_by_axis(change.conn, &change.contract, code, Some(&current.id))?
         {
             return Err(ApiError::Conflict(format!("axis {code} already exists in this contract")));
         }
         let before = axis_view(current.clone());
-        let row = AxisRow {
+        let row = change.next(AxisRow {
             code: patch.code.unwrap_or_else(|| current.code.clone()),
             title: patch.title.map_or_else(|| current.title.clone(), |title| title.trim().to_owned()),
             field: patch.field.map_or_else(|| current.field.clone(), |field| field.map(|f| f.as_str().to_owned())),
             position: patch.position.unwrap_or(current.position),
-            version: current.version + 1,
-            updated_at: db::now(),
             ..current
-        };
-        let after = axis_view(row.clone());
-        let change = Change {
-            caller: &caller,
-            action: Action::Updated,
-            resource: "axis",
-            resource_id: id.clone(),
-            reason: None,
-            before: snapshot(&before),
-            after: snapshot(&after),
-        };
-        if !repo::update_axis(conn, &row, if_match.0, &change)? {
-            return Err(ApiError::PreconditionFailed);
-        }
-        Ok(after)
+        });
+        repo::update_axis(change.conn, &change.contract, &row)?;
+        change.updated(&before, &axis_view(row), None)
     })
-    .await?;
-    Ok(with_etag(view.version, &view))
+    .await
 }
 
 /// Remove an axis that no action belongs to any more.
@@ -388,33 +387,18 @@ pub async fn delete_axis(
     pool: web::Data<DbPool>,
 ) -> ApiResult<HttpResponse> {
     let (contract_id, id) = ids.into_inner();
-    let (contract_id, id) = (contract_id.to_string(), id.to_string());
-    db::run_write(&pool, move |conn| {
-        let contract = find_managed(conn, &caller, &contract_id)?;
-        let current = repo::find_axis(conn, &contract_id, &id)?.ok_or(ApiError::NotFound)?;
-        if_match.check(current.version)?;
-        require_open(&contract)?;
-        let actions = repo::actions_of_axis(conn, &id)?;
+    write::change_contract(&pool, caller, Retry::none(), contract_id, Access::Manage, move |change| {
+        let current = repo::find_axis(change.conn, &change.contract, &id.to_string())?.ok_or(ApiError::NotFound)?;
+        change.check(&if_match, current.version)?;
+        change.require_open()?;
+        let actions = repo::actions_of_axis(change.conn, &current.id)?;
         if actions > 0 {
             return Err(ApiError::Conflict(format!("{actions} action(s) still belong to this axis")));
         }
-        let before = axis_view(current.clone());
-        let change = Change {
-            caller: &caller,
-            action: Action::Deleted,
-            resource: "axis",
-            resource_id: id.clone(),
-            reason: None,
-            before: snapshot(&before),
-            after: None,
-        };
-        if !repo::delete_axis(conn, &current, if_match.0, db::now(), &change)? {
-            return Err(ApiError::PreconditionFailed);
-        }
-        Ok(())
+        repo::delete_axis(change.conn, &change.contract, &current.id)?;
+        change.deleted(&axis_view(current))
     })
-    .await?;
-    Ok(HttpResponse::NoContent().finish())
+    .await
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -440,8 +424,8 @@ pub async fn list_actions(
     let params = PageParams { page_size: query.page_size, page_token: query.page_token.as_deref() };
     let page = PageRequest::new(&tokens, &params, format!("actions|{id}|{}", caller.fingerprint()))?;
     let page = db::run(&pool, move |conn| {
-        find_in_scope(conn, &caller, &id)?;
-        let rows = repo::actions(conn, &id, page.after.as_deref(), page.fetch_limit())?;
+        let contract = find_in_scope(conn, &caller, &id)?;
+        let rows = repo::actions(conn, &contract, page.after.as_deref(), page.fetch_limit())?;
         Ok(page.finish(&tokens, rows, |row| row.code.clone(), action_view))
     })
     .await?;
@@ -458,8 +442,8 @@ pub async fn get_action(
 ) -> ApiResult<HttpResponse> {
     let (contract_id, id) = ids.into_inner();
     let view = db::run(&pool, move |conn| {
-        find_in_scope(conn, &caller, &contract_id.to_string())?;
-        repo::find_action(conn, &contract_id.to_string(), &id.to_string())?.map(action_view).ok_or(ApiError::NotFound)
+        let contract = find_in_scope(conn, &caller, &contract_id.to_string())?;
+        repo::find_action(conn, &contract, &id.to_string())?.map(action_view).ok_or(ApiError::NotFound)
     })
     .await?;
     Ok(with_etag(view.version, &view))
@@ -471,22 +455,15 @@ pub async fn get_action(
 pub async fn create_action(
     caller: Caller,
     id: web::Path<Uuid>,
-    json: ApiJsonWithValue<CreateAction>,
+    request: IdempotentJson<CreateAction>,
     pool: web::Data<DbPool>,
-    req: HttpRequest,
-    key: IdempotencyKey,
 ) -> ApiResult<HttpResponse> {
-    let hash = idempotency::request_hash("POST", req.path(), &json.value);
-    let body = json.body;
-    let contract_id = id.into_inner().to_string();
-    let owner = caller.clone();
-    idempotency::run_once(&pool, &owner, key.0, hash, move |conn| {
-        let contract = find_managed(conn, &caller, &contract_id)?;
-        require_open(&contract)?;
-        let now = db::now();
+    let IdempotentJson { body, retry } = request;
+    write::change_contract(&pool, caller, retry, id.into_inner(), Access::Manage, move |change| {
+        change.require_open()?;
         let row = ActionRow {
             id: db::new_id(),
-            contract_id: contract_id.clone(),
+            contract_id: change.contract.id().to_owned(),
             axis_id: body.axis_id.map(|id| id.to_string()),
             code: body.code,
             title: body.title.trim().to_owned(),
@@ -500,25 +477,15 @@ pub async fn create_action(
             status: body.status.unwrap_or(ActionStatus::Planned).as_str().to_owned(),
             estimated_budget_cents: body.estimated_budget_cents,
             version: 1,
-            created_at: now,
-            updated_at: now,
+            created_at: change.at,
+            updated_at: change.at,
         };
-        check_action(conn, &row)?;
-        if repo::code_taken_by_action(conn, &contract_id, &row.code, None)? {
+        check_action(change.conn, &change.contract, &row)?;
+        if repo::code_taken_by_action(change.conn, &change.contract, &row.code, None)? {
             return Err(ApiError::Conflict(format!("action {} already exists in this contract", row.code)));
         }
-        let view = action_view(row.clone());
-        let change = Change {
-            caller: &caller,
-            action: Action::Created,
-            resource: "action",
-            resource_id: row.id.clone(),
-            reason: None,
-            before: None,
-            after: snapshot(&view),
-        };
-        repo::insert_action(conn, &row, &change)?;
-        Answer::created(format!("/v1/contracts/{}/actions/{}", view.contract_id, view.id), Some(view.version), &view)
+        repo::insert_action(change.conn, &change.contract, &row)?;
+        change.created(&action_view(row))
     })
     .await
 }
@@ -546,21 +513,18 @@ pub async fn update_action(
     pool: web::Data<DbPool>,
 ) -> ApiResult<HttpResponse> {
     let (contract_id, id) = ids.into_inner();
-    let (contract_id, id) = (contract_id.to_string(), id.to_string());
-    let view = db::run_write(&pool, move |conn| {
-        lock_contract(conn, &contract_id)?;
-        let contract = find_in_scope(conn, &caller, &contract_id)?;
-        let current = repo::find_action(conn, &contract_id, &id)?.ok_or(ApiError::NotFound)?;
-        let pilot_reporting_progress = patch.is_progress_only() && pilots(conn, &caller, &current)?;
-        if !(caller.manages_contracts() || pilot_reporting_progress) {
+    write::change_contract(&pool, caller, Retry::none(), contract_id, Access::Reach, move |change| {
+        let current = repo::find_action(change.conn, &change.contract, &id.to_string())?.ok_or(ApiError::NotFound)?;
+        let pilot_reporting_progress = patch.is_progress_only() && pilots(change.conn, change.caller, &current)?;
+        if !(change.caller.manages_contracts() || pilot_reporting_progress) {
             return Err(ApiError::Forbidden(
                 "only the pilot collectivity reports this action's progress (status, actual_start, actual_end)".into(),
             ));
         }
-        if_match.check(current.version)?;
-        require_open(&contract)?;
+        change.check(&if_match, current.version)?;
+        change.require_open()?;
         let before = action_view(current.clone());
-        let row = ActionRow {
+        let row = change.next(ActionRow {
             axis_id: patch.axis_id.map_or_else(|| current.axis_id.clone(), |axis| axis.map(|id| id.to_string())),
             code: patch.code.unwrap_or_else(|| current.code.clone()),
             title: patch.title.map_or_else(|| current.title.clone(), |title| title.trim().to_owned()),
@@ -575,31 +539,16 @@ pub async fn update_action(
             actual_end: patch.actual_end.unwrap_or(current.actual_end),
             status: patch.status.map_or_else(|| current.status.clone(), |status| status.as_str().to_owned()),
             estimated_budget_cents: patch.estimated_budget_cents.unwrap_or(current.estimated_budget_cents),
-            version: current.version + 1,
-            updated_at: db::now(),
             ..current
-        };
-        check_action(conn, &row)?;
-        if repo::code_taken_by_action(conn, &contract_id, &row.code, Some(&id))? {
+        });
+        check_action(change.conn, &change.contract, &row)?;
+        if repo::code_taken_by_action(change.conn, &change.contract, &row.code, Some(&row.id))? {
             return Err(ApiError::Conflict(format!("action {} already exists in this contract", row.code)));
         }
-        let after = action_view(row.clone());
-        let change = Change {
-            caller: &caller,
-            action: Action::Updated,
-            resource: "action",
-            resource_id: id.clone(),
-            reason: None,
-            before: snapshot(&before),
-            after: snapshot(&after),
-        };
-        if !repo::update_action(conn, &row, if_match.0, &change)? {
-            return Err(ApiError::PreconditionFailed);
-        }
-        Ok(after)
+        repo::update_action(change.conn, &change.contract, &row)?;
+        change.updated(&before, &action_view(row), None)
     })
-    .await?;
-    Ok(with_etag(view.version, &view))
+    .await
 }
 
 /// Remove an action.
@@ -612,27 +561,12 @@ pub async fn delete_action(
     pool: web::Data<DbPool>,
 ) -> ApiResult<HttpResponse> {
     let (contract_id, id) = ids.into_inner();
-    let (contract_id, id) = (contract_id.to_string(), id.to_string());
-    db::run_write(&pool, move |conn| {
-        let contract = find_managed(conn, &caller, &contract_id)?;
-        let current = repo::find_action(conn, &contract_id, &id)?.ok_or(ApiError::NotFound)?;
-        if_match.check(current.version)?;
-        require_open(&contract)?;
-        let before = action_view(current.clone());
-        let change = Change {
-            caller: &caller,
-            action: Action::Deleted,
-            resource: "action",
-            resource_id: id.clone(),
-            reason: None,
-            before: snapshot(&before),
-            after: None,
-        };
-        if !repo::delete_action(conn, &current, if_match.0, db::now(), &change)? {
-            return Err(ApiError::PreconditionFailed);
-        }
-        Ok(())
+    write::change_contract(&pool, caller, Retry::none(), contract_id, Access::Manage, move |change| {
+        let current = repo::find_action(change.conn, &change.contract, &id.to_string())?.ok_or(ApiError::NotFound)?;
+        change.check(&if_match, current.version)?;
+        change.require_open()?;
+        repo::delete_action(change.conn, &change.contract, &current.id)?;
+        change.deleted(&action_view(current))
     })
-    .await?;
-    Ok(HttpResponse::NoContent().finish())
+    .await
 }

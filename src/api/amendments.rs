@@ -2,32 +2,30 @@
 //! (and a way to change its title). Recorded and applied in one transaction, numbered 1, 2, …,
 //! kept with before and after.
 
-use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use actix_web::{HttpResponse, get, post, web};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 use validator::Validate;
 
-use super::contracts::{
-    ContractDraft, ContractView, PerimeterInput, check_draft, draft_view, find_in_scope, find_managed, view_one,
-};
+use super::contracts::{ContractDraft, ContractView, PerimeterInput, check_draft, draft_view, find_in_scope, view_one};
 
-use super::problems::{ChildListProblems, CreateChildProblems, ReadProblems};
+use super::problems::{ChildListProblems, GuardedChildProblems, ReadProblems};
 use crate::auth::Caller;
 use crate::db::amendments::{self as repo, AmendmentRow};
 use crate::db::contracts::{self as contracts_repo, ContractRow, Perimeter};
-use crate::db::history::{Action, Change, snapshot};
 use crate::db::{self, DbPool};
 use crate::domain::codes::join_codes;
 use crate::domain::contract::{ContractKind, Field, RecordedStatus};
 use crate::domain::lifecycle::CTG_REQUIRED_FIELDS;
 use crate::error::{ApiError, ApiResult, FieldError};
-use crate::http::body::{ApiJsonWithValue, RequestBody};
-use crate::http::idempotency::{self, Answer, IdempotencyKey};
+use crate::http::body::RequestBody;
+use crate::http::idempotency::IdempotentJson;
 use crate::http::pagination::Page;
-use crate::http::preconditions::OptionalIfMatch;
+use crate::http::preconditions::IfMatch;
 use crate::http::query::{ApiQuery, NoParameters};
+use crate::write::{self, Access, Resource};
 
 /// What an amendment changes; at least one of these.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, Validate, ToSchema)]
@@ -76,6 +74,22 @@ pub struct AmendmentView {
 
 fn parse<T: serde::de::DeserializeOwned>(text: &str) -> ApiResult<T> {
     serde_json::from_str(text).map_err(ApiError::internal)
+}
+
+impl Resource for AmendmentView {
+    const NAME: &'static str = "amendment";
+
+    fn id(&self) -> String {
+        self.id.to_string()
+    }
+
+    fn version(&self) -> Option<i64> {
+        None
+    }
+
+    fn location(&self) -> String {
+        format!("/v1/contracts/{}/amendments/{}", self.contract_id, self.id)
+    }
 }
 
 fn amendment_view(row: AmendmentRow) -> ApiResult<AmendmentView> {
@@ -129,8 +143,8 @@ pub async fn list_amendments(
 ) -> ApiResult<HttpResponse> {
     let id = id.into_inner().to_string();
     let items = db::run(&pool, move |conn| {
-        find_in_scope(conn, &caller, &id)?;
-        repo::list(conn, &id)?.into_iter().map(amendment_view).collect::<ApiResult<Vec<_>>>()
+        let contract = find_in_scope(conn, &caller, &id)?;
+        repo::list(conn, &contract)?.into_iter().map(amendment_view).collect::<ApiResult<Vec<_>>>()
     })
     .await?;
     Ok(HttpResponse::Ok().json(Page { items, next_page_token: None }))
@@ -146,38 +160,29 @@ pub async fn get_amendment(
 ) -> ApiResult<HttpResponse> {
     let (contract_id, id) = ids.into_inner();
     let view = db::run(&pool, move |conn| {
-        find_in_scope(conn, &caller, &contract_id.to_string())?;
-        amendment_view(repo::find(conn, &contract_id.to_string(), &id.to_string())?.ok_or(ApiError::NotFound)?)
+        let contract = find_in_scope(conn, &caller, &contract_id.to_string())?;
+        amendment_view(repo::find(conn, &contract, &id.to_string())?.ok_or(ApiError::NotFound)?)
     })
     .await?;
     Ok(HttpResponse::Ok().json(view))
 }
 
 /// Record an amendment to a signed contract and apply its changes to the contract, atomically.
-/// `If-Match` with the contract's ETag is honoured when sent.
-#[utoipa::path(tag = "contracts", params(("id" = Uuid, Path), ("If-Match" = Option<String>, Header, description = "The contract's ETag last read")), request_body = CreateAmendment, responses((status = 201, body = AmendmentView, headers(("Location" = String))), CreateChildProblems, (status = 412, description = "If-Match does not match the contract's ETag (`PRECONDITION_FAILED`)", body = crate::error::Problem, content_type = "application/problem+json")), security(("bearer" = [])))]
+/// `If-Match` carries the contract's ETag.
+#[utoipa::path(tag = "contracts", params(("id" = Uuid, Path), ("If-Match" = String, Header, description = "The contract's ETag last read")), request_body = CreateAmendment, responses((status = 201, body = AmendmentView, headers(("Location" = String))), GuardedChildProblems), security(("bearer" = [])))]
 #[post("/contracts/{id}/amendments")]
 pub async fn create_amendment(
     caller: Caller,
     id: web::Path<Uuid>,
-    if_match: OptionalIfMatch,
-    json: ApiJsonWithValue<CreateAmendment>,
+    if_match: IfMatch,
+    request: IdempotentJson<CreateAmendment>,
     pool: web::Data<DbPool>,
-    req: HttpRequest,
-    key: IdempotencyKey,
 ) -> ApiResult<HttpResponse> {
-    let hash = idempotency::request_hash("POST", req.path(), &json.value);
-    let body = json.body;
-    let contract_id = id.into_inner().to_string();
-    let owner = caller.clone();
-    idempotency::run_once(&pool, &owner, key.0, hash, move |conn| {
-        let current = find_managed(conn, &caller, &contract_id)?;
-        if let Some(version) = if_match.0
-            && version != current.version
-        {
-            return Err(ApiError::PreconditionFailed);
-        }
-        if current.status != RecordedStatus::Signed.as_str() {
+    let IdempotentJson { body, retry } = request;
+    write::change_contract(&pool, caller, retry, id.into_inner(), Access::Manage, move |change| {
+        let current = change.contract.row().clone();
+        change.check(&if_match, current.version)?;
+        if write::status_of(&change.contract)? != RecordedStatus::Signed {
             return Err(ApiError::Conflict(format!(
                 "amendments apply to signed contracts; this one is {}",
                 current.status
@@ -195,51 +200,36 @@ pub async fn create_amendment(
                 "an amendment changes at least one of end_date, fields, perimeter, title",
             )]));
         }
-        let before_view = view_one(conn, current.clone())?;
+        let before_view = view_one(change.conn, current.clone())?;
         let draft = amended_draft(&current, &before_view, &changes);
-        check_draft(conn, &caller.scope(), &draft, Some(&contract_id))
+        check_draft(change.conn, &change.caller.scope(), &draft, Some(&current.id))
             .map_err(|error| prefix_pointers(error, "/changes"))?;
         check_amendment(&draft, &changes, &body, &current)?;
-        let now = db::now();
-        let row = ContractRow {
+        let row = change.next(ContractRow {
             title: draft.title.clone(),
             end_date: draft.end_date,
             fields: join_codes(&draft.fields.iter().copied().collect::<Vec<_>>(), Field::as_str),
-            version: current.version + 1,
-            updated_at: now,
-            ..current.clone()
-        };
+            ..current
+        });
         let predecessor_ids: Vec<String> = before_view.predecessor_ids.iter().map(Uuid::to_string).collect();
-        let after_view = draft_view(conn, row.clone(), &draft.perimeter, &predecessor_ids)?;
-
+        let after_view = draft_view(change.conn, row.clone(), &draft.perimeter, &predecessor_ids)?;
         let amendment = AmendmentRow {
             id: db::new_id(),
-            contract_id: contract_id.clone(),
-            number: repo::next_number(conn, &contract_id)?,
+            contract_id: row.id.clone(),
+            number: repo::next_number(change.conn, &change.contract)?,
             signed_on: body.signed_on,
             effective_on: body.effective_on,
             rationale: body.rationale.trim().to_owned(),
             changes: serde_json::to_string(&changes).map_err(ApiError::internal)?,
             before: serde_json::to_string(&terms(&before_view)).map_err(ApiError::internal)?,
             after: serde_json::to_string(&terms(&after_view)).map_err(ApiError::internal)?,
-            created_at: now,
-        };
-        let change = Change {
-            caller: &caller,
-            action: Action::Amended,
-            resource: "contract",
-            resource_id: contract_id.clone(),
-            reason: Some(format!("amendment {}: {}", amendment.number, amendment.rationale)),
-            before: snapshot(&before_view),
-            after: snapshot(&after_view),
+            created_at: change.at,
         };
         let perimeter = changes.perimeter.is_some().then_some(&draft.perimeter);
-        if !contracts_repo::update(conn, &row, current.version, perimeter, None, &change)? {
-            return Err(ApiError::PreconditionFailed);
-        }
-        repo::insert(conn, &amendment)?;
-        let view = amendment_view(amendment)?;
-        Answer::created(format!("/v1/contracts/{}/amendments/{}", view.contract_id, view.id), None, &view)
+        contracts_repo::write(change.conn, &mut change.contract, row, perimeter, None)?;
+        repo::insert(change.conn, &change.contract, &amendment)?;
+        let reason = format!("amendment {}: {}", amendment.number, amendment.rationale);
+        change.amended(&before_view, &after_view, &amendment_view(amendment)?, &reason)
     })
     .await
 }

@@ -5,30 +5,30 @@
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
 
-use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, web};
+use actix_web::{HttpResponse, delete, get, patch, post, web};
 use chrono::Datelike;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 use validator::Validate;
 
-use super::contracts::{find_in_scope, find_managed, require_open};
+use super::contracts::find_in_scope;
 use super::problems::{ChildListProblems, CreateChildProblems, DeleteProblems, ReadProblems, UpdateProblems};
 use super::with_etag;
 use crate::auth::Caller;
 use crate::db::contract_indicators::{self as repo, ContractIndicatorRow, TargetRow};
 use crate::db::contracts::ContractRow;
-use crate::db::history::{Action, Change, snapshot};
 use crate::db::indicators::IndicatorRow;
 use crate::db::{self, DbConnection, DbPool, indicators, observations, territories};
 use crate::domain::indicators::{DecimalValue, GeoLevel, Period, Periodicity, Unit};
 use crate::domain::progress::{achieved, ends_before, progress_percent};
 use crate::error::{ApiError, ApiResult, FieldError};
-use crate::http::body::{ApiJson, ApiJsonWithValue, RequestBody, nullable};
-use crate::http::idempotency::{self, Answer, IdempotencyKey};
+use crate::http::body::{ApiJson, RequestBody, nullable};
+use crate::http::idempotency::{IdempotentJson, Retry};
 use crate::http::pagination::Page;
 use crate::http::preconditions::IfMatch;
 use crate::http::query::{ApiQuery, NoParameters};
+use crate::write::{self, Access, Resource};
 
 /// What a client may read back and send again, but never set: the server's fields and what is
 /// copied from the catalogue.
@@ -124,34 +124,53 @@ pub struct ContractIndicatorView {
 /// catalogue and the observations, which change without this resource changing.
 #[derive(Debug, Serialize)]
 struct Recorded<'a> {
-    id: &'a str,
-    contract_id: &'a str,
+    id: &'a Uuid,
+    contract_id: &'a Uuid,
     indicator: &'a str,
-    geo_level: &'a str,
+    geo_level: GeoLevel,
     geo_code: &'a str,
-    baseline: Option<IndicatorBaseline>,
+    baseline: &'a Option<IndicatorBaseline>,
     targets: Vec<IndicatorTarget>,
     version: i64,
-    created_at: String,
-    updated_at: String,
+    created_at: &'a str,
+    updated_at: &'a str,
 }
 
-fn recorded(row: &ContractIndicatorRow, targets: &[TargetRow]) -> Option<serde_json::Value> {
-    snapshot(&Recorded {
-        id: &row.id,
-        contract_id: &row.contract_id,
-        indicator: &row.indicator,
-        geo_level: &row.geo_level,
-        geo_code: &row.geo_code,
-        baseline: baseline_of(row),
-        targets: targets
+impl Resource for ContractIndicatorView {
+    const NAME: &'static str = "contract_indicator";
+
+    fn id(&self) -> String {
+        self.id.to_string()
+    }
+
+    fn version(&self) -> Option<i64> {
+        Some(self.version)
+    }
+
+    fn location(&self) -> String {
+        format!("/v1/contracts/{}/indicators/{}", self.contract_id, self.id)
+    }
+
+    fn recorded(&self) -> ApiResult<serde_json::Value> {
+        let targets = self
+            .targets
             .iter()
             .map(|target| IndicatorTarget { period: target.period.clone(), value: target.value.clone() })
-            .collect(),
-        version: row.version,
-        created_at: db::rfc3339(row.created_at),
-        updated_at: db::rfc3339(row.updated_at),
-    })
+            .collect();
+        let recorded = Recorded {
+            id: &self.id,
+            contract_id: &self.contract_id,
+            indicator: &self.indicator,
+            geo_level: self.geo_level,
+            geo_code: &self.geo_code,
+            baseline: &self.baseline,
+            targets,
+            version: self.version,
+            created_at: &self.created_at,
+            updated_at: &self.updated_at,
+        };
+        serde_json::to_value(recorded).map_err(ApiError::internal)
+    }
 }
 
 fn baseline_of(row: &ContractIndicatorRow) -> Option<IndicatorBaseline> {
@@ -455,10 +474,10 @@ pub async fn list_contract_indicators(
 ) -> ApiResult<HttpResponse> {
     let id = id.into_inner().to_string();
     let items = db::run(&pool, move |conn| {
-        find_in_scope(conn, &caller, &id)?;
+        let contract = find_in_scope(conn, &caller, &id)?;
         let mut catalogue: HashMap<String, IndicatorRow> = HashMap::new();
         let mut items = Vec::new();
-        for (row, targets) in repo::list(conn, &id)? {
+        for (row, targets) in repo::list(conn, &contract)? {
             let indicator = match catalogue.entry(row.indicator.clone()) {
                 Entry::Occupied(entry) => entry.into_mut(),
                 Entry::Vacant(entry) => entry.insert(indicator_of(conn, &row.indicator)?),
@@ -483,8 +502,8 @@ pub async fn get_contract_indicator(
     let (contract_id, id) = ids.into_inner();
     let (contract_id, id) = (contract_id.to_string(), id.to_string());
     let view = db::run(&pool, move |conn| {
-        find_in_scope(conn, &caller, &contract_id)?;
-        let (row, targets) = repo::find(conn, &contract_id, &id)?.ok_or(ApiError::NotFound)?;
+        let contract = find_in_scope(conn, &caller, &contract_id)?;
+        let (row, targets) = repo::find(conn, &contract, &id)?.ok_or(ApiError::NotFound)?;
         let indicator = indicator_of(conn, &row.indicator)?;
         view(conn, row, targets, &indicator)
     })
@@ -499,20 +518,15 @@ pub async fn get_contract_indicator(
 pub async fn create_contract_indicator(
     caller: Caller,
     id: web::Path<Uuid>,
-    json: ApiJsonWithValue<CreateContractIndicator>,
+    request: IdempotentJson<CreateContractIndicator>,
     pool: web::Data<DbPool>,
-    req: HttpRequest,
-    key: IdempotencyKey,
 ) -> ApiResult<HttpResponse> {
-    let hash = idempotency::request_hash("POST", req.path(), &json.value);
-    let body = json.body;
-    let contract_id = id.into_inner().to_string();
-    let owner = caller.clone();
-    idempotency::run_once(&pool, &owner, key.0, hash, move |conn| {
-        let contract = find_managed(conn, &caller, &contract_id)?;
-        require_open(&contract)?;
+    let IdempotentJson { body, retry } = request;
+    write::change_contract(&pool, caller, retry, id.into_inner(), Access::Manage, move |change| {
+        change.require_open()?;
+        let contract = change.contract.row();
         let mut errors = Vec::new();
-        let indicator = indicators::find(conn, &body.indicator)?;
+        let indicator = indicators::find(change.conn, &body.indicator)?;
         if indicator.is_none() {
             errors.push(FieldError::at_pointer(
                 "/indicator",
@@ -521,52 +535,41 @@ pub async fn create_contract_indicator(
             ));
         }
         let periodicity = indicator.as_ref().and_then(|indicator| Periodicity::parse(&indicator.periodicity));
-        check_place(conn, &contract, indicator.as_ref(), body.geo_level, &body.geo_code, &mut errors)?;
+        check_place(change.conn, contract, indicator.as_ref(), body.geo_level, &body.geo_code, &mut errors)?;
         let baseline = body
             .baseline
             .as_ref()
             .and_then(|baseline| read_point("/baseline", &baseline.period, &baseline.value, periodicity, &mut errors));
-        let targets = read_targets(&body.targets, &contract, periodicity, &mut errors);
+        let targets = read_targets(&body.targets, contract, periodicity, &mut errors);
         let target_periods: Vec<Option<Period>> = targets.iter().map(|point| point.map(|(period, _)| period)).collect();
         check_order(baseline.map(|(period, _)| period), true, &target_periods, &mut errors);
         refuse_if_any(errors)?;
         let Some(indicator) = indicator else {
             return Err(ApiError::internal("an unknown indicator passed the checks"));
         };
-        if repo::already_followed(conn, &contract_id, &indicator.code, body.geo_level.as_str(), &body.geo_code)? {
+        let level = body.geo_level.as_str();
+        if repo::already_followed(change.conn, &contract.id, &indicator.code, level, &body.geo_code)? {
             return Err(ApiError::Conflict(format!(
-                "the contract already follows {} at {} {}",
-                indicator.code,
-                body.geo_level.as_str(),
-                body.geo_code
+                "the contract already follows {} at {level} {}",
+                indicator.code, body.geo_code
             )));
         }
-        let now = db::now();
         let row = ContractIndicatorRow {
             id: db::new_id(),
-            contract_id,
+            contract_id: contract.id.clone(),
             indicator: indicator.code.clone(),
-            geo_level: body.geo_level.as_str().to_owned(),
+            geo_level: level.to_owned(),
             geo_code: body.geo_code,
             baseline_period: baseline.map(|(period, _)| period.to_string()),
             baseline_value: baseline.map(|(_, value)| value.to_string()),
             version: 1,
-            created_at: now,
-            updated_at: now,
+            created_at: change.at,
+            updated_at: change.at,
         };
         let target_rows = target_rows(&row.id, &body.targets, &targets);
-        let change = Change {
-            caller: &caller,
-            action: Action::Created,
-            resource: "contract_indicator",
-            resource_id: row.id.clone(),
-            reason: None,
-            before: None,
-            after: recorded(&row, &target_rows),
-        };
-        repo::insert(conn, &row, &target_rows, &change)?;
-        let view = view(conn, row, target_rows, &indicator)?;
-        Answer::created(format!("/v1/contracts/{}/indicators/{}", view.contract_id, view.id), Some(view.version), &view)
+        repo::insert(change.conn, &change.contract, &row, &target_rows)?;
+        let view = view(change.conn, row, target_rows, &indicator)?;
+        change.created(&view)
     })
     .await
 }
@@ -583,13 +586,12 @@ pub async fn update_contract_indicator(
     pool: web::Data<DbPool>,
 ) -> ApiResult<HttpResponse> {
     let (contract_id, id) = ids.into_inner();
-    let (contract_id, id) = (contract_id.to_string(), id.to_string());
-    let view = db::run_write(&pool, move |conn| {
-        let contract = find_managed(conn, &caller, &contract_id)?;
-        let (current, current_targets) = repo::find(conn, &contract_id, &id)?.ok_or(ApiError::NotFound)?;
-        if_match.check(current.version)?;
-        require_open(&contract)?;
-        let indicator = indicator_of(conn, &current.indicator)?;
+    write::change_contract(&pool, caller, Retry::none(), contract_id, Access::Manage, move |change| {
+        let (current, current_targets) =
+            repo::find(change.conn, &change.contract, &id.to_string())?.ok_or(ApiError::NotFound)?;
+        change.check(&if_match, current.version)?;
+        change.require_open()?;
+        let indicator = indicator_of(change.conn, &current.indicator)?;
         let periodicity = Periodicity::parse(&indicator.periodicity);
         let mut errors = Vec::new();
         let baseline = match &patch.baseline {
@@ -606,9 +608,9 @@ pub async fn update_contract_indicator(
         let (target_periods, new_targets) = match &patch.targets {
             None => (current_targets.iter().map(|target| Period::parse(&target.period)).collect::<Vec<_>>(), None),
             Some(targets) => {
-                let read = read_targets(targets, &contract, periodicity, &mut errors);
+                let read = read_targets(targets, change.contract.row(), periodicity, &mut errors);
                 let periods = read.iter().map(|point| point.map(|(period, _)| period)).collect();
-                (periods, Some(target_rows(&id, targets, &read)))
+                (periods, Some(target_rows(&current.id, targets, &read)))
             }
         };
         let baseline_sent = matches!(patch.baseline, Some(Some(_)));
@@ -621,31 +623,15 @@ pub async fn update_contract_indicator(
                 (baseline.map(|(period, _)| period.to_string()), baseline.map(|(_, value)| value.to_string()))
             }
         };
-        let row = ContractIndicatorRow {
-            baseline_period,
-            baseline_value,
-            version: current.version + 1,
-            updated_at: db::now(),
-            ..current.clone()
-        };
-        let targets = new_targets.unwrap_or_else(|| current_targets.clone());
-        let change = Change {
-            caller: &caller,
-            action: Action::Updated,
-            resource: "contract_indicator",
-            resource_id: id.clone(),
-            reason: None,
-            before: recorded(&current, &current_targets),
-            after: recorded(&row, &targets),
-        };
+        let before = view(change.conn, current.clone(), current_targets.clone(), &indicator)?;
+        let row = change.next(ContractIndicatorRow { baseline_period, baseline_value, ..current });
+        let targets = new_targets.unwrap_or(current_targets);
         let replaced = patch.targets.is_some().then_some(targets.as_slice());
-        if !repo::update(conn, &row, replaced, if_match.0, &change)? {
-            return Err(ApiError::PreconditionFailed);
-        }
-        view(conn, row, targets, &indicator)
+        repo::update(change.conn, &change.contract, &row, replaced)?;
+        let after = view(change.conn, row, targets, &indicator)?;
+        change.updated(&before, &after, None)
     })
-    .await?;
-    Ok(with_etag(view.version, &view))
+    .await
 }
 
 /// Stop following an indicator, with its baseline and targets. The observations stay.
@@ -658,26 +644,15 @@ pub async fn delete_contract_indicator(
     pool: web::Data<DbPool>,
 ) -> ApiResult<HttpResponse> {
     let (contract_id, id) = ids.into_inner();
-    let (contract_id, id) = (contract_id.to_string(), id.to_string());
-    db::run_write(&pool, move |conn| {
-        let contract = find_managed(conn, &caller, &contract_id)?;
-        let (current, targets) = repo::find(conn, &contract_id, &id)?.ok_or(ApiError::NotFound)?;
-        if_match.check(current.version)?;
-        require_open(&contract)?;
-        let change = Change {
-            caller: &caller,
-            action: Action::Deleted,
-            resource: "contract_indicator",
-            resource_id: id.clone(),
-            reason: None,
-            before: recorded(&current, &targets),
-            after: None,
-        };
-        if !repo::delete(conn, &current, if_match.0, db::now(), &change)? {
-            return Err(ApiError::PreconditionFailed);
-        }
-        Ok(())
+    write::change_contract(&pool, caller, Retry::none(), contract_id, Access::Manage, move |change| {
+        let (current, targets) =
+            repo::find(change.conn, &change.contract, &id.to_string())?.ok_or(ApiError::NotFound)?;
+        change.check(&if_match, current.version)?;
+        change.require_open()?;
+        let indicator = indicator_of(change.conn, &current.indicator)?;
+        let before = view(change.conn, current, targets, &indicator)?;
+        repo::delete(change.conn, &change.contract, &before.id.to_string())?;
+        change.deleted(&before)
     })
-    .await?;
-    Ok(HttpResponse::NoContent().finish())
+    .await
 }

@@ -13,8 +13,9 @@ use validator::Validate;
 use super::problems::{CreateProblems, ListProblems, ReadProblems, TransitionProblems, UpdateProblems};
 use super::with_etag;
 use crate::auth::{Caller, Scope};
-use crate::db::contracts::{self as repo, ContractFilter, ContractOrder, ContractRow, Perimeter, SortKey};
-use crate::db::history::{Action, Change, snapshot};
+use crate::db::contracts::{
+    self as repo, ContractFilter, ContractOrder, ContractRow, Perimeter, ScopedContract, SortKey,
+};
 use crate::db::{self, DbConnection, DbPool, funding, parties, territories};
 use crate::domain::codes::{join_codes, split_codes};
 use crate::domain::contract::{ContractKind, ContractStatus, Field, RecordedStatus, SchemeKind};
@@ -22,12 +23,13 @@ use crate::domain::lifecycle::{self, ContractFacts, PartyFacts, TransitionAction
 use crate::domain::organisation::OrganisationKind;
 use crate::domain::territory::is_caf_department;
 use crate::error::{ApiError, ApiResult, FieldError};
-use crate::http::body::{ApiJson, ApiJsonWithValue, RequestBody};
+use crate::http::body::{ApiJson, RequestBody};
 use crate::http::csv::{self, wants_csv};
-use crate::http::idempotency::{self, Answer, IdempotencyKey};
+use crate::http::idempotency::{IdempotentJson, Retry};
 use crate::http::pagination::{Page, PageParams, PageRequest, PageTokenKey};
 use crate::http::preconditions::IfMatch;
 use crate::http::query::ApiQuery;
+use crate::write::{self, Access, ContractChange, Resource};
 
 /// A departmental scheme or contract the contract is articulated with.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Validate, ToSchema)]
@@ -88,6 +90,22 @@ pub struct ContractView {
     pub version: i64,
     pub created_at: String,
     pub updated_at: String,
+}
+
+impl Resource for ContractView {
+    const NAME: &'static str = "contract";
+
+    fn id(&self) -> String {
+        self.id.to_string()
+    }
+
+    fn version(&self) -> Option<i64> {
+        Some(self.version)
+    }
+
+    fn location(&self) -> String {
+        format!("/v1/contracts/{}", self.id)
+    }
 }
 
 const CONTRACT_READ_ONLY: &[&str] = &[
@@ -443,33 +461,8 @@ fn view(
 }
 
 /// The contract `id` if the caller reaches it; 404 otherwise, exactly as for an unknown id.
-pub(crate) fn find_in_scope(conn: &mut DbConnection, caller: &Caller, id: &str) -> ApiResult<ContractRow> {
-    repo::find(conn, &caller.scope(), id)?.ok_or(ApiError::NotFound)
-}
-
-/// Makes the writers of one contract and its sub-resources take turns until the transaction
-/// ends, so that a status read at the start of a change (signed or not) still holds at its commit.
-pub(crate) fn lock_contract(conn: &mut DbConnection, id: &str) -> ApiResult<()> {
-    Ok(db::serialize_writers(conn, &format!("contract:{id}"))?)
-}
-
-/// The contract `id` for a change by the caller: 404 when out of scope (as for an unknown id),
-/// then 403 when the caller's role does not manage contracts.
-pub(crate) fn find_managed(conn: &mut DbConnection, caller: &Caller, id: &str) -> ApiResult<ContractRow> {
-    lock_contract(conn, id)?;
-    let contract = find_in_scope(conn, caller, id)?;
-    caller.require_contract_manager()?;
-    Ok(contract)
-}
-
-/// 409 unless the contract can still be worked on (not terminated, cancelled or superseded).
-pub(crate) fn require_open(contract: &ContractRow) -> ApiResult<()> {
-    match RecordedStatus::parse(&contract.status) {
-        Some(RecordedStatus::Terminated | RecordedStatus::Cancelled | RecordedStatus::Superseded) => {
-            Err(ApiError::Conflict(format!("the contract is {}: it can no longer change", contract.status)))
-        }
-        _ => Ok(()),
-    }
+pub(crate) fn find_in_scope(conn: &mut DbConnection, caller: &Caller, id: &str) -> ApiResult<ScopedContract> {
+    repo::find_scoped(conn, &caller.scope(), id)?.ok_or(ApiError::NotFound)
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -629,72 +622,61 @@ fn department_for(caller: &Caller, requested: Option<String>) -> ApiResult<Strin
 #[post("/contracts")]
 pub async fn create_contract(
     caller: Caller,
-    json: ApiJsonWithValue<CreateContract>,
+    request: IdempotentJson<CreateContract>,
     pool: web::Data<DbPool>,
-    req: HttpRequest,
-    key: IdempotencyKey,
 ) -> ApiResult<HttpResponse> {
-    let hash = idempotency::request_hash("POST", req.path(), &json.value);
-    let body = json.body;
+    let IdempotentJson { body, retry } = request;
     caller.require_contract_manager()?;
     let department = department_for(&caller, body.department.clone())?;
     if let Some(reference) = &body.reference {
         check_reference(reference).map_err(|error| ApiError::validation(vec![error]))?;
     }
     let owner = caller.clone();
-    idempotency::run_once(&pool, &owner, key.0, hash, move |conn| {
-        let draft = ContractDraft {
-            kind: body.kind,
-            department,
-            title: body.title.trim().to_owned(),
-            start_date: body.start_date,
-            end_date: body.end_date,
-            fields: body.fields.into_iter().collect(),
-            perimeter: perimeter_from(body.perimeter),
-            linked_schemes: body.linked_schemes,
-            predecessor_ids: dedup_ids(&body.predecessor_ids),
-        };
-        check_draft(conn, &caller.scope(), &draft, None)?;
-        let reference = match body.reference {
-            Some(reference) if repo::reference_taken(conn, &reference, None)? => {
-                return Err(ApiError::Conflict(format!("reference {reference} is already used")));
-            }
-            Some(reference) => reference,
-            None => repo::next_reference(conn, &reference_prefix(draft.kind, &draft.department, draft.start_date))?,
-        };
-        let now = db::now();
-        let row = ContractRow {
-            id: db::new_id(),
-            kind: draft.kind.as_str().to_owned(),
-            reference,
-            title: draft.title,
-            department: draft.department,
-            status: RecordedStatus::Draft.as_str().to_owned(),
-            start_date: draft.start_date,
-            end_date: draft.end_date,
-            signed_on: None,
-            ended_on: None,
-            status_reason: None,
-            fields: join_codes(&draft.fields.iter().copied().collect::<Vec<_>>(), Field::as_str),
-            linked_schemes: serde_json::to_string(&draft.linked_schemes).map_err(ApiError::internal)?,
-            version: 1,
-            created_at: now,
-            updated_at: now,
-        };
-        let view = draft_view(conn, row.clone(), &draft.perimeter, &draft.predecessor_ids)?;
-        let change = Change {
-            caller: &caller,
-            action: Action::Created,
-            resource: "contract",
-            resource_id: row.id.clone(),
-            reason: None,
-            before: None,
-            after: snapshot(&view),
-        };
-        repo::insert(conn, &row, &draft.perimeter, &draft.predecessor_ids, &change)?;
-        Answer::created(format!("/v1/contracts/{}", view.id), Some(view.version), &view)
-    })
-    .await
+    retry
+        .run(&pool, &owner, move |conn| {
+            let draft = ContractDraft {
+                kind: body.kind,
+                department,
+                title: body.title.trim().to_owned(),
+                start_date: body.start_date,
+                end_date: body.end_date,
+                fields: body.fields.into_iter().collect(),
+                perimeter: perimeter_from(body.perimeter),
+                linked_schemes: body.linked_schemes,
+                predecessor_ids: dedup_ids(&body.predecessor_ids),
+            };
+            check_draft(conn, &caller.scope(), &draft, None)?;
+            let reference = match body.reference {
+                Some(reference) if repo::reference_taken(conn, &reference, None)? => {
+                    return Err(ApiError::Conflict(format!("reference {reference} is already used")));
+                }
+                Some(reference) => reference,
+                None => repo::next_reference(conn, &reference_prefix(draft.kind, &draft.department, draft.start_date))?,
+            };
+            let now = db::now();
+            let row = ContractRow {
+                id: db::new_id(),
+                kind: draft.kind.as_str().to_owned(),
+                reference,
+                title: draft.title,
+                department: draft.department,
+                status: RecordedStatus::Draft.as_str().to_owned(),
+                start_date: draft.start_date,
+                end_date: draft.end_date,
+                signed_on: None,
+                ended_on: None,
+                status_reason: None,
+                fields: join_codes(&draft.fields.iter().copied().collect::<Vec<_>>(), Field::as_str),
+                linked_schemes: serde_json::to_string(&draft.linked_schemes).map_err(ApiError::internal)?,
+                version: 1,
+                created_at: now,
+                updated_at: now,
+            };
+            let view = draft_view(conn, row.clone(), &draft.perimeter, &draft.predecessor_ids)?;
+            let contract = repo::insert(conn, row, &draft.perimeter, &draft.predecessor_ids)?;
+            ContractChange::of_new(conn, &caller, contract).created(&view)
+        })
+        .await
 }
 
 /// Change a contract. Before signature anything but its kind and département may change; after
@@ -711,19 +693,17 @@ pub async fn update_contract(
     if let Some(reference) = &patch.reference {
         check_reference(reference).map_err(|error| ApiError::validation(vec![error]))?;
     }
-    let id = id.into_inner().to_string();
-    let view = db::run_write(&pool, move |conn| {
-        let current = find_managed(conn, &caller, &id)?;
-        if_match.check(current.version)?;
-        require_open(&current)?;
-        let before = view_one(conn, current.clone())?;
-        let recorded = RecordedStatus::parse(&current.status).unwrap_or(RecordedStatus::Draft);
+    write::change_contract(&pool, caller, Retry::none(), id.into_inner(), Access::Manage, move |change| {
+        let current = change.contract.row().clone();
+        change.check(&if_match, current.version)?;
+        change.require_open()?;
+        let before = view_one(change.conn, current.clone())?;
         let amendment_only = patch.start_date.is_some()
             || patch.end_date.is_some()
             || patch.fields.is_some()
             || patch.perimeter.is_some()
             || patch.predecessor_ids.is_some();
-        if amendment_only && !recorded.is_editable() {
+        if amendment_only && !write::status_of(&change.contract)?.is_editable() {
             return Err(ApiError::Conflict(
                 "the contract is signed: its period, perimeter, fields and predecessors change through an amendment"
                     .into(),
@@ -749,50 +729,30 @@ pub async fn update_contract(
                 .predecessor_ids
                 .map_or_else(|| before.predecessor_ids.iter().map(Uuid::to_string).collect(), |ids| dedup_ids(&ids)),
         };
-        check_draft(conn, &caller.scope(), &draft, Some(&id))?;
+        check_draft(change.conn, &change.caller.scope(), &draft, Some(&current.id))?;
         let reference = match patch.reference {
-            Some(reference) if repo::reference_taken(conn, &reference, Some(&id))? => {
+            Some(reference) if repo::reference_taken(change.conn, &reference, Some(&current.id))? => {
                 return Err(ApiError::Conflict(format!("reference {reference} is already used")));
             }
             Some(reference) => reference,
             None => current.reference.clone(),
         };
-        let row = ContractRow {
+        let row = change.next(ContractRow {
             reference,
             title: draft.title,
             start_date: draft.start_date,
             end_date: draft.end_date,
             fields: join_codes(&draft.fields.iter().copied().collect::<Vec<_>>(), Field::as_str),
             linked_schemes: serde_json::to_string(&draft.linked_schemes).map_err(ApiError::internal)?,
-            version: current.version + 1,
-            updated_at: db::now(),
             ..current
-        };
-        let after = draft_view(conn, row.clone(), &draft.perimeter, &draft.predecessor_ids)?;
-        let change = Change {
-            caller: &caller,
-            action: Action::Updated,
-            resource: "contract",
-            resource_id: id.clone(),
-            reason: None,
-            before: snapshot(&before),
-            after: snapshot(&after),
-        };
-        let written = repo::update(
-            conn,
-            &row,
-            if_match.0,
-            perimeter_changed.then_some(&draft.perimeter),
-            predecessors_changed.then_some(draft.predecessor_ids.as_slice()),
-            &change,
-        )?;
-        if !written {
-            return Err(ApiError::PreconditionFailed);
-        }
-        Ok(after)
+        });
+        let after = draft_view(change.conn, row.clone(), &draft.perimeter, &draft.predecessor_ids)?;
+        let perimeter = perimeter_changed.then_some(&draft.perimeter);
+        let predecessors = predecessors_changed.then_some(draft.predecessor_ids.as_slice());
+        repo::write(change.conn, &mut change.contract, row, perimeter, predecessors)?;
+        change.updated(&before, &after, None)
     })
-    .await?;
-    Ok(with_etag(view.version, &view))
+    .await
 }
 
 #[derive(Debug, Deserialize, Validate, ToSchema)]
@@ -810,10 +770,11 @@ pub struct TransitionBody {
 impl RequestBody for TransitionBody {}
 
 /// The facts the lifecycle guards look at.
-fn facts(conn: &mut DbConnection, contract: &ContractRow) -> ApiResult<ContractFacts> {
+fn facts(conn: &mut DbConnection, scoped: &ScopedContract) -> ApiResult<ContractFacts> {
+    let contract = scoped.row();
     let perimeter =
         repo::perimeters(conn, std::slice::from_ref(&contract.id))?.remove(&contract.id).unwrap_or_default();
-    let parties = parties::list(conn, &contract.id)?
+    let parties = parties::list(conn, scoped)?
         .into_iter()
         .map(|(party, organisation)| PartyFacts {
             organisation_name: organisation.name,
@@ -835,34 +796,29 @@ fn facts(conn: &mut DbConnection, contract: &ContractRow) -> ApiResult<ContractF
     })
 }
 
-/// Marks the CEJs a newly signed CTG replaces as superseded, each with its own history entry.
-fn supersede_predecessors(conn: &mut DbConnection, caller: &Caller, ctg: &ContractRow) -> ApiResult<()> {
-    let predecessor_ids = repo::predecessors(conn, std::slice::from_ref(&ctg.id))?.remove(&ctg.id).unwrap_or_default();
-    for predecessor in repo::find_many(conn, &Scope::Everything, &predecessor_ids)? {
-        if predecessor.status != RecordedStatus::Signed.as_str() {
+/// Marks the CEJs a newly signed CTG replaces as superseded, each under its own lock and with
+/// its own history entry.
+fn supersede_predecessors(change: &mut ContractChange<'_>) -> ApiResult<()> {
+    let ctg = change.contract.row().clone();
+    let predecessor_ids =
+        repo::predecessors(change.conn, std::slice::from_ref(&ctg.id))?.remove(&ctg.id).unwrap_or_default();
+    for id in predecessor_ids {
+        let Some(predecessor) = repo::lock_scoped(change.conn, &Scope::Everything, &id)? else { continue };
+        let mut predecessor_change = change.on(predecessor);
+        if write::status_of(&predecessor_change.contract)? != RecordedStatus::Signed {
             continue;
         }
-        let before = view_one(conn, predecessor.clone())?;
-        let row = ContractRow {
+        let current = predecessor_change.contract.row().clone();
+        let before = view_one(predecessor_change.conn, current.clone())?;
+        let reason = format!("replaced by {}", ctg.reference);
+        let row = predecessor_change.next(ContractRow {
             status: RecordedStatus::Superseded.as_str().to_owned(),
-            status_reason: Some(format!("replaced by {}", ctg.reference)),
-            version: predecessor.version + 1,
-            updated_at: ctg.updated_at,
-            ..predecessor.clone()
-        };
-        let after = view_one(conn, row.clone())?;
-        let change = Change {
-            caller,
-            action: Action::Transitioned,
-            resource: "contract",
-            resource_id: row.id.clone(),
-            reason: row.status_reason.clone(),
-            before: snapshot(&before),
-            after: snapshot(&after),
-        };
-        if !repo::update(conn, &row, predecessor.version, None, None, &change)? {
-            return Err(ApiError::Conflict(format!("predecessor {} changed meanwhile; retry", predecessor.reference)));
-        }
+            status_reason: Some(reason.clone()),
+            ..current
+        });
+        let after = view_one(predecessor_change.conn, row.clone())?;
+        repo::write(predecessor_change.conn, &mut predecessor_change.contract, row, None, None)?;
+        predecessor_change.transitioned(&before, &after, Some(&reason))?;
     }
     Ok(())
 }
@@ -876,32 +832,22 @@ pub async fn transition_contract(
     caller: Caller,
     id: web::Path<Uuid>,
     if_match: IfMatch,
-    json: ApiJsonWithValue<TransitionBody>,
+    request: IdempotentJson<TransitionBody>,
     pool: web::Data<DbPool>,
-    req: HttpRequest,
-    key: IdempotencyKey,
 ) -> ApiResult<HttpResponse> {
-    let hash = idempotency::request_hash("POST", req.path(), &json.value);
-    let body = json.body;
-    let id = id.into_inner().to_string();
-    let owner = caller.clone();
-    idempotency::run_once(&pool, &owner, key.0, hash, move |conn| {
-        let current = find_managed(conn, &caller, &id)?;
-        if_match.check(current.version)?;
-        let facts = facts(conn, &current)?;
+    let IdempotentJson { body, retry } = request;
+    write::change_contract(&pool, caller, retry, id.into_inner(), Access::Manage, move |change| {
+        let current = change.contract.row().clone();
+        change.check(&if_match, current.version)?;
+        let facts = facts(change.conn, &change.contract)?;
         let request = TransitionRequest { reason: body.reason.clone(), effective_on: body.effective_on };
         let target =
             lifecycle::transition(&facts, body.action, &request).map_err(|unmet| ApiError::InvalidStateTransition {
                 detail: format!("{} is refused: {} condition(s) unmet", body.action, unmet.len()),
                 unmet: unmet.into_iter().map(|u| FieldError::condition(u.code, u.detail)).collect(),
             })?;
-        let before = view_one(conn, current.clone())?;
-        let mut row = ContractRow {
-            status: target.as_str().to_owned(),
-            version: current.version + 1,
-            updated_at: db::now(),
-            ..current
-        };
+        let before = view_one(change.conn, current.clone())?;
+        let mut row = change.next(ContractRow { status: target.as_str().to_owned(), ..current });
         match body.action {
             TransitionAction::Sign => {
                 row.signed_on = lifecycle::signature_date(&facts, &request);
@@ -914,23 +860,13 @@ pub async fn transition_contract(
             TransitionAction::Submit => row.status_reason = None,
             TransitionAction::RequestChanges | TransitionAction::Cancel => row.status_reason.clone_from(&body.reason),
         }
-        let after = view_one(conn, row.clone())?;
-        let change = Change {
-            caller: &caller,
-            action: Action::Transitioned,
-            resource: "contract",
-            resource_id: id.clone(),
-            reason: body.reason.clone(),
-            before: snapshot(&before),
-            after: snapshot(&after),
-        };
-        if !repo::update(conn, &row, if_match.0, None, None, &change)? {
-            return Err(ApiError::PreconditionFailed);
-        }
+        let after = view_one(change.conn, row.clone())?;
+        repo::write(change.conn, &mut change.contract, row, None, None)?;
+        let answer = change.transitioned(&before, &after, body.reason.as_deref())?;
         if body.action == TransitionAction::Sign && facts.kind == ContractKind::Ctg {
-            supersede_predecessors(conn, &caller, &row)?;
+            supersede_predecessors(change)?;
         }
-        Answer::ok(after.version, &after)
+        Ok(answer)
     })
     .await
 }

@@ -1,7 +1,7 @@
 //! Equipments: facilities run by a manager organisation, located in a commune. Every role reads
 //! them; admins write any, CAF agents those located in their départements.
 
-use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, web};
+use actix_web::{HttpResponse, delete, get, patch, post, web};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -12,16 +12,16 @@ use super::problems::{CreateProblems, DeleteProblems, ListProblems, ReadProblems
 use super::with_etag;
 use crate::auth::Caller;
 use crate::db::equipments::{self as repo, EquipmentFilter, EquipmentRow};
-use crate::db::events::{self, NewEvent};
 use crate::db::{self, DbConnection, DbPool, funding, organisations, territories};
 use crate::domain::identifiers::check_siret;
 use crate::domain::organisation::EquipmentType;
 use crate::error::{ApiError, ApiResult, FieldError};
-use crate::http::body::{ApiJson, ApiJsonWithValue, RequestBody, nullable};
-use crate::http::idempotency::{self, Answer, IdempotencyKey};
+use crate::http::body::{ApiJson, RequestBody, nullable};
+use crate::http::idempotency::{IdempotentJson, Retry};
 use crate::http::pagination::{Page, PageParams, PageRequest, PageTokenKey};
 use crate::http::preconditions::IfMatch;
 use crate::http::query::ApiQuery;
+use crate::write::{self, DirectoryChange, Resource};
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct EquipmentView {
@@ -43,6 +43,26 @@ pub struct EquipmentView {
     pub version: i64,
     pub created_at: String,
     pub updated_at: String,
+}
+
+impl Resource for EquipmentView {
+    const NAME: &'static str = "equipment";
+
+    fn id(&self) -> String {
+        self.id.to_string()
+    }
+
+    fn version(&self) -> Option<i64> {
+        Some(self.version)
+    }
+
+    fn location(&self) -> String {
+        format!("/v1/equipments/{}", self.id)
+    }
+
+    fn department(&self) -> Option<&str> {
+        Some(&self.department)
+    }
 }
 
 impl From<EquipmentRow> for EquipmentView {
@@ -213,17 +233,12 @@ pub async fn get_equipment(_caller: Caller, id: web::Path<Uuid>, pool: web::Data
 #[post("/equipments")]
 pub async fn create_equipment(
     caller: Caller,
-    json: ApiJsonWithValue<CreateEquipment>,
+    request: IdempotentJson<CreateEquipment>,
     pool: web::Data<DbPool>,
-    req: HttpRequest,
-    key: IdempotencyKey,
 ) -> ApiResult<HttpResponse> {
-    let hash = idempotency::request_hash("POST", req.path(), &json.value);
-    let body = json.body;
+    let IdempotentJson { body, retry } = request;
     caller.require_contract_manager()?;
-    let owner = caller.clone();
-    idempotency::run_once(&pool, &owner, key.0, hash, move |conn| {
-        let now = db::now();
+    write::change_directory(&pool, caller, retry, move |change| {
         let mut row = EquipmentRow {
             id: db::new_id(),
             equipment_type: body.equipment_type.as_str().to_owned(),
@@ -236,18 +251,13 @@ pub async fn create_equipment(
             opened_on: body.opened_on,
             closed_on: body.closed_on,
             version: 1,
-            created_at: now,
-            updated_at: now,
+            created_at: change.at,
+            updated_at: change.at,
         };
-        row.department = check(conn, &row)?;
-        require_writable(&caller, &row.department)?;
-        repo::insert(conn, &row)?;
-        let view = EquipmentView::from(row.clone());
-        events::record(
-            conn,
-            &NewEvent::directory(&caller, "equipment", "created", &row.id, Some(&row.department), Some(&view)),
-        )?;
-        Answer::created(format!("/v1/equipments/{}", row.id), Some(row.version), &view)
+        row.department = check(change.conn, &row)?;
+        require_writable(change.caller, &row.department)?;
+        repo::insert(change.conn, &row)?;
+        change.created(&EquipmentView::from(row))
     })
     .await
 }
@@ -264,11 +274,12 @@ pub async fn update_equipment(
 ) -> ApiResult<HttpResponse> {
     caller.require_contract_manager()?;
     let id = id.into_inner().to_string();
-    let row = db::run_write(&pool, move |conn| {
-        let current = repo::find(conn, &id)?.ok_or(ApiError::NotFound)?;
-        require_writable(&caller, &current.department)?;
-        if_match.check(current.version)?;
-        let mut row = EquipmentRow {
+    write::change_directory(&pool, caller, Retry::none(), move |change| {
+        let current = repo::find(change.conn, &id)?.ok_or(ApiError::NotFound)?;
+        require_writable(change.caller, &current.department)?;
+        change.check(&if_match, current.version)?;
+        let read_version = current.version;
+        let mut row = change.next(EquipmentRow {
             equipment_type: patch.equipment_type.map_or(current.equipment_type.clone(), |t| t.as_str().to_owned()),
             name: patch.name.map_or(current.name.clone(), |name| name.trim().to_owned()),
             siret: patch.siret.unwrap_or_else(|| current.siret.clone()),
@@ -277,24 +288,14 @@ pub async fn update_equipment(
             capacity_places: patch.capacity_places.unwrap_or(current.capacity_places),
             opened_on: patch.opened_on.unwrap_or(current.opened_on),
             closed_on: patch.closed_on.unwrap_or(current.closed_on),
-            version: current.version + 1,
-            updated_at: db::now(),
             ..current
-        };
-        row.department = check(conn, &row)?;
-        require_writable(&caller, &row.department)?;
-        if !repo::update(conn, &row, if_match.0)? {
-            return Err(ApiError::PreconditionFailed);
-        }
-        let view = EquipmentView::from(row.clone());
-        events::record(
-            conn,
-            &NewEvent::directory(&caller, "equipment", "updated", &row.id, Some(&row.department), Some(&view)),
-        )?;
-        Ok(row)
+        });
+        row.department = check(change.conn, &row)?;
+        require_writable(change.caller, &row.department)?;
+        DirectoryChange::written(repo::update(change.conn, &row, read_version)?)?;
+        change.updated(&EquipmentView::from(row))
     })
-    .await?;
-    Ok(with_etag(row.version, &EquipmentView::from(row)))
+    .await
 }
 
 /// Delete an equipment.
@@ -308,24 +309,16 @@ pub async fn delete_equipment(
 ) -> ApiResult<HttpResponse> {
     caller.require_contract_manager()?;
     let id = id.into_inner().to_string();
-    db::run_write(&pool, move |conn| {
-        let current = repo::find(conn, &id)?.ok_or(ApiError::NotFound)?;
-        require_writable(&caller, &current.department)?;
-        if_match.check(current.version)?;
-        let commitments = funding::commitments_using(conn, None, Some(&id))?;
+    write::change_directory(&pool, caller, Retry::none(), move |change| {
+        let current = repo::find(change.conn, &id)?.ok_or(ApiError::NotFound)?;
+        require_writable(change.caller, &current.department)?;
+        change.check(&if_match, current.version)?;
+        let commitments = funding::commitments_using(change.conn, None, Some(&id))?;
         if commitments > 0 {
             return Err(ApiError::Conflict(format!("{commitments} funding commitment(s) still name this equipment")));
         }
-        if !repo::delete(conn, &id, if_match.0)? {
-            return Err(ApiError::PreconditionFailed);
-        }
-        let gone: Option<&EquipmentView> = None;
-        events::record(
-            conn,
-            &NewEvent::directory(&caller, "equipment", "deleted", &id, Some(&current.department), gone),
-        )?;
-        Ok(())
+        DirectoryChange::written(repo::delete(change.conn, &id, current.version)?)?;
+        change.deleted(&EquipmentView::from(current))
     })
-    .await?;
-    Ok(HttpResponse::NoContent().finish())
+    .await
 }

@@ -2,36 +2,38 @@
 //! cents inside the contract's period, draft → committed → closed. Admins and CAF agents write
 //! them; everyone who reaches the contract reads them.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
-use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, web};
+use actix_web::{HttpResponse, delete, get, patch, post, web};
 use chrono::{Datelike, NaiveDate};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 use validator::Validate;
 
-use super::contracts::{find_in_scope, find_managed, require_open};
+use super::contracts::find_in_scope;
 use super::problems::{
     ChildListProblems, CreateChildProblems, DeleteProblems, ReadProblems, TransitionProblems, UpdateProblems,
 };
 use super::with_etag;
 use crate::auth::Caller;
-use crate::db::contracts::ContractRow;
-use crate::db::funding::{self as repo, CommitmentRow};
-use crate::db::history::{Action, Change, snapshot};
+use crate::db::contracts::ScopedContract;
+use crate::db::funding::{self as repo, CommitmentRow, LineRow};
 use crate::db::{self, DbConnection, DbPool, equipments, parties};
 use crate::domain::codes::split_codes;
+use crate::domain::commitments::{self, CommitmentAction, CommitmentFacts, EditRefusal};
 use crate::domain::contract::PartyRole;
 use crate::domain::funding::{
-    Basis, CommitmentStatus, MAX_AMOUNT_CENTS, Origin, Programme, ScheduleRule, parse_month_day,
+    Basis, CommitmentStatus, LineStatus, MAX_AMOUNT_CENTS, Origin, Programme, ScheduleRule, parse_month_day,
 };
+use crate::domain::schedule::{self, StoredLine};
 use crate::error::{ApiError, ApiResult, FieldError};
-use crate::http::body::{ApiJson, ApiJsonWithValue, RequestBody, nullable};
-use crate::http::idempotency::{self, Answer, IdempotencyKey};
+use crate::http::body::{ApiJson, RequestBody, nullable};
+use crate::http::idempotency::{IdempotentJson, Retry};
 use crate::http::pagination::Page;
 use crate::http::preconditions::IfMatch;
 use crate::http::query::{ApiQuery, NoParameters};
+use crate::write::{self, Access, Resource};
 
 /// The amount committed for one calendar year.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Validate, ToSchema)]
@@ -79,6 +81,22 @@ pub struct CommitmentView {
     pub updated_at: String,
 }
 
+impl Resource for CommitmentView {
+    const NAME: &'static str = "funding_commitment";
+
+    fn id(&self) -> String {
+        self.id.to_string()
+    }
+
+    fn version(&self) -> Option<i64> {
+        Some(self.version)
+    }
+
+    fn location(&self) -> String {
+        format!("/v1/funding-commitments/{}", self.id)
+    }
+}
+
 pub(crate) fn format_month_day((month, day): (u32, u32)) -> String {
     format!("{month:02}-{day:02}")
 }
@@ -99,9 +117,9 @@ pub(crate) fn commitment_view(row: CommitmentRow, years: &BTreeMap<i64, i64>) ->
         contract_id: row.contract_id.parse().unwrap_or_default(),
         payee_id: row.payee_id.parse().unwrap_or_default(),
         equipment_id: row.equipment_id.and_then(|id| id.parse().ok()),
-        programme: Programme::parse(&row.programme).unwrap_or(Programme::Other),
-        basis: Basis::parse(&row.basis).unwrap_or(Basis::LumpSum),
-        origin: Origin::parse(&row.origin).unwrap_or(Origin::New),
+        programme: row.programme,
+        basis: row.basis,
+        origin: row.origin,
         unit_amount_cents: row.unit_amount_cents,
         units: row.units,
         years: years
@@ -109,7 +127,7 @@ pub(crate) fn commitment_view(row: CommitmentRow, years: &BTreeMap<i64, i64>) ->
             .map(|(&year, &amount_cents)| YearAmount { year: i32::try_from(year).unwrap_or_default(), amount_cents })
             .collect(),
         total_cents: years.values().sum(),
-        status: CommitmentStatus::parse(&row.status).unwrap_or(CommitmentStatus::Draft),
+        status: row.status,
         decision_date: row.decision_date,
         schedule_rule: ScheduleRuleView {
             advance_percent: rule.advance_percent,
@@ -180,12 +198,13 @@ impl RequestBody for CommitmentPatch {
 /// Checks who is paid, for what, and when, against the contract; returns the years by year.
 fn check_commitment(
     conn: &mut DbConnection,
-    contract: &ContractRow,
+    scoped: &ScopedContract,
     row: &CommitmentRow,
     years: &[YearAmount],
 ) -> ApiResult<BTreeMap<i64, i64>> {
+    let contract = scoped.row();
     let mut errors = Vec::new();
-    let payee_roles = parties::list(conn, &contract.id)?
+    let payee_roles = parties::list(conn, scoped)?
         .into_iter()
         .find(|(party, _)| party.organisation_id == row.payee_id)
         .map(|(party, _)| split_codes(&party.roles, PartyRole::parse));
@@ -240,29 +259,83 @@ fn check_commitment(
 }
 
 /// The commitment `id` if its contract is in the caller's scope; 404 otherwise.
-pub(crate) fn find_commitment(
-    conn: &mut DbConnection,
-    caller: &Caller,
-    id: &str,
-) -> ApiResult<(CommitmentRow, ContractRow)> {
-    repo::find(conn, &caller.scope(), id)?.ok_or(ApiError::NotFound)
-}
-
-/// The commitment `id` for a change by the caller: 404 when out of scope, then 403 when the
-/// caller's role does not manage contracts.
-pub(crate) fn find_managed_commitment(
-    conn: &mut DbConnection,
-    caller: &Caller,
-    id: &str,
-) -> ApiResult<(CommitmentRow, ContractRow)> {
-    let found = find_commitment(conn, caller, id)?;
-    caller.require_contract_manager()?;
-    Ok(found)
+pub(crate) fn find_commitment(conn: &mut DbConnection, caller: &Caller, id: &str) -> ApiResult<CommitmentRow> {
+    Ok(repo::find(conn, &caller.scope(), id)?.ok_or(ApiError::NotFound)?.0)
 }
 
 /// The yearly amounts of one commitment, by year.
 pub(crate) fn years_of(conn: &mut DbConnection, id: &str) -> ApiResult<BTreeMap<i64, i64>> {
     Ok(repo::years(conn, &[id.to_owned()])?.remove(id).unwrap_or_default())
+}
+
+/// Generates the schedule of the years in `only` again with `rule` (see [`schedule::replan`]).
+pub(crate) fn regenerate(
+    conn: &mut DbConnection,
+    commitment: &CommitmentRow,
+    years: &BTreeMap<i64, i64>,
+    only: &BTreeSet<i64>,
+    rule: &ScheduleRule,
+) -> ApiResult<()> {
+    let paid = repo::paid_totals(conn, std::slice::from_ref(&commitment.id))?;
+    let stored: Vec<StoredLine> = repo::lines(conn, &commitment.id)?
+        .into_iter()
+        .map(|line| StoredLine {
+            has_payments: paid.by_line.contains_key(&line.id),
+            id: line.id,
+            year: line.year,
+            kind: line.kind,
+            due_on: line.due_on,
+            amount_cents: line.amount_cents,
+            status: line.status,
+        })
+        .collect();
+    let replan = schedule::replan(&stored, years, only, rule);
+    let now = db::now();
+    let add: Vec<LineRow> = replan
+        .add
+        .into_iter()
+        .map(|(year, line)| LineRow {
+            id: db::new_id(),
+            commitment_id: commitment.id.clone(),
+            year,
+            kind: line.kind,
+            due_on: line.due_on,
+            amount_cents: line.amount_cents,
+            status: LineStatus::Planned,
+            created_at: now,
+            updated_at: now,
+        })
+        .collect();
+    Ok(repo::replace_lines(conn, &replan.remove, add)?)
+}
+
+/// After a correction of the yearly amounts: no year may fall below what was paid for it, and the
+/// schedule of the changed years is generated again, if there is a schedule.
+fn reschedule_after_correction(
+    conn: &mut DbConnection,
+    commitment: &CommitmentRow,
+    old: &BTreeMap<i64, i64>,
+    new: &BTreeMap<i64, i64>,
+) -> ApiResult<()> {
+    let paid = repo::paid_totals(conn, std::slice::from_ref(&commitment.id))?;
+    let paid_by_year: BTreeMap<i64, i64> = paid.by_year.iter().map(|((_, year), &amount)| (*year, amount)).collect();
+    let errors: Vec<FieldError> = schedule::below_paid(&paid_by_year, new)
+        .into_iter()
+        .map(|(year, paid_cents, amount)| {
+            FieldError::at_pointer(
+                "/years",
+                "BELOW_PAID",
+                format!("{year}: {paid_cents} cents are already paid, more than {amount}"),
+            )
+        })
+        .collect();
+    if !errors.is_empty() {
+        return Err(ApiError::validation(errors));
+    }
+    if !repo::lines(conn, &commitment.id)?.is_empty() {
+        regenerate(conn, commitment, new, &schedule::changed_years(old, new), &stored_rule(commitment))?;
+    }
+    Ok(())
 }
 
 /// The funding commitments of a contract.
@@ -276,8 +349,8 @@ pub async fn list_commitments(
 ) -> ApiResult<HttpResponse> {
     let id = id.into_inner().to_string();
     let items = db::run(&pool, move |conn| {
-        find_in_scope(conn, &caller, &id)?;
-        let rows = repo::list(conn, std::slice::from_ref(&id))?;
+        let contract = find_in_scope(conn, &caller, &id)?;
+        let rows = repo::list(conn, std::slice::from_ref(&contract.row().id))?;
         let ids: Vec<String> = rows.iter().map(|row| row.id.clone()).collect();
         let mut years = repo::years(conn, &ids)?;
         Ok(rows
@@ -298,7 +371,7 @@ pub async fn list_commitments(
 pub async fn get_commitment(caller: Caller, id: web::Path<Uuid>, pool: web::Data<DbPool>) -> ApiResult<HttpResponse> {
     let id = id.into_inner().to_string();
     let view = db::run(&pool, move |conn| {
-        let (row, _) = find_commitment(conn, &caller, &id)?;
+        let row = find_commitment(conn, &caller, &id)?;
         let years = years_of(conn, &id)?;
         Ok(commitment_view(row, &years))
     })
@@ -313,52 +386,35 @@ pub async fn get_commitment(caller: Caller, id: web::Path<Uuid>, pool: web::Data
 pub async fn create_commitment(
     caller: Caller,
     id: web::Path<Uuid>,
-    json: ApiJsonWithValue<CreateCommitment>,
+    request: IdempotentJson<CreateCommitment>,
     pool: web::Data<DbPool>,
-    req: HttpRequest,
-    key: IdempotencyKey,
 ) -> ApiResult<HttpResponse> {
-    let hash = idempotency::request_hash("POST", req.path(), &json.value);
-    let body = json.body;
-    let contract_id = id.into_inner().to_string();
-    let owner = caller.clone();
-    idempotency::run_once(&pool, &owner, key.0, hash, move |conn| {
-        let contract = find_managed(conn, &caller, &contract_id)?;
-        require_open(&contract)?;
+    let IdempotentJson { body, retry } = request;
+    write::change_contract(&pool, caller, retry, id.into_inner(), Access::Manage, move |change| {
+        change.require_open()?;
         let rule = ScheduleRule::default();
-        let now = db::now();
         let row = CommitmentRow {
             id: db::new_id(),
-            contract_id: contract_id.clone(),
+            contract_id: change.contract.id().to_owned(),
             payee_id: body.payee_id.to_string(),
             equipment_id: body.equipment_id.map(|id| id.to_string()),
-            programme: body.programme.as_str().to_owned(),
-            basis: body.basis.as_str().to_owned(),
-            origin: body.origin.as_str().to_owned(),
+            programme: body.programme,
+            basis: body.basis,
+            origin: body.origin,
             unit_amount_cents: body.unit_amount_cents,
             units: body.units,
-            status: CommitmentStatus::Draft.as_str().to_owned(),
+            status: CommitmentStatus::Draft,
             decision_date: body.decision_date,
             advance_percent: i64::from(rule.advance_percent),
             advance_splits: rule.advance_splits.into_iter().map(format_month_day).collect::<Vec<_>>().join(","),
             balance_due: format_month_day(rule.balance_due),
             version: 1,
-            created_at: now,
-            updated_at: now,
+            created_at: change.at,
+            updated_at: change.at,
         };
-        let years = check_commitment(conn, &contract, &row, &body.years)?;
-        let view = commitment_view(row.clone(), &years);
-        let change = Change {
-            caller: &caller,
-            action: Action::Created,
-            resource: "funding_commitment",
-            resource_id: row.id.clone(),
-            reason: None,
-            before: None,
-            after: snapshot(&view),
-        };
-        repo::insert(conn, &row, &years, &change)?;
-        Answer::created(format!("/v1/funding-commitments/{}", view.id), Some(view.version), &view)
+        let years = check_commitment(change.conn, &change.contract, &row, &body.years)?;
+        repo::insert(change.conn, &change.contract, &row, &years)?;
+        change.created(&commitment_view(row, &years))
     })
     .await
 }
@@ -374,64 +430,45 @@ pub async fn update_commitment(
     ApiJson(patch): ApiJson<CommitmentPatch>,
     pool: web::Data<DbPool>,
 ) -> ApiResult<HttpResponse> {
-    let id = id.into_inner().to_string();
-    let view = db::run_write(&pool, move |conn| {
-        // This commitment's money writers take turns from here to the commit, so what is
-        // checked below is still true when it is written.
-        repo::lock(conn, &id)?;
-        let (current, contract) = find_managed_commitment(conn, &caller, &id)?;
-        if_match.check(current.version)?;
-        let status = CommitmentStatus::parse(&current.status).unwrap_or(CommitmentStatus::Draft);
-        if status == CommitmentStatus::Closed {
-            return Err(ApiError::Conflict("the commitment is closed".into()));
+    write::change_commitment(&pool, caller, Retry::none(), id.into_inner(), Access::Manage, move |change, current| {
+        change.check(&if_match, current.version)?;
+        change.require_open()?;
+        match commitments::check_edit(current.status, patch.reason.is_some()) {
+            Err(EditRefusal::Closed) => return Err(ApiError::Conflict("the commitment is closed".into())),
+            Err(EditRefusal::ReasonRequired) => {
+                return Err(ApiError::validation(vec![FieldError::at_pointer(
+                    "/reason",
+                    "REASON_REQUIRED",
+                    "a committed commitment is corrected with a reason",
+                )]));
+            }
+            Ok(()) => {}
         }
-        if status == CommitmentStatus::Committed && patch.reason.is_none() {
-            return Err(ApiError::validation(vec![FieldError::at_pointer(
-                "/reason",
-                "REASON_REQUIRED",
-                "a committed commitment is corrected with a reason",
-            )]));
-        }
-        let old_years = years_of(conn, &id)?;
+        let old_years = years_of(change.conn, &current.id)?;
         let before = commitment_view(current.clone(), &old_years);
-        let row = CommitmentRow {
+        let row = change.next(CommitmentRow {
             payee_id: patch.payee_id.map_or_else(|| current.payee_id.clone(), |id| id.to_string()),
             equipment_id: patch
                 .equipment_id
                 .map_or_else(|| current.equipment_id.clone(), |id| id.map(|id| id.to_string())),
-            programme: patch.programme.map_or_else(|| current.programme.clone(), |p| p.as_str().to_owned()),
-            basis: patch.basis.map_or_else(|| current.basis.clone(), |b| b.as_str().to_owned()),
-            origin: patch.origin.map_or_else(|| current.origin.clone(), |o| o.as_str().to_owned()),
+            programme: patch.programme.unwrap_or(current.programme),
+            basis: patch.basis.unwrap_or(current.basis),
+            origin: patch.origin.unwrap_or(current.origin),
             unit_amount_cents: patch.unit_amount_cents.unwrap_or(current.unit_amount_cents),
             units: patch.units.unwrap_or(current.units),
             decision_date: patch.decision_date.unwrap_or(current.decision_date),
-            version: current.version + 1,
-            updated_at: db::now(),
             ..current.clone()
-        };
+        });
         let sent_years = patch.years.clone().unwrap_or_else(|| before.years.clone());
-        let years = check_commitment(conn, &contract, &row, &sent_years)?;
+        let years = check_commitment(change.conn, &change.contract, &row, &sent_years)?;
         let years_changed = years != old_years;
         if years_changed {
-            super::schedule::reschedule_after_correction(conn, &row, &old_years, &years)?;
+            reschedule_after_correction(change.conn, &row, &old_years, &years)?;
         }
-        let after = commitment_view(row.clone(), &years);
-        let change = Change {
-            caller: &caller,
-            action: Action::Updated,
-            resource: "funding_commitment",
-            resource_id: id.clone(),
-            reason: patch.reason.clone(),
-            before: snapshot(&before),
-            after: snapshot(&after),
-        };
-        if !repo::update(conn, &row, if_match.0, years_changed.then_some(&years), &change)? {
-            return Err(ApiError::PreconditionFailed);
-        }
-        Ok(after)
+        repo::update(change.conn, &change.contract, &row, years_changed.then_some(&years))?;
+        change.updated(&before, &commitment_view(row, &years), patch.reason.as_deref())
     })
-    .await?;
-    Ok(with_etag(view.version, &view))
+    .await
 }
 
 /// Delete a draft commitment (a committed one is closed instead).
@@ -443,43 +480,17 @@ pub async fn delete_commitment(
     if_match: IfMatch,
     pool: web::Data<DbPool>,
 ) -> ApiResult<HttpResponse> {
-    let id = id.into_inner().to_string();
-    db::run_write(&pool, move |conn| {
-        // This commitment's money writers take turns from here to the commit, so what is
-        // checked below is still true when it is written.
-        repo::lock(conn, &id)?;
-        let (current, _) = find_managed_commitment(conn, &caller, &id)?;
-        if_match.check(current.version)?;
-        if current.status != CommitmentStatus::Draft.as_str() || repo::count_payments(conn, &id)? > 0 {
+    write::change_commitment(&pool, caller, Retry::none(), id.into_inner(), Access::Manage, move |change, current| {
+        change.check(&if_match, current.version)?;
+        change.require_open()?;
+        if !commitments::can_delete(current.status, repo::count_payments(change.conn, &current.id)?) {
             return Err(ApiError::Conflict("only a draft commitment without payments can be deleted".into()));
         }
-        let years = years_of(conn, &id)?;
-        let before = commitment_view(current.clone(), &years);
-        let change = Change {
-            caller: &caller,
-            action: Action::Deleted,
-            resource: "funding_commitment",
-            resource_id: id.clone(),
-            reason: None,
-            before: snapshot(&before),
-            after: None,
-        };
-        if !repo::delete(conn, &current, if_match.0, db::now(), &change)? {
-            return Err(ApiError::PreconditionFailed);
-        }
-        Ok(())
+        let years = years_of(change.conn, &current.id)?;
+        repo::delete(change.conn, &change.contract, &current.id)?;
+        change.deleted(&commitment_view(current, &years))
     })
-    .await?;
-    Ok(HttpResponse::NoContent().finish())
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum CommitmentAction {
-    /// draft → committed: needs a decision date and a signed contract.
-    Commit,
-    /// committed → closed: no more payments.
-    Close,
+    .await
 }
 
 #[derive(Debug, Deserialize, Validate, ToSchema)]
@@ -492,87 +503,36 @@ pub struct CommitmentTransition {
 
 impl RequestBody for CommitmentTransition {}
 
-/// Commit or close a commitment. Payments need a committed commitment.
+/// Commit or close a commitment. Payments need a committed commitment; money is committed only
+/// under a signed contract, checked under the contract's lock, so a termination and a commit
+/// sent at the same moment are taken one after the other.
 #[utoipa::path(tag = "funding", params(("id" = Uuid, Path), ("If-Match" = String, Header, description = "The ETag last read")), request_body = CommitmentTransition, responses((status = 200, body = CommitmentView, headers(("ETag" = String))), TransitionProblems), security(("bearer" = [])))]
 #[post("/funding-commitments/{id}/transitions")]
 pub async fn transition_commitment(
     caller: Caller,
     id: web::Path<Uuid>,
     if_match: IfMatch,
-    json: ApiJsonWithValue<CommitmentTransition>,
+    request: IdempotentJson<CommitmentTransition>,
     pool: web::Data<DbPool>,
-    req: HttpRequest,
-    key: IdempotencyKey,
 ) -> ApiResult<HttpResponse> {
-    let hash = idempotency::request_hash("POST", req.path(), &json.value);
-    let body = json.body;
-    let id = id.into_inner().to_string();
-    let owner = caller.clone();
-    idempotency::run_once(&pool, &owner, key.0, hash, move |conn| {
-        // This commitment's money writers take turns from here to the commit, so what is
-        // checked below is still true when it is written.
-        repo::lock(conn, &id)?;
-        let (current, contract) = find_managed_commitment(conn, &caller, &id)?;
-        if_match.check(current.version)?;
-        let status = CommitmentStatus::parse(&current.status).unwrap_or(CommitmentStatus::Draft);
-        let mut unmet = Vec::new();
-        let target = match body.action {
-            CommitmentAction::Commit => {
-                if status != CommitmentStatus::Draft {
-                    unmet.push(FieldError::condition(
-                        "WRONG_STATUS",
-                        format!("commit needs a draft commitment, this one is {status}"),
-                    ));
-                }
-                if current.decision_date.is_none() {
-                    unmet.push(FieldError::condition("DECISION_DATE_REQUIRED", "record the decision_date first"));
-                }
-                if contract.status != "signed" {
-                    unmet.push(FieldError::condition(
-                        "CONTRACT_NOT_SIGNED",
-                        format!("money is committed under a signed contract; this one is {}", contract.status),
-                    ));
-                }
-                CommitmentStatus::Committed
-            }
-            CommitmentAction::Close => {
-                if status != CommitmentStatus::Committed {
-                    unmet.push(FieldError::condition(
-                        "WRONG_STATUS",
-                        format!("close needs a committed commitment, this one is {status}"),
-                    ));
-                }
-                CommitmentStatus::Closed
-            }
+    let IdempotentJson { body, retry } = request;
+    write::change_commitment(&pool, caller, retry, id.into_inner(), Access::Manage, move |change, current| {
+        change.check(&if_match, current.version)?;
+        let facts = CommitmentFacts {
+            status: current.status,
+            has_decision_date: current.decision_date.is_some(),
+            contract_status: write::status_of(&change.contract)?,
         };
-        if !unmet.is_empty() {
-            return Err(ApiError::InvalidStateTransition {
+        let target =
+            commitments::transition(&facts, body.action).map_err(|unmet| ApiError::InvalidStateTransition {
                 detail: format!("{} condition(s) unmet", unmet.len()),
-                unmet,
-            });
-        }
-        let years = years_of(conn, &id)?;
+                unmet: unmet.into_iter().map(|u| FieldError::condition(u.code, u.detail)).collect(),
+            })?;
+        let years = years_of(change.conn, &current.id)?;
         let before = commitment_view(current.clone(), &years);
-        let row = CommitmentRow {
-            status: target.as_str().to_owned(),
-            version: current.version + 1,
-            updated_at: db::now(),
-            ..current
-        };
-        let after = commitment_view(row.clone(), &years);
-        let change = Change {
-            caller: &caller,
-            action: Action::Transitioned,
-            resource: "funding_commitment",
-            resource_id: id.clone(),
-            reason: body.reason.clone(),
-            before: snapshot(&before),
-            after: snapshot(&after),
-        };
-        if !repo::update(conn, &row, if_match.0, None, &change)? {
-            return Err(ApiError::PreconditionFailed);
-        }
-        Answer::ok(after.version, &after)
+        let row = change.next(CommitmentRow { status: target, ..current });
+        repo::update(change.conn, &change.contract, &row, None)?;
+        change.transitioned(&before, &commitment_view(row, &years), body.reason.as_deref())
     })
     .await
 }

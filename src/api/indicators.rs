@@ -1,7 +1,7 @@
 //! The indicator catalogue: what a CTG's diagnostic and follow-up measure. Every role reads it;
 //! admins write it.
 
-use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, web};
+use actix_web::{HttpResponse, delete, get, patch, post, web};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use validator::Validate;
@@ -9,17 +9,17 @@ use validator::Validate;
 use super::problems::{CreateProblems, DeleteProblems, ListProblems, ReadProblems, UpdateProblems};
 use super::with_etag;
 use crate::auth::{Caller, Role};
-use crate::db::events::{self, NewEvent};
 use crate::db::indicators::{self as repo, IndicatorFilter, IndicatorRow};
 use crate::db::{self, DbPool};
 use crate::domain::contract::Field;
 use crate::domain::indicators::{GeoLevel, Periodicity, Unit, is_indicator_code};
 use crate::error::{ApiError, ApiResult, FieldError};
-use crate::http::body::{ApiJson, ApiJsonWithValue, RequestBody, nullable};
-use crate::http::idempotency::{self, Answer, IdempotencyKey};
+use crate::http::body::{ApiJson, RequestBody, nullable};
+use crate::http::idempotency::{IdempotentJson, Retry};
 use crate::http::pagination::{Page, PageParams, PageRequest, PageTokenKey};
 use crate::http::preconditions::IfMatch;
 use crate::http::query::ApiQuery;
+use crate::write::{self, DirectoryChange, Resource};
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct IndicatorView {
@@ -38,6 +38,22 @@ pub struct IndicatorView {
     pub version: i64,
     pub created_at: String,
     pub updated_at: String,
+}
+
+impl Resource for IndicatorView {
+    const NAME: &'static str = "indicator";
+
+    fn id(&self) -> String {
+        self.code.clone()
+    }
+
+    fn version(&self) -> Option<i64> {
+        Some(self.version)
+    }
+
+    fn location(&self) -> String {
+        format!("/v1/indicators/{}", self.code)
+    }
 }
 
 fn indicator_view(row: IndicatorRow) -> IndicatorView {
@@ -158,24 +174,19 @@ pub async fn get_indicator(
 #[post("/indicators")]
 pub async fn create_indicator(
     caller: Caller,
-    json: ApiJsonWithValue<CreateIndicator>,
+    request: IdempotentJson<CreateIndicator>,
     pool: web::Data<DbPool>,
-    req: HttpRequest,
-    key: IdempotencyKey,
 ) -> ApiResult<HttpResponse> {
     require_admin(&caller)?;
-    let hash = idempotency::request_hash("POST", req.path(), &json.value);
-    let body = json.body;
+    let IdempotentJson { body, retry } = request;
     if !is_indicator_code(&body.code) {
         let detail = "a lowercase slug of 2 to 64 letters, digits and '_', starting with a letter";
         return Err(ApiError::validation(vec![FieldError::at_pointer("/code", "INVALID_CODE", detail)]));
     }
-    let owner = caller.clone();
-    idempotency::run_once(&pool, &owner, key.0, hash, move |conn| {
-        if repo::find(conn, &body.code)?.is_some() {
+    write::change_directory(&pool, caller, retry, move |change| {
+        if repo::find(change.conn, &body.code)?.is_some() {
             return Err(ApiError::Conflict(format!("indicator {} already exists", body.code)));
         }
-        let now = db::now();
         let row = IndicatorRow {
             code: body.code,
             label: body.label.trim().to_owned(),
@@ -187,13 +198,11 @@ pub async fn create_indicator(
             geo_level: body.geo_level.as_str().to_owned(),
             periodicity: body.periodicity.as_str().to_owned(),
             version: 1,
-            created_at: now,
-            updated_at: now,
+            created_at: change.at,
+            updated_at: change.at,
         };
-        repo::insert(conn, &row)?;
-        let view = indicator_view(row.clone());
-        events::record(conn, &NewEvent::directory(&caller, "indicator", "created", &row.code, None, Some(&view)))?;
-        Answer::created(format!("/v1/indicators/{}", row.code), Some(row.version), &view)
+        repo::insert(change.conn, &row)?;
+        change.created(&indicator_view(row))
     })
     .await
 }
@@ -210,28 +219,22 @@ pub async fn update_indicator(
 ) -> ApiResult<HttpResponse> {
     require_admin(&caller)?;
     let code = code.into_inner();
-    let row = db::run_write(&pool, move |conn| {
-        let current = repo::find(conn, &code)?.ok_or(ApiError::NotFound)?;
-        if_match.check(current.version)?;
-        let row = IndicatorRow {
+    write::change_directory(&pool, caller, Retry::none(), move |change| {
+        let current = repo::find(change.conn, &code)?.ok_or(ApiError::NotFound)?;
+        change.check(&if_match, current.version)?;
+        let read_version = current.version;
+        let row = change.next(IndicatorRow {
             label: patch.label.map_or_else(|| current.label.clone(), |label| label.trim().to_owned()),
             description: patch.description.unwrap_or_else(|| current.description.clone()),
             ascending: patch.ascending.unwrap_or(current.ascending),
             field: patch.field.map_or_else(|| current.field.clone(), |field| field.map(|f| f.as_str().to_owned())),
             source: patch.source.map_or_else(|| current.source.clone(), |source| source.trim().to_owned()),
-            version: current.version + 1,
-            updated_at: db::now(),
             ..current
-        };
-        if !repo::update(conn, &row, if_match.0)? {
-            return Err(ApiError::PreconditionFailed);
-        }
-        let view = indicator_view(row.clone());
-        events::record(conn, &NewEvent::directory(&caller, "indicator", "updated", &row.code, None, Some(&view)))?;
-        Ok(row)
+        });
+        DirectoryChange::written(repo::update(change.conn, &row, read_version)?)?;
+        change.updated(&indicator_view(row))
     })
-    .await?;
-    Ok(with_etag(row.version, &indicator_view(row)))
+    .await
 }
 
 /// Remove an indicator from the catalogue (admins).
@@ -245,16 +248,11 @@ pub async fn delete_indicator(
 ) -> ApiResult<HttpResponse> {
     require_admin(&caller)?;
     let code = code.into_inner();
-    db::run_write(&pool, move |conn| {
-        let current = repo::find(conn, &code)?.ok_or(ApiError::NotFound)?;
-        if_match.check(current.version)?;
-        if !repo::delete(conn, &code, if_match.0)? {
-            return Err(ApiError::PreconditionFailed);
-        }
-        let gone: Option<&IndicatorView> = None;
-        events::record(conn, &NewEvent::directory(&caller, "indicator", "deleted", &code, None, gone))?;
-        Ok(())
+    write::change_directory(&pool, caller, Retry::none(), move |change| {
+        let current = repo::find(change.conn, &code)?.ok_or(ApiError::NotFound)?;
+        change.check(&if_match, current.version)?;
+        DirectoryChange::written(repo::delete(change.conn, &code, current.version)?)?;
+        change.deleted(&indicator_view(current))
     })
-    .await?;
-    Ok(HttpResponse::NoContent().finish())
+    .await
 }

@@ -1,7 +1,7 @@
 //! Organisations: the CAF, collectivities and other partners of the contracts. Every role reads
 //! the directory; admins write any entry, CAF agents those located in their départements.
 
-use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, web};
+use actix_web::{HttpResponse, delete, get, patch, post, web};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
@@ -10,18 +10,18 @@ use validator::Validate;
 use super::problems::{CreateProblems, DeleteProblems, ListProblems, ReadProblems, UpdateProblems};
 use super::with_etag;
 use crate::auth::{Caller, Scope};
-use crate::db::events::{self, NewEvent};
 use crate::db::organisations::{self as repo, OrganisationFilter, OrganisationRow};
 use crate::db::{self, DbConnection, DbPool, territories};
 use crate::domain::identifiers::check_siren;
 use crate::domain::organisation::OrganisationKind;
 use crate::domain::territory::fold_for_search;
 use crate::error::{ApiError, ApiResult, FieldError};
-use crate::http::body::{ApiJson, ApiJsonWithValue, RequestBody, nullable};
-use crate::http::idempotency::{self, Answer, IdempotencyKey};
+use crate::http::body::{ApiJson, RequestBody, nullable};
+use crate::http::idempotency::{IdempotentJson, Retry};
 use crate::http::pagination::{Page, PageParams, PageRequest, PageTokenKey};
 use crate::http::preconditions::IfMatch;
 use crate::http::query::ApiQuery;
+use crate::write::{self, DirectoryChange, Resource};
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct OrganisationView {
@@ -38,6 +38,26 @@ pub struct OrganisationView {
     pub version: i64,
     pub created_at: String,
     pub updated_at: String,
+}
+
+impl Resource for OrganisationView {
+    const NAME: &'static str = "organisation";
+
+    fn id(&self) -> String {
+        self.id.to_string()
+    }
+
+    fn version(&self) -> Option<i64> {
+        Some(self.version)
+    }
+
+    fn location(&self) -> String {
+        format!("/v1/organisations/{}", self.id)
+    }
+
+    fn department(&self) -> Option<&str> {
+        self.department.as_deref()
+    }
 }
 
 impl From<OrganisationRow> for OrganisationView {
@@ -291,29 +311,22 @@ pub async fn get_organisation(
 #[post("/organisations")]
 pub async fn create_organisation(
     caller: Caller,
-    json: ApiJsonWithValue<CreateOrganisation>,
+    request: IdempotentJson<CreateOrganisation>,
     pool: web::Data<DbPool>,
-    req: HttpRequest,
-    key: IdempotencyKey,
 ) -> ApiResult<HttpResponse> {
-    let hash = idempotency::request_hash("POST", req.path(), &json.value);
-    let body = json.body;
+    let IdempotentJson { body, retry } = request;
     caller.require_contract_manager()?;
-    let owner = caller.clone();
-    idempotency::run_once(&pool, &owner, key.0, hash, move |conn| {
+    write::change_directory(&pool, caller, retry, move |change| {
         let kind = body.kind;
-        let resolved = resolve(
-            conn,
-            Draft {
-                kind,
-                name: body.name,
-                siren: body.siren,
-                department: body.department,
-                insee_code: body.insee_code,
-            },
-        )?;
-        require_writable(&caller, resolved.department.as_deref())?;
-        let now = db::now();
+        let draft = Draft {
+            kind,
+            name: body.name,
+            siren: body.siren,
+            department: body.department,
+            insee_code: body.insee_code,
+        };
+        let resolved = resolve(change.conn, draft)?;
+        require_writable(change.caller, resolved.department.as_deref())?;
         let row = OrganisationRow {
             id: db::new_id(),
             kind: kind.as_str().to_owned(),
@@ -323,15 +336,11 @@ pub async fn create_organisation(
             department: resolved.department,
             insee_code: resolved.insee_code,
             version: 1,
-            created_at: now,
-            updated_at: now,
+            created_at: change.at,
+            updated_at: change.at,
         };
-        repo::insert(conn, &row).map_err(|error| conflict_on_unique(error, row.siren.as_deref(), kind))?;
-        let view = OrganisationView::from(row.clone());
-        let event =
-            NewEvent::directory(&caller, "organisation", "created", &row.id, row.department.as_deref(), Some(&view));
-        events::record(conn, &event)?;
-        Answer::created(format!("/v1/organisations/{}", row.id), Some(row.version), &view)
+        repo::insert(change.conn, &row).map_err(|error| conflict_on_unique(error, row.siren.as_deref(), kind))?;
+        change.created(&OrganisationView::from(row))
     })
     .await
 }
@@ -348,55 +357,47 @@ pub async fn update_organisation(
 ) -> ApiResult<HttpResponse> {
     caller.require_contract_manager()?;
     let id = id.into_inner().to_string();
-    let row = db::run_write(&pool, move |conn| {
-        let current = repo::find(conn, &id)?.ok_or(ApiError::NotFound)?;
-        require_writable(&caller, current.department.as_deref())?;
-        if_match.check(current.version)?;
-        let kind =
-            patch.kind.unwrap_or_else(|| OrganisationKind::parse(&current.kind).unwrap_or(OrganisationKind::Other));
-        let resolved = resolve(
-            conn,
-            Draft {
-                kind,
-                name: patch.name.or_else(|| Some(current.name.clone())),
-                siren: patch.siren.unwrap_or_else(|| current.siren.clone()),
-                department: patch.department.unwrap_or_else(|| current.department.clone()),
-                insee_code: patch.insee_code.unwrap_or_else(|| current.insee_code.clone()),
-            },
-        )?;
-        require_writable(&caller, resolved.department.as_deref())?;
+    write::change_directory(&pool, caller, Retry::none(), move |change| {
+        let current = repo::find(change.conn, &id)?.ok_or(ApiError::NotFound)?;
+        require_writable(change.caller, current.department.as_deref())?;
+        change.check(&if_match, current.version)?;
+        let kind = match patch.kind {
+            Some(kind) => kind,
+            None => OrganisationKind::try_from(current.kind.clone()).map_err(ApiError::internal)?,
+        };
+        let draft = Draft {
+            kind,
+            name: patch.name.or_else(|| Some(current.name.clone())),
+            siren: patch.siren.unwrap_or_else(|| current.siren.clone()),
+            department: patch.department.unwrap_or_else(|| current.department.clone()),
+            insee_code: patch.insee_code.unwrap_or_else(|| current.insee_code.clone()),
+        };
+        let resolved = resolve(change.conn, draft)?;
+        require_writable(change.caller, resolved.department.as_deref())?;
         // Collectivities reach contracts through their parties' SIRENs: an organisation that is a
         // party keeps its identity, or someone else would gain or lose those contracts.
         let identity_changes = resolved.siren != current.siren || kind.as_str() != current.kind;
-        if identity_changes && repo::usage(conn, &id)?.0 > 0 {
+        if identity_changes && repo::usage(change.conn, &id)?.0 > 0 {
             return Err(ApiError::Conflict(
                 "this organisation is a party to contracts: its SIREN and kind stay".into(),
             ));
         }
-        let row = OrganisationRow {
+        let read_version = current.version;
+        let row = change.next(OrganisationRow {
             kind: kind.as_str().to_owned(),
             search_name: fold_for_search(&resolved.name),
             name: resolved.name,
             siren: resolved.siren,
             department: resolved.department,
             insee_code: resolved.insee_code,
-            version: current.version + 1,
-            updated_at: db::now(),
             ..current
-        };
-        let written = repo::update(conn, &row, if_match.0)
+        });
+        let written = repo::update(change.conn, &row, read_version)
             .map_err(|error| conflict_on_unique(error, row.siren.as_deref(), kind))?;
-        if !written {
-            return Err(ApiError::PreconditionFailed);
-        }
-        let view = OrganisationView::from(row.clone());
-        let event =
-            NewEvent::directory(&caller, "organisation", "updated", &row.id, row.department.as_deref(), Some(&view));
-        events::record(conn, &event)?;
-        Ok(row)
+        DirectoryChange::written(written)?;
+        change.updated(&OrganisationView::from(row))
     })
-    .await?;
-    Ok(with_etag(row.version, &OrganisationView::from(row)))
+    .await
 }
 
 /// Delete an organisation that no contract, equipment or action uses any more.
@@ -410,23 +411,18 @@ pub async fn delete_organisation(
 ) -> ApiResult<HttpResponse> {
     caller.require_contract_manager()?;
     let id = id.into_inner().to_string();
-    db::run_write(&pool, move |conn| {
-        let current = repo::find(conn, &id)?.ok_or(ApiError::NotFound)?;
-        require_writable(&caller, current.department.as_deref())?;
-        if_match.check(current.version)?;
-        let (parties, equipments, actions, commitments) = repo::usage(conn, &id)?;
+    write::change_directory(&pool, caller, Retry::none(), move |change| {
+        let current = repo::find(change.conn, &id)?.ok_or(ApiError::NotFound)?;
+        require_writable(change.caller, current.department.as_deref())?;
+        change.check(&if_match, current.version)?;
+        let (parties, equipments, actions, commitments) = repo::usage(change.conn, &id)?;
         if parties + equipments + actions + commitments > 0 {
             return Err(ApiError::Conflict(format!(
                 "still used: party to {parties} contract(s), manager of {equipments} equipment(s), pilot of {actions} action(s), payee of {commitments} commitment(s)"
             )));
         }
-        if !repo::delete(conn, &id, if_match.0)? {
-            return Err(ApiError::PreconditionFailed);
-        }
-        let gone: Option<&OrganisationView> = None;
-        events::record(conn, &NewEvent::directory(&caller, "organisation", "deleted", &id, current.department.as_deref(), gone))?;
-        Ok(())
+        DirectoryChange::written(repo::delete(change.conn, &id, current.version)?)?;
+        change.deleted(&OrganisationView::from(current))
     })
-    .await?;
-    Ok(HttpResponse::NoContent().finish())
+    .await
 }

@@ -1,31 +1,31 @@
 //! The parties of a contract. Admins and CAF agents manage them; a collectivity records its own
 //! party's délibération and signature, and nothing else.
 
-use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, web};
+use actix_web::{HttpResponse, delete, get, patch, post, web};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 use validator::Validate;
 
-use super::contracts::{find_in_scope, find_managed, lock_contract, require_open};
+use super::contracts::find_in_scope;
 use super::organisations::OrganisationView;
 use super::problems::{ChildListProblems, CreateChildProblems, DeleteProblems, ReadProblems, UpdateProblems};
 use super::with_etag;
 use crate::auth::Caller;
-use crate::db::contracts::ContractRow;
-use crate::db::history::{Action, Change, snapshot};
+use crate::db::contracts::ScopedContract;
 use crate::db::organisations::OrganisationRow;
 use crate::db::parties::{self as repo, PartyRow};
 use crate::db::{self, DbConnection, DbPool, funding, organisations};
 use crate::domain::codes::{join_codes, split_codes};
-use crate::domain::contract::{PartyRole, RecordedStatus};
+use crate::domain::contract::PartyRole;
 use crate::error::{ApiError, ApiResult, FieldError};
-use crate::http::body::{ApiJson, ApiJsonWithValue, RequestBody, nullable};
-use crate::http::idempotency::{self, Answer, IdempotencyKey};
+use crate::http::body::{ApiJson, RequestBody, nullable};
+use crate::http::idempotency::{IdempotentJson, Retry};
 use crate::http::pagination::Page;
 use crate::http::preconditions::IfMatch;
 use crate::http::query::{ApiQuery, NoParameters};
+use crate::write::{self, Access, ContractChange, Resource};
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct PartyView {
@@ -44,6 +44,22 @@ pub struct PartyView {
     pub version: i64,
     pub created_at: String,
     pub updated_at: String,
+}
+
+impl Resource for PartyView {
+    const NAME: &'static str = "party";
+
+    fn id(&self) -> String {
+        self.id.to_string()
+    }
+
+    fn version(&self) -> Option<i64> {
+        Some(self.version)
+    }
+
+    fn location(&self) -> String {
+        format!("/v1/contracts/{}/parties/{}", self.contract_id, self.id)
+    }
 }
 
 pub(crate) fn party_view(row: PartyRow, organisation: OrganisationRow) -> PartyView {
@@ -124,20 +140,22 @@ fn signs(roles: &str) -> bool {
     split_codes(roles, PartyRole::parse).into_iter().any(PartyRole::signs)
 }
 
-fn is_editable(contract: &ContractRow) -> bool {
-    RecordedStatus::parse(&contract.status).is_some_and(RecordedStatus::is_editable)
+fn is_editable(contract: &ScopedContract) -> ApiResult<bool> {
+    Ok(write::status_of(contract)?.is_editable())
 }
 
-/// The party of a contract in scope, or 404.
-fn find_party(
-    conn: &mut DbConnection,
-    caller: &Caller,
-    contract_id: &str,
-    id: &str,
-) -> ApiResult<(ContractRow, PartyRow, OrganisationRow)> {
-    let contract = find_in_scope(conn, caller, contract_id)?;
-    let (party, organisation) = repo::find(conn, contract_id, id)?.ok_or(ApiError::NotFound)?;
-    Ok((contract, party, organisation))
+/// The party `id` of a contract in scope, or 404.
+fn find_party(conn: &mut DbConnection, contract: &ScopedContract, id: Uuid) -> ApiResult<(PartyRow, OrganisationRow)> {
+    repo::find(conn, contract, &id.to_string())?.ok_or(ApiError::NotFound)
+}
+
+/// 409 when the party is paid under the contract: it keeps its payee role and its place.
+fn refuse_if_paid(change: &mut ContractChange<'_>, party: &PartyRow, detail: &str) -> ApiResult<()> {
+    let contract_ids = std::slice::from_ref(&change.contract.row().id);
+    if funding::list(change.conn, contract_ids)?.iter().any(|c| c.payee_id == party.organisation_id) {
+        return Err(ApiError::Conflict(detail.into()));
+    }
+    Ok(())
 }
 
 /// The parties of a contract, by organisation name.
@@ -151,8 +169,8 @@ pub async fn list_parties(
 ) -> ApiResult<HttpResponse> {
     let id = id.into_inner().to_string();
     let items = db::run(&pool, move |conn| {
-        find_in_scope(conn, &caller, &id)?;
-        Ok(repo::list(conn, &id)?
+        let contract = find_in_scope(conn, &caller, &id)?;
+        Ok(repo::list(conn, &contract)?
             .into_iter()
             .map(|(party, organisation)| party_view(party, organisation))
             .collect::<Vec<_>>())
@@ -171,7 +189,8 @@ pub async fn get_party(
 ) -> ApiResult<HttpResponse> {
     let (contract_id, id) = ids.into_inner();
     let view = db::run(&pool, move |conn| {
-        let (_, party, organisation) = find_party(conn, &caller, &contract_id.to_string(), &id.to_string())?;
+        let contract = find_in_scope(conn, &caller, &contract_id.to_string())?;
+        let (party, organisation) = find_party(conn, &contract, id)?;
         Ok(party_view(party, organisation))
     })
     .await?;
@@ -184,44 +203,38 @@ pub async fn get_party(
 pub async fn create_party(
     caller: Caller,
     id: web::Path<Uuid>,
-    json: ApiJsonWithValue<CreateParty>,
+    request: IdempotentJson<CreateParty>,
     pool: web::Data<DbPool>,
-    req: HttpRequest,
-    key: IdempotencyKey,
 ) -> ApiResult<HttpResponse> {
-    let hash = idempotency::request_hash("POST", req.path(), &json.value);
-    let body = json.body;
-    let contract_id = id.into_inner().to_string();
-    let owner = caller.clone();
-    idempotency::run_once(&pool, &owner, key.0, hash, move |conn| {
-        let contract = find_managed(conn, &caller, &contract_id)?;
-        require_open(&contract)?;
+    let IdempotentJson { body, retry } = request;
+    write::change_contract(&pool, caller, retry, id.into_inner(), Access::Manage, move |change| {
+        change.require_open()?;
         let organisation_id = body.organisation_id.to_string();
-        let Some(organisation) = organisations::find(conn, &organisation_id)? else {
+        let Some(organisation) = organisations::find(change.conn, &organisation_id)? else {
             return Err(ApiError::validation(vec![FieldError::at_pointer(
                 "/organisation_id",
                 "UNKNOWN_ORGANISATION",
                 "no organisation has this id",
             )]));
         };
-        if organisation.kind == "caf" && organisation.department.as_deref() != Some(contract.department.as_str()) {
+        let department = &change.contract.row().department;
+        if organisation.kind == "caf" && organisation.department.as_ref() != Some(department) {
             return Err(ApiError::validation(vec![FieldError::at_pointer(
                 "/organisation_id",
                 "CAF_OF_ANOTHER_DEPARTMENT",
-                format!("the CAF party is the CAF of département {}", contract.department),
+                format!("the CAF party is the CAF of département {department}"),
             )]));
         }
         let roles = join_codes(&body.roles, PartyRole::as_str);
-        if !is_editable(&contract) && signs(&roles) {
+        if !is_editable(&change.contract)? && signs(&roles) {
             return Err(ApiError::Conflict("the contract is signed: no signatory can be added".into()));
         }
-        if repo::is_party(conn, &contract_id, &organisation_id)? {
+        if repo::is_party(change.conn, &change.contract, &organisation_id)? {
             return Err(ApiError::Conflict("this organisation is already a party of the contract".into()));
         }
-        let now = db::now();
         let row = PartyRow {
             id: db::new_id(),
-            contract_id: contract_id.clone(),
+            contract_id: change.contract.id().to_owned(),
             organisation_id,
             roles,
             signatory_name: body.signatory_name,
@@ -230,21 +243,11 @@ pub async fn create_party(
             deliberation_ref: body.deliberation_ref,
             signed_on: body.signed_on,
             version: 1,
-            created_at: now,
-            updated_at: now,
+            created_at: change.at,
+            updated_at: change.at,
         };
-        let view = party_view(row.clone(), organisation);
-        let change = Change {
-            caller: &caller,
-            action: Action::Created,
-            resource: "party",
-            resource_id: row.id.clone(),
-            reason: None,
-            before: None,
-            after: snapshot(&view),
-        };
-        repo::insert(conn, &row, &change)?;
-        Answer::created(format!("/v1/contracts/{}/parties/{}", view.contract_id, view.id), Some(view.version), &view)
+        repo::insert(change.conn, &change.contract, &row)?;
+        change.created(&party_view(row, organisation))
     })
     .await
 }
@@ -261,63 +264,44 @@ pub async fn update_party(
     pool: web::Data<DbPool>,
 ) -> ApiResult<HttpResponse> {
     let (contract_id, id) = ids.into_inner();
-    let view = db::run_write(&pool, move |conn| {
-        lock_contract(conn, &contract_id.to_string())?;
-        let (contract, current, organisation) = find_party(conn, &caller, &contract_id.to_string(), &id.to_string())?;
-        if !caller.manages_contracts() {
-            let own = organisation.siren.as_ref().is_some_and(|siren| caller.sirens().contains(siren));
+    write::change_contract(&pool, caller, Retry::none(), contract_id, Access::Reach, move |change| {
+        let (current, organisation) = find_party(change.conn, &change.contract, id)?;
+        if !change.caller.manages_contracts() {
+            let own = organisation.siren.as_ref().is_some_and(|siren| change.caller.sirens().contains(siren));
             if !own || patch.roles.is_some() {
                 return Err(ApiError::Forbidden(
                     "a collectivity changes only its own party's délibération and signature".into(),
                 ));
             }
         }
-        if_match.check(current.version)?;
-        require_open(&contract)?;
+        change.check(&if_match, current.version)?;
+        change.require_open()?;
         let roles =
             patch.roles.as_ref().map_or_else(|| current.roles.clone(), |roles| join_codes(roles, PartyRole::as_str));
-        if !is_editable(&contract) && (patch.touches_signature() || signs(&roles) != signs(&current.roles)) {
+        if !is_editable(&change.contract)? && (patch.touches_signature() || signs(&roles) != signs(&current.roles)) {
             return Err(ApiError::Conflict("the contract is signed: signatures and signatory roles are fixed".into()));
         }
-        let keeps_payee = split_codes(&roles, PartyRole::parse).contains(&PartyRole::Payee);
-        if !keeps_payee
-            && funding::list(conn, std::slice::from_ref(&contract.id))?
-                .iter()
-                .any(|c| c.payee_id == current.organisation_id)
-        {
-            return Err(ApiError::Conflict(
-                "this party receives funding under the contract: it keeps the payee role".into(),
-            ));
+        if !split_codes(&roles, PartyRole::parse).contains(&PartyRole::Payee) {
+            refuse_if_paid(
+                change,
+                &current,
+                "this party receives funding under the contract: it keeps the payee role",
+            )?;
         }
         let before = party_view(current.clone(), organisation.clone());
-        let row = PartyRow {
+        let row = change.next(PartyRow {
             roles,
             signatory_name: patch.signatory_name.unwrap_or_else(|| current.signatory_name.clone()),
             signatory_title: patch.signatory_title.unwrap_or_else(|| current.signatory_title.clone()),
             deliberation_date: patch.deliberation_date.unwrap_or(current.deliberation_date),
             deliberation_ref: patch.deliberation_ref.unwrap_or_else(|| current.deliberation_ref.clone()),
             signed_on: patch.signed_on.unwrap_or(current.signed_on),
-            version: current.version + 1,
-            updated_at: db::now(),
             ..current
-        };
-        let after = party_view(row.clone(), organisation);
-        let change = Change {
-            caller: &caller,
-            action: Action::Updated,
-            resource: "party",
-            resource_id: row.id.clone(),
-            reason: None,
-            before: snapshot(&before),
-            after: snapshot(&after),
-        };
-        if !repo::update(conn, &row, if_match.0, &change)? {
-            return Err(ApiError::PreconditionFailed);
-        }
-        Ok(after)
+        });
+        repo::update(change.conn, &change.contract, &row)?;
+        change.updated(&before, &party_view(row, organisation), None)
     })
-    .await?;
-    Ok(with_etag(view.version, &view))
+    .await
 }
 
 /// Remove a party. A signatory of a signed contract stays.
@@ -330,36 +314,16 @@ pub async fn delete_party(
     pool: web::Data<DbPool>,
 ) -> ApiResult<HttpResponse> {
     let (contract_id, id) = ids.into_inner();
-    db::run_write(&pool, move |conn| {
-        lock_contract(conn, &contract_id.to_string())?;
-        let (contract, current, organisation) = find_party(conn, &caller, &contract_id.to_string(), &id.to_string())?;
-        caller.require_contract_manager()?;
-        if_match.check(current.version)?;
-        require_open(&contract)?;
-        if !is_editable(&contract) && signs(&current.roles) {
+    write::change_contract(&pool, caller, Retry::none(), contract_id, Access::Manage, move |change| {
+        let (current, organisation) = find_party(change.conn, &change.contract, id)?;
+        change.check(&if_match, current.version)?;
+        change.require_open()?;
+        if !is_editable(&change.contract)? && signs(&current.roles) {
             return Err(ApiError::Conflict("the contract is signed: its signatories stay".into()));
         }
-        if funding::list(conn, std::slice::from_ref(&contract.id))?
-            .iter()
-            .any(|commitment| commitment.payee_id == current.organisation_id)
-        {
-            return Err(ApiError::Conflict("this party receives funding under the contract".into()));
-        }
-        let before = party_view(current.clone(), organisation);
-        let change = Change {
-            caller: &caller,
-            action: Action::Deleted,
-            resource: "party",
-            resource_id: current.id.clone(),
-            reason: None,
-            before: snapshot(&before),
-            after: None,
-        };
-        if !repo::delete(conn, &current, if_match.0, db::now(), &change)? {
-            return Err(ApiError::PreconditionFailed);
-        }
-        Ok(())
+        refuse_if_paid(change, &current, "this party receives funding under the contract")?;
+        repo::delete(change.conn, &change.contract, &current.id)?;
+        change.deleted(&party_view(current, organisation))
     })
-    .await?;
-    Ok(HttpResponse::NoContent().finish())
+    .await
 }

@@ -69,7 +69,7 @@ problem_set! {
 problem_set! {
     /// A PATCH with `If-Match`.
     UpdateProblems {
-        "400" => "The body is malformed (`MALFORMED_REQUEST`) or has an unknown (`UNKNOWN_FIELD`) or read-only field (`READ_ONLY_FIELD`)",
+        "400" => "The body is malformed (`MALFORMED_REQUEST`) or has an unknown (`UNKNOWN_FIELD`) or read-only field (`READ_ONLY_FIELD`), or If-Match is not a list of entity tags (`INVALID_PARAMETER`)",
         "403" => "The caller's role or territory does not allow this change (`FORBIDDEN`)",
         "404" => "No such resource in the caller's scope (`NOT_FOUND`)",
         "409" => "The change conflicts with existing data or with the contract's status (`CONFLICT`)",
@@ -84,6 +84,7 @@ problem_set! {
 problem_set! {
     /// A DELETE with `If-Match`.
     DeleteProblems {
+        "400" => "If-Match is not a list of entity tags (`INVALID_PARAMETER`)",
         "403" => "The caller's role or territory does not allow this (`FORBIDDEN`)",
         "404" => "No such resource in the caller's scope (`NOT_FOUND`)",
         "409" => "The resource is still used, or the contract's status forbids it (`CONFLICT`)",
@@ -93,9 +94,25 @@ problem_set! {
 }
 
 problem_set! {
+    /// A change under a resource that is versioned as a whole (an amendment to a contract, the
+    /// schedule of a commitment): `If-Match` carries the ETag of that resource.
+    GuardedChildProblems {
+        "400" => "The body is malformed (`MALFORMED_REQUEST`) or has an unknown (`UNKNOWN_FIELD`) or read-only field (`READ_ONLY_FIELD`), or If-Match is not a list of entity tags (`INVALID_PARAMETER`)",
+        "403" => "The caller's role does not allow this (`FORBIDDEN`)",
+        "404" => "No such resource in the caller's scope (`NOT_FOUND`)",
+        "409" => "The request conflicts with existing data or with the resource's status (`CONFLICT`)",
+        "412" => "If-Match does not match the current ETag (`PRECONDITION_FAILED`)",
+        "413" => "The body exceeds 256 KiB (`PAYLOAD_TOO_LARGE`)",
+        "415" => "The body is not `application/json` (`UNSUPPORTED_MEDIA_TYPE`)",
+        "422" => "The body breaks a rule; `errors` points at each field (`VALIDATION_FAILED`)",
+        "428" => "If-Match is missing (`PRECONDITION_REQUIRED`)",
+    }
+}
+
+problem_set! {
     /// A contract transition.
     TransitionProblems {
-        "400" => "The body is malformed (`MALFORMED_REQUEST`) or has an unknown field (`UNKNOWN_FIELD`)",
+        "400" => "The body is malformed (`MALFORMED_REQUEST`) or has an unknown field (`UNKNOWN_FIELD`), or If-Match is not a list of entity tags (`INVALID_PARAMETER`)",
         "403" => "The caller's role does not allow this (`FORBIDDEN`)",
         "404" => "No such contract in the caller's scope (`NOT_FOUND`)",
         "409" => "The transition's conditions are not met; `errors` lists each one (`INVALID_STATE_TRANSITION`)",

@@ -4,28 +4,30 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use actix_web::http::Method;
-use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use actix_web::{HttpResponse, get, post, web};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 use validator::Validate;
 
-use super::funding::{find_commitment, find_managed_commitment, format_month_day, stored_rule, years_of};
-use super::problems::{ChildListProblems, CreateChildProblems, ReadProblems};
+use super::funding::{find_commitment, format_month_day, regenerate, stored_rule, years_of};
+use super::problems::{ChildListProblems, CreateChildProblems, GuardedChildProblems, ReadProblems};
 use crate::auth::Caller;
-use crate::db::funding::{self as repo, CommitmentRow, LineRow, PaymentRow};
-use crate::db::history::{Action, Change, snapshot};
+use crate::db::funding::{self as repo, CommitmentRow, PaymentRow};
 use crate::db::{self, DbConnection, DbPool};
+use crate::domain::commitments;
 use crate::domain::funding::{
-    CommitmentStatus, LineKind, LineStatus, PaymentRefusal, ScheduleRule, check_payment, parse_month_day, plan_year,
+    CommitmentStatus, LineKind, LineStatus, PaymentRefusal, ScheduleRule, check_payment, parse_month_day,
 };
+use crate::domain::schedule;
 use crate::error::{ApiError, ApiResult, FieldError};
-use crate::http::body::{ApiJsonWithValue, RequestBody};
-use crate::http::idempotency::{self, Answer, IdempotencyKey};
+use crate::http::body::RequestBody;
+use crate::http::idempotency::IdempotentJson;
 use crate::http::pagination::{Page, PageParams, PageRequest, PageTokenKey};
+use crate::http::preconditions::IfMatch;
 use crate::http::query::ApiQuery;
+use crate::write::{self, Access, Resource};
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct ScheduleLineView {
@@ -57,12 +59,35 @@ pub struct ScheduleView {
     pub years: Vec<YearTotals>,
 }
 
-fn line_status(line: &LineRow, paid: i64, today: NaiveDate) -> LineStatus {
-    match line.status.as_str() {
-        "cancelled" => LineStatus::Cancelled,
-        _ if line.amount_cents != 0 && paid == line.amount_cents => LineStatus::Paid,
-        _ if line.due_on <= today => LineStatus::Due,
-        _ => LineStatus::Planned,
+impl Resource for ScheduleView {
+    const NAME: &'static str = "schedule";
+
+    fn id(&self) -> String {
+        self.commitment_id.to_string()
+    }
+
+    fn version(&self) -> Option<i64> {
+        None
+    }
+
+    fn location(&self) -> String {
+        format!("/v1/funding-commitments/{}/schedule", self.commitment_id)
+    }
+}
+
+impl Resource for PaymentView {
+    const NAME: &'static str = "payment";
+
+    fn id(&self) -> String {
+        self.id.to_string()
+    }
+
+    fn version(&self) -> Option<i64> {
+        None
+    }
+
+    fn location(&self) -> String {
+        format!("/v1/funding-commitments/{}/payments/{}", self.commitment_id, self.id)
     }
 }
 
@@ -104,7 +129,7 @@ fn schedule_view(
         .into_iter()
         .map(|line| {
             let paid_cents = paid.by_line.get(&line.id).copied().unwrap_or(0);
-            if line.status != "cancelled"
+            if line.status != LineStatus::Cancelled
                 && let Some(entry) = totals.get_mut(&line.year)
             {
                 entry.scheduled_cents += line.amount_cents;
@@ -112,11 +137,11 @@ fn schedule_view(
             ScheduleLineView {
                 id: line.id.parse().unwrap_or_default(),
                 year: line.year,
-                kind: LineKind::parse(&line.kind).unwrap_or(LineKind::Adjustment),
+                kind: line.kind,
                 due_on: line.due_on,
                 amount_cents: line.amount_cents,
                 paid_cents,
-                status: line_status(&line, paid_cents, today),
+                status: schedule::seen_status(line.status, line.amount_cents, paid_cents, line.due_on, today),
             }
         })
         .collect();
@@ -127,99 +152,13 @@ fn schedule_view(
     })
 }
 
-/// Generates the schedule of `years` again with `rule`, keeping every line that has payments:
-/// missing advances are added, and the balance (or, when the balance was already paid, an
-/// adjustment) takes whatever makes the year add up to its amount exactly.
-fn regenerate(
-    conn: &mut DbConnection,
-    commitment: &CommitmentRow,
-    years: &BTreeMap<i64, i64>,
-    only: &BTreeSet<i64>,
-    rule: &ScheduleRule,
-) -> ApiResult<()> {
-    let existing = repo::lines(conn, &commitment.id)?;
-    let paid = repo::paid_totals(conn, std::slice::from_ref(&commitment.id))?;
-    let now = db::now();
-    let mut remove = Vec::new();
-    let mut add = Vec::new();
-    for &year in only {
-        let (kept, unpaid): (Vec<&LineRow>, Vec<&LineRow>) = existing
-            .iter()
-            .filter(|line| line.year == year && line.status != "cancelled")
-            .partition(|line| paid.by_line.contains_key(&line.id));
-        remove.extend(unpaid.iter().map(|line| line.id.clone()));
-        let Some(&amount) = years.get(&year) else { continue };
-        let plan = plan_year(i32::try_from(year).unwrap_or_default(), amount, rule);
-        let mut scheduled: i64 = kept.iter().map(|line| line.amount_cents).sum();
-        let new_line = |kind: LineKind, due_on: NaiveDate, amount_cents: i64| LineRow {
-            id: db::new_id(),
-            commitment_id: commitment.id.clone(),
-            year,
-            kind: kind.as_str().to_owned(),
-            due_on,
-            amount_cents,
-            status: "planned".to_owned(),
-            created_at: now,
-            updated_at: now,
-        };
-        let balance_due = plan.iter().find(|line| line.kind == LineKind::Balance).map(|line| line.due_on);
-        for advance in plan.iter().filter(|line| line.kind == LineKind::Advance && line.amount_cents != 0) {
-            if !kept.iter().any(|line| line.kind == "advance" && line.due_on == advance.due_on) {
-                scheduled += advance.amount_cents;
-                add.push(new_line(LineKind::Advance, advance.due_on, advance.amount_cents));
-            }
-        }
-        let rest = amount - scheduled;
-        let balance_kept = kept.iter().any(|line| line.kind == "balance");
-        if let Some(due_on) = balance_due
-            && rest != 0
-        {
-            let kind = if balance_kept { LineKind::Adjustment } else { LineKind::Balance };
-            add.push(new_line(kind, due_on, rest));
-        }
-    }
-    repo::replace_lines(conn, &remove, &add)?;
-    Ok(())
-}
-
-/// After a correction of the yearly amounts: no year may fall below what was paid for it, and the
-/// schedule of the changed years is generated again, if there is a schedule.
-pub(crate) fn reschedule_after_correction(
-    conn: &mut DbConnection,
-    commitment: &CommitmentRow,
-    old: &BTreeMap<i64, i64>,
-    new: &BTreeMap<i64, i64>,
-) -> ApiResult<()> {
-    let paid = repo::paid_totals(conn, std::slice::from_ref(&commitment.id))?;
-    let mut errors = Vec::new();
-    for ((_, year), &paid_cents) in &paid.by_year {
-        let amount = new.get(year).copied().unwrap_or(0);
-        if paid_cents > amount {
-            errors.push(FieldError::at_pointer(
-                "/years",
-                "BELOW_PAID",
-                format!("{year}: {paid_cents} cents are already paid, more than {amount}"),
-            ));
-        }
-    }
-    if !errors.is_empty() {
-        return Err(ApiError::validation(errors));
-    }
-    let changed: BTreeSet<i64> =
-        old.keys().chain(new.keys()).filter(|year| old.get(year) != new.get(year)).copied().collect();
-    if !repo::lines(conn, &commitment.id)?.is_empty() {
-        regenerate(conn, commitment, new, &changed, &stored_rule(commitment))?;
-    }
-    Ok(())
-}
-
 /// The schedule of a commitment, with each line's paid amount and each year's totals.
 #[utoipa::path(tag = "funding", params(("id" = Uuid, Path)), responses((status = 200, body = ScheduleView), ReadProblems), security(("bearer" = [])))]
 #[get("/funding-commitments/{id}/schedule")]
 pub async fn get_schedule(caller: Caller, id: web::Path<Uuid>, pool: web::Data<DbPool>) -> ApiResult<HttpResponse> {
     let id = id.into_inner().to_string();
     let view = db::run(&pool, move |conn| {
-        let (commitment, _) = find_commitment(conn, &caller, &id)?;
+        let commitment = find_commitment(conn, &caller, &id)?;
         let years = years_of(conn, &id)?;
         schedule_view(conn, &commitment, &years)
     })
@@ -285,62 +224,38 @@ fn rule_from(body: &GenerateSchedule, current: &ScheduleRule) -> ApiResult<Sched
 /// Build each year's advances and balance. The advances total `advance_percent` of the year,
 /// rounded down to the cent, in equal shares on the given dates, the cents that do not divide
 /// evenly going to the earliest advances; the balance is the rest, due the following year. Lines
-/// that already have payments are kept as they are, and the balance absorbs the difference.
-#[utoipa::path(tag = "funding", params(("id" = Uuid, Path), ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe")), request_body = GenerateSchedule, responses((status = 200, body = ScheduleView), CreateChildProblems), security(("bearer" = [])))]
+/// that already have payments are kept as they are, and the balance absorbs the difference. The
+/// new rule changes the commitment, so `If-Match` carries the commitment's ETag.
+#[utoipa::path(tag = "funding", params(("id" = Uuid, Path), ("If-Match" = String, Header, description = "The commitment's ETag last read"), ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe")), request_body = GenerateSchedule, responses((status = 200, body = ScheduleView), GuardedChildProblems), security(("bearer" = [])))]
 #[post("/funding-commitments/{id}/schedule/generate")]
 pub async fn generate_schedule(
     caller: Caller,
-    req: HttpRequest,
     id: web::Path<Uuid>,
-    key: IdempotencyKey,
-    body: ApiJsonWithValue<GenerateSchedule>,
+    if_match: IfMatch,
+    request: IdempotentJson<GenerateSchedule>,
     pool: web::Data<DbPool>,
 ) -> ApiResult<HttpResponse> {
-    let id = id.into_inner().to_string();
-    let hash = idempotency::request_hash(Method::POST.as_str(), req.path(), &body.value);
-    let request = body.body;
-    let worker = caller.clone();
-    idempotency::run_once(&pool, &caller, key.0, hash, move |conn| {
-        let caller = worker;
-        // This commitment's money writers take turns from here to the commit, so what is
-        // checked below is still true when it is written.
-        repo::lock(conn, &id)?;
-        let (current, _) = find_managed_commitment(conn, &caller, &id)?;
-        if current.status == CommitmentStatus::Closed.as_str() {
+    let IdempotentJson { body, retry } = request;
+    write::change_commitment(&pool, caller, retry, id.into_inner(), Access::Manage, move |change, current| {
+        change.check(&if_match, current.version)?;
+        change.require_open()?;
+        if current.status == CommitmentStatus::Closed {
             return Err(ApiError::Conflict("the commitment is closed".into()));
         }
-        let rule = rule_from(&request, &stored_rule(&current))?;
-        let years = years_of(conn, &id)?;
-        let before = schedule_view(conn, &current, &years)?;
+        let rule = rule_from(&body, &stored_rule(&current))?;
+        let years = years_of(change.conn, &current.id)?;
+        let before = schedule_view(change.conn, &current, &years)?;
         let all_years: BTreeSet<i64> = years.keys().copied().chain(before.lines.iter().map(|line| line.year)).collect();
-        regenerate(conn, &current, &years, &all_years, &rule)?;
-        let row = CommitmentRow {
+        regenerate(change.conn, &current, &years, &all_years, &rule)?;
+        let row = change.next(CommitmentRow {
             advance_percent: i64::from(rule.advance_percent),
             advance_splits: rule.advance_splits.iter().copied().map(format_month_day).collect::<Vec<_>>().join(","),
             balance_due: format_month_day(rule.balance_due),
-            version: current.version + 1,
-            updated_at: db::now(),
-            ..current.clone()
-        };
-        let after = schedule_view(conn, &row, &years)?;
-        let change = Change {
-            caller: &caller,
-            action: Action::Updated,
-            resource: "schedule",
-            resource_id: id.clone(),
-            reason: None,
-            before: snapshot(&before),
-            after: snapshot(&after),
-        };
-        if !repo::update(conn, &row, current.version, None, &change)? {
-            return Err(ApiError::PreconditionFailed);
-        }
-        Ok(Answer {
-            status: actix_web::http::StatusCode::OK,
-            location: None,
-            etag: None,
-            body: serde_json::to_value(&after).map_err(ApiError::internal)?,
-        })
+            ..current
+        });
+        repo::update(change.conn, &change.contract, &row, None)?;
+        let after = schedule_view(change.conn, &row, &years)?;
+        change.updated(&before, &after, None)
     })
     .await
 }
@@ -423,16 +338,12 @@ fn refusal(error: &PaymentRefusal, amount: i64) -> ApiError {
 #[post("/funding-commitments/{id}/payments")]
 pub async fn create_payment(
     caller: Caller,
-    req: HttpRequest,
     id: web::Path<Uuid>,
-    key: IdempotencyKey,
-    body: ApiJsonWithValue<CreatePayment>,
+    request: IdempotentJson<CreatePayment>,
     pool: web::Data<DbPool>,
 ) -> ApiResult<HttpResponse> {
-    let key = key.required()?;
-    let id = id.into_inner().to_string();
-    let hash = idempotency::request_hash(Method::POST.as_str(), req.path(), &body.value);
-    let payment = body.body;
+    let IdempotentJson { body: payment, retry } = request;
+    let retry = retry.required()?;
     let mut errors = Vec::new();
     if payment.amount_cents == 0 {
         errors.push(FieldError::at_pointer("/amount_cents", "ZERO_AMOUNT", "a payment moves money"));
@@ -443,21 +354,15 @@ pub async fn create_payment(
     if !errors.is_empty() {
         return Err(ApiError::validation(errors));
     }
-    let worker = caller.clone();
-    idempotency::run_once(&pool, &caller, Some(key), hash, move |conn| {
-        let caller = worker;
-        // This commitment's money writers take turns from here to the commit, so what is
-        // checked below is still true when it is written.
-        repo::lock(conn, &id)?;
-        let (commitment, contract) = find_managed_commitment(conn, &caller, &id)?;
-        if commitment.status != CommitmentStatus::Committed.as_str() {
+    write::change_commitment(&pool, caller, retry, id.into_inner(), Access::Manage, move |change, commitment| {
+        if !commitments::accepts_payments(commitment.status) {
             return Err(ApiError::Conflict(format!(
                 "payments need a committed commitment; this one is {}",
                 commitment.status
             )));
         }
-        let Some(line) = repo::find_line(conn, &id, &payment.schedule_line_id.to_string())?
-            .filter(|line| line.status != "cancelled")
+        let Some(line) = repo::find_line(change.conn, &commitment.id, &payment.schedule_line_id.to_string())?
+            .filter(|line| line.status != LineStatus::Cancelled)
         else {
             return Err(ApiError::validation(vec![FieldError::at_pointer(
                 "/schedule_line_id",
@@ -465,34 +370,24 @@ pub async fn create_payment(
                 "no line of this commitment's schedule has this id",
             )]));
         };
-        let committed = years_of(conn, &id)?.get(&line.year).copied().unwrap_or(0);
-        let (year_paid, line_paid) = repo::paid_in_year(conn, &id, line.year, &line.id)?;
+        let committed = years_of(change.conn, &commitment.id)?.get(&line.year).copied().unwrap_or(0);
+        let (year_paid, line_paid) = repo::paid_in_year(change.conn, &commitment.id, line.year, &line.id)?;
         check_payment(payment.amount_cents, committed, year_paid, line.amount_cents, line_paid)
             .map_err(|error| refusal(&error, payment.amount_cents))?;
         let row = PaymentRow {
             id: db::new_id(),
-            commitment_id: id.clone(),
+            commitment_id: commitment.id.clone(),
             schedule_line_id: line.id.clone(),
             year: line.year,
             paid_on: payment.paid_on,
             amount_cents: payment.amount_cents,
             reference: payment.reference.trim().to_owned(),
-            created_at: db::now(),
+            created_at: change.at,
         };
-        let line_status = if line_paid + payment.amount_cents == line.amount_cents { "paid" } else { "planned" };
-        repo::set_line_status(conn, &line.id, line_status, row.created_at)?;
-        let view = payment_view(row.clone());
-        let change = Change {
-            caller: &caller,
-            action: Action::Created,
-            resource: "payment",
-            resource_id: row.id.clone(),
-            reason: payment.reason.clone(),
-            before: None,
-            after: snapshot(&view),
-        };
-        repo::insert_payment(conn, &contract.id, &row, &change)?;
-        Answer::created(format!("/v1/funding-commitments/{id}/payments/{}", row.id), None, &view)
+        let status = schedule::status_after_payment(line.amount_cents, line_paid + payment.amount_cents);
+        repo::set_line_status(change.conn, &line.id, status, change.at)?;
+        repo::insert_payment(change.conn, &change.contract, &row)?;
+        change.created_with_reason(&payment_view(row), payment.reason.as_deref())
     })
     .await
 }

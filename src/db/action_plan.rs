@@ -3,10 +3,9 @@
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
-use super::DbConnection;
-use super::contracts::touch;
-use super::history::{self, Change};
+use super::contracts::ScopedContract;
 use super::schema::{contract_actions, contract_axes};
+use super::{DbConnection, versioned};
 
 #[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = contract_axes, treat_none_as_null = true)]
@@ -44,17 +43,19 @@ pub struct ActionRow {
     pub updated_at: NaiveDateTime,
 }
 
-pub fn axes(conn: &mut DbConnection, contract_id: &str) -> QueryResult<Vec<AxisRow>> {
+versioned!(AxisRow, ActionRow);
+
+pub fn axes(conn: &mut DbConnection, contract: &ScopedContract) -> QueryResult<Vec<AxisRow>> {
     contract_axes::table
-        .filter(contract_axes::contract_id.eq(contract_id))
+        .filter(contract_axes::contract_id.eq(contract.id()))
         .order((contract_axes::position, contract_axes::code))
         .select(AxisRow::as_select())
         .load(conn)
 }
 
-pub fn find_axis(conn: &mut DbConnection, contract_id: &str, id: &str) -> QueryResult<Option<AxisRow>> {
+pub fn find_axis(conn: &mut DbConnection, contract: &ScopedContract, id: &str) -> QueryResult<Option<AxisRow>> {
     contract_axes::table
-        .filter(contract_axes::contract_id.eq(contract_id))
+        .filter(contract_axes::contract_id.eq(contract.id()))
         .filter(contract_axes::id.eq(id))
         .select(AxisRow::as_select())
         .first(conn)
@@ -63,12 +64,12 @@ pub fn find_axis(conn: &mut DbConnection, contract_id: &str, id: &str) -> QueryR
 
 pub fn code_taken_by_axis(
     conn: &mut DbConnection,
-    contract_id: &str,
+    contract: &ScopedContract,
     code: &str,
     except_id: Option<&str>,
 ) -> QueryResult<bool> {
     let mut query = contract_axes::table
-        .filter(contract_axes::contract_id.eq(contract_id))
+        .filter(contract_axes::contract_id.eq(contract.id()))
         .filter(contract_axes::code.eq(code.to_owned()))
         .into_boxed();
     if let Some(id) = except_id {
@@ -83,12 +84,12 @@ pub fn actions_of_axis(conn: &mut DbConnection, axis_id: &str) -> QueryResult<i6
 
 pub fn actions(
     conn: &mut DbConnection,
-    contract_id: &str,
+    contract: &ScopedContract,
     after: Option<&str>,
     limit: i64,
 ) -> QueryResult<Vec<ActionRow>> {
     let mut query = contract_actions::table
-        .filter(contract_actions::contract_id.eq(contract_id))
+        .filter(contract_actions::contract_id.eq(contract.id()))
         .order(contract_actions::code)
         .limit(limit)
         .select(ActionRow::as_select())
@@ -99,9 +100,9 @@ pub fn actions(
     query.load(conn)
 }
 
-pub fn find_action(conn: &mut DbConnection, contract_id: &str, id: &str) -> QueryResult<Option<ActionRow>> {
+pub fn find_action(conn: &mut DbConnection, contract: &ScopedContract, id: &str) -> QueryResult<Option<ActionRow>> {
     contract_actions::table
-        .filter(contract_actions::contract_id.eq(contract_id))
+        .filter(contract_actions::contract_id.eq(contract.id()))
         .filter(contract_actions::id.eq(id))
         .select(ActionRow::as_select())
         .first(conn)
@@ -110,12 +111,12 @@ pub fn find_action(conn: &mut DbConnection, contract_id: &str, id: &str) -> Quer
 
 pub fn code_taken_by_action(
     conn: &mut DbConnection,
-    contract_id: &str,
+    contract: &ScopedContract,
     code: &str,
     except_id: Option<&str>,
 ) -> QueryResult<bool> {
     let mut query = contract_actions::table
-        .filter(contract_actions::contract_id.eq(contract_id))
+        .filter(contract_actions::contract_id.eq(contract.id()))
         .filter(contract_actions::code.eq(code.to_owned()))
         .into_boxed();
     if let Some(id) = except_id {
@@ -124,74 +125,36 @@ pub fn code_taken_by_action(
     Ok(query.count().get_result::<i64>(conn)? > 0)
 }
 
-pub fn insert_axis(conn: &mut DbConnection, row: &AxisRow, change: &Change<'_>) -> QueryResult<()> {
-    diesel::insert_into(contract_axes::table).values(row).execute(conn)?;
-    touch(conn, &row.contract_id, row.updated_at)?;
-    history::record(conn, &row.contract_id, row.updated_at, change)
+/// Adds an axis to `contract`.
+pub fn insert_axis(conn: &mut DbConnection, contract: &ScopedContract, row: &AxisRow) -> QueryResult<()> {
+    let row = AxisRow { contract_id: contract.id().to_owned(), ..row.clone() };
+    diesel::insert_into(contract_axes::table).values(&row).execute(conn).map(|_| ())
 }
 
-pub fn update_axis(
-    conn: &mut DbConnection,
-    row: &AxisRow,
-    expected_version: i64,
-    change: &Change<'_>,
-) -> QueryResult<bool> {
-    let updated = diesel::update(
-        contract_axes::table.filter(contract_axes::id.eq(&row.id)).filter(contract_axes::version.eq(expected_version)),
-    )
-    .set(row)
-    .execute(conn)?;
-    history::after_versioned_write(conn, updated, &row.contract_id, row.updated_at, change)
+/// Writes an axis of `contract`, whose lock the caller holds.
+pub fn update_axis(conn: &mut DbConnection, contract: &ScopedContract, row: &AxisRow) -> QueryResult<()> {
+    let axes = contract_axes::table.filter(contract_axes::contract_id.eq(contract.id()));
+    diesel::update(axes.filter(contract_axes::id.eq(&row.id))).set(row).execute(conn).map(|_| ())
 }
 
-pub fn delete_axis(
-    conn: &mut DbConnection,
-    row: &AxisRow,
-    expected_version: i64,
-    at: NaiveDateTime,
-    change: &Change<'_>,
-) -> QueryResult<bool> {
-    let deleted = diesel::delete(
-        contract_axes::table.filter(contract_axes::id.eq(&row.id)).filter(contract_axes::version.eq(expected_version)),
-    )
-    .execute(conn)?;
-    history::after_versioned_write(conn, deleted, &row.contract_id, at, change)
+pub fn delete_axis(conn: &mut DbConnection, contract: &ScopedContract, id: &str) -> QueryResult<()> {
+    let axes = contract_axes::table.filter(contract_axes::contract_id.eq(contract.id()));
+    diesel::delete(axes.filter(contract_axes::id.eq(id))).execute(conn).map(|_| ())
 }
 
-pub fn insert_action(conn: &mut DbConnection, row: &ActionRow, change: &Change<'_>) -> QueryResult<()> {
-    diesel::insert_into(contract_actions::table).values(row).execute(conn)?;
-    touch(conn, &row.contract_id, row.updated_at)?;
-    history::record(conn, &row.contract_id, row.updated_at, change)
+/// Adds an action to `contract`.
+pub fn insert_action(conn: &mut DbConnection, contract: &ScopedContract, row: &ActionRow) -> QueryResult<()> {
+    let row = ActionRow { contract_id: contract.id().to_owned(), ..row.clone() };
+    diesel::insert_into(contract_actions::table).values(&row).execute(conn).map(|_| ())
 }
 
-pub fn update_action(
-    conn: &mut DbConnection,
-    row: &ActionRow,
-    expected_version: i64,
-    change: &Change<'_>,
-) -> QueryResult<bool> {
-    let updated = diesel::update(
-        contract_actions::table
-            .filter(contract_actions::id.eq(&row.id))
-            .filter(contract_actions::version.eq(expected_version)),
-    )
-    .set(row)
-    .execute(conn)?;
-    history::after_versioned_write(conn, updated, &row.contract_id, row.updated_at, change)
+/// Writes an action of `contract`, whose lock the caller holds.
+pub fn update_action(conn: &mut DbConnection, contract: &ScopedContract, row: &ActionRow) -> QueryResult<()> {
+    let actions = contract_actions::table.filter(contract_actions::contract_id.eq(contract.id()));
+    diesel::update(actions.filter(contract_actions::id.eq(&row.id))).set(row).execute(conn).map(|_| ())
 }
 
-pub fn delete_action(
-    conn: &mut DbConnection,
-    row: &ActionRow,
-    expected_version: i64,
-    at: NaiveDateTime,
-    change: &Change<'_>,
-) -> QueryResult<bool> {
-    let deleted = diesel::delete(
-        contract_actions::table
-            .filter(contract_actions::id.eq(&row.id))
-            .filter(contract_actions::version.eq(expected_version)),
-    )
-    .execute(conn)?;
-    history::after_versioned_write(conn, deleted, &row.contract_id, at, change)
+pub fn delete_action(conn: &mut DbConnection, contract: &ScopedContract, id: &str) -> QueryResult<()> {
+    let actions = contract_actions::table.filter(contract_actions::contract_id.eq(contract.id()));
+    diesel::delete(actions.filter(contract_actions::id.eq(id))).execute(conn).map(|_| ())
 }

@@ -5,6 +5,7 @@ use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
 use super::DbConnection;
+use super::contracts::ScopedContract;
 use super::schema::contract_amendments;
 
 #[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable)]
@@ -22,32 +23,33 @@ pub struct AmendmentRow {
     pub created_at: NaiveDateTime,
 }
 
-pub fn list(conn: &mut DbConnection, contract_id: &str) -> QueryResult<Vec<AmendmentRow>> {
+pub fn list(conn: &mut DbConnection, contract: &ScopedContract) -> QueryResult<Vec<AmendmentRow>> {
     contract_amendments::table
-        .filter(contract_amendments::contract_id.eq(contract_id))
+        .filter(contract_amendments::contract_id.eq(contract.id()))
         .order(contract_amendments::number)
         .select(AmendmentRow::as_select())
         .load(conn)
 }
 
-pub fn find(conn: &mut DbConnection, contract_id: &str, id: &str) -> QueryResult<Option<AmendmentRow>> {
+pub fn find(conn: &mut DbConnection, contract: &ScopedContract, id: &str) -> QueryResult<Option<AmendmentRow>> {
     contract_amendments::table
-        .filter(contract_amendments::contract_id.eq(contract_id))
+        .filter(contract_amendments::contract_id.eq(contract.id()))
         .filter(contract_amendments::id.eq(id))
         .select(AmendmentRow::as_select())
         .first(conn)
         .optional()
 }
 
-pub fn next_number(conn: &mut DbConnection, contract_id: &str) -> QueryResult<i64> {
+pub fn next_number(conn: &mut DbConnection, contract: &ScopedContract) -> QueryResult<i64> {
     let highest: Option<i64> = contract_amendments::table
-        .filter(contract_amendments::contract_id.eq(contract_id))
+        .filter(contract_amendments::contract_id.eq(contract.id()))
         .select(diesel::dsl::max(contract_amendments::number))
         .first(conn)?;
     Ok(highest.unwrap_or(0) + 1)
 }
 
-/// Stores an amendment. The contract update it goes with records the history entry.
-pub fn insert(conn: &mut DbConnection, row: &AmendmentRow) -> QueryResult<()> {
-    diesel::insert_into(contract_amendments::table).values(row).execute(conn).map(|_| ())
+/// Stores an amendment of `contract`. The contract update it goes with records the history entry.
+pub fn insert(conn: &mut DbConnection, contract: &ScopedContract, row: &AmendmentRow) -> QueryResult<()> {
+    let row = AmendmentRow { contract_id: contract.id().to_owned(), ..row.clone() };
+    diesel::insert_into(contract_amendments::table).values(&row).execute(conn).map(|_| ())
 }

@@ -7,10 +7,9 @@ use std::collections::HashMap;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::DbConnection;
-use super::contracts::touch;
-use super::history::{self, Change};
+use super::contracts::ScopedContract;
 use super::schema::{communes, contract_communes, contract_epcis, contract_indicator_targets, contract_indicators};
+use super::{DbConnection, versioned};
 
 #[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = contract_indicators, treat_none_as_null = true)]
@@ -36,6 +35,8 @@ pub struct TargetRow {
     pub value: String,
 }
 
+versioned!(ContractIndicatorRow);
+
 /// A followed indicator with its targets, by period.
 pub type Followed = (ContractIndicatorRow, Vec<TargetRow>);
 
@@ -53,7 +54,8 @@ fn targets_of(conn: &mut DbConnection, ids: &[String]) -> QueryResult<HashMap<St
 }
 
 /// Every indicator `contract_id` follows, by indicator, level and place, with its targets.
-pub fn list(conn: &mut DbConnection, contract_id: &str) -> QueryResult<Vec<Followed>> {
+pub fn list(conn: &mut DbConnection, contract: &ScopedContract) -> QueryResult<Vec<Followed>> {
+    let contract_id = contract.id();
     let rows: Vec<ContractIndicatorRow> = contract_indicators::table
         .filter(contract_indicators::contract_id.eq(contract_id))
         .order((contract_indicators::indicator, contract_indicators::geo_level, contract_indicators::geo_code))
@@ -70,7 +72,8 @@ pub fn list(conn: &mut DbConnection, contract_id: &str) -> QueryResult<Vec<Follo
         .collect())
 }
 
-pub fn find(conn: &mut DbConnection, contract_id: &str, id: &str) -> QueryResult<Option<Followed>> {
+pub fn find(conn: &mut DbConnection, contract: &ScopedContract, id: &str) -> QueryResult<Option<Followed>> {
+    let contract_id = contract.id();
     let Some(row) = contract_indicators::table
         .filter(contract_indicators::contract_id.eq(contract_id))
         .filter(contract_indicators::id.eq(id))
@@ -155,60 +158,39 @@ fn write_targets(conn: &mut DbConnection, id: &str, targets: &[TargetRow]) -> Qu
     Ok(())
 }
 
+/// Adds a followed indicator, with its targets, to `contract`.
 pub fn insert(
     conn: &mut DbConnection,
+    contract: &ScopedContract,
     row: &ContractIndicatorRow,
     targets: &[TargetRow],
-    change: &Change<'_>,
 ) -> QueryResult<()> {
-    diesel::insert_into(contract_indicators::table).values(row).execute(conn)?;
-    write_targets(conn, &row.id, targets)?;
-    touch(conn, &row.contract_id, row.updated_at)?;
-    history::record(conn, &row.contract_id, row.updated_at, change)
+    let row = ContractIndicatorRow { contract_id: contract.id().to_owned(), ..row.clone() };
+    diesel::insert_into(contract_indicators::table).values(&row).execute(conn)?;
+    write_targets(conn, &row.id, targets)
 }
 
-/// Writes `row`, and replaces its targets when `targets` is given, if the stored version is still
-/// `expected_version`; returns whether it wrote.
+/// Writes a followed indicator of `contract`, and replaces its targets when `targets` is given.
 pub fn update(
     conn: &mut DbConnection,
+    contract: &ScopedContract,
     row: &ContractIndicatorRow,
     targets: Option<&[TargetRow]>,
-    expected_version: i64,
-    change: &Change<'_>,
-) -> QueryResult<bool> {
-    let updated = diesel::update(
-        contract_indicators::table
-            .filter(contract_indicators::id.eq(&row.id))
-            .filter(contract_indicators::version.eq(expected_version)),
-    )
-    .set(row)
-    .execute(conn)?;
-    if updated == 1
-        && let Some(targets) = targets
-    {
+) -> QueryResult<()> {
+    let followed = contract_indicators::table.filter(contract_indicators::contract_id.eq(contract.id()));
+    diesel::update(followed.filter(contract_indicators::id.eq(&row.id))).set(row).execute(conn)?;
+    if let Some(targets) = targets {
         write_targets(conn, &row.id, targets)?;
     }
-    history::after_versioned_write(conn, updated, &row.contract_id, row.updated_at, change)
+    Ok(())
 }
 
-/// Removes the followed indicator and its targets if the stored version is still
-/// `expected_version`; returns whether it did.
-pub fn delete(
-    conn: &mut DbConnection,
-    row: &ContractIndicatorRow,
-    expected_version: i64,
-    at: NaiveDateTime,
-    change: &Change<'_>,
-) -> QueryResult<bool> {
-    let deleted = diesel::delete(
-        contract_indicators::table
-            .filter(contract_indicators::id.eq(&row.id))
-            .filter(contract_indicators::version.eq(expected_version)),
-    )
-    .execute(conn)?;
-    if deleted == 1 {
+/// Removes a followed indicator of `contract` and its targets.
+pub fn delete(conn: &mut DbConnection, contract: &ScopedContract, id: &str) -> QueryResult<()> {
+    let followed = contract_indicators::table.filter(contract_indicators::contract_id.eq(contract.id()));
+    if diesel::delete(followed.filter(contract_indicators::id.eq(id))).execute(conn)? == 1 {
         // The foreign key cascades too; said here so the rule does not hang on a pragma.
-        write_targets(conn, &row.id, &[])?;
+        write_targets(conn, id, &[])?;
     }
-    history::after_versioned_write(conn, deleted, &row.contract_id, at, change)
+    Ok(())
 }

@@ -1,12 +1,12 @@
 //! Contracts with their perimeter and predecessors. Every read starts from [`scoped`], the
-//! contracts the caller's [`Scope`] reaches; every write records a history [`Change`].
+//! contracts the caller's [`Scope`] reaches; writes go through the write pipeline (`crate::write`),
+//! which holds a [`ScopedContract`] and records the history.
 
 use std::collections::{BTreeSet, HashMap};
 
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
-use super::history::{self, Change};
 use super::schema::{
     communes, contract_communes, contract_epcis, contract_parties, contract_predecessors, contracts, organisations,
 };
@@ -35,6 +35,8 @@ pub struct ContractRow {
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
 }
+
+super::versioned!(ContractRow);
 
 /// The EPCI and communes a contract names: sorted when read, in the client's order when sent
 /// (so that error pointers name the client's indexes), never with duplicates when written.
@@ -117,6 +119,79 @@ fn reachable(conn: &mut DbConnection, scope: &Scope, row: &ContractRow) -> Query
             party_sirens.iter().flatten().any(|siren| sirens.contains(siren))
         }
     })
+}
+
+/// A contract the caller's scope reaches. Only [`find_scoped`] and [`lock_scoped`] make one, so a
+/// repository function that takes it cannot be handed a contract outside the caller's scope:
+/// child rows are read and written through it, never through a bare contract id.
+#[derive(Debug, Clone)]
+pub struct ScopedContract(ContractRow);
+
+impl ScopedContract {
+    pub fn row(&self) -> &ContractRow {
+        &self.0
+    }
+
+    pub fn id(&self) -> &str {
+        &self.0.id
+    }
+
+    pub fn into_row(self) -> ContractRow {
+        self.0
+    }
+}
+
+/// The contract `id` if `scope` reaches it, for a read.
+pub fn find_scoped(conn: &mut DbConnection, scope: &Scope, id: &str) -> QueryResult<Option<ScopedContract>> {
+    Ok(find(conn, scope, id)?.map(ScopedContract))
+}
+
+/// The contract `id` if `scope` reaches it, for a change: the writers of one contract and of its
+/// parts take turns from here until the transaction ends, so what a change reads of the contract
+/// (signed, still open, its parties) still holds when it commits. The lock is taken before the
+/// scope is looked at, so an unknown id and an id outside the scope wait and answer alike.
+pub fn lock_scoped(conn: &mut DbConnection, scope: &Scope, id: &str) -> QueryResult<Option<ScopedContract>> {
+    serialize_writers(conn, &format!("contract:{id}"))?;
+    find_scoped(conn, scope, id)
+}
+
+/// Writes the contract's own fields (and its perimeter and predecessors when given), under its
+/// lock, and keeps `contract` as it now is.
+pub fn write(
+    conn: &mut DbConnection,
+    contract: &mut ScopedContract,
+    row: ContractRow,
+    perimeter: Option<&Perimeter>,
+    predecessor_ids: Option<&[String]>,
+) -> QueryResult<()> {
+    diesel::update(contracts::table.find(&contract.0.id)).set(&row).execute(conn)?;
+    if let Some(perimeter) = perimeter {
+        write_perimeter(conn, &row.id, perimeter)?;
+    }
+    if let Some(predecessor_ids) = predecessor_ids {
+        write_predecessors(conn, &row.id, predecessor_ids)?;
+    }
+    if perimeter.is_some() || predecessor_ids.is_some() {
+        refresh_summaries(conn, Some(std::slice::from_ref(&row.id)))?;
+    }
+    contract.0 = ContractRow { id: contract.0.id.clone(), ..row };
+    Ok(())
+}
+
+/// Moves the contract to `version` at `at` because one of its parts changed, so that its ETag and
+/// `updated_since` see the change too; `contract` follows.
+pub fn touch_scoped(
+    conn: &mut DbConnection,
+    contract: &mut ScopedContract,
+    version: i64,
+    at: NaiveDateTime,
+) -> QueryResult<()> {
+    diesel::update(contracts::table.find(&contract.0.id))
+        .set((contracts::version.eq(version), contracts::updated_at.eq(at)))
+        .execute(conn)?;
+    contract.0.version = version;
+    contract.0.updated_at = at;
+    Ok(())
 }
 
 /// Contracts by id among those in scope; the ones out of scope are simply absent.
@@ -469,56 +544,17 @@ pub fn reference_taken(conn: &mut DbConnection, reference: &str, except_id: Opti
     Ok(query.count().get_result::<i64>(conn)? > 0)
 }
 
+/// Writes a new contract, which the caller was allowed to create in its département: it is then
+/// in the caller's scope.
 pub fn insert(
     conn: &mut DbConnection,
-    row: &ContractRow,
+    row: ContractRow,
     perimeter: &Perimeter,
     predecessor_ids: &[String],
-    change: &Change<'_>,
-) -> QueryResult<()> {
-    diesel::insert_into(contracts::table).values(row).execute(conn)?;
+) -> QueryResult<ScopedContract> {
+    diesel::insert_into(contracts::table).values(&row).execute(conn)?;
     write_perimeter(conn, &row.id, perimeter)?;
     write_predecessors(conn, &row.id, predecessor_ids)?;
     refresh_summaries(conn, Some(std::slice::from_ref(&row.id)))?;
-    history::record(conn, &row.id, row.updated_at, change)
-}
-
-/// Writes `row` (and the perimeter and predecessors when given) if the stored version is still
-/// `expected_version`, and records the change; returns whether it wrote.
-pub fn update(
-    conn: &mut DbConnection,
-    row: &ContractRow,
-    expected_version: i64,
-    perimeter: Option<&Perimeter>,
-    predecessor_ids: Option<&[String]>,
-    change: &Change<'_>,
-) -> QueryResult<bool> {
-    let updated = diesel::update(
-        contracts::table.filter(contracts::id.eq(&row.id)).filter(contracts::version.eq(expected_version)),
-    )
-    .set(row)
-    .execute(conn)?;
-    if updated != 1 {
-        return Ok(false);
-    }
-    if let Some(perimeter) = perimeter {
-        write_perimeter(conn, &row.id, perimeter)?;
-    }
-    if let Some(predecessor_ids) = predecessor_ids {
-        write_predecessors(conn, &row.id, predecessor_ids)?;
-    }
-    if perimeter.is_some() || predecessor_ids.is_some() {
-        refresh_summaries(conn, Some(std::slice::from_ref(&row.id)))?;
-    }
-    history::record(conn, &row.id, row.updated_at, change)?;
-    Ok(true)
-}
-
-/// Bumps a contract's version and `updated_at` because one of its sub-resources changed, so that
-/// its ETag and `updated_since` see the change too.
-pub fn touch(conn: &mut DbConnection, id: &str, at: NaiveDateTime) -> QueryResult<()> {
-    diesel::update(contracts::table.filter(contracts::id.eq(id)))
-        .set((contracts::version.eq(contracts::version + 1), contracts::updated_at.eq(at)))
-        .execute(conn)
-        .map(|_| ())
+    Ok(ScopedContract(row))
 }

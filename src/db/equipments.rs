@@ -3,8 +3,8 @@
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
-use super::DbConnection;
 use super::schema::equipments;
+use super::{DbConnection, versioned};
 
 #[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = equipments, treat_none_as_null = true)]
@@ -23,6 +23,8 @@ pub struct EquipmentRow {
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
 }
+
+versioned!(EquipmentRow);
 
 #[derive(Debug, Default)]
 pub struct EquipmentFilter {
@@ -65,20 +67,21 @@ pub fn insert(conn: &mut DbConnection, row: &EquipmentRow) -> QueryResult<()> {
     diesel::insert_into(equipments::table).values(row).execute(conn).map(|_| ())
 }
 
-/// Writes `row` if the stored version is still `expected_version`; returns whether it did.
-pub fn update(conn: &mut DbConnection, row: &EquipmentRow, expected_version: i64) -> QueryResult<bool> {
+/// Writes `row` if the stored version is still `expected_version`; returns the rows written.
+pub fn update(conn: &mut DbConnection, row: &EquipmentRow, expected_version: i64) -> QueryResult<usize> {
     let updated = diesel::update(
         equipments::table.filter(equipments::id.eq(&row.id)).filter(equipments::version.eq(expected_version)),
     )
     .set(row)
     .execute(conn)?;
-    Ok(updated == 1)
+    Ok(updated)
 }
 
-pub fn delete(conn: &mut DbConnection, id: &str, expected_version: i64) -> QueryResult<bool> {
+/// Deletes the entry if the stored version is still `expected_version`; returns the rows deleted.
+pub fn delete(conn: &mut DbConnection, id: &str, expected_version: i64) -> QueryResult<usize> {
     let deleted = diesel::delete(
         equipments::table.filter(equipments::id.eq(id)).filter(equipments::version.eq(expected_version)),
     )
     .execute(conn)?;
-    Ok(deleted == 1)
+    Ok(deleted)
 }

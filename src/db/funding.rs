@@ -6,11 +6,11 @@ use std::collections::{BTreeMap, HashMap};
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
-use super::contracts::{ContractRow, find as find_contract, touch};
-use super::history::{self, Change};
+use super::contracts::{ContractRow, ScopedContract, find as find_contract};
 use super::schema::{funding_commitments, funding_years, payments, schedule_lines};
-use super::{DbConnection, serialize_writers};
+use super::{DbConnection, versioned};
 use crate::auth::Scope;
+use crate::domain::funding::{Basis, CommitmentStatus, LineKind, LineStatus, Origin, Programme};
 
 #[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = funding_commitments, treat_none_as_null = true)]
@@ -19,12 +19,16 @@ pub struct CommitmentRow {
     pub contract_id: String,
     pub payee_id: String,
     pub equipment_id: Option<String>,
-    pub programme: String,
-    pub basis: String,
-    pub origin: String,
+    #[diesel(deserialize_as = String, serialize_as = String)]
+    pub programme: Programme,
+    #[diesel(deserialize_as = String, serialize_as = String)]
+    pub basis: Basis,
+    #[diesel(deserialize_as = String, serialize_as = String)]
+    pub origin: Origin,
     pub unit_amount_cents: Option<i64>,
     pub units: Option<i64>,
-    pub status: String,
+    #[diesel(deserialize_as = String, serialize_as = String)]
+    pub status: CommitmentStatus,
     pub decision_date: Option<NaiveDate>,
     pub advance_percent: i64,
     pub advance_splits: String,
@@ -34,16 +38,20 @@ pub struct CommitmentRow {
     pub updated_at: NaiveDateTime,
 }
 
+versioned!(CommitmentRow);
+
 #[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = schedule_lines, treat_none_as_null = true)]
 pub struct LineRow {
     pub id: String,
     pub commitment_id: String,
     pub year: i64,
-    pub kind: String,
+    #[diesel(deserialize_as = String, serialize_as = String)]
+    pub kind: LineKind,
     pub due_on: NaiveDate,
     pub amount_cents: i64,
-    pub status: String,
+    #[diesel(deserialize_as = String, serialize_as = String)]
+    pub status: LineStatus,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
 }
@@ -100,10 +108,20 @@ pub fn years(conn: &mut DbConnection, commitment_ids: &[String]) -> QueryResult<
     Ok(out)
 }
 
-/// Makes writers of one commitment's money take turns until the transaction ends, so that the
-/// check "paid stays within committed" and the write it allows cannot interleave.
-pub fn lock(conn: &mut DbConnection, commitment_id: &str) -> QueryResult<()> {
-    serialize_writers(conn, &format!("commitment:{commitment_id}"))
+/// The contract a commitment belongs to, before any scope is known: the write pipeline locks that
+/// contract, then reads the commitment through it with [`find_in`].
+pub fn contract_of(conn: &mut DbConnection, commitment_id: &str) -> QueryResult<Option<String>> {
+    funding_commitments::table.find(commitment_id).select(funding_commitments::contract_id).first(conn).optional()
+}
+
+/// The commitment `id` of `contract`.
+pub fn find_in(conn: &mut DbConnection, contract: &ScopedContract, id: &str) -> QueryResult<Option<CommitmentRow>> {
+    funding_commitments::table
+        .filter(funding_commitments::contract_id.eq(contract.id()))
+        .filter(funding_commitments::id.eq(id))
+        .select(CommitmentRow::as_select())
+        .first(conn)
+        .optional()
 }
 
 fn write_years(conn: &mut DbConnection, commitment_id: &str, years: &BTreeMap<i64, i64>) -> QueryResult<()> {
@@ -120,63 +138,47 @@ fn write_years(conn: &mut DbConnection, commitment_id: &str, years: &BTreeMap<i6
     Ok(())
 }
 
+/// Adds a commitment, with its yearly amounts, to `contract`.
 pub fn insert(
     conn: &mut DbConnection,
+    contract: &ScopedContract,
     row: &CommitmentRow,
     years: &BTreeMap<i64, i64>,
-    change: &Change<'_>,
 ) -> QueryResult<()> {
-    diesel::insert_into(funding_commitments::table).values(row).execute(conn)?;
-    write_years(conn, &row.id, years)?;
-    touch(conn, &row.contract_id, row.updated_at)?;
-    history::record(conn, &row.contract_id, row.updated_at, change)
+    let row = CommitmentRow { contract_id: contract.id().to_owned(), ..row.clone() };
+    diesel::insert_into(funding_commitments::table).values(row.clone()).execute(conn)?;
+    write_years(conn, &row.id, years)
 }
 
-/// Writes `row` (and the years when given) if the stored version is still `expected_version`.
+/// Writes a commitment of `contract` (and its years when given), under the contract's lock.
 pub fn update(
     conn: &mut DbConnection,
+    contract: &ScopedContract,
     row: &CommitmentRow,
-    expected_version: i64,
     years: Option<&BTreeMap<i64, i64>>,
-    change: &Change<'_>,
-) -> QueryResult<bool> {
-    let updated = diesel::update(
-        funding_commitments::table
-            .filter(funding_commitments::id.eq(&row.id))
-            .filter(funding_commitments::version.eq(expected_version)),
-    )
-    .set(row)
-    .execute(conn)?;
-    if updated != 1 {
-        return Ok(false);
-    }
+) -> QueryResult<()> {
+    let of_contract = funding_commitments::table.filter(funding_commitments::contract_id.eq(contract.id()));
+    diesel::update(of_contract.filter(funding_commitments::id.eq(&row.id))).set(row.clone()).execute(conn)?;
     if let Some(years) = years {
         write_years(conn, &row.id, years)?;
     }
-    touch(conn, &row.contract_id, row.updated_at)?;
-    history::record(conn, &row.contract_id, row.updated_at, change)?;
-    Ok(true)
+    Ok(())
 }
 
-/// Deletes a commitment that has no payment, with its years and schedule.
-pub fn delete(
-    conn: &mut DbConnection,
-    row: &CommitmentRow,
-    expected_version: i64,
-    at: NaiveDateTime,
-    change: &Change<'_>,
-) -> QueryResult<bool> {
-    let current: Option<i64> =
-        funding_commitments::table.find(&row.id).select(funding_commitments::version).first(conn).optional()?;
-    if current != Some(expected_version) {
-        return Ok(false);
-    }
-    diesel::delete(schedule_lines::table.filter(schedule_lines::commitment_id.eq(&row.id))).execute(conn)?;
-    diesel::delete(funding_years::table.filter(funding_years::commitment_id.eq(&row.id))).execute(conn)?;
-    diesel::delete(funding_commitments::table.filter(funding_commitments::id.eq(&row.id))).execute(conn)?;
-    touch(conn, &row.contract_id, at)?;
-    history::record(conn, &row.contract_id, at, change)?;
-    Ok(true)
+/// Deletes a commitment of `contract` that has no payment, with its years and schedule.
+pub fn delete(conn: &mut DbConnection, contract: &ScopedContract, id: &str) -> QueryResult<()> {
+    let of_contract = funding_commitments::table.filter(funding_commitments::contract_id.eq(contract.id()));
+    let Some(id) = of_contract
+        .filter(funding_commitments::id.eq(id))
+        .select(funding_commitments::id)
+        .first::<String>(conn)
+        .optional()?
+    else {
+        return Ok(());
+    };
+    diesel::delete(schedule_lines::table.filter(schedule_lines::commitment_id.eq(&id))).execute(conn)?;
+    diesel::delete(funding_years::table.filter(funding_years::commitment_id.eq(&id))).execute(conn)?;
+    diesel::delete(funding_commitments::table.filter(funding_commitments::id.eq(&id))).execute(conn).map(|_| ())
 }
 
 pub fn lines(conn: &mut DbConnection, commitment_id: &str) -> QueryResult<Vec<LineRow>> {
@@ -214,7 +216,7 @@ pub fn find_line(conn: &mut DbConnection, commitment_id: &str, id: &str) -> Quer
 }
 
 /// Replaces the schedule of one year: deletes `remove` (lines without payments) and inserts `add`.
-pub fn replace_lines(conn: &mut DbConnection, remove: &[String], add: &[LineRow]) -> QueryResult<()> {
+pub fn replace_lines(conn: &mut DbConnection, remove: &[String], add: Vec<LineRow>) -> QueryResult<()> {
     if !remove.is_empty() {
         diesel::delete(schedule_lines::table.filter(schedule_lines::id.eq_any(remove))).execute(conn)?;
     }
@@ -224,9 +226,9 @@ pub fn replace_lines(conn: &mut DbConnection, remove: &[String], add: &[LineRow]
     Ok(())
 }
 
-pub fn set_line_status(conn: &mut DbConnection, id: &str, status: &str, at: NaiveDateTime) -> QueryResult<()> {
+pub fn set_line_status(conn: &mut DbConnection, id: &str, status: LineStatus, at: NaiveDateTime) -> QueryResult<()> {
     diesel::update(schedule_lines::table.filter(schedule_lines::id.eq(id)))
-        .set((schedule_lines::status.eq(status), schedule_lines::updated_at.eq(at)))
+        .set((schedule_lines::status.eq(status.as_str()), schedule_lines::updated_at.eq(at)))
         .execute(conn)
         .map(|_| ())
 }
@@ -277,15 +279,12 @@ pub fn count_payments(conn: &mut DbConnection, commitment_id: &str) -> QueryResu
     payments::table.filter(payments::commitment_id.eq(commitment_id)).count().get_result(conn)
 }
 
-pub fn insert_payment(
-    conn: &mut DbConnection,
-    contract_id: &str,
-    row: &PaymentRow,
-    change: &Change<'_>,
-) -> QueryResult<()> {
-    diesel::insert_into(payments::table).values(row).execute(conn)?;
-    touch(conn, contract_id, row.created_at)?;
-    history::record(conn, contract_id, row.created_at, change)
+/// Records a payment on a commitment of `contract`.
+pub fn insert_payment(conn: &mut DbConnection, contract: &ScopedContract, row: &PaymentRow) -> QueryResult<()> {
+    let Some(_) = find_in(conn, contract, &row.commitment_id)? else {
+        return Err(diesel::result::Error::NotFound);
+    };
+    diesel::insert_into(payments::table).values(row).execute(conn).map(|_| ())
 }
 
 /// Where the payee or equipment of some commitment is used, for delete guards.
@@ -302,17 +301,6 @@ pub fn commitments_using(
         query = query.filter(funding_commitments::equipment_id.eq(equipment_id.to_owned()));
     }
     query.count().get_result(conn)
-}
-
-/// Records a schedule change in the contract's history.
-pub fn record_schedule_change(
-    conn: &mut DbConnection,
-    contract_id: &str,
-    at: NaiveDateTime,
-    change: &Change<'_>,
-) -> QueryResult<()> {
-    touch(conn, contract_id, at)?;
-    history::record(conn, contract_id, at, change)
 }
 
 pub fn find_payment(conn: &mut DbConnection, commitment_id: &str, id: &str) -> QueryResult<Option<PaymentRow>> {

@@ -1,6 +1,6 @@
-//! The history of every contract: who changed what, when, before and after. Repository functions
-//! that change a contract or one of its sub-resources take a [`Change`] and record it in the same
-//! transaction, so no change can skip it; recording it also appends it to the change feed.
+//! The history of every contract: who changed what, when, before and after. The write pipeline
+//! (`crate::write`) records an [`Entry`] in the transaction of every change to a contract or one
+//! of its parts, so no change can skip it; recording it also appends it to the change feed.
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use super::DbConnection;
 use super::events::NewEvent;
-use super::schema::{contract_history, contracts};
+use super::schema::contract_history;
 use crate::auth::Caller;
 
 /// What happened.
@@ -31,24 +31,6 @@ impl Action {
             Self::Amended => "amended",
         }
     }
-}
-
-/// A resource as the history keeps it: its API view as JSON.
-pub fn snapshot(view: &impl serde::Serialize) -> Option<Value> {
-    serde_json::to_value(view).ok()
-}
-
-/// One change to record, built by the handler that makes it.
-#[derive(Debug, Clone)]
-pub struct Change<'a> {
-    pub caller: &'a Caller,
-    pub action: Action,
-    /// `contract`, `party`, `axis`, `action`, `amendment`, …
-    pub resource: &'static str,
-    pub resource_id: String,
-    pub reason: Option<String>,
-    pub before: Option<Value>,
-    pub after: Option<Value>,
 }
 
 #[derive(Insertable)]
@@ -82,78 +64,59 @@ pub struct EntryRow {
     pub after: Option<String>,
 }
 
-/// Records the change in the contract's history and in the change feed. A change to a
-/// sub-resource also moves the contract's version (its ETag covers its parts): the feed then
-/// carries a `contract.touched` event with the contract's new `version` and `updated_at`, so a
-/// copy of the contract kept from the feed stays exact.
-pub fn record(conn: &mut DbConnection, contract_id: &str, at: NaiveDateTime, change: &Change<'_>) -> QueryResult<()> {
-    let (department, version, updated_at): (String, i64, NaiveDateTime) = contracts::table
-        .find(contract_id)
-        .select((contracts::department, contracts::version, contracts::updated_at))
-        .first(conn)?;
-    let after = change.after.as_ref().map(Value::to_string);
-    super::events::record(
-        conn,
-        &NewEvent {
-            caller: change.caller,
-            at,
-            resource: change.resource,
-            action: change.action.as_str(),
-            resource_id: &change.resource_id,
-            contract_id: Some(contract_id),
-            department: Some(&department),
-            body: after.clone(),
-        },
-    )?;
-    if change.resource != "contract" {
+/// One entry of a contract's history, as the write pipeline records it.
+#[derive(Debug, Clone)]
+pub struct Entry<'a> {
+    pub contract_id: &'a str,
+    pub department: &'a str,
+    pub caller: &'a Caller,
+    pub at: NaiveDateTime,
+    pub action: Action,
+    /// `contract`, `party`, `axis`, `action`, `amendment`, …
+    pub resource: &'static str,
+    pub resource_id: &'a str,
+    pub reason: Option<&'a str>,
+    pub before: Option<Value>,
+    pub after: Option<Value>,
+    /// The contract's new version and `updated_at` when a part of it changed: the feed then also
+    /// carries `contract.touched`, so a copy of the contract kept from the feed stays exact.
+    pub touched: Option<(i64, NaiveDateTime)>,
+}
+
+/// Records `entry` in the contract's history and in the change feed, in the caller's transaction.
+pub fn record_entry(conn: &mut DbConnection, entry: &Entry<'_>) -> QueryResult<()> {
+    let after = entry.after.as_ref().map(Value::to_string);
+    let event = |resource, action, resource_id, body| NewEvent {
+        caller: entry.caller,
+        at: entry.at,
+        resource,
+        action,
+        resource_id,
+        contract_id: Some(entry.contract_id),
+        department: Some(entry.department),
+        body,
+    };
+    super::events::record(conn, &event(entry.resource, entry.action.as_str(), entry.resource_id, after.clone()))?;
+    if let Some((version, updated_at)) = entry.touched {
         let touched =
-            serde_json::json!({"id": contract_id, "version": version, "updated_at": super::rfc3339(updated_at)});
-        super::events::record(
-            conn,
-            &NewEvent {
-                caller: change.caller,
-                at,
-                resource: "contract",
-                action: "touched",
-                resource_id: contract_id,
-                contract_id: Some(contract_id),
-                department: Some(&department),
-                body: Some(touched.to_string()),
-            },
-        )?;
+            serde_json::json!({"id": entry.contract_id, "version": version, "updated_at": super::rfc3339(updated_at)});
+        super::events::record(conn, &event("contract", "touched", entry.contract_id, Some(touched.to_string())))?;
     }
     diesel::insert_into(contract_history::table)
         .values(NewEntry {
-            contract_id,
-            at,
-            actor_sub: &change.caller.subject,
-            actor_role: change.caller.role.name(),
-            action: change.action.as_str(),
-            resource: change.resource,
-            resource_id: &change.resource_id,
-            reason: change.reason.as_deref(),
-            before: change.before.as_ref().map(Value::to_string),
+            contract_id: entry.contract_id,
+            at: entry.at,
+            actor_sub: &entry.caller.subject,
+            actor_role: entry.caller.role.name(),
+            action: entry.action.as_str(),
+            resource: entry.resource,
+            resource_id: entry.resource_id,
+            reason: entry.reason,
+            before: entry.before.as_ref().map(Value::to_string),
             after,
         })
         .execute(conn)?;
     Ok(())
-}
-
-/// Completes a versioned write to a contract's sub-resource: when it changed exactly one row, bumps
-/// the contract's version and records the change; returns whether it did.
-pub fn after_versioned_write(
-    conn: &mut DbConnection,
-    changed_rows: usize,
-    contract_id: &str,
-    at: NaiveDateTime,
-    change: &Change<'_>,
-) -> QueryResult<bool> {
-    if changed_rows != 1 {
-        return Ok(false);
-    }
-    super::contracts::touch(conn, contract_id, at)?;
-    record(conn, contract_id, at, change)?;
-    Ok(true)
 }
 
 /// The entries of one contract, oldest first. The caller checks the contract is in scope.

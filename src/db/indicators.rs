@@ -3,8 +3,8 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::DbConnection;
 use super::schema::indicators;
+use super::{DbConnection, versioned};
 
 #[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = indicators, treat_none_as_null = true)]
@@ -22,6 +22,8 @@ pub struct IndicatorRow {
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
 }
+
+versioned!(IndicatorRow);
 
 #[derive(Debug, Default)]
 pub struct IndicatorFilter {
@@ -57,20 +59,21 @@ pub fn insert(conn: &mut DbConnection, row: &IndicatorRow) -> QueryResult<()> {
     diesel::insert_into(indicators::table).values(row).execute(conn).map(|_| ())
 }
 
-/// Writes `row` if the stored version is still `expected_version`; returns whether it did.
-pub fn update(conn: &mut DbConnection, row: &IndicatorRow, expected_version: i64) -> QueryResult<bool> {
+/// Writes `row` if the stored version is still `expected_version`; returns the rows written.
+pub fn update(conn: &mut DbConnection, row: &IndicatorRow, expected_version: i64) -> QueryResult<usize> {
     let updated = diesel::update(
         indicators::table.filter(indicators::code.eq(&row.code)).filter(indicators::version.eq(expected_version)),
     )
     .set(row)
     .execute(conn)?;
-    Ok(updated == 1)
+    Ok(updated)
 }
 
-pub fn delete(conn: &mut DbConnection, code: &str, expected_version: i64) -> QueryResult<bool> {
+/// Deletes the entry if the stored version is still `expected_version`; returns the rows deleted.
+pub fn delete(conn: &mut DbConnection, code: &str, expected_version: i64) -> QueryResult<usize> {
     let deleted = diesel::delete(
         indicators::table.filter(indicators::code.eq(code)).filter(indicators::version.eq(expected_version)),
     )
     .execute(conn)?;
-    Ok(deleted == 1)
+    Ok(deleted)
 }

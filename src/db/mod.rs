@@ -139,6 +139,30 @@ where
     }
 }
 
+/// A row that carries its own version and `updated_at`; only the write pipeline moves them.
+pub trait Versioned {
+    fn version(&self) -> i64;
+    fn stamp(&mut self, version: i64, at: chrono::NaiveDateTime);
+}
+
+/// Implements [`Versioned`] for rows with `version` and `updated_at` fields.
+macro_rules! versioned {
+    ($($row:ty),+ $(,)?) => {$(
+        impl $crate::db::Versioned for $row {
+            fn version(&self) -> i64 {
+                self.version
+            }
+
+            fn stamp(&mut self, version: i64, at: chrono::NaiveDateTime) {
+                self.version = version;
+                self.updated_at = at;
+            }
+        }
+    )+};
+}
+
+pub(crate) use versioned;
+
 /// The current time as stored: UTC, truncated to microseconds so that both backends keep the
 /// same value.
 pub fn now() -> chrono::NaiveDateTime {

@@ -4,8 +4,8 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::DbConnection;
 use super::schema::{contract_actions, contract_parties, equipments, funding_commitments, organisations};
+use super::{DbConnection, versioned};
 
 #[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = organisations, treat_none_as_null = true)]
@@ -21,6 +21,8 @@ pub struct OrganisationRow {
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
 }
+
+versioned!(OrganisationRow);
 
 #[derive(Debug, Default)]
 pub struct OrganisationFilter {
@@ -87,22 +89,23 @@ pub fn insert(conn: &mut DbConnection, row: &OrganisationRow) -> QueryResult<()>
     diesel::insert_into(organisations::table).values(row).execute(conn).map(|_| ())
 }
 
-/// Writes `row` if the stored version is still `expected_version`; returns whether it did.
-pub fn update(conn: &mut DbConnection, row: &OrganisationRow, expected_version: i64) -> QueryResult<bool> {
+/// Writes `row` if the stored version is still `expected_version`; returns the rows written.
+pub fn update(conn: &mut DbConnection, row: &OrganisationRow, expected_version: i64) -> QueryResult<usize> {
     let updated = diesel::update(
         organisations::table.filter(organisations::id.eq(&row.id)).filter(organisations::version.eq(expected_version)),
     )
     .set(row)
     .execute(conn)?;
-    Ok(updated == 1)
+    Ok(updated)
 }
 
-pub fn delete(conn: &mut DbConnection, id: &str, expected_version: i64) -> QueryResult<bool> {
+/// Deletes the entry if the stored version is still `expected_version`; returns the rows deleted.
+pub fn delete(conn: &mut DbConnection, id: &str, expected_version: i64) -> QueryResult<usize> {
     let deleted = diesel::delete(
         organisations::table.filter(organisations::id.eq(id)).filter(organisations::version.eq(expected_version)),
     )
     .execute(conn)?;
-    Ok(deleted == 1)
+    Ok(deleted)
 }
 
 /// Where an organisation is still used: contracts it is party to, equipments it runs, actions it

@@ -28,10 +28,34 @@ macro_rules! text_codes {
                 f.write_str(self.as_str())
             }
         }
+
+        /// Read from a TEXT column: a code the enum does not know is an error, never a default.
+        impl TryFrom<String> for $ty {
+            type Error = $crate::domain::codes::UnknownCode;
+
+            fn try_from(text: String) -> Result<Self, Self::Error> {
+                Self::parse(&text).ok_or($crate::domain::codes::UnknownCode { of: stringify!($ty), code: text })
+            }
+        }
+
+        impl From<$ty> for String {
+            fn from(value: $ty) -> String {
+                value.as_str().to_owned()
+            }
+        }
     )+};
 }
 
 pub(crate) use text_codes;
+
+/// A stored code that its enum does not know: the database holds what no write could have put
+/// there, which the request answers with 500 and the log explains.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown {of} code {code:?} in the database")]
+pub struct UnknownCode {
+    pub of: &'static str,
+    pub code: String,
+}
 
 /// Joins codes into the sorted, comma-separated form stored in one TEXT column.
 pub fn join_codes<T: Copy + Ord>(codes: &[T], as_str: impl Fn(T) -> &'static str) -> String {

@@ -79,7 +79,7 @@ pub struct Unmet {
     pub detail: String,
 }
 
-fn unmet(code: &'static str, detail: impl Into<String>) -> Unmet {
+pub(crate) fn unmet(code: &'static str, detail: impl Into<String>) -> Unmet {
     Unmet { code, detail: detail.into() }
 }
 

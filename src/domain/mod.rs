@@ -1,6 +1,7 @@
 //! Rules and value types of the domain, free of HTTP and SQL.
 
 pub mod codes;
+pub mod commitments;
 pub mod contract;
 pub mod funding;
 pub mod identifiers;
@@ -10,4 +11,5 @@ pub mod observations;
 pub mod organisation;
 pub mod progress;
 pub mod reference;
+pub mod schedule;
 pub mod territory;

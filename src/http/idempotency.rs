@@ -6,6 +6,7 @@ use actix_web::dev::Payload;
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::{FromRequest, HttpRequest, HttpResponse};
+use futures_util::future::LocalBoxFuture;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
@@ -13,6 +14,7 @@ use crate::auth::Caller;
 use crate::db::idempotency::{self, Claim, StoredAnswer};
 use crate::db::{self, DbConnection, DbPool};
 use crate::error::{ApiError, ApiResult};
+use crate::http::body::{ApiJsonWithValue, RequestBody};
 
 pub const HEADER: &str = "idempotency-key";
 /// Set on an answer replayed from an earlier request with the same key.
@@ -48,6 +50,59 @@ impl FromRequest for IdempotencyKey {
             },
         };
         std::future::ready(result)
+    }
+}
+
+/// How a write is run: at most once per `Idempotency-Key` when the client sent one (a POST),
+/// plainly otherwise (PATCH and DELETE, which are idempotent by their `If-Match`).
+#[derive(Debug, Clone, Default)]
+pub struct Retry {
+    key: Option<String>,
+    request_hash: String,
+}
+
+impl Retry {
+    /// No key: the write runs once, in its own transaction.
+    pub fn none() -> Self {
+        Self::default()
+    }
+
+    /// The key, required: 400 when the client did not send one (operations that record money).
+    pub fn required(self) -> ApiResult<Self> {
+        if self.key.is_none() {
+            return Err(ApiError::IdempotencyKeyMissing);
+        }
+        Ok(self)
+    }
+
+    pub async fn run<F>(self, pool: &DbPool, caller: &Caller, work: F) -> ApiResult<HttpResponse>
+    where
+        F: FnOnce(&mut DbConnection) -> ApiResult<Answer> + Send + 'static,
+    {
+        run_once(pool, caller, self.key, self.request_hash, work).await
+    }
+}
+
+/// A JSON body sent with an optional `Idempotency-Key`: the body, and how to recognise a retry
+/// of this request (method, path and body).
+pub struct IdempotentJson<T> {
+    pub body: T,
+    pub retry: Retry,
+}
+
+impl<T: RequestBody + 'static> FromRequest for IdempotentJson<T> {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let json = ApiJsonWithValue::<T>::from_request(req, payload);
+        let key = IdempotencyKey::from_request(req, payload).into_inner();
+        let (method, path) = (req.method().clone(), req.path().to_owned());
+        Box::pin(async move {
+            let ApiJsonWithValue { body, value } = json.await?;
+            let IdempotencyKey(key) = key?;
+            Ok(Self { body, retry: Retry { key, request_hash: request_hash(method.as_str(), &path, &value) } })
+        })
     }
 }
 
@@ -103,6 +158,21 @@ impl Answer {
         })
     }
 
+    /// 200 with the resource and, when it is versioned, its `ETag`.
+    pub fn current(version: Option<i64>, body: &impl Serialize) -> ApiResult<Self> {
+        Ok(Self {
+            status: StatusCode::OK,
+            location: None,
+            etag: version.map(crate::http::preconditions::etag),
+            body: serde_json::to_value(body).map_err(ApiError::internal)?,
+        })
+    }
+
+    /// 204, as a deletion answers.
+    pub fn no_content() -> Self {
+        Self { status: StatusCode::NO_CONTENT, location: None, etag: None, body: serde_json::Value::Null }
+    }
+
     /// 200 with a body that is not a versioned resource (a report).
     pub fn ok_unversioned(body: &impl Serialize) -> ApiResult<Self> {
         Ok(Self {
@@ -120,6 +190,9 @@ impl Answer {
 
     fn into_response(self) -> HttpResponse {
         let mut response = HttpResponse::build(self.status);
+        if self.status == StatusCode::NO_CONTENT {
+            return response.finish();
+        }
         if let Some(location) = self.location {
             response.insert_header((header::LOCATION, location));
         }

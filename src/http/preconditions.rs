@@ -1,5 +1,9 @@
-//! Optimistic concurrency: `ETag: "<version>"` on every mutable resource, `If-Match` on every
-//! change to one.
+//! Optimistic concurrency as RFC 9110 §13 says: `ETag: "<version>"` on every versioned resource,
+//! `If-Match` on every change to one.
+//!
+//! The header is only read here; it is judged by the write pipeline once the resource has been
+//! found in the caller's scope and the caller's role checked, so that a precondition never turns
+//! a 404 or a 403 into a 412 or a 428 (§13.2.2).
 
 use actix_web::dev::Payload;
 use actix_web::http::header;
@@ -7,37 +11,90 @@ use actix_web::{FromRequest, HttpRequest};
 
 use crate::error::ApiError;
 
-/// The version the client last read, from `If-Match`. Missing → 428; unreadable → 412, since it
-/// cannot match any ETag this service issued.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct IfMatch(pub i64);
-
-/// `If-Match` when the client sent one, for the operations where it is optional.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct OptionalIfMatch(pub Option<i64>);
-
+/// The strong entity tag of a version.
 pub fn etag(version: i64) -> String {
     format!("\"{version}\"")
 }
 
-fn parse(value: &str) -> Option<i64> {
-    let value = value.trim();
-    let value = value.strip_prefix("W/").unwrap_or(value);
-    value.strip_prefix('"')?.strip_suffix('"')?.parse().ok()
-}
-
-fn read(req: &HttpRequest) -> Result<Option<i64>, ApiError> {
-    match req.headers().get(header::IF_MATCH) {
-        None => Ok(None),
-        Some(value) => value.to_str().ok().and_then(parse).map(Some).ok_or(ApiError::PreconditionFailed),
-    }
+/// What the client sent in `If-Match`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IfMatch {
+    Missing,
+    /// Not a list of entity tags, or `*` mixed with tags: 400.
+    Malformed,
+    /// `*`: any current representation.
+    Any,
+    /// The versions named by the strong tags of the list. Weak tags never match (If-Match
+    /// compares strongly), and neither do tags this service cannot have issued; both are left
+    /// out, so a list of only such tags matches nothing.
+    Versions(Vec<i64>),
 }
 
 impl IfMatch {
-    /// 412 unless the stored version is the one the client read.
-    pub fn check(self, current: i64) -> Result<(), ApiError> {
-        if self.0 == current { Ok(()) } else { Err(ApiError::PreconditionFailed) }
+    /// Decides the precondition against the version the resource has now: 428 when absent,
+    /// 400 when unreadable, 412 when no tag matches.
+    pub fn check(&self, current: i64) -> Result<(), ApiError> {
+        match self {
+            Self::Missing => Err(ApiError::PreconditionRequired),
+            Self::Malformed => Err(ApiError::invalid_parameter(
+                "If-Match",
+                "INVALID_VALUE",
+                "If-Match is * or a comma-separated list of entity tags such as \"3\"",
+            )),
+            Self::Any => Ok(()),
+            Self::Versions(versions) if versions.contains(&current) => Ok(()),
+            Self::Versions(_) => Err(ApiError::PreconditionFailed),
+        }
     }
+
+    fn read(req: &HttpRequest) -> Self {
+        let mut values = req.headers().get_all(header::IF_MATCH).peekable();
+        if values.peek().is_none() {
+            return Self::Missing;
+        }
+        let mut text = String::new();
+        for value in values {
+            let Ok(value) = value.to_str() else { return Self::Malformed };
+            if !text.is_empty() {
+                text.push(',');
+            }
+            text.push_str(value);
+        }
+        parse(&text).unwrap_or(Self::Malformed)
+    }
+}
+
+/// Parses `If-Match = "*" / #entity-tag` (RFC 9110 §13.1.1): `*` alone, or a list of
+/// `"opaque"` and `W/"opaque"` tags separated by commas (empty list elements are allowed).
+fn parse(text: &str) -> Option<IfMatch> {
+    if text.trim() == "*" {
+        return Some(IfMatch::Any);
+    }
+    let mut versions = Vec::new();
+    let mut rest = text.trim_start_matches([' ', '\t', ',']);
+    if rest.is_empty() {
+        return None;
+    }
+    while !rest.is_empty() {
+        let (weak, tagged) = rest.strip_prefix("W/").map_or((false, rest), |tagged| (true, tagged));
+        let quoted = tagged.strip_prefix('"')?;
+        let end = quoted.find('"')?;
+        let opaque = &quoted[..end];
+        // etagc = %x21 / %x23-7E / obs-text: no spaces, quotes or controls inside a tag.
+        if !opaque.bytes().all(|b| b == 0x21 || (0x23..=0x7e).contains(&b) || b >= 0x80) {
+            return None;
+        }
+        if !weak && let Ok(version) = opaque.parse::<i64>() {
+            versions.push(version);
+        }
+        let after = quoted[end + 1..].trim_start_matches([' ', '\t']);
+        rest = match after.strip_prefix(',') {
+            Some(next) => next.trim_start_matches([' ', '\t', ',']),
+            None if after.is_empty() => after,
+            None => return None,
+        };
+    }
+    Some(IfMatch::Versions(versions))
 }
 
 impl FromRequest for IfMatch {
@@ -45,29 +102,37 @@ impl FromRequest for IfMatch {
     type Future = std::future::Ready<Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        std::future::ready(read(req).and_then(|version| version.map(IfMatch).ok_or(ApiError::PreconditionRequired)))
-    }
-}
-
-impl FromRequest for OptionalIfMatch {
-    type Error = ApiError;
-    type Future = std::future::Ready<Result<Self, ApiError>>;
-
-    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        std::future::ready(read(req).map(OptionalIfMatch))
+        std::future::ready(Ok(Self::read(req)))
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::parse;
+    use super::{IfMatch, parse};
 
     #[test]
-    fn strong_and_weak_etags_are_read() {
-        assert_eq!(parse("\"3\""), Some(3));
-        assert_eq!(parse("W/\"12\""), Some(12));
-        assert_eq!(parse("3"), None);
-        assert_eq!(parse("*"), None);
-        assert_eq!(parse("\"x\""), None);
+    fn strong_tags_name_versions_weak_ones_never_match() {
+        assert_eq!(parse("\"3\""), Some(IfMatch::Versions(vec![3])));
+        assert_eq!(parse("W/\"12\""), Some(IfMatch::Versions(vec![])));
+        assert_eq!(parse("\"a\", \"7\""), Some(IfMatch::Versions(vec![7])));
+        assert_eq!(parse(" \"1\" ,, W/\"2\",\"3\" "), Some(IfMatch::Versions(vec![1, 3])));
+        assert_eq!(parse("*"), Some(IfMatch::Any));
+    }
+
+    #[test]
+    fn what_is_not_an_entity_tag_list_is_malformed() {
+        for text in ["", "3", "\"3", "\"3\" \"4\"", "*, \"3\"", "\"a b\"", "W/3", ","] {
+            assert_eq!(parse(text), None, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn the_precondition_is_decided_against_the_current_version() {
+        assert!(IfMatch::Any.check(9).is_ok());
+        assert!(IfMatch::Versions(vec![2, 9]).check(9).is_ok());
+        assert_eq!(IfMatch::Versions(vec![2]).check(9).unwrap_err().code(), "PRECONDITION_FAILED");
+        assert_eq!(IfMatch::Versions(vec![]).check(9).unwrap_err().code(), "PRECONDITION_FAILED");
+        assert_eq!(IfMatch::Missing.check(9).unwrap_err().code(), "PRECONDITION_REQUIRED");
+        assert_eq!(IfMatch::Malformed.check(9).unwrap_err().code(), "INVALID_PARAMETER");
     }
 }

@@ -461,14 +461,18 @@ impl Territory {
         assert_eq!(answer.status, 200, "PATCH {payee}: {}", answer.text);
         sign(app, &signed).await;
         let amendment = app
-            .create(
+            .post_guarded(
                 &format!("/v1/contracts/{}/amendments", signed.id),
+                &format!("/v1/contracts/{}", signed.id),
+                &admin_token(),
                 &json!({
                     "signed_on": "2025-06-01", "effective_on": "2025-07-01",
                     "rationale": "Prolongation d'un an", "changes": {"end_date": "2029-12-31"},
                 }),
             )
             .await;
+        assert_eq!(amendment.status, 201, "{}", amendment.text);
+        let amendment = amendment.body;
         let equipment = app
             .create(
                 "/v1/equipments",
@@ -559,7 +563,7 @@ impl Territory {
     async fn fresh_committed_commitment(&self, app: &TestApp) -> (String, String) {
         let id = self.fresh_commitment(app).await;
         let path = format!("/v1/funding-commitments/{id}");
-        let generated = app.post_json(&format!("{path}/schedule/generate"), &admin_token(), &json!({})).await;
+        let generated = app.generate_schedule(&id, &json!({})).await;
         assert_eq!(generated.status, 200, "{}", generated.text);
         let etag = app.etag(&path).await;
         let committed = app
@@ -893,7 +897,9 @@ async fn prepare(app: &TestApp, world: &World, method: &str, template: &str, sid
         ("get", "/v1/funding-commitments/{id}/schedule") => Prepared::read(format!("{commitment}/schedule")),
         ("post", "/v1/funding-commitments/{id}/schedule/generate") => {
             let fresh = format!("/v1/funding-commitments/{}", t.fresh_commitment(app).await);
-            Prepared::create(format!("{fresh}/schedule/generate"), json!({})).with_idempotency_key()
+            Prepared::guarded(app, format!("{fresh}/schedule/generate"), &fresh, Some(json!({})))
+                .await
+                .with_idempotency_key()
         }
         ("get", "/v1/funding-commitments/{id}/payments") => Prepared::read(format!("{commitment}/payments")),
         ("post", "/v1/funding-commitments/{id}/payments") => {

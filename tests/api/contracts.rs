@@ -210,14 +210,17 @@ async fn after_signature_the_terms_change_only_by_amendment() {
     assert_eq!(answer.status, 200, "{}", answer.text);
 
     let amendment = app
-        .create(
+        .post_guarded(
             &format!("{path}/amendments"),
+            &path,
+            &admin_token(),
             &json!({
                 "signed_on": "2025-06-01", "effective_on": "2025-07-01", "rationale": "Extension d'un an et ajout du logement",
                 "changes": {"end_date": "2029-12-31", "fields": ["petite_enfance", "jeunesse", "parentalite", "acces_aux_droits", "logement"]}
             }),
         )
-        .await;
+        .await
+        .body;
     assert_eq!(amendment["number"], 1);
     assert_eq!(amendment["before"]["end_date"], "2028-12-31");
     assert_eq!(amendment["after"]["end_date"], "2029-12-31");
@@ -226,18 +229,20 @@ async fn after_signature_the_terms_change_only_by_amendment() {
     assert!(amended.body["fields"].as_array().unwrap().contains(&json!("logement")));
 
     let second = app
-        .create(&format!("{path}/amendments"), &json!({"signed_on": "2026-01-10", "effective_on": "2026-02-01", "rationale": "Nouveau titre", "changes": {"title": "CTG du Faucigny"}}))
-        .await;
+        .post_guarded(&format!("{path}/amendments"), &path, &admin_token(), &json!({"signed_on": "2026-01-10", "effective_on": "2026-02-01", "rationale": "Nouveau titre", "changes": {"title": "CTG du Faucigny"}}))
+        .await
+        .body;
     assert_eq!(second["number"], 2);
     let list = app.get(&format!("{path}/amendments"), &admin_token()).await;
     assert_eq!(list.body["items"].as_array().unwrap().len(), 2);
 
     // A CTG keeps its minimum content; an amendment must change something; a draft has none.
-    let answer = app.post_json(&format!("{path}/amendments"), &admin_token(), &json!({"signed_on": "2026-01-10", "effective_on": "2026-02-01", "rationale": "r", "changes": {"fields": ["logement"]}})).await;
+    let answer = app.post_guarded(&format!("{path}/amendments"), &path, &admin_token(), &json!({"signed_on": "2026-01-10", "effective_on": "2026-02-01", "rationale": "r", "changes": {"fields": ["logement"]}})).await;
     assert_eq!(answer.assert_problem(422, "VALIDATION_FAILED")["errors"][0]["pointer"], "/changes/fields");
     let answer = app
-        .post_json(
+        .post_guarded(
             &format!("{path}/amendments"),
+            &path,
             &admin_token(),
             &json!({"signed_on": "2026-01-10", "effective_on": "2026-02-01", "rationale": "r", "changes": {}}),
         )
@@ -245,7 +250,7 @@ async fn after_signature_the_terms_change_only_by_amendment() {
     answer.assert_problem(422, "VALIDATION_FAILED");
     let draft = app.create("/v1/contracts", &json!({"kind": "ctg", "title": "Draft", "department": "74", "start_date": "2024-01-01", "end_date": "2028-12-31"})).await;
     let answer = app
-        .post_json(&format!("/v1/contracts/{}/amendments", draft["id"].as_str().unwrap()), &admin_token(), &json!({"signed_on": "2026-01-10", "effective_on": "2026-02-01", "rationale": "r", "changes": {"title": "x"}}))
+        .post_guarded(&format!("/v1/contracts/{}/amendments", draft["id"].as_str().unwrap()), &format!("/v1/contracts/{}", draft["id"].as_str().unwrap()), &admin_token(), &json!({"signed_on": "2026-01-10", "effective_on": "2026-02-01", "rationale": "r", "changes": {"title": "x"}}))
         .await;
     answer.assert_problem(409, "CONFLICT");
 

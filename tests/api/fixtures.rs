@@ -40,6 +40,19 @@ impl TestApp {
         answer.header("etag").unwrap().to_owned()
     }
 
+    /// POSTs `body` to `path` with `If-Match` set to the current ETag of `resource`: a change to a
+    /// versioned resource that is not a PATCH (an amendment, a schedule generation).
+    pub async fn post_guarded(&self, path: &str, resource: &str, token: &str, body: &Value) -> Answer {
+        let etag = self.etag(resource).await;
+        self.send(self.client.post(self.url(path)).bearer_auth(token).header("If-Match", etag).json(body)).await
+    }
+
+    /// Generates a commitment's schedule with `rule`, with the commitment's current ETag.
+    pub async fn generate_schedule(&self, commitment_id: &str, rule: &Value) -> Answer {
+        let commitment = format!("/v1/funding-commitments/{commitment_id}");
+        self.post_guarded(&format!("{commitment}/schedule/generate"), &commitment, &admin_token(), rule).await
+    }
+
     pub async fn transition(&self, contract_id: &str, token: &str, body: &Value) -> Answer {
         let etag = self.etag(&format!("/v1/contracts/{contract_id}")).await;
         self.send(

@@ -41,7 +41,7 @@ pub async fn committed(app: &TestApp, contract: &ContractFixture, years: &Value,
         )
         .await;
     assert_eq!(answer.status, 200, "{}", answer.text);
-    let answer = app.post_json(&format!("/v1/funding-commitments/{id}/schedule/generate"), &admin_token(), rule).await;
+    let answer = app.generate_schedule(&id, rule).await;
     assert_eq!(answer.status, 200, "{}", answer.text);
     id
 }
@@ -164,8 +164,7 @@ async fn committing_needs_a_decision_and_a_signed_contract() {
         .collect();
     assert_eq!(codes, vec!["DECISION_DATE_REQUIRED", "CONTRACT_NOT_SIGNED"]);
     // Payments need a committed commitment.
-    let answer =
-        app.post_json(&format!("/v1/funding-commitments/{id}/schedule/generate"), &admin_token(), &json!({})).await;
+    let answer = app.generate_schedule(id, &json!({})).await;
     assert_eq!(answer.status, 200, "{}", answer.text);
     let line = line_of(&schedule(&app, id).await, 2025, "balance");
     let answer = pay(
@@ -227,9 +226,8 @@ async fn the_schedule_adds_up_to_each_year_and_keeps_what_is_paid() {
     .await;
     assert_eq!(answer.status, 201, "{}", answer.text);
     let answer = app
-        .post_json(
-            &format!("/v1/funding-commitments/{id}/schedule/generate"),
-            &admin_token(),
+        .generate_schedule(
+            &id,
             &json!({"advance_percent": 60, "advance_splits": ["03-01", "07-01", "11-01"], "balance_due": "04-30"}),
         )
         .await;
@@ -253,13 +251,7 @@ async fn the_schedule_adds_up_to_each_year_and_keeps_what_is_paid() {
         ),
         (Some(1_000_001), Some(1_000_001), Some(350_000), Some(650_001))
     );
-    app.post_json(
-        &format!("/v1/funding-commitments/{id}/schedule/generate"),
-        &admin_token(),
-        &json!({"advance_splits": ["13-01"]}),
-    )
-    .await
-    .assert_problem(422, "VALIDATION_FAILED");
+    app.generate_schedule(&id, &json!({"advance_splits": ["13-01"]})).await.assert_problem(422, "VALIDATION_FAILED");
 }
 
 #[tokio::test]
@@ -513,15 +505,16 @@ async fn money_references_stay_whole_after_recoveries_and_amendments() {
     let recovery = json!({"schedule_line_id": advance, "paid_on": "2027-04-05", "amount_cents": -350_000, "reference": "T1", "reason": "versé à tort"});
     assert_eq!(pay(&app, &id, "r2", &recovery).await.status, 201);
     // The line carries payments (netting to zero): regenerating keeps it rather than failing.
-    let answer =
-        app.post_json(&format!("/v1/funding-commitments/{id}/schedule/generate"), &admin_token(), &json!({})).await;
+    let answer = app.generate_schedule(&id, &json!({})).await;
     assert_eq!(answer.status, 200, "{}", answer.text);
     assert_eq!(sum_by_year(&answer.body, 2027), 1_000_000);
     assert!(answer.body["lines"].as_array().unwrap().iter().any(|l| l["id"] == advance.as_str()));
 
     // The period cannot shrink below the funded years.
     let amendment = json!({"signed_on": "2026-01-10", "effective_on": "2026-02-01", "rationale": "raccourcir", "changes": {"end_date": "2027-12-31"}});
-    let answer = app.post_json(&format!("/v1/contracts/{}/amendments", contract.id), &admin_token(), &amendment).await;
+    let contract_path = format!("/v1/contracts/{}", contract.id);
+    let answer =
+        app.post_guarded(&format!("{contract_path}/amendments"), &contract_path, &admin_token(), &amendment).await;
     let error = &answer.assert_problem(422, "VALIDATION_FAILED")["errors"][0];
     assert_eq!(
         (error["pointer"].as_str(), error["code"].as_str()),

@@ -21,5 +21,6 @@ mod import;
 mod indicators;
 mod observations;
 mod openapi;
+mod preconditions;
 mod territories;
 mod write_races;

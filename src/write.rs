@@ -1,0 +1,331 @@
+//! The write pipeline: the one path every change to a contract, to one of its parts or to a
+//! directory entry takes. It owns, once for all of them:
+//!
+//! - the scoped lookup of the contract under its lock (404 out of scope, as for an unknown id),
+//!   the role (403) and the "still open" rule (409), giving the handler a [`ScopedContract`],
+//!   which child repositories require;
+//! - `If-Match` (decided only after the 404 and the 403), the version bump and the 412;
+//! - the history entry, the feed event and the contract's `touched` bump;
+//! - the answer with its `ETag` and `Location`, stored for `Idempotency-Key` retries.
+//!
+//! A handler only loads, applies its rules (most of them pure functions in `domain/`) and builds
+//! the row to write.
+
+use chrono::NaiveDateTime;
+use serde::Serialize;
+use uuid::Uuid;
+
+use crate::auth::Caller;
+use crate::db::contracts::{self, ScopedContract};
+use crate::db::events::{self, NewEvent};
+use crate::db::history::{self, Action, Entry};
+use crate::db::{self, DbConnection, DbPool, Versioned, funding};
+use crate::domain::contract::RecordedStatus;
+use crate::error::{ApiError, ApiResult};
+use crate::http::idempotency::{Answer, Retry};
+use crate::http::preconditions::IfMatch;
+
+/// A resource as its route answers it, with what the pipeline needs to record and answer a
+/// change to it.
+pub trait Resource: Serialize {
+    /// Its name in the history and the feed: `party`, `axis`, `funding_commitment`, …
+    const NAME: &'static str;
+    fn id(&self) -> String;
+    /// Its version, for the `ETag`; `None` for what never changes once written (a payment).
+    fn version(&self) -> Option<i64>;
+    /// Its address, for `Location`.
+    fn location(&self) -> String;
+    /// The département a directory entry belongs to, for the feed's scope.
+    fn department(&self) -> Option<&str> {
+        None
+    }
+
+    /// What the history and the feed keep of it: by default the resource as its route answers it.
+    fn recorded(&self) -> ApiResult<serde_json::Value> {
+        serde_json::to_value(self).map_err(ApiError::internal)
+    }
+}
+
+/// The next version of `row`, stamped with the time of the change: the only place a version moves.
+fn next_version<R: Versioned>(mut row: R, at: NaiveDateTime) -> R {
+    let version = row.version() + 1;
+    row.stamp(version, at);
+    row
+}
+
+/// Who may change a contract or its parts, once the contract is found in the caller's scope.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Admins and CAF agents; anyone else gets 403.
+    Manage,
+    /// Anyone who reaches the contract; the handler's rules decide the rest (a collectivity
+    /// records its own party's signature, the pilot of an action its progress).
+    Reach,
+}
+
+/// A change under way to one contract or one of its parts, in one write transaction that holds
+/// the contract's lock.
+pub struct ContractChange<'a> {
+    pub conn: &'a mut DbConnection,
+    pub caller: &'a Caller,
+    pub contract: ScopedContract,
+    /// The time of the change: every row and entry it writes carries it.
+    pub at: NaiveDateTime,
+}
+
+impl<'a> ContractChange<'a> {
+    /// The change that follows the creation of `contract` in this transaction.
+    pub fn of_new(conn: &'a mut DbConnection, caller: &'a Caller, contract: ScopedContract) -> Self {
+        let at = contract.row().updated_at;
+        Self { conn, caller, contract, at }
+    }
+
+    /// A change to `other`, another contract locked in this same transaction (a CEJ superseded
+    /// by the CTG being signed), recorded in its own history.
+    pub fn on(&mut self, other: ScopedContract) -> ContractChange<'_> {
+        ContractChange { conn: self.conn, caller: self.caller, contract: other, at: self.at }
+    }
+
+    /// `If-Match` against the version the resource has now, decided after the lookup and the role.
+    pub fn check(&self, if_match: &IfMatch, version: i64) -> ApiResult<()> {
+        if_match.check(version)
+    }
+
+    /// 409 unless the contract can still be worked on (not terminated, cancelled or superseded).
+    pub fn require_open(&self) -> ApiResult<()> {
+        let status = status_of(&self.contract)?;
+        if matches!(status, RecordedStatus::Terminated | RecordedStatus::Cancelled | RecordedStatus::Superseded) {
+            return Err(ApiError::Conflict(format!("the contract is {status}: it can no longer change")));
+        }
+        Ok(())
+    }
+
+    /// `row` at its next version, stamped with the time of this change.
+    pub fn next<R: Versioned>(&self, row: R) -> R {
+        next_version(row, self.at)
+    }
+
+    /// Records the creation of `view`: 201 with its `Location` and `ETag`.
+    pub fn created<R: Resource>(&mut self, view: &R) -> ApiResult<Answer> {
+        self.record(Action::Created, &view.id(), None, Some(view), None)?;
+        Answer::created(view.location(), view.version(), view)
+    }
+
+    /// Records the creation of `view` with why it was made (a recovery): 201 with its `Location`.
+    pub fn created_with_reason<R: Resource>(&mut self, view: &R, reason: Option<&str>) -> ApiResult<Answer> {
+        self.record(Action::Created, &view.id(), None, Some(view), reason)?;
+        Answer::created(view.location(), view.version(), view)
+    }
+
+    /// Records a change of `before` into `after`: 200 with `after` and its `ETag`.
+    pub fn updated<R: Resource>(&mut self, before: &R, after: &R, reason: Option<&str>) -> ApiResult<Answer> {
+        self.record(Action::Updated, &after.id(), Some(before), Some(after), reason)?;
+        Answer::current(after.version(), after)
+    }
+
+    /// Records a transition of `before` into `after`: 200 with `after` and its `ETag`.
+    pub fn transitioned<R: Resource>(&mut self, before: &R, after: &R, reason: Option<&str>) -> ApiResult<Answer> {
+        self.record(Action::Transitioned, &after.id(), Some(before), Some(after), reason)?;
+        Answer::current(after.version(), after)
+    }
+
+    /// Records the contract amended from `before` into `after` by `amendment`: 201 with the amendment.
+    pub fn amended<C: Resource, A: Resource>(
+        &mut self,
+        before: &C,
+        after: &C,
+        amendment: &A,
+        reason: &str,
+    ) -> ApiResult<Answer> {
+        self.record(Action::Amended, &after.id(), Some(before), Some(after), Some(reason))?;
+        Answer::created(amendment.location(), amendment.version(), amendment)
+    }
+
+    /// Records the deletion of `before`: 204.
+    pub fn deleted<R: Resource>(&mut self, before: &R) -> ApiResult<Answer> {
+        self.record(Action::Deleted, &before.id(), Some(before), None, None)?;
+        Ok(Answer::no_content())
+    }
+
+    /// The history entry and the feed event of a change to the contract or one of its parts. A
+    /// part's change also moves the contract's version, since the contract's ETag covers its parts.
+    fn record<R: Resource>(
+        &mut self,
+        action: Action,
+        resource_id: &str,
+        before: Option<&R>,
+        after: Option<&R>,
+        reason: Option<&str>,
+    ) -> ApiResult<()> {
+        let is_the_contract = R::NAME == "contract" && resource_id == self.contract.id();
+        let touched = if is_the_contract {
+            None
+        } else {
+            let version = self.contract.row().version + 1;
+            contracts::touch_scoped(self.conn, &mut self.contract, version, self.at)?;
+            Some((version, self.at))
+        };
+        let entry = Entry {
+            contract_id: self.contract.id(),
+            department: &self.contract.row().department,
+            caller: self.caller,
+            at: self.at,
+            action,
+            resource: R::NAME,
+            resource_id,
+            reason,
+            before: before.map(Resource::recorded).transpose()?,
+            after: after.map(Resource::recorded).transpose()?,
+            touched,
+        };
+        Ok(history::record_entry(self.conn, &entry)?)
+    }
+}
+
+/// The lifecycle status stored on a contract; one that does not parse is a fault of the database.
+pub fn status_of(contract: &ScopedContract) -> ApiResult<RecordedStatus> {
+    RecordedStatus::parse(&contract.row().status)
+        .ok_or_else(|| ApiError::internal(format!("contract {} has an unknown status", contract.id())))
+}
+
+/// Runs `work` as one change to the contract `contract_id` or to one of its parts: in one write
+/// transaction (stored for retries when an `Idempotency-Key` came with it), under the contract's
+/// lock, once the contract is found in the caller's scope and the caller's role allowed.
+pub async fn change_contract<F>(
+    pool: &DbPool,
+    caller: Caller,
+    retry: Retry,
+    contract_id: Uuid,
+    access: Access,
+    work: F,
+) -> ApiResult<actix_web::HttpResponse>
+where
+    F: FnOnce(&mut ContractChange<'_>) -> ApiResult<Answer> + Send + 'static,
+{
+    let owner = caller.clone();
+    retry
+        .run(pool, &owner, move |conn| {
+            let mut change = begin(conn, &caller, &contract_id.to_string(), access)?;
+            work(&mut change)
+        })
+        .await
+}
+
+/// [`change_contract`] for a change to a funding commitment, reached by its own id: the
+/// contract it belongs to is locked and looked up in scope first, then the commitment is read
+/// under that lock and handed to `work`.
+pub async fn change_commitment<F>(
+    pool: &DbPool,
+    caller: Caller,
+    retry: Retry,
+    commitment_id: Uuid,
+    access: Access,
+    work: F,
+) -> ApiResult<actix_web::HttpResponse>
+where
+    F: FnOnce(&mut ContractChange<'_>, funding::CommitmentRow) -> ApiResult<Answer> + Send + 'static,
+{
+    let owner = caller.clone();
+    retry
+        .run(pool, &owner, move |conn| {
+            let id = commitment_id.to_string();
+            let contract_id = funding::contract_of(conn, &id)?.ok_or(ApiError::NotFound)?;
+            let mut change = begin(conn, &caller, &contract_id, access)?;
+            let commitment = funding::find_in(change.conn, &change.contract, &id)?.ok_or(ApiError::NotFound)?;
+            work(&mut change, commitment)
+        })
+        .await
+}
+
+fn begin<'a>(
+    conn: &'a mut DbConnection,
+    caller: &'a Caller,
+    contract_id: &str,
+    access: Access,
+) -> ApiResult<ContractChange<'a>> {
+    let contract = contracts::lock_scoped(conn, &caller.scope(), contract_id)?.ok_or(ApiError::NotFound)?;
+    if access == Access::Manage {
+        caller.require_contract_manager()?;
+    }
+    Ok(ContractChange { conn, caller, contract, at: db::now() })
+}
+
+/// A change under way to a directory entry (an organisation, an equipment, an indicator): no
+/// contract and no history, but the same preconditions, versions, feed and answers.
+pub struct DirectoryChange<'a> {
+    pub conn: &'a mut DbConnection,
+    pub caller: &'a Caller,
+    pub at: NaiveDateTime,
+}
+
+impl DirectoryChange<'_> {
+    pub fn check(&self, if_match: &IfMatch, version: i64) -> ApiResult<()> {
+        if_match.check(version)
+    }
+
+    pub fn next<R: Versioned>(&self, row: R) -> R {
+        next_version(row, self.at)
+    }
+
+    /// 412 unless the conditional write (`WHERE version = <read>`) changed the one row: a
+    /// concurrent change won since the entry was read.
+    pub fn written(rows: usize) -> ApiResult<()> {
+        if rows == 1 { Ok(()) } else { Err(ApiError::PreconditionFailed) }
+    }
+
+    pub fn created<R: Resource>(&mut self, view: &R) -> ApiResult<Answer> {
+        self.event("created", &view.id(), view.department(), Some(view))?;
+        Answer::created(view.location(), view.version(), view)
+    }
+
+    pub fn updated<R: Resource>(&mut self, after: &R) -> ApiResult<Answer> {
+        self.event("updated", &after.id(), after.department(), Some(after))?;
+        Answer::current(after.version(), after)
+    }
+
+    pub fn deleted<R: Resource>(&mut self, before: &R) -> ApiResult<Answer> {
+        self.event::<R>("deleted", &before.id(), before.department(), None)?;
+        Ok(Answer::no_content())
+    }
+
+    fn event<R: Resource>(
+        &mut self,
+        action: &str,
+        id: &str,
+        department: Option<&str>,
+        after: Option<&R>,
+    ) -> ApiResult<()> {
+        let body = after.map(|view| view.recorded().map(|value| value.to_string())).transpose()?;
+        let event = NewEvent {
+            caller: self.caller,
+            at: self.at,
+            resource: R::NAME,
+            action,
+            resource_id: id,
+            contract_id: None,
+            department,
+            body,
+        };
+        Ok(events::record(self.conn, &event)?)
+    }
+}
+
+/// Runs `work` as one change to a directory entry, in one write transaction (stored for retries
+/// when an `Idempotency-Key` came with it).
+pub async fn change_directory<F>(
+    pool: &DbPool,
+    caller: Caller,
+    retry: Retry,
+    work: F,
+) -> ApiResult<actix_web::HttpResponse>
+where
+    F: FnOnce(&mut DirectoryChange<'_>) -> ApiResult<Answer> + Send + 'static,
+{
+    let owner = caller.clone();
+    retry
+        .run(pool, &owner, move |conn| {
+            let mut change = DirectoryChange { conn, caller: &caller, at: db::now() };
+            work(&mut change)
+        })
+        .await
+}
