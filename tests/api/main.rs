@@ -21,4 +21,5 @@ mod import;
 mod indicators;
 mod observations;
 mod openapi;
+mod schema_drift;
 mod territories;
