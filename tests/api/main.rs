@@ -22,5 +22,6 @@ mod indicators;
 mod observations;
 mod openapi;
 mod preconditions;
+mod schema_drift;
 mod territories;
 mod write_races;
