@@ -10,5 +10,6 @@ pub mod error;
 pub mod http;
 pub mod ingest;
 pub mod openapi;
+pub mod problem_detail;
 pub mod routes;
 pub mod startup;
