@@ -7,6 +7,7 @@ pub mod contract_csv;
 pub mod contract_indicators;
 pub mod contracts;
 pub mod department_summary;
+pub mod docs;
 pub mod enums;
 pub mod equipments;
 pub mod events;
