@@ -5,6 +5,7 @@ pub mod action_plan;
 pub mod amendments;
 pub mod contract_csv;
 pub mod contract_indicators;
+pub mod contract_view;
 pub mod contracts;
 pub mod department_summary;
 pub mod docs;
