@@ -9,51 +9,8 @@ use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::http::request_id;
-
-/// One precise complaint about one place in the request.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
-pub struct FieldError {
-    /// JSON Pointer (RFC 6901) into the request body, when the complaint is about the body.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub pointer: Option<String>,
-    /// Name of the query parameter or header, when the complaint is about one.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub parameter: Option<String>,
-    /// Line of an uploaded file (1 is the first), when the complaint is about one of its rows. A
-    /// 256 MiB file has far fewer than 2^32 lines; 32 bits keep `ApiError` small.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub line: Option<u32>,
-    /// Column of that line (a CSV header or an NDJSON field name), when one is to blame.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<String>)]
-    pub column: Option<Box<str>>,
-    /// Stable, machine-readable reason, e.g. `DATE_BEFORE_START`.
-    pub code: String,
-    /// Human-readable reason.
-    pub detail: String,
-}
-
-impl FieldError {
-    pub fn at_pointer(pointer: impl Into<String>, code: &str, detail: impl Into<String>) -> Self {
-        Self { pointer: Some(pointer.into()), ..Self::condition(code, detail) }
-    }
-
-    /// An unmet condition of a transition: about the resource's state, not one field.
-    pub fn condition(code: &str, detail: impl Into<String>) -> Self {
-        Self { pointer: None, parameter: None, line: None, column: None, code: code.to_owned(), detail: detail.into() }
-    }
-
-    /// A complaint about a line of an uploaded file, and the column to blame if there is one.
-    pub fn at_line(line: u64, column: Option<&str>, code: &str, detail: impl Into<String>) -> Self {
-        let line = u32::try_from(line).unwrap_or(u32::MAX);
-        Self { line: Some(line), column: column.map(Box::from), ..Self::condition(code, detail) }
-    }
-
-    pub fn at_parameter(parameter: impl Into<String>, code: &str, detail: impl Into<String>) -> Self {
-        Self { parameter: Some(parameter.into()), ..Self::condition(code, detail) }
-    }
-}
+pub use crate::problem_detail::FieldError;
+use crate::problem_detail::request_id;
 
 /// The `application/problem+json` body of every error answer.
 #[derive(Debug, Serialize, ToSchema)]
@@ -261,7 +218,7 @@ impl ApiError {
             status: self.status_code().as_u16(),
             detail: self.detail(),
             code: code.to_owned(),
-            request_id: request_id::current(),
+            request_id: request_id(),
             errors: self.errors(),
         }
     }

@@ -10,6 +10,7 @@ pub mod error;
 pub mod http;
 pub mod ingest;
 pub mod openapi;
+pub mod problem_detail;
 pub mod routes;
 pub mod startup;
 pub mod write;

@@ -5,16 +5,15 @@ use utoipa_actix_web::scope;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::api::{
-    action_plan, amendments, contract_indicators, contracts, department_summary, enums, equipments, events, funding,
-    funding_summary, health, history, indicators, observations, organisations, parties, schedule, territories,
+    action_plan, amendments, contract_indicators, contracts, department_summary, docs, enums, equipments, events,
+    funding, funding_summary, health, history, indicators, observations, organisations, parties, schedule, territories,
 };
-use crate::openapi;
 
 pub fn configure(cfg: &mut ServiceConfig<'_>) {
     cfg.service(health::health_live)
         .service(health::health_ready)
-        .service(openapi::openapi_json)
-        .service(openapi::docs)
+        .service(docs::openapi_json)
+        .service(docs::docs)
         .service(
             scope::scope("/v1")
                 .service(enums::list_enums)

@@ -10,13 +10,14 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use utoipa_actix_web::AppExt;
 
+use crate::api::docs::OpenApiJson;
 use crate::auth::KeySet;
 use crate::config::Config;
 use crate::db::{self, DatabaseUrl, DbPool};
 use crate::http::fallback::{self, RouteTable};
 use crate::http::pagination::PageTokenKey;
 use crate::http::request_id;
-use crate::openapi::{self, OpenApiJson};
+use crate::openapi;
 
 /// Request id, client address, request line, status, size and duration. Headers — the
 /// `Authorization` header above all — are never logged.

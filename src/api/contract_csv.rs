@@ -5,11 +5,12 @@
 use std::sync::Arc;
 
 use actix_web::HttpResponse;
+use chrono::NaiveDate;
 
-use super::contracts::{ContractView, summarised_view};
+use super::contract_view::ContractView;
 use crate::auth::Scope;
 use crate::db::DbPool;
-use crate::db::contracts::{self as repo, ContractFilter, ContractOrder};
+use crate::db::contracts::{self as repo, ContractFilter, ContractOrder, ContractRow, SummaryRow};
 use crate::error::ApiResult;
 use crate::http::csv;
 
@@ -41,7 +42,7 @@ pub const COLUMNS: [&str; 21] = [
 ];
 
 fn row(view: ContractView) -> Vec<String> {
-    let text = |value: Option<chrono::NaiveDate>| value.map(|date| date.to_string()).unwrap_or_default();
+    let text = |value: Option<NaiveDate>| value.map(|date| date.to_string()).unwrap_or_default();
     let fields: Vec<&str> = view.fields.iter().map(|field| field.as_str()).collect();
     let predecessors: Vec<String> = view.predecessor_ids.iter().map(ToString::to_string).collect();
     vec![
@@ -69,19 +70,21 @@ fn row(view: ContractView) -> Vec<String> {
     ]
 }
 
-/// Every contract of the selection, in the list's order, as a CSV download.
+/// Every contract of the selection, in the list's order, as a CSV download. `view` is the one the
+/// JSON list shows, handed in by the list so that both show a contract alike.
 pub async fn answer(
     pool: Arc<DbPool>,
     scope: Scope,
     filter: ContractFilter,
     order: ContractOrder,
+    view: fn(ContractRow, Option<&SummaryRow>, NaiveDate) -> ContractView,
 ) -> ApiResult<HttpResponse> {
     let today = chrono::Utc::now().date_naive();
     csv::streamed(pool, &COLUMNS, "contracts.csv", move |conn, cursor: Option<(String, String)>| {
         let rows = repo::list(conn, &scope, &filter, today, order, cursor.as_ref(), ROWS_PER_QUERY)?;
         let full = i64::try_from(rows.len()).unwrap_or(i64::MAX) == ROWS_PER_QUERY;
         let next = rows.last().filter(|_| full).map(|(last, _)| (repo::sort_value(last, order.key), last.id.clone()));
-        let lines = rows.into_iter().map(|(contract, summary)| row(summarised_view(contract, Some(&summary), today)));
+        let lines = rows.into_iter().map(|(contract, summary)| row(view(contract, Some(&summary), today)));
         Ok((lines.collect(), next))
     })
     .await

@@ -5,11 +5,12 @@ use std::collections::{BTreeSet, HashMap};
 
 use actix_web::{HttpRequest, HttpResponse, get, patch, post, web};
 use chrono::{Datelike, NaiveDate};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 use validator::Validate;
 
+pub use super::contract_view::{ContractView, LinkedScheme, PerimeterView};
 use super::problems::{CreateProblems, ListProblems, ReadProblems, TransitionProblems, UpdateProblems};
 use super::with_etag;
 use crate::auth::{Caller, Scope};
@@ -18,7 +19,7 @@ use crate::db::contracts::{
 };
 use crate::db::{self, DbConnection, DbPool, funding, parties, territories};
 use crate::domain::codes::{join_codes, split_codes};
-use crate::domain::contract::{ContractKind, ContractStatus, Field, RecordedStatus, SchemeKind};
+use crate::domain::contract::{ContractKind, ContractStatus, Field, RecordedStatus};
 use crate::domain::lifecycle::{self, ContractFacts, PartyFacts, TransitionAction, TransitionRequest};
 use crate::domain::organisation::OrganisationKind;
 use crate::domain::territory::is_caf_department;
@@ -29,18 +30,7 @@ use crate::http::idempotency::{IdempotentJson, Retry};
 use crate::http::pagination::{Page, PageParams, PageRequest, PageTokenKey};
 use crate::http::preconditions::IfMatch;
 use crate::http::query::ApiQuery;
-use crate::write::{self, Access, ContractChange, Resource};
-
-/// A departmental scheme or contract the contract is articulated with.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Validate, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct LinkedScheme {
-    pub kind: SchemeKind,
-    #[validate(length(max = 100, message = "must have at most 100 characters"))]
-    pub reference: Option<String>,
-    #[validate(length(min = 1, max = 300, message = "must have 1 to 300 characters"))]
-    pub label: String,
-}
+use crate::write::{self, Access, ContractChange};
 
 /// The territory a contract covers, as sent.
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
@@ -52,60 +42,6 @@ pub struct PerimeterInput {
     /// INSEE codes of communes covered on their own.
     #[serde(default)]
     pub communes: Vec<String>,
-}
-
-/// The territory a contract covers, with what it adds up to.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct PerimeterView {
-    pub epcis: Vec<String>,
-    pub communes: Vec<String>,
-    /// Communes covered, directly or as members of the EPCI, each counted once.
-    pub covered_communes: i64,
-    /// Municipal population of the covered communes.
-    pub covered_population: i64,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct ContractView {
-    pub id: Uuid,
-    pub kind: ContractKind,
-    #[schema(example = "CTG-074-2024-0001")]
-    pub reference: String,
-    pub title: String,
-    /// The département of the CAF that signs it.
-    pub department: String,
-    pub status: ContractStatus,
-    pub start_date: NaiveDate,
-    pub end_date: NaiveDate,
-    pub signed_on: Option<NaiveDate>,
-    /// The date a terminated contract ended.
-    pub ended_on: Option<NaiveDate>,
-    /// Why it was last sent back, terminated, cancelled or superseded.
-    pub status_reason: Option<String>,
-    pub fields: Vec<Field>,
-    pub perimeter: PerimeterView,
-    pub linked_schemes: Vec<LinkedScheme>,
-    /// The CEJs this CTG replaces.
-    pub predecessor_ids: Vec<Uuid>,
-    pub version: i64,
-    pub created_at: String,
-    pub updated_at: String,
-}
-
-impl Resource for ContractView {
-    const NAME: &'static str = "contract";
-
-    fn id(&self) -> String {
-        self.id.to_string()
-    }
-
-    fn version(&self) -> Option<i64> {
-        Some(self.version)
-    }
-
-    fn location(&self) -> String {
-        format!("/v1/contracts/{}", self.id)
-    }
 }
 
 const CONTRACT_READ_ONLY: &[&str] = &[
@@ -553,7 +489,7 @@ pub async fn list_contracts(
         updated_since,
     };
     if csv {
-        return super::contract_csv::answer(pool.into_inner(), caller.scope(), filter, order).await;
+        return super::contract_csv::answer(pool.into_inner(), caller.scope(), filter, order, summarised_view).await;
     }
     let params = PageParams { page_size: query.page_size, page_token: query.page_token.as_deref() };
     let page = PageRequest::new(&tokens, &params, format!("contracts|{filter:?}|{order:?}|{}", caller.fingerprint()))?;

@@ -1,20 +1,14 @@
-//! `X-Request-Id` on every response, and the current request's id for problem bodies and logs.
+//! `X-Request-Id` on every response, and the request's id kept for its task (in
+//! [`crate::problem_detail`]) for problem bodies and logs.
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::Next;
 
+use crate::problem_detail::with_request_id;
+
 pub const HEADER: HeaderName = HeaderName::from_static("x-request-id");
-
-tokio::task_local! {
-    static CURRENT: String;
-}
-
-/// The id of the request this task is serving, if any. Problem bodies quote it.
-pub fn current() -> Option<String> {
-    CURRENT.try_with(Clone::clone).ok()
-}
 
 /// A client-supplied id is echoed only when it is short and plain, so it cannot inject anything
 /// into logs or headers; otherwise a fresh UUID is used.
@@ -36,7 +30,7 @@ pub async fn middleware(
     let header_value = HeaderValue::from_str(&id).unwrap_or_else(|_| HeaderValue::from_static("invalid"));
     // Leave the id in the request head too, so the access log can print it.
     request.headers_mut().insert(HEADER, header_value.clone());
-    let mut response = CURRENT.scope(id, next.call(request)).await?;
+    let mut response = with_request_id(id, next.call(request)).await?;
     response.headers_mut().insert(HEADER, header_value);
     Ok(response)
 }

@@ -5,7 +5,7 @@
 use std::borrow::Cow;
 use std::io::BufRead;
 
-use super::{Rows, strip_bom};
+use super::rows::{Rows, strip_bom};
 use crate::domain::observations::RawRow;
 use crate::error::FieldError;
 

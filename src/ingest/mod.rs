@@ -9,10 +9,11 @@
 
 mod csv_rows;
 mod ndjson_rows;
+mod rows;
 
 use std::collections::{BTreeMap, HashMap};
 use std::fs::File;
-use std::io::{BufRead, BufReader, Read};
+use std::io::{BufReader, Read};
 use std::ops::ControlFlow;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
@@ -20,6 +21,8 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 use utoipa::ToSchema;
+
+pub use rows::Rows;
 
 use crate::auth::Caller;
 use crate::db::events::{self, NewEvent};
@@ -62,24 +65,6 @@ pub struct IngestReport {
     pub inserted: u64,
     /// Keys whose observation this file replaced.
     pub updated: u64,
-}
-
-/// Where a reader hands what it reads.
-pub trait Rows {
-    fn row(&mut self, raw: RawRow<'_>, decimal_comma: bool) -> ControlFlow<()>;
-    fn error(&mut self, error: FieldError) -> ControlFlow<()>;
-
-    /// A problem after which the reader stops whatever the answer.
-    fn last_error(&mut self, error: FieldError) {
-        let _stop = self.error(error);
-    }
-}
-
-fn strip_bom(input: &mut impl BufRead) -> std::io::Result<()> {
-    if input.fill_buf()?.starts_with(b"\xEF\xBB\xBF") {
-        input.consume(3);
-    }
-    Ok(())
 }
 
 /// Reads, checks and writes the file `spool` as `ingest_id`, in the transaction `conn` is in.

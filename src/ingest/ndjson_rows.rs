@@ -7,7 +7,7 @@ use std::io::BufRead;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use super::{Rows, strip_bom};
+use super::rows::{Rows, strip_bom};
 use crate::domain::observations::RawRow;
 use crate::error::FieldError;
 

@@ -19,6 +19,7 @@ mod helpers;
 mod http;
 mod import;
 mod indicators;
+mod modules;
 mod observations;
 mod openapi;
 mod preconditions;
