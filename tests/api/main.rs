@@ -15,6 +15,7 @@ mod events;
 mod examples;
 mod fixtures;
 mod funding;
+mod head;
 mod helpers;
 mod http;
 mod import;
