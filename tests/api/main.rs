@@ -22,4 +22,5 @@ mod import;
 mod indicators;
 mod observations;
 mod openapi;
+mod readme;
 mod territories;
