@@ -16,7 +16,7 @@ use crate::config::Config;
 use crate::db::{self, DatabaseUrl, DbPool};
 use crate::http::fallback::{self, RouteTable};
 use crate::http::pagination::PageTokenKey;
-use crate::http::request_id;
+use crate::http::{head, request_id};
 use crate::openapi;
 
 /// Request id, client address, request line, status, size and duration. Headers — the
@@ -109,7 +109,9 @@ impl Application {
                 .app_data(web::PathConfig::default().error_handler(|_, _| crate::error::ApiError::NotFound.into()))
                 .configure(crate::routes::configure)
                 .split_for_parts();
+            // HEAD is turned into GET inside the access log, which keeps the request line as sent.
             app.default_service(web::to(fallback::not_routed))
+                .wrap(from_fn(head::middleware))
                 .wrap(Logger::new(ACCESS_LOG_FORMAT))
                 .wrap(from_fn(request_id::middleware))
         })

@@ -6,6 +6,9 @@ use actix_web::{HttpRequest, web};
 
 use crate::error::ApiError;
 
+/// The order `Allow` lists methods in.
+const ALLOW_ORDER: [&str; 6] = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"];
+
 /// Every documented path template with the methods it answers.
 pub struct RouteTable {
     routes: Vec<(Vec<Segment>, Vec<String>)>,
@@ -34,8 +37,10 @@ impl RouteTable {
                         }
                     })
                     .collect();
+                // HEAD is answered wherever GET is (`http::head`), and the document lists GET only.
                 let methods = [
                     ("GET", item.get.is_some()),
+                    ("HEAD", item.get.is_some()),
                     ("POST", item.post.is_some()),
                     ("PUT", item.put.is_some()),
                     ("PATCH", item.patch.is_some()),
@@ -69,7 +74,7 @@ impl RouteTable {
         if allowed.is_empty() {
             return None;
         }
-        allowed.sort_by_key(|method| ["GET", "POST", "PUT", "PATCH", "DELETE"].iter().position(|m| m == method));
+        allowed.sort_by_key(|method| ALLOW_ORDER.iter().position(|m| m == method));
         allowed.dedup();
         Some(allowed)
     }

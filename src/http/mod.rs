@@ -1,9 +1,10 @@
 //! HTTP plumbing shared by every route: request ids, strict body and query extraction, the
-//! problem answers for actix's own errors, page tokens and the 404/405 fallback.
+//! problem answers for actix's own errors, page tokens, HEAD on GET routes and the 404/405 fallback.
 
 pub mod body;
 pub mod csv;
 pub mod fallback;
+pub mod head;
 pub mod idempotency;
 pub mod pagination;
 pub mod preconditions;

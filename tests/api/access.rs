@@ -35,7 +35,7 @@ const BORDEAUX_INSEE: &str = "33063";
 // ------------------------------------------------------------------------------------------------
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Role {
+pub(crate) enum Role {
     Admin,
     /// `caf_agent` with `departments: ["74"]`.
     CafAgent,
@@ -46,9 +46,9 @@ enum Role {
 }
 
 impl Role {
-    const ALL: [Self; 4] = [Self::Admin, Self::CafAgent, Self::Integration, Self::Collectivity];
+    pub(crate) const ALL: [Self; 4] = [Self::Admin, Self::CafAgent, Self::Integration, Self::Collectivity];
 
-    fn token(self) -> String {
+    pub(crate) fn token(self) -> String {
         match self {
             Self::Admin => admin_token(),
             Self::CafAgent => caf_agent_token(&["74"]),
@@ -77,7 +77,7 @@ fn integration_token(departments: &[&str]) -> String {
 
 /// Whose object a request aims at.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Side {
+pub(crate) enum Side {
     /// Contract A and what hangs under it; directory entries located in 74.
     Own,
     /// Contract B and what hangs under it; directory entries located in 33.
@@ -393,13 +393,13 @@ struct Territory {
     payment: String,
 }
 
-struct World {
+pub(crate) struct World {
     own: Territory,
     other: Territory,
 }
 
 impl World {
-    async fn build(app: &TestApp) -> Self {
+    pub(crate) async fn build(app: &TestApp) -> Self {
         Self {
             own: Territory::build(app, "74", BONNEVILLE_INSEE, FAUCIGNY).await,
             other: Territory::build(app, "33", BORDEAUX_INSEE, BORDEAUX_METROPOLE).await,
@@ -618,8 +618,8 @@ async fn pay(app: &TestApp, commitment: &str, line: &str, token: &str, key: &str
 // ------------------------------------------------------------------------------------------------
 
 /// A request ready to send: a plausible valid body, and the current ETag where one is needed.
-struct Prepared {
-    path: String,
+pub(crate) struct Prepared {
+    pub(crate) path: String,
     body: Option<Value>,
     if_match: Option<String>,
     /// An `Idempotency-Key` used by no other request.
@@ -677,7 +677,7 @@ impl Prepared {
 
 /// The request for `method template` aimed at `side`'s object. Deletions and transitions act on
 /// an object made for the occasion, so that every case starts from the same world.
-async fn prepare(app: &TestApp, world: &World, method: &str, template: &str, side: Side) -> Prepared {
+pub(crate) async fn prepare(app: &TestApp, world: &World, method: &str, template: &str, side: Side) -> Prepared {
     let t = world.territory(side);
     let contract = format!("/v1/contracts/{}", t.contract.id);
     let signed = format!("/v1/contracts/{}", t.signed.id);

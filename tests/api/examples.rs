@@ -11,7 +11,9 @@ use serde_json::{Value, json};
 use crate::fixtures::{BORDEAUX_METROPOLE, FAUCIGNY, caf, draft_ctg, epci, sign};
 use crate::helpers::{TestApp, admin_token, claims, spawn_app, token_for};
 
-fn tools_present() -> bool {
+/// Whether bash, curl and jq are here to run a shell example; their absence fails the test when
+/// `CTG_REQUIRE_EXAMPLE_TOOLS` is set.
+pub(crate) fn tools_present() -> bool {
     let present = ["bash", "curl", "jq"]
         .iter()
         .all(|tool| Command::new(tool).arg("--version").output().is_ok_and(|output| output.status.success()));

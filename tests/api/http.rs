@@ -33,7 +33,7 @@ async fn a_wrong_method_is_405_with_allow() {
     ] {
         let answer = app.send(app.client.request(method.clone(), app.url(path)).bearer_auth(admin_token())).await;
         answer.assert_problem(405, "METHOD_NOT_ALLOWED");
-        assert_eq!(answer.header("allow"), Some("GET"), "{method} {path}");
+        assert_eq!(answer.header("allow"), Some("GET, HEAD"), "{method} {path}");
     }
 }
 
