@@ -93,7 +93,7 @@ impl<'a> ContractChange<'a> {
 
     /// 409 unless the contract can still be worked on (not terminated, cancelled or superseded).
     pub fn require_open(&self) -> ApiResult<()> {
-        let status = status_of(&self.contract)?;
+        let status = self.contract.row().status;
         if matches!(status, RecordedStatus::Terminated | RecordedStatus::Cancelled | RecordedStatus::Superseded) {
             return Err(ApiError::Conflict(format!("the contract is {status}: it can no longer change")));
         }
@@ -180,12 +180,6 @@ impl<'a> ContractChange<'a> {
         };
         Ok(history::record_entry(self.conn, &entry)?)
     }
-}
-
-/// The lifecycle status stored on a contract; one that does not parse is a fault of the database.
-pub fn status_of(contract: &ScopedContract) -> ApiResult<RecordedStatus> {
-    RecordedStatus::parse(&contract.row().status)
-        .ok_or_else(|| ApiError::internal(format!("contract {} has an unknown status", contract.id())))
 }
 
 /// Runs `work` as one change to the contract `contract_id` or to one of its parts: in one write

@@ -11,6 +11,7 @@ use validator::Validate;
 use super::contracts::find_in_scope;
 use super::problems::{ChildListProblems, CreateChildProblems, DeleteProblems, ReadProblems, UpdateProblems};
 use super::with_etag;
+use super::{stored_code, stored_id};
 use crate::auth::Caller;
 use crate::db::action_plan::{self as repo, ActionRow, AxisRow};
 use crate::db::contracts::ScopedContract;
@@ -72,18 +73,18 @@ impl Resource for ActionView {
     }
 }
 
-fn axis_view(row: AxisRow) -> AxisView {
-    AxisView {
-        id: row.id.parse().unwrap_or_default(),
-        contract_id: row.contract_id.parse().unwrap_or_default(),
+fn axis_view(row: AxisRow) -> ApiResult<AxisView> {
+    Ok(AxisView {
+        id: stored_id(&row.id)?,
+        contract_id: stored_id(&row.contract_id)?,
         code: row.code,
         title: row.title,
-        field: row.field.as_deref().and_then(Field::parse),
+        field: row.field.as_deref().map(stored_code).transpose()?,
         position: row.position,
         version: row.version,
         created_at: db::rfc3339(row.created_at),
         updated_at: db::rfc3339(row.updated_at),
-    }
+    })
 }
 
 #[derive(Debug, Deserialize, Validate, ToSchema)]
@@ -143,26 +144,26 @@ pub struct ActionView {
     pub updated_at: String,
 }
 
-fn action_view(row: ActionRow) -> ActionView {
-    ActionView {
-        id: row.id.parse().unwrap_or_default(),
-        contract_id: row.contract_id.parse().unwrap_or_default(),
-        axis_id: row.axis_id.and_then(|id| id.parse().ok()),
+fn action_view(row: ActionRow) -> ApiResult<ActionView> {
+    Ok(ActionView {
+        id: stored_id(&row.id)?,
+        contract_id: stored_id(&row.contract_id)?,
+        axis_id: row.axis_id.as_deref().map(stored_id).transpose()?,
         code: row.code,
         title: row.title,
         objective: row.objective,
-        field: row.field.as_deref().and_then(Field::parse),
-        pilot_organisation_id: row.pilot_organisation_id.and_then(|id| id.parse().ok()),
+        field: row.field.as_deref().map(stored_code).transpose()?,
+        pilot_organisation_id: row.pilot_organisation_id.as_deref().map(stored_id).transpose()?,
         planned_start: row.planned_start,
         planned_end: row.planned_end,
         actual_start: row.actual_start,
         actual_end: row.actual_end,
-        status: ActionStatus::parse(&row.status).unwrap_or(ActionStatus::Planned),
+        status: row.status,
         estimated_budget_cents: row.estimated_budget_cents,
         version: row.version,
         created_at: db::rfc3339(row.created_at),
         updated_at: db::rfc3339(row.updated_at),
-    }
+    })
 }
 
 #[derive(Debug, Deserialize, Validate, ToSchema)]
@@ -284,7 +285,7 @@ pub async fn list_axes(
     let id = id.into_inner().to_string();
     let items = db::run(&pool, move |conn| {
         let contract = find_in_scope(conn, &caller, &id)?;
-        Ok(repo::axes(conn, &contract)?.into_iter().map(axis_view).collect::<Vec<_>>())
+        repo::axes(conn, &contract)?.into_iter().map(axis_view).collect::<ApiResult<Vec<_>>>()
     })
     .await?;
     Ok(HttpResponse::Ok().json(Page { items, next_page_token: None }))
@@ -301,7 +302,7 @@ pub async fn get_axis(
     let (contract_id, id) = ids.into_inner();
     let view = db::run(&pool, move |conn| {
         let contract = find_in_scope(conn, &caller, &contract_id.to_string())?;
-        repo::find_axis(conn, &contract, &id.to_string())?.map(axis_view).ok_or(ApiError::NotFound)
+        repo::find_axis(conn, &contract, &id.to_string())?.map(axis_view).transpose()?.ok_or(ApiError::NotFound)
     })
     .await?;
     Ok(with_etag(view.version, &view))
@@ -338,7 +339,7 @@ pub async fn create_axis(
             updated_at: change.at,
         };
         repo::insert_axis(change.conn, &change.contract, &row)?;
-        change.created(&axis_view(row))
+        change.created(&axis_view(row)?)
     })
     .await
 }
@@ -363,7 +364,7 @@ pub async fn update_axis(
         {
             return Err(ApiError::Conflict(format!("axis {code} already exists in this contract")));
         }
-        let before = axis_view(current.clone());
+        let before = axis_view(current.clone())?;
         let row = change.next(AxisRow {
             code: patch.code.unwrap_or_else(|| current.code.clone()),
             title: patch.title.map_or_else(|| current.title.clone(), |title| title.trim().to_owned()),
@@ -372,7 +373,7 @@ pub async fn update_axis(
             ..current
         });
         repo::update_axis(change.conn, &change.contract, &row)?;
-        change.updated(&before, &axis_view(row), None)
+        change.updated(&before, &axis_view(row)?, None)
     })
     .await
 }
@@ -396,7 +397,7 @@ pub async fn delete_axis(
             return Err(ApiError::Conflict(format!("{actions} action(s) still belong to this axis")));
         }
         repo::delete_axis(change.conn, &change.contract, &current.id)?;
-        change.deleted(&axis_view(current))
+        change.deleted(&axis_view(current)?)
     })
     .await
 }
@@ -426,7 +427,7 @@ pub async fn list_actions(
     let page = db::run(&pool, move |conn| {
         let contract = find_in_scope(conn, &caller, &id)?;
         let rows = repo::actions(conn, &contract, page.after.as_deref(), page.fetch_limit())?;
-        Ok(page.finish(&tokens, rows, |row| row.code.clone(), action_view))
+        page.try_finish(&tokens, rows, |row| row.code.clone(), action_view)
     })
     .await?;
     Ok(HttpResponse::Ok().json(page))
@@ -443,7 +444,7 @@ pub async fn get_action(
     let (contract_id, id) = ids.into_inner();
     let view = db::run(&pool, move |conn| {
         let contract = find_in_scope(conn, &caller, &contract_id.to_string())?;
-        repo::find_action(conn, &contract, &id.to_string())?.map(action_view).ok_or(ApiError::NotFound)
+        repo::find_action(conn, &contract, &id.to_string())?.map(action_view).transpose()?.ok_or(ApiError::NotFound)
     })
     .await?;
     Ok(with_etag(view.version, &view))
@@ -474,7 +475,7 @@ pub async fn create_action(
             planned_end: body.planned_end,
             actual_start: body.actual_start,
             actual_end: body.actual_end,
-            status: body.status.unwrap_or(ActionStatus::Planned).as_str().to_owned(),
+            status: body.status.unwrap_or(ActionStatus::Planned),
             estimated_budget_cents: body.estimated_budget_cents,
             version: 1,
             created_at: change.at,
@@ -485,7 +486,7 @@ pub async fn create_action(
             return Err(ApiError::Conflict(format!("action {} already exists in this contract", row.code)));
         }
         repo::insert_action(change.conn, &change.contract, &row)?;
-        change.created(&action_view(row))
+        change.created(&action_view(row)?)
     })
     .await
 }
@@ -523,7 +524,7 @@ pub async fn update_action(
         }
         change.check(&if_match, current.version)?;
         change.require_open()?;
-        let before = action_view(current.clone());
+        let before = action_view(current.clone())?;
         let row = change.next(ActionRow {
             axis_id: patch.axis_id.map_or_else(|| current.axis_id.clone(), |axis| axis.map(|id| id.to_string())),
             code: patch.code.unwrap_or_else(|| current.code.clone()),
@@ -537,7 +538,7 @@ pub async fn update_action(
             planned_end: patch.planned_end.unwrap_or(current.planned_end),
             actual_start: patch.actual_start.unwrap_or(current.actual_start),
             actual_end: patch.actual_end.unwrap_or(current.actual_end),
-            status: patch.status.map_or_else(|| current.status.clone(), |status| status.as_str().to_owned()),
+            status: patch.status.unwrap_or(current.status),
             estimated_budget_cents: patch.estimated_budget_cents.unwrap_or(current.estimated_budget_cents),
             ..current
         });
@@ -546,7 +547,7 @@ pub async fn update_action(
             return Err(ApiError::Conflict(format!("action {} already exists in this contract", row.code)));
         }
         repo::update_action(change.conn, &change.contract, &row)?;
-        change.updated(&before, &action_view(row), None)
+        change.updated(&before, &action_view(row)?, None)
     })
     .await
 }
@@ -566,7 +567,7 @@ pub async fn delete_action(
         change.check(&if_match, current.version)?;
         change.require_open()?;
         repo::delete_action(change.conn, &change.contract, &current.id)?;
-        change.deleted(&action_view(current))
+        change.deleted(&action_view(current)?)
     })
     .await
 }

@@ -10,6 +10,7 @@ use uuid::Uuid;
 use validator::Validate;
 
 use super::contracts::{ContractDraft, ContractView, PerimeterInput, check_draft, draft_view, find_in_scope, view_one};
+use super::stored_id;
 
 use super::problems::{ChildListProblems, GuardedChildProblems, ReadProblems};
 use crate::auth::Caller;
@@ -94,8 +95,8 @@ impl Resource for AmendmentView {
 
 fn amendment_view(row: AmendmentRow) -> ApiResult<AmendmentView> {
     Ok(AmendmentView {
-        id: row.id.parse().unwrap_or_default(),
-        contract_id: row.contract_id.parse().unwrap_or_default(),
+        id: stored_id(&row.id)?,
+        contract_id: stored_id(&row.contract_id)?,
         number: row.number,
         signed_on: row.signed_on,
         effective_on: row.effective_on,
@@ -182,7 +183,7 @@ pub async fn create_amendment(
     write::change_contract(&pool, caller, retry, id.into_inner(), Access::Manage, move |change| {
         let current = change.contract.row().clone();
         change.check(&if_match, current.version)?;
-        if write::status_of(&change.contract)? != RecordedStatus::Signed {
+        if change.contract.row().status != RecordedStatus::Signed {
             return Err(ApiError::Conflict(format!(
                 "amendments apply to signed contracts; this one is {}",
                 current.status

@@ -77,15 +77,15 @@ pub async fn answer(
     scope: Scope,
     filter: ContractFilter,
     order: ContractOrder,
-    view: fn(ContractRow, Option<&SummaryRow>, NaiveDate) -> ContractView,
+    view: fn(ContractRow, Option<&SummaryRow>, NaiveDate) -> ApiResult<ContractView>,
 ) -> ApiResult<HttpResponse> {
     let today = chrono::Utc::now().date_naive();
     csv::streamed(pool, &COLUMNS, "contracts.csv", move |conn, cursor: Option<(String, String)>| {
         let rows = repo::list(conn, &scope, &filter, today, order, cursor.as_ref(), ROWS_PER_QUERY)?;
         let full = i64::try_from(rows.len()).unwrap_or(i64::MAX) == ROWS_PER_QUERY;
         let next = rows.last().filter(|_| full).map(|(last, _)| (repo::sort_value(last, order.key), last.id.clone()));
-        let lines = rows.into_iter().map(|(contract, summary)| row(view(contract, Some(&summary), today)));
-        Ok((lines.collect(), next))
+        let lines = rows.into_iter().map(|(contract, summary)| view(contract, Some(&summary), today).map(row));
+        Ok((lines.collect::<ApiResult<_>>()?, next))
     })
     .await
 }

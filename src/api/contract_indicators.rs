@@ -14,6 +14,7 @@ use validator::Validate;
 
 use super::contracts::find_in_scope;
 use super::problems::{ChildListProblems, CreateChildProblems, DeleteProblems, ReadProblems, UpdateProblems};
+use super::stored_id;
 use super::with_etag;
 use crate::auth::Caller;
 use crate::db::contract_indicators::{self as repo, ContractIndicatorRow, TargetRow};
@@ -190,7 +191,7 @@ fn view(
     targets.sort_by_key(|target| Period::parse(&target.period));
     let periods: Vec<String> = targets.iter().map(|target| target.period.clone()).collect();
     let observed: HashMap<String, Option<String>> =
-        observations::for_periods(conn, &row.indicator, &row.geo_level, &row.geo_code, &periods)?
+        observations::for_periods(conn, &row.indicator, row.geo_level.as_str(), &row.geo_code, &periods)?
             .into_iter()
             .map(|observation| (observation.period, observation.value.filter(|_| !observation.suppressed)))
             .collect();
@@ -222,10 +223,10 @@ fn view(
         })
         .collect();
     Ok(ContractIndicatorView {
-        id: row.id.parse().unwrap_or_default(),
-        contract_id: row.contract_id.parse().unwrap_or_default(),
-        geo_level: GeoLevel::parse(&row.geo_level).unwrap_or(GeoLevel::Commune),
-        unit: Unit::parse(&indicator.unit).unwrap_or(Unit::Count),
+        id: stored_id(&row.id)?,
+        contract_id: stored_id(&row.contract_id)?,
+        geo_level: row.geo_level,
+        unit: indicator.unit,
         ascending: indicator.ascending,
         indicator: row.indicator,
         geo_code: row.geo_code,
@@ -403,7 +404,7 @@ fn check_place(
     errors: &mut Vec<FieldError>,
 ) -> ApiResult<()> {
     if let Some(indicator) = indicator
-        && indicator.geo_level != level.as_str()
+        && indicator.geo_level != level
     {
         errors.push(FieldError::at_pointer(
             "/geo_level",
@@ -534,7 +535,7 @@ pub async fn create_contract_indicator(
                 "no indicator of the catalogue has this code",
             ));
         }
-        let periodicity = indicator.as_ref().and_then(|indicator| Periodicity::parse(&indicator.periodicity));
+        let periodicity = indicator.as_ref().map(|indicator| indicator.periodicity);
         check_place(change.conn, contract, indicator.as_ref(), body.geo_level, &body.geo_code, &mut errors)?;
         let baseline = body
             .baseline
@@ -558,7 +559,7 @@ pub async fn create_contract_indicator(
             id: db::new_id(),
             contract_id: contract.id.clone(),
             indicator: indicator.code.clone(),
-            geo_level: level.to_owned(),
+            geo_level: body.geo_level,
             geo_code: body.geo_code,
             baseline_period: baseline.map(|(period, _)| period.to_string()),
             baseline_value: baseline.map(|(_, value)| value.to_string()),
@@ -592,7 +593,7 @@ pub async fn update_contract_indicator(
         change.check(&if_match, current.version)?;
         change.require_open()?;
         let indicator = indicator_of(change.conn, &current.indicator)?;
-        let periodicity = Periodicity::parse(&indicator.periodicity);
+        let periodicity = Some(indicator.periodicity);
         let mut errors = Vec::new();
         let baseline = match &patch.baseline {
             None => current

@@ -13,15 +13,15 @@ use validator::Validate;
 pub use super::contract_view::{ContractView, LinkedScheme, PerimeterView};
 use super::problems::{CreateProblems, ListProblems, ReadProblems, TransitionProblems, UpdateProblems};
 use super::with_etag;
+use super::{stored_codes, stored_id};
 use crate::auth::{Caller, Scope};
 use crate::db::contracts::{
     self as repo, ContractFilter, ContractOrder, ContractRow, Perimeter, ScopedContract, SortKey,
 };
 use crate::db::{self, DbConnection, DbPool, funding, parties, territories};
-use crate::domain::codes::{join_codes, split_codes};
+use crate::domain::codes::join_codes;
 use crate::domain::contract::{ContractKind, ContractStatus, Field, RecordedStatus};
 use crate::domain::lifecycle::{self, ContractFacts, PartyFacts, TransitionAction, TransitionRequest};
-use crate::domain::organisation::OrganisationKind;
 use crate::domain::territory::is_caf_department;
 use crate::error::{ApiError, ApiResult, FieldError};
 use crate::http::body::{ApiJson, RequestBody};
@@ -269,7 +269,7 @@ fn check_predecessors(
                 errors.push(FieldError::at_pointer(pointer, "INVALID_PREDECESSOR", "a contract cannot replace itself"));
             }
             None => errors.push(FieldError::at_pointer(pointer, "UNKNOWN_CONTRACT", "no such contract in your scope")),
-            Some(row) if row.kind != "cej" || row.department != draft.department => {
+            Some(row) if row.kind != ContractKind::Cej || row.department != draft.department => {
                 errors.push(FieldError::at_pointer(
                     pointer,
                     "INVALID_PREDECESSOR",
@@ -321,17 +321,20 @@ pub(crate) fn views(conn: &mut DbConnection, rows: Vec<ContractRow>) -> ApiResul
     let ids: Vec<String> = rows.iter().map(|row| row.id.clone()).collect();
     let mut summaries = repo::summaries(conn, &ids)?;
     let today = chrono::Utc::now().date_naive();
-    Ok(rows
-        .into_iter()
+    rows.into_iter()
         .map(|row| {
             let summary = summaries.remove(&row.id);
             summarised_view(row, summary.as_ref(), today)
         })
-        .collect())
+        .collect()
 }
 
 /// The view of a contract read with its summary.
-pub(crate) fn summarised_view(row: ContractRow, summary: Option<&repo::SummaryRow>, today: NaiveDate) -> ContractView {
+pub(crate) fn summarised_view(
+    row: ContractRow,
+    summary: Option<&repo::SummaryRow>,
+    today: NaiveDate,
+) -> ApiResult<ContractView> {
     let perimeter = summary.map(repo::SummaryRow::perimeter).unwrap_or_default();
     let covered = summary.map(repo::SummaryRow::coverage).unwrap_or_default();
     let predecessor_ids = summary.map(repo::SummaryRow::predecessor_ids).unwrap_or_default();
@@ -354,7 +357,7 @@ pub(crate) fn draft_view(
     let mut predecessor_ids = predecessor_ids.to_vec();
     predecessor_ids.sort();
     let today = chrono::Utc::now().date_naive();
-    Ok(view(row, sorted, covered, &predecessor_ids, today))
+    view(row, sorted, covered, &predecessor_ids, today)
 }
 
 pub(crate) fn view_one(conn: &mut DbConnection, row: ContractRow) -> ApiResult<ContractView> {
@@ -367,11 +370,11 @@ fn view(
     covered: repo::Coverage,
     predecessor_ids: &[String],
     today: NaiveDate,
-) -> ContractView {
-    let recorded = RecordedStatus::parse(&row.status).unwrap_or(RecordedStatus::Draft);
-    ContractView {
-        id: row.id.parse().unwrap_or_default(),
-        kind: ContractKind::parse(&row.kind).unwrap_or(ContractKind::Ctg),
+) -> ApiResult<ContractView> {
+    let recorded = row.status;
+    Ok(ContractView {
+        id: stored_id(&row.id)?,
+        kind: row.kind,
         reference: row.reference,
         title: row.title,
         department: row.department,
@@ -381,19 +384,19 @@ fn view(
         signed_on: row.signed_on,
         ended_on: row.ended_on,
         status_reason: row.status_reason,
-        fields: split_codes(&row.fields, Field::parse),
+        fields: stored_codes(&row.fields)?,
         perimeter: PerimeterView {
             epcis: perimeter.epcis,
             communes: perimeter.communes,
             covered_communes: covered.communes,
             covered_population: covered.population,
         },
-        linked_schemes: serde_json::from_str(&row.linked_schemes).unwrap_or_default(),
-        predecessor_ids: predecessor_ids.iter().filter_map(|id| id.parse().ok()).collect(),
+        linked_schemes: serde_json::from_str(&row.linked_schemes).map_err(ApiError::internal)?,
+        predecessor_ids: predecessor_ids.iter().map(|id| stored_id(id)).collect::<ApiResult<_>>()?,
         version: row.version,
         created_at: db::rfc3339(row.created_at),
         updated_at: db::rfc3339(row.updated_at),
-    }
+    })
 }
 
 /// The contract `id` if the caller reaches it; 404 otherwise, exactly as for an unknown id.
@@ -501,12 +504,12 @@ pub async fn list_contracts(
     let page = db::run(&pool, move |conn| {
         let today = chrono::Utc::now().date_naive();
         let rows = repo::list(conn, &scope, &filter, today, order, after.as_ref(), page.fetch_limit())?;
-        Ok(page.finish(
+        page.try_finish(
             &tokens,
             rows,
             |(row, _)| format!("{}{CURSOR_SEPARATOR}{}", repo::sort_value(row, order.key), row.id),
             |(row, summary)| summarised_view(row, Some(&summary), today),
-        ))
+        )
     })
     .await?;
     Ok(HttpResponse::Ok().json(page))
@@ -520,7 +523,7 @@ pub async fn get_contract(caller: Caller, id: web::Path<Uuid>, pool: web::Data<D
     // One statement (two for a collectivity, whose party check follows the row it reads).
     let view = db::run_one_statement(&pool, move |conn| {
         let (row, summary) = repo::find_summarised(conn, &caller.scope(), &id)?.ok_or(ApiError::NotFound)?;
-        Ok(summarised_view(row, Some(&summary), chrono::Utc::now().date_naive()))
+        summarised_view(row, Some(&summary), chrono::Utc::now().date_naive())
     })
     .await?;
     Ok(with_etag(view.version, &view))
@@ -592,11 +595,11 @@ pub async fn create_contract(
             let now = db::now();
             let row = ContractRow {
                 id: db::new_id(),
-                kind: draft.kind.as_str().to_owned(),
+                kind: draft.kind,
                 reference,
                 title: draft.title,
                 department: draft.department,
-                status: RecordedStatus::Draft.as_str().to_owned(),
+                status: RecordedStatus::Draft,
                 start_date: draft.start_date,
                 end_date: draft.end_date,
                 signed_on: None,
@@ -639,7 +642,7 @@ pub async fn update_contract(
             || patch.fields.is_some()
             || patch.perimeter.is_some()
             || patch.predecessor_ids.is_some();
-        if amendment_only && !write::status_of(&change.contract)?.is_editable() {
+        if amendment_only && !change.contract.row().status.is_editable() {
             return Err(ApiError::Conflict(
                 "the contract is signed: its period, perimeter, fields and predecessors change through an amendment"
                     .into(),
@@ -712,21 +715,23 @@ fn facts(conn: &mut DbConnection, scoped: &ScopedContract) -> ApiResult<Contract
         repo::perimeters(conn, std::slice::from_ref(&contract.id))?.remove(&contract.id).unwrap_or_default();
     let parties = parties::list(conn, scoped)?
         .into_iter()
-        .map(|(party, organisation)| PartyFacts {
-            organisation_name: organisation.name,
-            organisation_kind: OrganisationKind::parse(&organisation.kind).unwrap_or(OrganisationKind::Other),
-            roles: split_codes(&party.roles, crate::domain::contract::PartyRole::parse),
-            signed_on: party.signed_on,
-            deliberation_date: party.deliberation_date,
-            deliberation_ref: party.deliberation_ref,
+        .map(|(party, organisation)| {
+            Ok(PartyFacts {
+                organisation_name: organisation.name,
+                organisation_kind: organisation.kind,
+                roles: stored_codes(&party.roles)?,
+                signed_on: party.signed_on,
+                deliberation_date: party.deliberation_date,
+                deliberation_ref: party.deliberation_ref,
+            })
         })
-        .collect();
+        .collect::<ApiResult<_>>()?;
     Ok(ContractFacts {
-        kind: ContractKind::parse(&contract.kind).unwrap_or(ContractKind::Ctg),
-        status: RecordedStatus::parse(&contract.status).unwrap_or(RecordedStatus::Draft),
+        kind: contract.kind,
+        status: contract.status,
         start_date: contract.start_date,
         end_date: contract.end_date,
-        fields: split_codes(&contract.fields, Field::parse).into_iter().collect(),
+        fields: stored_codes(&contract.fields)?.into_iter().collect(),
         perimeter_size: perimeter.len(),
         parties,
     })
@@ -741,14 +746,14 @@ fn supersede_predecessors(change: &mut ContractChange<'_>) -> ApiResult<()> {
     for id in predecessor_ids {
         let Some(predecessor) = repo::lock_scoped(change.conn, &Scope::Everything, &id)? else { continue };
         let mut predecessor_change = change.on(predecessor);
-        if write::status_of(&predecessor_change.contract)? != RecordedStatus::Signed {
+        if predecessor_change.contract.row().status != RecordedStatus::Signed {
             continue;
         }
         let current = predecessor_change.contract.row().clone();
         let before = view_one(predecessor_change.conn, current.clone())?;
         let reason = format!("replaced by {}", ctg.reference);
         let row = predecessor_change.next(ContractRow {
-            status: RecordedStatus::Superseded.as_str().to_owned(),
+            status: RecordedStatus::Superseded,
             status_reason: Some(reason.clone()),
             ..current
         });
@@ -783,7 +788,7 @@ pub async fn transition_contract(
                 unmet: unmet.into_iter().map(|u| FieldError::condition(u.code, u.detail)).collect(),
             })?;
         let before = view_one(change.conn, current.clone())?;
-        let mut row = change.next(ContractRow { status: target.as_str().to_owned(), ..current });
+        let mut row = change.next(ContractRow { status: target, ..current });
         match body.action {
             TransitionAction::Sign => {
                 row.signed_on = lifecycle::signature_date(&facts, &request);

@@ -13,12 +13,11 @@ use utoipa::ToSchema;
 
 use super::funding_summary::{FundingSummaryRow, euros, figures_by_year_and_programme};
 use super::problems::ReadProblems;
+use super::{stored_code, stored_codes};
 use crate::auth::{Caller, Scope};
 use crate::db::department_summary::{self as repo, TerritoryCoverage};
 use crate::db::{self, DbConnection, DbPool, territories};
-use crate::domain::codes::split_codes;
 use crate::domain::contract::{ContractKind, ContractStatus, Field, RecordedStatus};
-use crate::domain::funding::Programme;
 use crate::error::{ApiError, ApiResult};
 use crate::http::csv::{CsvTable, wants_csv};
 use crate::http::query::{ApiQuery, NoParameters};
@@ -120,15 +119,11 @@ fn summarise(conn: &mut DbConnection, code: &str, today: NaiveDate) -> ApiResult
     let mut by_field: BTreeMap<Field, i64> = BTreeMap::new();
     let mut cej_to_renew = Vec::new();
     for contract in &contracts {
-        let (Some(kind), Some(recorded)) =
-            (ContractKind::parse(&contract.kind), RecordedStatus::parse(&contract.status))
-        else {
-            continue;
-        };
+        let (kind, recorded) = (contract.kind, contract.status);
         let status = recorded.seen_on(today, contract.start_date, contract.end_date);
         *by_status.entry((kind, status)).or_default() += 1;
         if !matches!(recorded, RecordedStatus::Cancelled | RecordedStatus::Superseded) {
-            for field in split_codes(&contract.fields, Field::parse) {
+            for field in stored_codes::<Field>(&contract.fields)? {
                 *by_field.entry(field).or_default() += 1;
             }
         }
@@ -150,12 +145,10 @@ fn summarise(conn: &mut DbConnection, code: &str, today: NaiveDate) -> ApiResult
     let (figures, _drafts) = figures_by_year_and_programme(conn, &ids)?;
     let funding = figures
         .into_iter()
-        .map(|((year, programme), figures)| FundingSummaryRow {
-            year,
-            programme: Programme::parse(&programme).unwrap_or(Programme::Other),
-            figures,
+        .map(|((year, programme), figures)| {
+            Ok(FundingSummaryRow { year, programme: stored_code(&programme)?, figures })
         })
-        .collect();
+        .collect::<ApiResult<_>>()?;
     let latest_coverage_rates = repo::latest_coverage_rates(conn, code)?
         .into_iter()
         .map(|(row, epci_name)| LatestCoverageRate {

@@ -9,6 +9,7 @@ use uuid::Uuid;
 use validator::Validate;
 
 use super::problems::{CreateProblems, DeleteProblems, ListProblems, ReadProblems, UpdateProblems};
+use super::stored_id;
 use super::with_etag;
 use crate::auth::Caller;
 use crate::db::equipments::{self as repo, EquipmentFilter, EquipmentRow};
@@ -65,14 +66,16 @@ impl Resource for EquipmentView {
     }
 }
 
-impl From<EquipmentRow> for EquipmentView {
-    fn from(row: EquipmentRow) -> Self {
-        Self {
-            id: row.id.parse().unwrap_or_default(),
-            equipment_type: EquipmentType::parse(&row.equipment_type).unwrap_or(EquipmentType::Other),
+impl TryFrom<EquipmentRow> for EquipmentView {
+    type Error = ApiError;
+
+    fn try_from(row: EquipmentRow) -> ApiResult<Self> {
+        Ok(Self {
+            id: stored_id(&row.id)?,
+            equipment_type: row.equipment_type,
             name: row.name,
             siret: row.siret,
-            manager_id: row.manager_id.parse().unwrap_or_default(),
+            manager_id: stored_id(&row.manager_id)?,
             commune: row.commune,
             department: row.department,
             capacity_places: row.capacity_places,
@@ -81,7 +84,7 @@ impl From<EquipmentRow> for EquipmentView {
             version: row.version,
             created_at: db::rfc3339(row.created_at),
             updated_at: db::rfc3339(row.updated_at),
-        }
+        })
     }
 }
 
@@ -213,7 +216,7 @@ pub async fn list_equipments(
     let page = PageRequest::new(&tokens, &params, format!("equipments|{filter:?}|{}", caller.fingerprint()))?;
     let page = db::run(&pool, move |conn| {
         let rows = repo::list(conn, &filter, page.after.as_deref(), page.fetch_limit())?;
-        Ok(page.finish(&tokens, rows, |row| row.id.clone(), EquipmentView::from))
+        page.try_finish(&tokens, rows, |row| row.id.clone(), EquipmentView::try_from)
     })
     .await?;
     Ok(HttpResponse::Ok().json(page))
@@ -225,7 +228,7 @@ pub async fn list_equipments(
 pub async fn get_equipment(_caller: Caller, id: web::Path<Uuid>, pool: web::Data<DbPool>) -> ApiResult<HttpResponse> {
     let id = id.into_inner().to_string();
     let row = db::run(&pool, move |conn| repo::find(conn, &id)?.ok_or(ApiError::NotFound)).await?;
-    Ok(with_etag(row.version, &EquipmentView::from(row)))
+    Ok(with_etag(row.version, &EquipmentView::try_from(row)?))
 }
 
 /// Record an equipment. Its département is the commune's; a SIRET must belong to the manager.
@@ -241,7 +244,7 @@ pub async fn create_equipment(
     write::change_directory(&pool, caller, retry, move |change| {
         let mut row = EquipmentRow {
             id: db::new_id(),
-            equipment_type: body.equipment_type.as_str().to_owned(),
+            equipment_type: body.equipment_type,
             name: body.name.trim().to_owned(),
             siret: body.siret,
             manager_id: body.manager_id.to_string(),
@@ -257,7 +260,7 @@ pub async fn create_equipment(
         row.department = check(change.conn, &row)?;
         require_writable(change.caller, &row.department)?;
         repo::insert(change.conn, &row)?;
-        change.created(&EquipmentView::from(row))
+        change.created(&EquipmentView::try_from(row)?)
     })
     .await
 }
@@ -280,7 +283,7 @@ pub async fn update_equipment(
         change.check(&if_match, current.version)?;
         let read_version = current.version;
         let mut row = change.next(EquipmentRow {
-            equipment_type: patch.equipment_type.map_or(current.equipment_type.clone(), |t| t.as_str().to_owned()),
+            equipment_type: patch.equipment_type.unwrap_or(current.equipment_type),
             name: patch.name.map_or(current.name.clone(), |name| name.trim().to_owned()),
             siret: patch.siret.unwrap_or_else(|| current.siret.clone()),
             manager_id: patch.manager_id.map_or(current.manager_id.clone(), |id| id.to_string()),
@@ -293,7 +296,7 @@ pub async fn update_equipment(
         row.department = check(change.conn, &row)?;
         require_writable(change.caller, &row.department)?;
         DirectoryChange::written(repo::update(change.conn, &row, read_version)?)?;
-        change.updated(&EquipmentView::from(row))
+        change.updated(&EquipmentView::try_from(row)?)
     })
     .await
 }
@@ -318,7 +321,7 @@ pub async fn delete_equipment(
             return Err(ApiError::Conflict(format!("{commitments} funding commitment(s) still name this equipment")));
         }
         DirectoryChange::written(repo::delete(change.conn, &id, current.version)?)?;
-        change.deleted(&EquipmentView::from(current))
+        change.deleted(&EquipmentView::try_from(current)?)
     })
     .await
 }

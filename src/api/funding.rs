@@ -16,11 +16,11 @@ use super::problems::{
     ChildListProblems, CreateChildProblems, DeleteProblems, ReadProblems, TransitionProblems, UpdateProblems,
 };
 use super::with_etag;
+use super::{stored_codes, stored_id};
 use crate::auth::Caller;
 use crate::db::contracts::ScopedContract;
 use crate::db::funding::{self as repo, CommitmentRow, LineRow};
 use crate::db::{self, DbConnection, DbPool, equipments, parties};
-use crate::domain::codes::split_codes;
 use crate::domain::commitments::{self, CommitmentAction, CommitmentFacts, EditRefusal};
 use crate::domain::contract::PartyRole;
 use crate::domain::funding::{
@@ -102,21 +102,30 @@ pub(crate) fn format_month_day((month, day): (u32, u32)) -> String {
 }
 
 /// The stored schedule rule of a commitment.
-pub(crate) fn stored_rule(row: &CommitmentRow) -> ScheduleRule {
-    ScheduleRule {
-        advance_percent: u8::try_from(row.advance_percent).unwrap_or(70),
-        advance_splits: row.advance_splits.split(',').filter_map(parse_month_day).collect(),
-        balance_due: parse_month_day(&row.balance_due).unwrap_or((5, 31)),
-    }
+/// The stored schedule rule of a commitment; a stored value out of its range is a fault of the
+/// database, answered 500, never replaced by the default rule.
+pub(crate) fn stored_rule(row: &CommitmentRow) -> ApiResult<ScheduleRule> {
+    let fault = || ApiError::internal(format!("commitment {} has an unreadable schedule rule", row.id));
+    let month_day = |text: &str| parse_month_day(text).ok_or_else(fault);
+    Ok(ScheduleRule {
+        advance_percent: u8::try_from(row.advance_percent).ok().filter(|percent| *percent <= 100).ok_or_else(fault)?,
+        advance_splits: row
+            .advance_splits
+            .split(',')
+            .filter(|text| !text.is_empty())
+            .map(month_day)
+            .collect::<ApiResult<_>>()?,
+        balance_due: month_day(&row.balance_due)?,
+    })
 }
 
-pub(crate) fn commitment_view(row: CommitmentRow, years: &BTreeMap<i64, i64>) -> CommitmentView {
-    let rule = stored_rule(&row);
-    CommitmentView {
-        id: row.id.parse().unwrap_or_default(),
-        contract_id: row.contract_id.parse().unwrap_or_default(),
-        payee_id: row.payee_id.parse().unwrap_or_default(),
-        equipment_id: row.equipment_id.and_then(|id| id.parse().ok()),
+pub(crate) fn commitment_view(row: &CommitmentRow, years: &BTreeMap<i64, i64>) -> ApiResult<CommitmentView> {
+    let rule = stored_rule(row)?;
+    Ok(CommitmentView {
+        id: stored_id(&row.id)?,
+        contract_id: stored_id(&row.contract_id)?,
+        payee_id: stored_id(&row.payee_id)?,
+        equipment_id: row.equipment_id.as_deref().map(stored_id).transpose()?,
         programme: row.programme,
         basis: row.basis,
         origin: row.origin,
@@ -137,7 +146,7 @@ pub(crate) fn commitment_view(row: CommitmentRow, years: &BTreeMap<i64, i64>) ->
         version: row.version,
         created_at: db::rfc3339(row.created_at),
         updated_at: db::rfc3339(row.updated_at),
-    }
+    })
 }
 
 const COMMITMENT_READ_ONLY: &[&str] =
@@ -207,7 +216,8 @@ fn check_commitment(
     let payee_roles = parties::list(conn, scoped)?
         .into_iter()
         .find(|(party, _)| party.organisation_id == row.payee_id)
-        .map(|(party, _)| split_codes(&party.roles, PartyRole::parse));
+        .map(|(party, _)| stored_codes::<PartyRole>(&party.roles))
+        .transpose()?;
     if !payee_roles.is_some_and(|roles| roles.contains(&PartyRole::Payee)) {
         errors.push(FieldError::at_pointer(
             "/payee_id",
@@ -333,7 +343,7 @@ fn reschedule_after_correction(
         return Err(ApiError::validation(errors));
     }
     if !repo::lines(conn, &commitment.id)?.is_empty() {
-        regenerate(conn, commitment, new, &schedule::changed_years(old, new), &stored_rule(commitment))?;
+        regenerate(conn, commitment, new, &schedule::changed_years(old, new), &stored_rule(commitment)?)?;
     }
     Ok(())
 }
@@ -353,13 +363,12 @@ pub async fn list_commitments(
         let rows = repo::list(conn, std::slice::from_ref(&contract.row().id))?;
         let ids: Vec<String> = rows.iter().map(|row| row.id.clone()).collect();
         let mut years = repo::years(conn, &ids)?;
-        Ok(rows
-            .into_iter()
+        rows.into_iter()
             .map(|row| {
                 let row_years = years.remove(&row.id).unwrap_or_default();
-                commitment_view(row, &row_years)
+                commitment_view(&row, &row_years)
             })
-            .collect::<Vec<_>>())
+            .collect::<ApiResult<Vec<_>>>()
     })
     .await?;
     Ok(HttpResponse::Ok().json(Page { items, next_page_token: None }))
@@ -373,7 +382,7 @@ pub async fn get_commitment(caller: Caller, id: web::Path<Uuid>, pool: web::Data
     let view = db::run(&pool, move |conn| {
         let row = find_commitment(conn, &caller, &id)?;
         let years = years_of(conn, &id)?;
-        Ok(commitment_view(row, &years))
+        commitment_view(&row, &years)
     })
     .await?;
     Ok(with_etag(view.version, &view))
@@ -414,7 +423,7 @@ pub async fn create_commitment(
         };
         let years = check_commitment(change.conn, &change.contract, &row, &body.years)?;
         repo::insert(change.conn, &change.contract, &row, &years)?;
-        change.created(&commitment_view(row, &years))
+        change.created(&commitment_view(&row, &years)?)
     })
     .await
 }
@@ -445,7 +454,7 @@ pub async fn update_commitment(
             Ok(()) => {}
         }
         let old_years = years_of(change.conn, &current.id)?;
-        let before = commitment_view(current.clone(), &old_years);
+        let before = commitment_view(&current, &old_years)?;
         let row = change.next(CommitmentRow {
             payee_id: patch.payee_id.map_or_else(|| current.payee_id.clone(), |id| id.to_string()),
             equipment_id: patch
@@ -466,7 +475,7 @@ pub async fn update_commitment(
             reschedule_after_correction(change.conn, &row, &old_years, &years)?;
         }
         repo::update(change.conn, &change.contract, &row, years_changed.then_some(&years))?;
-        change.updated(&before, &commitment_view(row, &years), patch.reason.as_deref())
+        change.updated(&before, &commitment_view(&row, &years)?, patch.reason.as_deref())
     })
     .await
 }
@@ -488,7 +497,7 @@ pub async fn delete_commitment(
         }
         let years = years_of(change.conn, &current.id)?;
         repo::delete(change.conn, &change.contract, &current.id)?;
-        change.deleted(&commitment_view(current, &years))
+        change.deleted(&commitment_view(&current, &years)?)
     })
     .await
 }
@@ -521,7 +530,7 @@ pub async fn transition_commitment(
         let facts = CommitmentFacts {
             status: current.status,
             has_decision_date: current.decision_date.is_some(),
-            contract_status: write::status_of(&change.contract)?,
+            contract_status: change.contract.row().status,
         };
         let target =
             commitments::transition(&facts, body.action).map_err(|unmet| ApiError::InvalidStateTransition {
@@ -529,10 +538,10 @@ pub async fn transition_commitment(
                 unmet: unmet.into_iter().map(|u| FieldError::condition(u.code, u.detail)).collect(),
             })?;
         let years = years_of(change.conn, &current.id)?;
-        let before = commitment_view(current.clone(), &years);
+        let before = commitment_view(&current, &years)?;
         let row = change.next(CommitmentRow { status: target, ..current });
         repo::update(change.conn, &change.contract, &row, None)?;
-        change.transitioned(&before, &commitment_view(row, &years), body.reason.as_deref())
+        change.transitioned(&before, &commitment_view(&row, &years)?, body.reason.as_deref())
     })
     .await
 }

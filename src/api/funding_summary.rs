@@ -11,6 +11,7 @@ use uuid::Uuid;
 
 use super::contracts::find_in_scope;
 use super::problems::ReadProblems;
+use super::{stored_code, stored_id};
 use crate::auth::Caller;
 use crate::db::funding as repo;
 use crate::db::{self, DbPool};
@@ -129,10 +130,10 @@ pub async fn get_funding_summary(
             .into_iter()
             .map(|((year, programme), figures)| {
                 totals.add(&figures);
-                FundingSummaryRow { year, programme: Programme::parse(&programme).unwrap_or(Programme::Other), figures }
+                Ok(FundingSummaryRow { year, programme: stored_code(&programme)?, figures })
             })
-            .collect();
-        Ok(FundingSummary { contract_id: id.parse().unwrap_or_default(), rows, totals, draft_cents })
+            .collect::<ApiResult<_>>()?;
+        Ok(FundingSummary { contract_id: stored_id(&id)?, rows, totals, draft_cents })
     })
     .await?;
     if !csv {

@@ -8,6 +8,7 @@ use uuid::Uuid;
 
 use super::contracts::find_in_scope;
 use super::problems::ChildListProblems;
+use super::stored_id;
 use crate::auth::Caller;
 use crate::db::history::{self as repo, EntryRow};
 use crate::db::{self, DbPool};
@@ -40,19 +41,19 @@ pub struct HistoryEntryView {
     pub after: Option<serde_json::Value>,
 }
 
-fn entry_view(row: EntryRow) -> HistoryEntryView {
+fn entry_view(row: EntryRow) -> ApiResult<HistoryEntryView> {
     let parse = |text: Option<String>| text.and_then(|text| serde_json::from_str(&text).ok());
-    HistoryEntryView {
+    Ok(HistoryEntryView {
         sequence: row.id,
         at: db::rfc3339(row.at),
         actor: Actor { sub: row.actor_sub, role: row.actor_role },
         action: row.action,
         resource: row.resource,
-        resource_id: row.resource_id.parse().unwrap_or_default(),
+        resource_id: stored_id(&row.resource_id)?,
         reason: row.reason,
         before: parse(row.before),
         after: parse(row.after),
-    }
+    })
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -81,7 +82,7 @@ pub async fn list_history(
         find_in_scope(conn, &caller, &id)?;
         let after = page.after.as_deref().and_then(|cursor| cursor.parse().ok());
         let rows = repo::list(conn, &id, after, page.fetch_limit())?;
-        Ok(page.finish(&tokens, rows, |row| row.id.to_string(), entry_view))
+        page.try_finish(&tokens, rows, |row| row.id.to_string(), entry_view)
     })
     .await?;
     Ok(HttpResponse::Ok().json(page))

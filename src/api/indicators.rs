@@ -7,6 +7,7 @@ use utoipa::{IntoParams, ToSchema};
 use validator::Validate;
 
 use super::problems::{CreateProblems, DeleteProblems, ListProblems, ReadProblems, UpdateProblems};
+use super::stored_code;
 use super::with_etag;
 use crate::auth::{Caller, Role};
 use crate::db::indicators::{self as repo, IndicatorFilter, IndicatorRow};
@@ -56,21 +57,21 @@ impl Resource for IndicatorView {
     }
 }
 
-fn indicator_view(row: IndicatorRow) -> IndicatorView {
-    IndicatorView {
+fn indicator_view(row: IndicatorRow) -> ApiResult<IndicatorView> {
+    Ok(IndicatorView {
         code: row.code,
         label: row.label,
         description: row.description,
-        unit: Unit::parse(&row.unit).unwrap_or(Unit::Count),
+        unit: row.unit,
         ascending: row.ascending,
-        field: row.field.as_deref().and_then(Field::parse),
+        field: row.field.as_deref().map(stored_code).transpose()?,
         source: row.source,
-        geo_level: GeoLevel::parse(&row.geo_level).unwrap_or(GeoLevel::Commune),
-        periodicity: Periodicity::parse(&row.periodicity).unwrap_or(Periodicity::Annual),
+        geo_level: row.geo_level,
+        periodicity: row.periodicity,
         version: row.version,
         created_at: db::rfc3339(row.created_at),
         updated_at: db::rfc3339(row.updated_at),
-    }
+    })
 }
 
 #[derive(Debug, Deserialize, Validate, ToSchema)]
@@ -150,7 +151,7 @@ pub async fn list_indicators(
     let page = PageRequest::new(&tokens, &params, format!("indicators|{filter:?}|{}", caller.fingerprint()))?;
     let page = db::run(&pool, move |conn| {
         let rows = repo::list(conn, &filter, page.after.as_deref(), page.fetch_limit())?;
-        Ok(page.finish(&tokens, rows, |row| row.code.clone(), indicator_view))
+        page.try_finish(&tokens, rows, |row| row.code.clone(), indicator_view)
     })
     .await?;
     Ok(HttpResponse::Ok().json(page))
@@ -166,7 +167,7 @@ pub async fn get_indicator(
 ) -> ApiResult<HttpResponse> {
     let code = code.into_inner();
     let row = db::run(&pool, move |conn| repo::find(conn, &code)?.ok_or(ApiError::NotFound)).await?;
-    Ok(with_etag(row.version, &indicator_view(row)))
+    Ok(with_etag(row.version, &indicator_view(row)?))
 }
 
 /// Add an indicator to the catalogue (admins).
@@ -191,18 +192,18 @@ pub async fn create_indicator(
             code: body.code,
             label: body.label.trim().to_owned(),
             description: body.description,
-            unit: body.unit.as_str().to_owned(),
+            unit: body.unit,
             ascending: body.ascending,
             field: body.field.map(|f| f.as_str().to_owned()),
             source: body.source.trim().to_owned(),
-            geo_level: body.geo_level.as_str().to_owned(),
-            periodicity: body.periodicity.as_str().to_owned(),
+            geo_level: body.geo_level,
+            periodicity: body.periodicity,
             version: 1,
             created_at: change.at,
             updated_at: change.at,
         };
         repo::insert(change.conn, &row)?;
-        change.created(&indicator_view(row))
+        change.created(&indicator_view(row)?)
     })
     .await
 }
@@ -232,7 +233,7 @@ pub async fn update_indicator(
             ..current
         });
         DirectoryChange::written(repo::update(change.conn, &row, read_version)?)?;
-        change.updated(&indicator_view(row))
+        change.updated(&indicator_view(row)?)
     })
     .await
 }
@@ -252,7 +253,7 @@ pub async fn delete_indicator(
         let current = repo::find(change.conn, &code)?.ok_or(ApiError::NotFound)?;
         change.check(&if_match, current.version)?;
         DirectoryChange::written(repo::delete(change.conn, &code, current.version)?)?;
-        change.deleted(&indicator_view(current))
+        change.deleted(&indicator_view(current)?)
     })
     .await
 }

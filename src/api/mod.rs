@@ -28,7 +28,26 @@ use actix_web::HttpResponse;
 use actix_web::http::header;
 use serde::Serialize;
 
+use crate::error::{ApiError, ApiResult};
 use crate::http::preconditions::etag;
+
+/// An id read from the database, as a UUID: one that does not parse is a fault of the database,
+/// answered 500 and logged, never a made-up id.
+pub fn stored_id(text: &str) -> ApiResult<uuid::Uuid> {
+    text.parse().map_err(|_| ApiError::internal(format!("stored id {text:?} is not a UUID")))
+}
+
+/// A code stored in a TEXT column, read into its enum: an unknown code is a fault of the
+/// database, answered 500 and logged, never a default.
+pub fn stored_code<T: TryFrom<String, Error = crate::domain::codes::UnknownCode>>(stored: &str) -> ApiResult<T> {
+    T::try_from(stored.to_owned()).map_err(ApiError::internal)
+}
+
+/// A list of codes stored in one TEXT column, each read into its enum: an unknown code is a fault
+/// of the database, answered 500 and logged, never skipped.
+pub fn stored_codes<T: TryFrom<String, Error = crate::domain::codes::UnknownCode>>(stored: &str) -> ApiResult<Vec<T>> {
+    stored.split(',').filter(|code| !code.is_empty()).map(stored_code).collect()
+}
 
 /// 200 with `ETag` and the resource.
 pub fn with_etag(version: i64, body: &impl Serialize) -> HttpResponse {

@@ -51,7 +51,7 @@ pub struct ObservationView {
 fn observation_view(row: ObservationRow) -> ObservationView {
     ObservationView {
         indicator: row.indicator,
-        geo_level: GeoLevel::parse(&row.geo_level).unwrap_or(GeoLevel::Commune),
+        geo_level: row.geo_level,
         geo_code: row.geo_code,
         period: row.period,
         value: row.value,
@@ -177,11 +177,8 @@ pub async fn list_observations(
     let territory = territory(&caller);
     let level = {
         let code = code.clone();
-        db::run_one_statement(&pool, move |conn| {
-            let indicator = catalogue::find(conn, &code)?.ok_or(ApiError::NotFound)?;
-            GeoLevel::parse(&indicator.geo_level).ok_or_else(|| ApiError::internal("unknown geo_level in catalogue"))
-        })
-        .await?
+        db::run_one_statement(&pool, move |conn| Ok(catalogue::find(conn, &code)?.ok_or(ApiError::NotFound)?.geo_level))
+            .await?
     };
     if wants_csv(&req) {
         csv::refuse_paging(query.page_size, query.page_token.as_deref())?;

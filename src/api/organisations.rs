@@ -8,6 +8,7 @@ use uuid::Uuid;
 use validator::Validate;
 
 use super::problems::{CreateProblems, DeleteProblems, ListProblems, ReadProblems, UpdateProblems};
+use super::stored_id;
 use super::with_etag;
 use crate::auth::{Caller, Scope};
 use crate::db::organisations::{self as repo, OrganisationFilter, OrganisationRow};
@@ -60,11 +61,13 @@ impl Resource for OrganisationView {
     }
 }
 
-impl From<OrganisationRow> for OrganisationView {
-    fn from(row: OrganisationRow) -> Self {
-        Self {
-            id: row.id.parse().unwrap_or_default(),
-            kind: OrganisationKind::parse(&row.kind).unwrap_or(OrganisationKind::Other),
+impl TryFrom<OrganisationRow> for OrganisationView {
+    type Error = ApiError;
+
+    fn try_from(row: OrganisationRow) -> ApiResult<Self> {
+        Ok(Self {
+            id: stored_id(&row.id)?,
+            kind: row.kind,
             name: row.name,
             siren: row.siren,
             department: row.department,
@@ -72,7 +75,7 @@ impl From<OrganisationRow> for OrganisationView {
             version: row.version,
             created_at: db::rfc3339(row.created_at),
             updated_at: db::rfc3339(row.updated_at),
-        }
+        })
     }
 }
 
@@ -286,7 +289,7 @@ pub async fn list_organisations(
     let page = PageRequest::new(&tokens, &params, binding)?;
     let page = db::run(&pool, move |conn| {
         let rows = repo::list(conn, &filter, page.after.as_deref(), page.fetch_limit())?;
-        Ok(page.finish(&tokens, rows, |row| row.id.clone(), OrganisationView::from))
+        page.try_finish(&tokens, rows, |row| row.id.clone(), OrganisationView::try_from)
     })
     .await?;
     Ok(HttpResponse::Ok().json(page))
@@ -302,7 +305,7 @@ pub async fn get_organisation(
 ) -> ApiResult<HttpResponse> {
     let id = id.into_inner().to_string();
     let row = db::run(&pool, move |conn| repo::find(conn, &id)?.ok_or(ApiError::NotFound)).await?;
-    Ok(with_etag(row.version, &OrganisationView::from(row)))
+    Ok(with_etag(row.version, &OrganisationView::try_from(row)?))
 }
 
 /// Record an organisation. For a commune or an EPCI, the SIREN must be in the territory
@@ -329,7 +332,7 @@ pub async fn create_organisation(
         require_writable(change.caller, resolved.department.as_deref())?;
         let row = OrganisationRow {
             id: db::new_id(),
-            kind: kind.as_str().to_owned(),
+            kind,
             search_name: fold_for_search(&resolved.name),
             name: resolved.name,
             siren: resolved.siren,
@@ -340,7 +343,7 @@ pub async fn create_organisation(
             updated_at: change.at,
         };
         repo::insert(change.conn, &row).map_err(|error| conflict_on_unique(error, row.siren.as_deref(), kind))?;
-        change.created(&OrganisationView::from(row))
+        change.created(&OrganisationView::try_from(row)?)
     })
     .await
 }
@@ -361,10 +364,7 @@ pub async fn update_organisation(
         let current = repo::find(change.conn, &id)?.ok_or(ApiError::NotFound)?;
         require_writable(change.caller, current.department.as_deref())?;
         change.check(&if_match, current.version)?;
-        let kind = match patch.kind {
-            Some(kind) => kind,
-            None => OrganisationKind::try_from(current.kind.clone()).map_err(ApiError::internal)?,
-        };
+        let kind = patch.kind.unwrap_or(current.kind);
         let draft = Draft {
             kind,
             name: patch.name.or_else(|| Some(current.name.clone())),
@@ -376,7 +376,7 @@ pub async fn update_organisation(
         require_writable(change.caller, resolved.department.as_deref())?;
         // Collectivities reach contracts through their parties' SIRENs: an organisation that is a
         // party keeps its identity, or someone else would gain or lose those contracts.
-        let identity_changes = resolved.siren != current.siren || kind.as_str() != current.kind;
+        let identity_changes = resolved.siren != current.siren || kind != current.kind;
         if identity_changes && repo::usage(change.conn, &id)?.0 > 0 {
             return Err(ApiError::Conflict(
                 "this organisation is a party to contracts: its SIREN and kind stay".into(),
@@ -384,7 +384,7 @@ pub async fn update_organisation(
         }
         let read_version = current.version;
         let row = change.next(OrganisationRow {
-            kind: kind.as_str().to_owned(),
+            kind,
             search_name: fold_for_search(&resolved.name),
             name: resolved.name,
             siren: resolved.siren,
@@ -395,7 +395,7 @@ pub async fn update_organisation(
         let written = repo::update(change.conn, &row, read_version)
             .map_err(|error| conflict_on_unique(error, row.siren.as_deref(), kind))?;
         DirectoryChange::written(written)?;
-        change.updated(&OrganisationView::from(row))
+        change.updated(&OrganisationView::try_from(row)?)
     })
     .await
 }
@@ -422,7 +422,7 @@ pub async fn delete_organisation(
             )));
         }
         DirectoryChange::written(repo::delete(change.conn, &id, current.version)?)?;
-        change.deleted(&OrganisationView::from(current))
+        change.deleted(&OrganisationView::try_from(current)?)
     })
     .await
 }

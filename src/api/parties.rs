@@ -12,13 +12,15 @@ use super::contracts::find_in_scope;
 use super::organisations::OrganisationView;
 use super::problems::{ChildListProblems, CreateChildProblems, DeleteProblems, ReadProblems, UpdateProblems};
 use super::with_etag;
+use super::{stored_codes, stored_id};
 use crate::auth::Caller;
 use crate::db::contracts::ScopedContract;
 use crate::db::organisations::OrganisationRow;
 use crate::db::parties::{self as repo, PartyRow};
 use crate::db::{self, DbConnection, DbPool, funding, organisations};
-use crate::domain::codes::{join_codes, split_codes};
+use crate::domain::codes::join_codes;
 use crate::domain::contract::PartyRole;
+use crate::domain::organisation::OrganisationKind;
 use crate::error::{ApiError, ApiResult, FieldError};
 use crate::http::body::{ApiJson, RequestBody, nullable};
 use crate::http::idempotency::{IdempotentJson, Retry};
@@ -62,13 +64,13 @@ impl Resource for PartyView {
     }
 }
 
-pub(crate) fn party_view(row: PartyRow, organisation: OrganisationRow) -> PartyView {
-    PartyView {
-        id: row.id.parse().unwrap_or_default(),
-        contract_id: row.contract_id.parse().unwrap_or_default(),
-        organisation_id: row.organisation_id.parse().unwrap_or_default(),
-        organisation: OrganisationView::from(organisation),
-        roles: split_codes(&row.roles, PartyRole::parse),
+pub(crate) fn party_view(row: PartyRow, organisation: OrganisationRow) -> ApiResult<PartyView> {
+    Ok(PartyView {
+        id: stored_id(&row.id)?,
+        contract_id: stored_id(&row.contract_id)?,
+        organisation_id: stored_id(&row.organisation_id)?,
+        organisation: OrganisationView::try_from(organisation)?,
+        roles: stored_codes(&row.roles)?,
         signatory_name: row.signatory_name,
         signatory_title: row.signatory_title,
         deliberation_date: row.deliberation_date,
@@ -77,7 +79,7 @@ pub(crate) fn party_view(row: PartyRow, organisation: OrganisationRow) -> PartyV
         version: row.version,
         created_at: db::rfc3339(row.created_at),
         updated_at: db::rfc3339(row.updated_at),
-    }
+    })
 }
 
 #[derive(Debug, Deserialize, Validate, ToSchema)]
@@ -136,12 +138,12 @@ impl PartyPatch {
     }
 }
 
-fn signs(roles: &str) -> bool {
-    split_codes(roles, PartyRole::parse).into_iter().any(PartyRole::signs)
+fn signs(roles: &str) -> ApiResult<bool> {
+    Ok(stored_codes(roles)?.into_iter().any(PartyRole::signs))
 }
 
-fn is_editable(contract: &ScopedContract) -> ApiResult<bool> {
-    Ok(write::status_of(contract)?.is_editable())
+fn is_editable(contract: &ScopedContract) -> bool {
+    contract.row().status.is_editable()
 }
 
 /// The party `id` of a contract in scope, or 404.
@@ -170,10 +172,10 @@ pub async fn list_parties(
     let id = id.into_inner().to_string();
     let items = db::run(&pool, move |conn| {
         let contract = find_in_scope(conn, &caller, &id)?;
-        Ok(repo::list(conn, &contract)?
+        repo::list(conn, &contract)?
             .into_iter()
             .map(|(party, organisation)| party_view(party, organisation))
-            .collect::<Vec<_>>())
+            .collect::<ApiResult<Vec<_>>>()
     })
     .await?;
     Ok(HttpResponse::Ok().json(Page { items, next_page_token: None }))
@@ -191,7 +193,7 @@ pub async fn get_party(
     let view = db::run(&pool, move |conn| {
         let contract = find_in_scope(conn, &caller, &contract_id.to_string())?;
         let (party, organisation) = find_party(conn, &contract, id)?;
-        Ok(party_view(party, organisation))
+        party_view(party, organisation)
     })
     .await?;
     Ok(with_etag(view.version, &view))
@@ -218,7 +220,7 @@ pub async fn create_party(
             )]));
         };
         let department = &change.contract.row().department;
-        if organisation.kind == "caf" && organisation.department.as_ref() != Some(department) {
+        if organisation.kind == OrganisationKind::Caf && organisation.department.as_ref() != Some(department) {
             return Err(ApiError::validation(vec![FieldError::at_pointer(
                 "/organisation_id",
                 "CAF_OF_ANOTHER_DEPARTMENT",
@@ -226,7 +228,7 @@ pub async fn create_party(
             )]));
         }
         let roles = join_codes(&body.roles, PartyRole::as_str);
-        if !is_editable(&change.contract)? && signs(&roles) {
+        if !is_editable(&change.contract) && signs(&roles)? {
             return Err(ApiError::Conflict("the contract is signed: no signatory can be added".into()));
         }
         if repo::is_party(change.conn, &change.contract, &organisation_id)? {
@@ -247,7 +249,7 @@ pub async fn create_party(
             updated_at: change.at,
         };
         repo::insert(change.conn, &change.contract, &row)?;
-        change.created(&party_view(row, organisation))
+        change.created(&party_view(row, organisation)?)
     })
     .await
 }
@@ -278,17 +280,17 @@ pub async fn update_party(
         change.require_open()?;
         let roles =
             patch.roles.as_ref().map_or_else(|| current.roles.clone(), |roles| join_codes(roles, PartyRole::as_str));
-        if !is_editable(&change.contract)? && (patch.touches_signature() || signs(&roles) != signs(&current.roles)) {
+        if !is_editable(&change.contract) && (patch.touches_signature() || signs(&roles)? != signs(&current.roles)?) {
             return Err(ApiError::Conflict("the contract is signed: signatures and signatory roles are fixed".into()));
         }
-        if !split_codes(&roles, PartyRole::parse).contains(&PartyRole::Payee) {
+        if !stored_codes(&roles)?.contains(&PartyRole::Payee) {
             refuse_if_paid(
                 change,
                 &current,
                 "this party receives funding under the contract: it keeps the payee role",
             )?;
         }
-        let before = party_view(current.clone(), organisation.clone());
+        let before = party_view(current.clone(), organisation.clone())?;
         let row = change.next(PartyRow {
             roles,
             signatory_name: patch.signatory_name.unwrap_or_else(|| current.signatory_name.clone()),
@@ -299,7 +301,7 @@ pub async fn update_party(
             ..current
         });
         repo::update(change.conn, &change.contract, &row)?;
-        change.updated(&before, &party_view(row, organisation), None)
+        change.updated(&before, &party_view(row, organisation)?, None)
     })
     .await
 }
@@ -318,12 +320,12 @@ pub async fn delete_party(
         let (current, organisation) = find_party(change.conn, &change.contract, id)?;
         change.check(&if_match, current.version)?;
         change.require_open()?;
-        if !is_editable(&change.contract)? && signs(&current.roles) {
+        if !is_editable(&change.contract) && signs(&current.roles)? {
             return Err(ApiError::Conflict("the contract is signed: its signatories stay".into()));
         }
         refuse_if_paid(change, &current, "this party receives funding under the contract")?;
         repo::delete(change.conn, &change.contract, &current.id)?;
-        change.deleted(&party_view(current, organisation))
+        change.deleted(&party_view(current, organisation)?)
     })
     .await
 }

@@ -13,6 +13,7 @@ use validator::Validate;
 
 use super::funding::{find_commitment, format_month_day, regenerate, stored_rule, years_of};
 use super::problems::{ChildListProblems, CreateChildProblems, GuardedChildProblems, ReadProblems};
+use super::stored_id;
 use crate::auth::Caller;
 use crate::db::funding::{self as repo, CommitmentRow, PaymentRow};
 use crate::db::{self, DbConnection, DbPool};
@@ -134,22 +135,18 @@ fn schedule_view(
             {
                 entry.scheduled_cents += line.amount_cents;
             }
-            ScheduleLineView {
-                id: line.id.parse().unwrap_or_default(),
+            Ok(ScheduleLineView {
+                id: stored_id(&line.id)?,
                 year: line.year,
                 kind: line.kind,
                 due_on: line.due_on,
                 amount_cents: line.amount_cents,
                 paid_cents,
                 status: schedule::seen_status(line.status, line.amount_cents, paid_cents, line.due_on, today),
-            }
+            })
         })
-        .collect();
-    Ok(ScheduleView {
-        commitment_id: commitment.id.parse().unwrap_or_default(),
-        lines,
-        years: totals.into_values().collect(),
-    })
+        .collect::<ApiResult<_>>()?;
+    Ok(ScheduleView { commitment_id: stored_id(&commitment.id)?, lines, years: totals.into_values().collect() })
 }
 
 /// The schedule of a commitment, with each line's paid amount and each year's totals.
@@ -242,7 +239,7 @@ pub async fn generate_schedule(
         if current.status == CommitmentStatus::Closed {
             return Err(ApiError::Conflict("the commitment is closed".into()));
         }
-        let rule = rule_from(&body, &stored_rule(&current))?;
+        let rule = rule_from(&body, &stored_rule(&current)?)?;
         let years = years_of(change.conn, &current.id)?;
         let before = schedule_view(change.conn, &current, &years)?;
         let all_years: BTreeSet<i64> = years.keys().copied().chain(before.lines.iter().map(|line| line.year)).collect();
@@ -273,17 +270,17 @@ pub struct PaymentView {
     pub created_at: String,
 }
 
-fn payment_view(row: PaymentRow) -> PaymentView {
-    PaymentView {
-        id: row.id.parse().unwrap_or_default(),
-        commitment_id: row.commitment_id.parse().unwrap_or_default(),
-        schedule_line_id: row.schedule_line_id.parse().unwrap_or_default(),
+fn payment_view(row: PaymentRow) -> ApiResult<PaymentView> {
+    Ok(PaymentView {
+        id: stored_id(&row.id)?,
+        commitment_id: stored_id(&row.commitment_id)?,
+        schedule_line_id: stored_id(&row.schedule_line_id)?,
         year: row.year,
         paid_on: row.paid_on,
         amount_cents: row.amount_cents,
         reference: row.reference,
         created_at: db::rfc3339(row.created_at),
-    }
+    })
 }
 
 #[derive(Debug, Deserialize, Validate, ToSchema)]
@@ -387,7 +384,7 @@ pub async fn create_payment(
         let status = schedule::status_after_payment(line.amount_cents, line_paid + payment.amount_cents);
         repo::set_line_status(change.conn, &line.id, status, change.at)?;
         repo::insert_payment(change.conn, &change.contract, &row)?;
-        change.created_with_reason(&payment_view(row), payment.reason.as_deref())
+        change.created_with_reason(&payment_view(row)?, payment.reason.as_deref())
     })
     .await
 }
@@ -417,12 +414,12 @@ pub async fn list_payments(
     let page = db::run(&pool, move |conn| {
         find_commitment(conn, &caller, &id)?;
         let rows = repo::payments(conn, &id, page.after.as_deref(), page.fetch_limit())?;
-        Ok(page.finish(
+        page.try_finish(
             &tokens,
             rows,
             |row| format!("{}|{}", row.created_at.format("%Y-%m-%dT%H:%M:%S%.6f"), row.id),
             payment_view,
-        ))
+        )
     })
     .await?;
     Ok(HttpResponse::Ok().json(page))
@@ -440,7 +437,7 @@ pub async fn get_payment(
     let (id, payment_id) = (id.to_string(), payment_id.to_string());
     let view = db::run(&pool, move |conn| {
         find_commitment(conn, &caller, &id)?;
-        repo::find_payment(conn, &id, &payment_id)?.map(payment_view).ok_or(ApiError::NotFound)
+        repo::find_payment(conn, &id, &payment_id)?.map(payment_view).transpose()?.ok_or(ApiError::NotFound)
     })
     .await?;
     Ok(HttpResponse::Ok().json(view))

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::problems::{ListProblems, ReadProblems};
+use super::stored_code;
 use crate::auth::Caller;
 use crate::db::territories::{self as repo, CommuneFilter, CommuneRow, DepartmentRow, EpciFilter, EpciRow};
 use crate::db::{self, DbPool};
@@ -76,27 +77,31 @@ pub struct CommuneView {
     pub population: Option<i64>,
 }
 
-impl From<DepartmentRow> for DepartmentView {
-    fn from(row: DepartmentRow) -> Self {
-        Self {
+impl TryFrom<DepartmentRow> for DepartmentView {
+    type Error = ApiError;
+
+    fn try_from(row: DepartmentRow) -> ApiResult<Self> {
+        Ok(Self {
             has_caf: is_caf_department(&row.code),
             code: row.code,
             name: row.name,
             region: row.region,
             chef_lieu: row.chef_lieu,
-            zone: Zone::parse(&row.zone).unwrap_or(Zone::Com),
+            zone: stored_code(&row.zone)?,
             population: row.population,
             commune_count: row.commune_count,
-        }
+        })
     }
 }
 
-impl From<CommuneRow> for CommuneView {
-    fn from(row: CommuneRow) -> Self {
-        Self {
+impl TryFrom<CommuneRow> for CommuneView {
+    type Error = ApiError;
+
+    fn try_from(row: CommuneRow) -> ApiResult<Self> {
+        Ok(Self {
             insee: row.insee,
             name: row.name,
-            kind: CommuneKind::parse(&row.kind).unwrap_or(CommuneKind::CommuneActuelle),
+            kind: stored_code(&row.kind)?,
             department: row.department,
             region: row.region,
             siren: row.siren,
@@ -104,21 +109,21 @@ impl From<CommuneRow> for CommuneView {
             parent_insee: row.parent_insee,
             postal_codes: row.postal_codes.split(',').filter(|code| !code.is_empty()).map(str::to_owned).collect(),
             population: row.population,
-        }
+        })
     }
 }
 
-fn epci_summary(row: EpciRow, stats: Option<(i64, Vec<String>)>) -> EpciSummary {
+fn epci_summary(row: EpciRow, stats: Option<(i64, Vec<String>)>) -> ApiResult<EpciSummary> {
     let (member_count, departments) = stats.unwrap_or_default();
-    EpciSummary {
+    Ok(EpciSummary {
         siren: row.siren,
         name: row.name,
-        kind: EpciKind::parse(&row.kind).unwrap_or(EpciKind::Cc),
+        kind: stored_code(&row.kind)?,
         financing_mode: row.financing_mode,
         population: row.population,
         departments,
         member_count,
-    }
+    })
 }
 
 /// Folds `q` for search; a `q` with nothing searchable in it filters nothing.
@@ -182,7 +187,7 @@ pub async fn list_departments(
     let page = PageRequest::new(&tokens, &params, format!("departments|{}", caller.fingerprint()))?;
     let page = db::run(&pool, move |conn| {
         let rows = repo::list_departments(conn, page.after.as_deref(), page.fetch_limit())?;
-        Ok(page.finish(&tokens, rows, |row| row.code.clone(), DepartmentView::from))
+        page.try_finish(&tokens, rows, |row| row.code.clone(), DepartmentView::try_from)
     })
     .await?;
     Ok(HttpResponse::Ok().json(page))
@@ -203,7 +208,7 @@ pub async fn get_department(
 ) -> ApiResult<HttpResponse> {
     let code = code.into_inner();
     let row = db::run(&pool, move |conn| repo::find_department(conn, &code)?.ok_or(ApiError::NotFound)).await?;
-    Ok(HttpResponse::Ok().json(DepartmentView::from(row)))
+    Ok(HttpResponse::Ok().json(DepartmentView::try_from(row)?))
 }
 
 /// List the EPCI (intercommunalités), by SIREN.
@@ -228,7 +233,7 @@ pub async fn list_epcis(
         let rows = repo::list_epcis(conn, &filter, page.after.as_deref(), page.fetch_limit())?;
         let sirens: Vec<String> = rows.iter().map(|row| row.siren.clone()).collect();
         let mut stats = repo::epci_member_stats(conn, &sirens)?;
-        Ok(page.finish(
+        page.try_finish(
             &tokens,
             rows,
             |row| row.siren.clone(),
@@ -236,7 +241,7 @@ pub async fn list_epcis(
                 let row_stats = stats.remove(&row.siren);
                 epci_summary(row, row_stats)
             },
-        ))
+        )
     })
     .await?;
     Ok(HttpResponse::Ok().json(page))
@@ -254,12 +259,13 @@ pub async fn get_epci(_caller: Caller, siren: web::Path<String>, pool: web::Data
     let siren = siren.into_inner();
     let view = db::run(&pool, move |conn| {
         let row = repo::find_epci(conn, &siren)?.ok_or(ApiError::NotFound)?;
-        let members: Vec<CommuneView> = repo::epci_members(conn, &siren)?.into_iter().map(CommuneView::from).collect();
+        let members: Vec<CommuneView> =
+            repo::epci_members(conn, &siren)?.into_iter().map(CommuneView::try_from).collect::<ApiResult<_>>()?;
         let mut departments: Vec<String> = members.iter().map(|member| member.department.clone()).collect();
         departments.sort();
         departments.dedup();
         let stats = (i64::try_from(members.len()).unwrap_or(i64::MAX), departments);
-        Ok(EpciView { summary: epci_summary(row, Some(stats)), members })
+        Ok(EpciView { summary: epci_summary(row, Some(stats))?, members })
     })
     .await?;
     Ok(HttpResponse::Ok().json(view))
@@ -285,7 +291,7 @@ pub async fn list_communes(
     let page = PageRequest::new(&tokens, &params, binding)?;
     let page = db::run(&pool, move |conn| {
         let rows = repo::list_communes(conn, &filter, page.after.as_deref(), page.fetch_limit())?;
-        Ok(page.finish(&tokens, rows, |row| row.insee.clone(), CommuneView::from))
+        page.try_finish(&tokens, rows, |row| row.insee.clone(), CommuneView::try_from)
     })
     .await?;
     Ok(HttpResponse::Ok().json(page))
@@ -306,5 +312,5 @@ pub async fn get_commune(
 ) -> ApiResult<HttpResponse> {
     let insee = insee.into_inner();
     let row = db::run(&pool, move |conn| repo::find_commune(conn, &insee)?.ok_or(ApiError::NotFound)).await?;
-    Ok(HttpResponse::Ok().json(CommuneView::from(row)))
+    Ok(HttpResponse::Ok().json(CommuneView::try_from(row)?))
 }

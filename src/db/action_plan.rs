@@ -6,6 +6,7 @@ use diesel::prelude::*;
 use super::contracts::ScopedContract;
 use super::schema::{contract_actions, contract_axes};
 use super::{DbConnection, versioned};
+use crate::domain::contract::ActionStatus;
 
 #[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = contract_axes, treat_none_as_null = true)]
@@ -36,7 +37,8 @@ pub struct ActionRow {
     pub planned_end: Option<NaiveDate>,
     pub actual_start: Option<NaiveDate>,
     pub actual_end: Option<NaiveDate>,
-    pub status: String,
+    #[diesel(deserialize_as = String, serialize_as = String)]
+    pub status: ActionStatus,
     pub estimated_budget_cents: Option<i64>,
     pub version: i64,
     pub created_at: NaiveDateTime,
@@ -145,13 +147,13 @@ pub fn delete_axis(conn: &mut DbConnection, contract: &ScopedContract, id: &str)
 /// Adds an action to `contract`.
 pub fn insert_action(conn: &mut DbConnection, contract: &ScopedContract, row: &ActionRow) -> QueryResult<()> {
     let row = ActionRow { contract_id: contract.id().to_owned(), ..row.clone() };
-    diesel::insert_into(contract_actions::table).values(&row).execute(conn).map(|_| ())
+    diesel::insert_into(contract_actions::table).values(row.clone()).execute(conn).map(|_| ())
 }
 
 /// Writes an action of `contract`, whose lock the caller holds.
 pub fn update_action(conn: &mut DbConnection, contract: &ScopedContract, row: &ActionRow) -> QueryResult<()> {
     let actions = contract_actions::table.filter(contract_actions::contract_id.eq(contract.id()));
-    diesel::update(actions.filter(contract_actions::id.eq(&row.id))).set(row).execute(conn).map(|_| ())
+    diesel::update(actions.filter(contract_actions::id.eq(&row.id))).set(row.clone()).execute(conn).map(|_| ())
 }
 
 pub fn delete_action(conn: &mut DbConnection, contract: &ScopedContract, id: &str) -> QueryResult<()> {

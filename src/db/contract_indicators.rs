@@ -10,6 +10,7 @@ use diesel::prelude::*;
 use super::contracts::ScopedContract;
 use super::schema::{communes, contract_communes, contract_epcis, contract_indicator_targets, contract_indicators};
 use super::{DbConnection, versioned};
+use crate::domain::indicators::GeoLevel;
 
 #[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = contract_indicators, treat_none_as_null = true)]
@@ -17,7 +18,8 @@ pub struct ContractIndicatorRow {
     pub id: String,
     pub contract_id: String,
     pub indicator: String,
-    pub geo_level: String,
+    #[diesel(deserialize_as = String, serialize_as = String)]
+    pub geo_level: GeoLevel,
     pub geo_code: String,
     /// Set together with `baseline_value`, or neither is.
     pub baseline_period: Option<String>,
@@ -166,7 +168,7 @@ pub fn insert(
     targets: &[TargetRow],
 ) -> QueryResult<()> {
     let row = ContractIndicatorRow { contract_id: contract.id().to_owned(), ..row.clone() };
-    diesel::insert_into(contract_indicators::table).values(&row).execute(conn)?;
+    diesel::insert_into(contract_indicators::table).values(row.clone()).execute(conn)?;
     write_targets(conn, &row.id, targets)
 }
 
@@ -178,7 +180,7 @@ pub fn update(
     targets: Option<&[TargetRow]>,
 ) -> QueryResult<()> {
     let followed = contract_indicators::table.filter(contract_indicators::contract_id.eq(contract.id()));
-    diesel::update(followed.filter(contract_indicators::id.eq(&row.id))).set(row).execute(conn)?;
+    diesel::update(followed.filter(contract_indicators::id.eq(&row.id))).set(row.clone()).execute(conn)?;
     if let Some(targets) = targets {
         write_targets(conn, &row.id, targets)?;
     }

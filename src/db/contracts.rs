@@ -12,6 +12,7 @@ use super::schema::{
 };
 use super::{DbConnection, serialize_writers};
 use crate::auth::Scope;
+use crate::domain::contract::{ContractKind, RecordedStatus};
 
 type Backend = <DbConnection as Connection>::Backend;
 
@@ -19,11 +20,13 @@ type Backend = <DbConnection as Connection>::Backend;
 #[diesel(table_name = contracts, treat_none_as_null = true)]
 pub struct ContractRow {
     pub id: String,
-    pub kind: String,
+    #[diesel(deserialize_as = String, serialize_as = String)]
+    pub kind: ContractKind,
     pub reference: String,
     pub title: String,
     pub department: String,
-    pub status: String,
+    #[diesel(deserialize_as = String, serialize_as = String)]
+    pub status: RecordedStatus,
     pub start_date: NaiveDate,
     pub end_date: NaiveDate,
     pub signed_on: Option<NaiveDate>,
@@ -164,7 +167,7 @@ pub fn write(
     perimeter: Option<&Perimeter>,
     predecessor_ids: Option<&[String]>,
 ) -> QueryResult<()> {
-    diesel::update(contracts::table.find(&contract.0.id)).set(&row).execute(conn)?;
+    diesel::update(contracts::table.find(&contract.0.id)).set(row.clone()).execute(conn)?;
     if let Some(perimeter) = perimeter {
         write_perimeter(conn, &row.id, perimeter)?;
     }
@@ -552,7 +555,7 @@ pub fn insert(
     perimeter: &Perimeter,
     predecessor_ids: &[String],
 ) -> QueryResult<ScopedContract> {
-    diesel::insert_into(contracts::table).values(&row).execute(conn)?;
+    diesel::insert_into(contracts::table).values(row.clone()).execute(conn)?;
     write_perimeter(conn, &row.id, perimeter)?;
     write_predecessors(conn, &row.id, predecessor_ids)?;
     refresh_summaries(conn, Some(std::slice::from_ref(&row.id)))?;

@@ -5,12 +5,14 @@ use diesel::prelude::*;
 
 use super::schema::equipments;
 use super::{DbConnection, versioned};
+use crate::domain::organisation::EquipmentType;
 
 #[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = equipments, treat_none_as_null = true)]
 pub struct EquipmentRow {
     pub id: String,
-    pub equipment_type: String,
+    #[diesel(deserialize_as = String, serialize_as = String)]
+    pub equipment_type: EquipmentType,
     pub name: String,
     pub siret: Option<String>,
     pub manager_id: String,
@@ -64,7 +66,7 @@ pub fn find(conn: &mut DbConnection, id: &str) -> QueryResult<Option<EquipmentRo
 }
 
 pub fn insert(conn: &mut DbConnection, row: &EquipmentRow) -> QueryResult<()> {
-    diesel::insert_into(equipments::table).values(row).execute(conn).map(|_| ())
+    diesel::insert_into(equipments::table).values(row.clone()).execute(conn).map(|_| ())
 }
 
 /// Writes `row` if the stored version is still `expected_version`; returns the rows written.
@@ -72,7 +74,7 @@ pub fn update(conn: &mut DbConnection, row: &EquipmentRow, expected_version: i64
     let updated = diesel::update(
         equipments::table.filter(equipments::id.eq(&row.id)).filter(equipments::version.eq(expected_version)),
     )
-    .set(row)
+    .set(row.clone())
     .execute(conn)?;
     Ok(updated)
 }

@@ -5,6 +5,7 @@ use diesel::prelude::*;
 
 use super::schema::indicators;
 use super::{DbConnection, versioned};
+use crate::domain::indicators::{GeoLevel, Periodicity, Unit};
 
 #[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = indicators, treat_none_as_null = true)]
@@ -12,12 +13,15 @@ pub struct IndicatorRow {
     pub code: String,
     pub label: String,
     pub description: Option<String>,
-    pub unit: String,
+    #[diesel(deserialize_as = String, serialize_as = String)]
+    pub unit: Unit,
     pub ascending: bool,
     pub field: Option<String>,
     pub source: String,
-    pub geo_level: String,
-    pub periodicity: String,
+    #[diesel(deserialize_as = String, serialize_as = String)]
+    pub geo_level: GeoLevel,
+    #[diesel(deserialize_as = String, serialize_as = String)]
+    pub periodicity: Periodicity,
     pub version: i64,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
@@ -56,7 +60,7 @@ pub fn find(conn: &mut DbConnection, code: &str) -> QueryResult<Option<Indicator
 }
 
 pub fn insert(conn: &mut DbConnection, row: &IndicatorRow) -> QueryResult<()> {
-    diesel::insert_into(indicators::table).values(row).execute(conn).map(|_| ())
+    diesel::insert_into(indicators::table).values(row.clone()).execute(conn).map(|_| ())
 }
 
 /// Writes `row` if the stored version is still `expected_version`; returns the rows written.
@@ -64,7 +68,7 @@ pub fn update(conn: &mut DbConnection, row: &IndicatorRow, expected_version: i64
     let updated = diesel::update(
         indicators::table.filter(indicators::code.eq(&row.code)).filter(indicators::version.eq(expected_version)),
     )
-    .set(row)
+    .set(row.clone())
     .execute(conn)?;
     Ok(updated)
 }

@@ -19,7 +19,8 @@ use crate::domain::observations::{IndicatorRule, Places, Territory, ValidRow};
 #[diesel(table_name = observations, treat_none_as_default_value = false)]
 pub struct ObservationRow {
     pub indicator: String,
-    pub geo_level: String,
+    #[diesel(deserialize_as = String, serialize_as = String)]
+    pub geo_level: GeoLevel,
     pub geo_code: String,
     pub period: String,
     pub value: Option<String>,

@@ -6,12 +6,14 @@ use diesel::prelude::*;
 
 use super::schema::{contract_actions, contract_parties, equipments, funding_commitments, organisations};
 use super::{DbConnection, versioned};
+use crate::domain::organisation::OrganisationKind;
 
 #[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = organisations, treat_none_as_null = true)]
 pub struct OrganisationRow {
     pub id: String,
-    pub kind: String,
+    #[diesel(deserialize_as = String, serialize_as = String)]
+    pub kind: OrganisationKind,
     pub name: String,
     pub search_name: String,
     pub siren: Option<String>,
@@ -86,7 +88,7 @@ pub fn caf_of(conn: &mut DbConnection, department: &str) -> QueryResult<Option<O
 }
 
 pub fn insert(conn: &mut DbConnection, row: &OrganisationRow) -> QueryResult<()> {
-    diesel::insert_into(organisations::table).values(row).execute(conn).map(|_| ())
+    diesel::insert_into(organisations::table).values(row.clone()).execute(conn).map(|_| ())
 }
 
 /// Writes `row` if the stored version is still `expected_version`; returns the rows written.
@@ -94,7 +96,7 @@ pub fn update(conn: &mut DbConnection, row: &OrganisationRow, expected_version: 
     let updated = diesel::update(
         organisations::table.filter(organisations::id.eq(&row.id)).filter(organisations::version.eq(expected_version)),
     )
-    .set(row)
+    .set(row.clone())
     .execute(conn)?;
     Ok(updated)
 }

@@ -64,9 +64,3 @@ pub fn join_codes<T: Copy + Ord>(codes: &[T], as_str: impl Fn(T) -> &'static str
     sorted.dedup();
     sorted.into_iter().map(as_str).collect::<Vec<_>>().join(",")
 }
-
-/// Splits a stored comma-separated list; codes the enum does not know are skipped (they cannot be
-/// written, since every write goes through `parse`).
-pub fn split_codes<T>(stored: &str, parse: impl Fn(&str) -> Option<T>) -> Vec<T> {
-    stored.split(',').filter(|code| !code.is_empty()).filter_map(parse).collect()
-}

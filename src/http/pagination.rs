@@ -96,10 +96,25 @@ impl PageRequest {
     pub fn finish<R, T>(
         &self,
         key: &PageTokenKey,
+        rows: Vec<R>,
+        cursor_of: impl Fn(&R) -> String,
+        mut view: impl FnMut(R) -> T,
+    ) -> Page<T> {
+        let page: Result<Page<T>, std::convert::Infallible> =
+            self.try_finish(key, rows, cursor_of, |row| Ok(view(row)));
+        match page {
+            Ok(page) => page,
+        }
+    }
+
+    /// [`Self::finish`] with a view that can fail: the first failure is the answer.
+    pub fn try_finish<R, T, E>(
+        &self,
+        key: &PageTokenKey,
         mut rows: Vec<R>,
         cursor_of: impl Fn(&R) -> String,
-        view: impl FnMut(R) -> T,
-    ) -> Page<T> {
+        view: impl FnMut(R) -> Result<T, E>,
+    ) -> Result<Page<T>, E> {
         let size = self.size as usize;
         let next_page_token = if rows.len() > size {
             rows.truncate(size);
@@ -107,7 +122,7 @@ impl PageRequest {
         } else {
             None
         };
-        Page { items: rows.into_iter().map(view).collect(), next_page_token }
+        Ok(Page { items: rows.into_iter().map(view).collect::<Result<_, E>>()?, next_page_token })
     }
 }
 

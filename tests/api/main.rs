@@ -26,5 +26,6 @@ mod openapi;
 mod preconditions;
 mod readme;
 mod schema_drift;
+mod stored_values;
 mod territories;
 mod write_races;
