@@ -53,6 +53,41 @@ fn next_version<R: Versioned>(mut row: R, at: NaiveDateTime) -> R {
     row
 }
 
+/// Implements [`Resource`] for a view: its name in the history and the feed, its id, its address,
+/// its version (for the `ETag`) when it has one, and for a directory entry its département.
+macro_rules! resource {
+    ($view:ty, $name:literal, |$v:ident| id: $id:expr, location: $location:expr
+        $(, version: $version:expr)? $(, department: $department:expr)? $(,)?) => {
+        impl $crate::write::Resource for $view {
+            const NAME: &'static str = $name;
+
+            fn id(&self) -> String {
+                let $v = self;
+                $id.to_string()
+            }
+
+            fn version(&self) -> Option<i64> {
+                $(let $v = self;
+                return Some($version);)?
+                #[allow(unreachable_code, reason = "only views without a version get here")]
+                None
+            }
+
+            fn location(&self) -> String {
+                let $v = self;
+                $location
+            }
+
+            $(fn department(&self) -> Option<&str> {
+                let $v = self;
+                $department
+            })?
+        }
+    };
+}
+
+pub(crate) use resource;
+
 /// Who may change a contract or its parts, once the contract is found in the caller's scope.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Access {

@@ -23,7 +23,7 @@ use crate::http::idempotency::{IdempotentJson, Retry};
 use crate::http::pagination::{Page, PageParams, PageRequest, PageTokenKey};
 use crate::http::preconditions::IfMatch;
 use crate::http::query::{ApiQuery, NoParameters};
-use crate::write::{self, Access, Resource};
+use crate::write::{self, Access};
 
 const CHILD_READ_ONLY: &[&str] = &["id", "version", "created_at", "updated_at", "contract_id"];
 
@@ -41,37 +41,17 @@ pub struct AxisView {
     pub updated_at: String,
 }
 
-impl Resource for AxisView {
-    const NAME: &'static str = "axis";
+write::resource!(
+    AxisView, "axis", |view| id: view.id,
+    location: format!("/v1/contracts/{}/axes/{}", view.contract_id, view.id),
+    version: view.version,
+);
 
-    fn id(&self) -> String {
-        self.id.to_string()
-    }
-
-    fn version(&self) -> Option<i64> {
-        Some(self.version)
-    }
-
-    fn location(&self) -> String {
-        format!("/v1/contracts/{}/axes/{}", self.contract_id, self.id)
-    }
-}
-
-impl Resource for ActionView {
-    const NAME: &'static str = "action";
-
-    fn id(&self) -> String {
-        self.id.to_string()
-    }
-
-    fn version(&self) -> Option<i64> {
-        Some(self.version)
-    }
-
-    fn location(&self) -> String {
-        format!("/v1/contracts/{}/actions/{}", self.contract_id, self.id)
-    }
-}
+write::resource!(
+    ActionView, "action", |view| id: view.id,
+    location: format!("/v1/contracts/{}/actions/{}", view.contract_id, view.id),
+    version: view.version,
+);
 
 fn axis_view(row: AxisRow) -> ApiResult<AxisView> {
     Ok(AxisView {

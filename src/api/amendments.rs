@@ -26,7 +26,7 @@ use crate::http::idempotency::IdempotentJson;
 use crate::http::pagination::Page;
 use crate::http::preconditions::IfMatch;
 use crate::http::query::{ApiQuery, NoParameters};
-use crate::write::{self, Access, Resource};
+use crate::write::{self, Access};
 
 /// What an amendment changes; at least one of these.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, Validate, ToSchema)]
@@ -77,21 +77,10 @@ fn parse<T: serde::de::DeserializeOwned>(text: &str) -> ApiResult<T> {
     serde_json::from_str(text).map_err(ApiError::internal)
 }
 
-impl Resource for AmendmentView {
-    const NAME: &'static str = "amendment";
-
-    fn id(&self) -> String {
-        self.id.to_string()
-    }
-
-    fn version(&self) -> Option<i64> {
-        None
-    }
-
-    fn location(&self) -> String {
-        format!("/v1/contracts/{}/amendments/{}", self.contract_id, self.id)
-    }
-}
+write::resource!(
+    AmendmentView, "amendment", |view| id: view.id,
+    location: format!("/v1/contracts/{}/amendments/{}", view.contract_id, view.id),
+);
 
 fn amendment_view(row: AmendmentRow) -> ApiResult<AmendmentView> {
     Ok(AmendmentView {

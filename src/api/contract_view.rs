@@ -8,7 +8,7 @@ use uuid::Uuid;
 use validator::Validate;
 
 use crate::domain::contract::{ContractKind, ContractStatus, Field, SchemeKind};
-use crate::write::Resource;
+use crate::write;
 
 /// A departmental scheme or contract the contract is articulated with.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Validate, ToSchema)]
@@ -59,18 +59,8 @@ pub struct ContractView {
     pub updated_at: String,
 }
 
-impl Resource for ContractView {
-    const NAME: &'static str = "contract";
-
-    fn id(&self) -> String {
-        self.id.to_string()
-    }
-
-    fn version(&self) -> Option<i64> {
-        Some(self.version)
-    }
-
-    fn location(&self) -> String {
-        format!("/v1/contracts/{}", self.id)
-    }
-}
+write::resource!(
+    ContractView, "contract", |view| id: view.id,
+    location: format!("/v1/contracts/{}", view.id),
+    version: view.version,
+);

@@ -22,7 +22,7 @@ use crate::http::idempotency::{IdempotentJson, Retry};
 use crate::http::pagination::{Page, PageParams, PageRequest, PageTokenKey};
 use crate::http::preconditions::IfMatch;
 use crate::http::query::ApiQuery;
-use crate::write::{self, DirectoryChange, Resource};
+use crate::write::{self, DirectoryChange};
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct EquipmentView {
@@ -46,25 +46,12 @@ pub struct EquipmentView {
     pub updated_at: String,
 }
 
-impl Resource for EquipmentView {
-    const NAME: &'static str = "equipment";
-
-    fn id(&self) -> String {
-        self.id.to_string()
-    }
-
-    fn version(&self) -> Option<i64> {
-        Some(self.version)
-    }
-
-    fn location(&self) -> String {
-        format!("/v1/equipments/{}", self.id)
-    }
-
-    fn department(&self) -> Option<&str> {
-        Some(&self.department)
-    }
-}
+write::resource!(
+    EquipmentView, "equipment", |view| id: view.id,
+    location: format!("/v1/equipments/{}", view.id),
+    version: view.version,
+    department: Some(&view.department),
+);
 
 impl TryFrom<EquipmentRow> for EquipmentView {
     type Error = ApiError;

@@ -33,7 +33,7 @@ use crate::http::idempotency::{IdempotentJson, Retry};
 use crate::http::pagination::Page;
 use crate::http::preconditions::IfMatch;
 use crate::http::query::{ApiQuery, NoParameters};
-use crate::write::{self, Access, Resource};
+use crate::write::{self, Access};
 
 /// The amount committed for one calendar year.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Validate, ToSchema)]
@@ -81,21 +81,11 @@ pub struct CommitmentView {
     pub updated_at: String,
 }
 
-impl Resource for CommitmentView {
-    const NAME: &'static str = "funding_commitment";
-
-    fn id(&self) -> String {
-        self.id.to_string()
-    }
-
-    fn version(&self) -> Option<i64> {
-        Some(self.version)
-    }
-
-    fn location(&self) -> String {
-        format!("/v1/funding-commitments/{}", self.id)
-    }
-}
+write::resource!(
+    CommitmentView, "funding_commitment", |view| id: view.id,
+    location: format!("/v1/funding-commitments/{}", view.id),
+    version: view.version,
+);
 
 pub(crate) fn format_month_day((month, day): (u32, u32)) -> String {
     format!("{month:02}-{day:02}")

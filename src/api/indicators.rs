@@ -20,7 +20,7 @@ use crate::http::idempotency::{IdempotentJson, Retry};
 use crate::http::pagination::{Page, PageParams, PageRequest, PageTokenKey};
 use crate::http::preconditions::IfMatch;
 use crate::http::query::ApiQuery;
-use crate::write::{self, DirectoryChange, Resource};
+use crate::write::{self, DirectoryChange};
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct IndicatorView {
@@ -41,21 +41,11 @@ pub struct IndicatorView {
     pub updated_at: String,
 }
 
-impl Resource for IndicatorView {
-    const NAME: &'static str = "indicator";
-
-    fn id(&self) -> String {
-        self.code.clone()
-    }
-
-    fn version(&self) -> Option<i64> {
-        Some(self.version)
-    }
-
-    fn location(&self) -> String {
-        format!("/v1/indicators/{}", self.code)
-    }
-}
+write::resource!(
+    IndicatorView, "indicator", |view| id: view.code,
+    location: format!("/v1/indicators/{}", view.code),
+    version: view.version,
+);
 
 fn indicator_view(row: IndicatorRow) -> ApiResult<IndicatorView> {
     Ok(IndicatorView {

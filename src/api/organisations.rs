@@ -22,7 +22,7 @@ use crate::http::idempotency::{IdempotentJson, Retry};
 use crate::http::pagination::{Page, PageParams, PageRequest, PageTokenKey};
 use crate::http::preconditions::IfMatch;
 use crate::http::query::ApiQuery;
-use crate::write::{self, DirectoryChange, Resource};
+use crate::write::{self, DirectoryChange};
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct OrganisationView {
@@ -41,25 +41,12 @@ pub struct OrganisationView {
     pub updated_at: String,
 }
 
-impl Resource for OrganisationView {
-    const NAME: &'static str = "organisation";
-
-    fn id(&self) -> String {
-        self.id.to_string()
-    }
-
-    fn version(&self) -> Option<i64> {
-        Some(self.version)
-    }
-
-    fn location(&self) -> String {
-        format!("/v1/organisations/{}", self.id)
-    }
-
-    fn department(&self) -> Option<&str> {
-        self.department.as_deref()
-    }
-}
+write::resource!(
+    OrganisationView, "organisation", |view| id: view.id,
+    location: format!("/v1/organisations/{}", view.id),
+    version: view.version,
+    department: view.department.as_deref(),
+);
 
 impl TryFrom<OrganisationRow> for OrganisationView {
     type Error = ApiError;

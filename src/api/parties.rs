@@ -27,7 +27,7 @@ use crate::http::idempotency::{IdempotentJson, Retry};
 use crate::http::pagination::Page;
 use crate::http::preconditions::IfMatch;
 use crate::http::query::{ApiQuery, NoParameters};
-use crate::write::{self, Access, ContractChange, Resource};
+use crate::write::{self, Access, ContractChange};
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct PartyView {
@@ -48,21 +48,11 @@ pub struct PartyView {
     pub updated_at: String,
 }
 
-impl Resource for PartyView {
-    const NAME: &'static str = "party";
-
-    fn id(&self) -> String {
-        self.id.to_string()
-    }
-
-    fn version(&self) -> Option<i64> {
-        Some(self.version)
-    }
-
-    fn location(&self) -> String {
-        format!("/v1/contracts/{}/parties/{}", self.contract_id, self.id)
-    }
-}
+write::resource!(
+    PartyView, "party", |view| id: view.id,
+    location: format!("/v1/contracts/{}/parties/{}", view.contract_id, view.id),
+    version: view.version,
+);
 
 pub(crate) fn party_view(row: PartyRow, organisation: OrganisationRow) -> ApiResult<PartyView> {
     Ok(PartyView {

@@ -28,7 +28,7 @@ use crate::http::idempotency::IdempotentJson;
 use crate::http::pagination::{Page, PageParams, PageRequest, PageTokenKey};
 use crate::http::preconditions::IfMatch;
 use crate::http::query::ApiQuery;
-use crate::write::{self, Access, Resource};
+use crate::write::{self, Access};
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct ScheduleLineView {
@@ -60,37 +60,15 @@ pub struct ScheduleView {
     pub years: Vec<YearTotals>,
 }
 
-impl Resource for ScheduleView {
-    const NAME: &'static str = "schedule";
+write::resource!(
+    ScheduleView, "schedule", |view| id: view.commitment_id,
+    location: format!("/v1/funding-commitments/{}/schedule", view.commitment_id),
+);
 
-    fn id(&self) -> String {
-        self.commitment_id.to_string()
-    }
-
-    fn version(&self) -> Option<i64> {
-        None
-    }
-
-    fn location(&self) -> String {
-        format!("/v1/funding-commitments/{}/schedule", self.commitment_id)
-    }
-}
-
-impl Resource for PaymentView {
-    const NAME: &'static str = "payment";
-
-    fn id(&self) -> String {
-        self.id.to_string()
-    }
-
-    fn version(&self) -> Option<i64> {
-        None
-    }
-
-    fn location(&self) -> String {
-        format!("/v1/funding-commitments/{}/payments/{}", self.commitment_id, self.id)
-    }
-}
+write::resource!(
+    PaymentView, "payment", |view| id: view.id,
+    location: format!("/v1/funding-commitments/{}/payments/{}", view.commitment_id, view.id),
+);
 
 fn schedule_view(
     conn: &mut DbConnection,
