@@ -9,8 +9,10 @@
 //! - the answer with its `ETag` and `Location`, stored for `Idempotency-Key` retries.
 //!
 //! A handler only loads, applies its rules (most of them pure functions in `domain/`) and builds
-//! the row to write.
+//! the row to write. Reads of a contract's parts go through [`read_parts`] and [`read_part`],
+//! which hand the loader the same [`ScopedContract`].
 
+use actix_web::HttpResponse;
 use chrono::NaiveDateTime;
 use serde::Serialize;
 use uuid::Uuid;
@@ -23,6 +25,7 @@ use crate::db::{self, DbConnection, DbPool, Versioned, funding};
 use crate::domain::contract::RecordedStatus;
 use crate::error::{ApiError, ApiResult};
 use crate::http::idempotency::{Answer, Retry};
+use crate::http::pagination::Page;
 use crate::http::preconditions::IfMatch;
 
 /// A resource as its route answers it, with what the pipeline needs to record and answer a
@@ -46,9 +49,15 @@ pub trait Resource: Serialize {
     }
 }
 
-/// The next version of `row`, stamped with the time of the change: the only place a version moves.
+/// The version that follows `version`: every version, of a resource or of the contract its change
+/// touches, moves here and nowhere else.
+fn following(version: i64) -> i64 {
+    version + 1
+}
+
+/// The next version of `row`, stamped with the time of the change.
 fn next_version<R: Versioned>(mut row: R, at: NaiveDateTime) -> R {
-    let version = row.version() + 1;
+    let version = following(row.version());
     row.stamp(version, at);
     row
 }
@@ -196,7 +205,7 @@ impl<'a> ContractChange<'a> {
         let touched = if is_the_contract {
             None
         } else {
-            let version = self.contract.row().version + 1;
+            let version = following(self.contract.row().version);
             contracts::touch_scoped(self.conn, &mut self.contract, version, self.at)?;
             Some((version, self.at))
         };
@@ -227,7 +236,7 @@ pub async fn change_contract<F>(
     contract_id: Uuid,
     access: Access,
     work: F,
-) -> ApiResult<actix_web::HttpResponse>
+) -> ApiResult<HttpResponse>
 where
     F: FnOnce(&mut ContractChange<'_>) -> ApiResult<Answer> + Send + 'static,
 {
@@ -250,7 +259,7 @@ pub async fn change_commitment<F>(
     commitment_id: Uuid,
     access: Access,
     work: F,
-) -> ApiResult<actix_web::HttpResponse>
+) -> ApiResult<HttpResponse>
 where
     F: FnOnce(&mut ContractChange<'_>, funding::CommitmentRow) -> ApiResult<Answer> + Send + 'static,
 {
@@ -341,12 +350,7 @@ impl DirectoryChange<'_> {
 
 /// Runs `work` as one change to a directory entry, in one write transaction (stored for retries
 /// when an `Idempotency-Key` came with it).
-pub async fn change_directory<F>(
-    pool: &DbPool,
-    caller: Caller,
-    retry: Retry,
-    work: F,
-) -> ApiResult<actix_web::HttpResponse>
+pub async fn change_directory<F>(pool: &DbPool, caller: Caller, retry: Retry, work: F) -> ApiResult<HttpResponse>
 where
     F: FnOnce(&mut DirectoryChange<'_>) -> ApiResult<Answer> + Send + 'static,
 {
@@ -357,4 +361,42 @@ where
             work(&mut change)
         })
         .await
+}
+
+/// The parts of a contract the caller reaches, in one page: `load` reads them through the
+/// [`ScopedContract`], in one read transaction. Out of scope is 404, as an unknown contract.
+pub async fn read_parts<T, F>(pool: &DbPool, caller: Caller, contract_id: Uuid, load: F) -> ApiResult<HttpResponse>
+where
+    T: Serialize + Send + 'static,
+    F: FnOnce(&mut DbConnection, &ScopedContract) -> ApiResult<Vec<T>> + Send + 'static,
+{
+    let items = db::run(pool, move |conn| {
+        let contract = scoped(conn, &caller, contract_id)?;
+        load(conn, &contract)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(Page { items, next_page_token: None }))
+}
+
+/// One part of a contract the caller reaches, with its `ETag` when it has a version: 404 when
+/// the contract is out of scope or `load` finds nothing.
+pub async fn read_part<R, F>(pool: &DbPool, caller: Caller, contract_id: Uuid, load: F) -> ApiResult<HttpResponse>
+where
+    R: Resource + Send + 'static,
+    F: FnOnce(&mut DbConnection, &ScopedContract) -> ApiResult<Option<R>> + Send + 'static,
+{
+    let view = db::run(pool, move |conn| {
+        let contract = scoped(conn, &caller, contract_id)?;
+        load(conn, &contract)?.ok_or(ApiError::NotFound)
+    })
+    .await?;
+    let mut answer = HttpResponse::Ok();
+    if let Some(version) = view.version() {
+        answer.insert_header((actix_web::http::header::ETAG, crate::http::preconditions::etag(version)));
+    }
+    Ok(answer.json(view))
+}
+
+fn scoped(conn: &mut DbConnection, caller: &Caller, contract_id: Uuid) -> ApiResult<ScopedContract> {
+    contracts::find_scoped(conn, &caller.scope(), &contract_id.to_string())?.ok_or(ApiError::NotFound)
 }

@@ -10,7 +10,6 @@ use validator::Validate;
 
 use super::contracts::find_in_scope;
 use super::problems::{ChildListProblems, CreateChildProblems, DeleteProblems, ReadProblems, UpdateProblems};
-use super::with_etag;
 use super::{stored_code, stored_id};
 use crate::auth::Caller;
 use crate::db::action_plan::{self as repo, ActionRow, AxisRow};
@@ -262,13 +261,10 @@ pub async fn list_axes(
     _no_parameters: ApiQuery<NoParameters>,
     pool: web::Data<DbPool>,
 ) -> ApiResult<HttpResponse> {
-    let id = id.into_inner().to_string();
-    let items = db::run(&pool, move |conn| {
-        let contract = find_in_scope(conn, &caller, &id)?;
-        repo::axes(conn, &contract)?.into_iter().map(axis_view).collect::<ApiResult<Vec<_>>>()
+    write::read_parts(&pool, caller, id.into_inner(), |conn, contract| {
+        repo::axes(conn, contract)?.into_iter().map(axis_view).collect()
     })
-    .await?;
-    Ok(HttpResponse::Ok().json(Page { items, next_page_token: None }))
+    .await
 }
 
 /// One axis.
@@ -280,12 +276,10 @@ pub async fn get_axis(
     pool: web::Data<DbPool>,
 ) -> ApiResult<HttpResponse> {
     let (contract_id, id) = ids.into_inner();
-    let view = db::run(&pool, move |conn| {
-        let contract = find_in_scope(conn, &caller, &contract_id.to_string())?;
-        repo::find_axis(conn, &contract, &id.to_string())?.map(axis_view).transpose()?.ok_or(ApiError::NotFound)
+    write::read_part(&pool, caller, contract_id, move |conn, contract| {
+        repo::find_axis(conn, contract, &id.to_string())?.map(axis_view).transpose()
     })
-    .await?;
-    Ok(with_etag(view.version, &view))
+    .await
 }
 
 /// Add an axis to the action plan. Codes are unique within the contract.
@@ -422,12 +416,10 @@ pub async fn get_action(
     pool: web::Data<DbPool>,
 ) -> ApiResult<HttpResponse> {
     let (contract_id, id) = ids.into_inner();
-    let view = db::run(&pool, move |conn| {
-        let contract = find_in_scope(conn, &caller, &contract_id.to_string())?;
-        repo::find_action(conn, &contract, &id.to_string())?.map(action_view).transpose()?.ok_or(ApiError::NotFound)
+    write::read_part(&pool, caller, contract_id, move |conn, contract| {
+        repo::find_action(conn, contract, &id.to_string())?.map(action_view).transpose()
     })
-    .await?;
-    Ok(with_etag(view.version, &view))
+    .await
 }
 
 /// Add an action. Its axis belongs to the contract and its pilot is a party of it.

@@ -9,7 +9,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 use validator::Validate;
 
-use super::contracts::{ContractDraft, ContractView, PerimeterInput, check_draft, draft_view, find_in_scope, view_one};
+use super::contracts::{ContractDraft, ContractView, PerimeterInput, check_draft, draft_view, view_one};
 use super::stored_id;
 
 use super::problems::{ChildListProblems, GuardedChildProblems, ReadProblems};
@@ -131,13 +131,10 @@ pub async fn list_amendments(
     _no_parameters: ApiQuery<NoParameters>,
     pool: web::Data<DbPool>,
 ) -> ApiResult<HttpResponse> {
-    let id = id.into_inner().to_string();
-    let items = db::run(&pool, move |conn| {
-        let contract = find_in_scope(conn, &caller, &id)?;
-        repo::list(conn, &contract)?.into_iter().map(amendment_view).collect::<ApiResult<Vec<_>>>()
+    write::read_parts(&pool, caller, id.into_inner(), |conn, contract| {
+        repo::list(conn, contract)?.into_iter().map(amendment_view).collect()
     })
-    .await?;
-    Ok(HttpResponse::Ok().json(Page { items, next_page_token: None }))
+    .await
 }
 
 /// One amendment.
@@ -149,12 +146,10 @@ pub async fn get_amendment(
     pool: web::Data<DbPool>,
 ) -> ApiResult<HttpResponse> {
     let (contract_id, id) = ids.into_inner();
-    let view = db::run(&pool, move |conn| {
-        let contract = find_in_scope(conn, &caller, &contract_id.to_string())?;
-        amendment_view(repo::find(conn, &contract, &id.to_string())?.ok_or(ApiError::NotFound)?)
+    write::read_part(&pool, caller, contract_id, move |conn, contract| {
+        repo::find(conn, contract, &id.to_string())?.map(amendment_view).transpose()
     })
-    .await?;
-    Ok(HttpResponse::Ok().json(view))
+    .await
 }
 
 /// Record an amendment to a signed contract and apply its changes to the contract, atomically.

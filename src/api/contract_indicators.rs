@@ -12,10 +12,8 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 use validator::Validate;
 
-use super::contracts::find_in_scope;
 use super::problems::{ChildListProblems, CreateChildProblems, DeleteProblems, ReadProblems, UpdateProblems};
 use super::stored_id;
-use super::with_etag;
 use crate::auth::Caller;
 use crate::db::contract_indicators::{self as repo, ContractIndicatorRow, TargetRow};
 use crate::db::contracts::ContractRow;
@@ -473,12 +471,10 @@ pub async fn list_contract_indicators(
     _no_parameters: ApiQuery<NoParameters>,
     pool: web::Data<DbPool>,
 ) -> ApiResult<HttpResponse> {
-    let id = id.into_inner().to_string();
-    let items = db::run(&pool, move |conn| {
-        let contract = find_in_scope(conn, &caller, &id)?;
+    write::read_parts(&pool, caller, id.into_inner(), |conn, contract| {
         let mut catalogue: HashMap<String, IndicatorRow> = HashMap::new();
         let mut items = Vec::new();
-        for (row, targets) in repo::list(conn, &contract)? {
+        for (row, targets) in repo::list(conn, contract)? {
             let indicator = match catalogue.entry(row.indicator.clone()) {
                 Entry::Occupied(entry) => entry.into_mut(),
                 Entry::Vacant(entry) => entry.insert(indicator_of(conn, &row.indicator)?),
@@ -487,8 +483,7 @@ pub async fn list_contract_indicators(
         }
         Ok(items)
     })
-    .await?;
-    Ok(HttpResponse::Ok().json(Page { items, next_page_token: None }))
+    .await
 }
 
 /// One indicator the contract follows. Its `ETag` versions the baseline and targets; the actuals
@@ -501,15 +496,12 @@ pub async fn get_contract_indicator(
     pool: web::Data<DbPool>,
 ) -> ApiResult<HttpResponse> {
     let (contract_id, id) = ids.into_inner();
-    let (contract_id, id) = (contract_id.to_string(), id.to_string());
-    let view = db::run(&pool, move |conn| {
-        let contract = find_in_scope(conn, &caller, &contract_id)?;
-        let (row, targets) = repo::find(conn, &contract, &id)?.ok_or(ApiError::NotFound)?;
+    write::read_part(&pool, caller, contract_id, move |conn, contract| {
+        let Some((row, targets)) = repo::find(conn, contract, &id.to_string())? else { return Ok(None) };
         let indicator = indicator_of(conn, &row.indicator)?;
-        view(conn, row, targets, &indicator)
+        view(conn, row, targets, &indicator).map(Some)
     })
-    .await?;
-    Ok(with_etag(view.version, &view))
+    .await
 }
 
 /// Follow an indicator of the catalogue at a place of the contract's perimeter, with its baseline

@@ -11,7 +11,6 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 use validator::Validate;
 
-use super::contracts::find_in_scope;
 use super::problems::{
     ChildListProblems, CreateChildProblems, DeleteProblems, ReadProblems, TransitionProblems, UpdateProblems,
 };
@@ -347,9 +346,7 @@ pub async fn list_commitments(
     _no_parameters: ApiQuery<NoParameters>,
     pool: web::Data<DbPool>,
 ) -> ApiResult<HttpResponse> {
-    let id = id.into_inner().to_string();
-    let items = db::run(&pool, move |conn| {
-        let contract = find_in_scope(conn, &caller, &id)?;
+    write::read_parts(&pool, caller, id.into_inner(), |conn, contract| {
         let rows = repo::list(conn, std::slice::from_ref(&contract.row().id))?;
         let ids: Vec<String> = rows.iter().map(|row| row.id.clone()).collect();
         let mut years = repo::years(conn, &ids)?;
@@ -358,10 +355,9 @@ pub async fn list_commitments(
                 let row_years = years.remove(&row.id).unwrap_or_default();
                 commitment_view(&row, &row_years)
             })
-            .collect::<ApiResult<Vec<_>>>()
+            .collect()
     })
-    .await?;
-    Ok(HttpResponse::Ok().json(Page { items, next_page_token: None }))
+    .await
 }
 
 /// One funding commitment.

@@ -28,6 +28,7 @@ use actix_web::HttpResponse;
 use actix_web::http::header;
 use serde::Serialize;
 
+use crate::domain::codes::UnknownCode;
 use crate::error::{ApiError, ApiResult};
 use crate::http::preconditions::etag;
 
@@ -39,13 +40,13 @@ pub fn stored_id(text: &str) -> ApiResult<uuid::Uuid> {
 
 /// A code stored in a TEXT column, read into its enum: an unknown code is a fault of the
 /// database, answered 500 and logged, never a default.
-pub fn stored_code<T: TryFrom<String, Error = crate::domain::codes::UnknownCode>>(stored: &str) -> ApiResult<T> {
-    T::try_from(stored.to_owned()).map_err(ApiError::internal)
+pub fn stored_code<T: for<'a> TryFrom<&'a str, Error = UnknownCode>>(stored: &str) -> ApiResult<T> {
+    T::try_from(stored).map_err(ApiError::internal)
 }
 
 /// A list of codes stored in one TEXT column, each read into its enum: an unknown code is a fault
 /// of the database, answered 500 and logged, never skipped.
-pub fn stored_codes<T: TryFrom<String, Error = crate::domain::codes::UnknownCode>>(stored: &str) -> ApiResult<Vec<T>> {
+pub fn stored_codes<T: for<'a> TryFrom<&'a str, Error = UnknownCode>>(stored: &str) -> ApiResult<Vec<T>> {
     stored.split(',').filter(|code| !code.is_empty()).map(stored_code).collect()
 }
 

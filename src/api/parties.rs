@@ -8,10 +8,8 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 use validator::Validate;
 
-use super::contracts::find_in_scope;
 use super::organisations::OrganisationView;
 use super::problems::{ChildListProblems, CreateChildProblems, DeleteProblems, ReadProblems, UpdateProblems};
-use super::with_etag;
 use super::{stored_codes, stored_id};
 use crate::auth::Caller;
 use crate::db::contracts::ScopedContract;
@@ -159,16 +157,10 @@ pub async fn list_parties(
     _no_parameters: ApiQuery<NoParameters>,
     pool: web::Data<DbPool>,
 ) -> ApiResult<HttpResponse> {
-    let id = id.into_inner().to_string();
-    let items = db::run(&pool, move |conn| {
-        let contract = find_in_scope(conn, &caller, &id)?;
-        repo::list(conn, &contract)?
-            .into_iter()
-            .map(|(party, organisation)| party_view(party, organisation))
-            .collect::<ApiResult<Vec<_>>>()
+    write::read_parts(&pool, caller, id.into_inner(), |conn, contract| {
+        repo::list(conn, contract)?.into_iter().map(|(party, organisation)| party_view(party, organisation)).collect()
     })
-    .await?;
-    Ok(HttpResponse::Ok().json(Page { items, next_page_token: None }))
+    .await
 }
 
 /// One party of a contract.
@@ -180,13 +172,11 @@ pub async fn get_party(
     pool: web::Data<DbPool>,
 ) -> ApiResult<HttpResponse> {
     let (contract_id, id) = ids.into_inner();
-    let view = db::run(&pool, move |conn| {
-        let contract = find_in_scope(conn, &caller, &contract_id.to_string())?;
-        let (party, organisation) = find_party(conn, &contract, id)?;
-        party_view(party, organisation)
+    write::read_part(&pool, caller, contract_id, move |conn, contract| {
+        let (party, organisation) = find_party(conn, contract, id)?;
+        party_view(party, organisation).map(Some)
     })
-    .await?;
-    Ok(with_etag(view.version, &view))
+    .await
 }
 
 /// Add a party. The CAF party must be the CAF of the contract's département.

@@ -30,11 +30,19 @@ macro_rules! text_codes {
         }
 
         /// Read from a TEXT column: a code the enum does not know is an error, never a default.
+        impl TryFrom<&str> for $ty {
+            type Error = $crate::domain::codes::UnknownCode;
+
+            fn try_from(text: &str) -> Result<Self, Self::Error> {
+                Self::parse(text).ok_or_else(|| $crate::domain::codes::UnknownCode { of: stringify!($ty), code: text.to_owned() })
+            }
+        }
+
         impl TryFrom<String> for $ty {
             type Error = $crate::domain::codes::UnknownCode;
 
             fn try_from(text: String) -> Result<Self, Self::Error> {
-                Self::parse(&text).ok_or($crate::domain::codes::UnknownCode { of: stringify!($ty), code: text })
+                Self::try_from(text.as_str())
             }
         }
 
