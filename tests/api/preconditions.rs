@@ -122,7 +122,15 @@ async fn if_match_follows_rfc_9110_on_every_kind_of_resource() {
 
         let answer = patch(&app, path, &admin, Some("*"), body).await;
         assert_eq!(answer.status, 200, "{kind}: * matches the current representation: {}", answer.text);
-        assert_ne!(answer.header("etag").unwrap(), after_list, "{kind}");
+        let after_star = answer.header("etag").unwrap().to_owned();
+        assert_ne!(after_star, after_list, "{kind}");
+
+        // A body that cannot be read is refused as it would be without the header.
+        for if_match in [None, Some("*"), Some("\"0\""), Some("garbage")] {
+            let answer = patch(&app, path, &admin, if_match, &json!({"no_such_field": 1})).await;
+            answer.assert_problem(400, "UNKNOWN_FIELD");
+        }
+        assert_eq!(app.etag(path).await, after_star, "{kind}: a refused body changed nothing");
 
         // An unknown resource is 404 whatever the header says.
         for if_match in [None, Some("*"), Some("\"1\""), Some("garbage")] {
