@@ -333,7 +333,8 @@ impl DirectoryChange<'_> {
         department: Option<&str>,
         after: Option<&R>,
     ) -> ApiResult<()> {
-        let body = after.map(|view| view.recorded().map(|value| value.to_string())).transpose()?;
+        // The view's own field order, as the feed has always carried directory entries.
+        let body = after.map(|view| serde_json::to_string(view).map_err(ApiError::internal)).transpose()?;
         let event = NewEvent {
             caller: self.caller,
             at: self.at,

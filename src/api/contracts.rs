@@ -737,21 +737,29 @@ fn facts(conn: &mut DbConnection, scoped: &ScopedContract) -> ApiResult<Contract
     })
 }
 
-/// Marks the CEJs a newly signed CTG replaces as superseded, each under its own lock and with
-/// its own history entry.
-fn supersede_predecessors(change: &mut ContractChange<'_>) -> ApiResult<()> {
-    let ctg = change.contract.row().clone();
-    let predecessor_ids =
-        repo::predecessors(change.conn, std::slice::from_ref(&ctg.id))?.remove(&ctg.id).unwrap_or_default();
-    for id in predecessor_ids {
-        let Some(predecessor) = repo::lock_scoped(change.conn, &Scope::Everything, &id)? else { continue };
+/// The CEJs a CTG replaces, each locked, in the order of their ids. Taken before the CTG's own
+/// change is recorded: recording takes the feed's lock, which must be the last lock a transaction
+/// takes, or a writer holding a CEJ's lock and waiting for the feed would wait for us forever.
+fn lock_predecessors(change: &mut ContractChange<'_>) -> ApiResult<Vec<ScopedContract>> {
+    let id = change.contract.id().to_owned();
+    let mut predecessor_ids =
+        repo::predecessors(change.conn, std::slice::from_ref(&id))?.remove(&id).unwrap_or_default();
+    predecessor_ids.sort();
+    let mut locked = Vec::with_capacity(predecessor_ids.len());
+    for predecessor_id in predecessor_ids {
+        locked.extend(repo::lock_scoped(change.conn, &Scope::Everything, &predecessor_id)?);
+    }
+    Ok(locked)
+}
+
+/// Marks the signed CEJs among `predecessors` (locked by [`lock_predecessors`]) as superseded by
+/// the CTG of `change`, each with its own history entry.
+fn supersede(change: &mut ContractChange<'_>, predecessors: Vec<ScopedContract>) -> ApiResult<()> {
+    let reason = format!("replaced by {}", change.contract.row().reference);
+    for predecessor in predecessors.into_iter().filter(|cej| cej.row().status == RecordedStatus::Signed) {
         let mut predecessor_change = change.on(predecessor);
-        if predecessor_change.contract.row().status != RecordedStatus::Signed {
-            continue;
-        }
         let current = predecessor_change.contract.row().clone();
         let before = view_one(predecessor_change.conn, current.clone())?;
-        let reason = format!("replaced by {}", ctg.reference);
         let row = predecessor_change.next(ContractRow {
             status: RecordedStatus::Superseded,
             status_reason: Some(reason.clone()),
@@ -802,11 +810,11 @@ pub async fn transition_contract(
             TransitionAction::RequestChanges | TransitionAction::Cancel => row.status_reason.clone_from(&body.reason),
         }
         let after = view_one(change.conn, row.clone())?;
+        let supersedes = body.action == TransitionAction::Sign && facts.kind == ContractKind::Ctg;
+        let predecessors = if supersedes { lock_predecessors(change)? } else { Vec::new() };
         repo::write(change.conn, &mut change.contract, row, None, None)?;
         let answer = change.transitioned(&before, &after, body.reason.as_deref())?;
-        if body.action == TransitionAction::Sign && facts.kind == ContractKind::Ctg {
-            supersede_predecessors(change)?;
-        }
+        supersede(change, predecessors)?;
         Ok(answer)
     })
     .await

@@ -94,13 +94,17 @@ impl<T: RequestBody + 'static> FromRequest for IdempotentJson<T> {
     type Error = ApiError;
     type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
 
+    /// The key is judged before the body is read: a bad header is refused without reading up to
+    /// 256 KiB first.
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let key = match IdempotencyKey::from_request(req, payload).into_inner() {
+            Ok(IdempotencyKey(key)) => key,
+            Err(error) => return Box::pin(std::future::ready(Err(error))),
+        };
         let json = ApiJsonWithValue::<T>::from_request(req, payload);
-        let key = IdempotencyKey::from_request(req, payload).into_inner();
         let (method, path) = (req.method().clone(), req.path().to_owned());
         Box::pin(async move {
             let ApiJsonWithValue { body, value } = json.await?;
-            let IdempotencyKey(key) = key?;
             Ok(Self { body, retry: Retry { key, request_hash: request_hash(method.as_str(), &path, &value) } })
         })
     }

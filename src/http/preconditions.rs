@@ -24,10 +24,9 @@ pub enum IfMatch {
     Malformed,
     /// `*`: any current representation.
     Any,
-    /// The versions named by the strong tags of the list. Weak tags never match (If-Match
-    /// compares strongly), and neither do tags this service cannot have issued; both are left
-    /// out, so a list of only such tags matches nothing.
-    Versions(Vec<i64>),
+    /// The opaque parts of the strong tags of the list. Weak tags never match (If-Match compares
+    /// strongly) and are left out, so a list of only weak tags matches nothing.
+    Tags(Vec<String>),
 }
 
 impl IfMatch {
@@ -42,8 +41,9 @@ impl IfMatch {
                 "If-Match is * or a comma-separated list of entity tags such as \"3\"",
             )),
             Self::Any => Ok(()),
-            Self::Versions(versions) if versions.contains(&current) => Ok(()),
-            Self::Versions(_) => Err(ApiError::PreconditionFailed),
+            // Strong comparison is of the tags' text: "03" is not the "3" this service issued.
+            Self::Tags(tags) if tags.iter().any(|tag| *tag == current.to_string()) => Ok(()),
+            Self::Tags(_) => Err(ApiError::PreconditionFailed),
         }
     }
 
@@ -54,7 +54,8 @@ impl IfMatch {
         }
         let mut text = String::new();
         for value in values {
-            let Ok(value) = value.to_str() else { return Self::Malformed };
+            // obs-text is allowed inside a tag, so the header is read as UTF-8, not only ASCII.
+            let Ok(value) = std::str::from_utf8(value.as_bytes()) else { return Self::Malformed };
             if !text.is_empty() {
                 text.push(',');
             }
@@ -70,7 +71,7 @@ fn parse(text: &str) -> Option<IfMatch> {
     if text.trim() == "*" {
         return Some(IfMatch::Any);
     }
-    let mut versions = Vec::new();
+    let mut tags = Vec::new();
     let mut rest = text.trim_start_matches([' ', '\t', ',']);
     if rest.is_empty() {
         return None;
@@ -84,8 +85,8 @@ fn parse(text: &str) -> Option<IfMatch> {
         if !opaque.bytes().all(|b| b == 0x21 || (0x23..=0x7e).contains(&b) || b >= 0x80) {
             return None;
         }
-        if !weak && let Ok(version) = opaque.parse::<i64>() {
-            versions.push(version);
+        if !weak {
+            tags.push(opaque.to_owned());
         }
         let after = quoted[end + 1..].trim_start_matches([' ', '\t']);
         rest = match after.strip_prefix(',') {
@@ -94,7 +95,7 @@ fn parse(text: &str) -> Option<IfMatch> {
             None => return None,
         };
     }
-    Some(IfMatch::Versions(versions))
+    Some(IfMatch::Tags(tags))
 }
 
 impl FromRequest for IfMatch {
@@ -112,10 +113,11 @@ mod tests {
 
     #[test]
     fn strong_tags_name_versions_weak_ones_never_match() {
-        assert_eq!(parse("\"3\""), Some(IfMatch::Versions(vec![3])));
-        assert_eq!(parse("W/\"12\""), Some(IfMatch::Versions(vec![])));
-        assert_eq!(parse("\"a\", \"7\""), Some(IfMatch::Versions(vec![7])));
-        assert_eq!(parse(" \"1\" ,, W/\"2\",\"3\" "), Some(IfMatch::Versions(vec![1, 3])));
+        let tags = |tags: &[&str]| Some(IfMatch::Tags(tags.iter().map(|tag| (*tag).to_owned()).collect()));
+        assert_eq!(parse("\"3\""), tags(&["3"]));
+        assert_eq!(parse("W/\"12\""), tags(&[]));
+        assert_eq!(parse("\"a\", \"7\""), tags(&["a", "7"]));
+        assert_eq!(parse(" \"1\" ,, W/\"2\",\"3\" "), tags(&["1", "3"]));
         assert_eq!(parse("*"), Some(IfMatch::Any));
     }
 
@@ -129,9 +131,11 @@ mod tests {
     #[test]
     fn the_precondition_is_decided_against_the_current_version() {
         assert!(IfMatch::Any.check(9).is_ok());
-        assert!(IfMatch::Versions(vec![2, 9]).check(9).is_ok());
-        assert_eq!(IfMatch::Versions(vec![2]).check(9).unwrap_err().code(), "PRECONDITION_FAILED");
-        assert_eq!(IfMatch::Versions(vec![]).check(9).unwrap_err().code(), "PRECONDITION_FAILED");
+        let tags = |tags: &[&str]| IfMatch::Tags(tags.iter().map(|tag| (*tag).to_owned()).collect());
+        assert!(tags(&["2", "9"]).check(9).is_ok());
+        assert_eq!(tags(&["2"]).check(9).unwrap_err().code(), "PRECONDITION_FAILED");
+        assert_eq!(tags(&["09", "+9"]).check(9).unwrap_err().code(), "PRECONDITION_FAILED");
+        assert_eq!(tags(&[]).check(9).unwrap_err().code(), "PRECONDITION_FAILED");
         assert_eq!(IfMatch::Missing.check(9).unwrap_err().code(), "PRECONDITION_REQUIRED");
         assert_eq!(IfMatch::Malformed.check(9).unwrap_err().code(), "INVALID_PARAMETER");
     }

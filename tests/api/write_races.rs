@@ -88,3 +88,72 @@ async fn money_is_never_committed_under_a_contract_terminated_at_the_same_moment
     eprintln!("{both_succeeded} of {ROUNDS} rounds committed before the termination");
     assert!(both_succeeded < ROUNDS, "no round tried the commit after the termination");
 }
+
+/// A signed CEJ of the Faucigny, and a CTG replacing it, submitted with every signature: one
+/// transition away from superseding the CEJ. Returns (CTG, CEJ) ids.
+async fn ctg_ready_to_supersede(app: &TestApp, caf: &Value, faucigny: &Value, round: usize) -> (String, String) {
+    let cej = app
+        .create(
+            "/v1/contracts",
+            &json!({"kind": "cej", "title": format!("CEJ Faucigny {round}"), "department": "74",
+                                         "start_date": "2019-01-01", "end_date": "2022-12-31", "fields": ["enfance"],
+                                         "perimeter": {"epcis": [FAUCIGNY]}}),
+        )
+        .await;
+    let cej_id = cej["id"].as_str().unwrap().to_owned();
+    for organisation in [&caf["id"], &faucigny["id"]] {
+        app.create(
+            &format!("/v1/contracts/{cej_id}/parties"),
+            &json!({"organisation_id": organisation, "roles": ["signatory"],
+                     "signed_on": "2019-03-01", "deliberation_date": "2019-02-01", "deliberation_ref": "D1"}),
+        )
+        .await;
+    }
+    for action in ["submit", "sign"] {
+        let answer = app.transition(&cej_id, &admin_token(), &json!({"action": action})).await;
+        assert_eq!(answer.status, 200, "{action}: {}", answer.text);
+    }
+    let ctg = draft_ctg(app, "74", caf, faucigny).await;
+    let path = format!("/v1/contracts/{}", ctg.id);
+    let etag = app.etag(&path).await;
+    let answer = app.patch_json(&path, &admin_token(), &etag, &json!({"predecessor_ids": [cej_id]})).await;
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    let submitted = app.transition(&ctg.id, &admin_token(), &json!({"action": "submit"})).await;
+    assert_eq!(submitted.status, 200, "{}", submitted.text);
+    for party in [&ctg.caf_party, &ctg.epci_party] {
+        let party_path = format!("{path}/parties/{party}");
+        let etag = app.etag(&party_path).await;
+        let body =
+            json!({"signed_on": "2024-02-01", "deliberation_date": "2024-01-20", "deliberation_ref": "DEL-2024-007"});
+        assert_eq!(app.patch_json(&party_path, &admin_token(), &etag, &body).await.status, 200);
+    }
+    (ctg.id, cej_id)
+}
+
+#[tokio::test]
+async fn signing_a_ctg_while_its_cej_changes_never_deadlocks() {
+    let app = spawn_app().await;
+    let caf = caf(&app, "74").await;
+    let faucigny = epci(&app, FAUCIGNY).await;
+    for round in 0..8 {
+        let (ctg, cej) = ctg_ready_to_supersede(&app, &caf, &faucigny, round).await;
+        let etag = app.etag(&format!("/v1/contracts/{ctg}")).await;
+        let sign = app
+            .client
+            .post(app.url(&format!("/v1/contracts/{ctg}/transitions")))
+            .bearer_auth(admin_token())
+            .header("If-Match", etag)
+            .json(&json!({"action": "sign"}));
+        let axis = app
+            .client
+            .post(app.url(&format!("/v1/contracts/{cej}/axes")))
+            .bearer_auth(admin_token())
+            .json(&json!({"code": format!("A{round}"), "title": "Petite enfance"}));
+        let (signed, added) = tokio::join!(app.send(sign), app.send(axis));
+        assert_eq!(signed.status, 200, "round {round}: {}", signed.text);
+        // Before the signature the CEJ takes the axis; after it, it is superseded and refuses it.
+        assert!(matches!(added.status, 201 | 409), "round {round}: {}", added.text);
+        let cej_now = app.get(&format!("/v1/contracts/{cej}"), &admin_token()).await;
+        assert_eq!(cej_now.body["status"], "superseded", "round {round}");
+    }
+}
