@@ -19,6 +19,16 @@ pub async fn signed_contract(app: &TestApp) -> ContractFixture {
     contract
 }
 
+/// A draft lump-sum commitment of 5,000 € for 2025 to the contract's EPCI: the commitment's body.
+pub async fn draft_commitment(app: &TestApp, contract: &ContractFixture) -> Value {
+    app.create(
+        &format!("/v1/contracts/{}/funding-commitments", contract.id),
+        &json!({"payee_id": contract.epci_organisation, "programme": "coordination", "basis": "lump_sum",
+                "origin": "new", "years": [{"year": 2025, "amount_cents": 500_000}]}),
+    )
+    .await
+}
+
 fn commitment_body(contract: &ContractFixture, years: &Value) -> Value {
     json!({"payee_id": contract.epci_organisation, "programme": "bonus_territoire_eaje", "basis": "per_place", "origin": "ex_cej",
            "unit_amount_cents": 300_000, "units": 10, "years": years, "decision_date": "2024-03-15"})

@@ -9,7 +9,7 @@
 use serde_json::{Value, json};
 
 use crate::fixtures::{FAUCIGNY, draft_ctg};
-use crate::funding::signed_contract;
+use crate::funding::{draft_commitment, signed_contract};
 use crate::helpers::{Answer, TestApp, admin_token, caf_agent_token, collectivity_token, spawn_app};
 
 /// One versioned resource and a change that is valid on it whatever its version.
@@ -39,13 +39,7 @@ async fn guarded_resources(app: &TestApp) -> Vec<Guarded> {
     let caf = organisation_of(signed.caf_party.clone()).await;
     let faucigny = organisation_of(signed.epci_party.clone()).await;
     let draft = draft_ctg(app, "74", &caf, &faucigny).await;
-    let commitment = app
-        .create(
-            &format!("/v1/contracts/{}/funding-commitments", signed.id),
-            &json!({"payee_id": signed.epci_organisation, "programme": "coordination", "basis": "lump_sum",
-                    "origin": "new", "years": [{"year": 2025, "amount_cents": 500_000}]}),
-        )
-        .await;
+    let commitment = draft_commitment(app, &signed).await;
     let equipment = app
         .create(
             "/v1/equipments",
@@ -208,13 +202,7 @@ async fn amendments_and_schedule_generation_require_if_match() {
     let answer = post(format!("{contract_path}/amendments"), Some("*"), amendment).await;
     assert_eq!(answer.status, 201, "{}", answer.text);
 
-    let commitment = app
-        .create(
-            &format!("{contract_path}/funding-commitments"),
-            &json!({"payee_id": contract.epci_organisation, "programme": "coordination", "basis": "lump_sum",
-                    "origin": "new", "years": [{"year": 2025, "amount_cents": 500_000}]}),
-        )
-        .await;
+    let commitment = draft_commitment(&app, &contract).await;
     let commitment_path = format!("/v1/funding-commitments/{}", commitment["id"].as_str().unwrap());
     let etag = app.etag(&commitment_path).await;
     post(format!("{commitment_path}/schedule/generate"), None, json!({}))

@@ -4,9 +4,8 @@
 
 use ctg_api::db;
 use diesel::RunQueryDsl;
-use serde_json::json;
 
-use crate::funding::signed_contract;
+use crate::funding::{draft_commitment, signed_contract};
 use crate::helpers::{TestApp, admin_token, spawn_app};
 
 fn corrupt(app: &TestApp, statement: &str) {
@@ -19,13 +18,7 @@ async fn a_stored_value_that_does_not_parse_is_a_500_not_a_default() {
     let app = spawn_app().await;
     let contract = signed_contract(&app).await;
     let contract_path = format!("/v1/contracts/{}", contract.id);
-    let commitment = app
-        .create(
-            &format!("{contract_path}/funding-commitments"),
-            &json!({"payee_id": contract.epci_organisation, "programme": "coordination", "basis": "lump_sum",
-                    "origin": "new", "years": [{"year": 2025, "amount_cents": 500_000}]}),
-        )
-        .await;
+    let commitment = draft_commitment(&app, &contract).await;
     let commitment_path = format!("/v1/funding-commitments/{}", commitment["id"].as_str().unwrap());
     assert_eq!(app.get(&contract_path, &admin_token()).await.status, 200);
     assert_eq!(app.get(&commitment_path, &admin_token()).await.status, 200);
