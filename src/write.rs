@@ -305,8 +305,15 @@ impl DirectoryChange<'_> {
         next_version(row, self.at)
     }
 
-    /// 412 unless the conditional write (`WHERE version = <read>`) changed the one row: a
-    /// concurrent change won since the entry was read.
+    /// Makes the writers of one entry take turns until the transaction ends, so that the entry
+    /// read next is still current when it is written: `If-Match: *` cannot lose to a concurrent
+    /// change. SQLite's one writer already takes turns.
+    pub fn lock(&mut self, resource: &str, id: &str) -> ApiResult<()> {
+        Ok(db::serialize_writers(self.conn, &format!("{resource}:{id}"))?)
+    }
+
+    /// 412 unless the conditional write (`WHERE version = <read>`) changed the one row: kept
+    /// behind the entry's lock as a guard against a writer that does not take it.
     pub fn written(rows: usize) -> ApiResult<()> {
         if rows == 1 { Ok(()) } else { Err(ApiError::PreconditionFailed) }
     }

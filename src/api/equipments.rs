@@ -265,6 +265,7 @@ pub async fn update_equipment(
     caller.require_contract_manager()?;
     let id = id.into_inner().to_string();
     write::change_directory(&pool, caller, Retry::none(), move |change| {
+        change.lock("equipment", &id)?;
         let current = repo::find(change.conn, &id)?.ok_or(ApiError::NotFound)?;
         require_writable(change.caller, &current.department)?;
         change.check(&if_match, current.version)?;
@@ -300,6 +301,7 @@ pub async fn delete_equipment(
     caller.require_contract_manager()?;
     let id = id.into_inner().to_string();
     write::change_directory(&pool, caller, Retry::none(), move |change| {
+        change.lock("equipment", &id)?;
         let current = repo::find(change.conn, &id)?.ok_or(ApiError::NotFound)?;
         require_writable(change.caller, &current.department)?;
         change.check(&if_match, current.version)?;

@@ -211,6 +211,7 @@ pub async fn update_indicator(
     require_admin(&caller)?;
     let code = code.into_inner();
     write::change_directory(&pool, caller, Retry::none(), move |change| {
+        change.lock("indicator", &code)?;
         let current = repo::find(change.conn, &code)?.ok_or(ApiError::NotFound)?;
         change.check(&if_match, current.version)?;
         let read_version = current.version;
@@ -240,6 +241,7 @@ pub async fn delete_indicator(
     require_admin(&caller)?;
     let code = code.into_inner();
     write::change_directory(&pool, caller, Retry::none(), move |change| {
+        change.lock("indicator", &code)?;
         let current = repo::find(change.conn, &code)?.ok_or(ApiError::NotFound)?;
         change.check(&if_match, current.version)?;
         DirectoryChange::written(repo::delete(change.conn, &code, current.version)?)?;

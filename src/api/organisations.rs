@@ -348,6 +348,7 @@ pub async fn update_organisation(
     caller.require_contract_manager()?;
     let id = id.into_inner().to_string();
     write::change_directory(&pool, caller, Retry::none(), move |change| {
+        change.lock("organisation", &id)?;
         let current = repo::find(change.conn, &id)?.ok_or(ApiError::NotFound)?;
         require_writable(change.caller, current.department.as_deref())?;
         change.check(&if_match, current.version)?;
@@ -399,6 +400,7 @@ pub async fn delete_organisation(
     caller.require_contract_manager()?;
     let id = id.into_inner().to_string();
     write::change_directory(&pool, caller, Retry::none(), move |change| {
+        change.lock("organisation", &id)?;
         let current = repo::find(change.conn, &id)?.ok_or(ApiError::NotFound)?;
         require_writable(change.caller, current.department.as_deref())?;
         change.check(&if_match, current.version)?;
