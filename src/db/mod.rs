@@ -1,8 +1,9 @@
 //! Persistence: one connection type over SQLite and PostgreSQL, its pool, migrations and the
 //! repositories. The diesel schema is private to this module, so only repository functions can
 //! reach the tables. Contracts are read only through functions that take the caller's scope;
-//! sub-resources are reached by the id of a contract the handler obtained that way
-//! (`api::contracts::find_in_scope`), which the access matrix test checks on every route.
+//! sub-resources are reached through a [`contracts::ScopedContract`], which only those scoped
+//! lookups make (the write pipeline, `crate::write`, holds one for every change), and the access
+//! matrix test checks every route.
 
 pub mod action_plan;
 pub mod amendments;
