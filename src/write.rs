@@ -4,7 +4,8 @@
 //! - the scoped lookup of the contract under its lock (404 out of scope, as for an unknown id),
 //!   the role (403) and the "still open" rule (409), giving the handler a [`ScopedContract`],
 //!   which child repositories require;
-//! - `If-Match` (decided only after the 404 and the 403), the version bump and the 412;
+//! - `If-Match` (decided after the 404, the 403 and the reading of the body, before the rules
+//!   that need the database), the version bump and the 412;
 //! - the history entry, the feed event and the contract's `touched` bump;
 //! - the answer with its `ETag` and `Location`, stored for `Idempotency-Key` retries.
 //!
@@ -26,7 +27,7 @@ use crate::domain::contract::RecordedStatus;
 use crate::error::{ApiError, ApiResult};
 use crate::http::idempotency::{Answer, Retry};
 use crate::http::pagination::Page;
-use crate::http::preconditions::IfMatch;
+use crate::http::preconditions::{IfMatch, with_etag};
 
 /// A resource as its route answers it, with what the pipeline needs to record and answer a
 /// change to it.
@@ -65,6 +66,13 @@ fn next_version<R: Versioned>(mut row: R, at: NaiveDateTime) -> R {
 /// Implements [`Resource`] for a view: its name in the history and the feed, its id, its address,
 /// its version (for the `ETag`) when it has one, and for a directory entry its département.
 macro_rules! resource {
+    (@version $this:ident, $v:ident) => {
+        None
+    };
+    (@version $this:ident, $v:ident, $version:expr) => {{
+        let $v = $this;
+        Some($version)
+    }};
     ($view:ty, $name:literal, |$v:ident| id: $id:expr, location: $location:expr
         $(, version: $version:expr)? $(, department: $department:expr)? $(,)?) => {
         impl $crate::write::Resource for $view {
@@ -76,10 +84,7 @@ macro_rules! resource {
             }
 
             fn version(&self) -> Option<i64> {
-                $(let $v = self;
-                return Some($version);)?
-                #[allow(unreachable_code, reason = "only views without a version get here")]
-                None
+                $crate::write::resource!(@version self, $v $(, $version)?)
             }
 
             fn location(&self) -> String {
@@ -130,7 +135,8 @@ impl<'a> ContractChange<'a> {
         ContractChange { conn: self.conn, caller: self.caller, contract: other, at: self.at }
     }
 
-    /// `If-Match` against the version the resource has now, decided after the lookup and the role.
+    /// `If-Match` against the version the resource has now: called once the resource is found
+    /// and the role allowed, before the rules that read the database.
     pub fn check(&self, if_match: &IfMatch, version: i64) -> ApiResult<()> {
         if_match.check(version)
     }
@@ -151,8 +157,7 @@ impl<'a> ContractChange<'a> {
 
     /// Records the creation of `view`: 201 with its `Location` and `ETag`.
     pub fn created<R: Resource>(&mut self, view: &R) -> ApiResult<Answer> {
-        self.record(Action::Created, &view.id(), None, Some(view), None)?;
-        Answer::created(view.location(), view.version(), view)
+        self.created_with_reason(view, None)
     }
 
     /// Records the creation of `view` with why it was made (a recovery): 201 with its `Location`.
@@ -398,11 +403,7 @@ where
         load(conn, &contract)?.ok_or(ApiError::NotFound)
     })
     .await?;
-    let mut answer = HttpResponse::Ok();
-    if let Some(version) = view.version() {
-        answer.insert_header((actix_web::http::header::ETAG, crate::http::preconditions::etag(version)));
-    }
-    Ok(answer.json(view))
+    Ok(with_etag(view.version(), &view))
 }
 
 fn scoped(conn: &mut DbConnection, caller: &Caller, contract_id: Uuid) -> ApiResult<ScopedContract> {

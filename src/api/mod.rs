@@ -25,12 +25,11 @@ pub mod schedule;
 pub mod territories;
 
 use actix_web::HttpResponse;
-use actix_web::http::header;
 use serde::Serialize;
 
 use crate::domain::codes::UnknownCode;
 use crate::error::{ApiError, ApiResult};
-use crate::http::preconditions::etag;
+use crate::http::preconditions;
 
 /// An id read from the database, as a UUID: one that does not parse is a fault of the database,
 /// answered 500 and logged, never a made-up id.
@@ -52,5 +51,5 @@ pub fn stored_codes<T: for<'a> TryFrom<&'a str, Error = UnknownCode>>(stored: &s
 
 /// 200 with `ETag` and the resource.
 pub fn with_etag(version: i64, body: &impl Serialize) -> HttpResponse {
-    HttpResponse::Ok().insert_header((header::ETAG, etag(version))).json(body)
+    preconditions::with_etag(Some(version), body)
 }

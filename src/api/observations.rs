@@ -247,7 +247,7 @@ pub async fn bulk_observations(
     let owner = caller.clone();
     idempotency::run_once(&pool, &owner, key.0, hash, move |conn| {
         let report = ingest::ingest(conn, &caller, file, format, &territory, &db::new_id())?;
-        Answer::ok_unversioned(&report)
+        Answer::current(None, &report)
     })
     .await
 }

@@ -24,13 +24,6 @@ pub const REPLAYED: HeaderName = HeaderName::from_static("idempotent-replayed");
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IdempotencyKey(pub Option<String>);
 
-impl IdempotencyKey {
-    /// 400 `IDEMPOTENCY_KEY_MISSING` when absent, for operations that record money.
-    pub fn required(self) -> ApiResult<String> {
-        self.0.ok_or(ApiError::IdempotencyKeyMissing)
-    }
-}
-
 impl FromRequest for IdempotencyKey {
     type Error = ApiError;
     type Future = std::future::Ready<Result<Self, ApiError>>;
@@ -152,16 +145,6 @@ impl Answer {
         })
     }
 
-    /// 200 with the resource and its `ETag`, as a transition answers.
-    pub fn ok(version: i64, body: &impl Serialize) -> ApiResult<Self> {
-        Ok(Self {
-            status: StatusCode::OK,
-            location: None,
-            etag: Some(crate::http::preconditions::etag(version)),
-            body: serde_json::to_value(body).map_err(ApiError::internal)?,
-        })
-    }
-
     /// 200 with the resource and, when it is versioned, its `ETag`.
     pub fn current(version: Option<i64>, body: &impl Serialize) -> ApiResult<Self> {
         Ok(Self {
@@ -175,16 +158,6 @@ impl Answer {
     /// 204, as a deletion answers.
     pub fn no_content() -> Self {
         Self { status: StatusCode::NO_CONTENT, location: None, etag: None, body: serde_json::Value::Null }
-    }
-
-    /// 200 with a body that is not a versioned resource (a report).
-    pub fn ok_unversioned(body: &impl Serialize) -> ApiResult<Self> {
-        Ok(Self {
-            status: StatusCode::OK,
-            location: None,
-            etag: None,
-            body: serde_json::to_value(body).map_err(ApiError::internal)?,
-        })
     }
 
     fn stored(&self) -> StoredAnswer {

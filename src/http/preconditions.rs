@@ -1,9 +1,11 @@
 //! Optimistic concurrency as RFC 9110 §13 says: `ETag: "<version>"` on every versioned resource,
 //! `If-Match` on every change to one.
 //!
-//! The header is only read here; it is judged by the write pipeline once the resource has been
-//! found in the caller's scope and the caller's role checked, so that a precondition never turns
-//! a 404 or a 403 into a 412 or a 428 (§13.2.2).
+//! The header is only read here. A handler judges it with `ContractChange::check` (or
+//! `DirectoryChange::check`) once the resource is found in the caller's scope (404), the role
+//! allowed (403) and the body read and its fields checked (400/422), so that a precondition never
+//! turns any of those into a 412 or a 428. The rules that need the database come after it, as
+//! RFC 9110 §13.2.1 orders preconditions before the processing of the content.
 
 use actix_web::dev::Payload;
 use actix_web::http::header;
@@ -14,6 +16,16 @@ use crate::error::ApiError;
 /// The strong entity tag of a version.
 pub fn etag(version: i64) -> String {
     format!("\"{version}\"")
+}
+
+/// 200 with the resource as it serialises (fields in their declared order) and, when it is
+/// versioned, its `ETag`.
+pub fn with_etag(version: Option<i64>, body: &impl serde::Serialize) -> actix_web::HttpResponse {
+    let mut answer = actix_web::HttpResponse::Ok();
+    if let Some(version) = version {
+        answer.insert_header((header::ETAG, etag(version)));
+    }
+    answer.json(body)
 }
 
 /// What the client sent in `If-Match`.
