@@ -19,6 +19,9 @@ struct Guarded {
     /// The address of a resource of the same kind that does not exist.
     unknown: String,
     body: Value,
+    /// A body that reads well but breaks a constraint on one of its fields (422
+    /// `VALIDATION_FAILED`, decided as the body is read).
+    invalid: Value,
 }
 
 async fn patch(app: &TestApp, path: &str, token: &str, if_match: Option<&str>, body: &Value) -> Answer {
@@ -53,36 +56,42 @@ async fn guarded_resources(app: &TestApp) -> Vec<Guarded> {
             path: format!("/v1/contracts/{}", draft.id),
             unknown: format!("/v1/contracts/{missing}"),
             body: json!({"title": "CTG du Faucigny"}),
+            invalid: json!({"title": ""}),
         },
         Guarded {
             kind: "child of a contract",
             path: format!("/v1/contracts/{}/parties/{}", draft.id, draft.caf_party),
             unknown: format!("/v1/contracts/{}/parties/{missing}", draft.id),
             body: json!({"signatory_title": "Directeur"}),
+            invalid: json!({"roles": []}),
         },
         Guarded {
             kind: "organisation",
             path: format!("/v1/organisations/{}", caf["id"].as_str().unwrap()),
             unknown: format!("/v1/organisations/{missing}"),
             body: json!({"name": "CAF de la Haute-Savoie"}),
+            invalid: json!({"name": ""}),
         },
         Guarded {
             kind: "equipment",
             path: format!("/v1/equipments/{}", equipment["id"].as_str().unwrap()),
             unknown: format!("/v1/equipments/{missing}"),
             body: json!({"capacity_places": 24}),
+            invalid: json!({"name": ""}),
         },
         Guarded {
             kind: "funding commitment",
             path: format!("/v1/funding-commitments/{}", commitment["id"].as_str().unwrap()),
             unknown: format!("/v1/funding-commitments/{missing}"),
             body: json!({"units": 3}),
+            invalid: json!({"units": -1}),
         },
         Guarded {
             kind: "indicator",
             path: "/v1/indicators/places_eaje".to_owned(),
             unknown: "/v1/indicators/no_such_indicator".to_owned(),
             body: json!({"source": "Cnaf, base équipements"}),
+            invalid: json!({"label": ""}),
         },
     ]
 }
@@ -118,6 +127,12 @@ async fn if_match_follows_rfc_9110_on_every_kind_of_resource() {
         assert_eq!(answer.status, 200, "{kind}: * matches the current representation: {}", answer.text);
         let after_star = answer.header("etag").unwrap().to_owned();
         assert_ne!(after_star, after_list, "{kind}");
+
+        // A body whose fields break their constraints is 422 whatever the header says.
+        for if_match in [None, Some("*"), Some("\"0\""), Some("garbage")] {
+            let answer = patch(&app, path, &admin, if_match, &resource.invalid).await;
+            answer.assert_problem(422, "VALIDATION_FAILED");
+        }
 
         // A body that cannot be read is refused as it would be without the header.
         for if_match in [None, Some("*"), Some("\"0\""), Some("garbage")] {
