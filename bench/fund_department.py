@@ -77,8 +77,8 @@ def sign_and_fund(client, contract):
          "unit_amount_cents": 1_600_000, "units": 12, "years": years, "decision_date": "2024-12-01"},
     )
     commitment_path = f"/v1/funding-commitments/{commitment['id']}"
-    client.call("POST", f"{commitment_path}/transitions", {"action": "commit"}, if_match(commitment))
-    schedule = client.call("POST", f"{commitment_path}/schedule/generate", {})
+    committed = client.call("POST", f"{commitment_path}/transitions", {"action": "commit"}, if_match(commitment))
+    schedule = client.call("POST", f"{commitment_path}/schedule/generate", {}, if_match(committed))
     first = next(line for line in schedule["lines"] if line["kind"] == "advance")
     client.call(
         "POST",

@@ -190,11 +190,13 @@ def setup(client):
     commitment_path = f"/v1/funding-commitments/{commitment['id']}"
     etag = client.expect(200, "GET", commitment_path).header("etag")
     client.expect(200, "POST", f"{commitment_path}/transitions", {"action": "commit"}, {"If-Match": etag})
+    etag = client.expect(200, "GET", commitment_path).header("etag")
     client.expect(
         200,
         "POST",
         f"{commitment_path}/schedule/generate",
         {"advance_percent": 100, "advance_splits": ["03-01"]},
+        {"If-Match": etag},
     )
     schedule = client.expect(200, "GET", f"{commitment_path}/schedule").json()
     advances = [line for line in schedule["lines"] if line["year"] == 2025 and line["kind"] == "advance"]
