@@ -124,9 +124,10 @@ fn reachable(conn: &mut DbConnection, scope: &Scope, row: &ContractRow) -> Query
     })
 }
 
-/// A contract the caller's scope reaches. Only [`find_scoped`] and [`lock_scoped`] make one, so a
-/// repository function that takes it cannot be handed a contract outside the caller's scope:
-/// child rows are read and written through it, never through a bare contract id.
+/// A contract the caller's scope reaches. Only [`find_scoped`], [`lock_scoped`] and [`insert`]
+/// (of a contract the caller was allowed to create) make one, so a repository function that
+/// takes it cannot be handed a contract outside the caller's scope: child rows are read and
+/// written through it, never through a bare contract id.
 #[derive(Debug, Clone)]
 pub struct ScopedContract(ContractRow);
 
@@ -137,10 +138,6 @@ impl ScopedContract {
 
     pub fn id(&self) -> &str {
         &self.0.id
-    }
-
-    pub fn into_row(self) -> ContractRow {
-        self.0
     }
 }
 

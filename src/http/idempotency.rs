@@ -137,12 +137,7 @@ pub struct Answer {
 
 impl Answer {
     pub fn created(location: String, version: Option<i64>, body: &impl Serialize) -> ApiResult<Self> {
-        Ok(Self {
-            status: StatusCode::CREATED,
-            location: Some(location),
-            etag: version.map(crate::http::preconditions::etag),
-            body: serde_json::to_value(body).map_err(ApiError::internal)?,
-        })
+        Ok(Self { status: StatusCode::CREATED, location: Some(location), ..Self::current(version, body)? })
     }
 
     /// 200 with the resource and, when it is versioned, its `ETag`.
