@@ -13,7 +13,8 @@
 //! the row to write. Reads of a contract's parts go through [`read_parts`] and [`read_part`],
 //! which hand the loader the same [`ScopedContract`].
 
-use actix_web::HttpResponse;
+use actix_web::{HttpResponse, web};
+use diesel::QueryResult;
 use chrono::NaiveDateTime;
 use serde::Serialize;
 use uuid::Uuid;
@@ -26,7 +27,7 @@ use crate::db::{self, DbConnection, DbPool, Versioned, funding};
 use crate::domain::contract::RecordedStatus;
 use crate::error::{ApiError, ApiResult};
 use crate::http::idempotency::{Answer, Retry};
-use crate::http::pagination::Page;
+use crate::http::pagination::{Page, PageParams, PageRequest, PageTokenKey};
 use crate::http::preconditions::{IfMatch, with_etag};
 
 /// A resource as its route answers it, with what the pipeline needs to record and answer a
@@ -408,4 +409,39 @@ where
 
 fn scoped(conn: &mut DbConnection, caller: &Caller, contract_id: Uuid) -> ApiResult<ScopedContract> {
     contracts::find_scoped(conn, &caller.scope(), &contract_id.to_string())?.ok_or(ApiError::NotFound)
+}
+
+/// One page of a list, in one read transaction: `load` gets the sort key to start after and how
+/// many rows to fetch (one more than the page), and `cursor_of` gives the sort key of an item,
+/// which the next page's token carries, bound to `binding` (the route, each filter value and the
+/// caller's identity) so that it cannot be replayed elsewhere.
+pub async fn read_page<T, F>(
+    pool: &DbPool,
+    tokens: web::Data<PageTokenKey>,
+    params: PageParams<'_>,
+    binding: String,
+    cursor_of: fn(&T) -> String,
+    load: F,
+) -> ApiResult<HttpResponse>
+where
+    T: Serialize + Send + 'static,
+    F: FnOnce(&mut DbConnection, Option<&str>, i64) -> ApiResult<Vec<T>> + Send + 'static,
+{
+    let page = PageRequest::new(&tokens, &params, binding)?;
+    let page = db::run(pool, move |conn| {
+        let rows = load(conn, page.after.as_deref(), page.fetch_limit())?;
+        Ok(page.finish(&tokens, rows, cursor_of, |row| row))
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(page))
+}
+
+/// One directory entry, with its `ETag`: 404 when `load` finds nothing.
+pub async fn read_entry<R, F>(pool: &DbPool, load: F) -> ApiResult<HttpResponse>
+where
+    R: Resource + Send + 'static,
+    F: FnOnce(&mut DbConnection) -> QueryResult<Option<R>> + Send + 'static,
+{
+    let entry = db::run_one_statement(pool, move |conn| load(conn)?.ok_or(ApiError::NotFound)).await?;
+    Ok(with_etag(entry.version(), &entry))
 }

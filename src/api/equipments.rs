@@ -3,48 +3,25 @@
 
 use actix_web::{HttpResponse, delete, get, patch, post, web};
 use chrono::NaiveDate;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 use validator::Validate;
 
 use super::problems::{CreateProblems, DeleteProblems, ListProblems, ReadProblems, UpdateProblems};
-use super::stored_id;
-use super::with_etag;
 use crate::auth::Caller;
-use crate::db::equipments::{self as repo, EquipmentFilter, EquipmentRow};
-use crate::db::{self, DbConnection, DbPool, funding, organisations, territories};
+pub use crate::db::equipments::EquipmentRow as EquipmentView;
+use crate::db::equipments::{self as repo, EquipmentFilter};
+use crate::db::{DbConnection, DbPool, funding, organisations, territories};
 use crate::domain::identifiers::check_siret;
 use crate::domain::organisation::EquipmentType;
 use crate::error::{ApiError, ApiResult, FieldError};
 use crate::http::body::{ApiJson, RequestBody, nullable};
 use crate::http::idempotency::{IdempotentJson, Retry};
-use crate::http::pagination::{Page, PageParams, PageRequest, PageTokenKey};
+use crate::http::pagination::{Page, PageParams, PageTokenKey};
 use crate::http::preconditions::IfMatch;
 use crate::http::query::ApiQuery;
 use crate::write::{self, DirectoryChange};
-
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct EquipmentView {
-    pub id: Uuid,
-    #[serde(rename = "type")]
-    pub equipment_type: EquipmentType,
-    #[schema(example = "Crèche Les Petits Pas")]
-    pub name: String,
-    /// 14 digits: the manager's SIREN and the establishment number.
-    pub siret: Option<String>,
-    pub manager_id: Uuid,
-    /// INSEE code of the commune it stands in.
-    pub commune: String,
-    /// Département of that commune.
-    pub department: String,
-    pub capacity_places: Option<i64>,
-    pub opened_on: Option<NaiveDate>,
-    pub closed_on: Option<NaiveDate>,
-    pub version: i64,
-    pub created_at: String,
-    pub updated_at: String,
-}
 
 write::resource!(
     EquipmentView, "equipment", |view| id: view.id,
@@ -52,28 +29,6 @@ write::resource!(
     version: view.version,
     department: Some(&view.department),
 );
-
-impl TryFrom<EquipmentRow> for EquipmentView {
-    type Error = ApiError;
-
-    fn try_from(row: EquipmentRow) -> ApiResult<Self> {
-        Ok(Self {
-            id: stored_id(&row.id)?,
-            equipment_type: row.equipment_type,
-            name: row.name,
-            siret: row.siret,
-            manager_id: stored_id(&row.manager_id)?,
-            commune: row.commune,
-            department: row.department,
-            capacity_places: row.capacity_places,
-            opened_on: row.opened_on,
-            closed_on: row.closed_on,
-            version: row.version,
-            created_at: db::rfc3339(row.created_at),
-            updated_at: db::rfc3339(row.updated_at),
-        })
-    }
-}
 
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -120,9 +75,9 @@ impl RequestBody for EquipmentPatch {
 }
 
 /// Checks an equipment against the directory and the reference; returns its département.
-fn check(conn: &mut DbConnection, row: &EquipmentRow) -> ApiResult<String> {
+fn check(conn: &mut DbConnection, row: &EquipmentView) -> ApiResult<String> {
     let mut errors = Vec::new();
-    let manager = organisations::find(conn, &row.manager_id)?;
+    let manager = organisations::find(conn, &row.manager_id.to_string())?;
     if manager.is_none() {
         errors.push(FieldError::at_pointer("/manager_id", "UNKNOWN_ORGANISATION", "no organisation has this id"));
     }
@@ -194,28 +149,25 @@ pub async fn list_equipments(
     tokens: web::Data<PageTokenKey>,
 ) -> ApiResult<HttpResponse> {
     let filter = EquipmentFilter {
-        equipment_type: query.equipment_type.map(|t| t.as_str().to_owned()),
+        equipment_type: query.equipment_type,
         department: query.department,
         commune: query.commune,
-        manager_id: query.manager_id.map(|id| id.to_string()),
+        manager_id: query.manager_id,
     };
     let params = PageParams { page_size: query.page_size, page_token: query.page_token.as_deref() };
-    let page = PageRequest::new(&tokens, &params, format!("equipments|{filter:?}|{}", caller.fingerprint()))?;
-    let page = db::run(&pool, move |conn| {
-        let rows = repo::list(conn, &filter, page.after.as_deref(), page.fetch_limit())?;
-        page.try_finish(&tokens, rows, |row| row.id.clone(), EquipmentView::try_from)
+    let binding = format!("equipments|{filter:?}|{}", caller.fingerprint());
+    write::read_page(&pool, tokens, params, binding, |row: &EquipmentView| row.id.to_string(), move |conn, after, limit| {
+        Ok(repo::list(conn, &filter, after, limit)?)
     })
-    .await?;
-    Ok(HttpResponse::Ok().json(page))
+    .await
 }
 
 /// One equipment.
 #[utoipa::path(tag = "equipments", params(("id" = Uuid, Path)), responses((status = 200, body = EquipmentView, headers(("ETag" = String))), ReadProblems), security(("bearer" = [])))]
 #[get("/equipments/{id}")]
 pub async fn get_equipment(_caller: Caller, id: web::Path<Uuid>, pool: web::Data<DbPool>) -> ApiResult<HttpResponse> {
-    let id = id.into_inner().to_string();
-    let row = db::run(&pool, move |conn| repo::find(conn, &id)?.ok_or(ApiError::NotFound)).await?;
-    Ok(with_etag(row.version, &EquipmentView::try_from(row)?))
+    let id = id.into_inner();
+    write::read_entry(&pool, move |conn| repo::find(conn, id)).await
 }
 
 /// Record an equipment. Its département is the commune's; a SIRET must belong to the manager.
@@ -229,12 +181,12 @@ pub async fn create_equipment(
     let IdempotentJson { body, retry } = request;
     caller.require_contract_manager()?;
     write::change_directory(&pool, caller, retry, move |change| {
-        let mut row = EquipmentRow {
-            id: db::new_id(),
+        let mut row = EquipmentView {
+            id: Uuid::new_v4(),
             equipment_type: body.equipment_type,
             name: body.name.trim().to_owned(),
             siret: body.siret,
-            manager_id: body.manager_id.to_string(),
+            manager_id: body.manager_id,
             commune: body.commune,
             department: String::new(),
             capacity_places: body.capacity_places,
@@ -247,7 +199,7 @@ pub async fn create_equipment(
         row.department = check(change.conn, &row)?;
         require_writable(change.caller, &row.department)?;
         repo::insert(change.conn, &row)?;
-        change.created(&EquipmentView::try_from(row)?)
+        change.created(&row)
     })
     .await
 }
@@ -263,18 +215,18 @@ pub async fn update_equipment(
     pool: web::Data<DbPool>,
 ) -> ApiResult<HttpResponse> {
     caller.require_contract_manager()?;
-    let id = id.into_inner().to_string();
+    let id = id.into_inner();
     write::change_directory(&pool, caller, Retry::none(), move |change| {
-        change.lock("equipment", &id)?;
-        let current = repo::find(change.conn, &id)?.ok_or(ApiError::NotFound)?;
+        change.lock("equipment", &id.to_string())?;
+        let current = repo::find(change.conn, id)?.ok_or(ApiError::NotFound)?;
         require_writable(change.caller, &current.department)?;
         change.check(&if_match, current.version)?;
         let read_version = current.version;
-        let mut row = change.next(EquipmentRow {
+        let mut row = change.next(EquipmentView {
             equipment_type: patch.equipment_type.unwrap_or(current.equipment_type),
             name: patch.name.map_or(current.name.clone(), |name| name.trim().to_owned()),
             siret: patch.siret.unwrap_or_else(|| current.siret.clone()),
-            manager_id: patch.manager_id.map_or(current.manager_id.clone(), |id| id.to_string()),
+            manager_id: patch.manager_id.unwrap_or(current.manager_id),
             commune: patch.commune.unwrap_or_else(|| current.commune.clone()),
             capacity_places: patch.capacity_places.unwrap_or(current.capacity_places),
             opened_on: patch.opened_on.unwrap_or(current.opened_on),
@@ -284,7 +236,7 @@ pub async fn update_equipment(
         row.department = check(change.conn, &row)?;
         require_writable(change.caller, &row.department)?;
         DirectoryChange::written(repo::update(change.conn, &row, read_version)?)?;
-        change.updated(&EquipmentView::try_from(row)?)
+        change.updated(&row)
     })
     .await
 }
@@ -299,18 +251,18 @@ pub async fn delete_equipment(
     pool: web::Data<DbPool>,
 ) -> ApiResult<HttpResponse> {
     caller.require_contract_manager()?;
-    let id = id.into_inner().to_string();
+    let id = id.into_inner();
     write::change_directory(&pool, caller, Retry::none(), move |change| {
-        change.lock("equipment", &id)?;
-        let current = repo::find(change.conn, &id)?.ok_or(ApiError::NotFound)?;
+        change.lock("equipment", &id.to_string())?;
+        let current = repo::find(change.conn, id)?.ok_or(ApiError::NotFound)?;
         require_writable(change.caller, &current.department)?;
         change.check(&if_match, current.version)?;
-        let commitments = funding::commitments_using(change.conn, None, Some(&id))?;
+        let commitments = funding::commitments_using(change.conn, None, Some(&id.to_string()))?;
         if commitments > 0 {
             return Err(ApiError::Conflict(format!("{commitments} funding commitment(s) still name this equipment")));
         }
-        DirectoryChange::written(repo::delete(change.conn, &id, current.version)?)?;
-        change.deleted(&EquipmentView::try_from(current)?)
+        DirectoryChange::written(repo::delete(change.conn, id, current.version)?)?;
+        change.deleted(&current)
     })
     .await
 }

@@ -215,11 +215,11 @@ fn check_commitment(
         ));
     }
     if let Some(equipment_id) = &row.equipment_id {
-        match equipments::find(conn, equipment_id)? {
+        match equipments::find(conn, super::stored_id(equipment_id)?)? {
             None => {
                 errors.push(FieldError::at_pointer("/equipment_id", "UNKNOWN_EQUIPMENT", "no equipment has this id"));
             }
-            Some(equipment) if equipment.manager_id != row.payee_id => {
+            Some(equipment) if equipment.manager_id.to_string() != row.payee_id => {
                 errors.push(FieldError::at_pointer(
                     "/equipment_id",
                     "EQUIPMENT_OF_ANOTHER_MANAGER",

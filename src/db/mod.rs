@@ -22,6 +22,7 @@ pub mod observations;
 pub mod organisations;
 pub mod parties;
 mod schema;
+pub mod stored;
 pub mod territories;
 
 pub use connection::{Backend, DatabaseUrl, DbConnection, DbPool, PoolSettings, build_pool, connect};

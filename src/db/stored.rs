@@ -1,0 +1,98 @@
+//! Typed values in TEXT columns. Rows carry ids as [`Uuid`] and codes as their enums; they are
+//! read and written through `#[diesel(deserialize_as = …, serialize_as = …)]`:
+//!
+//! - a NOT NULL column through `String` (`Uuid` and every text code convert both ways);
+//! - a nullable one through [`NullableText`], since an `Option<Uuid>` cannot convert from an
+//!   `Option<String>` by itself.
+//!
+//! A stored value that does not parse fails the query, which the request answers with 500 and the
+//! log explains: never a default.
+//!
+//! Rows are also what the routes answer, so this module gives their timestamps the API's
+//! RFC 3339 form ([`rfc3339_json`]).
+
+use diesel::backend::Backend;
+use diesel::deserialize::{self, FromSql, FromSqlRow};
+use diesel::expression::AsExpression;
+use diesel::sql_types::{Nullable, Text};
+use serde::Serializer;
+use uuid::Uuid;
+
+/// A nullable TEXT column on its way to or from a typed `Option` field.
+#[derive(Debug, FromSqlRow)]
+pub struct NullableText(Option<String>);
+
+impl<DB> FromSql<Nullable<Text>, DB> for NullableText
+where
+    DB: Backend,
+    String: FromSql<Text, DB>,
+{
+    fn from_sql(bytes: DB::RawValue<'_>) -> deserialize::Result<Self> {
+        String::from_sql(bytes).map(|text| Self(Some(text)))
+    }
+
+    fn from_nullable_sql(bytes: Option<DB::RawValue<'_>>) -> deserialize::Result<Self> {
+        bytes.map_or(Ok(Self(None)), Self::from_sql)
+    }
+}
+
+/// Written as the `Option<String>` it holds, so each backend binds it as its own text.
+impl AsExpression<Nullable<Text>> for NullableText {
+    type Expression = <Option<String> as AsExpression<Nullable<Text>>>::Expression;
+
+    fn as_expression(self) -> Self::Expression {
+        AsExpression::<Nullable<Text>>::as_expression(self.0)
+    }
+}
+
+impl<T: Into<String>> From<Option<T>> for NullableText {
+    fn from(value: Option<T>) -> Self {
+        Self(value.map(Into::into))
+    }
+}
+
+/// The typed `Option`s that a nullable TEXT column reads into.
+macro_rules! read_nullable_text {
+    ($($ty:ty),+ $(,)?) => {$(
+        impl TryFrom<$crate::db::stored::NullableText> for Option<$ty> {
+            type Error = <$ty as TryFrom<String>>::Error;
+
+            fn try_from(stored: $crate::db::stored::NullableText) -> Result<Self, Self::Error> {
+                stored.into_inner().map(<$ty>::try_from).transpose()
+            }
+        }
+    )+};
+}
+
+pub(crate) use read_nullable_text;
+
+impl NullableText {
+    pub fn into_inner(self) -> Option<String> {
+        self.0
+    }
+}
+
+read_nullable_text!(Uuid);
+
+/// Serialises a stored timestamp (UTC) as the API writes it: RFC 3339 with microseconds and `Z`.
+pub fn rfc3339_json<S: Serializer>(at: &chrono::NaiveDateTime, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str(&super::rfc3339(*at))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_nullable_id_reads_back_as_it_was_written() {
+        let id = Uuid::new_v4();
+        let stored = NullableText::from(Some(id));
+        assert_eq!(Option::<Uuid>::try_from(stored).unwrap(), Some(id));
+        assert_eq!(Option::<Uuid>::try_from(NullableText::from(None::<Uuid>)).unwrap(), None);
+    }
+
+    #[test]
+    fn a_stored_id_that_is_not_a_uuid_is_an_error() {
+        assert!(Option::<Uuid>::try_from(NullableText(Some("not-a-uuid".into()))).is_err());
+    }
+}
