@@ -14,8 +14,8 @@
 //! which hand the loader the same [`ScopedContract`].
 
 use actix_web::{HttpResponse, web};
-use diesel::QueryResult;
 use chrono::NaiveDateTime;
+use diesel::QueryResult;
 use serde::Serialize;
 use uuid::Uuid;
 

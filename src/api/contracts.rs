@@ -28,8 +28,8 @@ use crate::http::body::{ApiJson, RequestBody};
 use crate::http::csv::{self, wants_csv};
 use crate::http::idempotency::{IdempotentJson, Retry};
 use crate::http::pagination::{Page, PageParams, PageRequest, PageTokenKey};
-use crate::http::preconditions::IfMatch;
 use crate::http::query::ApiQuery;
+use crate::http::requests::{Create, Read, Transition, Update};
 use crate::write::{self, Access, ContractChange};
 
 /// The territory a contract covers, as sent.
@@ -44,7 +44,11 @@ pub struct PerimeterInput {
     pub communes: Vec<String>,
 }
 
-const CONTRACT_READ_ONLY: &[&str] = &[
+/// What a client may not send in a contract: `kind` and `department`, fixed at creation, then
+/// what the server owns.
+const READ_ONLY_ON_PATCH: &[&str] = &[
+    "kind",
+    "department",
     "id",
     "version",
     "status",
@@ -56,6 +60,7 @@ const CONTRACT_READ_ONLY: &[&str] = &[
     "perimeter/covered_communes",
     "perimeter/covered_population",
 ];
+const READ_ONLY_ON_CREATE: &[&str] = READ_ONLY_ON_PATCH.split_at(2).1;
 
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -81,7 +86,7 @@ pub struct CreateContract {
 }
 
 impl RequestBody for CreateContract {
-    const READ_ONLY: &'static [&'static str] = CONTRACT_READ_ONLY;
+    const READ_ONLY: &'static [&'static str] = READ_ONLY_ON_CREATE;
 }
 
 /// Changes to a contract. Once signed, its period, perimeter, fields and predecessors change only
@@ -102,20 +107,7 @@ pub struct ContractPatch {
 }
 
 impl RequestBody for ContractPatch {
-    const READ_ONLY: &'static [&'static str] = &[
-        "id",
-        "version",
-        "status",
-        "created_at",
-        "updated_at",
-        "signed_on",
-        "ended_on",
-        "status_reason",
-        "perimeter/covered_communes",
-        "perimeter/covered_population",
-        "kind",
-        "department",
-    ];
+    const READ_ONLY: &'static [&'static str] = READ_ONLY_ON_PATCH;
 }
 
 /// A contract as it would be written, checked as a whole on every change.
@@ -518,7 +510,7 @@ pub async fn list_contracts(
 /// One contract, with its perimeter's coverage.
 #[utoipa::path(tag = "contracts", params(("id" = Uuid, Path)), responses((status = 200, body = ContractView, headers(("ETag" = String))), ReadProblems), security(("bearer" = [])))]
 #[get("/contracts/{id}")]
-pub async fn get_contract(caller: Caller, id: web::Path<Uuid>, pool: web::Data<DbPool>) -> ApiResult<HttpResponse> {
+pub async fn get_contract((caller, id, pool): Read<Uuid>) -> ApiResult<HttpResponse> {
     let id = id.into_inner().to_string();
     // One statement (two for a collectivity, whose party check follows the row it reads).
     let view = db::run_one_statement(&pool, move |conn| {
@@ -559,11 +551,7 @@ fn department_for(caller: &Caller, requested: Option<String>) -> ApiResult<Strin
 /// Create a contract in `draft`. The reference is generated when absent.
 #[utoipa::path(tag = "contracts", request_body = CreateContract, responses((status = 201, body = ContractView, headers(("ETag" = String), ("Location" = String))), CreateProblems), security(("bearer" = [])))]
 #[post("/contracts")]
-pub async fn create_contract(
-    caller: Caller,
-    request: IdempotentJson<CreateContract>,
-    pool: web::Data<DbPool>,
-) -> ApiResult<HttpResponse> {
+pub async fn create_contract((caller, request, pool): Create<CreateContract>) -> ApiResult<HttpResponse> {
     let IdempotentJson { body, retry } = request;
     caller.require_contract_manager()?;
     let department = department_for(&caller, body.department.clone())?;
@@ -623,12 +611,9 @@ pub async fn create_contract(
 #[utoipa::path(tag = "contracts", params(("id" = Uuid, Path), ("If-Match" = String, Header, description = "The ETag last read")), request_body = ContractPatch, responses((status = 200, body = ContractView, headers(("ETag" = String))), UpdateProblems), security(("bearer" = [])))]
 #[patch("/contracts/{id}")]
 pub async fn update_contract(
-    caller: Caller,
-    id: web::Path<Uuid>,
-    if_match: IfMatch,
-    ApiJson(patch): ApiJson<ContractPatch>,
-    pool: web::Data<DbPool>,
+    (caller, id, if_match, patch, pool): Update<Uuid, ContractPatch>,
 ) -> ApiResult<HttpResponse> {
+    let ApiJson(patch) = patch;
     if let Some(reference) = &patch.reference {
         check_reference(reference).map_err(|error| ApiError::validation(vec![error]))?;
     }
@@ -778,11 +763,7 @@ fn supersede(change: &mut ContractChange<'_>, predecessors: Vec<ScopedContract>)
 #[utoipa::path(tag = "contracts", params(("id" = Uuid, Path), ("If-Match" = String, Header, description = "The ETag last read")), request_body = TransitionBody, responses((status = 200, body = ContractView, headers(("ETag" = String))), TransitionProblems), security(("bearer" = [])))]
 #[post("/contracts/{id}/transitions")]
 pub async fn transition_contract(
-    caller: Caller,
-    id: web::Path<Uuid>,
-    if_match: IfMatch,
-    request: IdempotentJson<TransitionBody>,
-    pool: web::Data<DbPool>,
+    (caller, id, if_match, request, pool): Transition<Uuid, TransitionBody>,
 ) -> ApiResult<HttpResponse> {
     let IdempotentJson { body, retry } = request;
     write::change_contract(&pool, caller, retry, id.into_inner(), Access::Manage, move |change| {

@@ -15,26 +15,12 @@ use super::funding_summary::{FundingSummaryRow, euros, figures_by_year_and_progr
 use super::problems::ReadProblems;
 use super::{stored_code, stored_codes};
 use crate::auth::{Caller, Scope};
-use crate::db::department_summary::{self as repo, TerritoryCoverage};
+use crate::db::department_summary::{self as repo, TerritoryCoverage as CoverageView};
 use crate::db::{self, DbConnection, DbPool, territories};
 use crate::domain::contract::{ContractKind, ContractStatus, Field, RecordedStatus};
 use crate::error::{ApiError, ApiResult};
 use crate::http::csv::{CsvTable, wants_csv};
 use crate::http::query::{ApiQuery, NoParameters};
-
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct CoverageView {
-    /// Current communes of the département (municipal arrondissements count through their commune).
-    pub communes_total: i64,
-    /// Those covered by a CTG in force today: as members of an EPCI of its perimeter, or by name.
-    pub communes_covered: i64,
-    pub population_total: i64,
-    pub population_covered: i64,
-    /// EPCI with at least one member commune in the département.
-    pub epcis_total: i64,
-    /// Those in the perimeter of a CTG in force today.
-    pub epcis_covered: i64,
-}
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct StatusCount {
@@ -101,17 +87,6 @@ fn check_scope(caller: &Caller, department: &str) -> ApiResult<()> {
     }
 }
 
-fn coverage_view(coverage: &TerritoryCoverage) -> CoverageView {
-    CoverageView {
-        communes_total: coverage.communes_total,
-        communes_covered: coverage.communes_covered,
-        population_total: coverage.population_total,
-        population_covered: coverage.population_covered,
-        epcis_total: coverage.epcis_total,
-        epcis_covered: coverage.epcis_covered,
-    }
-}
-
 fn summarise(conn: &mut DbConnection, code: &str, today: NaiveDate) -> ApiResult<DepartmentSummary> {
     let department = territories::find_department(conn, code)?.ok_or(ApiError::NotFound)?;
     let contracts = repo::contracts_of(conn, code)?;
@@ -165,7 +140,7 @@ fn summarise(conn: &mut DbConnection, code: &str, today: NaiveDate) -> ApiResult
         department: department.code,
         name: department.name,
         as_of: today,
-        coverage: coverage_view(&repo::territory_coverage(conn, code, today)?),
+        coverage: repo::territory_coverage(conn, code, today)?,
         contracts_by_status: by_status
             .into_iter()
             .map(|((kind, status), count)| StatusCount { kind, status, count })

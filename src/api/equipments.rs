@@ -19,8 +19,8 @@ use crate::error::{ApiError, ApiResult, FieldError};
 use crate::http::body::{ApiJson, RequestBody, nullable};
 use crate::http::idempotency::{IdempotentJson, Retry};
 use crate::http::pagination::{Page, PageParams, PageTokenKey};
-use crate::http::preconditions::IfMatch;
 use crate::http::query::ApiQuery;
+use crate::http::requests::{Create, Read, Remove, Update};
 use crate::write::{self, DirectoryChange};
 
 write::resource!(
@@ -156,16 +156,21 @@ pub async fn list_equipments(
     };
     let params = PageParams { page_size: query.page_size, page_token: query.page_token.as_deref() };
     let binding = format!("equipments|{filter:?}|{}", caller.fingerprint());
-    write::read_page(&pool, tokens, params, binding, |row: &EquipmentView| row.id.to_string(), move |conn, after, limit| {
-        Ok(repo::list(conn, &filter, after, limit)?)
-    })
+    write::read_page(
+        &pool,
+        tokens,
+        params,
+        binding,
+        |row: &EquipmentView| row.id.to_string(),
+        move |conn, after, limit| Ok(repo::list(conn, &filter, after, limit)?),
+    )
     .await
 }
 
 /// One equipment.
 #[utoipa::path(tag = "equipments", params(("id" = Uuid, Path)), responses((status = 200, body = EquipmentView, headers(("ETag" = String))), ReadProblems), security(("bearer" = [])))]
 #[get("/equipments/{id}")]
-pub async fn get_equipment(_caller: Caller, id: web::Path<Uuid>, pool: web::Data<DbPool>) -> ApiResult<HttpResponse> {
+pub async fn get_equipment((_caller, id, pool): Read<Uuid>) -> ApiResult<HttpResponse> {
     let id = id.into_inner();
     write::read_entry(&pool, move |conn| repo::find(conn, id)).await
 }
@@ -173,11 +178,7 @@ pub async fn get_equipment(_caller: Caller, id: web::Path<Uuid>, pool: web::Data
 /// Record an equipment. Its département is the commune's; a SIRET must belong to the manager.
 #[utoipa::path(tag = "equipments", request_body = CreateEquipment, responses((status = 201, body = EquipmentView, headers(("ETag" = String), ("Location" = String))), CreateProblems), security(("bearer" = [])))]
 #[post("/equipments")]
-pub async fn create_equipment(
-    caller: Caller,
-    request: IdempotentJson<CreateEquipment>,
-    pool: web::Data<DbPool>,
-) -> ApiResult<HttpResponse> {
+pub async fn create_equipment((caller, request, pool): Create<CreateEquipment>) -> ApiResult<HttpResponse> {
     let IdempotentJson { body, retry } = request;
     caller.require_contract_manager()?;
     write::change_directory(&pool, caller, retry, move |change| {
@@ -208,12 +209,9 @@ pub async fn create_equipment(
 #[utoipa::path(tag = "equipments", params(("id" = Uuid, Path), ("If-Match" = String, Header, description = "The ETag last read")), request_body = EquipmentPatch, responses((status = 200, body = EquipmentView, headers(("ETag" = String))), UpdateProblems), security(("bearer" = [])))]
 #[patch("/equipments/{id}")]
 pub async fn update_equipment(
-    caller: Caller,
-    id: web::Path<Uuid>,
-    if_match: IfMatch,
-    ApiJson(patch): ApiJson<EquipmentPatch>,
-    pool: web::Data<DbPool>,
+    (caller, id, if_match, patch, pool): Update<Uuid, EquipmentPatch>,
 ) -> ApiResult<HttpResponse> {
+    let ApiJson(patch) = patch;
     caller.require_contract_manager()?;
     let id = id.into_inner();
     write::change_directory(&pool, caller, Retry::none(), move |change| {
@@ -244,12 +242,7 @@ pub async fn update_equipment(
 /// Delete an equipment.
 #[utoipa::path(tag = "equipments", params(("id" = Uuid, Path), ("If-Match" = String, Header, description = "The ETag last read")), responses((status = 204, description = "Deleted"), DeleteProblems), security(("bearer" = [])))]
 #[delete("/equipments/{id}")]
-pub async fn delete_equipment(
-    caller: Caller,
-    id: web::Path<Uuid>,
-    if_match: IfMatch,
-    pool: web::Data<DbPool>,
-) -> ApiResult<HttpResponse> {
+pub async fn delete_equipment((caller, id, if_match, pool): Remove<Uuid>) -> ApiResult<HttpResponse> {
     caller.require_contract_manager()?;
     let id = id.into_inner();
     write::change_directory(&pool, caller, Retry::none(), move |change| {

@@ -26,13 +26,18 @@ pub fn contracts_of(conn: &mut DbConnection, department: &str) -> QueryResult<Ve
 }
 
 /// The communes and EPCI of the département, and those of them an active CTG covers.
-#[derive(Debug, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+#[schema(as = CoverageView)]
 pub struct TerritoryCoverage {
+    /// Current communes of the département (municipal arrondissements count through their commune).
     pub communes_total: i64,
+    /// Those covered by a CTG in force today: as members of an EPCI of its perimeter, or by name.
     pub communes_covered: i64,
     pub population_total: i64,
     pub population_covered: i64,
+    /// EPCI with at least one member commune in the département.
     pub epcis_total: i64,
+    /// Those in the perimeter of a CTG in force today.
     pub epcis_covered: i64,
 }
 

@@ -10,4 +10,5 @@ pub mod pagination;
 pub mod preconditions;
 pub mod query;
 pub mod request_id;
+pub mod requests;
 pub mod spool;
