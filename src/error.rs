@@ -104,54 +104,39 @@ impl ApiError {
 
     /// The stable `code` of the problem body.
     pub fn code(&self) -> &'static str {
-        match self {
-            Self::MalformedRequest { .. } => "MALFORMED_REQUEST",
-            Self::UnknownField { .. } => "UNKNOWN_FIELD",
-            Self::ReadOnlyField { .. } => "READ_ONLY_FIELD",
-            Self::InvalidParameter(_) => "INVALID_PARAMETER",
-            Self::InvalidPageToken => "INVALID_PAGE_TOKEN",
-            Self::Unauthenticated(_) => "UNAUTHENTICATED",
-            Self::Forbidden(_) => "FORBIDDEN",
-            Self::NotFound => "NOT_FOUND",
-            Self::MethodNotAllowed { .. } => "METHOD_NOT_ALLOWED",
-            Self::UnsupportedMediaType(_) => "UNSUPPORTED_MEDIA_TYPE",
-            Self::Conflict(_) => "CONFLICT",
-            Self::InvalidStateTransition { .. } => "INVALID_STATE_TRANSITION",
-            Self::PreconditionFailed => "PRECONDITION_FAILED",
-            Self::PreconditionRequired => "PRECONDITION_REQUIRED",
-            Self::PayloadTooLarge { .. } => "PAYLOAD_TOO_LARGE",
-            Self::ValidationFailed(_) => "VALIDATION_FAILED",
-            Self::IdempotencyKeyReused => "IDEMPOTENCY_KEY_REUSED",
-            Self::IdempotencyKeyMissing => "IDEMPOTENCY_KEY_MISSING",
-            Self::RateLimited { .. } => "RATE_LIMITED",
-            Self::Internal(_) => "INTERNAL",
-            Self::Unavailable { .. } => "UNAVAILABLE",
-        }
+        self.code_and_title().0
     }
 
     fn title(&self) -> &'static str {
+        self.code_and_title().1
+    }
+
+    /// Each variant's problem `code` and `title`, side by side.
+    fn code_and_title(&self) -> (&'static str, &'static str) {
         match self {
-            Self::MalformedRequest { .. } => "The request body could not be read",
-            Self::UnknownField { .. } => "The request body has an unknown field",
-            Self::ReadOnlyField { .. } => "The request body sets a read-only field",
-            Self::InvalidParameter(_) => "A query parameter is invalid",
-            Self::InvalidPageToken => "The page token is invalid",
-            Self::Unauthenticated(_) => "Authentication is required",
-            Self::Forbidden(_) => "The caller may not do this",
-            Self::NotFound => "The resource was not found",
-            Self::MethodNotAllowed { .. } => "The method is not allowed on this resource",
-            Self::UnsupportedMediaType(_) => "The media type is not supported",
-            Self::Conflict(_) => "The request conflicts with the current state",
-            Self::InvalidStateTransition { .. } => "The transition is not allowed",
-            Self::PreconditionFailed => "The resource has changed",
-            Self::PreconditionRequired => "An If-Match header is required",
-            Self::PayloadTooLarge { .. } => "The request body is too large",
-            Self::ValidationFailed(_) => "The request is invalid",
-            Self::IdempotencyKeyReused => "The idempotency key was used with another request",
-            Self::IdempotencyKeyMissing => "An Idempotency-Key header is required",
-            Self::RateLimited { .. } => "Too many requests",
-            Self::Internal(_) => "Internal server error",
-            Self::Unavailable { .. } => "The service is temporarily unavailable",
+            Self::MalformedRequest { .. } => ("MALFORMED_REQUEST", "The request body could not be read"),
+            Self::UnknownField { .. } => ("UNKNOWN_FIELD", "The request body has an unknown field"),
+            Self::ReadOnlyField { .. } => ("READ_ONLY_FIELD", "The request body sets a read-only field"),
+            Self::InvalidParameter(_) => ("INVALID_PARAMETER", "A query parameter is invalid"),
+            Self::InvalidPageToken => ("INVALID_PAGE_TOKEN", "The page token is invalid"),
+            Self::Unauthenticated(_) => ("UNAUTHENTICATED", "Authentication is required"),
+            Self::Forbidden(_) => ("FORBIDDEN", "The caller may not do this"),
+            Self::NotFound => ("NOT_FOUND", "The resource was not found"),
+            Self::MethodNotAllowed { .. } => ("METHOD_NOT_ALLOWED", "The method is not allowed on this resource"),
+            Self::UnsupportedMediaType(_) => ("UNSUPPORTED_MEDIA_TYPE", "The media type is not supported"),
+            Self::Conflict(_) => ("CONFLICT", "The request conflicts with the current state"),
+            Self::InvalidStateTransition { .. } => ("INVALID_STATE_TRANSITION", "The transition is not allowed"),
+            Self::PreconditionFailed => ("PRECONDITION_FAILED", "The resource has changed"),
+            Self::PreconditionRequired => ("PRECONDITION_REQUIRED", "An If-Match header is required"),
+            Self::PayloadTooLarge { .. } => ("PAYLOAD_TOO_LARGE", "The request body is too large"),
+            Self::ValidationFailed(_) => ("VALIDATION_FAILED", "The request is invalid"),
+            Self::IdempotencyKeyReused => {
+                ("IDEMPOTENCY_KEY_REUSED", "The idempotency key was used with another request")
+            }
+            Self::IdempotencyKeyMissing => ("IDEMPOTENCY_KEY_MISSING", "An Idempotency-Key header is required"),
+            Self::RateLimited { .. } => ("RATE_LIMITED", "Too many requests"),
+            Self::Internal(_) => ("INTERNAL", "Internal server error"),
+            Self::Unavailable { .. } => ("UNAVAILABLE", "The service is temporarily unavailable"),
         }
     }
 
