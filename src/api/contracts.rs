@@ -187,19 +187,11 @@ fn check_funded_years(
 
 /// The perimeter's EPCI and communes exist, lie in the contract's département, and appear once.
 fn check_perimeter(conn: &mut DbConnection, draft: &ContractDraft, errors: &mut Vec<FieldError>) -> ApiResult<()> {
-    for index in repeated(&draft.perimeter.epcis) {
-        errors.push(FieldError::at_pointer(
-            format!("/perimeter/epcis/{index}"),
-            "DUPLICATE",
-            "appears earlier in the list",
-        ));
-    }
-    for index in repeated(&draft.perimeter.communes) {
-        errors.push(FieldError::at_pointer(
-            format!("/perimeter/communes/{index}"),
-            "DUPLICATE",
-            "appears earlier in the list",
-        ));
+    for (list, values) in [("epcis", &draft.perimeter.epcis), ("communes", &draft.perimeter.communes)] {
+        for index in repeated(values) {
+            let pointer = format!("/perimeter/{list}/{index}");
+            errors.push(FieldError::at_pointer(pointer, "DUPLICATE", "appears earlier in the list"));
+        }
     }
     for (index, siren) in draft.perimeter.epcis.iter().enumerate() {
         let pointer = format!("/perimeter/epcis/{index}");
