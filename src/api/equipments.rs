@@ -156,9 +156,14 @@ pub async fn list_equipments(
     };
     let params = PageParams { page_size: query.page_size, page_token: query.page_token.as_deref() };
     let binding = format!("equipments|{filter:?}|{}", caller.fingerprint());
-    write::read_page(&pool, tokens, params, binding, |row: &EquipmentView| row.id.to_string(), move |conn, after, limit| {
-        Ok(repo::list(conn, &filter, after, limit)?)
-    })
+    write::read_page(
+        &pool,
+        tokens,
+        params,
+        binding,
+        |row: &EquipmentView| row.id.to_string(),
+        move |conn, after, limit| Ok(repo::list(conn, &filter, after, limit)?),
+    )
     .await
 }
 
