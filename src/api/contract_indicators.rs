@@ -169,10 +169,8 @@ impl Resource for ContractIndicatorView {
 }
 
 fn baseline_of(row: &ContractIndicatorRow) -> Option<IndicatorBaseline> {
-    match (&row.baseline_period, &row.baseline_value) {
-        (Some(period), Some(value)) => Some(IndicatorBaseline { period: period.clone(), value: value.clone() }),
-        _ => None,
-    }
+    let (period, value) = row.baseline_period.clone().zip(row.baseline_value.clone())?;
+    Some(IndicatorBaseline { period, value })
 }
 
 /// The view of a follow-up: its targets by period, each with the observation of its period.
@@ -201,16 +199,12 @@ fn view(
             IndicatorTargetView {
                 actual: actual.map(|a| a.to_string()).or(actual_text),
                 actual_suppressed: observation.is_some_and(Option::is_none),
-                progress_percent: match (baseline_value, value, actual) {
-                    (Some(baseline), Some(value), Some(actual)) => {
-                        progress_percent(baseline, value, actual).map(|p| p.to_string())
-                    }
-                    _ => None,
-                },
-                achieved: match (value, actual) {
-                    (Some(value), Some(actual)) => Some(achieved(indicator.ascending, value, actual)),
-                    _ => None,
-                },
+                progress_percent: baseline_value
+                    .zip(value)
+                    .zip(actual)
+                    .and_then(|((baseline, value), actual)| progress_percent(baseline, value, actual))
+                    .map(|percent| percent.to_string()),
+                achieved: value.zip(actual).map(|(value, actual)| achieved(indicator.ascending, value, actual)),
                 period: target.period,
                 value: target.value,
             }
