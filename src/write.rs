@@ -142,6 +142,26 @@ impl<'a> ContractChange<'a> {
         if_match.check(version)
     }
 
+    /// The part `find` reads through the contract, ready to change: 404 when there is none, then
+    /// `If-Match` against its version, then 409 unless the contract is still open. A handler whose
+    /// role rules look at the part first (403 before 412) calls [`Self::ready`] after them instead.
+    pub fn current<R, F>(&mut self, if_match: &IfMatch, find: F) -> ApiResult<R>
+    where
+        R: Versioned,
+        F: FnOnce(&mut DbConnection, &ScopedContract) -> QueryResult<Option<R>>,
+    {
+        let current = find(self.conn, &self.contract)?.ok_or(ApiError::NotFound)?;
+        self.ready(if_match, current.version())?;
+        Ok(current)
+    }
+
+    /// `If-Match` against the part's `version`, then 409 unless the contract is still open: what
+    /// every change to an existing part checks once it is found and the caller allowed.
+    pub fn ready(&self, if_match: &IfMatch, version: i64) -> ApiResult<()> {
+        self.check(if_match, version)?;
+        self.require_open()
+    }
+
     /// 409 unless the contract can still be worked on (not terminated, cancelled or superseded).
     pub fn require_open(&self) -> ApiResult<()> {
         let status = self.contract.row().status;

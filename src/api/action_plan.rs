@@ -3,42 +3,28 @@
 
 use actix_web::{HttpResponse, delete, get, patch, post, web};
 use chrono::NaiveDate;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 use validator::Validate;
 
 use super::contracts::find_in_scope;
 use super::problems::{ChildListProblems, CreateChildProblems, DeleteProblems, ReadProblems, UpdateProblems};
-use super::{stored_code, stored_id};
 use crate::auth::Caller;
-use crate::db::action_plan::{self as repo, ActionRow, AxisRow};
+use crate::db::action_plan as repo;
+pub use crate::db::action_plan::{ActionRow as ActionView, AxisRow as AxisView};
 use crate::db::contracts::ScopedContract;
-use crate::db::{self, DbConnection, DbPool, organisations, parties};
+use crate::db::{DbConnection, DbPool, organisations, parties};
 use crate::domain::contract::{ActionStatus, Field};
 use crate::error::{ApiError, ApiResult, FieldError};
 use crate::http::body::{ApiJson, RequestBody, nullable};
 use crate::http::idempotency::{IdempotentJson, Retry};
-use crate::http::pagination::{Page, PageParams, PageRequest, PageTokenKey};
+use crate::http::pagination::{Page, PageParams, PageTokenKey};
 use crate::http::preconditions::IfMatch;
 use crate::http::query::{ApiQuery, NoParameters};
 use crate::write::{self, Access};
 
 const CHILD_READ_ONLY: &[&str] = &["id", "version", "created_at", "updated_at", "contract_id"];
-
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct AxisView {
-    pub id: Uuid,
-    pub contract_id: Uuid,
-    #[schema(example = "A1")]
-    pub code: String,
-    pub title: String,
-    pub field: Option<Field>,
-    pub position: i64,
-    pub version: i64,
-    pub created_at: String,
-    pub updated_at: String,
-}
 
 write::resource!(
     AxisView, "axis", |view| id: view.id,
@@ -51,20 +37,6 @@ write::resource!(
     location: format!("/v1/contracts/{}/actions/{}", view.contract_id, view.id),
     version: view.version,
 );
-
-fn axis_view(row: AxisRow) -> ApiResult<AxisView> {
-    Ok(AxisView {
-        id: stored_id(&row.id)?,
-        contract_id: stored_id(&row.contract_id)?,
-        code: row.code,
-        title: row.title,
-        field: row.field.as_deref().map(stored_code).transpose()?,
-        position: row.position,
-        version: row.version,
-        created_at: db::rfc3339(row.created_at),
-        updated_at: db::rfc3339(row.updated_at),
-    })
-}
 
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -98,51 +70,6 @@ pub struct AxisPatch {
 
 impl RequestBody for AxisPatch {
     const READ_ONLY: &'static [&'static str] = CHILD_READ_ONLY;
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct ActionView {
-    pub id: Uuid,
-    pub contract_id: Uuid,
-    pub axis_id: Option<Uuid>,
-    #[schema(example = "A1.3")]
-    pub code: String,
-    pub title: String,
-    pub objective: Option<String>,
-    pub field: Option<Field>,
-    /// The organisation leading the action; a party of the contract.
-    pub pilot_organisation_id: Option<Uuid>,
-    pub planned_start: Option<NaiveDate>,
-    pub planned_end: Option<NaiveDate>,
-    pub actual_start: Option<NaiveDate>,
-    pub actual_end: Option<NaiveDate>,
-    pub status: ActionStatus,
-    pub estimated_budget_cents: Option<i64>,
-    pub version: i64,
-    pub created_at: String,
-    pub updated_at: String,
-}
-
-fn action_view(row: ActionRow) -> ApiResult<ActionView> {
-    Ok(ActionView {
-        id: stored_id(&row.id)?,
-        contract_id: stored_id(&row.contract_id)?,
-        axis_id: row.axis_id.as_deref().map(stored_id).transpose()?,
-        code: row.code,
-        title: row.title,
-        objective: row.objective,
-        field: row.field.as_deref().map(stored_code).transpose()?,
-        pilot_organisation_id: row.pilot_organisation_id.as_deref().map(stored_id).transpose()?,
-        planned_start: row.planned_start,
-        planned_end: row.planned_end,
-        actual_start: row.actual_start,
-        actual_end: row.actual_end,
-        status: row.status,
-        estimated_budget_cents: row.estimated_budget_cents,
-        version: row.version,
-        created_at: db::rfc3339(row.created_at),
-        updated_at: db::rfc3339(row.updated_at),
-    })
 }
 
 #[derive(Debug, Deserialize, Validate, ToSchema)]
@@ -223,14 +150,14 @@ impl ActionPatch {
 }
 
 /// Checks an action against its contract's axes and parties, listing every problem at once.
-fn check_action(conn: &mut DbConnection, contract: &ScopedContract, row: &ActionRow) -> ApiResult<()> {
+fn check_action(conn: &mut DbConnection, contract: &ScopedContract, row: &ActionView) -> ApiResult<()> {
     let mut errors = Vec::new();
-    if let Some(axis_id) = &row.axis_id
+    if let Some(axis_id) = row.axis_id
         && repo::find_axis(conn, contract, axis_id)?.is_none()
     {
         errors.push(FieldError::at_pointer("/axis_id", "UNKNOWN_AXIS", "no axis of this contract has this id"));
     }
-    if let Some(pilot) = &row.pilot_organisation_id
+    if let Some(pilot) = row.pilot_organisation_id
         && !parties::is_party(conn, contract, pilot)?
     {
         errors.push(FieldError::at_pointer(
@@ -252,6 +179,11 @@ fn check_action(conn: &mut DbConnection, contract: &ScopedContract, row: &Action
     if errors.is_empty() { Ok(()) } else { Err(ApiError::validation(errors)) }
 }
 
+/// 409 when `taken`: a code names one axis, or one action, within its contract.
+fn unique_code(taken: bool, what: &str, code: &str) -> ApiResult<()> {
+    if taken { Err(ApiError::Conflict(format!("{what} {code} already exists in this contract"))) } else { Ok(()) }
+}
+
 /// The axes of a contract, in plan order.
 #[utoipa::path(tag = "contracts", params(("id" = Uuid, Path)), responses((status = 200, body = Page<AxisView>), ChildListProblems), security(("bearer" = [])))]
 #[get("/contracts/{id}/axes")]
@@ -261,10 +193,7 @@ pub async fn list_axes(
     _no_parameters: ApiQuery<NoParameters>,
     pool: web::Data<DbPool>,
 ) -> ApiResult<HttpResponse> {
-    write::read_parts(&pool, caller, id.into_inner(), |conn, contract| {
-        repo::axes(conn, contract)?.into_iter().map(axis_view).collect()
-    })
-    .await
+    write::read_parts(&pool, caller, id.into_inner(), |conn, contract| Ok(repo::axes(conn, contract)?)).await
 }
 
 /// One axis.
@@ -276,10 +205,7 @@ pub async fn get_axis(
     pool: web::Data<DbPool>,
 ) -> ApiResult<HttpResponse> {
     let (contract_id, id) = ids.into_inner();
-    write::read_part(&pool, caller, contract_id, move |conn, contract| {
-        repo::find_axis(conn, contract, &id.to_string())?.map(axis_view).transpose()
-    })
-    .await
+    write::read_part(&pool, caller, contract_id, move |conn, contract| Ok(repo::find_axis(conn, contract, id)?)).await
 }
 
 /// Add an axis to the action plan. Codes are unique within the contract.
@@ -292,28 +218,27 @@ pub async fn create_axis(
     pool: web::Data<DbPool>,
 ) -> ApiResult<HttpResponse> {
     let IdempotentJson { body, retry } = request;
-    write::change_contract(&pool, caller, retry, id.into_inner(), Access::Manage, move |change| {
+    let contract_id = id.into_inner();
+    write::change_contract(&pool, caller, retry, contract_id, Access::Manage, move |change| {
         change.require_open()?;
-        if repo::code_taken_by_axis(change.conn, &change.contract, &body.code, None)? {
-            return Err(ApiError::Conflict(format!("axis {} already exists in this contract", body.code)));
-        }
+        unique_code(repo::code_taken_by_axis(change.conn, &change.contract, &body.code, None)?, "axis", &body.code)?;
         let position = match body.position {
             Some(position) => position,
             None => repo::axes(change.conn, &change.contract)?.iter().map(|axis| axis.position).max().unwrap_or(0) + 1,
         };
-        let row = AxisRow {
-            id: db::new_id(),
-            contract_id: change.contract.id().to_owned(),
+        let row = AxisView {
+            id: Uuid::new_v4(),
+            contract_id,
             code: body.code,
             title: body.title.trim().to_owned(),
-            field: body.field.map(|field| field.as_str().to_owned()),
+            field: body.field,
             position,
             version: 1,
             created_at: change.at,
             updated_at: change.at,
         };
         repo::insert_axis(change.conn, &change.contract, &row)?;
-        change.created(&axis_view(row)?)
+        change.created(&row)
     })
     .await
 }
@@ -330,24 +255,19 @@ pub async fn update_axis(
 ) -> ApiResult<HttpResponse> {
     let (contract_id, id) = ids.into_inner();
     write::change_contract(&pool, caller, Retry::none(), contract_id, Access::Manage, move |change| {
-        let current = repo::find_axis(change.conn, &change.contract, &id.to_string())?.ok_or(ApiError::NotFound)?;
-        change.check(&if_match, current.version)?;
-        change.require_open()?;
-        if let Some(code) = &patch.code
-            && repo::code_taken_by_axis(change.conn, &change.contract, code, Some(&current.id))?
-        {
-            return Err(ApiError::Conflict(format!("axis {code} already exists in this contract")));
+        let current = change.current(&if_match, |conn, contract| repo::find_axis(conn, contract, id))?;
+        if let Some(code) = &patch.code {
+            unique_code(repo::code_taken_by_axis(change.conn, &change.contract, code, Some(id))?, "axis", code)?;
         }
-        let before = axis_view(current.clone())?;
-        let row = change.next(AxisRow {
+        let row = change.next(AxisView {
             code: patch.code.unwrap_or_else(|| current.code.clone()),
             title: patch.title.map_or_else(|| current.title.clone(), |title| title.trim().to_owned()),
-            field: patch.field.map_or_else(|| current.field.clone(), |field| field.map(|f| f.as_str().to_owned())),
+            field: patch.field.unwrap_or(current.field),
             position: patch.position.unwrap_or(current.position),
-            ..current
+            ..current.clone()
         });
         repo::update_axis(change.conn, &change.contract, &row)?;
-        change.updated(&before, &axis_view(row)?, None)
+        change.updated(&current, &row, None)
     })
     .await
 }
@@ -363,15 +283,13 @@ pub async fn delete_axis(
 ) -> ApiResult<HttpResponse> {
     let (contract_id, id) = ids.into_inner();
     write::change_contract(&pool, caller, Retry::none(), contract_id, Access::Manage, move |change| {
-        let current = repo::find_axis(change.conn, &change.contract, &id.to_string())?.ok_or(ApiError::NotFound)?;
-        change.check(&if_match, current.version)?;
-        change.require_open()?;
-        let actions = repo::actions_of_axis(change.conn, &current.id)?;
+        let current = change.current(&if_match, |conn, contract| repo::find_axis(conn, contract, id))?;
+        let actions = repo::actions_of_axis(change.conn, id)?;
         if actions > 0 {
             return Err(ApiError::Conflict(format!("{actions} action(s) still belong to this axis")));
         }
-        repo::delete_axis(change.conn, &change.contract, &current.id)?;
-        change.deleted(&axis_view(current)?)
+        repo::delete_axis(change.conn, &change.contract, id)?;
+        change.deleted(&current)
     })
     .await
 }
@@ -397,14 +315,13 @@ pub async fn list_actions(
 ) -> ApiResult<HttpResponse> {
     let id = id.into_inner().to_string();
     let params = PageParams { page_size: query.page_size, page_token: query.page_token.as_deref() };
-    let page = PageRequest::new(&tokens, &params, format!("actions|{id}|{}", caller.fingerprint()))?;
-    let page = db::run(&pool, move |conn| {
+    let binding = format!("actions|{id}|{}", caller.fingerprint());
+    let by_code = |row: &ActionView| row.code.clone();
+    write::read_page(&pool, tokens, params, binding, by_code, move |conn, after, limit| {
         let contract = find_in_scope(conn, &caller, &id)?;
-        let rows = repo::actions(conn, &contract, page.after.as_deref(), page.fetch_limit())?;
-        page.try_finish(&tokens, rows, |row| row.code.clone(), action_view)
+        Ok(repo::actions(conn, &contract, after, limit)?)
     })
-    .await?;
-    Ok(HttpResponse::Ok().json(page))
+    .await
 }
 
 /// One action.
@@ -416,10 +333,7 @@ pub async fn get_action(
     pool: web::Data<DbPool>,
 ) -> ApiResult<HttpResponse> {
     let (contract_id, id) = ids.into_inner();
-    write::read_part(&pool, caller, contract_id, move |conn, contract| {
-        repo::find_action(conn, contract, &id.to_string())?.map(action_view).transpose()
-    })
-    .await
+    write::read_part(&pool, caller, contract_id, move |conn, contract| Ok(repo::find_action(conn, contract, id)?)).await
 }
 
 /// Add an action. Its axis belongs to the contract and its pilot is a party of it.
@@ -432,17 +346,18 @@ pub async fn create_action(
     pool: web::Data<DbPool>,
 ) -> ApiResult<HttpResponse> {
     let IdempotentJson { body, retry } = request;
-    write::change_contract(&pool, caller, retry, id.into_inner(), Access::Manage, move |change| {
+    let contract_id = id.into_inner();
+    write::change_contract(&pool, caller, retry, contract_id, Access::Manage, move |change| {
         change.require_open()?;
-        let row = ActionRow {
-            id: db::new_id(),
-            contract_id: change.contract.id().to_owned(),
-            axis_id: body.axis_id.map(|id| id.to_string()),
+        let row = ActionView {
+            id: Uuid::new_v4(),
+            contract_id,
+            axis_id: body.axis_id,
             code: body.code,
             title: body.title.trim().to_owned(),
             objective: body.objective,
-            field: body.field.map(|field| field.as_str().to_owned()),
-            pilot_organisation_id: body.pilot_organisation_id.map(|id| id.to_string()),
+            field: body.field,
+            pilot_organisation_id: body.pilot_organisation_id,
             planned_start: body.planned_start,
             planned_end: body.planned_end,
             actual_start: body.actual_start,
@@ -454,22 +369,20 @@ pub async fn create_action(
             updated_at: change.at,
         };
         check_action(change.conn, &change.contract, &row)?;
-        if repo::code_taken_by_action(change.conn, &change.contract, &row.code, None)? {
-            return Err(ApiError::Conflict(format!("action {} already exists in this contract", row.code)));
-        }
+        unique_code(repo::code_taken_by_action(change.conn, &change.contract, &row.code, None)?, "action", &row.code)?;
         repo::insert_action(change.conn, &change.contract, &row)?;
-        change.created(&action_view(row)?)
+        change.created(&row)
     })
     .await
 }
 
 /// Whether the caller is the collectivity piloting `row`.
-fn pilots(conn: &mut DbConnection, caller: &Caller, row: &ActionRow) -> ApiResult<bool> {
-    let Some(pilot) = &row.pilot_organisation_id else {
+fn pilots(conn: &mut DbConnection, caller: &Caller, row: &ActionView) -> ApiResult<bool> {
+    let Some(pilot) = row.pilot_organisation_id else {
         return Ok(false);
     };
     let sirens = caller.sirens();
-    Ok(organisations::find(conn, pilot)?
+    Ok(organisations::find(conn, &pilot.to_string())?
         .and_then(|organisation| organisation.siren)
         .is_some_and(|siren| sirens.contains(&siren)))
 }
@@ -487,39 +400,37 @@ pub async fn update_action(
 ) -> ApiResult<HttpResponse> {
     let (contract_id, id) = ids.into_inner();
     write::change_contract(&pool, caller, Retry::none(), contract_id, Access::Reach, move |change| {
-        let current = repo::find_action(change.conn, &change.contract, &id.to_string())?.ok_or(ApiError::NotFound)?;
+        let current = repo::find_action(change.conn, &change.contract, id)?.ok_or(ApiError::NotFound)?;
         let pilot_reporting_progress = patch.is_progress_only() && pilots(change.conn, change.caller, &current)?;
         if !(change.caller.manages_contracts() || pilot_reporting_progress) {
             return Err(ApiError::Forbidden(
                 "only the pilot collectivity reports this action's progress (status, actual_start, actual_end)".into(),
             ));
         }
-        change.check(&if_match, current.version)?;
-        change.require_open()?;
-        let before = action_view(current.clone())?;
-        let row = change.next(ActionRow {
-            axis_id: patch.axis_id.map_or_else(|| current.axis_id.clone(), |axis| axis.map(|id| id.to_string())),
+        change.ready(&if_match, current.version)?;
+        let row = change.next(ActionView {
+            axis_id: patch.axis_id.unwrap_or(current.axis_id),
             code: patch.code.unwrap_or_else(|| current.code.clone()),
             title: patch.title.map_or_else(|| current.title.clone(), |title| title.trim().to_owned()),
             objective: patch.objective.unwrap_or_else(|| current.objective.clone()),
-            field: patch.field.map_or_else(|| current.field.clone(), |field| field.map(|f| f.as_str().to_owned())),
-            pilot_organisation_id: patch
-                .pilot_organisation_id
-                .map_or_else(|| current.pilot_organisation_id.clone(), |pilot| pilot.map(|id| id.to_string())),
+            field: patch.field.unwrap_or(current.field),
+            pilot_organisation_id: patch.pilot_organisation_id.unwrap_or(current.pilot_organisation_id),
             planned_start: patch.planned_start.unwrap_or(current.planned_start),
             planned_end: patch.planned_end.unwrap_or(current.planned_end),
             actual_start: patch.actual_start.unwrap_or(current.actual_start),
             actual_end: patch.actual_end.unwrap_or(current.actual_end),
             status: patch.status.unwrap_or(current.status),
             estimated_budget_cents: patch.estimated_budget_cents.unwrap_or(current.estimated_budget_cents),
-            ..current
+            ..current.clone()
         });
         check_action(change.conn, &change.contract, &row)?;
-        if repo::code_taken_by_action(change.conn, &change.contract, &row.code, Some(&row.id))? {
-            return Err(ApiError::Conflict(format!("action {} already exists in this contract", row.code)));
-        }
+        unique_code(
+            repo::code_taken_by_action(change.conn, &change.contract, &row.code, Some(id))?,
+            "action",
+            &row.code,
+        )?;
         repo::update_action(change.conn, &change.contract, &row)?;
-        change.updated(&before, &action_view(row)?, None)
+        change.updated(&current, &row, None)
     })
     .await
 }
@@ -535,11 +446,9 @@ pub async fn delete_action(
 ) -> ApiResult<HttpResponse> {
     let (contract_id, id) = ids.into_inner();
     write::change_contract(&pool, caller, Retry::none(), contract_id, Access::Manage, move |change| {
-        let current = repo::find_action(change.conn, &change.contract, &id.to_string())?.ok_or(ApiError::NotFound)?;
-        change.check(&if_match, current.version)?;
-        change.require_open()?;
-        repo::delete_action(change.conn, &change.contract, &current.id)?;
-        change.deleted(&action_view(current)?)
+        let current = change.current(&if_match, |conn, contract| repo::find_action(conn, contract, id))?;
+        repo::delete_action(change.conn, &change.contract, id)?;
+        change.deleted(&current)
     })
     .await
 }

@@ -10,8 +10,6 @@ use uuid::Uuid;
 use validator::Validate;
 
 use super::contracts::{ContractDraft, ContractView, PerimeterInput, check_draft, draft_view, view_one};
-use super::stored_id;
-
 use super::problems::{ChildListProblems, GuardedChildProblems, ReadProblems};
 use crate::auth::Caller;
 use crate::db::amendments::{self as repo, AmendmentRow};
@@ -38,6 +36,12 @@ pub struct AmendmentChanges {
     pub perimeter: Option<PerimeterChange>,
     #[validate(length(min = 1, max = 300, message = "must have 1 to 300 characters"))]
     pub title: Option<String>,
+}
+
+impl AmendmentChanges {
+    fn is_empty(&self) -> bool {
+        self.end_date.is_none() && self.fields.is_none() && self.perimeter.is_none() && self.title.is_none()
+    }
 }
 
 /// A new perimeter, as in [`PerimeterInput`].
@@ -84,8 +88,8 @@ write::resource!(
 
 fn amendment_view(row: AmendmentRow) -> ApiResult<AmendmentView> {
     Ok(AmendmentView {
-        id: stored_id(&row.id)?,
-        contract_id: stored_id(&row.contract_id)?,
+        id: row.id,
+        contract_id: row.contract_id,
         number: row.number,
         signed_on: row.signed_on,
         effective_on: row.effective_on,
@@ -147,7 +151,7 @@ pub async fn get_amendment(
 ) -> ApiResult<HttpResponse> {
     let (contract_id, id) = ids.into_inner();
     write::read_part(&pool, caller, contract_id, move |conn, contract| {
-        repo::find(conn, contract, &id.to_string())?.map(amendment_view).transpose()
+        repo::find(conn, contract, id)?.map(amendment_view).transpose()
     })
     .await
 }
@@ -164,7 +168,8 @@ pub async fn create_amendment(
     pool: web::Data<DbPool>,
 ) -> ApiResult<HttpResponse> {
     let IdempotentJson { body, retry } = request;
-    write::change_contract(&pool, caller, retry, id.into_inner(), Access::Manage, move |change| {
+    let contract_id = id.into_inner();
+    write::change_contract(&pool, caller, retry, contract_id, Access::Manage, move |change| {
         let current = change.contract.row().clone();
         change.check(&if_match, current.version)?;
         if change.contract.row().status != RecordedStatus::Signed {
@@ -174,11 +179,7 @@ pub async fn create_amendment(
             )));
         }
         let changes = body.changes.clone();
-        if changes.end_date.is_none()
-            && changes.fields.is_none()
-            && changes.perimeter.is_none()
-            && changes.title.is_none()
-        {
+        if changes.is_empty() {
             return Err(ApiError::validation(vec![FieldError::at_pointer(
                 "/changes",
                 "EMPTY_CHANGES",
@@ -199,8 +200,8 @@ pub async fn create_amendment(
         let predecessor_ids: Vec<String> = before_view.predecessor_ids.iter().map(Uuid::to_string).collect();
         let after_view = draft_view(change.conn, row.clone(), &draft.perimeter, &predecessor_ids)?;
         let amendment = AmendmentRow {
-            id: db::new_id(),
-            contract_id: row.id.clone(),
+            id: Uuid::new_v4(),
+            contract_id,
             number: repo::next_number(change.conn, &change.contract)?,
             signed_on: body.signed_on,
             effective_on: body.effective_on,

@@ -13,14 +13,13 @@ use uuid::Uuid;
 use validator::Validate;
 
 use super::problems::{ChildListProblems, CreateChildProblems, DeleteProblems, ReadProblems, UpdateProblems};
-use super::stored_id;
 use crate::auth::Caller;
 use crate::db::contract_indicators::{self as repo, ContractIndicatorRow, TargetRow};
 use crate::db::contracts::ContractRow;
 use crate::db::indicators::IndicatorRow;
 use crate::db::{self, DbConnection, DbPool, indicators, observations, territories};
 use crate::domain::indicators::{DecimalValue, GeoLevel, Period, Periodicity, Unit};
-use crate::domain::progress::{achieved, ends_before, progress_percent};
+use crate::domain::progress::{achieved, check_order, progress_percent, read_point, read_targets};
 use crate::error::{ApiError, ApiResult, FieldError};
 use crate::http::body::{ApiJson, RequestBody, nullable};
 use crate::http::idempotency::{IdempotentJson, Retry};
@@ -45,9 +44,6 @@ const READ_ONLY_ON_PATCH: &[&str] = &[
     "geo_level",
     "geo_code",
 ];
-
-/// Targets one follow-up may have: ten years of quarters.
-const MAX_TARGETS: usize = 40;
 
 /// A baseline: the value measured for one period before the contract acts.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -173,10 +169,8 @@ impl Resource for ContractIndicatorView {
 }
 
 fn baseline_of(row: &ContractIndicatorRow) -> Option<IndicatorBaseline> {
-    match (&row.baseline_period, &row.baseline_value) {
-        (Some(period), Some(value)) => Some(IndicatorBaseline { period: period.clone(), value: value.clone() }),
-        _ => None,
-    }
+    let (period, value) = row.baseline_period.clone().zip(row.baseline_value.clone())?;
+    Some(IndicatorBaseline { period, value })
 }
 
 /// The view of a follow-up: its targets by period, each with the observation of its period.
@@ -205,24 +199,20 @@ fn view(
             IndicatorTargetView {
                 actual: actual.map(|a| a.to_string()).or(actual_text),
                 actual_suppressed: observation.is_some_and(Option::is_none),
-                progress_percent: match (baseline_value, value, actual) {
-                    (Some(baseline), Some(value), Some(actual)) => {
-                        progress_percent(baseline, value, actual).map(|p| p.to_string())
-                    }
-                    _ => None,
-                },
-                achieved: match (value, actual) {
-                    (Some(value), Some(actual)) => Some(achieved(indicator.ascending, value, actual)),
-                    _ => None,
-                },
+                progress_percent: baseline_value
+                    .zip(value)
+                    .zip(actual)
+                    .and_then(|((baseline, value), actual)| progress_percent(baseline, value, actual))
+                    .map(|percent| percent.to_string()),
+                achieved: value.zip(actual).map(|(value, actual)| achieved(indicator.ascending, value, actual)),
                 period: target.period,
                 value: target.value,
             }
         })
         .collect();
     Ok(ContractIndicatorView {
-        id: stored_id(&row.id)?,
-        contract_id: stored_id(&row.contract_id)?,
+        id: row.id,
+        contract_id: row.contract_id,
         geo_level: row.geo_level,
         unit: indicator.unit,
         ascending: indicator.ascending,
@@ -278,117 +268,16 @@ impl RequestBody for ContractIndicatorPatch {
     const READ_ONLY: &'static [&'static str] = READ_ONLY_ON_PATCH;
 }
 
-/// Reads a period and a value the body sends at `pointer`, naming every problem.
-fn read_point(
-    pointer: &str,
-    period: &str,
-    value: &str,
-    periodicity: Option<Periodicity>,
-    errors: &mut Vec<FieldError>,
-) -> Option<(Period, DecimalValue)> {
-    let parsed_period = Period::parse(period);
-    match parsed_period {
-        None => errors.push(FieldError::at_pointer(
-            format!("{pointer}/period"),
-            "INVALID_PERIOD",
-            "must be a year (2024) or a quarter (2024-Q2)",
-        )),
-        Some(parsed) => {
-            if let Some(periodicity) = periodicity
-                && !parsed.fits(periodicity)
-            {
-                errors.push(FieldError::at_pointer(
-                    format!("{pointer}/period"),
-                    "PERIOD_DOES_NOT_FIT",
-                    format!("the indicator's periodicity is {}", periodicity.as_str()),
-                ));
-            }
-        }
-    }
-    let parsed_value = DecimalValue::parse(value);
-    if parsed_value.is_none() {
-        errors.push(FieldError::at_pointer(
-            format!("{pointer}/value"),
-            "INVALID_VALUE",
-            "must be a decimal number as a string, with at most 4 decimals (\"57.3\")",
-        ));
-    }
-    Some((parsed_period?, parsed_value?))
-}
-
-/// Reads the targets a body sends, in its order (`None` for one that does not read).
-fn read_targets(
+/// Reads the targets a body sends, within the contract's years.
+fn read_sent_targets(
     targets: &[IndicatorTarget],
     contract: &ContractRow,
     periodicity: Option<Periodicity>,
     errors: &mut Vec<FieldError>,
 ) -> Vec<Option<(Period, DecimalValue)>> {
-    if targets.len() > MAX_TARGETS {
-        errors.push(FieldError::at_pointer("/targets", "TOO_MANY_TARGETS", format!("at most {MAX_TARGETS} targets")));
-        return Vec::new();
-    }
-    let years = contract.start_date.year()..=contract.end_date.year();
-    let mut seen = Vec::with_capacity(targets.len());
-    let mut read = Vec::with_capacity(targets.len());
-    for (index, target) in targets.iter().enumerate() {
-        let pointer = format!("/targets/{index}");
-        let point = read_point(&pointer, &target.period, &target.value, periodicity, errors);
-        if let Some((period, _)) = point {
-            if seen.contains(&period) {
-                errors.push(FieldError::at_pointer(
-                    format!("{pointer}/period"),
-                    "DUPLICATE_PERIOD",
-                    format!("another target is already for {period}"),
-                ));
-            }
-            seen.push(period);
-            if !years.contains(&period.year) {
-                errors.push(FieldError::at_pointer(
-                    format!("{pointer}/period"),
-                    "TARGET_OUTSIDE_CONTRACT",
-                    format!("must be within the contract's years, {} to {}", years.start(), years.end()),
-                ));
-            }
-        }
-        read.push(point);
-    }
-    read
-}
-
-/// Checks that the baseline is over before every target begins. The complaint points at what the
-/// request sends: the baseline when it sends one, else each target it sends that comes too early.
-fn check_order(
-    baseline: Option<Period>,
-    baseline_sent: bool,
-    targets: &[Option<Period>],
-    errors: &mut Vec<FieldError>,
-) {
-    let Some(baseline) = baseline else {
-        return;
-    };
-    let too_early: Vec<(usize, Period)> = targets
-        .iter()
-        .enumerate()
-        .filter_map(|(index, period)| period.map(|period| (index, period)))
-        .filter(|(_, period)| !ends_before(baseline, *period))
-        .collect();
-    if baseline_sent {
-        if let Some((_, first)) = too_early.iter().min_by_key(|(_, period)| *period) {
-            errors.push(FieldError::at_pointer(
-                "/baseline/period",
-                "BASELINE_AFTER_TARGET",
-                format!("must be over before every target period; a target is for {first}"),
-            ));
-        }
-    } else {
-        for (index, _) in too_early {
-            errors.push(FieldError::at_pointer(
-                format!("/targets/{index}/period"),
-                "BASELINE_AFTER_TARGET",
-                format!("must come after the baseline period {baseline}"),
-            ));
-        }
-    }
+    let sent: Vec<(&str, &str)> =
+        targets.iter().map(|target| (target.period.as_str(), target.value.as_str())).collect();
+    read_targets(&sent, contract.start_date.year()..=contract.end_date.year(), periodicity, errors)
 }
 
 /// Checks the place a new follow-up is about: the indicator's level, a code of the reference, and
@@ -440,7 +329,7 @@ fn check_place(
 }
 
 /// The rows to store for the targets a body sends, by period.
-fn target_rows(id: &str, targets: &[IndicatorTarget], read: &[Option<(Period, DecimalValue)>]) -> Vec<TargetRow> {
+fn target_rows(id: Uuid, targets: &[IndicatorTarget], read: &[Option<(Period, DecimalValue)>]) -> Vec<TargetRow> {
     let mut rows: Vec<TargetRow> = targets
         .iter()
         .zip(read)
@@ -450,7 +339,7 @@ fn target_rows(id: &str, targets: &[IndicatorTarget], read: &[Option<(Period, De
                 || (target.period.clone(), target.value.clone()),
                 |(period, value)| (period.to_string(), value.to_string()),
             );
-            TargetRow { contract_indicator_id: id.to_owned(), period, value }
+            TargetRow { contract_indicator_id: id, period, value }
         })
         .collect();
     rows.sort_by_key(|row| Period::parse(&row.period));
@@ -497,7 +386,7 @@ pub async fn get_contract_indicator(
 ) -> ApiResult<HttpResponse> {
     let (contract_id, id) = ids.into_inner();
     write::read_part(&pool, caller, contract_id, move |conn, contract| {
-        let Some((row, targets)) = repo::find(conn, contract, &id.to_string())? else { return Ok(None) };
+        let Some((row, targets)) = repo::find(conn, contract, id)? else { return Ok(None) };
         let indicator = indicator_of(conn, &row.indicator)?;
         view(conn, row, targets, &indicator).map(Some)
     })
@@ -515,7 +404,8 @@ pub async fn create_contract_indicator(
     pool: web::Data<DbPool>,
 ) -> ApiResult<HttpResponse> {
     let IdempotentJson { body, retry } = request;
-    write::change_contract(&pool, caller, retry, id.into_inner(), Access::Manage, move |change| {
+    let contract_id = id.into_inner();
+    write::change_contract(&pool, caller, retry, contract_id, Access::Manage, move |change| {
         change.require_open()?;
         let contract = change.contract.row();
         let mut errors = Vec::new();
@@ -533,23 +423,22 @@ pub async fn create_contract_indicator(
             .baseline
             .as_ref()
             .and_then(|baseline| read_point("/baseline", &baseline.period, &baseline.value, periodicity, &mut errors));
-        let targets = read_targets(&body.targets, contract, periodicity, &mut errors);
+        let targets = read_sent_targets(&body.targets, contract, periodicity, &mut errors);
         let target_periods: Vec<Option<Period>> = targets.iter().map(|point| point.map(|(period, _)| period)).collect();
         check_order(baseline.map(|(period, _)| period), true, &target_periods, &mut errors);
         refuse_if_any(errors)?;
         let Some(indicator) = indicator else {
             return Err(ApiError::internal("an unknown indicator passed the checks"));
         };
-        let level = body.geo_level.as_str();
-        if repo::already_followed(change.conn, &contract.id, &indicator.code, level, &body.geo_code)? {
+        if repo::already_followed(change.conn, &change.contract, &indicator.code, body.geo_level, &body.geo_code)? {
             return Err(ApiError::Conflict(format!(
-                "the contract already follows {} at {level} {}",
-                indicator.code, body.geo_code
+                "the contract already follows {} at {} {}",
+                indicator.code, body.geo_level, body.geo_code
             )));
         }
         let row = ContractIndicatorRow {
-            id: db::new_id(),
-            contract_id: contract.id.clone(),
+            id: Uuid::new_v4(),
+            contract_id,
             indicator: indicator.code.clone(),
             geo_level: body.geo_level,
             geo_code: body.geo_code,
@@ -559,7 +448,7 @@ pub async fn create_contract_indicator(
             created_at: change.at,
             updated_at: change.at,
         };
-        let target_rows = target_rows(&row.id, &body.targets, &targets);
+        let target_rows = target_rows(row.id, &body.targets, &targets);
         repo::insert(change.conn, &change.contract, &row, &target_rows)?;
         let view = view(change.conn, row, target_rows, &indicator)?;
         change.created(&view)
@@ -580,10 +469,8 @@ pub async fn update_contract_indicator(
 ) -> ApiResult<HttpResponse> {
     let (contract_id, id) = ids.into_inner();
     write::change_contract(&pool, caller, Retry::none(), contract_id, Access::Manage, move |change| {
-        let (current, current_targets) =
-            repo::find(change.conn, &change.contract, &id.to_string())?.ok_or(ApiError::NotFound)?;
-        change.check(&if_match, current.version)?;
-        change.require_open()?;
+        let (current, current_targets) = repo::find(change.conn, &change.contract, id)?.ok_or(ApiError::NotFound)?;
+        change.ready(&if_match, current.version)?;
         let indicator = indicator_of(change.conn, &current.indicator)?;
         let periodicity = Some(indicator.periodicity);
         let mut errors = Vec::new();
@@ -601,9 +488,9 @@ pub async fn update_contract_indicator(
         let (target_periods, new_targets) = match &patch.targets {
             None => (current_targets.iter().map(|target| Period::parse(&target.period)).collect::<Vec<_>>(), None),
             Some(targets) => {
-                let read = read_targets(targets, change.contract.row(), periodicity, &mut errors);
+                let read = read_sent_targets(targets, change.contract.row(), periodicity, &mut errors);
                 let periods = read.iter().map(|point| point.map(|(period, _)| period)).collect();
-                (periods, Some(target_rows(&current.id, targets, &read)))
+                (periods, Some(target_rows(id, targets, &read)))
             }
         };
         let baseline_sent = matches!(patch.baseline, Some(Some(_)));
@@ -638,13 +525,11 @@ pub async fn delete_contract_indicator(
 ) -> ApiResult<HttpResponse> {
     let (contract_id, id) = ids.into_inner();
     write::change_contract(&pool, caller, Retry::none(), contract_id, Access::Manage, move |change| {
-        let (current, targets) =
-            repo::find(change.conn, &change.contract, &id.to_string())?.ok_or(ApiError::NotFound)?;
-        change.check(&if_match, current.version)?;
-        change.require_open()?;
+        let (current, targets) = repo::find(change.conn, &change.contract, id)?.ok_or(ApiError::NotFound)?;
+        change.ready(&if_match, current.version)?;
         let indicator = indicator_of(change.conn, &current.indicator)?;
         let before = view(change.conn, current, targets, &indicator)?;
-        repo::delete(change.conn, &change.contract, &before.id.to_string())?;
+        repo::delete(change.conn, &change.contract, id)?;
         change.deleted(&before)
     })
     .await

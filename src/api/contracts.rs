@@ -696,7 +696,7 @@ fn facts(conn: &mut DbConnection, scoped: &ScopedContract) -> ApiResult<Contract
             Ok(PartyFacts {
                 organisation_name: organisation.name,
                 organisation_kind: organisation.kind,
-                roles: stored_codes(&party.roles)?,
+                roles: party.roles,
                 signed_on: party.signed_on,
                 deliberation_date: party.deliberation_date,
                 deliberation_ref: party.deliberation_ref,

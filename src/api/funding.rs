@@ -14,8 +14,8 @@ use validator::Validate;
 use super::problems::{
     ChildListProblems, CreateChildProblems, DeleteProblems, ReadProblems, TransitionProblems, UpdateProblems,
 };
+use super::stored_id;
 use super::with_etag;
-use super::{stored_codes, stored_id};
 use crate::auth::Caller;
 use crate::db::contracts::ScopedContract;
 use crate::db::funding::{self as repo, CommitmentRow, LineRow};
@@ -204,9 +204,8 @@ fn check_commitment(
     let mut errors = Vec::new();
     let payee_roles = parties::list(conn, scoped)?
         .into_iter()
-        .find(|(party, _)| party.organisation_id == row.payee_id)
-        .map(|(party, _)| stored_codes::<PartyRole>(&party.roles))
-        .transpose()?;
+        .find(|(party, _)| party.organisation_id.to_string() == row.payee_id)
+        .map(|(party, _)| party.roles);
     if !payee_roles.is_some_and(|roles| roles.contains(&PartyRole::Payee)) {
         errors.push(FieldError::at_pointer(
             "/payee_id",

@@ -2,59 +2,20 @@
 //! before and after.
 
 use actix_web::{HttpResponse, get, web};
-use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use serde::Deserialize;
+use utoipa::IntoParams;
 use uuid::Uuid;
 
 use super::contracts::find_in_scope;
 use super::problems::ChildListProblems;
-use super::stored_id;
 use crate::auth::Caller;
-use crate::db::history::{self as repo, EntryRow};
-use crate::db::{self, DbPool};
+use crate::db::DbPool;
+use crate::db::history as repo;
+pub use crate::db::history::{Actor, EntryRow as HistoryEntryView};
 use crate::error::ApiResult;
-use crate::http::pagination::{Page, PageParams, PageRequest, PageTokenKey};
+use crate::http::pagination::{Page, PageParams, PageTokenKey};
 use crate::http::query::ApiQuery;
-
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct Actor {
-    /// The token's `sub`.
-    pub sub: String,
-    pub role: String,
-}
-
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct HistoryEntryView {
-    /// Increases with every change recorded.
-    pub sequence: i64,
-    pub at: String,
-    pub actor: Actor,
-    /// `created`, `updated`, `deleted`, `transitioned` or `amended`.
-    pub action: String,
-    /// `contract`, `party`, `axis`, `action`, …
-    pub resource: String,
-    pub resource_id: Uuid,
-    pub reason: Option<String>,
-    /// The resource before the change (`null` for a creation).
-    pub before: Option<serde_json::Value>,
-    /// The resource after the change (`null` for a deletion).
-    pub after: Option<serde_json::Value>,
-}
-
-fn entry_view(row: EntryRow) -> ApiResult<HistoryEntryView> {
-    let parse = |text: Option<String>| text.and_then(|text| serde_json::from_str(&text).ok());
-    Ok(HistoryEntryView {
-        sequence: row.id,
-        at: db::rfc3339(row.at),
-        actor: Actor { sub: row.actor_sub, role: row.actor_role },
-        action: row.action,
-        resource: row.resource,
-        resource_id: stored_id(&row.resource_id)?,
-        reason: row.reason,
-        before: parse(row.before),
-        after: parse(row.after),
-    })
-}
+use crate::write;
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -77,13 +38,12 @@ pub async fn list_history(
 ) -> ApiResult<HttpResponse> {
     let id = id.into_inner().to_string();
     let params = PageParams { page_size: query.page_size, page_token: query.page_token.as_deref() };
-    let page = PageRequest::new(&tokens, &params, format!("history|{id}|{}", caller.fingerprint()))?;
-    let page = db::run(&pool, move |conn| {
+    let binding = format!("history|{id}|{}", caller.fingerprint());
+    let sequence = |row: &HistoryEntryView| row.id.to_string();
+    write::read_page(&pool, tokens, params, binding, sequence, move |conn, after, limit| {
         find_in_scope(conn, &caller, &id)?;
-        let after = page.after.as_deref().and_then(|cursor| cursor.parse().ok());
-        let rows = repo::list(conn, &id, after, page.fetch_limit())?;
-        page.try_finish(&tokens, rows, |row| row.id.to_string(), entry_view)
+        let after = after.and_then(|cursor| cursor.parse().ok());
+        Ok(repo::list(conn, &id, after, limit)?)
     })
-    .await?;
-    Ok(HttpResponse::Ok().json(page))
+    .await
 }

@@ -10,13 +10,11 @@ use validator::Validate;
 
 use super::organisations::OrganisationView;
 use super::problems::{ChildListProblems, CreateChildProblems, DeleteProblems, ReadProblems, UpdateProblems};
-use super::{stored_codes, stored_id};
 use crate::auth::Caller;
 use crate::db::contracts::ScopedContract;
 use crate::db::organisations::OrganisationRow;
 use crate::db::parties::{self as repo, PartyRow};
 use crate::db::{self, DbConnection, DbPool, funding, organisations};
-use crate::domain::codes::join_codes;
 use crate::domain::contract::PartyRole;
 use crate::domain::organisation::OrganisationKind;
 use crate::error::{ApiError, ApiResult, FieldError};
@@ -52,13 +50,14 @@ write::resource!(
     version: view.version,
 );
 
+/// A party as its routes answer it: the row, with its organisation.
 pub(crate) fn party_view(row: PartyRow, organisation: OrganisationRow) -> ApiResult<PartyView> {
     Ok(PartyView {
-        id: stored_id(&row.id)?,
-        contract_id: stored_id(&row.contract_id)?,
-        organisation_id: stored_id(&row.organisation_id)?,
+        id: row.id,
+        contract_id: row.contract_id,
+        organisation_id: row.organisation_id,
         organisation: OrganisationView::try_from(organisation)?,
-        roles: stored_codes(&row.roles)?,
+        roles: row.roles,
         signatory_name: row.signatory_name,
         signatory_title: row.signatory_title,
         deliberation_date: row.deliberation_date,
@@ -126,23 +125,20 @@ impl PartyPatch {
     }
 }
 
-fn signs(roles: &str) -> ApiResult<bool> {
-    Ok(stored_codes(roles)?.into_iter().any(PartyRole::signs))
-}
-
 fn is_editable(contract: &ScopedContract) -> bool {
     contract.row().status.is_editable()
 }
 
 /// The party `id` of a contract in scope, or 404.
 fn find_party(conn: &mut DbConnection, contract: &ScopedContract, id: Uuid) -> ApiResult<(PartyRow, OrganisationRow)> {
-    repo::find(conn, contract, &id.to_string())?.ok_or(ApiError::NotFound)
+    repo::find(conn, contract, id)?.ok_or(ApiError::NotFound)
 }
 
 /// 409 when the party is paid under the contract: it keeps its payee role and its place.
 fn refuse_if_paid(change: &mut ContractChange<'_>, party: &PartyRow, detail: &str) -> ApiResult<()> {
     let contract_ids = std::slice::from_ref(&change.contract.row().id);
-    if funding::list(change.conn, contract_ids)?.iter().any(|c| c.payee_id == party.organisation_id) {
+    let payee_id = party.organisation_id.to_string();
+    if funding::list(change.conn, contract_ids)?.iter().any(|c| c.payee_id == payee_id) {
         return Err(ApiError::Conflict(detail.into()));
     }
     Ok(())
@@ -189,10 +185,10 @@ pub async fn create_party(
     pool: web::Data<DbPool>,
 ) -> ApiResult<HttpResponse> {
     let IdempotentJson { body, retry } = request;
-    write::change_contract(&pool, caller, retry, id.into_inner(), Access::Manage, move |change| {
+    let contract_id = id.into_inner();
+    write::change_contract(&pool, caller, retry, contract_id, Access::Manage, move |change| {
         change.require_open()?;
-        let organisation_id = body.organisation_id.to_string();
-        let Some(organisation) = organisations::find(change.conn, &organisation_id)? else {
+        let Some(organisation) = organisations::find(change.conn, &body.organisation_id.to_string())? else {
             return Err(ApiError::validation(vec![FieldError::at_pointer(
                 "/organisation_id",
                 "UNKNOWN_ORGANISATION",
@@ -207,17 +203,17 @@ pub async fn create_party(
                 format!("the CAF party is the CAF of département {department}"),
             )]));
         }
-        let roles = join_codes(&body.roles, PartyRole::as_str);
-        if !is_editable(&change.contract) && signs(&roles)? {
+        let roles = PartyRole::set_of(&body.roles);
+        if !is_editable(&change.contract) && PartyRole::any_signs(&roles) {
             return Err(ApiError::Conflict("the contract is signed: no signatory can be added".into()));
         }
-        if repo::is_party(change.conn, &change.contract, &organisation_id)? {
+        if repo::is_party(change.conn, &change.contract, body.organisation_id)? {
             return Err(ApiError::Conflict("this organisation is already a party of the contract".into()));
         }
         let row = PartyRow {
-            id: db::new_id(),
-            contract_id: change.contract.id().to_owned(),
-            organisation_id,
+            id: Uuid::new_v4(),
+            contract_id,
+            organisation_id: body.organisation_id,
             roles,
             signatory_name: body.signatory_name,
             signatory_title: body.signatory_title,
@@ -256,21 +252,20 @@ pub async fn update_party(
                 ));
             }
         }
-        change.check(&if_match, current.version)?;
-        change.require_open()?;
-        let roles =
-            patch.roles.as_ref().map_or_else(|| current.roles.clone(), |roles| join_codes(roles, PartyRole::as_str));
-        if !is_editable(&change.contract) && (patch.touches_signature() || signs(&roles)? != signs(&current.roles)?) {
+        change.ready(&if_match, current.version)?;
+        let roles = patch.roles.as_deref().map_or_else(|| current.roles.clone(), PartyRole::set_of);
+        let signature_changes =
+            patch.touches_signature() || PartyRole::any_signs(&roles) != PartyRole::any_signs(&current.roles);
+        if !is_editable(&change.contract) && signature_changes {
             return Err(ApiError::Conflict("the contract is signed: signatures and signatory roles are fixed".into()));
         }
-        if !stored_codes(&roles)?.contains(&PartyRole::Payee) {
+        if !roles.contains(&PartyRole::Payee) {
             refuse_if_paid(
                 change,
                 &current,
                 "this party receives funding under the contract: it keeps the payee role",
             )?;
         }
-        let before = party_view(current.clone(), organisation.clone())?;
         let row = change.next(PartyRow {
             roles,
             signatory_name: patch.signatory_name.unwrap_or_else(|| current.signatory_name.clone()),
@@ -278,10 +273,10 @@ pub async fn update_party(
             deliberation_date: patch.deliberation_date.unwrap_or(current.deliberation_date),
             deliberation_ref: patch.deliberation_ref.unwrap_or_else(|| current.deliberation_ref.clone()),
             signed_on: patch.signed_on.unwrap_or(current.signed_on),
-            ..current
+            ..current.clone()
         });
         repo::update(change.conn, &change.contract, &row)?;
-        change.updated(&before, &party_view(row, organisation)?, None)
+        change.updated(&party_view(current, organisation.clone())?, &party_view(row, organisation)?, None)
     })
     .await
 }
@@ -298,13 +293,12 @@ pub async fn delete_party(
     let (contract_id, id) = ids.into_inner();
     write::change_contract(&pool, caller, Retry::none(), contract_id, Access::Manage, move |change| {
         let (current, organisation) = find_party(change.conn, &change.contract, id)?;
-        change.check(&if_match, current.version)?;
-        change.require_open()?;
-        if !is_editable(&change.contract) && signs(&current.roles)? {
+        change.ready(&if_match, current.version)?;
+        if !is_editable(&change.contract) && PartyRole::any_signs(&current.roles) {
             return Err(ApiError::Conflict("the contract is signed: its signatories stay".into()));
         }
         refuse_if_paid(change, &current, "this party receives funding under the contract")?;
-        repo::delete(change.conn, &change.contract, &current.id)?;
+        repo::delete(change.conn, &change.contract, id)?;
         change.deleted(&party_view(current, organisation)?)
     })
     .await

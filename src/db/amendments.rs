@@ -3,16 +3,21 @@
 
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
+use uuid::Uuid;
 
 use super::DbConnection;
 use super::contracts::ScopedContract;
 use super::schema::contract_amendments;
+use super::stored::stored_uuid;
 
+/// An amendment, with what it changes and the amended terms before and after in JSON text.
 #[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable)]
 #[diesel(table_name = contract_amendments)]
 pub struct AmendmentRow {
-    pub id: String,
-    pub contract_id: String,
+    #[diesel(deserialize_as = String, serialize_as = String)]
+    pub id: Uuid,
+    #[diesel(deserialize_as = String, serialize_as = String)]
+    pub contract_id: Uuid,
     pub number: i64,
     pub signed_on: NaiveDate,
     pub effective_on: NaiveDate,
@@ -31,10 +36,10 @@ pub fn list(conn: &mut DbConnection, contract: &ScopedContract) -> QueryResult<V
         .load(conn)
 }
 
-pub fn find(conn: &mut DbConnection, contract: &ScopedContract, id: &str) -> QueryResult<Option<AmendmentRow>> {
+pub fn find(conn: &mut DbConnection, contract: &ScopedContract, id: Uuid) -> QueryResult<Option<AmendmentRow>> {
     contract_amendments::table
         .filter(contract_amendments::contract_id.eq(contract.id()))
-        .filter(contract_amendments::id.eq(id))
+        .filter(contract_amendments::id.eq(id.to_string()))
         .select(AmendmentRow::as_select())
         .first(conn)
         .optional()
@@ -50,6 +55,6 @@ pub fn next_number(conn: &mut DbConnection, contract: &ScopedContract) -> QueryR
 
 /// Stores an amendment of `contract`. The contract update it goes with records the history entry.
 pub fn insert(conn: &mut DbConnection, contract: &ScopedContract, row: &AmendmentRow) -> QueryResult<()> {
-    let row = AmendmentRow { contract_id: contract.id().to_owned(), ..row.clone() };
-    diesel::insert_into(contract_amendments::table).values(&row).execute(conn).map(|_| ())
+    let row = AmendmentRow { contract_id: stored_uuid(contract.id())?, ..row.clone() };
+    diesel::insert_into(contract_amendments::table).values(row).execute(conn).map(|_| ())
 }

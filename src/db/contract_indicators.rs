@@ -6,17 +6,21 @@ use std::collections::HashMap;
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
+use uuid::Uuid;
 
 use super::contracts::ScopedContract;
 use super::schema::{communes, contract_communes, contract_epcis, contract_indicator_targets, contract_indicators};
+use super::stored::stored_uuid;
 use super::{DbConnection, versioned};
 use crate::domain::indicators::GeoLevel;
 
 #[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = contract_indicators, treat_none_as_null = true)]
 pub struct ContractIndicatorRow {
-    pub id: String,
-    pub contract_id: String,
+    #[diesel(deserialize_as = String, serialize_as = String)]
+    pub id: Uuid,
+    #[diesel(deserialize_as = String, serialize_as = String)]
+    pub contract_id: Uuid,
     pub indicator: String,
     #[diesel(deserialize_as = String, serialize_as = String)]
     pub geo_level: GeoLevel,
@@ -32,7 +36,8 @@ pub struct ContractIndicatorRow {
 #[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable)]
 #[diesel(table_name = contract_indicator_targets)]
 pub struct TargetRow {
-    pub contract_indicator_id: String,
+    #[diesel(deserialize_as = String, serialize_as = String)]
+    pub contract_indicator_id: Uuid,
     pub period: String,
     pub value: String,
 }
@@ -42,15 +47,16 @@ versioned!(ContractIndicatorRow);
 /// A followed indicator with its targets, by period.
 pub type Followed = (ContractIndicatorRow, Vec<TargetRow>);
 
-fn targets_of(conn: &mut DbConnection, ids: &[String]) -> QueryResult<HashMap<String, Vec<TargetRow>>> {
+fn targets_of(conn: &mut DbConnection, ids: &[Uuid]) -> QueryResult<HashMap<Uuid, Vec<TargetRow>>> {
+    let ids: Vec<String> = ids.iter().map(Uuid::to_string).collect();
     let rows: Vec<TargetRow> = contract_indicator_targets::table
         .filter(contract_indicator_targets::contract_indicator_id.eq_any(ids))
         .order((contract_indicator_targets::contract_indicator_id, contract_indicator_targets::period))
         .select(TargetRow::as_select())
         .load(conn)?;
-    let mut out: HashMap<String, Vec<TargetRow>> = HashMap::new();
+    let mut out: HashMap<Uuid, Vec<TargetRow>> = HashMap::new();
     for row in rows {
-        out.entry(row.contract_indicator_id.clone()).or_default().push(row);
+        out.entry(row.contract_indicator_id).or_default().push(row);
     }
     Ok(out)
 }
@@ -63,7 +69,7 @@ pub fn list(conn: &mut DbConnection, contract: &ScopedContract) -> QueryResult<V
         .order((contract_indicators::indicator, contract_indicators::geo_level, contract_indicators::geo_code))
         .select(ContractIndicatorRow::as_select())
         .load(conn)?;
-    let ids: Vec<String> = rows.iter().map(|row| row.id.clone()).collect();
+    let ids: Vec<Uuid> = rows.iter().map(|row| row.id).collect();
     let mut targets = targets_of(conn, &ids)?;
     Ok(rows
         .into_iter()
@@ -74,11 +80,11 @@ pub fn list(conn: &mut DbConnection, contract: &ScopedContract) -> QueryResult<V
         .collect())
 }
 
-pub fn find(conn: &mut DbConnection, contract: &ScopedContract, id: &str) -> QueryResult<Option<Followed>> {
+pub fn find(conn: &mut DbConnection, contract: &ScopedContract, id: Uuid) -> QueryResult<Option<Followed>> {
     let contract_id = contract.id();
     let Some(row) = contract_indicators::table
         .filter(contract_indicators::contract_id.eq(contract_id))
-        .filter(contract_indicators::id.eq(id))
+        .filter(contract_indicators::id.eq(id.to_string()))
         .select(ContractIndicatorRow::as_select())
         .first(conn)
         .optional()?
@@ -92,15 +98,15 @@ pub fn find(conn: &mut DbConnection, contract: &ScopedContract, id: &str) -> Que
 /// Whether the contract already follows this indicator at this place.
 pub fn already_followed(
     conn: &mut DbConnection,
-    contract_id: &str,
+    contract: &ScopedContract,
     indicator: &str,
-    geo_level: &str,
+    geo_level: GeoLevel,
     geo_code: &str,
 ) -> QueryResult<bool> {
     let count: i64 = contract_indicators::table
-        .filter(contract_indicators::contract_id.eq(contract_id))
+        .filter(contract_indicators::contract_id.eq(contract.id()))
         .filter(contract_indicators::indicator.eq(indicator))
-        .filter(contract_indicators::geo_level.eq(geo_level))
+        .filter(contract_indicators::geo_level.eq(geo_level.as_str()))
         .filter(contract_indicators::geo_code.eq(geo_code))
         .count()
         .get_result(conn)?;
@@ -150,12 +156,12 @@ pub fn reaches_epci(conn: &mut DbConnection, contract_id: &str, siren: &str) -> 
     Ok(members > 0)
 }
 
-fn write_targets(conn: &mut DbConnection, id: &str, targets: &[TargetRow]) -> QueryResult<()> {
-    diesel::delete(contract_indicator_targets::table.filter(contract_indicator_targets::contract_indicator_id.eq(id)))
-        .execute(conn)?;
+fn write_targets(conn: &mut DbConnection, id: Uuid, targets: &[TargetRow]) -> QueryResult<()> {
+    let of_this = contract_indicator_targets::contract_indicator_id.eq(id.to_string());
+    diesel::delete(contract_indicator_targets::table.filter(of_this)).execute(conn)?;
     // At most 40 rows: one statement each keeps to what both backends insert alike.
     for target in targets {
-        diesel::insert_into(contract_indicator_targets::table).values(target).execute(conn)?;
+        diesel::insert_into(contract_indicator_targets::table).values(target.clone()).execute(conn)?;
     }
     Ok(())
 }
@@ -167,9 +173,9 @@ pub fn insert(
     row: &ContractIndicatorRow,
     targets: &[TargetRow],
 ) -> QueryResult<()> {
-    let row = ContractIndicatorRow { contract_id: contract.id().to_owned(), ..row.clone() };
+    let row = ContractIndicatorRow { contract_id: stored_uuid(contract.id())?, ..row.clone() };
     diesel::insert_into(contract_indicators::table).values(row.clone()).execute(conn)?;
-    write_targets(conn, &row.id, targets)
+    write_targets(conn, row.id, targets)
 }
 
 /// Writes a followed indicator of `contract`, and replaces its targets when `targets` is given.
@@ -180,17 +186,17 @@ pub fn update(
     targets: Option<&[TargetRow]>,
 ) -> QueryResult<()> {
     let followed = contract_indicators::table.filter(contract_indicators::contract_id.eq(contract.id()));
-    diesel::update(followed.filter(contract_indicators::id.eq(&row.id))).set(row.clone()).execute(conn)?;
+    diesel::update(followed.filter(contract_indicators::id.eq(row.id.to_string()))).set(row.clone()).execute(conn)?;
     if let Some(targets) = targets {
-        write_targets(conn, &row.id, targets)?;
+        write_targets(conn, row.id, targets)?;
     }
     Ok(())
 }
 
 /// Removes a followed indicator of `contract` and its targets.
-pub fn delete(conn: &mut DbConnection, contract: &ScopedContract, id: &str) -> QueryResult<()> {
+pub fn delete(conn: &mut DbConnection, contract: &ScopedContract, id: Uuid) -> QueryResult<()> {
     let followed = contract_indicators::table.filter(contract_indicators::contract_id.eq(contract.id()));
-    if diesel::delete(followed.filter(contract_indicators::id.eq(id))).execute(conn)? == 1 {
+    if diesel::delete(followed.filter(contract_indicators::id.eq(id.to_string()))).execute(conn)? == 1 {
         // The foreign key cascades too; said here so the rule does not hang on a pragma.
         write_targets(conn, id, &[])?;
     }

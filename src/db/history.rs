@@ -4,11 +4,15 @@
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
+use serde::{Serialize, Serializer};
 use serde_json::Value;
+use utoipa::ToSchema;
+use uuid::Uuid;
 
 use super::DbConnection;
 use super::events::NewEvent;
 use super::schema::contract_history;
+use super::stored::rfc3339_json;
 use crate::auth::Caller;
 
 /// What happened.
@@ -48,20 +52,55 @@ struct NewEntry<'a> {
     after: Option<String>,
 }
 
-#[derive(Debug, Clone, Queryable, Selectable)]
+/// One change to a contract or one of its parts, as the history route answers it.
+#[derive(Debug, Clone, Queryable, Selectable, Serialize, ToSchema)]
 #[diesel(table_name = contract_history)]
+#[schema(as = HistoryEntryView)]
 pub struct EntryRow {
+    /// Increases with every change recorded.
+    #[serde(rename = "sequence")]
     pub id: i64,
+    #[serde(skip)]
     pub contract_id: String,
+    #[serde(serialize_with = "rfc3339_json")]
+    #[schema(value_type = String)]
     pub at: NaiveDateTime,
-    pub actor_sub: String,
-    pub actor_role: String,
+    #[diesel(embed)]
+    pub actor: Actor,
+    /// `created`, `updated`, `deleted`, `transitioned` or `amended`.
     pub action: String,
+    /// `contract`, `party`, `axis`, `action`, …
     pub resource: String,
-    pub resource_id: String,
+    #[diesel(deserialize_as = String)]
+    pub resource_id: Uuid,
     pub reason: Option<String>,
+    /// The resource before the change (`null` for a creation).
+    #[serde(serialize_with = "recorded_json")]
+    #[schema(value_type = Option<serde_json::Value>)]
     pub before: Option<String>,
+    /// The resource after the change (`null` for a deletion).
+    #[serde(serialize_with = "recorded_json")]
+    #[schema(value_type = Option<serde_json::Value>)]
     pub after: Option<String>,
+}
+
+/// Who made a change.
+#[derive(Debug, Clone, Queryable, Selectable, Serialize, ToSchema)]
+#[diesel(table_name = contract_history)]
+pub struct Actor {
+    /// The token's `sub`.
+    #[diesel(column_name = actor_sub)]
+    pub sub: String,
+    #[diesel(column_name = actor_role)]
+    pub role: String,
+}
+
+/// A resource as the history keeps it, in JSON text, answered as the JSON it holds; text that does
+/// not read as JSON is answered `null`, as the route always has.
+#[allow(clippy::ref_option, reason = "serde hands `serialize_with` the field itself")]
+fn recorded_json<S: Serializer>(text: &Option<String>, serializer: S) -> Result<S::Ok, S::Error> {
+    let value: Option<Value> = text.as_deref().and_then(|text| serde_json::from_str(text).ok());
+    value.serialize(serializer)
 }
 
 /// One entry of a contract's history, as the write pipeline records it.

@@ -177,6 +177,19 @@ impl PartyRole {
     pub fn signs(self) -> bool {
         matches!(self, Self::Signatory | Self::CoSignatory)
     }
+
+    /// Whether a party holding `roles` signs the contract.
+    pub fn any_signs(roles: &[Self]) -> bool {
+        roles.iter().copied().any(Self::signs)
+    }
+
+    /// The roles a party holds: each once, in code order, as they are stored and answered.
+    pub fn set_of(roles: &[Self]) -> Vec<Self> {
+        let mut set = roles.to_vec();
+        set.sort_unstable();
+        set.dedup();
+        set
+    }
 }
 
 #[cfg(test)]
@@ -195,6 +208,15 @@ mod tests {
         assert_eq!(RecordedStatus::Signed.seen_on(day("2027-12-31"), start, end), ContractStatus::Active);
         assert_eq!(RecordedStatus::Signed.seen_on(day("2028-01-01"), start, end), ContractStatus::Expired);
         assert_eq!(RecordedStatus::Draft.seen_on(day("2025-01-01"), start, end), ContractStatus::Draft);
+    }
+
+    #[test]
+    fn a_party_holds_each_role_once_and_signs_through_a_signing_role() {
+        let roles = PartyRole::set_of(&[PartyRole::Payee, PartyRole::Signatory, PartyRole::Payee]);
+        assert_eq!(roles, [PartyRole::Signatory, PartyRole::Payee]);
+        assert!(PartyRole::any_signs(&roles));
+        assert!(PartyRole::any_signs(&[PartyRole::CoSignatory]));
+        assert!(!PartyRole::any_signs(&[PartyRole::Funder, PartyRole::Pilot]));
     }
 
     #[test]

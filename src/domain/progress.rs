@@ -1,7 +1,14 @@
 //! Progress of a followed indicator towards its targets (IATI: baseline → target → actual), in
-//! exact integer arithmetic on ten-thousandths: no float between the values and the percentage.
+//! exact integer arithmetic on ten-thousandths: no float between the values and the percentage;
+//! and the rules its baseline and targets follow when a request sets them.
 
-use super::indicators::{DecimalValue, Period};
+use std::ops::RangeInclusive;
+
+use super::indicators::{DecimalValue, Period, Periodicity};
+use crate::error::FieldError;
+
+/// Targets one follow-up may have: ten years of quarters.
+pub const MAX_TARGETS: usize = 40;
 
 /// How far `actual` has gone from `baseline` towards `target`, in percent rounded half away from
 /// zero to one decimal: 100 when the target is met exactly, above 100 past it, negative when the
@@ -31,6 +38,120 @@ pub fn ends_before(a: Period, b: Period) -> bool {
     let last_quarter_of_a = (a.year, a.quarter.unwrap_or(4));
     let first_quarter_of_b = (b.year, b.quarter.unwrap_or(1));
     last_quarter_of_a < first_quarter_of_b
+}
+
+/// Reads a period and a value a request sends at `pointer`, naming every problem in `errors`.
+pub fn read_point(
+    pointer: &str,
+    period: &str,
+    value: &str,
+    periodicity: Option<Periodicity>,
+    errors: &mut Vec<FieldError>,
+) -> Option<(Period, DecimalValue)> {
+    let parsed_period = Period::parse(period);
+    match parsed_period {
+        None => errors.push(FieldError::at_pointer(
+            format!("{pointer}/period"),
+            "INVALID_PERIOD",
+            "must be a year (2024) or a quarter (2024-Q2)",
+        )),
+        Some(parsed) => {
+            if let Some(periodicity) = periodicity
+                && !parsed.fits(periodicity)
+            {
+                errors.push(FieldError::at_pointer(
+                    format!("{pointer}/period"),
+                    "PERIOD_DOES_NOT_FIT",
+                    format!("the indicator's periodicity is {}", periodicity.as_str()),
+                ));
+            }
+        }
+    }
+    let parsed_value = DecimalValue::parse(value);
+    if parsed_value.is_none() {
+        errors.push(FieldError::at_pointer(
+            format!("{pointer}/value"),
+            "INVALID_VALUE",
+            "must be a decimal number as a string, with at most 4 decimals (\"57.3\")",
+        ));
+    }
+    Some((parsed_period?, parsed_value?))
+}
+
+/// Reads the targets a request sends (each a period and a value), in its order (`None` for one
+/// that does not read): at most [`MAX_TARGETS`], each for its own period, within the contract's
+/// `years`.
+pub fn read_targets(
+    targets: &[(&str, &str)],
+    years: RangeInclusive<i32>,
+    periodicity: Option<Periodicity>,
+    errors: &mut Vec<FieldError>,
+) -> Vec<Option<(Period, DecimalValue)>> {
+    if targets.len() > MAX_TARGETS {
+        errors.push(FieldError::at_pointer("/targets", "TOO_MANY_TARGETS", format!("at most {MAX_TARGETS} targets")));
+        return Vec::new();
+    }
+    let mut seen = Vec::with_capacity(targets.len());
+    let mut read = Vec::with_capacity(targets.len());
+    for (index, (period, value)) in targets.iter().enumerate() {
+        let pointer = format!("/targets/{index}");
+        let point = read_point(&pointer, period, value, periodicity, errors);
+        if let Some((period, _)) = point {
+            if seen.contains(&period) {
+                errors.push(FieldError::at_pointer(
+                    format!("{pointer}/period"),
+                    "DUPLICATE_PERIOD",
+                    format!("another target is already for {period}"),
+                ));
+            }
+            seen.push(period);
+            if !years.contains(&period.year) {
+                errors.push(FieldError::at_pointer(
+                    format!("{pointer}/period"),
+                    "TARGET_OUTSIDE_CONTRACT",
+                    format!("must be within the contract's years, {} to {}", years.start(), years.end()),
+                ));
+            }
+        }
+        read.push(point);
+    }
+    read
+}
+
+/// Checks that the baseline is over before every target begins. The complaint points at what the
+/// request sends: the baseline when it sends one, else each target it sends that comes too early.
+pub fn check_order(
+    baseline: Option<Period>,
+    baseline_sent: bool,
+    targets: &[Option<Period>],
+    errors: &mut Vec<FieldError>,
+) {
+    let Some(baseline) = baseline else {
+        return;
+    };
+    let too_early: Vec<(usize, Period)> = targets
+        .iter()
+        .enumerate()
+        .filter_map(|(index, period)| period.map(|period| (index, period)))
+        .filter(|(_, period)| !ends_before(baseline, *period))
+        .collect();
+    if baseline_sent {
+        if let Some((_, first)) = too_early.iter().min_by_key(|(_, period)| *period) {
+            errors.push(FieldError::at_pointer(
+                "/baseline/period",
+                "BASELINE_AFTER_TARGET",
+                format!("must be over before every target period; a target is for {first}"),
+            ));
+        }
+    } else {
+        for (index, _) in too_early {
+            errors.push(FieldError::at_pointer(
+                format!("/targets/{index}/period"),
+                "BASELINE_AFTER_TARGET",
+                format!("must come after the baseline period {baseline}"),
+            ));
+        }
+    }
 }
 
 /// `numerator / denominator` rounded to the nearest integer, halves away from zero.
@@ -120,6 +241,59 @@ mod tests {
         assert!(!ends_before(period("2024-Q4"), period("2024")));
         assert!(!ends_before(period("2024-Q2"), period("2024-Q2")));
         assert!(!ends_before(period("2025"), period("2024")));
+    }
+
+    fn codes(errors: &[FieldError]) -> Vec<(String, &str)> {
+        errors.iter().map(|error| (error.pointer.clone().unwrap_or_default(), error.code.as_str())).collect()
+    }
+
+    #[test]
+    fn a_point_names_each_of_its_problems() {
+        let mut errors = Vec::new();
+        let point = read_point("/baseline", "2024-Q2", "48.2", Some(Periodicity::Quarterly), &mut errors);
+        assert_eq!(point, Some((Period::parse("2024-Q2").unwrap(), value("48.2"))));
+        assert!(errors.is_empty());
+        assert_eq!(read_point("/baseline", "2024-Q2", "1.23456", Some(Periodicity::Annual), &mut errors), None);
+        assert_eq!(
+            codes(&errors),
+            [("/baseline/period".into(), "PERIOD_DOES_NOT_FIT"), ("/baseline/value".into(), "INVALID_VALUE")]
+        );
+    }
+
+    #[test]
+    fn targets_are_each_for_their_own_period_within_the_contract() {
+        let mut errors = Vec::new();
+        let sent = [("2025", "1"), ("2030", "2"), ("2025", "3"), ("20x5", "4")];
+        let read = read_targets(&sent, 2024..=2027, None, &mut errors);
+        assert_eq!(read.len(), 4);
+        assert!(read[0].is_some() && read[3].is_none());
+        assert_eq!(
+            codes(&errors),
+            [
+                ("/targets/1/period".into(), "TARGET_OUTSIDE_CONTRACT"),
+                ("/targets/2/period".into(), "DUPLICATE_PERIOD"),
+                ("/targets/3/period".into(), "INVALID_PERIOD"),
+            ]
+        );
+        let too_many = vec![("2025", "1"); MAX_TARGETS + 1];
+        let mut errors = Vec::new();
+        assert!(read_targets(&too_many, 2024..=2027, None, &mut errors).is_empty());
+        assert_eq!(codes(&errors), [("/targets".into(), "TOO_MANY_TARGETS")]);
+    }
+
+    #[test]
+    fn a_baseline_after_a_target_is_named_where_the_request_sets_it() {
+        let period = |text: &str| Period::parse(text);
+        let targets = [period("2024"), period("2026"), None];
+        let mut errors = Vec::new();
+        check_order(period("2024"), true, &targets, &mut errors);
+        assert_eq!(codes(&errors), [("/baseline/period".into(), "BASELINE_AFTER_TARGET")]);
+        let mut errors = Vec::new();
+        check_order(period("2024"), false, &targets, &mut errors);
+        assert_eq!(codes(&errors), [("/targets/0/period".into(), "BASELINE_AFTER_TARGET")]);
+        let mut errors = Vec::new();
+        check_order(None, true, &targets, &mut errors);
+        assert!(errors.is_empty());
     }
 
     #[test]
