@@ -114,15 +114,6 @@ fn check(conn: &mut DbConnection, row: &EquipmentView) -> ApiResult<String> {
     if errors.is_empty() { Ok(department) } else { Err(ApiError::validation(errors)) }
 }
 
-fn require_writable(caller: &Caller, department: &str) -> ApiResult<()> {
-    caller.require_contract_manager()?;
-    if caller.scope().covers_department(department) {
-        Ok(())
-    } else {
-        Err(ApiError::Forbidden("this equipment lies outside your départements".into()))
-    }
-}
-
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
@@ -156,9 +147,14 @@ pub async fn list_equipments(
     };
     let params = PageParams { page_size: query.page_size, page_token: query.page_token.as_deref() };
     let binding = format!("equipments|{filter:?}|{}", caller.fingerprint());
-    write::read_page(&pool, tokens, params, binding, |row: &EquipmentView| row.id.to_string(), move |conn, after, limit| {
-        Ok(repo::list(conn, &filter, after, limit)?)
-    })
+    write::read_page(
+        &pool,
+        tokens,
+        params,
+        binding,
+        |row: &EquipmentView| row.id.to_string(),
+        move |conn, after, limit| Ok(repo::list(conn, &filter, after, limit)?),
+    )
     .await
 }
 
@@ -197,7 +193,7 @@ pub async fn create_equipment(
             updated_at: change.at,
         };
         row.department = check(change.conn, &row)?;
-        require_writable(change.caller, &row.department)?;
+        change.require_writable(Some(&row.department), "equipment")?;
         repo::insert(change.conn, &row)?;
         change.created(&row)
     })
@@ -219,7 +215,7 @@ pub async fn update_equipment(
     write::change_directory(&pool, caller, Retry::none(), move |change| {
         change.lock("equipment", &id.to_string())?;
         let current = repo::find(change.conn, id)?.ok_or(ApiError::NotFound)?;
-        require_writable(change.caller, &current.department)?;
+        change.require_writable(Some(&current.department), "equipment")?;
         change.check(&if_match, current.version)?;
         let read_version = current.version;
         let mut row = change.next(EquipmentView {
@@ -234,7 +230,7 @@ pub async fn update_equipment(
             ..current
         });
         row.department = check(change.conn, &row)?;
-        require_writable(change.caller, &row.department)?;
+        change.require_writable(Some(&row.department), "equipment")?;
         DirectoryChange::written(repo::update(change.conn, &row, read_version)?)?;
         change.updated(&row)
     })
@@ -255,7 +251,7 @@ pub async fn delete_equipment(
     write::change_directory(&pool, caller, Retry::none(), move |change| {
         change.lock("equipment", &id.to_string())?;
         let current = repo::find(change.conn, id)?.ok_or(ApiError::NotFound)?;
-        require_writable(change.caller, &current.department)?;
+        change.require_writable(Some(&current.department), "equipment")?;
         change.check(&if_match, current.version)?;
         let commitments = funding::commitments_using(change.conn, None, Some(&id.to_string()))?;
         if commitments > 0 {
