@@ -469,7 +469,7 @@ fn pilots(conn: &mut DbConnection, caller: &Caller, row: &ActionRow) -> ApiResul
         return Ok(false);
     };
     let sirens = caller.sirens();
-    Ok(organisations::find(conn, pilot)?
+    Ok(organisations::find(conn, super::stored_id(pilot)?)?
         .and_then(|organisation| organisation.siren)
         .is_some_and(|siren| sirens.contains(&siren)))
 }

@@ -77,7 +77,7 @@ impl RequestBody for EquipmentPatch {
 /// Checks an equipment against the directory and the reference; returns its département.
 fn check(conn: &mut DbConnection, row: &EquipmentView) -> ApiResult<String> {
     let mut errors = Vec::new();
-    let manager = organisations::find(conn, &row.manager_id.to_string())?;
+    let manager = organisations::find(conn, row.manager_id)?;
     if manager.is_none() {
         errors.push(FieldError::at_pointer("/manager_id", "UNKNOWN_ORGANISATION", "no organisation has this id"));
     }

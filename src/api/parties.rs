@@ -27,7 +27,7 @@ use crate::http::preconditions::IfMatch;
 use crate::http::query::{ApiQuery, NoParameters};
 use crate::write::{self, Access, ContractChange};
 
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct PartyView {
     pub id: Uuid,
     pub contract_id: Uuid,
@@ -57,7 +57,7 @@ pub(crate) fn party_view(row: PartyRow, organisation: OrganisationRow) -> ApiRes
         id: stored_id(&row.id)?,
         contract_id: stored_id(&row.contract_id)?,
         organisation_id: stored_id(&row.organisation_id)?,
-        organisation: OrganisationView::try_from(organisation)?,
+        organisation,
         roles: stored_codes(&row.roles)?,
         signatory_name: row.signatory_name,
         signatory_title: row.signatory_title,
@@ -192,7 +192,7 @@ pub async fn create_party(
     write::change_contract(&pool, caller, retry, id.into_inner(), Access::Manage, move |change| {
         change.require_open()?;
         let organisation_id = body.organisation_id.to_string();
-        let Some(organisation) = organisations::find(change.conn, &organisation_id)? else {
+        let Some(organisation) = organisations::find(change.conn, body.organisation_id)? else {
             return Err(ApiError::validation(vec![FieldError::at_pointer(
                 "/organisation_id",
                 "UNKNOWN_ORGANISATION",
