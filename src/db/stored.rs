@@ -64,15 +64,13 @@ macro_rules! read_nullable_text {
     )+};
 }
 
-pub(crate) use read_nullable_text;
-
 impl NullableText {
     pub fn into_inner(self) -> Option<String> {
         self.0
     }
 }
 
-read_nullable_text!(Uuid);
+read_nullable_text!(Uuid, crate::domain::contract::Field);
 
 /// Serialises a stored timestamp (UTC) as the API writes it: RFC 3339 with microseconds and `Z`.
 pub fn rfc3339_json<S: Serializer>(at: &chrono::NaiveDateTime, serializer: S) -> Result<S::Ok, S::Error> {
