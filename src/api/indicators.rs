@@ -15,7 +15,7 @@ use crate::domain::contract::Field;
 use crate::domain::indicators::{GeoLevel, Periodicity, Unit, is_indicator_code};
 use crate::error::{ApiError, ApiResult, FieldError};
 use crate::http::body::{ApiJson, RequestBody, nullable};
-use crate::http::idempotency::{IdempotentJson, Retry};
+use crate::http::idempotency::{Answer, IdempotentJson, Retry};
 use crate::http::pagination::{Page, PageParams, PageTokenKey};
 use crate::http::preconditions::IfMatch;
 use crate::http::query::ApiQuery;
@@ -76,12 +76,26 @@ fn require_admin(caller: &Caller) -> ApiResult<()> {
     }
 }
 
-/// The indicator `code` under its lock, if `If-Match` holds.
-fn current(change: &mut DirectoryChange<'_>, code: &str, if_match: &IfMatch) -> ApiResult<IndicatorView> {
-    change.lock("indicator", code)?;
-    let current = repo::find(change.conn, code)?.ok_or(ApiError::NotFound)?;
-    change.check(if_match, current.version)?;
-    Ok(current)
+/// Runs `work` on the indicator `code` as one directory change (admins only), under the entry's
+/// lock, once `If-Match` holds.
+async fn change_entry<F>(
+    caller: Caller,
+    pool: &DbPool,
+    code: String,
+    if_match: IfMatch,
+    work: F,
+) -> ApiResult<HttpResponse>
+where
+    F: FnOnce(&mut DirectoryChange<'_>, IndicatorView) -> ApiResult<Answer> + Send + 'static,
+{
+    require_admin(&caller)?;
+    write::change_directory(pool, caller, Retry::none(), move |change| {
+        change.lock("indicator", &code)?;
+        let current = repo::find(change.conn, &code)?.ok_or(ApiError::NotFound)?;
+        change.check(&if_match, current.version)?;
+        work(change, current)
+    })
+    .await
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -178,10 +192,7 @@ pub async fn update_indicator(
     ApiJson(patch): ApiJson<IndicatorPatch>,
     pool: web::Data<DbPool>,
 ) -> ApiResult<HttpResponse> {
-    require_admin(&caller)?;
-    let code = code.into_inner();
-    write::change_directory(&pool, caller, Retry::none(), move |change| {
-        let current = current(change, &code, &if_match)?;
+    change_entry(caller, &pool, code.into_inner(), if_match, move |change, current| {
         let read_version = current.version;
         let row = change.next(IndicatorView {
             label: patch.label.map_or_else(|| current.label.clone(), |label| label.trim().to_owned()),
@@ -206,11 +217,8 @@ pub async fn delete_indicator(
     if_match: IfMatch,
     pool: web::Data<DbPool>,
 ) -> ApiResult<HttpResponse> {
-    require_admin(&caller)?;
-    let code = code.into_inner();
-    write::change_directory(&pool, caller, Retry::none(), move |change| {
-        let current = current(change, &code, &if_match)?;
-        DirectoryChange::written(repo::delete(change.conn, &code, current.version)?)?;
+    change_entry(caller, &pool, code.into_inner(), if_match, move |change, current| {
+        DirectoryChange::written(repo::delete(change.conn, &current.code, current.version)?)?;
         change.deleted(&current)
     })
     .await

@@ -18,7 +18,7 @@ use crate::domain::organisation::OrganisationKind;
 use crate::domain::territory::fold_for_search;
 use crate::error::{ApiError, ApiResult, FieldError};
 use crate::http::body::{ApiJson, RequestBody, nullable};
-use crate::http::idempotency::{IdempotentJson, Retry};
+use crate::http::idempotency::{Answer, IdempotentJson, Retry};
 use crate::http::pagination::{Page, PageParams, PageTokenKey};
 use crate::http::preconditions::IfMatch;
 use crate::http::query::ApiQuery;
@@ -199,13 +199,21 @@ fn check_place(conn: &mut DbConnection, draft: &mut CreateOrganisation, errors: 
     Ok(())
 }
 
-/// The entry `id` under its lock, once the caller may write it and `If-Match` holds.
-fn writable(change: &mut DirectoryChange<'_>, id: Uuid, if_match: &IfMatch) -> ApiResult<OrganisationView> {
-    change.lock("organisation", &id.to_string())?;
-    let current = repo::find(change.conn, id)?.ok_or(ApiError::NotFound)?;
-    change.require_writable(current.department.as_deref(), "organisation")?;
-    change.check(if_match, current.version)?;
-    Ok(current)
+/// Runs `work` on the organisation `id` as one directory change, under the entry's lock, once
+/// the caller may write it and `If-Match` holds.
+async fn change_entry<F>(caller: Caller, pool: &DbPool, id: Uuid, if_match: IfMatch, work: F) -> ApiResult<HttpResponse>
+where
+    F: FnOnce(&mut DirectoryChange<'_>, OrganisationView) -> ApiResult<Answer> + Send + 'static,
+{
+    caller.require_contract_manager()?;
+    write::change_directory(pool, caller, Retry::none(), move |change| {
+        change.lock("organisation", &id.to_string())?;
+        let current = repo::find(change.conn, id)?.ok_or(ApiError::NotFound)?;
+        change.require_writable(current.department.as_deref(), "organisation")?;
+        change.check(&if_match, current.version)?;
+        work(change, current)
+    })
+    .await
 }
 
 /// Turns the UNIQUE violations of writing `row` into the conflicts they mean.
@@ -306,10 +314,8 @@ pub async fn update_organisation(
     ApiJson(patch): ApiJson<OrganisationPatch>,
     pool: web::Data<DbPool>,
 ) -> ApiResult<HttpResponse> {
-    caller.require_contract_manager()?;
     let id = id.into_inner();
-    write::change_directory(&pool, caller, Retry::none(), move |change| {
-        let current = writable(change, id, &if_match)?;
+    change_entry(caller, &pool, id, if_match, move |change, current| {
         let draft = CreateOrganisation {
             kind: patch.kind.unwrap_or(current.kind),
             name: patch.name.or_else(|| Some(current.name.clone())),
@@ -345,10 +351,8 @@ pub async fn delete_organisation(
     if_match: IfMatch,
     pool: web::Data<DbPool>,
 ) -> ApiResult<HttpResponse> {
-    caller.require_contract_manager()?;
     let id = id.into_inner();
-    write::change_directory(&pool, caller, Retry::none(), move |change| {
-        let current = writable(change, id, &if_match)?;
+    change_entry(caller, &pool, id, if_match, move |change, current| {
         let usage = repo::usage(change.conn, id)?;
         if !usage.is_unused() {
             let repo::Usage { parties, equipments, actions, commitments } = usage;
