@@ -121,14 +121,10 @@ pub async fn list_indicators(
     let filter = IndicatorFilter { field: query.field, geo_level: query.geo_level };
     let params = PageParams { page_size: query.page_size, page_token: query.page_token.as_deref() };
     let binding = format!("indicators|{filter:?}|{}", caller.fingerprint());
-    write::read_page(
-        &pool,
-        tokens,
-        params,
-        binding,
-        |row: &IndicatorView| row.code.clone(),
-        move |conn, after, limit| Ok(repo::list(conn, &filter, after, limit)?),
-    )
+    let cursor_of = |row: &IndicatorView| row.code.clone();
+    write::read_page(&pool, tokens, params, binding, cursor_of, move |conn, after, limit| {
+        Ok(repo::list(conn, &filter, after, limit)?)
+    })
     .await
 }
 

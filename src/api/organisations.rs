@@ -260,14 +260,10 @@ pub async fn list_organisations(
     };
     let params = PageParams { page_size: query.page_size, page_token: query.page_token.as_deref() };
     let binding = format!("organisations|{filter:?}|{}", caller.fingerprint());
-    write::read_page(
-        &pool,
-        tokens,
-        params,
-        binding,
-        |row: &OrganisationView| row.id.to_string(),
-        move |conn, after, limit| Ok(repo::list(conn, &filter, after, limit)?),
-    )
+    let cursor_of = |row: &OrganisationView| row.id.to_string();
+    write::read_page(&pool, tokens, params, binding, cursor_of, move |conn, after, limit| {
+        Ok(repo::list(conn, &filter, after, limit)?)
+    })
     .await
 }
 

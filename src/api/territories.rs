@@ -158,16 +158,10 @@ pub async fn list_departments(
 ) -> ApiResult<HttpResponse> {
     let params = PageParams { page_size: query.page_size, page_token: query.page_token.as_deref() };
     let binding = format!("departments|{}", caller.fingerprint());
-    write::read_page(
-        &pool,
-        tokens,
-        params,
-        binding,
-        |view: &DepartmentView| view.code.clone(),
-        |conn, after, limit| {
-            Ok(repo::list_departments(conn, after, limit)?.into_iter().map(DepartmentView::from).collect())
-        },
-    )
+    let cursor_of = |view: &DepartmentView| view.code.clone();
+    write::read_page(&pool, tokens, params, binding, cursor_of, |conn, after, limit| {
+        Ok(repo::list_departments(conn, after, limit)?.into_iter().map(DepartmentView::from).collect())
+    })
     .await
 }
 
@@ -205,23 +199,17 @@ pub async fn list_epcis(
     let filter = EpciFilter { department: query.department, q: search_term(query.q.as_deref()) };
     let params = PageParams { page_size: query.page_size, page_token: query.page_token.as_deref() };
     let binding = format!("epcis|{:?}|{:?}|{}", filter.department, filter.q, caller.fingerprint());
-    write::read_page(
-        &pool,
-        tokens,
-        params,
-        binding,
-        |view: &EpciSummary| view.siren.clone(),
-        move |conn, after, limit| {
-            let rows = repo::list_epcis(conn, &filter, after, limit)?;
-            let sirens: Vec<String> = rows.iter().map(|row| row.siren.clone()).collect();
-            let mut stats = repo::epci_member_stats(conn, &sirens)?;
-            let summary = |row: EpciRow| {
-                let row_stats = stats.remove(&row.siren);
-                epci_summary(row, row_stats)
-            };
-            Ok(rows.into_iter().map(summary).collect())
-        },
-    )
+    let cursor_of = |view: &EpciSummary| view.siren.clone();
+    write::read_page(&pool, tokens, params, binding, cursor_of, move |conn, after, limit| {
+        let rows = repo::list_epcis(conn, &filter, after, limit)?;
+        let sirens: Vec<String> = rows.iter().map(|row| row.siren.clone()).collect();
+        let mut stats = repo::epci_member_stats(conn, &sirens)?;
+        let summary = |row: EpciRow| {
+            let row_stats = stats.remove(&row.siren);
+            epci_summary(row, row_stats)
+        };
+        Ok(rows.into_iter().map(summary).collect())
+    })
     .await
 }
 
@@ -264,14 +252,10 @@ pub async fn list_communes(
     let filter = CommuneFilter { department: query.department, epci: query.epci, q: search_term(query.q.as_deref()) };
     let params = PageParams { page_size: query.page_size, page_token: query.page_token.as_deref() };
     let binding = format!("communes|{:?}|{:?}|{:?}|{}", filter.department, filter.epci, filter.q, caller.fingerprint());
-    write::read_page(
-        &pool,
-        tokens,
-        params,
-        binding,
-        |row: &CommuneView| row.insee.clone(),
-        move |conn, after, limit| Ok(repo::list_communes(conn, &filter, after, limit)?),
-    )
+    let cursor_of = |row: &CommuneView| row.insee.clone();
+    write::read_page(&pool, tokens, params, binding, cursor_of, move |conn, after, limit| {
+        Ok(repo::list_communes(conn, &filter, after, limit)?)
+    })
     .await
 }
 
