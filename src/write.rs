@@ -19,7 +19,7 @@ use diesel::QueryResult;
 use serde::Serialize;
 use uuid::Uuid;
 
-use crate::auth::Caller;
+use crate::auth::{Caller, Scope};
 use crate::db::contracts::{self, ScopedContract};
 use crate::db::events::{self, NewEvent};
 use crate::db::history::{self, Action, Entry};
@@ -336,6 +336,15 @@ impl DirectoryChange<'_> {
     /// change. SQLite's one writer already takes turns.
     pub fn lock(&mut self, resource: &str, id: &str) -> ApiResult<()> {
         Ok(db::serialize_writers(self.conn, &format!("{resource}:{id}"))?)
+    }
+
+    /// 403 unless the caller may write an entry located in `department`: admins write every
+    /// entry, CAF agents those located in their départements (so never one located nowhere).
+    pub fn require_writable(&self, department: Option<&str>, entry: &str) -> ApiResult<()> {
+        self.caller.require_contract_manager()?;
+        let scope = self.caller.scope();
+        let covered = department.map_or(scope == Scope::Everything, |department| scope.covers_department(department));
+        if covered { Ok(()) } else { Err(ApiError::Forbidden(format!("this {entry} lies outside your départements"))) }
     }
 
     /// 412 unless the conditional write (`WHERE version = <read>`) changed the one row: kept

@@ -382,7 +382,7 @@ fn pilots(conn: &mut DbConnection, caller: &Caller, row: &ActionView) -> ApiResu
         return Ok(false);
     };
     let sirens = caller.sirens();
-    Ok(organisations::find(conn, &pilot.to_string())?
+    Ok(organisations::find(conn, pilot)?
         .and_then(|organisation| organisation.siren)
         .is_some_and(|siren| sirens.contains(&siren)))
 }

@@ -183,7 +183,7 @@ fn view(
     targets.sort_by_key(|target| Period::parse(&target.period));
     let periods: Vec<String> = targets.iter().map(|target| target.period.clone()).collect();
     let observed: HashMap<String, Option<String>> =
-        observations::for_periods(conn, &row.indicator, row.geo_level.as_str(), &row.geo_code, &periods)?
+        observations::for_periods(conn, &row.indicator, row.geo_level, &row.geo_code, &periods)?
             .into_iter()
             .map(|observation| (observation.period, observation.value.filter(|_| !observation.suppressed)))
             .collect();

@@ -77,7 +77,7 @@ impl RequestBody for EquipmentPatch {
 /// Checks an equipment against the directory and the reference; returns its département.
 fn check(conn: &mut DbConnection, row: &EquipmentView) -> ApiResult<String> {
     let mut errors = Vec::new();
-    let manager = organisations::find(conn, &row.manager_id.to_string())?;
+    let manager = organisations::find(conn, row.manager_id)?;
     if manager.is_none() {
         errors.push(FieldError::at_pointer("/manager_id", "UNKNOWN_ORGANISATION", "no organisation has this id"));
     }
@@ -112,15 +112,6 @@ fn check(conn: &mut DbConnection, row: &EquipmentView) -> ApiResult<String> {
         errors.push(FieldError::at_pointer("/closed_on", "DATE_BEFORE_START", "must be on or after opened_on"));
     }
     if errors.is_empty() { Ok(department) } else { Err(ApiError::validation(errors)) }
-}
-
-fn require_writable(caller: &Caller, department: &str) -> ApiResult<()> {
-    caller.require_contract_manager()?;
-    if caller.scope().covers_department(department) {
-        Ok(())
-    } else {
-        Err(ApiError::Forbidden("this equipment lies outside your départements".into()))
-    }
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -198,7 +189,7 @@ pub async fn create_equipment((caller, request, pool): Create<CreateEquipment>) 
             updated_at: change.at,
         };
         row.department = check(change.conn, &row)?;
-        require_writable(change.caller, &row.department)?;
+        change.require_writable(Some(&row.department), "equipment")?;
         repo::insert(change.conn, &row)?;
         change.created(&row)
     })
@@ -217,7 +208,7 @@ pub async fn update_equipment(
     write::change_directory(&pool, caller, Retry::none(), move |change| {
         change.lock("equipment", &id.to_string())?;
         let current = repo::find(change.conn, id)?.ok_or(ApiError::NotFound)?;
-        require_writable(change.caller, &current.department)?;
+        change.require_writable(Some(&current.department), "equipment")?;
         change.check(&if_match, current.version)?;
         let read_version = current.version;
         let mut row = change.next(EquipmentView {
@@ -232,7 +223,7 @@ pub async fn update_equipment(
             ..current
         });
         row.department = check(change.conn, &row)?;
-        require_writable(change.caller, &row.department)?;
+        change.require_writable(Some(&row.department), "equipment")?;
         DirectoryChange::written(repo::update(change.conn, &row, read_version)?)?;
         change.updated(&row)
     })
@@ -248,7 +239,7 @@ pub async fn delete_equipment((caller, id, if_match, pool): Remove<Uuid>) -> Api
     write::change_directory(&pool, caller, Retry::none(), move |change| {
         change.lock("equipment", &id.to_string())?;
         let current = repo::find(change.conn, id)?.ok_or(ApiError::NotFound)?;
-        require_writable(change.caller, &current.department)?;
+        change.require_writable(Some(&current.department), "equipment")?;
         change.check(&if_match, current.version)?;
         let commitments = funding::commitments_using(change.conn, None, Some(&id.to_string()))?;
         if commitments > 0 {

@@ -2,67 +2,30 @@
 //! admins write it.
 
 use actix_web::{HttpResponse, delete, get, patch, post, web};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 use validator::Validate;
 
 use super::problems::{CreateProblems, DeleteProblems, ListProblems, ReadProblems, UpdateProblems};
-use super::stored_code;
-use super::with_etag;
 use crate::auth::{Caller, Role};
-use crate::db::indicators::{self as repo, IndicatorFilter, IndicatorRow};
-use crate::db::{self, DbPool};
+use crate::db::DbPool;
+pub use crate::db::indicators::IndicatorRow as IndicatorView;
+use crate::db::indicators::{self as repo, IndicatorFilter};
 use crate::domain::contract::Field;
 use crate::domain::indicators::{GeoLevel, Periodicity, Unit, is_indicator_code};
 use crate::error::{ApiError, ApiResult, FieldError};
 use crate::http::body::{ApiJson, RequestBody, nullable};
-use crate::http::idempotency::{IdempotentJson, Retry};
-use crate::http::pagination::{Page, PageParams, PageRequest, PageTokenKey};
+use crate::http::idempotency::{Answer, IdempotentJson, Retry};
+use crate::http::pagination::{Page, PageParams, PageTokenKey};
 use crate::http::preconditions::IfMatch;
 use crate::http::query::ApiQuery;
 use crate::write::{self, DirectoryChange};
-
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct IndicatorView {
-    /// A lowercase slug.
-    #[schema(example = "taux_couverture_eaje_epci")]
-    pub code: String,
-    pub label: String,
-    pub description: Option<String>,
-    pub unit: Unit,
-    /// Whether a higher value is better.
-    pub ascending: bool,
-    pub field: Option<Field>,
-    pub source: String,
-    pub geo_level: GeoLevel,
-    pub periodicity: Periodicity,
-    pub version: i64,
-    pub created_at: String,
-    pub updated_at: String,
-}
 
 write::resource!(
     IndicatorView, "indicator", |view| id: view.code,
     location: format!("/v1/indicators/{}", view.code),
     version: view.version,
 );
-
-fn indicator_view(row: IndicatorRow) -> ApiResult<IndicatorView> {
-    Ok(IndicatorView {
-        code: row.code,
-        label: row.label,
-        description: row.description,
-        unit: row.unit,
-        ascending: row.ascending,
-        field: row.field.as_deref().map(stored_code).transpose()?,
-        source: row.source,
-        geo_level: row.geo_level,
-        periodicity: row.periodicity,
-        version: row.version,
-        created_at: db::rfc3339(row.created_at),
-        updated_at: db::rfc3339(row.updated_at),
-    })
-}
 
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -113,6 +76,28 @@ fn require_admin(caller: &Caller) -> ApiResult<()> {
     }
 }
 
+/// Runs `work` on the indicator `code` as one directory change (admins only), under the entry's
+/// lock, once `If-Match` holds.
+async fn change_entry<F>(
+    caller: Caller,
+    pool: &DbPool,
+    code: String,
+    if_match: IfMatch,
+    work: F,
+) -> ApiResult<HttpResponse>
+where
+    F: FnOnce(&mut DirectoryChange<'_>, IndicatorView) -> ApiResult<Answer> + Send + 'static,
+{
+    require_admin(&caller)?;
+    write::change_directory(pool, caller, Retry::none(), move |change| {
+        change.lock("indicator", &code)?;
+        let current = repo::find(change.conn, &code)?.ok_or(ApiError::NotFound)?;
+        change.check(&if_match, current.version)?;
+        work(change, current)
+    })
+    .await
+}
+
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
@@ -133,18 +118,14 @@ pub async fn list_indicators(
     pool: web::Data<DbPool>,
     tokens: web::Data<PageTokenKey>,
 ) -> ApiResult<HttpResponse> {
-    let filter = IndicatorFilter {
-        field: query.field.map(|f| f.as_str().to_owned()),
-        geo_level: query.geo_level.map(|l| l.as_str().to_owned()),
-    };
+    let filter = IndicatorFilter { field: query.field, geo_level: query.geo_level };
     let params = PageParams { page_size: query.page_size, page_token: query.page_token.as_deref() };
-    let page = PageRequest::new(&tokens, &params, format!("indicators|{filter:?}|{}", caller.fingerprint()))?;
-    let page = db::run(&pool, move |conn| {
-        let rows = repo::list(conn, &filter, page.after.as_deref(), page.fetch_limit())?;
-        page.try_finish(&tokens, rows, |row| row.code.clone(), indicator_view)
+    let binding = format!("indicators|{filter:?}|{}", caller.fingerprint());
+    let cursor_of = |row: &IndicatorView| row.code.clone();
+    write::read_page(&pool, tokens, params, binding, cursor_of, move |conn, after, limit| {
+        Ok(repo::list(conn, &filter, after, limit)?)
     })
-    .await?;
-    Ok(HttpResponse::Ok().json(page))
+    .await
 }
 
 /// One indicator.
@@ -156,8 +137,7 @@ pub async fn get_indicator(
     pool: web::Data<DbPool>,
 ) -> ApiResult<HttpResponse> {
     let code = code.into_inner();
-    let row = db::run(&pool, move |conn| repo::find(conn, &code)?.ok_or(ApiError::NotFound)).await?;
-    Ok(with_etag(row.version, &indicator_view(row)?))
+    write::read_entry(&pool, move |conn| repo::find(conn, &code)).await
 }
 
 /// Add an indicator to the catalogue (admins).
@@ -178,13 +158,13 @@ pub async fn create_indicator(
         if repo::find(change.conn, &body.code)?.is_some() {
             return Err(ApiError::Conflict(format!("indicator {} already exists", body.code)));
         }
-        let row = IndicatorRow {
+        let row = IndicatorView {
             code: body.code,
             label: body.label.trim().to_owned(),
             description: body.description,
             unit: body.unit,
             ascending: body.ascending,
-            field: body.field.map(|f| f.as_str().to_owned()),
+            field: body.field,
             source: body.source.trim().to_owned(),
             geo_level: body.geo_level,
             periodicity: body.periodicity,
@@ -193,7 +173,7 @@ pub async fn create_indicator(
             updated_at: change.at,
         };
         repo::insert(change.conn, &row)?;
-        change.created(&indicator_view(row)?)
+        change.created(&row)
     })
     .await
 }
@@ -208,23 +188,18 @@ pub async fn update_indicator(
     ApiJson(patch): ApiJson<IndicatorPatch>,
     pool: web::Data<DbPool>,
 ) -> ApiResult<HttpResponse> {
-    require_admin(&caller)?;
-    let code = code.into_inner();
-    write::change_directory(&pool, caller, Retry::none(), move |change| {
-        change.lock("indicator", &code)?;
-        let current = repo::find(change.conn, &code)?.ok_or(ApiError::NotFound)?;
-        change.check(&if_match, current.version)?;
+    change_entry(caller, &pool, code.into_inner(), if_match, move |change, current| {
         let read_version = current.version;
-        let row = change.next(IndicatorRow {
+        let row = change.next(IndicatorView {
             label: patch.label.map_or_else(|| current.label.clone(), |label| label.trim().to_owned()),
             description: patch.description.unwrap_or_else(|| current.description.clone()),
             ascending: patch.ascending.unwrap_or(current.ascending),
-            field: patch.field.map_or_else(|| current.field.clone(), |field| field.map(|f| f.as_str().to_owned())),
+            field: patch.field.unwrap_or(current.field),
             source: patch.source.map_or_else(|| current.source.clone(), |source| source.trim().to_owned()),
             ..current
         });
         DirectoryChange::written(repo::update(change.conn, &row, read_version)?)?;
-        change.updated(&indicator_view(row)?)
+        change.updated(&row)
     })
     .await
 }
@@ -238,14 +213,9 @@ pub async fn delete_indicator(
     if_match: IfMatch,
     pool: web::Data<DbPool>,
 ) -> ApiResult<HttpResponse> {
-    require_admin(&caller)?;
-    let code = code.into_inner();
-    write::change_directory(&pool, caller, Retry::none(), move |change| {
-        change.lock("indicator", &code)?;
-        let current = repo::find(change.conn, &code)?.ok_or(ApiError::NotFound)?;
-        change.check(&if_match, current.version)?;
-        DirectoryChange::written(repo::delete(change.conn, &code, current.version)?)?;
-        change.deleted(&indicator_view(current)?)
+    change_entry(caller, &pool, code.into_inner(), if_match, move |change, current| {
+        DirectoryChange::written(repo::delete(change.conn, &current.code, current.version)?)?;
+        change.deleted(&current)
     })
     .await
 }

@@ -5,63 +5,30 @@
 
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
-use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use serde::Deserialize;
+use utoipa::IntoParams;
 
 use super::problems::{BulkProblems, ObservationListProblems};
 use crate::auth::{Caller, Scope};
 use crate::db::indicators as catalogue;
-use crate::db::observations::{self as repo, ObservationFilter, ObservationRow};
+pub use crate::db::observations::ObservationRow as ObservationView;
+use crate::db::observations::{self as repo, ObservationFilter};
 use crate::db::{self, DbPool};
 use crate::domain::indicators::{GeoLevel, Period};
 use crate::domain::observations::Territory;
 use crate::error::{ApiError, ApiResult};
 use crate::http::csv::{self, wants_csv};
 use crate::http::idempotency::{self, Answer, IdempotencyKey};
-use crate::http::pagination::{Page, PageParams, PageRequest, PageTokenKey};
+use crate::http::pagination::{Page, PageParams, PageTokenKey};
 use crate::http::query::ApiQuery;
 use crate::http::spool;
 use crate::ingest::{self, Format, IngestReport};
+use crate::write;
 
 /// Bulk files may be this large; they are streamed to disk, never held in memory.
 pub const BULK_LIMIT_BYTES: usize = 256 * 1024 * 1024;
 /// Rows read per query while streaming a CSV answer.
 const CSV_ROWS_PER_QUERY: i64 = 5000;
-
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct ObservationView {
-    pub indicator: String,
-    pub geo_level: GeoLevel,
-    pub geo_code: String,
-    /// `2024` or `2024-Q2`.
-    #[schema(example = "2024")]
-    pub period: String,
-    /// Exact decimal as a string; null when suppressed for statistical secrecy (never 0).
-    #[schema(example = "57.3")]
-    pub value: Option<String>,
-    pub suppressed: bool,
-    pub source: String,
-    /// The vintage of the value (provisional, final…), as the source names it.
-    pub millesime: Option<String>,
-    /// The bulk ingestion that last wrote this observation.
-    pub ingest_id: String,
-    pub updated_at: String,
-}
-
-fn observation_view(row: ObservationRow) -> ObservationView {
-    ObservationView {
-        indicator: row.indicator,
-        geo_level: row.geo_level,
-        geo_code: row.geo_code,
-        period: row.period,
-        value: row.value,
-        suppressed: row.suppressed,
-        source: row.source,
-        millesime: row.millesime,
-        ingest_id: row.ingest_id,
-        updated_at: db::rfc3339(row.updated_at),
-    }
-}
 
 /// Where the caller reads and writes observations, from its token only.
 fn territory(caller: &Caller) -> Territory {
@@ -99,20 +66,11 @@ fn period_parameter(name: &str, text: Option<&str>) -> ApiResult<Option<Period>>
     .transpose()
 }
 
-/// The first period after `period` and all its quarters: the exclusive end of `period_to`.
-fn following(period: Period) -> String {
-    match period.quarter {
-        Some(quarter) if quarter < 4 => Period { quarter: Some(quarter + 1), ..period }.to_string(),
-        _ => Period { year: period.year + 1, quarter: None }.to_string(),
-    }
-}
-
 fn filter(query: &ObservationListQuery) -> ApiResult<ObservationFilter> {
     let from = period_parameter("period_from", query.period_from.as_deref())?;
     let to = period_parameter("period_to", query.period_to.as_deref())?;
-    // Periods compare as text: `2024` < `2024-Q1` < … < `2024-Q4` < `2025`.
     if let (Some(from), Some(to)) = (from, to)
-        && from.to_string() >= following(to)
+        && from >= to.following()
     {
         let detail = "period_to must not come before period_from";
         return Err(ApiError::invalid_parameter("period_to", "PERIOD_BEFORE_START", detail));
@@ -121,7 +79,7 @@ fn filter(query: &ObservationListQuery) -> ApiResult<ObservationFilter> {
         geo_code: query.geo_code.clone(),
         ingest_id: query.ingest_id.clone(),
         period_from: from.map(|from| from.to_string()),
-        period_before: to.map(following),
+        period_before: to.map(|to| to.following().to_string()),
     })
 }
 
@@ -138,19 +96,18 @@ const CSV_COLUMNS: [&str; 10] = [
     "updated_at",
 ];
 
-fn csv_row(row: ObservationRow) -> Vec<String> {
-    let view = observation_view(row);
+fn csv_row(row: ObservationView) -> Vec<String> {
     vec![
-        view.indicator,
-        view.geo_level.as_str().to_owned(),
-        view.geo_code,
-        view.period,
-        view.value.unwrap_or_default(),
-        view.suppressed.to_string(),
-        view.source,
-        view.millesime.unwrap_or_default(),
-        view.ingest_id,
-        view.updated_at,
+        row.indicator,
+        row.geo_level.as_str().to_owned(),
+        row.geo_code,
+        row.period,
+        row.value.unwrap_or_default(),
+        row.suppressed.to_string(),
+        row.source,
+        row.millesime.unwrap_or_default(),
+        row.ingest_id,
+        db::rfc3339(row.updated_at),
     ]
 }
 
@@ -186,14 +143,13 @@ pub async fn list_observations(
     }
     let params = PageParams { page_size: query.page_size, page_token: query.page_token.as_deref() };
     let binding = format!("observations|{code}|{filter:?}|{}", caller.fingerprint());
-    let page = PageRequest::new(&tokens, &params, binding)?;
-    let page = db::run(&pool, move |conn| {
-        let after = page.after.as_deref().and_then(|after| after.split_once('|'));
-        let rows = repo::list(conn, &code, level, &territory, &filter, after, page.fetch_limit())?;
-        Ok(page.finish(&tokens, rows, |row| format!("{}|{}", row.geo_code, row.period), observation_view))
+    // The cursor is the (place, period) of the last item, joined with `|`.
+    let cursor_of = |row: &ObservationView| format!("{}|{}", row.geo_code, row.period);
+    write::read_page(&pool, tokens, params, binding, cursor_of, move |conn, after, limit| {
+        let after = after.and_then(|after| after.split_once('|'));
+        Ok(repo::list(conn, &code, level, &territory, &filter, after, limit)?)
     })
-    .await?;
-    Ok(HttpResponse::Ok().json(page))
+    .await
 }
 
 /// The whole selection as CSV, streamed in chunks.

@@ -2,44 +2,27 @@
 //! the directory; admins write any entry, CAF agents those located in their départements.
 
 use actix_web::{HttpResponse, delete, get, patch, post, web};
-use serde::{Deserialize, Serialize};
+use chrono::NaiveDateTime;
+use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 use validator::Validate;
 
 use super::problems::{CreateProblems, DeleteProblems, ListProblems, ReadProblems, UpdateProblems};
-use super::stored_id;
-use super::with_etag;
-use crate::auth::{Caller, Scope};
-use crate::db::organisations::{self as repo, OrganisationFilter, OrganisationRow};
+use crate::auth::Caller;
+pub use crate::db::organisations::OrganisationRow as OrganisationView;
+use crate::db::organisations::{self as repo, OrganisationFilter};
 use crate::db::{self, DbConnection, DbPool, territories};
 use crate::domain::identifiers::check_siren;
 use crate::domain::organisation::OrganisationKind;
 use crate::domain::territory::fold_for_search;
 use crate::error::{ApiError, ApiResult, FieldError};
 use crate::http::body::{ApiJson, RequestBody, nullable};
-use crate::http::idempotency::{IdempotentJson, Retry};
-use crate::http::pagination::{Page, PageParams, PageRequest, PageTokenKey};
+use crate::http::idempotency::{Answer, IdempotentJson, Retry};
+use crate::http::pagination::{Page, PageParams, PageTokenKey};
 use crate::http::preconditions::IfMatch;
 use crate::http::query::ApiQuery;
 use crate::write::{self, DirectoryChange};
-
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct OrganisationView {
-    pub id: Uuid,
-    pub kind: OrganisationKind,
-    #[schema(example = "CC Faucigny - Glières")]
-    pub name: String,
-    /// 9 digits; absent only for kind `other`.
-    #[schema(example = "200000172")]
-    pub siren: Option<String>,
-    pub department: Option<String>,
-    /// INSEE code of the commune (for a commune, its own).
-    pub insee_code: Option<String>,
-    pub version: i64,
-    pub created_at: String,
-    pub updated_at: String,
-}
 
 write::resource!(
     OrganisationView, "organisation", |view| id: view.id,
@@ -47,24 +30,6 @@ write::resource!(
     version: view.version,
     department: view.department.as_deref(),
 );
-
-impl TryFrom<OrganisationRow> for OrganisationView {
-    type Error = ApiError;
-
-    fn try_from(row: OrganisationRow) -> ApiResult<Self> {
-        Ok(Self {
-            id: stored_id(&row.id)?,
-            kind: row.kind,
-            name: row.name,
-            siren: row.siren,
-            department: row.department,
-            insee_code: row.insee_code,
-            version: row.version,
-            created_at: db::rfc3339(row.created_at),
-            updated_at: db::rfc3339(row.updated_at),
-        })
-    }
-}
 
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -98,24 +63,36 @@ pub struct OrganisationPatch {
 
 impl RequestBody for OrganisationPatch {}
 
-/// An organisation as it would be stored, before the reference fills the gaps and checks it.
-struct Draft {
-    kind: OrganisationKind,
-    name: Option<String>,
-    siren: Option<String>,
-    department: Option<String>,
-    insee_code: Option<String>,
-}
-
+/// An organisation the reference accepted, with its defaults filled.
 struct Resolved {
+    kind: OrganisationKind,
     name: String,
     siren: Option<String>,
     department: Option<String>,
     insee_code: Option<String>,
 }
 
-/// Checks a draft against the reference and fills its defaults, listing every problem at once.
-fn resolve(conn: &mut DbConnection, mut draft: Draft) -> ApiResult<Resolved> {
+impl Resolved {
+    /// The entry `id` as resolved, at `version`; it was first written at `created_at`.
+    fn into_row(self, id: Uuid, version: i64, created_at: NaiveDateTime) -> OrganisationView {
+        OrganisationView {
+            id,
+            kind: self.kind,
+            search_name: fold_for_search(&self.name),
+            name: self.name,
+            siren: self.siren,
+            department: self.department,
+            insee_code: self.insee_code,
+            version,
+            created_at,
+            updated_at: created_at,
+        }
+    }
+}
+
+/// Checks a draft against the reference and fills its defaults, listing every problem at once. A
+/// draft is what a creation asks for; for a change, the current entry with the patch applied.
+fn resolve(conn: &mut DbConnection, mut draft: CreateOrganisation) -> ApiResult<Resolved> {
     let mut errors = Vec::new();
     draft.name = draft.name.map(|name| name.trim().to_owned()).filter(|name| !name.is_empty());
     match &draft.siren {
@@ -138,7 +115,8 @@ fn resolve(conn: &mut DbConnection, mut draft: Draft) -> ApiResult<Resolved> {
         errors.push(FieldError::at_pointer("/name", "REQUIRED", "a name is required"));
     }
     if errors.is_empty() {
-        Ok(Resolved { name, siren: draft.siren, department: draft.department, insee_code: draft.insee_code })
+        let CreateOrganisation { kind, siren, department, insee_code, .. } = draft;
+        Ok(Resolved { kind, name, siren, department, insee_code })
     } else {
         Err(ApiError::validation(errors))
     }
@@ -146,7 +124,11 @@ fn resolve(conn: &mut DbConnection, mut draft: Draft) -> ApiResult<Resolved> {
 
 /// A commune's or an EPCI's SIREN must be in the reference, which gives its name, INSEE code and
 /// département.
-fn fill_from_reference(conn: &mut DbConnection, draft: &mut Draft, errors: &mut Vec<FieldError>) -> ApiResult<()> {
+fn fill_from_reference(
+    conn: &mut DbConnection,
+    draft: &mut CreateOrganisation,
+    errors: &mut Vec<FieldError>,
+) -> ApiResult<()> {
     let Some(siren) = draft.siren.clone() else { return Ok(()) };
     match draft.kind {
         OrganisationKind::Commune => match territories::find_commune_by_siren(conn, &siren)? {
@@ -189,7 +171,7 @@ fn fill_from_reference(conn: &mut DbConnection, draft: &mut Draft, errors: &mut 
 }
 
 /// The INSEE code and the département exist and agree; the département defaults from the commune.
-fn check_place(conn: &mut DbConnection, draft: &mut Draft, errors: &mut Vec<FieldError>) -> ApiResult<()> {
+fn check_place(conn: &mut DbConnection, draft: &mut CreateOrganisation, errors: &mut Vec<FieldError>) -> ApiResult<()> {
     if let Some(code) = &draft.insee_code {
         match territories::find_commune(conn, code)? {
             None => {
@@ -217,28 +199,33 @@ fn check_place(conn: &mut DbConnection, draft: &mut Draft, errors: &mut Vec<Fiel
     Ok(())
 }
 
-/// Admins write every entry; CAF agents only entries located in their départements.
-fn require_writable(caller: &Caller, department: Option<&str>) -> ApiResult<()> {
+/// Runs `work` on the organisation `id` as one directory change, under the entry's lock, once
+/// the caller may write it and `If-Match` holds.
+async fn change_entry<F>(caller: Caller, pool: &DbPool, id: Uuid, if_match: IfMatch, work: F) -> ApiResult<HttpResponse>
+where
+    F: FnOnce(&mut DirectoryChange<'_>, OrganisationView) -> ApiResult<Answer> + Send + 'static,
+{
     caller.require_contract_manager()?;
-    match (caller.scope(), department) {
-        (Scope::Everything, _) => Ok(()),
-        (scope, Some(department)) if scope.covers_department(department) => Ok(()),
-        _ => Err(ApiError::Forbidden("this organisation lies outside your départements".into())),
-    }
+    write::change_directory(pool, caller, Retry::none(), move |change| {
+        change.lock("organisation", &id.to_string())?;
+        let current = repo::find(change.conn, id)?.ok_or(ApiError::NotFound)?;
+        change.require_writable(current.department.as_deref(), "organisation")?;
+        change.check(&if_match, current.version)?;
+        work(change, current)
+    })
+    .await
 }
 
-/// Turns the UNIQUE violations of a write into the conflicts they mean.
-fn conflict_on_unique(error: diesel::result::Error, resolved_siren: Option<&str>, kind: OrganisationKind) -> ApiError {
+/// Turns the UNIQUE violations of writing `row` into the conflicts they mean.
+fn conflict_on_unique(error: diesel::result::Error, row: &OrganisationView) -> ApiError {
     if !db::is_unique_violation(&error) {
         return error.into();
     }
-    if kind == OrganisationKind::Caf {
-        ApiError::Conflict(format!(
-            "an organisation with SIREN {} or the CAF of this département already exists",
-            resolved_siren.unwrap_or("-")
-        ))
+    let siren = row.siren.as_deref().unwrap_or("-");
+    if row.kind == OrganisationKind::Caf {
+        ApiError::Conflict(format!("an organisation with SIREN {siren} or the CAF of this département already exists"))
     } else {
-        ApiError::Conflict(format!("an organisation with SIREN {} already exists", resolved_siren.unwrap_or("-")))
+        ApiError::Conflict(format!("an organisation with SIREN {siren} already exists"))
     }
 }
 
@@ -266,20 +253,18 @@ pub async fn list_organisations(
     tokens: web::Data<PageTokenKey>,
 ) -> ApiResult<HttpResponse> {
     let filter = OrganisationFilter {
-        kind: query.kind.map(|kind| kind.as_str().to_owned()),
+        kind: query.kind,
         department: query.department,
         siren: query.siren,
         q: query.q.as_deref().map(fold_for_search).filter(|q| !q.is_empty()),
     };
     let params = PageParams { page_size: query.page_size, page_token: query.page_token.as_deref() };
     let binding = format!("organisations|{filter:?}|{}", caller.fingerprint());
-    let page = PageRequest::new(&tokens, &params, binding)?;
-    let page = db::run(&pool, move |conn| {
-        let rows = repo::list(conn, &filter, page.after.as_deref(), page.fetch_limit())?;
-        page.try_finish(&tokens, rows, |row| row.id.clone(), OrganisationView::try_from)
+    let cursor_of = |row: &OrganisationView| row.id.to_string();
+    write::read_page(&pool, tokens, params, binding, cursor_of, move |conn, after, limit| {
+        Ok(repo::list(conn, &filter, after, limit)?)
     })
-    .await?;
-    Ok(HttpResponse::Ok().json(page))
+    .await
 }
 
 /// One organisation.
@@ -290,9 +275,8 @@ pub async fn get_organisation(
     id: web::Path<Uuid>,
     pool: web::Data<DbPool>,
 ) -> ApiResult<HttpResponse> {
-    let id = id.into_inner().to_string();
-    let row = db::run(&pool, move |conn| repo::find(conn, &id)?.ok_or(ApiError::NotFound)).await?;
-    Ok(with_etag(row.version, &OrganisationView::try_from(row)?))
+    let id = id.into_inner();
+    write::read_entry(&pool, move |conn| repo::find(conn, id)).await
 }
 
 /// Record an organisation. For a commune or an EPCI, the SIREN must be in the territory
@@ -307,30 +291,11 @@ pub async fn create_organisation(
     let IdempotentJson { body, retry } = request;
     caller.require_contract_manager()?;
     write::change_directory(&pool, caller, retry, move |change| {
-        let kind = body.kind;
-        let draft = Draft {
-            kind,
-            name: body.name,
-            siren: body.siren,
-            department: body.department,
-            insee_code: body.insee_code,
-        };
-        let resolved = resolve(change.conn, draft)?;
-        require_writable(change.caller, resolved.department.as_deref())?;
-        let row = OrganisationRow {
-            id: db::new_id(),
-            kind,
-            search_name: fold_for_search(&resolved.name),
-            name: resolved.name,
-            siren: resolved.siren,
-            department: resolved.department,
-            insee_code: resolved.insee_code,
-            version: 1,
-            created_at: change.at,
-            updated_at: change.at,
-        };
-        repo::insert(change.conn, &row).map_err(|error| conflict_on_unique(error, row.siren.as_deref(), kind))?;
-        change.created(&OrganisationView::try_from(row)?)
+        let resolved = resolve(change.conn, body)?;
+        change.require_writable(resolved.department.as_deref(), "organisation")?;
+        let row = resolved.into_row(Uuid::new_v4(), 1, change.at);
+        repo::insert(change.conn, &row).map_err(|error| conflict_on_unique(error, &row))?;
+        change.created(&row)
     })
     .await
 }
@@ -345,45 +310,30 @@ pub async fn update_organisation(
     ApiJson(patch): ApiJson<OrganisationPatch>,
     pool: web::Data<DbPool>,
 ) -> ApiResult<HttpResponse> {
-    caller.require_contract_manager()?;
-    let id = id.into_inner().to_string();
-    write::change_directory(&pool, caller, Retry::none(), move |change| {
-        change.lock("organisation", &id)?;
-        let current = repo::find(change.conn, &id)?.ok_or(ApiError::NotFound)?;
-        require_writable(change.caller, current.department.as_deref())?;
-        change.check(&if_match, current.version)?;
-        let kind = patch.kind.unwrap_or(current.kind);
-        let draft = Draft {
-            kind,
+    let id = id.into_inner();
+    change_entry(caller, &pool, id, if_match, move |change, current| {
+        let draft = CreateOrganisation {
+            kind: patch.kind.unwrap_or(current.kind),
             name: patch.name.or_else(|| Some(current.name.clone())),
             siren: patch.siren.unwrap_or_else(|| current.siren.clone()),
             department: patch.department.unwrap_or_else(|| current.department.clone()),
             insee_code: patch.insee_code.unwrap_or_else(|| current.insee_code.clone()),
         };
         let resolved = resolve(change.conn, draft)?;
-        require_writable(change.caller, resolved.department.as_deref())?;
+        change.require_writable(resolved.department.as_deref(), "organisation")?;
         // Collectivities reach contracts through their parties' SIRENs: an organisation that is a
         // party keeps its identity, or someone else would gain or lose those contracts.
-        let identity_changes = resolved.siren != current.siren || kind != current.kind;
-        if identity_changes && repo::usage(change.conn, &id)?.0 > 0 {
+        let identity_changes = resolved.siren != current.siren || resolved.kind != current.kind;
+        if identity_changes && repo::usage(change.conn, id)?.parties > 0 {
             return Err(ApiError::Conflict(
                 "this organisation is a party to contracts: its SIREN and kind stay".into(),
             ));
         }
-        let read_version = current.version;
-        let row = change.next(OrganisationRow {
-            kind,
-            search_name: fold_for_search(&resolved.name),
-            name: resolved.name,
-            siren: resolved.siren,
-            department: resolved.department,
-            insee_code: resolved.insee_code,
-            ..current
-        });
-        let written = repo::update(change.conn, &row, read_version)
-            .map_err(|error| conflict_on_unique(error, row.siren.as_deref(), kind))?;
+        let row = change.next(resolved.into_row(id, current.version, current.created_at));
+        let written =
+            repo::update(change.conn, &row, current.version).map_err(|error| conflict_on_unique(error, &row))?;
         DirectoryChange::written(written)?;
-        change.updated(&OrganisationView::try_from(row)?)
+        change.updated(&row)
     })
     .await
 }
@@ -397,21 +347,17 @@ pub async fn delete_organisation(
     if_match: IfMatch,
     pool: web::Data<DbPool>,
 ) -> ApiResult<HttpResponse> {
-    caller.require_contract_manager()?;
-    let id = id.into_inner().to_string();
-    write::change_directory(&pool, caller, Retry::none(), move |change| {
-        change.lock("organisation", &id)?;
-        let current = repo::find(change.conn, &id)?.ok_or(ApiError::NotFound)?;
-        require_writable(change.caller, current.department.as_deref())?;
-        change.check(&if_match, current.version)?;
-        let (parties, equipments, actions, commitments) = repo::usage(change.conn, &id)?;
-        if parties + equipments + actions + commitments > 0 {
+    let id = id.into_inner();
+    change_entry(caller, &pool, id, if_match, move |change, current| {
+        let usage = repo::usage(change.conn, id)?;
+        if !usage.is_unused() {
+            let repo::Usage { parties, equipments, actions, commitments } = usage;
             return Err(ApiError::Conflict(format!(
                 "still used: party to {parties} contract(s), manager of {equipments} equipment(s), pilot of {actions} action(s), payee of {commitments} commitment(s)"
             )));
         }
-        DirectoryChange::written(repo::delete(change.conn, &id, current.version)?)?;
-        change.deleted(&OrganisationView::try_from(current)?)
+        DirectoryChange::written(repo::delete(change.conn, id, current.version)?)?;
+        change.deleted(&current)
     })
     .await
 }

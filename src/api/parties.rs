@@ -25,7 +25,7 @@ use crate::http::preconditions::IfMatch;
 use crate::http::query::{ApiQuery, NoParameters};
 use crate::write::{self, Access, ContractChange};
 
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct PartyView {
     pub id: Uuid,
     pub contract_id: Uuid,
@@ -56,7 +56,7 @@ pub(crate) fn party_view(row: PartyRow, organisation: OrganisationRow) -> ApiRes
         id: row.id,
         contract_id: row.contract_id,
         organisation_id: row.organisation_id,
-        organisation: OrganisationView::try_from(organisation)?,
+        organisation,
         roles: row.roles,
         signatory_name: row.signatory_name,
         signatory_title: row.signatory_title,
@@ -188,7 +188,7 @@ pub async fn create_party(
     let contract_id = id.into_inner();
     write::change_contract(&pool, caller, retry, contract_id, Access::Manage, move |change| {
         change.require_open()?;
-        let Some(organisation) = organisations::find(change.conn, &body.organisation_id.to_string())? else {
+        let Some(organisation) = organisations::find(change.conn, body.organisation_id)? else {
             return Err(ApiError::validation(vec![FieldError::at_pointer(
                 "/organisation_id",
                 "UNKNOWN_ORGANISATION",

@@ -1,19 +1,21 @@
 //! The territory reference: départements, EPCI and communes, readable by every role.
 
 use actix_web::{HttpResponse, get, web};
+use diesel::QueryResult;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::problems::{ListProblems, ReadProblems};
-use super::stored_code;
 use crate::auth::Caller;
-use crate::db::territories::{self as repo, CommuneFilter, CommuneRow, DepartmentRow, EpciFilter, EpciRow};
-use crate::db::{self, DbPool};
-use crate::domain::reference::{CommuneKind, EpciKind, Zone};
+pub use crate::db::territories::CommuneRow as CommuneView;
+use crate::db::territories::{self as repo, CommuneFilter, DepartmentRow, EpciFilter, EpciRow};
+use crate::db::{self, DbConnection, DbPool};
+use crate::domain::reference::{EpciKind, Zone};
 use crate::domain::territory::{fold_for_search, is_caf_department};
 use crate::error::{ApiError, ApiResult};
-use crate::http::pagination::{Page, PageParams, PageRequest, PageTokenKey};
+use crate::http::pagination::{Page, PageParams, PageTokenKey};
 use crate::http::query::ApiQuery;
+use crate::write;
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct DepartmentView {
@@ -50,80 +52,51 @@ pub struct EpciSummary {
     pub member_count: i64,
 }
 
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct EpciView {
     #[serde(flatten)]
     pub summary: EpciSummary,
     pub members: Vec<CommuneView>,
 }
 
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct CommuneView {
-    #[schema(example = "74042")]
-    pub insee: String,
-    #[schema(example = "Bonneville")]
-    pub name: String,
-    pub kind: CommuneKind,
-    pub department: String,
-    pub region: Option<String>,
-    /// SIREN of the commune as a legal person (municipal arrondissements have none).
-    pub siren: Option<String>,
-    /// SIREN of the EPCI it belongs to.
-    pub epci_siren: Option<String>,
-    /// For a municipal arrondissement, the INSEE code of its commune.
-    pub parent_insee: Option<String>,
-    pub postal_codes: Vec<String>,
-    /// Municipal population.
-    pub population: Option<i64>,
-}
-
-impl TryFrom<DepartmentRow> for DepartmentView {
-    type Error = ApiError;
-
-    fn try_from(row: DepartmentRow) -> ApiResult<Self> {
-        Ok(Self {
+impl From<DepartmentRow> for DepartmentView {
+    fn from(row: DepartmentRow) -> Self {
+        Self {
             has_caf: is_caf_department(&row.code),
             code: row.code,
             name: row.name,
             region: row.region,
             chef_lieu: row.chef_lieu,
-            zone: stored_code(&row.zone)?,
+            zone: row.zone,
             population: row.population,
             commune_count: row.commune_count,
-        })
+        }
     }
 }
 
-impl TryFrom<CommuneRow> for CommuneView {
-    type Error = ApiError;
-
-    fn try_from(row: CommuneRow) -> ApiResult<Self> {
-        Ok(Self {
-            insee: row.insee,
-            name: row.name,
-            kind: stored_code(&row.kind)?,
-            department: row.department,
-            region: row.region,
-            siren: row.siren,
-            epci_siren: row.epci_siren,
-            parent_insee: row.parent_insee,
-            postal_codes: row.postal_codes.split(',').filter(|code| !code.is_empty()).map(str::to_owned).collect(),
-            population: row.population,
-        })
-    }
-}
-
-fn epci_summary(row: EpciRow, stats: Option<(i64, Vec<String>)>) -> ApiResult<EpciSummary> {
+/// An EPCI with the member count and the départements of `stats` (none when it has no members).
+fn epci_summary(row: EpciRow, stats: Option<(i64, Vec<String>)>) -> EpciSummary {
     let (member_count, departments) = stats.unwrap_or_default();
-    Ok(EpciSummary {
+    EpciSummary {
         siren: row.siren,
         name: row.name,
-        kind: stored_code(&row.kind)?,
+        kind: row.kind,
         financing_mode: row.financing_mode,
         population: row.population,
         departments,
         member_count,
-    })
+    }
+}
+
+/// 200 with one entry of the reference (which has no versions, so no `ETag`); 404 when `load`
+/// finds none.
+async fn read_reference<T, F>(pool: &DbPool, load: F) -> ApiResult<HttpResponse>
+where
+    T: Serialize + Send + 'static,
+    F: FnOnce(&mut DbConnection) -> QueryResult<Option<T>> + Send + 'static,
+{
+    let entry = db::run(pool, move |conn| load(conn)?.ok_or(ApiError::NotFound)).await?;
+    Ok(HttpResponse::Ok().json(entry))
 }
 
 /// Folds `q` for search; a `q` with nothing searchable in it filters nothing.
@@ -184,13 +157,12 @@ pub async fn list_departments(
     tokens: web::Data<PageTokenKey>,
 ) -> ApiResult<HttpResponse> {
     let params = PageParams { page_size: query.page_size, page_token: query.page_token.as_deref() };
-    let page = PageRequest::new(&tokens, &params, format!("departments|{}", caller.fingerprint()))?;
-    let page = db::run(&pool, move |conn| {
-        let rows = repo::list_departments(conn, page.after.as_deref(), page.fetch_limit())?;
-        page.try_finish(&tokens, rows, |row| row.code.clone(), DepartmentView::try_from)
+    let binding = format!("departments|{}", caller.fingerprint());
+    let cursor_of = |view: &DepartmentView| view.code.clone();
+    write::read_page(&pool, tokens, params, binding, cursor_of, |conn, after, limit| {
+        Ok(repo::list_departments(conn, after, limit)?.into_iter().map(DepartmentView::from).collect())
     })
-    .await?;
-    Ok(HttpResponse::Ok().json(page))
+    .await
 }
 
 /// One département by its code (`74`, `2A`, `974`).
@@ -207,8 +179,7 @@ pub async fn get_department(
     pool: web::Data<DbPool>,
 ) -> ApiResult<HttpResponse> {
     let code = code.into_inner();
-    let row = db::run(&pool, move |conn| repo::find_department(conn, &code)?.ok_or(ApiError::NotFound)).await?;
-    Ok(HttpResponse::Ok().json(DepartmentView::try_from(row)?))
+    read_reference(&pool, move |conn| Ok(repo::find_department(conn, &code)?.map(DepartmentView::from))).await
 }
 
 /// List the EPCI (intercommunalités), by SIREN.
@@ -228,23 +199,18 @@ pub async fn list_epcis(
     let filter = EpciFilter { department: query.department, q: search_term(query.q.as_deref()) };
     let params = PageParams { page_size: query.page_size, page_token: query.page_token.as_deref() };
     let binding = format!("epcis|{:?}|{:?}|{}", filter.department, filter.q, caller.fingerprint());
-    let page = PageRequest::new(&tokens, &params, binding)?;
-    let page = db::run(&pool, move |conn| {
-        let rows = repo::list_epcis(conn, &filter, page.after.as_deref(), page.fetch_limit())?;
+    let cursor_of = |view: &EpciSummary| view.siren.clone();
+    write::read_page(&pool, tokens, params, binding, cursor_of, move |conn, after, limit| {
+        let rows = repo::list_epcis(conn, &filter, after, limit)?;
         let sirens: Vec<String> = rows.iter().map(|row| row.siren.clone()).collect();
         let mut stats = repo::epci_member_stats(conn, &sirens)?;
-        page.try_finish(
-            &tokens,
-            rows,
-            |row| row.siren.clone(),
-            |row| {
-                let row_stats = stats.remove(&row.siren);
-                epci_summary(row, row_stats)
-            },
-        )
+        let summary = |row: EpciRow| {
+            let row_stats = stats.remove(&row.siren);
+            epci_summary(row, row_stats)
+        };
+        Ok(rows.into_iter().map(summary).collect())
     })
-    .await?;
-    Ok(HttpResponse::Ok().json(page))
+    .await
 }
 
 /// One EPCI by its SIREN, with its member communes.
@@ -257,18 +223,16 @@ pub async fn list_epcis(
 #[get("/epcis/{siren}")]
 pub async fn get_epci(_caller: Caller, siren: web::Path<String>, pool: web::Data<DbPool>) -> ApiResult<HttpResponse> {
     let siren = siren.into_inner();
-    let view = db::run(&pool, move |conn| {
-        let row = repo::find_epci(conn, &siren)?.ok_or(ApiError::NotFound)?;
-        let members: Vec<CommuneView> =
-            repo::epci_members(conn, &siren)?.into_iter().map(CommuneView::try_from).collect::<ApiResult<_>>()?;
+    read_reference(&pool, move |conn| {
+        let Some(row) = repo::find_epci(conn, &siren)? else { return Ok(None) };
+        let members = repo::epci_members(conn, &siren)?;
         let mut departments: Vec<String> = members.iter().map(|member| member.department.clone()).collect();
         departments.sort();
         departments.dedup();
         let stats = (i64::try_from(members.len()).unwrap_or(i64::MAX), departments);
-        Ok(EpciView { summary: epci_summary(row, Some(stats))?, members })
+        Ok(Some(EpciView { summary: epci_summary(row, Some(stats)), members }))
     })
-    .await?;
-    Ok(HttpResponse::Ok().json(view))
+    .await
 }
 
 /// List the communes and municipal arrondissements, by INSEE code.
@@ -288,13 +252,11 @@ pub async fn list_communes(
     let filter = CommuneFilter { department: query.department, epci: query.epci, q: search_term(query.q.as_deref()) };
     let params = PageParams { page_size: query.page_size, page_token: query.page_token.as_deref() };
     let binding = format!("communes|{:?}|{:?}|{:?}|{}", filter.department, filter.epci, filter.q, caller.fingerprint());
-    let page = PageRequest::new(&tokens, &params, binding)?;
-    let page = db::run(&pool, move |conn| {
-        let rows = repo::list_communes(conn, &filter, page.after.as_deref(), page.fetch_limit())?;
-        page.try_finish(&tokens, rows, |row| row.insee.clone(), CommuneView::try_from)
+    let cursor_of = |row: &CommuneView| row.insee.clone();
+    write::read_page(&pool, tokens, params, binding, cursor_of, move |conn, after, limit| {
+        Ok(repo::list_communes(conn, &filter, after, limit)?)
     })
-    .await?;
-    Ok(HttpResponse::Ok().json(page))
+    .await
 }
 
 /// One commune or municipal arrondissement by its INSEE code.
@@ -311,6 +273,5 @@ pub async fn get_commune(
     pool: web::Data<DbPool>,
 ) -> ApiResult<HttpResponse> {
     let insee = insee.into_inner();
-    let row = db::run(&pool, move |conn| repo::find_commune(conn, &insee)?.ok_or(ApiError::NotFound)).await?;
-    Ok(HttpResponse::Ok().json(CommuneView::try_from(row)?))
+    read_reference(&pool, move |conn| repo::find_commune(conn, &insee)).await
 }

@@ -2,28 +2,44 @@
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
+use serde::Serialize;
+use utoipa::ToSchema;
 
 use super::schema::indicators;
+use super::stored::{NullableText, rfc3339_json};
 use super::{DbConnection, versioned};
+use crate::domain::contract::Field;
 use crate::domain::indicators::{GeoLevel, Periodicity, Unit};
 
-#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable, AsChangeset)]
-#[diesel(table_name = indicators, treat_none_as_null = true)]
+/// An indicator of the catalogue: what is measured, at which level, how often.
+// `treat_none_as_default_value = false`: a `field` of `None` is written as NULL, as Insertable
+// cannot otherwise write an `Option` that goes through `NullableText`.
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable, AsChangeset, Serialize, ToSchema)]
+#[diesel(table_name = indicators, treat_none_as_null = true, treat_none_as_default_value = false)]
+#[schema(as = IndicatorView)]
 pub struct IndicatorRow {
+    /// A lowercase slug.
+    #[schema(example = "taux_couverture_eaje_epci")]
     pub code: String,
     pub label: String,
     pub description: Option<String>,
     #[diesel(deserialize_as = String, serialize_as = String)]
     pub unit: Unit,
+    /// Whether a higher value is better.
     pub ascending: bool,
-    pub field: Option<String>,
+    #[diesel(deserialize_as = NullableText, serialize_as = NullableText)]
+    pub field: Option<Field>,
     pub source: String,
     #[diesel(deserialize_as = String, serialize_as = String)]
     pub geo_level: GeoLevel,
     #[diesel(deserialize_as = String, serialize_as = String)]
     pub periodicity: Periodicity,
     pub version: i64,
+    #[serde(serialize_with = "rfc3339_json")]
+    #[schema(value_type = String)]
     pub created_at: NaiveDateTime,
+    #[serde(serialize_with = "rfc3339_json")]
+    #[schema(value_type = String)]
     pub updated_at: NaiveDateTime,
 }
 
@@ -31,8 +47,8 @@ versioned!(IndicatorRow);
 
 #[derive(Debug, Default)]
 pub struct IndicatorFilter {
-    pub field: Option<String>,
-    pub geo_level: Option<String>,
+    pub field: Option<Field>,
+    pub geo_level: Option<GeoLevel>,
 }
 
 pub fn list(
@@ -43,11 +59,11 @@ pub fn list(
 ) -> QueryResult<Vec<IndicatorRow>> {
     let mut query =
         indicators::table.select(IndicatorRow::as_select()).order(indicators::code).limit(limit).into_boxed();
-    if let Some(field) = &filter.field {
-        query = query.filter(indicators::field.eq(field.clone()));
+    if let Some(field) = filter.field {
+        query = query.filter(indicators::field.eq(field.as_str()));
     }
-    if let Some(level) = &filter.geo_level {
-        query = query.filter(indicators::geo_level.eq(level.clone()));
+    if let Some(level) = filter.geo_level {
+        query = query.filter(indicators::geo_level.eq(level.as_str()));
     }
     if let Some(after) = after {
         query = query.filter(indicators::code.gt(after.to_owned()));

@@ -9,26 +9,40 @@ use diesel::prelude::*;
 use diesel::query_builder::{AstPass, QueryFragment, QueryId};
 use diesel::serialize::ToSql;
 use diesel::sql_types::{BigInt, Bool, HasSqlType, Nullable, Text, Timestamp};
+use serde::Serialize;
+use utoipa::ToSchema;
 
 use super::DbConnection;
 use super::schema::{communes, departments, epcis, indicators, observations};
+use super::stored::rfc3339_json;
 use crate::domain::indicators::{GeoLevel, Periodicity};
 use crate::domain::observations::{IndicatorRule, Places, Territory, ValidRow};
 
-#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable)]
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable, Serialize, ToSchema)]
 #[diesel(table_name = observations, treat_none_as_default_value = false)]
+#[schema(as = ObservationView)]
 pub struct ObservationRow {
     pub indicator: String,
     #[diesel(deserialize_as = String, serialize_as = String)]
     pub geo_level: GeoLevel,
     pub geo_code: String,
+    /// `2024` or `2024-Q2`.
+    #[schema(example = "2024")]
     pub period: String,
+    /// Exact decimal as a string; null when suppressed for statistical secrecy (never 0).
+    #[schema(example = "57.3")]
     pub value: Option<String>,
     pub suppressed: bool,
     pub source: String,
+    /// The vintage of the value (provisional, final…), as the source names it.
     pub millesime: Option<String>,
+    /// The bulk ingestion that last wrote this observation.
     pub ingest_id: String,
+    /// The line of the ingested file it came from: for reporting repeated keys, never answered.
+    #[serde(skip)]
     pub ingest_line: i64,
+    #[serde(serialize_with = "rfc3339_json")]
+    #[schema(value_type = String)]
     pub updated_at: NaiveDateTime,
 }
 
@@ -36,13 +50,13 @@ pub struct ObservationRow {
 pub fn for_periods(
     conn: &mut DbConnection,
     indicator: &str,
-    geo_level: &str,
+    geo_level: GeoLevel,
     geo_code: &str,
     periods: &[String],
 ) -> QueryResult<Vec<ObservationRow>> {
     observations::table
         .filter(observations::indicator.eq(indicator))
-        .filter(observations::geo_level.eq(geo_level))
+        .filter(observations::geo_level.eq(geo_level.as_str()))
         .filter(observations::geo_code.eq(geo_code))
         .filter(observations::period.eq_any(periods))
         .order(observations::period)

@@ -3,24 +3,41 @@
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
+use serde::Serialize;
+use utoipa::ToSchema;
+use uuid::Uuid;
 
 use super::schema::{contract_actions, contract_parties, equipments, funding_commitments, organisations};
+use super::stored::rfc3339_json;
 use super::{DbConnection, versioned};
 use crate::domain::organisation::OrganisationKind;
 
-#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable, AsChangeset)]
+/// A partner of the contracts: the CAF, a collectivity or another body.
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable, AsChangeset, Serialize, ToSchema)]
 #[diesel(table_name = organisations, treat_none_as_null = true)]
+#[schema(as = OrganisationView)]
 pub struct OrganisationRow {
-    pub id: String,
+    #[diesel(deserialize_as = String, serialize_as = String)]
+    pub id: Uuid,
     #[diesel(deserialize_as = String, serialize_as = String)]
     pub kind: OrganisationKind,
+    #[schema(example = "CC Faucigny - Glières")]
     pub name: String,
+    /// The name folded for search: a column, never answered.
+    #[serde(skip)]
     pub search_name: String,
+    /// 9 digits; absent only for kind `other`.
+    #[schema(example = "200000172")]
     pub siren: Option<String>,
     pub department: Option<String>,
+    /// INSEE code of the commune (for a commune, its own).
     pub insee_code: Option<String>,
     pub version: i64,
+    #[serde(serialize_with = "rfc3339_json")]
+    #[schema(value_type = String)]
     pub created_at: NaiveDateTime,
+    #[serde(serialize_with = "rfc3339_json")]
+    #[schema(value_type = String)]
     pub updated_at: NaiveDateTime,
 }
 
@@ -28,7 +45,7 @@ versioned!(OrganisationRow);
 
 #[derive(Debug, Default)]
 pub struct OrganisationFilter {
-    pub kind: Option<String>,
+    pub kind: Option<OrganisationKind>,
     pub department: Option<String>,
     pub siren: Option<String>,
     /// Already folded with `fold_for_search`.
@@ -43,8 +60,8 @@ pub fn list(
 ) -> QueryResult<Vec<OrganisationRow>> {
     let mut query =
         organisations::table.select(OrganisationRow::as_select()).order(organisations::id).limit(limit).into_boxed();
-    if let Some(kind) = &filter.kind {
-        query = query.filter(organisations::kind.eq(kind.clone()));
+    if let Some(kind) = filter.kind {
+        query = query.filter(organisations::kind.eq(kind.as_str()));
     }
     if let Some(department) = &filter.department {
         query = query.filter(organisations::department.eq(department.clone()));
@@ -61,30 +78,8 @@ pub fn list(
     query.load(conn)
 }
 
-pub fn find(conn: &mut DbConnection, id: &str) -> QueryResult<Option<OrganisationRow>> {
-    organisations::table.find(id).select(OrganisationRow::as_select()).first(conn).optional()
-}
-
-pub fn find_many(conn: &mut DbConnection, ids: &[String]) -> QueryResult<Vec<OrganisationRow>> {
-    organisations::table.filter(organisations::id.eq_any(ids)).select(OrganisationRow::as_select()).load(conn)
-}
-
-pub fn find_by_siren(conn: &mut DbConnection, siren: &str) -> QueryResult<Option<OrganisationRow>> {
-    organisations::table
-        .filter(organisations::siren.eq(siren))
-        .select(OrganisationRow::as_select())
-        .first(conn)
-        .optional()
-}
-
-/// The CAF of a département, if it is recorded.
-pub fn caf_of(conn: &mut DbConnection, department: &str) -> QueryResult<Option<OrganisationRow>> {
-    organisations::table
-        .filter(organisations::kind.eq("caf"))
-        .filter(organisations::department.eq(department))
-        .select(OrganisationRow::as_select())
-        .first(conn)
-        .optional()
+pub fn find(conn: &mut DbConnection, id: Uuid) -> QueryResult<Option<OrganisationRow>> {
+    organisations::table.find(id.to_string()).select(OrganisationRow::as_select()).first(conn).optional()
 }
 
 pub fn insert(conn: &mut DbConnection, row: &OrganisationRow) -> QueryResult<()> {
@@ -94,7 +89,9 @@ pub fn insert(conn: &mut DbConnection, row: &OrganisationRow) -> QueryResult<()>
 /// Writes `row` if the stored version is still `expected_version`; returns the rows written.
 pub fn update(conn: &mut DbConnection, row: &OrganisationRow, expected_version: i64) -> QueryResult<usize> {
     let updated = diesel::update(
-        organisations::table.filter(organisations::id.eq(&row.id)).filter(organisations::version.eq(expected_version)),
+        organisations::table
+            .filter(organisations::id.eq(row.id.to_string()))
+            .filter(organisations::version.eq(expected_version)),
     )
     .set(row.clone())
     .execute(conn)?;
@@ -102,21 +99,47 @@ pub fn update(conn: &mut DbConnection, row: &OrganisationRow, expected_version: 
 }
 
 /// Deletes the entry if the stored version is still `expected_version`; returns the rows deleted.
-pub fn delete(conn: &mut DbConnection, id: &str, expected_version: i64) -> QueryResult<usize> {
+pub fn delete(conn: &mut DbConnection, id: Uuid, expected_version: i64) -> QueryResult<usize> {
     let deleted = diesel::delete(
-        organisations::table.filter(organisations::id.eq(id)).filter(organisations::version.eq(expected_version)),
+        organisations::table
+            .filter(organisations::id.eq(id.to_string()))
+            .filter(organisations::version.eq(expected_version)),
     )
     .execute(conn)?;
     Ok(deleted)
 }
 
-/// Where an organisation is still used: contracts it is party to, equipments it runs, actions it
-/// pilots, funding it receives.
-pub fn usage(conn: &mut DbConnection, id: &str) -> QueryResult<(i64, i64, i64, i64)> {
-    let parties = contract_parties::table.filter(contract_parties::organisation_id.eq(id)).count().get_result(conn)?;
-    let managed = equipments::table.filter(equipments::manager_id.eq(id)).count().get_result(conn)?;
-    let piloted =
-        contract_actions::table.filter(contract_actions::pilot_organisation_id.eq(id)).count().get_result(conn)?;
-    let funded = funding_commitments::table.filter(funding_commitments::payee_id.eq(id)).count().get_result(conn)?;
-    Ok((parties, managed, piloted, funded))
+/// Where an organisation is still used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Usage {
+    /// Contracts it is party to.
+    pub parties: i64,
+    /// Equipments it runs.
+    pub equipments: i64,
+    /// Actions it pilots.
+    pub actions: i64,
+    /// Funding commitments it receives.
+    pub commitments: i64,
+}
+
+impl Usage {
+    pub fn is_unused(&self) -> bool {
+        self.parties + self.equipments + self.actions + self.commitments == 0
+    }
+}
+
+pub fn usage(conn: &mut DbConnection, id: Uuid) -> QueryResult<Usage> {
+    let id = id.to_string();
+    Ok(Usage {
+        parties: contract_parties::table.filter(contract_parties::organisation_id.eq(&id)).count().get_result(conn)?,
+        equipments: equipments::table.filter(equipments::manager_id.eq(&id)).count().get_result(conn)?,
+        actions: contract_actions::table
+            .filter(contract_actions::pilot_organisation_id.eq(&id))
+            .count()
+            .get_result(conn)?,
+        commitments: funding_commitments::table
+            .filter(funding_commitments::payee_id.eq(&id))
+            .count()
+            .get_result(conn)?,
+    })
 }

@@ -4,10 +4,12 @@ use std::collections::HashMap;
 use std::hash::Hash;
 
 use diesel::prelude::*;
+use serde::{Serialize, Serializer};
+use utoipa::ToSchema;
 
 use super::DbConnection;
 use super::schema::{communes, departments, epcis};
-use crate::domain::reference::{Commune, Department, Epci, Reference};
+use crate::domain::reference::{Commune, CommuneKind, Department, Epci, EpciKind, Reference, Zone};
 
 #[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = departments, treat_none_as_null = true)]
@@ -16,7 +18,8 @@ pub struct DepartmentRow {
     pub name: String,
     pub region: String,
     pub chef_lieu: Option<String>,
-    pub zone: String,
+    #[diesel(deserialize_as = String, serialize_as = String)]
+    pub zone: Zone,
     pub population: i64,
     pub commune_count: i64,
 }
@@ -27,25 +30,45 @@ pub struct EpciRow {
     pub siren: String,
     pub name: String,
     pub search_name: String,
-    pub kind: String,
+    #[diesel(deserialize_as = String, serialize_as = String)]
+    pub kind: EpciKind,
     pub financing_mode: Option<String>,
     pub population: Option<i64>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable, AsChangeset)]
+/// A commune or a municipal arrondissement, as the reference has it and the API answers it.
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable, AsChangeset, Serialize, ToSchema)]
 #[diesel(table_name = communes, treat_none_as_null = true)]
+#[schema(as = CommuneView)]
 pub struct CommuneRow {
+    #[schema(example = "74042")]
     pub insee: String,
+    #[schema(example = "Bonneville")]
     pub name: String,
+    /// The name folded for search: a column, never answered.
+    #[serde(skip)]
     pub search_name: String,
-    pub kind: String,
+    #[diesel(deserialize_as = String, serialize_as = String)]
+    pub kind: CommuneKind,
     pub department: String,
     pub region: Option<String>,
+    /// SIREN of the commune as a legal person (municipal arrondissements have none).
     pub siren: Option<String>,
+    /// SIREN of the EPCI it belongs to.
     pub epci_siren: Option<String>,
+    /// For a municipal arrondissement, the INSEE code of its commune.
     pub parent_insee: Option<String>,
+    // Stored comma-separated, answered as a list.
+    #[serde(serialize_with = "comma_separated")]
+    #[schema(value_type = Vec<String>)]
     pub postal_codes: String,
+    /// Municipal population.
     pub population: Option<i64>,
+}
+
+/// Serialises a comma-separated TEXT column as the list it holds.
+fn comma_separated<S: Serializer>(stored: &str, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.collect_seq(stored.split(',').filter(|item| !item.is_empty()))
 }
 
 impl From<&Department> for DepartmentRow {
@@ -55,7 +78,7 @@ impl From<&Department> for DepartmentRow {
             name: d.name.clone(),
             region: d.region.clone(),
             chef_lieu: d.chef_lieu.clone(),
-            zone: d.zone.as_str().to_owned(),
+            zone: d.zone,
             population: d.population,
             commune_count: d.commune_count,
         }
@@ -68,7 +91,7 @@ impl From<&Epci> for EpciRow {
             siren: e.siren.clone(),
             name: e.name.clone(),
             search_name: e.search_name.clone(),
-            kind: e.kind.as_str().to_owned(),
+            kind: e.kind,
             financing_mode: e.financing_mode.clone(),
             population: e.population,
         }
@@ -81,7 +104,7 @@ impl From<&Commune> for CommuneRow {
             insee: c.insee.clone(),
             name: c.name.clone(),
             search_name: c.search_name.clone(),
-            kind: c.kind.as_str().to_owned(),
+            kind: c.kind,
             department: c.department.clone(),
             region: c.region.clone(),
             siren: c.siren.clone(),
@@ -281,18 +304,21 @@ impl<R: PartialEq, K: Eq + Hash + Clone> Diff<R, K> {
 /// Rows per INSERT statement: well under SQLite's 32,766 and PostgreSQL's 65,535 bound parameters.
 const INSERT_BATCH: usize = 1_000;
 
-/// Applies the inserts and updates of a diff to one table.
+/// Applies the inserts and updates of a diff to one table. Rows with codes read through
+/// `serialize_as` are only insertable by value, hence the copies.
 macro_rules! write_rows {
     ($conn:expr, $table:ident, $key:ident, $diff:expr) => {{
         for batch in $diff.inserts.chunks(INSERT_BATCH) {
             // Multi-row INSERTs are rendered by each backend, not by the multi-connection enum.
             match &mut *$conn {
-                DbConnection::Pg(pg) => diesel::insert_into($table::table).values(batch).execute(pg)?,
-                DbConnection::Sqlite(sqlite) => diesel::insert_into($table::table).values(batch).execute(sqlite)?,
+                DbConnection::Pg(pg) => diesel::insert_into($table::table).values(batch.to_vec()).execute(pg)?,
+                DbConnection::Sqlite(sqlite) => {
+                    diesel::insert_into($table::table).values(batch.to_vec()).execute(sqlite)?
+                }
             };
         }
         for row in &$diff.updates {
-            diesel::update($table::table.filter($table::$key.eq(&row.$key))).set(row).execute($conn)?;
+            diesel::update($table::table.filter($table::$key.eq(&row.$key))).set(row.clone()).execute($conn)?;
         }
     }};
 }

@@ -56,7 +56,8 @@ pub fn is_indicator_code(code: &str) -> bool {
         && code.bytes().next().is_some_and(|b| b.is_ascii_lowercase())
 }
 
-/// A period of observation: a year (`2024`) or a quarter (`2024-Q2`).
+/// A period of observation: a year (`2024`) or a quarter (`2024-Q2`). Periods are ordered as their
+/// stored text is: `2024` < `2024-Q1` < … < `2024-Q4` < `2025`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Period {
     pub year: i32,
@@ -80,6 +81,16 @@ impl Period {
             Some(_) => return None,
         };
         (1900..=2200).contains(&year).then_some(Self { year, quarter })
+    }
+
+    /// The first period after this one and all its quarters: the exclusive end of a range that ends
+    /// with this period (`2024` → `2025`, `2024-Q2` → `2024-Q3`, `2024-Q4` → `2025`).
+    #[must_use]
+    pub fn following(self) -> Self {
+        match self.quarter {
+            Some(quarter) if quarter < 4 => Self { quarter: Some(quarter + 1), ..self },
+            _ => Self { year: self.year + 1, quarter: None },
+        }
     }
 
     /// Whether observations of an indicator of this periodicity may be for this period.
@@ -176,6 +187,17 @@ mod tests {
         assert!(Period::parse("2024").unwrap().fits(Periodicity::Annual));
         assert!(!Period::parse("2024").unwrap().fits(Periodicity::Quarterly));
         assert!(!Period::parse("2024-Q1").unwrap().fits(Periodicity::Annual));
+    }
+
+    #[test]
+    fn periods_order_as_their_text_and_follow_past_their_quarters() {
+        let texts = ["2024", "2024-Q1", "2024-Q2", "2024-Q4", "2025"];
+        let periods: Vec<Period> = texts.iter().map(|text| Period::parse(text).unwrap()).collect();
+        assert!(periods.windows(2).all(|pair| pair[0] < pair[1]));
+        let following = |text| Period::parse(text).unwrap().following().to_string();
+        assert_eq!(following("2024"), "2025");
+        assert_eq!(following("2024-Q2"), "2024-Q3");
+        assert_eq!(following("2024-Q4"), "2025");
     }
 
     #[test]

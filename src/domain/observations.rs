@@ -296,7 +296,18 @@ fn periodicity_words(periodicity: Periodicity) -> &'static str {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::LazyLock;
+
     use super::*;
+
+    static PLACES: LazyLock<Places> = LazyLock::new(places);
+    static CATALOGUE: LazyLock<HashMap<String, IndicatorRule>> = LazyLock::new(catalogue);
+    static EVERYWHERE: Territory = Territory::Everywhere;
+
+    /// The rules of the test catalogue and places, for a caller of `territory`.
+    fn rules_for(territory: &Territory, decimal_comma: bool) -> RowRules<'_> {
+        RowRules { indicators: &CATALOGUE, places: &PLACES, territory, decimal_comma }
+    }
 
     fn places() -> Places {
         let mut places = Places::default();
@@ -340,13 +351,7 @@ mod tests {
 
     #[test]
     fn a_good_row_is_stored_in_canonical_form() {
-        let (catalogue, places) = (catalogue(), places());
-        let rules = RowRules {
-            indicators: &catalogue,
-            places: &places,
-            territory: &Territory::Everywhere,
-            decimal_comma: true,
-        };
+        let rules = rules_for(&EVERYWHERE, true);
         let valid = rules.check(&row("places_eaje", "commune", "74010", "2024", "57,30")).unwrap();
         assert_eq!(valid.value.as_deref(), Some("57.3"));
         assert_eq!((valid.period.as_str(), valid.millesime.as_deref(), valid.line), ("2024", Some("2025"), 2));
@@ -354,13 +359,7 @@ mod tests {
 
     #[test]
     fn each_bad_column_is_named_with_its_code() {
-        let (catalogue, places) = (catalogue(), places());
-        let rules = RowRules {
-            indicators: &catalogue,
-            places: &places,
-            territory: &Territory::Everywhere,
-            decimal_comma: false,
-        };
+        let rules = rules_for(&EVERYWHERE, false);
         let check = |raw: RawRow<'_>| codes(rules.check(&raw));
         assert_eq!(
             check(row("nope", "commune", "74010", "2024", "1")),
@@ -408,13 +407,7 @@ mod tests {
 
     #[test]
     fn a_suppressed_value_is_stored_as_no_value_never_zero() {
-        let (catalogue, places) = (catalogue(), places());
-        let rules = RowRules {
-            indicators: &catalogue,
-            places: &places,
-            territory: &Territory::Everywhere,
-            decimal_comma: false,
-        };
+        let rules = rules_for(&EVERYWHERE, false);
         let mut secret = row("places_eaje", "commune", "74010", "2024", "");
         secret.suppressed = Some("1".into());
         let valid = rules.check(&secret).unwrap();
@@ -423,9 +416,8 @@ mod tests {
 
     #[test]
     fn callers_write_only_inside_their_territory() {
-        let (catalogue, places) = (catalogue(), places());
         let agent = Territory::Departments(vec!["74".into()]);
-        let rules = RowRules { indicators: &catalogue, places: &places, territory: &agent, decimal_comma: false };
+        let rules = rules_for(&agent, false);
         assert!(rules.check(&row("places_eaje", "commune", "74010", "2024", "1")).is_ok());
         assert!(rules.check(&row("heures_alsh", "epci", "200000172", "2024-Q1", "1")).is_ok());
         assert_eq!(
@@ -434,7 +426,7 @@ mod tests {
         );
 
         let town = Territory::OwnPlaces(vec!["217400100".into()]);
-        let rules = RowRules { indicators: &catalogue, places: &places, territory: &town, decimal_comma: false };
+        let rules = rules_for(&town, false);
         assert_eq!(
             codes(rules.check(&row("places_eaje", "commune", "74010", "2024", "1"))),
             [("source".into(), "SOURCE_MUST_BE_COLLECTIVITE".into())]
