@@ -20,8 +20,8 @@ use crate::error::{ApiError, ApiResult, FieldError};
 use crate::http::body::{ApiJson, RequestBody, nullable};
 use crate::http::idempotency::{IdempotentJson, Retry};
 use crate::http::pagination::{Page, PageParams, PageTokenKey};
-use crate::http::preconditions::IfMatch;
 use crate::http::query::{ApiQuery, NoParameters};
+use crate::http::requests::{CreateUnder, Read, Remove, Update};
 use crate::write::{self, Access};
 
 const CHILD_READ_ONLY: &[&str] = &["id", "version", "created_at", "updated_at", "contract_id"];
@@ -199,11 +199,7 @@ pub async fn list_axes(
 /// One axis.
 #[utoipa::path(tag = "contracts", params(("id" = Uuid, Path), ("axis_id" = Uuid, Path)), responses((status = 200, body = AxisView, headers(("ETag" = String))), ReadProblems), security(("bearer" = [])))]
 #[get("/contracts/{id}/axes/{axis_id}")]
-pub async fn get_axis(
-    caller: Caller,
-    ids: web::Path<(Uuid, Uuid)>,
-    pool: web::Data<DbPool>,
-) -> ApiResult<HttpResponse> {
+pub async fn get_axis((caller, ids, pool): Read<(Uuid, Uuid)>) -> ApiResult<HttpResponse> {
     let (contract_id, id) = ids.into_inner();
     write::read_part(&pool, caller, contract_id, move |conn, contract| Ok(repo::find_axis(conn, contract, id)?)).await
 }
@@ -211,12 +207,7 @@ pub async fn get_axis(
 /// Add an axis to the action plan. Codes are unique within the contract.
 #[utoipa::path(tag = "contracts", params(("id" = Uuid, Path)), request_body = CreateAxis, responses((status = 201, body = AxisView, headers(("ETag" = String), ("Location" = String))), CreateChildProblems), security(("bearer" = [])))]
 #[post("/contracts/{id}/axes")]
-pub async fn create_axis(
-    caller: Caller,
-    id: web::Path<Uuid>,
-    request: IdempotentJson<CreateAxis>,
-    pool: web::Data<DbPool>,
-) -> ApiResult<HttpResponse> {
+pub async fn create_axis((caller, id, request, pool): CreateUnder<Uuid, CreateAxis>) -> ApiResult<HttpResponse> {
     let IdempotentJson { body, retry } = request;
     let contract_id = id.into_inner();
     write::change_contract(&pool, caller, retry, contract_id, Access::Manage, move |change| {
@@ -247,12 +238,9 @@ pub async fn create_axis(
 #[utoipa::path(tag = "contracts", params(("id" = Uuid, Path), ("axis_id" = Uuid, Path), ("If-Match" = String, Header, description = "The ETag last read")), request_body = AxisPatch, responses((status = 200, body = AxisView, headers(("ETag" = String))), UpdateProblems), security(("bearer" = [])))]
 #[patch("/contracts/{id}/axes/{axis_id}")]
 pub async fn update_axis(
-    caller: Caller,
-    ids: web::Path<(Uuid, Uuid)>,
-    if_match: IfMatch,
-    ApiJson(patch): ApiJson<AxisPatch>,
-    pool: web::Data<DbPool>,
+    (caller, ids, if_match, patch, pool): Update<(Uuid, Uuid), AxisPatch>,
 ) -> ApiResult<HttpResponse> {
+    let ApiJson(patch) = patch;
     let (contract_id, id) = ids.into_inner();
     write::change_contract(&pool, caller, Retry::none(), contract_id, Access::Manage, move |change| {
         let current = change.current(&if_match, |conn, contract| repo::find_axis(conn, contract, id))?;
@@ -275,12 +263,7 @@ pub async fn update_axis(
 /// Remove an axis that no action belongs to any more.
 #[utoipa::path(tag = "contracts", params(("id" = Uuid, Path), ("axis_id" = Uuid, Path), ("If-Match" = String, Header, description = "The ETag last read")), responses((status = 204, description = "Removed"), DeleteProblems), security(("bearer" = [])))]
 #[delete("/contracts/{id}/axes/{axis_id}")]
-pub async fn delete_axis(
-    caller: Caller,
-    ids: web::Path<(Uuid, Uuid)>,
-    if_match: IfMatch,
-    pool: web::Data<DbPool>,
-) -> ApiResult<HttpResponse> {
+pub async fn delete_axis((caller, ids, if_match, pool): Remove<(Uuid, Uuid)>) -> ApiResult<HttpResponse> {
     let (contract_id, id) = ids.into_inner();
     write::change_contract(&pool, caller, Retry::none(), contract_id, Access::Manage, move |change| {
         let current = change.current(&if_match, |conn, contract| repo::find_axis(conn, contract, id))?;
@@ -327,11 +310,7 @@ pub async fn list_actions(
 /// One action.
 #[utoipa::path(tag = "contracts", params(("id" = Uuid, Path), ("action_id" = Uuid, Path)), responses((status = 200, body = ActionView, headers(("ETag" = String))), ReadProblems), security(("bearer" = [])))]
 #[get("/contracts/{id}/actions/{action_id}")]
-pub async fn get_action(
-    caller: Caller,
-    ids: web::Path<(Uuid, Uuid)>,
-    pool: web::Data<DbPool>,
-) -> ApiResult<HttpResponse> {
+pub async fn get_action((caller, ids, pool): Read<(Uuid, Uuid)>) -> ApiResult<HttpResponse> {
     let (contract_id, id) = ids.into_inner();
     write::read_part(&pool, caller, contract_id, move |conn, contract| Ok(repo::find_action(conn, contract, id)?)).await
 }
@@ -339,12 +318,7 @@ pub async fn get_action(
 /// Add an action. Its axis belongs to the contract and its pilot is a party of it.
 #[utoipa::path(tag = "contracts", params(("id" = Uuid, Path)), request_body = CreateAction, responses((status = 201, body = ActionView, headers(("ETag" = String), ("Location" = String))), CreateChildProblems), security(("bearer" = [])))]
 #[post("/contracts/{id}/actions")]
-pub async fn create_action(
-    caller: Caller,
-    id: web::Path<Uuid>,
-    request: IdempotentJson<CreateAction>,
-    pool: web::Data<DbPool>,
-) -> ApiResult<HttpResponse> {
+pub async fn create_action((caller, id, request, pool): CreateUnder<Uuid, CreateAction>) -> ApiResult<HttpResponse> {
     let IdempotentJson { body, retry } = request;
     let contract_id = id.into_inner();
     write::change_contract(&pool, caller, retry, contract_id, Access::Manage, move |change| {
@@ -392,12 +366,9 @@ fn pilots(conn: &mut DbConnection, caller: &Caller, row: &ActionView) -> ApiResu
 #[utoipa::path(tag = "contracts", params(("id" = Uuid, Path), ("action_id" = Uuid, Path), ("If-Match" = String, Header, description = "The ETag last read")), request_body = ActionPatch, responses((status = 200, body = ActionView, headers(("ETag" = String))), UpdateProblems), security(("bearer" = [])))]
 #[patch("/contracts/{id}/actions/{action_id}")]
 pub async fn update_action(
-    caller: Caller,
-    ids: web::Path<(Uuid, Uuid)>,
-    if_match: IfMatch,
-    ApiJson(patch): ApiJson<ActionPatch>,
-    pool: web::Data<DbPool>,
+    (caller, ids, if_match, patch, pool): Update<(Uuid, Uuid), ActionPatch>,
 ) -> ApiResult<HttpResponse> {
+    let ApiJson(patch) = patch;
     let (contract_id, id) = ids.into_inner();
     write::change_contract(&pool, caller, Retry::none(), contract_id, Access::Reach, move |change| {
         let current = repo::find_action(change.conn, &change.contract, id)?.ok_or(ApiError::NotFound)?;
@@ -438,12 +409,7 @@ pub async fn update_action(
 /// Remove an action.
 #[utoipa::path(tag = "contracts", params(("id" = Uuid, Path), ("action_id" = Uuid, Path), ("If-Match" = String, Header, description = "The ETag last read")), responses((status = 204, description = "Removed"), DeleteProblems), security(("bearer" = [])))]
 #[delete("/contracts/{id}/actions/{action_id}")]
-pub async fn delete_action(
-    caller: Caller,
-    ids: web::Path<(Uuid, Uuid)>,
-    if_match: IfMatch,
-    pool: web::Data<DbPool>,
-) -> ApiResult<HttpResponse> {
+pub async fn delete_action((caller, ids, if_match, pool): Remove<(Uuid, Uuid)>) -> ApiResult<HttpResponse> {
     let (contract_id, id) = ids.into_inner();
     write::change_contract(&pool, caller, Retry::none(), contract_id, Access::Manage, move |change| {
         let current = change.current(&if_match, |conn, contract| repo::find_action(conn, contract, id))?;

@@ -22,8 +22,8 @@ use crate::error::{ApiError, ApiResult, FieldError};
 use crate::http::body::RequestBody;
 use crate::http::idempotency::IdempotentJson;
 use crate::http::pagination::Page;
-use crate::http::preconditions::IfMatch;
 use crate::http::query::{ApiQuery, NoParameters};
+use crate::http::requests::{Read, Transition};
 use crate::write::{self, Access};
 
 /// What an amendment changes; at least one of these.
@@ -144,11 +144,7 @@ pub async fn list_amendments(
 /// One amendment.
 #[utoipa::path(tag = "contracts", params(("id" = Uuid, Path), ("amendment_id" = Uuid, Path)), responses((status = 200, body = AmendmentView), ReadProblems), security(("bearer" = [])))]
 #[get("/contracts/{id}/amendments/{amendment_id}")]
-pub async fn get_amendment(
-    caller: Caller,
-    ids: web::Path<(Uuid, Uuid)>,
-    pool: web::Data<DbPool>,
-) -> ApiResult<HttpResponse> {
+pub async fn get_amendment((caller, ids, pool): Read<(Uuid, Uuid)>) -> ApiResult<HttpResponse> {
     let (contract_id, id) = ids.into_inner();
     write::read_part(&pool, caller, contract_id, move |conn, contract| {
         repo::find(conn, contract, id)?.map(amendment_view).transpose()
@@ -161,11 +157,7 @@ pub async fn get_amendment(
 #[utoipa::path(tag = "contracts", params(("id" = Uuid, Path), ("If-Match" = String, Header, description = "The contract's ETag last read")), request_body = CreateAmendment, responses((status = 201, body = AmendmentView, headers(("Location" = String))), GuardedChildProblems), security(("bearer" = [])))]
 #[post("/contracts/{id}/amendments")]
 pub async fn create_amendment(
-    caller: Caller,
-    id: web::Path<Uuid>,
-    if_match: IfMatch,
-    request: IdempotentJson<CreateAmendment>,
-    pool: web::Data<DbPool>,
+    (caller, id, if_match, request, pool): Transition<Uuid, CreateAmendment>,
 ) -> ApiResult<HttpResponse> {
     let IdempotentJson { body, retry } = request;
     let contract_id = id.into_inner();

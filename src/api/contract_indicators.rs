@@ -24,8 +24,8 @@ use crate::error::{ApiError, ApiResult, FieldError};
 use crate::http::body::{ApiJson, RequestBody, nullable};
 use crate::http::idempotency::{IdempotentJson, Retry};
 use crate::http::pagination::Page;
-use crate::http::preconditions::IfMatch;
 use crate::http::query::{ApiQuery, NoParameters};
+use crate::http::requests::{CreateUnder, Read, Remove, Update};
 use crate::write::{self, Access, Resource};
 
 /// What a client may read back and send again, but never set: the server's fields and what is
@@ -379,11 +379,7 @@ pub async fn list_contract_indicators(
 /// move with the observations without changing it.
 #[utoipa::path(tag = "contracts", params(("id" = Uuid, Path), ("follow_id" = Uuid, Path)), responses((status = 200, body = ContractIndicatorView, headers(("ETag" = String))), ReadProblems), security(("bearer" = [])))]
 #[get("/contracts/{id}/indicators/{follow_id}")]
-pub async fn get_contract_indicator(
-    caller: Caller,
-    ids: web::Path<(Uuid, Uuid)>,
-    pool: web::Data<DbPool>,
-) -> ApiResult<HttpResponse> {
+pub async fn get_contract_indicator((caller, ids, pool): Read<(Uuid, Uuid)>) -> ApiResult<HttpResponse> {
     let (contract_id, id) = ids.into_inner();
     write::read_part(&pool, caller, contract_id, move |conn, contract| {
         let Some((row, targets)) = repo::find(conn, contract, id)? else { return Ok(None) };
@@ -398,10 +394,7 @@ pub async fn get_contract_indicator(
 #[utoipa::path(tag = "contracts", params(("id" = Uuid, Path)), request_body = CreateContractIndicator, responses((status = 201, body = ContractIndicatorView, headers(("ETag" = String), ("Location" = String))), CreateChildProblems), security(("bearer" = [])))]
 #[post("/contracts/{id}/indicators")]
 pub async fn create_contract_indicator(
-    caller: Caller,
-    id: web::Path<Uuid>,
-    request: IdempotentJson<CreateContractIndicator>,
-    pool: web::Data<DbPool>,
+    (caller, id, request, pool): CreateUnder<Uuid, CreateContractIndicator>,
 ) -> ApiResult<HttpResponse> {
     let IdempotentJson { body, retry } = request;
     let contract_id = id.into_inner();
@@ -461,12 +454,9 @@ pub async fn create_contract_indicator(
 #[utoipa::path(tag = "contracts", params(("id" = Uuid, Path), ("follow_id" = Uuid, Path), ("If-Match" = String, Header, description = "The ETag last read")), request_body = ContractIndicatorPatch, responses((status = 200, body = ContractIndicatorView, headers(("ETag" = String))), UpdateProblems), security(("bearer" = [])))]
 #[patch("/contracts/{id}/indicators/{follow_id}")]
 pub async fn update_contract_indicator(
-    caller: Caller,
-    ids: web::Path<(Uuid, Uuid)>,
-    if_match: IfMatch,
-    ApiJson(patch): ApiJson<ContractIndicatorPatch>,
-    pool: web::Data<DbPool>,
+    (caller, ids, if_match, patch, pool): Update<(Uuid, Uuid), ContractIndicatorPatch>,
 ) -> ApiResult<HttpResponse> {
+    let ApiJson(patch) = patch;
     let (contract_id, id) = ids.into_inner();
     write::change_contract(&pool, caller, Retry::none(), contract_id, Access::Manage, move |change| {
         let (current, current_targets) = repo::find(change.conn, &change.contract, id)?.ok_or(ApiError::NotFound)?;
@@ -517,12 +507,7 @@ pub async fn update_contract_indicator(
 /// Stop following an indicator, with its baseline and targets. The observations stay.
 #[utoipa::path(tag = "contracts", params(("id" = Uuid, Path), ("follow_id" = Uuid, Path), ("If-Match" = String, Header, description = "The ETag last read")), responses((status = 204, description = "Removed"), DeleteProblems), security(("bearer" = [])))]
 #[delete("/contracts/{id}/indicators/{follow_id}")]
-pub async fn delete_contract_indicator(
-    caller: Caller,
-    ids: web::Path<(Uuid, Uuid)>,
-    if_match: IfMatch,
-    pool: web::Data<DbPool>,
-) -> ApiResult<HttpResponse> {
+pub async fn delete_contract_indicator((caller, ids, if_match, pool): Remove<(Uuid, Uuid)>) -> ApiResult<HttpResponse> {
     let (contract_id, id) = ids.into_inner();
     write::change_contract(&pool, caller, Retry::none(), contract_id, Access::Manage, move |change| {
         let (current, targets) = repo::find(change.conn, &change.contract, id)?.ok_or(ApiError::NotFound)?;

@@ -19,6 +19,7 @@ use crate::http::idempotency::{Answer, IdempotentJson, Retry};
 use crate::http::pagination::{Page, PageParams, PageTokenKey};
 use crate::http::preconditions::IfMatch;
 use crate::http::query::ApiQuery;
+use crate::http::requests::{Create, Read, Remove, Update};
 use crate::write::{self, DirectoryChange};
 
 write::resource!(
@@ -131,11 +132,7 @@ pub async fn list_indicators(
 /// One indicator.
 #[utoipa::path(tag = "indicators", params(("code" = String, Path)), responses((status = 200, body = IndicatorView, headers(("ETag" = String))), ReadProblems), security(("bearer" = [])))]
 #[get("/indicators/{code}")]
-pub async fn get_indicator(
-    _caller: Caller,
-    code: web::Path<String>,
-    pool: web::Data<DbPool>,
-) -> ApiResult<HttpResponse> {
+pub async fn get_indicator((_caller, code, pool): Read<String>) -> ApiResult<HttpResponse> {
     let code = code.into_inner();
     write::read_entry(&pool, move |conn| repo::find(conn, &code)).await
 }
@@ -143,11 +140,7 @@ pub async fn get_indicator(
 /// Add an indicator to the catalogue (admins).
 #[utoipa::path(tag = "indicators", request_body = CreateIndicator, responses((status = 201, body = IndicatorView, headers(("ETag" = String), ("Location" = String))), CreateProblems), security(("bearer" = [])))]
 #[post("/indicators")]
-pub async fn create_indicator(
-    caller: Caller,
-    request: IdempotentJson<CreateIndicator>,
-    pool: web::Data<DbPool>,
-) -> ApiResult<HttpResponse> {
+pub async fn create_indicator((caller, request, pool): Create<CreateIndicator>) -> ApiResult<HttpResponse> {
     require_admin(&caller)?;
     let IdempotentJson { body, retry } = request;
     if !is_indicator_code(&body.code) {
@@ -182,12 +175,9 @@ pub async fn create_indicator(
 #[utoipa::path(tag = "indicators", params(("code" = String, Path), ("If-Match" = String, Header, description = "The ETag last read")), request_body = IndicatorPatch, responses((status = 200, body = IndicatorView, headers(("ETag" = String))), UpdateProblems), security(("bearer" = [])))]
 #[patch("/indicators/{code}")]
 pub async fn update_indicator(
-    caller: Caller,
-    code: web::Path<String>,
-    if_match: IfMatch,
-    ApiJson(patch): ApiJson<IndicatorPatch>,
-    pool: web::Data<DbPool>,
+    (caller, code, if_match, patch, pool): Update<String, IndicatorPatch>,
 ) -> ApiResult<HttpResponse> {
+    let ApiJson(patch) = patch;
     change_entry(caller, &pool, code.into_inner(), if_match, move |change, current| {
         let read_version = current.version;
         let row = change.next(IndicatorView {
@@ -207,12 +197,7 @@ pub async fn update_indicator(
 /// Remove an indicator from the catalogue (admins).
 #[utoipa::path(tag = "indicators", params(("code" = String, Path), ("If-Match" = String, Header, description = "The ETag last read")), responses((status = 204, description = "Removed"), DeleteProblems), security(("bearer" = [])))]
 #[delete("/indicators/{code}")]
-pub async fn delete_indicator(
-    caller: Caller,
-    code: web::Path<String>,
-    if_match: IfMatch,
-    pool: web::Data<DbPool>,
-) -> ApiResult<HttpResponse> {
+pub async fn delete_indicator((caller, code, if_match, pool): Remove<String>) -> ApiResult<HttpResponse> {
     change_entry(caller, &pool, code.into_inner(), if_match, move |change, current| {
         DirectoryChange::written(repo::delete(change.conn, &current.code, current.version)?)?;
         change.deleted(&current)

@@ -22,6 +22,7 @@ use crate::http::idempotency::{Answer, IdempotentJson, Retry};
 use crate::http::pagination::{Page, PageParams, PageTokenKey};
 use crate::http::preconditions::IfMatch;
 use crate::http::query::ApiQuery;
+use crate::http::requests::{Create, Read, Remove, Update};
 use crate::write::{self, DirectoryChange};
 
 write::resource!(
@@ -270,11 +271,7 @@ pub async fn list_organisations(
 /// One organisation.
 #[utoipa::path(tag = "organisations", params(("id" = Uuid, Path)), responses((status = 200, body = OrganisationView, headers(("ETag" = String))), ReadProblems), security(("bearer" = [])))]
 #[get("/organisations/{id}")]
-pub async fn get_organisation(
-    _caller: Caller,
-    id: web::Path<Uuid>,
-    pool: web::Data<DbPool>,
-) -> ApiResult<HttpResponse> {
+pub async fn get_organisation((_caller, id, pool): Read<Uuid>) -> ApiResult<HttpResponse> {
     let id = id.into_inner();
     write::read_entry(&pool, move |conn| repo::find(conn, id)).await
 }
@@ -283,11 +280,7 @@ pub async fn get_organisation(
 /// reference, and the name, département and INSEE code default from it. One CAF per département.
 #[utoipa::path(tag = "organisations", request_body = CreateOrganisation, responses((status = 201, body = OrganisationView, headers(("ETag" = String), ("Location" = String))), CreateProblems), security(("bearer" = [])))]
 #[post("/organisations")]
-pub async fn create_organisation(
-    caller: Caller,
-    request: IdempotentJson<CreateOrganisation>,
-    pool: web::Data<DbPool>,
-) -> ApiResult<HttpResponse> {
+pub async fn create_organisation((caller, request, pool): Create<CreateOrganisation>) -> ApiResult<HttpResponse> {
     let IdempotentJson { body, retry } = request;
     caller.require_contract_manager()?;
     write::change_directory(&pool, caller, retry, move |change| {
@@ -304,12 +297,9 @@ pub async fn create_organisation(
 #[utoipa::path(tag = "organisations", params(("id" = Uuid, Path), ("If-Match" = String, Header, description = "The ETag last read")), request_body = OrganisationPatch, responses((status = 200, body = OrganisationView, headers(("ETag" = String))), UpdateProblems), security(("bearer" = [])))]
 #[patch("/organisations/{id}")]
 pub async fn update_organisation(
-    caller: Caller,
-    id: web::Path<Uuid>,
-    if_match: IfMatch,
-    ApiJson(patch): ApiJson<OrganisationPatch>,
-    pool: web::Data<DbPool>,
+    (caller, id, if_match, patch, pool): Update<Uuid, OrganisationPatch>,
 ) -> ApiResult<HttpResponse> {
+    let ApiJson(patch) = patch;
     let id = id.into_inner();
     change_entry(caller, &pool, id, if_match, move |change, current| {
         let draft = CreateOrganisation {
@@ -341,12 +331,7 @@ pub async fn update_organisation(
 /// Delete an organisation that no contract, equipment or action uses any more.
 #[utoipa::path(tag = "organisations", params(("id" = Uuid, Path), ("If-Match" = String, Header, description = "The ETag last read")), responses((status = 204, description = "Deleted"), DeleteProblems), security(("bearer" = [])))]
 #[delete("/organisations/{id}")]
-pub async fn delete_organisation(
-    caller: Caller,
-    id: web::Path<Uuid>,
-    if_match: IfMatch,
-    pool: web::Data<DbPool>,
-) -> ApiResult<HttpResponse> {
+pub async fn delete_organisation((caller, id, if_match, pool): Remove<Uuid>) -> ApiResult<HttpResponse> {
     let id = id.into_inner();
     change_entry(caller, &pool, id, if_match, move |change, current| {
         let usage = repo::usage(change.conn, id)?;

@@ -21,8 +21,8 @@ use crate::error::{ApiError, ApiResult, FieldError};
 use crate::http::body::{ApiJson, RequestBody, nullable};
 use crate::http::idempotency::{IdempotentJson, Retry};
 use crate::http::pagination::Page;
-use crate::http::preconditions::IfMatch;
 use crate::http::query::{ApiQuery, NoParameters};
+use crate::http::requests::{CreateUnder, Read, Remove, Update};
 use crate::write::{self, Access, ContractChange};
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -162,11 +162,7 @@ pub async fn list_parties(
 /// One party of a contract.
 #[utoipa::path(tag = "contracts", params(("id" = Uuid, Path), ("party_id" = Uuid, Path)), responses((status = 200, body = PartyView, headers(("ETag" = String))), ReadProblems), security(("bearer" = [])))]
 #[get("/contracts/{id}/parties/{party_id}")]
-pub async fn get_party(
-    caller: Caller,
-    ids: web::Path<(Uuid, Uuid)>,
-    pool: web::Data<DbPool>,
-) -> ApiResult<HttpResponse> {
+pub async fn get_party((caller, ids, pool): Read<(Uuid, Uuid)>) -> ApiResult<HttpResponse> {
     let (contract_id, id) = ids.into_inner();
     write::read_part(&pool, caller, contract_id, move |conn, contract| {
         let (party, organisation) = find_party(conn, contract, id)?;
@@ -178,12 +174,7 @@ pub async fn get_party(
 /// Add a party. The CAF party must be the CAF of the contract's département.
 #[utoipa::path(tag = "contracts", params(("id" = Uuid, Path)), request_body = CreateParty, responses((status = 201, body = PartyView, headers(("ETag" = String), ("Location" = String))), CreateChildProblems), security(("bearer" = [])))]
 #[post("/contracts/{id}/parties")]
-pub async fn create_party(
-    caller: Caller,
-    id: web::Path<Uuid>,
-    request: IdempotentJson<CreateParty>,
-    pool: web::Data<DbPool>,
-) -> ApiResult<HttpResponse> {
+pub async fn create_party((caller, id, request, pool): CreateUnder<Uuid, CreateParty>) -> ApiResult<HttpResponse> {
     let IdempotentJson { body, retry } = request;
     let contract_id = id.into_inner();
     write::change_contract(&pool, caller, retry, contract_id, Access::Manage, move |change| {
@@ -235,12 +226,9 @@ pub async fn create_party(
 #[utoipa::path(tag = "contracts", params(("id" = Uuid, Path), ("party_id" = Uuid, Path), ("If-Match" = String, Header, description = "The ETag last read")), request_body = PartyPatch, responses((status = 200, body = PartyView, headers(("ETag" = String))), UpdateProblems), security(("bearer" = [])))]
 #[patch("/contracts/{id}/parties/{party_id}")]
 pub async fn update_party(
-    caller: Caller,
-    ids: web::Path<(Uuid, Uuid)>,
-    if_match: IfMatch,
-    ApiJson(patch): ApiJson<PartyPatch>,
-    pool: web::Data<DbPool>,
+    (caller, ids, if_match, patch, pool): Update<(Uuid, Uuid), PartyPatch>,
 ) -> ApiResult<HttpResponse> {
+    let ApiJson(patch) = patch;
     let (contract_id, id) = ids.into_inner();
     write::change_contract(&pool, caller, Retry::none(), contract_id, Access::Reach, move |change| {
         let (current, organisation) = find_party(change.conn, &change.contract, id)?;
@@ -284,12 +272,7 @@ pub async fn update_party(
 /// Remove a party. A signatory of a signed contract stays.
 #[utoipa::path(tag = "contracts", params(("id" = Uuid, Path), ("party_id" = Uuid, Path), ("If-Match" = String, Header, description = "The ETag last read")), responses((status = 204, description = "Removed"), DeleteProblems), security(("bearer" = [])))]
 #[delete("/contracts/{id}/parties/{party_id}")]
-pub async fn delete_party(
-    caller: Caller,
-    ids: web::Path<(Uuid, Uuid)>,
-    if_match: IfMatch,
-    pool: web::Data<DbPool>,
-) -> ApiResult<HttpResponse> {
+pub async fn delete_party((caller, ids, if_match, pool): Remove<(Uuid, Uuid)>) -> ApiResult<HttpResponse> {
     let (contract_id, id) = ids.into_inner();
     write::change_contract(&pool, caller, Retry::none(), contract_id, Access::Manage, move |change| {
         let (current, organisation) = find_party(change.conn, &change.contract, id)?;

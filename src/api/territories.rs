@@ -15,6 +15,7 @@ use crate::domain::territory::{fold_for_search, is_caf_department};
 use crate::error::{ApiError, ApiResult};
 use crate::http::pagination::{Page, PageParams, PageTokenKey};
 use crate::http::query::ApiQuery;
+use crate::http::requests::Read;
 use crate::write;
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -173,11 +174,7 @@ pub async fn list_departments(
     security(("bearer" = []))
 )]
 #[get("/departments/{code}")]
-pub async fn get_department(
-    _caller: Caller,
-    code: web::Path<String>,
-    pool: web::Data<DbPool>,
-) -> ApiResult<HttpResponse> {
+pub async fn get_department((_caller, code, pool): Read<String>) -> ApiResult<HttpResponse> {
     let code = code.into_inner();
     read_reference(&pool, move |conn| Ok(repo::find_department(conn, &code)?.map(DepartmentView::from))).await
 }
@@ -221,7 +218,7 @@ pub async fn list_epcis(
     security(("bearer" = []))
 )]
 #[get("/epcis/{siren}")]
-pub async fn get_epci(_caller: Caller, siren: web::Path<String>, pool: web::Data<DbPool>) -> ApiResult<HttpResponse> {
+pub async fn get_epci((_caller, siren, pool): Read<String>) -> ApiResult<HttpResponse> {
     let siren = siren.into_inner();
     read_reference(&pool, move |conn| {
         let Some(row) = repo::find_epci(conn, &siren)? else { return Ok(None) };
@@ -267,11 +264,7 @@ pub async fn list_communes(
     security(("bearer" = []))
 )]
 #[get("/communes/{insee}")]
-pub async fn get_commune(
-    _caller: Caller,
-    insee: web::Path<String>,
-    pool: web::Data<DbPool>,
-) -> ApiResult<HttpResponse> {
+pub async fn get_commune((_caller, insee, pool): Read<String>) -> ApiResult<HttpResponse> {
     let insee = insee.into_inner();
     read_reference(&pool, move |conn| repo::find_commune(conn, &insee)).await
 }
