@@ -1,7 +1,7 @@
 //! The action plan of a contract: axes (priorities) and actions (fiches actions). Admins and CAF
 //! agents write it; the collectivity piloting an action records its progress.
 
-use actix_web::{HttpResponse, delete, get, patch, post, web};
+use actix_web::{HttpResponse, delete, get, patch, post};
 use chrono::NaiveDate;
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
@@ -14,14 +14,14 @@ use crate::auth::Caller;
 use crate::db::action_plan as repo;
 pub use crate::db::action_plan::{ActionRow as ActionView, AxisRow as AxisView};
 use crate::db::contracts::ScopedContract;
-use crate::db::{DbConnection, DbPool, organisations, parties};
+use crate::db::{DbConnection, organisations, parties};
 use crate::domain::contract::{ActionStatus, Field};
 use crate::error::{ApiError, ApiResult, FieldError};
 use crate::http::body::{ApiJson, RequestBody, nullable};
 use crate::http::idempotency::{IdempotentJson, Retry};
-use crate::http::pagination::{Page, PageParams, PageTokenKey};
-use crate::http::query::{ApiQuery, NoParameters};
-use crate::http::requests::{CreateUnder, Read, Remove, Update};
+use crate::http::pagination::{Page, PageParams};
+use crate::http::query::ApiQuery;
+use crate::http::requests::{CreateUnder, ListUnder, Parts, Read, Remove, Update};
 use crate::write::{self, Access};
 
 const CHILD_READ_ONLY: &[&str] = &["id", "version", "created_at", "updated_at", "contract_id"];
@@ -187,12 +187,7 @@ fn unique_code(taken: bool, what: &str, code: &str) -> ApiResult<()> {
 /// The axes of a contract, in plan order.
 #[utoipa::path(tag = "contracts", params(("id" = Uuid, Path)), responses((status = 200, body = Page<AxisView>), ChildListProblems), security(("bearer" = [])))]
 #[get("/contracts/{id}/axes")]
-pub async fn list_axes(
-    caller: Caller,
-    id: web::Path<Uuid>,
-    _no_parameters: ApiQuery<NoParameters>,
-    pool: web::Data<DbPool>,
-) -> ApiResult<HttpResponse> {
+pub async fn list_axes((caller, id, _no_parameters, pool): Parts<Uuid>) -> ApiResult<HttpResponse> {
     write::read_parts(&pool, caller, id.into_inner(), |conn, contract| Ok(repo::axes(conn, contract)?)).await
 }
 
@@ -290,12 +285,9 @@ pub struct ActionListQuery {
 #[utoipa::path(tag = "contracts", params(("id" = Uuid, Path), ActionListQuery), responses((status = 200, body = Page<ActionView>), ChildListProblems), security(("bearer" = [])))]
 #[get("/contracts/{id}/actions")]
 pub async fn list_actions(
-    caller: Caller,
-    id: web::Path<Uuid>,
-    ApiQuery(query): ApiQuery<ActionListQuery>,
-    pool: web::Data<DbPool>,
-    tokens: web::Data<PageTokenKey>,
+    (caller, id, query, pool, tokens): ListUnder<Uuid, ActionListQuery>,
 ) -> ApiResult<HttpResponse> {
+    let ApiQuery(query) = query;
     let id = id.into_inner().to_string();
     let params = PageParams { page_size: query.page_size, page_token: query.page_token.as_deref() };
     let binding = format!("actions|{id}|{}", caller.fingerprint());

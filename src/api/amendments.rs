@@ -2,7 +2,7 @@
 //! (and a way to change its title). Recorded and applied in one transaction, numbered 1, 2, …,
 //! kept with before and after.
 
-use actix_web::{HttpResponse, get, post, web};
+use actix_web::{HttpResponse, get, post};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -11,10 +11,9 @@ use validator::Validate;
 
 use super::contracts::{ContractDraft, ContractView, PerimeterInput, check_draft, draft_view, view_one};
 use super::problems::{ChildListProblems, GuardedChildProblems, ReadProblems};
-use crate::auth::Caller;
 use crate::db::amendments::{self as repo, AmendmentRow};
 use crate::db::contracts::{self as contracts_repo, ContractRow, Perimeter};
-use crate::db::{self, DbPool};
+use crate::db::{self};
 use crate::domain::codes::join_codes;
 use crate::domain::contract::{ContractKind, Field, RecordedStatus};
 use crate::domain::lifecycle::CTG_REQUIRED_FIELDS;
@@ -22,8 +21,7 @@ use crate::error::{ApiError, ApiResult, FieldError};
 use crate::http::body::RequestBody;
 use crate::http::idempotency::IdempotentJson;
 use crate::http::pagination::Page;
-use crate::http::query::{ApiQuery, NoParameters};
-use crate::http::requests::{Read, Transition};
+use crate::http::requests::{Parts, Read, Transition};
 use crate::write::{self, Access};
 
 /// What an amendment changes; at least one of these.
@@ -129,12 +127,7 @@ impl RequestBody for CreateAmendment {
 /// The amendments of a contract, by number.
 #[utoipa::path(tag = "contracts", params(("id" = Uuid, Path)), responses((status = 200, body = Page<AmendmentView>), ChildListProblems), security(("bearer" = [])))]
 #[get("/contracts/{id}/amendments")]
-pub async fn list_amendments(
-    caller: Caller,
-    id: web::Path<Uuid>,
-    _no_parameters: ApiQuery<NoParameters>,
-    pool: web::Data<DbPool>,
-) -> ApiResult<HttpResponse> {
+pub async fn list_amendments((caller, id, _no_parameters, pool): Parts<Uuid>) -> ApiResult<HttpResponse> {
     write::read_parts(&pool, caller, id.into_inner(), |conn, contract| {
         repo::list(conn, contract)?.into_iter().map(amendment_view).collect()
     })

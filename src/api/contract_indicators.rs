@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
 
-use actix_web::{HttpResponse, delete, get, patch, post, web};
+use actix_web::{HttpResponse, delete, get, patch, post};
 use chrono::Datelike;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -13,19 +13,17 @@ use uuid::Uuid;
 use validator::Validate;
 
 use super::problems::{ChildListProblems, CreateChildProblems, DeleteProblems, ReadProblems, UpdateProblems};
-use crate::auth::Caller;
 use crate::db::contract_indicators::{self as repo, ContractIndicatorRow, TargetRow};
 use crate::db::contracts::ContractRow;
 use crate::db::indicators::IndicatorRow;
-use crate::db::{self, DbConnection, DbPool, indicators, observations, territories};
+use crate::db::{self, DbConnection, indicators, observations, territories};
 use crate::domain::indicators::{DecimalValue, GeoLevel, Period, Periodicity, Unit};
 use crate::domain::progress::{achieved, check_order, progress_percent, read_point, read_targets};
 use crate::error::{ApiError, ApiResult, FieldError};
 use crate::http::body::{ApiJson, RequestBody, nullable};
 use crate::http::idempotency::{IdempotentJson, Retry};
 use crate::http::pagination::Page;
-use crate::http::query::{ApiQuery, NoParameters};
-use crate::http::requests::{CreateUnder, Read, Remove, Update};
+use crate::http::requests::{CreateUnder, Parts, Read, Remove, Update};
 use crate::write::{self, Access, Resource};
 
 /// What a client may read back and send again, but never set: the server's fields and what is
@@ -354,12 +352,7 @@ fn refuse_if_any(errors: Vec<FieldError>) -> ApiResult<()> {
 /// and, per target, the observed actual and the progress towards it.
 #[utoipa::path(tag = "contracts", params(("id" = Uuid, Path)), responses((status = 200, body = Page<ContractIndicatorView>), ChildListProblems), security(("bearer" = [])))]
 #[get("/contracts/{id}/indicators")]
-pub async fn list_contract_indicators(
-    caller: Caller,
-    id: web::Path<Uuid>,
-    _no_parameters: ApiQuery<NoParameters>,
-    pool: web::Data<DbPool>,
-) -> ApiResult<HttpResponse> {
+pub async fn list_contract_indicators((caller, id, _no_parameters, pool): Parts<Uuid>) -> ApiResult<HttpResponse> {
     write::read_parts(&pool, caller, id.into_inner(), |conn, contract| {
         let mut catalogue: HashMap<String, IndicatorRow> = HashMap::new();
         let mut items = Vec::new();

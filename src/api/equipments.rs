@@ -1,7 +1,7 @@
 //! Equipments: facilities run by a manager organisation, located in a commune. Every role reads
 //! them; admins write any, CAF agents those located in their départements.
 
-use actix_web::{HttpResponse, delete, get, patch, post, web};
+use actix_web::{HttpResponse, delete, get, patch, post};
 use chrono::NaiveDate;
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
@@ -9,18 +9,17 @@ use uuid::Uuid;
 use validator::Validate;
 
 use super::problems::{CreateProblems, DeleteProblems, ListProblems, ReadProblems, UpdateProblems};
-use crate::auth::Caller;
 pub use crate::db::equipments::EquipmentRow as EquipmentView;
 use crate::db::equipments::{self as repo, EquipmentFilter};
-use crate::db::{DbConnection, DbPool, funding, organisations, territories};
+use crate::db::{DbConnection, funding, organisations, territories};
 use crate::domain::identifiers::check_siret;
 use crate::domain::organisation::EquipmentType;
 use crate::error::{ApiError, ApiResult, FieldError};
 use crate::http::body::{ApiJson, RequestBody, nullable};
 use crate::http::idempotency::{IdempotentJson, Retry};
-use crate::http::pagination::{Page, PageParams, PageTokenKey};
+use crate::http::pagination::{Page, PageParams};
 use crate::http::query::ApiQuery;
-use crate::http::requests::{Create, Read, Remove, Update};
+use crate::http::requests::{Create, List, Read, Remove, Update};
 use crate::write::{self, DirectoryChange};
 
 write::resource!(
@@ -133,12 +132,8 @@ pub struct EquipmentListQuery {
 /// List the equipments, by id.
 #[utoipa::path(tag = "equipments", params(EquipmentListQuery), responses((status = 200, body = Page<EquipmentView>), ListProblems), security(("bearer" = [])))]
 #[get("/equipments")]
-pub async fn list_equipments(
-    caller: Caller,
-    ApiQuery(query): ApiQuery<EquipmentListQuery>,
-    pool: web::Data<DbPool>,
-    tokens: web::Data<PageTokenKey>,
-) -> ApiResult<HttpResponse> {
+pub async fn list_equipments((caller, query, pool, tokens): List<EquipmentListQuery>) -> ApiResult<HttpResponse> {
+    let ApiQuery(query) = query;
     let filter = EquipmentFilter {
         equipment_type: query.equipment_type,
         department: query.department,

@@ -1,7 +1,7 @@
 //! The indicator catalogue: what a CTG's diagnostic and follow-up measure. Every role reads it;
 //! admins write it.
 
-use actix_web::{HttpResponse, delete, get, patch, post, web};
+use actix_web::{HttpResponse, delete, get, patch, post};
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 use validator::Validate;
@@ -16,10 +16,10 @@ use crate::domain::indicators::{GeoLevel, Periodicity, Unit, is_indicator_code};
 use crate::error::{ApiError, ApiResult, FieldError};
 use crate::http::body::{ApiJson, RequestBody, nullable};
 use crate::http::idempotency::{Answer, IdempotentJson, Retry};
-use crate::http::pagination::{Page, PageParams, PageTokenKey};
+use crate::http::pagination::{Page, PageParams};
 use crate::http::preconditions::IfMatch;
 use crate::http::query::ApiQuery;
-use crate::http::requests::{Create, Read, Remove, Update};
+use crate::http::requests::{Create, List, Read, Remove, Update};
 use crate::write::{self, DirectoryChange};
 
 write::resource!(
@@ -113,12 +113,8 @@ pub struct IndicatorListQuery {
 /// The indicator catalogue, by code.
 #[utoipa::path(tag = "indicators", params(IndicatorListQuery), responses((status = 200, body = Page<IndicatorView>), ListProblems), security(("bearer" = [])))]
 #[get("/indicators")]
-pub async fn list_indicators(
-    caller: Caller,
-    ApiQuery(query): ApiQuery<IndicatorListQuery>,
-    pool: web::Data<DbPool>,
-    tokens: web::Data<PageTokenKey>,
-) -> ApiResult<HttpResponse> {
+pub async fn list_indicators((caller, query, pool, tokens): List<IndicatorListQuery>) -> ApiResult<HttpResponse> {
+    let ApiQuery(query) = query;
     let filter = IndicatorFilter { field: query.field, geo_level: query.geo_level };
     let params = PageParams { page_size: query.page_size, page_token: query.page_token.as_deref() };
     let binding = format!("indicators|{filter:?}|{}", caller.fingerprint());

@@ -1,7 +1,7 @@
 //! Organisations: the CAF, collectivities and other partners of the contracts. Every role reads
 //! the directory; admins write any entry, CAF agents those located in their départements.
 
-use actix_web::{HttpResponse, delete, get, patch, post, web};
+use actix_web::{HttpResponse, delete, get, patch, post};
 use chrono::NaiveDateTime;
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
@@ -19,10 +19,10 @@ use crate::domain::territory::fold_for_search;
 use crate::error::{ApiError, ApiResult, FieldError};
 use crate::http::body::{ApiJson, RequestBody, nullable};
 use crate::http::idempotency::{Answer, IdempotentJson, Retry};
-use crate::http::pagination::{Page, PageParams, PageTokenKey};
+use crate::http::pagination::{Page, PageParams};
 use crate::http::preconditions::IfMatch;
 use crate::http::query::ApiQuery;
-use crate::http::requests::{Create, Read, Remove, Update};
+use crate::http::requests::{Create, List, Read, Remove, Update};
 use crate::write::{self, DirectoryChange};
 
 write::resource!(
@@ -247,12 +247,8 @@ pub struct OrganisationListQuery {
 /// List the organisations (the partners directory), by id.
 #[utoipa::path(tag = "organisations", params(OrganisationListQuery), responses((status = 200, body = Page<OrganisationView>), ListProblems), security(("bearer" = [])))]
 #[get("/organisations")]
-pub async fn list_organisations(
-    caller: Caller,
-    ApiQuery(query): ApiQuery<OrganisationListQuery>,
-    pool: web::Data<DbPool>,
-    tokens: web::Data<PageTokenKey>,
-) -> ApiResult<HttpResponse> {
+pub async fn list_organisations((caller, query, pool, tokens): List<OrganisationListQuery>) -> ApiResult<HttpResponse> {
+    let ApiQuery(query) = query;
     let filter = OrganisationFilter {
         kind: query.kind,
         department: query.department,

@@ -1,7 +1,7 @@
 //! The parties of a contract. Admins and CAF agents manage them; a collectivity records its own
 //! party's délibération and signature, and nothing else.
 
-use actix_web::{HttpResponse, delete, get, patch, post, web};
+use actix_web::{HttpResponse, delete, get, patch, post};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -10,19 +10,17 @@ use validator::Validate;
 
 use super::organisations::OrganisationView;
 use super::problems::{ChildListProblems, CreateChildProblems, DeleteProblems, ReadProblems, UpdateProblems};
-use crate::auth::Caller;
 use crate::db::contracts::ScopedContract;
 use crate::db::organisations::OrganisationRow;
 use crate::db::parties::{self as repo, PartyRow};
-use crate::db::{self, DbConnection, DbPool, funding, organisations};
+use crate::db::{self, DbConnection, funding, organisations};
 use crate::domain::contract::PartyRole;
 use crate::domain::organisation::OrganisationKind;
 use crate::error::{ApiError, ApiResult, FieldError};
 use crate::http::body::{ApiJson, RequestBody, nullable};
 use crate::http::idempotency::{IdempotentJson, Retry};
 use crate::http::pagination::Page;
-use crate::http::query::{ApiQuery, NoParameters};
-use crate::http::requests::{CreateUnder, Read, Remove, Update};
+use crate::http::requests::{CreateUnder, Parts, Read, Remove, Update};
 use crate::write::{self, Access, ContractChange};
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -147,12 +145,7 @@ fn refuse_if_paid(change: &mut ContractChange<'_>, party: &PartyRow, detail: &st
 /// The parties of a contract, by organisation name.
 #[utoipa::path(tag = "contracts", params(("id" = Uuid, Path)), responses((status = 200, body = Page<PartyView>), ChildListProblems), security(("bearer" = [])))]
 #[get("/contracts/{id}/parties")]
-pub async fn list_parties(
-    caller: Caller,
-    id: web::Path<Uuid>,
-    _no_parameters: ApiQuery<NoParameters>,
-    pool: web::Data<DbPool>,
-) -> ApiResult<HttpResponse> {
+pub async fn list_parties((caller, id, _no_parameters, pool): Parts<Uuid>) -> ApiResult<HttpResponse> {
     write::read_parts(&pool, caller, id.into_inner(), |conn, contract| {
         repo::list(conn, contract)?.into_iter().map(|(party, organisation)| party_view(party, organisation)).collect()
     })

@@ -1,21 +1,20 @@
 //! The territory reference: départements, EPCI and communes, readable by every role.
 
-use actix_web::{HttpResponse, get, web};
+use actix_web::{HttpResponse, get};
 use diesel::QueryResult;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::problems::{ListProblems, ReadProblems};
-use crate::auth::Caller;
 pub use crate::db::territories::CommuneRow as CommuneView;
 use crate::db::territories::{self as repo, CommuneFilter, DepartmentRow, EpciFilter, EpciRow};
 use crate::db::{self, DbConnection, DbPool};
 use crate::domain::reference::{EpciKind, Zone};
 use crate::domain::territory::{fold_for_search, is_caf_department};
 use crate::error::{ApiError, ApiResult};
-use crate::http::pagination::{Page, PageParams, PageTokenKey};
+use crate::http::pagination::{Page, PageParams};
 use crate::http::query::ApiQuery;
-use crate::http::requests::Read;
+use crate::http::requests::{List, Read};
 use crate::write;
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -151,12 +150,8 @@ pub struct CommuneListQuery {
     security(("bearer" = []))
 )]
 #[get("/departments")]
-pub async fn list_departments(
-    caller: Caller,
-    ApiQuery(query): ApiQuery<DepartmentListQuery>,
-    pool: web::Data<DbPool>,
-    tokens: web::Data<PageTokenKey>,
-) -> ApiResult<HttpResponse> {
+pub async fn list_departments((caller, query, pool, tokens): List<DepartmentListQuery>) -> ApiResult<HttpResponse> {
+    let ApiQuery(query) = query;
     let params = PageParams { page_size: query.page_size, page_token: query.page_token.as_deref() };
     let binding = format!("departments|{}", caller.fingerprint());
     let cursor_of = |view: &DepartmentView| view.code.clone();
@@ -187,12 +182,8 @@ pub async fn get_department((_caller, code, pool): Read<String>) -> ApiResult<Ht
     security(("bearer" = []))
 )]
 #[get("/epcis")]
-pub async fn list_epcis(
-    caller: Caller,
-    ApiQuery(query): ApiQuery<EpciListQuery>,
-    pool: web::Data<DbPool>,
-    tokens: web::Data<PageTokenKey>,
-) -> ApiResult<HttpResponse> {
+pub async fn list_epcis((caller, query, pool, tokens): List<EpciListQuery>) -> ApiResult<HttpResponse> {
+    let ApiQuery(query) = query;
     let filter = EpciFilter { department: query.department, q: search_term(query.q.as_deref()) };
     let params = PageParams { page_size: query.page_size, page_token: query.page_token.as_deref() };
     let binding = format!("epcis|{:?}|{:?}|{}", filter.department, filter.q, caller.fingerprint());
@@ -240,12 +231,8 @@ pub async fn get_epci((_caller, siren, pool): Read<String>) -> ApiResult<HttpRes
     security(("bearer" = []))
 )]
 #[get("/communes")]
-pub async fn list_communes(
-    caller: Caller,
-    ApiQuery(query): ApiQuery<CommuneListQuery>,
-    pool: web::Data<DbPool>,
-    tokens: web::Data<PageTokenKey>,
-) -> ApiResult<HttpResponse> {
+pub async fn list_communes((caller, query, pool, tokens): List<CommuneListQuery>) -> ApiResult<HttpResponse> {
+    let ApiQuery(query) = query;
     let filter = CommuneFilter { department: query.department, epci: query.epci, q: search_term(query.q.as_deref()) };
     let params = PageParams { page_size: query.page_size, page_token: query.page_token.as_deref() };
     let binding = format!("communes|{:?}|{:?}|{:?}|{}", filter.department, filter.epci, filter.q, caller.fingerprint());

@@ -12,7 +12,9 @@ use actix_web::web;
 
 use super::body::ApiJson;
 use super::idempotency::IdempotentJson;
+use super::pagination::PageTokenKey;
 use super::preconditions::IfMatch;
+use super::query::{ApiQuery, NoParameters};
 use crate::auth::Caller;
 use crate::db::DbPool;
 
@@ -34,3 +36,13 @@ pub type Transition<Path, Body> = (Caller, web::Path<Path>, IfMatch, IdempotentJ
 
 /// A DELETE of the resource at `Path`.
 pub type Remove<Path> = (Caller, web::Path<Path>, IfMatch, web::Data<DbPool>);
+
+/// The parts of the resource at `Path`, all at once: no query parameters.
+pub type Parts<Path> = (Caller, web::Path<Path>, ApiQuery<NoParameters>, web::Data<DbPool>);
+
+/// A page of a list, filtered by `Query`.
+pub type List<Query> = (Caller, ApiQuery<Query>, web::Data<DbPool>, web::Data<PageTokenKey>);
+
+/// A page of the list under the resource at `Path`, filtered by `Query`.
+pub type ListUnder<Path, Query> =
+    (Caller, web::Path<Path>, ApiQuery<Query>, web::Data<DbPool>, web::Data<PageTokenKey>);
