@@ -156,9 +156,14 @@ pub async fn list_equipments(
     };
     let params = PageParams { page_size: query.page_size, page_token: query.page_token.as_deref() };
     let binding = format!("equipments|{filter:?}|{}", caller.fingerprint());
-    write::read_page(&pool, tokens, params, binding, |row: &EquipmentView| row.id.to_string(), move |conn, after, limit| {
-        Ok(repo::list(conn, &filter, after, limit)?)
-    })
+    write::read_page(
+        &pool,
+        tokens,
+        params,
+        binding,
+        |row: &EquipmentView| row.id.to_string(),
+        move |conn, after, limit| Ok(repo::list(conn, &filter, after, limit)?),
+    )
     .await
 }
 
@@ -257,7 +262,7 @@ pub async fn delete_equipment(
         let current = repo::find(change.conn, id)?.ok_or(ApiError::NotFound)?;
         require_writable(change.caller, &current.department)?;
         change.check(&if_match, current.version)?;
-        let commitments = funding::commitments_using(change.conn, None, Some(&id.to_string()))?;
+        let commitments = funding::commitments_using(change.conn, None, Some(id))?;
         if commitments > 0 {
             return Err(ApiError::Conflict(format!("{commitments} funding commitment(s) still name this equipment")));
         }

@@ -89,7 +89,9 @@ pub fn insert(conn: &mut DbConnection, row: &EquipmentRow) -> QueryResult<()> {
 /// Writes `row` if the stored version is still `expected_version`; returns the rows written.
 pub fn update(conn: &mut DbConnection, row: &EquipmentRow, expected_version: i64) -> QueryResult<usize> {
     let updated = diesel::update(
-        equipments::table.filter(equipments::id.eq(row.id.to_string())).filter(equipments::version.eq(expected_version)),
+        equipments::table
+            .filter(equipments::id.eq(row.id.to_string()))
+            .filter(equipments::version.eq(expected_version)),
     )
     .set(row.clone())
     .execute(conn)?;

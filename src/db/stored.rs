@@ -64,6 +64,7 @@ macro_rules! read_nullable_text {
     )+};
 }
 
+#[allow(unused_imports, reason = "for the rows that read a nullable code; none does yet")]
 pub(crate) use read_nullable_text;
 
 impl NullableText {
