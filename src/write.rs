@@ -292,10 +292,10 @@ where
     let owner = caller.clone();
     retry
         .run(pool, &owner, move |conn| {
-            let id = commitment_id.to_string();
-            let contract_id = funding::contract_of(conn, &id)?.ok_or(ApiError::NotFound)?;
+            let contract_id = funding::contract_of(conn, commitment_id)?.ok_or(ApiError::NotFound)?;
             let mut change = begin(conn, &caller, &contract_id, access)?;
-            let commitment = funding::find_in(change.conn, &change.contract, &id)?.ok_or(ApiError::NotFound)?;
+            let commitment =
+                funding::find_in(change.conn, &change.contract, commitment_id)?.ok_or(ApiError::NotFound)?;
             work(&mut change, commitment)
         })
         .await
@@ -431,6 +431,27 @@ where
     let view = db::run(pool, move |conn| {
         let contract = scoped(conn, &caller, contract_id)?;
         load(conn, &contract)?.ok_or(ApiError::NotFound)
+    })
+    .await?;
+    Ok(with_etag(view.version(), &view))
+}
+
+/// What a funding commitment holds (the commitment itself, its schedule, a payment), read by
+/// `load` from the commitment once its contract is found in the caller's scope, with its `ETag`
+/// when it has a version: 404 when the contract is out of scope or `load` finds nothing.
+pub async fn read_commitment<R, F>(
+    pool: &DbPool,
+    caller: Caller,
+    commitment_id: Uuid,
+    load: F,
+) -> ApiResult<HttpResponse>
+where
+    R: Resource + Send + 'static,
+    F: FnOnce(&mut DbConnection, funding::CommitmentRow) -> ApiResult<Option<R>> + Send + 'static,
+{
+    let view = db::run(pool, move |conn| {
+        let (commitment, _) = funding::find(conn, &caller.scope(), commitment_id)?.ok_or(ApiError::NotFound)?;
+        load(conn, commitment)?.ok_or(ApiError::NotFound)
     })
     .await?;
     Ok(with_etag(view.version(), &view))

@@ -164,7 +164,7 @@ fn check_funded_years(
     draft: &ContractDraft,
     errors: &mut Vec<FieldError>,
 ) -> ApiResult<()> {
-    let commitments: Vec<String> = funding::list(conn, &[id.to_owned()])?.into_iter().map(|c| c.id).collect();
+    let commitments: Vec<Uuid> = funding::list(conn, &[id.to_owned()])?.into_iter().map(|c| c.id).collect();
     let years: BTreeSet<i64> =
         funding::years(conn, &commitments)?.values().flat_map(|years| years.keys().copied()).collect();
     let (first, last) = (i64::from(draft.start_date.year()), i64::from(draft.end_date.year()));

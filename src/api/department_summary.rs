@@ -13,7 +13,7 @@ use utoipa::ToSchema;
 
 use super::funding_summary::{FundingSummaryRow, euros, figures_by_year_and_programme};
 use super::problems::ReadProblems;
-use super::{stored_code, stored_codes};
+use super::stored_codes;
 use crate::auth::{Caller, Scope};
 use crate::db::department_summary::{self as repo, TerritoryCoverage as CoverageView};
 use crate::db::{self, DbConnection, DbPool, territories};
@@ -117,13 +117,7 @@ fn summarise(conn: &mut DbConnection, code: &str, today: NaiveDate) -> ApiResult
         }
     }
     let ids: Vec<String> = contracts.iter().map(|contract| contract.id.clone()).collect();
-    let (figures, _drafts) = figures_by_year_and_programme(conn, &ids)?;
-    let funding = figures
-        .into_iter()
-        .map(|((year, programme), figures)| {
-            Ok(FundingSummaryRow { year, programme: stored_code(&programme)?, figures })
-        })
-        .collect::<ApiResult<_>>()?;
+    let (funding, _drafts) = figures_by_year_and_programme(conn, &ids)?;
     let latest_coverage_rates = repo::latest_coverage_rates(conn, code)?
         .into_iter()
         .map(|(row, epci_name)| LatestCoverageRate {

@@ -236,7 +236,7 @@ pub async fn delete_equipment((caller, id, if_match, pool): Remove<Uuid>) -> Api
         let current = repo::find(change.conn, id)?.ok_or(ApiError::NotFound)?;
         change.require_writable(Some(&current.department), "equipment")?;
         change.check(&if_match, current.version)?;
-        let commitments = funding::commitments_using(change.conn, None, Some(&id.to_string()))?;
+        let commitments = funding::commitments_using(change.conn, None, Some(id))?;
         if commitments > 0 {
             return Err(ApiError::Conflict(format!("{commitments} funding commitment(s) still name this equipment")));
         }

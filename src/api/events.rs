@@ -9,8 +9,8 @@ use serde_json::value::RawValue;
 use utoipa::{IntoParams, ToSchema};
 
 use super::problems::ListProblems;
-use crate::auth::{Caller, Scope};
-use crate::db::events::{self as repo, EventRow, EventScope};
+use crate::auth::Caller;
+use crate::db::events::{self as repo, EventRow};
 use crate::db::{self, DbPool};
 use crate::error::{ApiError, ApiResult};
 use crate::http::pagination::PageTokenKey;
@@ -67,14 +67,6 @@ pub struct EventPage {
     pub next_cursor: String,
 }
 
-fn event_scope(caller: &Caller) -> EventScope {
-    match caller.scope() {
-        Scope::Everything => EventScope::Everything,
-        Scope::Departments(departments) => EventScope::Departments(departments.into_iter().collect()),
-        Scope::PartyTo(sirens) => EventScope::PartyTo(sirens.into_iter().collect()),
-    }
-}
-
 fn event_view(row: EventRow, cursor: String) -> EventView {
     EventView {
         id: row.id,
@@ -116,7 +108,7 @@ pub async fn list_events(
             tokens.open(&binding, token).map_err(|_| invalid_cursor())?.parse::<i64>().map_err(|_| invalid_cursor())?
         }
     };
-    let scope = event_scope(&caller);
+    let scope = caller.scope();
     let (rows, next) = db::run(&pool, move |conn| {
         let rows = repo::list(conn, &scope, after, i64::from(limit))?;
         // A short page read everything committed in this snapshot: continue after its last event,

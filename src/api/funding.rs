@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use actix_web::{HttpResponse, delete, get, patch, post, web};
-use chrono::{Datelike, NaiveDate};
+use chrono::{Datelike, NaiveDate, NaiveDateTime};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -14,16 +14,15 @@ use validator::Validate;
 use super::problems::{
     ChildListProblems, CreateChildProblems, DeleteProblems, ReadProblems, TransitionProblems, UpdateProblems,
 };
-use super::stored_id;
-use super::with_etag;
 use crate::auth::Caller;
 use crate::db::contracts::ScopedContract;
 use crate::db::funding::{self as repo, CommitmentRow, LineRow};
+use crate::db::stored::rfc3339_json;
 use crate::db::{self, DbConnection, DbPool, equipments, parties};
 use crate::domain::commitments::{self, CommitmentAction, CommitmentFacts, EditRefusal};
 use crate::domain::contract::PartyRole;
 use crate::domain::funding::{
-    Basis, CommitmentStatus, LineStatus, MAX_AMOUNT_CENTS, Origin, Programme, ScheduleRule, parse_month_day,
+    Basis, CommitmentStatus, LineStatus, MAX_AMOUNT_CENTS, Origin, Programme, ScheduleRule, format_month_day,
 };
 use crate::domain::schedule::{self, StoredLine};
 use crate::error::{ApiError, ApiResult, FieldError};
@@ -45,18 +44,10 @@ pub struct YearAmount {
     pub amount_cents: i64,
 }
 
-/// How the schedule of each year is generated: advances as a share of the year, on given dates,
-/// and the balance the next year.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-pub struct ScheduleRuleView {
-    pub advance_percent: u8,
-    /// `MM-DD` dates of the advances within the year.
-    pub advance_splits: Vec<String>,
-    /// `MM-DD` date of the balance in the following year.
-    pub balance_due: String,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+/// The CAF's multi-year money for a payee of a contract: yearly amounts in cents, draft →
+/// committed → closed.
+// Not the row: the yearly amounts come from another table and the rule from three columns.
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct CommitmentView {
     pub id: Uuid,
     pub contract_id: Uuid,
@@ -74,10 +65,14 @@ pub struct CommitmentView {
     pub status: CommitmentStatus,
     /// Date of the CAF's decision (commission d'action sociale).
     pub decision_date: Option<NaiveDate>,
-    pub schedule_rule: ScheduleRuleView,
+    pub schedule_rule: ScheduleRule,
     pub version: i64,
-    pub created_at: String,
-    pub updated_at: String,
+    #[serde(serialize_with = "rfc3339_json")]
+    #[schema(value_type = String)]
+    pub created_at: NaiveDateTime,
+    #[serde(serialize_with = "rfc3339_json")]
+    #[schema(value_type = String)]
+    pub updated_at: NaiveDateTime,
 }
 
 write::resource!(
@@ -86,35 +81,18 @@ write::resource!(
     version: view.version,
 );
 
-pub(crate) fn format_month_day((month, day): (u32, u32)) -> String {
-    format!("{month:02}-{day:02}")
-}
-
-/// The stored schedule rule of a commitment.
 /// The stored schedule rule of a commitment; a stored value out of its range is a fault of the
 /// database, answered 500, never replaced by the default rule.
 pub(crate) fn stored_rule(row: &CommitmentRow) -> ApiResult<ScheduleRule> {
-    let fault = || ApiError::internal(format!("commitment {} has an unreadable schedule rule", row.id));
-    let month_day = |text: &str| parse_month_day(text).ok_or_else(fault);
-    Ok(ScheduleRule {
-        advance_percent: u8::try_from(row.advance_percent).ok().filter(|percent| *percent <= 100).ok_or_else(fault)?,
-        advance_splits: row
-            .advance_splits
-            .split(',')
-            .filter(|text| !text.is_empty())
-            .map(month_day)
-            .collect::<ApiResult<_>>()?,
-        balance_due: month_day(&row.balance_due)?,
-    })
+    row.rule().ok_or_else(|| ApiError::internal(format!("commitment {} has an unreadable schedule rule", row.id)))
 }
 
 pub(crate) fn commitment_view(row: &CommitmentRow, years: &BTreeMap<i64, i64>) -> ApiResult<CommitmentView> {
-    let rule = stored_rule(row)?;
     Ok(CommitmentView {
-        id: stored_id(&row.id)?,
-        contract_id: stored_id(&row.contract_id)?,
-        payee_id: stored_id(&row.payee_id)?,
-        equipment_id: row.equipment_id.as_deref().map(stored_id).transpose()?,
+        id: row.id,
+        contract_id: row.contract_id,
+        payee_id: row.payee_id,
+        equipment_id: row.equipment_id,
         programme: row.programme,
         basis: row.basis,
         origin: row.origin,
@@ -127,15 +105,16 @@ pub(crate) fn commitment_view(row: &CommitmentRow, years: &BTreeMap<i64, i64>) -
         total_cents: years.values().sum(),
         status: row.status,
         decision_date: row.decision_date,
-        schedule_rule: ScheduleRuleView {
-            advance_percent: rule.advance_percent,
-            advance_splits: rule.advance_splits.into_iter().map(format_month_day).collect(),
-            balance_due: format_month_day(rule.balance_due),
-        },
+        schedule_rule: stored_rule(row)?,
         version: row.version,
-        created_at: db::rfc3339(row.created_at),
-        updated_at: db::rfc3339(row.updated_at),
+        created_at: row.created_at,
+        updated_at: row.updated_at,
     })
+}
+
+/// The view of a commitment, with its yearly amounts read.
+fn view_of(conn: &mut DbConnection, row: &CommitmentRow) -> ApiResult<CommitmentView> {
+    commitment_view(row, &repo::years_of(conn, row.id)?)
 }
 
 const COMMITMENT_READ_ONLY: &[&str] =
@@ -204,7 +183,7 @@ fn check_commitment(
     let mut errors = Vec::new();
     let payee_roles = parties::list(conn, scoped)?
         .into_iter()
-        .find(|(party, _)| party.organisation_id.to_string() == row.payee_id)
+        .find(|(party, _)| party.organisation_id == row.payee_id)
         .map(|(party, _)| party.roles);
     if !payee_roles.is_some_and(|roles| roles.contains(&PartyRole::Payee)) {
         errors.push(FieldError::at_pointer(
@@ -213,12 +192,12 @@ fn check_commitment(
             "the payee must be a party of the contract with the payee role",
         ));
     }
-    if let Some(equipment_id) = &row.equipment_id {
-        match equipments::find(conn, super::stored_id(equipment_id)?)? {
+    if let Some(equipment_id) = row.equipment_id {
+        match equipments::find(conn, equipment_id)? {
             None => {
                 errors.push(FieldError::at_pointer("/equipment_id", "UNKNOWN_EQUIPMENT", "no equipment has this id"));
             }
-            Some(equipment) if equipment.manager_id.to_string() != row.payee_id => {
+            Some(equipment) if equipment.manager_id != row.payee_id => {
                 errors.push(FieldError::at_pointer(
                     "/equipment_id",
                     "EQUIPMENT_OF_ANOTHER_MANAGER",
@@ -257,13 +236,8 @@ fn check_commitment(
 }
 
 /// The commitment `id` if its contract is in the caller's scope; 404 otherwise.
-pub(crate) fn find_commitment(conn: &mut DbConnection, caller: &Caller, id: &str) -> ApiResult<CommitmentRow> {
+pub(crate) fn find_commitment(conn: &mut DbConnection, caller: &Caller, id: Uuid) -> ApiResult<CommitmentRow> {
     Ok(repo::find(conn, &caller.scope(), id)?.ok_or(ApiError::NotFound)?.0)
-}
-
-/// The yearly amounts of one commitment, by year.
-pub(crate) fn years_of(conn: &mut DbConnection, id: &str) -> ApiResult<BTreeMap<i64, i64>> {
-    Ok(repo::years(conn, &[id.to_owned()])?.remove(id).unwrap_or_default())
 }
 
 /// Generates the schedule of the years in `only` again with `rule` (see [`schedule::replan`]).
@@ -274,8 +248,8 @@ pub(crate) fn regenerate(
     only: &BTreeSet<i64>,
     rule: &ScheduleRule,
 ) -> ApiResult<()> {
-    let paid = repo::paid_totals(conn, std::slice::from_ref(&commitment.id))?;
-    let stored: Vec<StoredLine> = repo::lines(conn, &commitment.id)?
+    let paid = repo::paid_totals(conn, &[commitment.id])?;
+    let stored: Vec<StoredLine<Uuid>> = repo::lines(conn, commitment.id)?
         .into_iter()
         .map(|line| StoredLine {
             has_payments: paid.by_line.contains_key(&line.id),
@@ -293,8 +267,8 @@ pub(crate) fn regenerate(
         .add
         .into_iter()
         .map(|(year, line)| LineRow {
-            id: db::new_id(),
-            commitment_id: commitment.id.clone(),
+            id: Uuid::new_v4(),
+            commitment_id: commitment.id,
             year,
             kind: line.kind,
             due_on: line.due_on,
@@ -315,7 +289,7 @@ fn reschedule_after_correction(
     old: &BTreeMap<i64, i64>,
     new: &BTreeMap<i64, i64>,
 ) -> ApiResult<()> {
-    let paid = repo::paid_totals(conn, std::slice::from_ref(&commitment.id))?;
+    let paid = repo::paid_totals(conn, &[commitment.id])?;
     let paid_by_year: BTreeMap<i64, i64> = paid.by_year.iter().map(|((_, year), &amount)| (*year, amount)).collect();
     let errors: Vec<FieldError> = schedule::below_paid(&paid_by_year, new)
         .into_iter()
@@ -330,7 +304,7 @@ fn reschedule_after_correction(
     if !errors.is_empty() {
         return Err(ApiError::validation(errors));
     }
-    if !repo::lines(conn, &commitment.id)?.is_empty() {
+    if !repo::lines(conn, commitment.id)?.is_empty() {
         regenerate(conn, commitment, new, &schedule::changed_years(old, new), &stored_rule(commitment)?)?;
     }
     Ok(())
@@ -347,14 +321,9 @@ pub async fn list_commitments(
 ) -> ApiResult<HttpResponse> {
     write::read_parts(&pool, caller, id.into_inner(), |conn, contract| {
         let rows = repo::list(conn, std::slice::from_ref(&contract.row().id))?;
-        let ids: Vec<String> = rows.iter().map(|row| row.id.clone()).collect();
+        let ids: Vec<Uuid> = rows.iter().map(|row| row.id).collect();
         let mut years = repo::years(conn, &ids)?;
-        rows.into_iter()
-            .map(|row| {
-                let row_years = years.remove(&row.id).unwrap_or_default();
-                commitment_view(&row, &row_years)
-            })
-            .collect()
+        rows.iter().map(|row| commitment_view(row, &years.remove(&row.id).unwrap_or_default())).collect()
     })
     .await
 }
@@ -363,14 +332,7 @@ pub async fn list_commitments(
 #[utoipa::path(tag = "funding", params(("id" = Uuid, Path)), responses((status = 200, body = CommitmentView, headers(("ETag" = String))), ReadProblems), security(("bearer" = [])))]
 #[get("/funding-commitments/{id}")]
 pub async fn get_commitment(caller: Caller, id: web::Path<Uuid>, pool: web::Data<DbPool>) -> ApiResult<HttpResponse> {
-    let id = id.into_inner().to_string();
-    let view = db::run(&pool, move |conn| {
-        let row = find_commitment(conn, &caller, &id)?;
-        let years = years_of(conn, &id)?;
-        commitment_view(&row, &years)
-    })
-    .await?;
-    Ok(with_etag(view.version, &view))
+    write::read_commitment(&pool, caller, id.into_inner(), |conn, row| Ok(Some(view_of(conn, &row)?))).await
 }
 
 /// Record a funding commitment in `draft` for a payee party of the contract, with its yearly
@@ -384,14 +346,15 @@ pub async fn create_commitment(
     pool: web::Data<DbPool>,
 ) -> ApiResult<HttpResponse> {
     let IdempotentJson { body, retry } = request;
-    write::change_contract(&pool, caller, retry, id.into_inner(), Access::Manage, move |change| {
+    let contract_id = id.into_inner();
+    write::change_contract(&pool, caller, retry, contract_id, Access::Manage, move |change| {
         change.require_open()?;
         let rule = ScheduleRule::default();
         let row = CommitmentRow {
-            id: db::new_id(),
-            contract_id: change.contract.id().to_owned(),
-            payee_id: body.payee_id.to_string(),
-            equipment_id: body.equipment_id.map(|id| id.to_string()),
+            id: Uuid::new_v4(),
+            contract_id,
+            payee_id: body.payee_id,
+            equipment_id: body.equipment_id,
             programme: body.programme,
             basis: body.basis,
             origin: body.origin,
@@ -400,7 +363,7 @@ pub async fn create_commitment(
             status: CommitmentStatus::Draft,
             decision_date: body.decision_date,
             advance_percent: i64::from(rule.advance_percent),
-            advance_splits: rule.advance_splits.into_iter().map(format_month_day).collect::<Vec<_>>().join(","),
+            advance_splits: rule.splits_text(),
             balance_due: format_month_day(rule.balance_due),
             version: 1,
             created_at: change.at,
@@ -438,13 +401,11 @@ pub async fn update_commitment(
             }
             Ok(()) => {}
         }
-        let old_years = years_of(change.conn, &current.id)?;
+        let old_years = repo::years_of(change.conn, current.id)?;
         let before = commitment_view(&current, &old_years)?;
         let row = change.next(CommitmentRow {
-            payee_id: patch.payee_id.map_or_else(|| current.payee_id.clone(), |id| id.to_string()),
-            equipment_id: patch
-                .equipment_id
-                .map_or_else(|| current.equipment_id.clone(), |id| id.map(|id| id.to_string())),
+            payee_id: patch.payee_id.unwrap_or(current.payee_id),
+            equipment_id: patch.equipment_id.unwrap_or(current.equipment_id),
             programme: patch.programme.unwrap_or(current.programme),
             basis: patch.basis.unwrap_or(current.basis),
             origin: patch.origin.unwrap_or(current.origin),
@@ -477,12 +438,12 @@ pub async fn delete_commitment(
     write::change_commitment(&pool, caller, Retry::none(), id.into_inner(), Access::Manage, move |change, current| {
         change.check(&if_match, current.version)?;
         change.require_open()?;
-        if !commitments::can_delete(current.status, repo::count_payments(change.conn, &current.id)?) {
+        if !commitments::can_delete(current.status, repo::count_payments(change.conn, current.id)?) {
             return Err(ApiError::Conflict("only a draft commitment without payments can be deleted".into()));
         }
-        let years = years_of(change.conn, &current.id)?;
-        repo::delete(change.conn, &change.contract, &current.id)?;
-        change.deleted(&commitment_view(&current, &years)?)
+        let before = view_of(change.conn, &current)?;
+        repo::delete(change.conn, &change.contract, current.id)?;
+        change.deleted(&before)
     })
     .await
 }
@@ -522,7 +483,7 @@ pub async fn transition_commitment(
                 detail: format!("{} condition(s) unmet", unmet.len()),
                 unmet: unmet.into_iter().map(|u| FieldError::condition(u.code, u.detail)).collect(),
             })?;
-        let years = years_of(change.conn, &current.id)?;
+        let years = repo::years_of(change.conn, current.id)?;
         let before = commitment_view(&current, &years)?;
         let row = change.next(CommitmentRow { status: target, ..current });
         repo::update(change.conn, &change.contract, &row, None)?;

@@ -1,7 +1,7 @@
 //! What a contract's funding adds up to, per year and programme: committed, scheduled, paid and
 //! remaining. As JSON, or as CSV for a spreadsheet with `Accept: text/csv`.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, get, web};
@@ -11,11 +11,10 @@ use uuid::Uuid;
 
 use super::contracts::find_in_scope;
 use super::problems::ReadProblems;
-use super::{stored_code, stored_id};
 use crate::auth::Caller;
 use crate::db::funding as repo;
-use crate::db::{self, DbPool};
-use crate::domain::funding::{CommitmentStatus, Programme};
+use crate::db::{self, DbConnection, DbPool};
+use crate::domain::funding::{CommitmentStatus, LineStatus, Programme};
 use crate::error::ApiResult;
 use crate::http::csv::{CsvTable, wants_csv};
 
@@ -57,45 +56,44 @@ pub struct FundingSummary {
     pub draft_cents: i64,
 }
 
-/// Funding figures keyed by (year, programme code).
-pub(crate) type FiguresByYearAndProgramme = BTreeMap<(i64, String), FundingFigures>;
+/// Funding figures by (year, programme code, programme).
+type FiguresTable = BTreeMap<(i64, &'static str, Programme), FundingFigures>;
 
-/// Adds up the money of some commitments per (year, programme).
+/// Adds up the money of the commitments of some contracts per year and programme, in the order
+/// of the year, then of the programme's code; with the yearly amounts of those still in draft.
 pub(crate) fn figures_by_year_and_programme(
-    conn: &mut crate::db::DbConnection,
+    conn: &mut DbConnection,
     contract_ids: &[String],
-) -> ApiResult<(FiguresByYearAndProgramme, i64)> {
-    let commitments = repo::programmes(conn, contract_ids)?;
+) -> ApiResult<(Vec<FundingSummaryRow>, i64)> {
     let (counted, drafts): (Vec<_>, Vec<_>) =
-        commitments.into_iter().partition(|(.., status)| status != CommitmentStatus::Draft.as_str());
-    let ids: Vec<String> = counted.iter().map(|(id, ..)| id.clone()).collect();
-    let draft_ids: Vec<String> = drafts.iter().map(|(id, ..)| id.clone()).collect();
-    let years = repo::years(conn, &ids)?;
+        repo::programmes(conn, contract_ids)?.into_iter().partition(|c| c.status != CommitmentStatus::Draft);
+    let ids: Vec<Uuid> = counted.iter().map(|c| c.id).collect();
+    let draft_ids: Vec<Uuid> = drafts.iter().map(|c| c.id).collect();
     let draft_cents = repo::years(conn, &draft_ids)?.values().flat_map(|years| years.values()).sum();
-    let lines = repo::line_amounts(conn, &ids)?;
-    let paid = repo::paid_totals(conn, &ids)?;
-    let programme_of: BTreeMap<&str, &str> =
-        counted.iter().map(|(id, programme, _)| (id.as_str(), programme.as_str())).collect();
-    let mut table: BTreeMap<(i64, String), FundingFigures> = BTreeMap::new();
-    for (id, years) in &years {
-        let programme = programme_of.get(id.as_str()).copied().unwrap_or("other").to_owned();
+    let programme_of: HashMap<Uuid, Programme> = counted.iter().map(|c| (c.id, c.programme)).collect();
+    let mut table = FiguresTable::new();
+    let key = |id: &Uuid, year: i64| {
+        let programme = programme_of.get(id).copied().unwrap_or(Programme::Other);
+        // Keyed by the code before the programme, so that the rows keep the order of the codes.
+        (year, programme.as_str(), programme)
+    };
+    for (id, years) in &repo::years(conn, &ids)? {
         for (&year, &amount) in years {
-            let entry = table.entry((year, programme.clone())).or_default();
+            let entry = table.entry(key(id, year)).or_default();
             entry.committed_cents += amount;
             entry.remaining_cents += amount;
         }
     }
-    for (commitment_id, year, amount_cents, _) in lines.iter().filter(|(.., status)| status != "cancelled") {
-        let programme = programme_of.get(commitment_id.as_str()).copied().unwrap_or("other").to_owned();
-        table.entry((*year, programme)).or_default().scheduled_cents += amount_cents;
+    for line in repo::line_amounts(conn, &ids)?.iter().filter(|line| line.status != LineStatus::Cancelled) {
+        table.entry(key(&line.commitment_id, line.year)).or_default().scheduled_cents += line.amount_cents;
     }
-    for ((id, year), amount) in &paid.by_year {
-        let programme = programme_of.get(id.as_str()).copied().unwrap_or("other").to_owned();
-        let entry = table.entry((*year, programme)).or_default();
+    for (&(id, year), amount) in &repo::paid_totals(conn, &ids)?.by_year {
+        let entry = table.entry(key(&id, year)).or_default();
         entry.paid_cents += amount;
         entry.remaining_cents -= amount;
     }
-    Ok((table, draft_cents))
+    let rows = table.into_iter().map(|((year, _, programme), figures)| FundingSummaryRow { year, programme, figures });
+    Ok((rows.collect(), draft_cents))
 }
 
 /// Euros with a decimal comma, from cents, exactly: `-1234,05`.
@@ -120,20 +118,17 @@ pub async fn get_funding_summary(
     id: web::Path<Uuid>,
     pool: web::Data<DbPool>,
 ) -> ApiResult<HttpResponse> {
-    let id = id.into_inner().to_string();
+    let contract_id = id.into_inner();
     let csv = wants_csv(&req);
     let summary = db::run(&pool, move |conn| {
+        let id = contract_id.to_string();
         find_in_scope(conn, &caller, &id)?;
-        let (table, draft_cents) = figures_by_year_and_programme(conn, std::slice::from_ref(&id))?;
+        let (rows, draft_cents) = figures_by_year_and_programme(conn, &[id])?;
         let mut totals = FundingFigures::default();
-        let rows = table
-            .into_iter()
-            .map(|((year, programme), figures)| {
-                totals.add(&figures);
-                Ok(FundingSummaryRow { year, programme: stored_code(&programme)?, figures })
-            })
-            .collect::<ApiResult<_>>()?;
-        Ok(FundingSummary { contract_id: stored_id(&id)?, rows, totals, draft_cents })
+        for row in &rows {
+            totals.add(&row.figures);
+        }
+        Ok(FundingSummary { contract_id, rows, totals, draft_cents })
     })
     .await?;
     if !csv {

@@ -135,8 +135,7 @@ fn find_party(conn: &mut DbConnection, contract: &ScopedContract, id: Uuid) -> A
 /// 409 when the party is paid under the contract: it keeps its payee role and its place.
 fn refuse_if_paid(change: &mut ContractChange<'_>, party: &PartyRow, detail: &str) -> ApiResult<()> {
     let contract_ids = std::slice::from_ref(&change.contract.row().id);
-    let payee_id = party.organisation_id.to_string();
-    if funding::list(change.conn, contract_ids)?.iter().any(|c| c.payee_id == payee_id) {
+    if funding::list(change.conn, contract_ids)?.iter().any(|c| c.payee_id == party.organisation_id) {
         return Err(ApiError::Conflict(detail.into()));
     }
     Ok(())

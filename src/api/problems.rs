@@ -93,21 +93,10 @@ problem_set! {
     }
 }
 
-problem_set! {
-    /// A change under a resource that is versioned as a whole (an amendment to a contract, the
-    /// schedule of a commitment): `If-Match` carries the ETag of that resource.
-    GuardedChildProblems {
-        "400" => "The body is malformed (`MALFORMED_REQUEST`) or has an unknown (`UNKNOWN_FIELD`) or read-only field (`READ_ONLY_FIELD`), or If-Match is not a list of entity tags (`INVALID_PARAMETER`)",
-        "403" => "The caller's role does not allow this (`FORBIDDEN`)",
-        "404" => "No such resource in the caller's scope (`NOT_FOUND`)",
-        "409" => "The request conflicts with existing data or with the resource's status (`CONFLICT`)",
-        "412" => "If-Match does not match the current ETag (`PRECONDITION_FAILED`)",
-        "413" => "The body exceeds 256 KiB (`PAYLOAD_TOO_LARGE`)",
-        "415" => "The body is not `application/json` (`UNSUPPORTED_MEDIA_TYPE`)",
-        "422" => "The body breaks a rule; `errors` points at each field (`VALIDATION_FAILED`)",
-        "428" => "If-Match is missing (`PRECONDITION_REQUIRED`)",
-    }
-}
+/// A change under a resource that is versioned as a whole (an amendment to a contract, the
+/// schedule of a commitment): `If-Match` carries the ETag of that resource, and the change can
+/// fail in every way a PATCH can.
+pub type GuardedChildProblems = UpdateProblems;
 
 problem_set! {
     /// A contract transition.

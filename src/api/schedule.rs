@@ -11,12 +11,12 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 use validator::Validate;
 
-use super::funding::{find_commitment, format_month_day, regenerate, stored_rule, years_of};
+use super::funding::{find_commitment, regenerate, stored_rule};
 use super::problems::{ChildListProblems, CreateChildProblems, GuardedChildProblems, ReadProblems};
-use super::stored_id;
 use crate::auth::Caller;
-use crate::db::funding::{self as repo, CommitmentRow, PaymentRow};
-use crate::db::{self, DbConnection, DbPool};
+pub use crate::db::funding::PaymentRow as PaymentView;
+use crate::db::funding::{self as repo, CommitmentRow};
+use crate::db::{DbConnection, DbPool};
 use crate::domain::commitments;
 use crate::domain::funding::{
     CommitmentStatus, LineKind, LineStatus, PaymentRefusal, ScheduleRule, check_payment, parse_month_day,
@@ -25,7 +25,7 @@ use crate::domain::schedule;
 use crate::error::{ApiError, ApiResult, FieldError};
 use crate::http::body::RequestBody;
 use crate::http::idempotency::IdempotentJson;
-use crate::http::pagination::{Page, PageParams, PageRequest, PageTokenKey};
+use crate::http::pagination::{Page, PageParams, PageTokenKey};
 use crate::http::preconditions::IfMatch;
 use crate::http::query::ApiQuery;
 use crate::write::{self, Access};
@@ -53,6 +53,13 @@ pub struct YearTotals {
     pub remaining_cents: i64,
 }
 
+impl YearTotals {
+    /// A year with `committed_cents` committed, before its schedule and payments are counted.
+    fn committed(year: i64, committed_cents: i64) -> Self {
+        Self { year, committed_cents, scheduled_cents: 0, paid_cents: 0, remaining_cents: committed_cents }
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct ScheduleView {
     pub commitment_id: Uuid,
@@ -75,32 +82,13 @@ fn schedule_view(
     commitment: &CommitmentRow,
     years: &BTreeMap<i64, i64>,
 ) -> ApiResult<ScheduleView> {
-    let lines = repo::lines(conn, &commitment.id)?;
-    let paid = repo::paid_totals(conn, std::slice::from_ref(&commitment.id))?;
+    let lines = repo::lines(conn, commitment.id)?;
+    let paid = repo::paid_totals(conn, &[commitment.id])?;
     let today = chrono::Utc::now().date_naive();
-    let mut totals: BTreeMap<i64, YearTotals> = years
-        .iter()
-        .map(|(&year, &committed)| {
-            (
-                year,
-                YearTotals {
-                    year,
-                    committed_cents: committed,
-                    scheduled_cents: 0,
-                    paid_cents: 0,
-                    remaining_cents: committed,
-                },
-            )
-        })
-        .collect();
-    for ((_, year), amount) in &paid.by_year {
-        let entry = totals.entry(*year).or_insert(YearTotals {
-            year: *year,
-            committed_cents: 0,
-            scheduled_cents: 0,
-            paid_cents: 0,
-            remaining_cents: 0,
-        });
+    let mut totals: BTreeMap<i64, YearTotals> =
+        years.iter().map(|(&year, &committed)| (year, YearTotals::committed(year, committed))).collect();
+    for (&(_, year), amount) in &paid.by_year {
+        let entry = totals.entry(year).or_insert_with(|| YearTotals::committed(year, 0));
         entry.paid_cents += amount;
         entry.remaining_cents -= amount;
     }
@@ -113,32 +101,29 @@ fn schedule_view(
             {
                 entry.scheduled_cents += line.amount_cents;
             }
-            Ok(ScheduleLineView {
-                id: stored_id(&line.id)?,
+            ScheduleLineView {
+                id: line.id,
                 year: line.year,
                 kind: line.kind,
                 due_on: line.due_on,
                 amount_cents: line.amount_cents,
                 paid_cents,
                 status: schedule::seen_status(line.status, line.amount_cents, paid_cents, line.due_on, today),
-            })
+            }
         })
-        .collect::<ApiResult<_>>()?;
-    Ok(ScheduleView { commitment_id: stored_id(&commitment.id)?, lines, years: totals.into_values().collect() })
+        .collect();
+    Ok(ScheduleView { commitment_id: commitment.id, lines, years: totals.into_values().collect() })
 }
 
 /// The schedule of a commitment, with each line's paid amount and each year's totals.
 #[utoipa::path(tag = "funding", params(("id" = Uuid, Path)), responses((status = 200, body = ScheduleView), ReadProblems), security(("bearer" = [])))]
 #[get("/funding-commitments/{id}/schedule")]
 pub async fn get_schedule(caller: Caller, id: web::Path<Uuid>, pool: web::Data<DbPool>) -> ApiResult<HttpResponse> {
-    let id = id.into_inner().to_string();
-    let view = db::run(&pool, move |conn| {
-        let commitment = find_commitment(conn, &caller, &id)?;
-        let years = years_of(conn, &id)?;
-        schedule_view(conn, &commitment, &years)
+    write::read_commitment(&pool, caller, id.into_inner(), |conn, commitment| {
+        let years = repo::years_of(conn, commitment.id)?;
+        Ok(Some(schedule_view(conn, &commitment, &years)?))
     })
-    .await?;
-    Ok(HttpResponse::Ok().json(view))
+    .await
 }
 
 #[derive(Debug, Deserialize, Validate, ToSchema)]
@@ -218,47 +203,16 @@ pub async fn generate_schedule(
             return Err(ApiError::Conflict("the commitment is closed".into()));
         }
         let rule = rule_from(&body, &stored_rule(&current)?)?;
-        let years = years_of(change.conn, &current.id)?;
+        let years = repo::years_of(change.conn, current.id)?;
         let before = schedule_view(change.conn, &current, &years)?;
         let all_years: BTreeSet<i64> = years.keys().copied().chain(before.lines.iter().map(|line| line.year)).collect();
         regenerate(change.conn, &current, &years, &all_years, &rule)?;
-        let row = change.next(CommitmentRow {
-            advance_percent: i64::from(rule.advance_percent),
-            advance_splits: rule.advance_splits.iter().copied().map(format_month_day).collect::<Vec<_>>().join(","),
-            balance_due: format_month_day(rule.balance_due),
-            ..current
-        });
+        let row = change.next(current.with_rule(&rule));
         repo::update(change.conn, &change.contract, &row, None)?;
         let after = schedule_view(change.conn, &row, &years)?;
         change.updated(&before, &after, None)
     })
     .await
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct PaymentView {
-    pub id: Uuid,
-    pub commitment_id: Uuid,
-    pub schedule_line_id: Uuid,
-    pub year: i64,
-    pub paid_on: NaiveDate,
-    /// Negative for a recovery of an overpayment.
-    pub amount_cents: i64,
-    pub reference: String,
-    pub created_at: String,
-}
-
-fn payment_view(row: PaymentRow) -> ApiResult<PaymentView> {
-    Ok(PaymentView {
-        id: stored_id(&row.id)?,
-        commitment_id: stored_id(&row.commitment_id)?,
-        schedule_line_id: stored_id(&row.schedule_line_id)?,
-        year: row.year,
-        paid_on: row.paid_on,
-        amount_cents: row.amount_cents,
-        reference: row.reference,
-        created_at: db::rfc3339(row.created_at),
-    })
 }
 
 #[derive(Debug, Deserialize, Validate, ToSchema)]
@@ -336,7 +290,7 @@ pub async fn create_payment(
                 commitment.status
             )));
         }
-        let Some(line) = repo::find_line(change.conn, &commitment.id, &payment.schedule_line_id.to_string())?
+        let Some(line) = repo::find_line(change.conn, commitment.id, payment.schedule_line_id)?
             .filter(|line| line.status != LineStatus::Cancelled)
         else {
             return Err(ApiError::validation(vec![FieldError::at_pointer(
@@ -345,14 +299,14 @@ pub async fn create_payment(
                 "no line of this commitment's schedule has this id",
             )]));
         };
-        let committed = years_of(change.conn, &commitment.id)?.get(&line.year).copied().unwrap_or(0);
-        let (year_paid, line_paid) = repo::paid_in_year(change.conn, &commitment.id, line.year, &line.id)?;
+        let committed = repo::years_of(change.conn, commitment.id)?.get(&line.year).copied().unwrap_or(0);
+        let (year_paid, line_paid) = repo::paid_in_year(change.conn, commitment.id, line.year, line.id)?;
         check_payment(payment.amount_cents, committed, year_paid, line.amount_cents, line_paid)
             .map_err(|error| refusal(&error, payment.amount_cents))?;
-        let row = PaymentRow {
-            id: db::new_id(),
-            commitment_id: commitment.id.clone(),
-            schedule_line_id: line.id.clone(),
+        let row = PaymentView {
+            id: Uuid::new_v4(),
+            commitment_id: commitment.id,
+            schedule_line_id: line.id,
             year: line.year,
             paid_on: payment.paid_on,
             amount_cents: payment.amount_cents,
@@ -360,9 +314,9 @@ pub async fn create_payment(
             created_at: change.at,
         };
         let status = schedule::status_after_payment(line.amount_cents, line_paid + payment.amount_cents);
-        repo::set_line_status(change.conn, &line.id, status, change.at)?;
+        repo::set_line_status(change.conn, line.id, status, change.at)?;
         repo::insert_payment(change.conn, &change.contract, &row)?;
-        change.created_with_reason(&payment_view(row)?, payment.reason.as_deref())
+        change.created_with_reason(&row, payment.reason.as_deref())
     })
     .await
 }
@@ -386,21 +340,14 @@ pub async fn list_payments(
     pool: web::Data<DbPool>,
     tokens: web::Data<PageTokenKey>,
 ) -> ApiResult<HttpResponse> {
-    let id = id.into_inner().to_string();
+    let id = id.into_inner();
     let params = PageParams { page_size: query.page_size, page_token: query.page_token.as_deref() };
-    let page = PageRequest::new(&tokens, &params, format!("payments|{id}|{}", caller.fingerprint()))?;
-    let page = db::run(&pool, move |conn| {
-        find_commitment(conn, &caller, &id)?;
-        let rows = repo::payments(conn, &id, page.after.as_deref(), page.fetch_limit())?;
-        page.try_finish(
-            &tokens,
-            rows,
-            |row| format!("{}|{}", row.created_at.format("%Y-%m-%dT%H:%M:%S%.6f"), row.id),
-            payment_view,
-        )
+    let binding = format!("payments|{id}|{}", caller.fingerprint());
+    write::read_page(&pool, tokens, params, binding, repo::payment_cursor, move |conn, after, limit| {
+        find_commitment(conn, &caller, id)?;
+        Ok(repo::payments(conn, id, after, limit)?)
     })
-    .await?;
-    Ok(HttpResponse::Ok().json(page))
+    .await
 }
 
 /// One payment.
@@ -412,11 +359,8 @@ pub async fn get_payment(
     pool: web::Data<DbPool>,
 ) -> ApiResult<HttpResponse> {
     let (id, payment_id) = ids.into_inner();
-    let (id, payment_id) = (id.to_string(), payment_id.to_string());
-    let view = db::run(&pool, move |conn| {
-        find_commitment(conn, &caller, &id)?;
-        repo::find_payment(conn, &id, &payment_id)?.map(payment_view).transpose()?.ok_or(ApiError::NotFound)
+    write::read_commitment(&pool, caller, id, move |conn, commitment| {
+        Ok(repo::find_payment(conn, commitment.id, payment_id)?)
     })
-    .await?;
-    Ok(HttpResponse::Ok().json(view))
+    .await
 }

@@ -14,7 +14,7 @@ use diesel::prelude::*;
 
 use super::DbConnection;
 use super::schema::{contract_parties, events, organisations};
-use crate::auth::Caller;
+use crate::auth::{Caller, Scope};
 
 const EVENTS_LOCK: &str = "events";
 
@@ -82,18 +82,10 @@ pub fn record(conn: &mut DbConnection, event: &NewEvent<'_>) -> QueryResult<()> 
     Ok(())
 }
 
-/// Which events a caller reads.
-#[derive(Debug, Clone)]
-pub enum EventScope {
-    Everything,
-    /// Those of these départements, and the catalogue's (which have none).
-    Departments(Vec<String>),
-    /// Those of the contracts one of these SIRENs is party to.
-    PartyTo(Vec<String>),
-}
-
-/// Up to `limit` events after `after` in `scope`, oldest first.
-pub fn list(conn: &mut DbConnection, scope: &EventScope, after: i64, limit: i64) -> QueryResult<Vec<EventRow>> {
+/// Up to `limit` events after `after` in `scope`, oldest first: all of them, those of some
+/// départements and the catalogue's (which have none), or those of the contracts one of some
+/// SIRENs is party to.
+pub fn list(conn: &mut DbConnection, scope: &Scope, after: i64, limit: i64) -> QueryResult<Vec<EventRow>> {
     let mut query = events::table
         .filter(events::id.gt(after))
         .order(events::id)
@@ -101,18 +93,18 @@ pub fn list(conn: &mut DbConnection, scope: &EventScope, after: i64, limit: i64)
         .select(EventRow::as_select())
         .into_boxed();
     match scope {
-        EventScope::Everything => {}
-        EventScope::Departments(departments) => {
+        Scope::Everything => {}
+        Scope::Departments(departments) => {
             query = query.filter(
                 events::department
-                    .eq_any(departments.clone())
+                    .eq_any(departments.iter().cloned().collect::<Vec<_>>())
                     .or(events::department.is_null().and(events::contract_id.is_null())),
             );
         }
-        EventScope::PartyTo(sirens) => {
+        Scope::PartyTo(sirens) => {
             let contracts = contract_parties::table
                 .inner_join(organisations::table)
-                .filter(organisations::siren.eq_any(sirens.clone()))
+                .filter(organisations::siren.eq_any(sirens.iter().cloned().collect::<Vec<_>>()))
                 .select(contract_parties::contract_id);
             query = query.filter(events::contract_id.assume_not_null().eq_any(contracts));
         }
@@ -123,27 +115,4 @@ pub fn list(conn: &mut DbConnection, scope: &EventScope, after: i64, limit: i64)
 /// The last event id committed, as this transaction sees it.
 pub fn last_id(conn: &mut DbConnection) -> QueryResult<i64> {
     events::table.select(diesel::dsl::max(events::id)).first::<Option<i64>>(conn).map(Option::unwrap_or_default)
-}
-
-impl<'a> NewEvent<'a> {
-    /// A change to a directory entry (organisation, equipment, indicator), outside any contract.
-    pub fn directory(
-        caller: &'a Caller,
-        resource: &'a str,
-        action: &'a str,
-        resource_id: &'a str,
-        department: Option<&'a str>,
-        after: Option<&impl serde::Serialize>,
-    ) -> Self {
-        Self {
-            caller,
-            at: super::now(),
-            resource,
-            action,
-            resource_id,
-            contract_id: None,
-            department,
-            body: after.and_then(|view| serde_json::to_string(view).ok()),
-        }
-    }
 }

@@ -5,20 +5,28 @@ use std::collections::{BTreeMap, HashMap};
 
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
+use serde::Serialize;
+use utoipa::ToSchema;
+use uuid::Uuid;
 
 use super::contracts::{ContractRow, ScopedContract, find as find_contract};
 use super::schema::{funding_commitments, funding_years, payments, schedule_lines};
+use super::stored::rfc3339_json;
 use super::{DbConnection, versioned};
 use crate::auth::Scope;
-use crate::domain::funding::{Basis, CommitmentStatus, LineKind, LineStatus, Origin, Programme};
+use crate::domain::funding::{Basis, CommitmentStatus, LineKind, LineStatus, Origin, Programme, ScheduleRule};
 
 #[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = funding_commitments, treat_none_as_null = true)]
 pub struct CommitmentRow {
-    pub id: String,
-    pub contract_id: String,
-    pub payee_id: String,
-    pub equipment_id: Option<String>,
+    #[diesel(deserialize_as = String, serialize_as = String)]
+    pub id: Uuid,
+    #[diesel(deserialize_as = String, serialize_as = String)]
+    pub contract_id: Uuid,
+    #[diesel(deserialize_as = String, serialize_as = String)]
+    pub payee_id: Uuid,
+    #[diesel(deserialize_as = crate::db::stored::NullableText, serialize_as = crate::db::stored::NullableText)]
+    pub equipment_id: Option<Uuid>,
     #[diesel(deserialize_as = String, serialize_as = String)]
     pub programme: Programme,
     #[diesel(deserialize_as = String, serialize_as = String)]
@@ -40,11 +48,31 @@ pub struct CommitmentRow {
 
 versioned!(CommitmentRow);
 
+impl CommitmentRow {
+    /// The schedule rule kept in three columns; `None` when a stored part of it is out of range.
+    pub fn rule(&self) -> Option<ScheduleRule> {
+        ScheduleRule::from_text(self.advance_percent, &self.advance_splits, &self.balance_due)
+    }
+
+    /// The row with `rule` as its schedule rule.
+    #[must_use]
+    pub fn with_rule(self, rule: &ScheduleRule) -> Self {
+        Self {
+            advance_percent: i64::from(rule.advance_percent),
+            advance_splits: rule.splits_text(),
+            balance_due: crate::domain::funding::format_month_day(rule.balance_due),
+            ..self
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = schedule_lines, treat_none_as_null = true)]
 pub struct LineRow {
-    pub id: String,
-    pub commitment_id: String,
+    #[diesel(deserialize_as = String, serialize_as = String)]
+    pub id: Uuid,
+    #[diesel(deserialize_as = String, serialize_as = String)]
+    pub commitment_id: Uuid,
     pub year: i64,
     #[diesel(deserialize_as = String, serialize_as = String)]
     pub kind: LineKind,
@@ -56,27 +84,65 @@ pub struct LineRow {
     pub updated_at: NaiveDateTime,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable)]
+/// Money paid on a schedule line; it never changes once recorded.
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable, Serialize, ToSchema)]
 #[diesel(table_name = payments)]
+#[schema(as = PaymentView)]
 pub struct PaymentRow {
-    pub id: String,
-    pub commitment_id: String,
-    pub schedule_line_id: String,
+    #[diesel(deserialize_as = String, serialize_as = String)]
+    pub id: Uuid,
+    #[diesel(deserialize_as = String, serialize_as = String)]
+    pub commitment_id: Uuid,
+    #[diesel(deserialize_as = String, serialize_as = String)]
+    pub schedule_line_id: Uuid,
     pub year: i64,
     pub paid_on: NaiveDate,
+    /// Negative for a recovery of an overpayment.
     pub amount_cents: i64,
     pub reference: String,
+    #[serde(serialize_with = "rfc3339_json")]
+    #[schema(value_type = String)]
     pub created_at: NaiveDateTime,
 }
 
+/// What sums need of a commitment.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = funding_commitments)]
+pub struct CommitmentProgramme {
+    #[diesel(deserialize_as = String)]
+    pub id: Uuid,
+    #[diesel(deserialize_as = String)]
+    pub programme: Programme,
+    #[diesel(deserialize_as = String)]
+    pub status: CommitmentStatus,
+}
+
+/// What sums need of a schedule line, without the dates and timestamps whose parsing dominates
+/// reading many lines.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = schedule_lines)]
+pub struct LineAmount {
+    #[diesel(deserialize_as = String)]
+    pub commitment_id: Uuid,
+    pub year: i64,
+    pub amount_cents: i64,
+    #[diesel(deserialize_as = String)]
+    pub status: LineStatus,
+}
+
+/// The stored form of some ids, for `IN (…)`.
+fn texts(ids: &[Uuid]) -> Vec<String> {
+    ids.iter().map(Uuid::to_string).collect()
+}
+
 /// The commitment `id` and its contract, if the contract is in `scope`.
-pub fn find(conn: &mut DbConnection, scope: &Scope, id: &str) -> QueryResult<Option<(CommitmentRow, ContractRow)>> {
+pub fn find(conn: &mut DbConnection, scope: &Scope, id: Uuid) -> QueryResult<Option<(CommitmentRow, ContractRow)>> {
     let Some(commitment) =
-        funding_commitments::table.find(id).select(CommitmentRow::as_select()).first(conn).optional()?
+        funding_commitments::table.find(id.to_string()).select(CommitmentRow::as_select()).first(conn).optional()?
     else {
         return Ok(None);
     };
-    Ok(find_contract(conn, scope, &commitment.contract_id)?.map(|contract| (commitment, contract)))
+    Ok(find_contract(conn, scope, &commitment.contract_id.to_string())?.map(|contract| (commitment, contract)))
 }
 
 pub fn list(conn: &mut DbConnection, contract_ids: &[String]) -> QueryResult<Vec<CommitmentRow>> {
@@ -87,49 +153,68 @@ pub fn list(conn: &mut DbConnection, contract_ids: &[String]) -> QueryResult<Vec
         .load(conn)
 }
 
-/// (id, programme, status) of the commitments of some contracts: what sums need.
-pub fn programmes(conn: &mut DbConnection, contract_ids: &[String]) -> QueryResult<Vec<(String, String, String)>> {
+/// The programme and status of the commitments of some contracts: what sums need.
+pub fn programmes(conn: &mut DbConnection, contract_ids: &[String]) -> QueryResult<Vec<CommitmentProgramme>> {
     funding_commitments::table
         .filter(funding_commitments::contract_id.eq_any(contract_ids))
-        .select((funding_commitments::id, funding_commitments::programme, funding_commitments::status))
+        .select(CommitmentProgramme::as_select())
         .load(conn)
 }
 
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = funding_years)]
+struct YearRow {
+    #[diesel(deserialize_as = String)]
+    commitment_id: Uuid,
+    year: i64,
+    amount_cents: i64,
+}
+
 /// The yearly amounts of each commitment, by year.
-pub fn years(conn: &mut DbConnection, commitment_ids: &[String]) -> QueryResult<HashMap<String, BTreeMap<i64, i64>>> {
-    let rows: Vec<(String, i64, i64)> = funding_years::table
-        .filter(funding_years::commitment_id.eq_any(commitment_ids))
-        .select((funding_years::commitment_id, funding_years::year, funding_years::amount_cents))
+pub fn years(conn: &mut DbConnection, commitment_ids: &[Uuid]) -> QueryResult<HashMap<Uuid, BTreeMap<i64, i64>>> {
+    let rows: Vec<YearRow> = funding_years::table
+        .filter(funding_years::commitment_id.eq_any(texts(commitment_ids)))
+        .select(YearRow::as_select())
         .load(conn)?;
-    let mut out: HashMap<String, BTreeMap<i64, i64>> = HashMap::new();
-    for (id, year, amount) in rows {
-        out.entry(id).or_default().insert(year, amount);
+    let mut out: HashMap<Uuid, BTreeMap<i64, i64>> = HashMap::new();
+    for row in rows {
+        out.entry(row.commitment_id).or_default().insert(row.year, row.amount_cents);
     }
     Ok(out)
 }
 
+/// The yearly amounts of one commitment, by year.
+pub fn years_of(conn: &mut DbConnection, commitment_id: Uuid) -> QueryResult<BTreeMap<i64, i64>> {
+    Ok(years(conn, &[commitment_id])?.remove(&commitment_id).unwrap_or_default())
+}
+
 /// The contract a commitment belongs to, before any scope is known: the write pipeline locks that
 /// contract, then reads the commitment through it with [`find_in`].
-pub fn contract_of(conn: &mut DbConnection, commitment_id: &str) -> QueryResult<Option<String>> {
-    funding_commitments::table.find(commitment_id).select(funding_commitments::contract_id).first(conn).optional()
+pub fn contract_of(conn: &mut DbConnection, commitment_id: Uuid) -> QueryResult<Option<String>> {
+    funding_commitments::table
+        .find(commitment_id.to_string())
+        .select(funding_commitments::contract_id)
+        .first(conn)
+        .optional()
 }
 
 /// The commitment `id` of `contract`.
-pub fn find_in(conn: &mut DbConnection, contract: &ScopedContract, id: &str) -> QueryResult<Option<CommitmentRow>> {
+pub fn find_in(conn: &mut DbConnection, contract: &ScopedContract, id: Uuid) -> QueryResult<Option<CommitmentRow>> {
     funding_commitments::table
         .filter(funding_commitments::contract_id.eq(contract.id()))
-        .filter(funding_commitments::id.eq(id))
+        .filter(funding_commitments::id.eq(id.to_string()))
         .select(CommitmentRow::as_select())
         .first(conn)
         .optional()
 }
 
-fn write_years(conn: &mut DbConnection, commitment_id: &str, years: &BTreeMap<i64, i64>) -> QueryResult<()> {
-    diesel::delete(funding_years::table.filter(funding_years::commitment_id.eq(commitment_id))).execute(conn)?;
+fn write_years(conn: &mut DbConnection, commitment_id: Uuid, years: &BTreeMap<i64, i64>) -> QueryResult<()> {
+    let commitment_id = commitment_id.to_string();
+    diesel::delete(funding_years::table.filter(funding_years::commitment_id.eq(&commitment_id))).execute(conn)?;
     for (year, amount) in years {
         diesel::insert_into(funding_years::table)
             .values((
-                funding_years::commitment_id.eq(commitment_id),
+                funding_years::commitment_id.eq(&commitment_id),
                 funding_years::year.eq(year),
                 funding_years::amount_cents.eq(amount),
             ))
@@ -138,16 +223,19 @@ fn write_years(conn: &mut DbConnection, commitment_id: &str, years: &BTreeMap<i6
     Ok(())
 }
 
-/// Adds a commitment, with its yearly amounts, to `contract`.
+/// Adds a commitment of `contract`, with its yearly amounts; a row naming another contract is
+/// not written.
 pub fn insert(
     conn: &mut DbConnection,
     contract: &ScopedContract,
     row: &CommitmentRow,
     years: &BTreeMap<i64, i64>,
 ) -> QueryResult<()> {
-    let row = CommitmentRow { contract_id: contract.id().to_owned(), ..row.clone() };
+    if row.contract_id.to_string() != contract.id() {
+        return Err(diesel::result::Error::NotFound);
+    }
     diesel::insert_into(funding_commitments::table).values(row.clone()).execute(conn)?;
-    write_years(conn, &row.id, years)
+    write_years(conn, row.id, years)
 }
 
 /// Writes a commitment of `contract` (and its years when given), under the contract's lock.
@@ -158,18 +246,20 @@ pub fn update(
     years: Option<&BTreeMap<i64, i64>>,
 ) -> QueryResult<()> {
     let of_contract = funding_commitments::table.filter(funding_commitments::contract_id.eq(contract.id()));
-    diesel::update(of_contract.filter(funding_commitments::id.eq(&row.id))).set(row.clone()).execute(conn)?;
+    diesel::update(of_contract.filter(funding_commitments::id.eq(row.id.to_string())))
+        .set(row.clone())
+        .execute(conn)?;
     if let Some(years) = years {
-        write_years(conn, &row.id, years)?;
+        write_years(conn, row.id, years)?;
     }
     Ok(())
 }
 
 /// Deletes a commitment of `contract` that has no payment, with its years and schedule.
-pub fn delete(conn: &mut DbConnection, contract: &ScopedContract, id: &str) -> QueryResult<()> {
+pub fn delete(conn: &mut DbConnection, contract: &ScopedContract, id: Uuid) -> QueryResult<()> {
     let of_contract = funding_commitments::table.filter(funding_commitments::contract_id.eq(contract.id()));
     let Some(id) = of_contract
-        .filter(funding_commitments::id.eq(id))
+        .filter(funding_commitments::id.eq(id.to_string()))
         .select(funding_commitments::id)
         .first::<String>(conn)
         .optional()?
@@ -181,44 +271,35 @@ pub fn delete(conn: &mut DbConnection, contract: &ScopedContract, id: &str) -> Q
     diesel::delete(funding_commitments::table.filter(funding_commitments::id.eq(&id))).execute(conn).map(|_| ())
 }
 
-pub fn lines(conn: &mut DbConnection, commitment_id: &str) -> QueryResult<Vec<LineRow>> {
+pub fn lines(conn: &mut DbConnection, commitment_id: Uuid) -> QueryResult<Vec<LineRow>> {
     schedule_lines::table
-        .filter(schedule_lines::commitment_id.eq(commitment_id))
+        .filter(schedule_lines::commitment_id.eq(commitment_id.to_string()))
         .order((schedule_lines::year, schedule_lines::due_on, schedule_lines::kind, schedule_lines::id))
         .select(LineRow::as_select())
         .load(conn)
 }
 
-/// (commitment, year, amount, status) of every schedule line of some commitments: what sums need,
-/// without the dates and timestamps whose parsing dominates reading many lines.
-pub fn line_amounts(
-    conn: &mut DbConnection,
-    commitment_ids: &[String],
-) -> QueryResult<Vec<(String, i64, i64, String)>> {
+/// The amounts of every schedule line of some commitments: what sums need.
+pub fn line_amounts(conn: &mut DbConnection, commitment_ids: &[Uuid]) -> QueryResult<Vec<LineAmount>> {
     schedule_lines::table
-        .filter(schedule_lines::commitment_id.eq_any(commitment_ids))
-        .select((
-            schedule_lines::commitment_id,
-            schedule_lines::year,
-            schedule_lines::amount_cents,
-            schedule_lines::status,
-        ))
+        .filter(schedule_lines::commitment_id.eq_any(texts(commitment_ids)))
+        .select(LineAmount::as_select())
         .load(conn)
 }
 
-pub fn find_line(conn: &mut DbConnection, commitment_id: &str, id: &str) -> QueryResult<Option<LineRow>> {
+pub fn find_line(conn: &mut DbConnection, commitment_id: Uuid, id: Uuid) -> QueryResult<Option<LineRow>> {
     schedule_lines::table
-        .filter(schedule_lines::commitment_id.eq(commitment_id))
-        .filter(schedule_lines::id.eq(id))
+        .filter(schedule_lines::commitment_id.eq(commitment_id.to_string()))
+        .filter(schedule_lines::id.eq(id.to_string()))
         .select(LineRow::as_select())
         .first(conn)
         .optional()
 }
 
 /// Replaces the schedule of one year: deletes `remove` (lines without payments) and inserts `add`.
-pub fn replace_lines(conn: &mut DbConnection, remove: &[String], add: Vec<LineRow>) -> QueryResult<()> {
+pub fn replace_lines(conn: &mut DbConnection, remove: &[Uuid], add: Vec<LineRow>) -> QueryResult<()> {
     if !remove.is_empty() {
-        diesel::delete(schedule_lines::table.filter(schedule_lines::id.eq_any(remove))).execute(conn)?;
+        diesel::delete(schedule_lines::table.filter(schedule_lines::id.eq_any(texts(remove)))).execute(conn)?;
     }
     for line in add {
         diesel::insert_into(schedule_lines::table).values(line).execute(conn)?;
@@ -226,8 +307,8 @@ pub fn replace_lines(conn: &mut DbConnection, remove: &[String], add: Vec<LineRo
     Ok(())
 }
 
-pub fn set_line_status(conn: &mut DbConnection, id: &str, status: LineStatus, at: NaiveDateTime) -> QueryResult<()> {
-    diesel::update(schedule_lines::table.filter(schedule_lines::id.eq(id)))
+pub fn set_line_status(conn: &mut DbConnection, id: Uuid, status: LineStatus, at: NaiveDateTime) -> QueryResult<()> {
+    diesel::update(schedule_lines::table.filter(schedule_lines::id.eq(id.to_string())))
         .set((schedule_lines::status.eq(status.as_str()), schedule_lines::updated_at.eq(at)))
         .execute(conn)
         .map(|_| ())
@@ -236,38 +317,59 @@ pub fn set_line_status(conn: &mut DbConnection, id: &str, status: LineStatus, at
 /// Paid totals of some commitments: by (commitment, year) and by schedule line.
 #[derive(Debug, Default)]
 pub struct PaidTotals {
-    pub by_year: HashMap<(String, i64), i64>,
-    pub by_line: HashMap<String, i64>,
+    pub by_year: HashMap<(Uuid, i64), i64>,
+    pub by_line: HashMap<Uuid, i64>,
 }
 
-pub fn paid_totals(conn: &mut DbConnection, commitment_ids: &[String]) -> QueryResult<PaidTotals> {
-    let rows: Vec<(String, String, i64, i64)> = payments::table
-        .filter(payments::commitment_id.eq_any(commitment_ids))
-        .select((payments::commitment_id, payments::schedule_line_id, payments::year, payments::amount_cents))
+/// What totals need of a payment.
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = payments)]
+struct PaidAmount {
+    #[diesel(deserialize_as = String)]
+    commitment_id: Uuid,
+    #[diesel(deserialize_as = String)]
+    schedule_line_id: Uuid,
+    year: i64,
+    amount_cents: i64,
+}
+
+pub fn paid_totals(conn: &mut DbConnection, commitment_ids: &[Uuid]) -> QueryResult<PaidTotals> {
+    let rows: Vec<PaidAmount> = payments::table
+        .filter(payments::commitment_id.eq_any(texts(commitment_ids)))
+        .select(PaidAmount::as_select())
         .load(conn)?;
     let mut totals = PaidTotals::default();
-    for (commitment_id, line_id, year, amount) in rows {
-        *totals.by_year.entry((commitment_id, year)).or_default() += amount;
-        *totals.by_line.entry(line_id).or_default() += amount;
+    for row in rows {
+        *totals.by_year.entry((row.commitment_id, row.year)).or_default() += row.amount_cents;
+        *totals.by_line.entry(row.schedule_line_id).or_default() += row.amount_cents;
     }
     Ok(totals)
 }
 
+/// How a payment's creation time is written in the cursor of a list of payments.
+const CURSOR_TIME: &str = "%Y-%m-%dT%H:%M:%S%.6f";
+
+/// Where a list of payments continues after `row`: payments are listed by creation, then id.
+pub fn payment_cursor(row: &PaymentRow) -> String {
+    format!("{}|{}", row.created_at.format(CURSOR_TIME), row.id)
+}
+
+/// Up to `limit` payments of a commitment after the [`payment_cursor`] `after`, oldest first.
 pub fn payments(
     conn: &mut DbConnection,
-    commitment_id: &str,
+    commitment_id: Uuid,
     after: Option<&str>,
     limit: i64,
 ) -> QueryResult<Vec<PaymentRow>> {
     let mut query = payments::table
-        .filter(payments::commitment_id.eq(commitment_id))
+        .filter(payments::commitment_id.eq(commitment_id.to_string()))
         .order((payments::created_at, payments::id))
         .limit(limit)
         .select(PaymentRow::as_select())
         .into_boxed();
     let cursor = after.and_then(|cursor| cursor.split_once('|'));
     if let Some((at, id)) = cursor
-        && let Ok(at) = NaiveDateTime::parse_from_str(at, "%Y-%m-%dT%H:%M:%S%.6f")
+        && let Ok(at) = NaiveDateTime::parse_from_str(at, CURSOR_TIME)
     {
         query = query
             .filter(payments::created_at.gt(at).or(payments::created_at.eq(at).and(payments::id.gt(id.to_owned()))));
@@ -275,51 +377,52 @@ pub fn payments(
     query.load(conn)
 }
 
-pub fn count_payments(conn: &mut DbConnection, commitment_id: &str) -> QueryResult<i64> {
-    payments::table.filter(payments::commitment_id.eq(commitment_id)).count().get_result(conn)
+pub fn count_payments(conn: &mut DbConnection, commitment_id: Uuid) -> QueryResult<i64> {
+    payments::table.filter(payments::commitment_id.eq(commitment_id.to_string())).count().get_result(conn)
 }
 
 /// Records a payment on a commitment of `contract`.
 pub fn insert_payment(conn: &mut DbConnection, contract: &ScopedContract, row: &PaymentRow) -> QueryResult<()> {
-    let Some(_) = find_in(conn, contract, &row.commitment_id)? else {
+    let Some(_) = find_in(conn, contract, row.commitment_id)? else {
         return Err(diesel::result::Error::NotFound);
     };
-    diesel::insert_into(payments::table).values(row).execute(conn).map(|_| ())
+    diesel::insert_into(payments::table).values(row.clone()).execute(conn).map(|_| ())
 }
 
 /// Where the payee or equipment of some commitment is used, for delete guards.
 pub fn commitments_using(
     conn: &mut DbConnection,
-    payee_id: Option<&str>,
-    equipment_id: Option<&str>,
+    payee_id: Option<Uuid>,
+    equipment_id: Option<Uuid>,
 ) -> QueryResult<i64> {
     let mut query = funding_commitments::table.into_boxed();
     if let Some(payee_id) = payee_id {
-        query = query.filter(funding_commitments::payee_id.eq(payee_id.to_owned()));
+        query = query.filter(funding_commitments::payee_id.eq(payee_id.to_string()));
     }
     if let Some(equipment_id) = equipment_id {
-        query = query.filter(funding_commitments::equipment_id.eq(equipment_id.to_owned()));
+        query = query.filter(funding_commitments::equipment_id.eq(equipment_id.to_string()));
     }
     query.count().get_result(conn)
 }
 
-pub fn find_payment(conn: &mut DbConnection, commitment_id: &str, id: &str) -> QueryResult<Option<PaymentRow>> {
+pub fn find_payment(conn: &mut DbConnection, commitment_id: Uuid, id: Uuid) -> QueryResult<Option<PaymentRow>> {
     payments::table
-        .filter(payments::commitment_id.eq(commitment_id))
-        .filter(payments::id.eq(id))
+        .filter(payments::commitment_id.eq(commitment_id.to_string()))
+        .filter(payments::id.eq(id.to_string()))
         .select(PaymentRow::as_select())
         .first(conn)
         .optional()
 }
 
 /// What was paid on one year of a commitment: in total, and on one of its lines.
-pub fn paid_in_year(conn: &mut DbConnection, commitment_id: &str, year: i64, line_id: &str) -> QueryResult<(i64, i64)> {
+pub fn paid_in_year(conn: &mut DbConnection, commitment_id: Uuid, year: i64, line_id: Uuid) -> QueryResult<(i64, i64)> {
     let rows: Vec<(String, i64)> = payments::table
-        .filter(payments::commitment_id.eq(commitment_id))
+        .filter(payments::commitment_id.eq(commitment_id.to_string()))
         .filter(payments::year.eq(year))
         .select((payments::schedule_line_id, payments::amount_cents))
         .load(conn)?;
+    let line_id = line_id.to_string();
     let year_paid = rows.iter().map(|(_, amount)| amount).sum();
-    let line_paid = rows.iter().filter(|(line, _)| line == line_id).map(|(_, amount)| amount).sum();
+    let line_paid = rows.iter().filter(|(line, _)| *line == line_id).map(|(_, amount)| amount).sum();
     Ok((year_paid, line_paid))
 }

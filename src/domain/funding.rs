@@ -2,7 +2,7 @@
 //! every cent accounted for. Amounts are integer euro cents; no float touches them.
 
 use chrono::NaiveDate;
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Serialize, Serializer};
 use utoipa::ToSchema;
 
 use super::codes::text_codes;
@@ -100,15 +100,51 @@ text_codes! {
     LineStatus { Planned = "planned" => "Prévu", Due = "due" => "Échu", Paid = "paid" => "Payé", Cancelled = "cancelled" => "Annulé" }
 }
 
-/// How the advances of each year are computed and when they and the balance fall due.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// How the schedule of each year is generated: advances as a share of the year, on given dates,
+/// and the balance the next year.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+#[schema(as = ScheduleRuleView)]
 pub struct ScheduleRule {
     /// Share of the year's amount paid in advances, 0 to 100.
     pub advance_percent: u8,
-    /// The advance dates within the year, as (month, day).
+    /// `MM-DD` dates of the advances within the year.
+    #[serde(serialize_with = "month_days_json")]
+    #[schema(value_type = Vec<String>)]
     pub advance_splits: Vec<(u32, u32)>,
-    /// The balance date, as (month, day) of the following year.
+    /// `MM-DD` date of the balance in the following year.
+    #[serde(serialize_with = "month_day_json")]
+    #[schema(value_type = String)]
     pub balance_due: (u32, u32),
+}
+
+impl ScheduleRule {
+    /// The rule from its text form: the percent, the `MM-DD` advance dates joined by commas and
+    /// the `MM-DD` balance date; `None` when any of them is out of its range.
+    pub fn from_text(advance_percent: i64, advance_splits: &str, balance_due: &str) -> Option<Self> {
+        Some(Self {
+            advance_percent: u8::try_from(advance_percent).ok().filter(|percent| *percent <= 100)?,
+            advance_splits: advance_splits
+                .split(',')
+                .filter(|text| !text.is_empty())
+                .map(parse_month_day)
+                .collect::<Option<_>>()?,
+            balance_due: parse_month_day(balance_due)?,
+        })
+    }
+
+    /// The advance dates in that text form.
+    pub fn splits_text(&self) -> String {
+        self.advance_splits.iter().copied().map(format_month_day).collect::<Vec<_>>().join(",")
+    }
+}
+
+#[allow(clippy::trivially_copy_pass_by_ref, reason = "serde's serialize_with passes a reference")]
+fn month_day_json<S: Serializer>(month_day: &(u32, u32), serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str(&format_month_day(*month_day))
+}
+
+fn month_days_json<S: Serializer>(month_days: &[(u32, u32)], serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.collect_seq(month_days.iter().copied().map(format_month_day))
 }
 
 impl Default for ScheduleRule {
@@ -136,6 +172,11 @@ pub fn parse_month_day(text: &str) -> Option<(u32, u32)> {
     }
     let (month, day) = (month.parse().ok()?, day.parse().ok()?);
     NaiveDate::from_ymd_opt(2024, month, day).map(|_| (month, day))
+}
+
+/// `MM-DD`, as [`parse_month_day`] reads it.
+pub fn format_month_day((month, day): (u32, u32)) -> String {
+    format!("{month:02}-{day:02}")
 }
 
 fn date_in(year: i32, (month, day): (u32, u32)) -> Option<NaiveDate> {
@@ -267,26 +308,35 @@ mod tests {
         assert_eq!(parse_month_day("3-01"), None);
     }
 
+    fn serde_agrees<T: Serialize + Copy>(all: &[T], code: fn(T) -> &'static str) {
+        for &value in all {
+            assert_eq!(serde_json::to_value(value).unwrap(), code(value));
+        }
+    }
+
     #[test]
     fn serde_and_stored_codes_agree() {
-        for value in Programme::ALL {
-            assert_eq!(serde_json::to_value(value).unwrap(), value.as_str());
-        }
-        for value in Basis::ALL {
-            assert_eq!(serde_json::to_value(value).unwrap(), value.as_str());
-        }
-        for value in Origin::ALL {
-            assert_eq!(serde_json::to_value(value).unwrap(), value.as_str());
-        }
-        for value in CommitmentStatus::ALL {
-            assert_eq!(serde_json::to_value(value).unwrap(), value.as_str());
-        }
-        for value in LineKind::ALL {
-            assert_eq!(serde_json::to_value(value).unwrap(), value.as_str());
-        }
-        for value in LineStatus::ALL {
-            assert_eq!(serde_json::to_value(value).unwrap(), value.as_str());
-        }
+        serde_agrees(Programme::ALL, Programme::as_str);
+        serde_agrees(Basis::ALL, Basis::as_str);
+        serde_agrees(Origin::ALL, Origin::as_str);
+        serde_agrees(CommitmentStatus::ALL, CommitmentStatus::as_str);
+        serde_agrees(LineKind::ALL, LineKind::as_str);
+        serde_agrees(LineStatus::ALL, LineStatus::as_str);
+    }
+
+    #[test]
+    fn a_rule_reads_back_from_its_text_and_shows_as_month_days() {
+        let rule = ScheduleRule::default();
+        assert_eq!(rule.splits_text(), "03-01,10-01");
+        assert_eq!(ScheduleRule::from_text(70, &rule.splits_text(), "05-31"), Some(rule.clone()));
+        assert_eq!(
+            serde_json::to_value(&rule).unwrap(),
+            serde_json::json!({"advance_percent": 70, "advance_splits": ["03-01", "10-01"], "balance_due": "05-31"})
+        );
+        assert_eq!(ScheduleRule::from_text(0, "", "05-31").map(|rule| rule.advance_splits), Some(vec![]));
+        assert_eq!(ScheduleRule::from_text(101, "03-01", "05-31"), None, "a percent above 100");
+        assert_eq!(ScheduleRule::from_text(70, "03-01,13-01", "05-31"), None, "a month that does not exist");
+        assert_eq!(ScheduleRule::from_text(70, "03-01", "02-30"), None, "a day that does not exist");
     }
 
     #[test]

@@ -7,10 +7,10 @@ use chrono::NaiveDate;
 
 use super::funding::{LineKind, LineStatus, PlannedLine, ScheduleRule, plan_year};
 
-/// A schedule line as stored, with whether money moved on it.
+/// A schedule line as stored, with whether money moved on it; `Id` is how the store names it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StoredLine {
-    pub id: String,
+pub struct StoredLine<Id> {
+    pub id: Id,
     pub year: i64,
     pub kind: LineKind,
     pub due_on: NaiveDate,
@@ -21,9 +21,9 @@ pub struct StoredLine {
 
 /// What generating the schedule again changes: lines to remove (none has payments) and lines to
 /// add, each for a year.
-#[derive(Debug, Default, PartialEq, Eq)]
-pub struct Replan {
-    pub remove: Vec<String>,
+#[derive(Debug, PartialEq, Eq)]
+pub struct Replan<Id> {
+    pub remove: Vec<Id>,
     pub add: Vec<(i64, PlannedLine)>,
 }
 
@@ -31,10 +31,15 @@ pub struct Replan {
 /// payments: missing advances are added, and the balance (or, when the balance was already paid,
 /// an adjustment) takes whatever makes the year add up to its amount exactly. A year no longer
 /// committed loses its unpaid lines.
-pub fn replan(lines: &[StoredLine], years: &BTreeMap<i64, i64>, only: &BTreeSet<i64>, rule: &ScheduleRule) -> Replan {
-    let mut replan = Replan::default();
+pub fn replan<Id: Clone>(
+    lines: &[StoredLine<Id>],
+    years: &BTreeMap<i64, i64>,
+    only: &BTreeSet<i64>,
+    rule: &ScheduleRule,
+) -> Replan<Id> {
+    let mut replan = Replan { remove: Vec::new(), add: Vec::new() };
     for &year in only {
-        let (kept, unpaid): (Vec<&StoredLine>, Vec<&StoredLine>) = lines
+        let (kept, unpaid): (Vec<&StoredLine<Id>>, Vec<&StoredLine<Id>>) = lines
             .iter()
             .filter(|line| line.year == year && line.status != LineStatus::Cancelled)
             .partition(|line| line.has_payments);
@@ -106,22 +111,28 @@ mod tests {
         text.parse().expect("a date")
     }
 
-    fn line(id: &str, kind: LineKind, due_on: &str, amount_cents: i64, has_payments: bool) -> StoredLine {
-        StoredLine {
-            id: id.into(),
+    /// The default schedule of 1,000,000 cents in 2025, with payments on the lines marked `true`.
+    fn default_year(paid: [bool; 3]) -> [StoredLine<&'static str>; 3] {
+        let line = |id, kind, due_on, amount_cents, has_payments| StoredLine {
+            id,
             year: 2025,
             kind,
             due_on: date(due_on),
             amount_cents,
             status: LineStatus::Planned,
             has_payments,
-        }
+        };
+        [
+            line("a1", LineKind::Advance, "2025-03-01", 350_000, paid[0]),
+            line("a2", LineKind::Advance, "2025-10-01", 350_000, paid[1]),
+            line("b", LineKind::Balance, "2026-05-31", 300_000, paid[2]),
+        ]
     }
 
     #[test]
     fn a_new_schedule_adds_up_to_the_year_to_the_cent() {
         let years = BTreeMap::from([(2025, 1_000_001)]);
-        let replan = replan(&[], &years, &BTreeSet::from([2025]), &ScheduleRule::default());
+        let replan = replan::<&str>(&[], &years, &BTreeSet::from([2025]), &ScheduleRule::default());
         assert!(replan.remove.is_empty());
         let total: i64 = replan.add.iter().map(|(_, line)| line.amount_cents).sum();
         assert_eq!(total, 1_000_001);
@@ -130,11 +141,7 @@ mod tests {
 
     #[test]
     fn paid_lines_stay_and_the_balance_absorbs_the_difference() {
-        let lines = [
-            line("a1", LineKind::Advance, "2025-03-01", 350_000, true),
-            line("a2", LineKind::Advance, "2025-10-01", 350_000, false),
-            line("b", LineKind::Balance, "2026-05-31", 300_000, false),
-        ];
+        let lines = default_year([true, false, false]);
         let years = BTreeMap::from([(2025, 800_000)]);
         let replan = replan(&lines, &years, &BTreeSet::from([2025]), &ScheduleRule::default());
         assert_eq!(replan.remove, ["a2", "b"]);
@@ -144,11 +151,7 @@ mod tests {
 
     #[test]
     fn a_paid_balance_gets_an_adjustment() {
-        let lines = [
-            line("a1", LineKind::Advance, "2025-03-01", 350_000, true),
-            line("a2", LineKind::Advance, "2025-10-01", 350_000, true),
-            line("b", LineKind::Balance, "2026-05-31", 300_000, true),
-        ];
+        let lines = default_year([true; 3]);
         let years = BTreeMap::from([(2025, 900_000)]);
         let replan = replan(&lines, &years, &BTreeSet::from([2025]), &ScheduleRule::default());
         assert!(replan.remove.is_empty());
