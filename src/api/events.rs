@@ -3,18 +3,17 @@
 //! `next_cursor` is where to continue from, even when no event was returned. A reader following
 //! it never misses a committed change and never sees one twice (see `db::events`).
 
-use actix_web::{HttpResponse, get, web};
+use actix_web::{HttpResponse, get};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use utoipa::{IntoParams, ToSchema};
 
 use super::problems::ListProblems;
-use crate::auth::Caller;
 use crate::db::events::{self as repo, EventRow};
-use crate::db::{self, DbPool};
+use crate::db::{self};
 use crate::error::{ApiError, ApiResult};
-use crate::http::pagination::PageTokenKey;
 use crate::http::query::ApiQuery;
+use crate::http::requests::List;
 
 const DEFAULT_LIMIT: u32 = 100;
 const MAX_LIMIT: u32 = 1000;
@@ -91,12 +90,8 @@ fn invalid_cursor() -> ApiError {
 /// they are party to.
 #[utoipa::path(tag = "integration", params(EventQuery), responses((status = 200, body = EventPage), ListProblems), security(("bearer" = [])))]
 #[get("/events")]
-pub async fn list_events(
-    caller: Caller,
-    ApiQuery(query): ApiQuery<EventQuery>,
-    pool: web::Data<DbPool>,
-    tokens: web::Data<PageTokenKey>,
-) -> ApiResult<HttpResponse> {
+pub async fn list_events((caller, query, pool, tokens): List<EventQuery>) -> ApiResult<HttpResponse> {
+    let ApiQuery(query) = query;
     let limit = query.limit.unwrap_or(DEFAULT_LIMIT);
     if !(1..=MAX_LIMIT).contains(&limit) {
         return Err(ApiError::invalid_parameter("limit", "OUT_OF_RANGE", format!("limit is 1 to {MAX_LIMIT}")));

@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use actix_web::{HttpResponse, delete, get, patch, post, web};
+use actix_web::{HttpResponse, delete, get, patch, post};
 use chrono::{Datelike, NaiveDate, NaiveDateTime};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -18,7 +18,7 @@ use crate::auth::Caller;
 use crate::db::contracts::ScopedContract;
 use crate::db::funding::{self as repo, CommitmentRow, LineRow};
 use crate::db::stored::rfc3339_json;
-use crate::db::{self, DbConnection, DbPool, equipments, parties};
+use crate::db::{self, DbConnection, equipments, parties};
 use crate::domain::commitments::{self, CommitmentAction, CommitmentFacts, EditRefusal};
 use crate::domain::contract::PartyRole;
 use crate::domain::funding::{
@@ -29,8 +29,7 @@ use crate::error::{ApiError, ApiResult, FieldError};
 use crate::http::body::{ApiJson, RequestBody, nullable};
 use crate::http::idempotency::{IdempotentJson, Retry};
 use crate::http::pagination::Page;
-use crate::http::preconditions::IfMatch;
-use crate::http::query::{ApiQuery, NoParameters};
+use crate::http::requests::{CreateUnder, Parts, Read, Remove, Transition, Update};
 use crate::write::{self, Access};
 
 /// The amount committed for one calendar year.
@@ -313,12 +312,7 @@ fn reschedule_after_correction(
 /// The funding commitments of a contract.
 #[utoipa::path(tag = "funding", params(("id" = Uuid, Path)), responses((status = 200, body = Page<CommitmentView>), ChildListProblems), security(("bearer" = [])))]
 #[get("/contracts/{id}/funding-commitments")]
-pub async fn list_commitments(
-    caller: Caller,
-    id: web::Path<Uuid>,
-    _no_parameters: ApiQuery<NoParameters>,
-    pool: web::Data<DbPool>,
-) -> ApiResult<HttpResponse> {
+pub async fn list_commitments((caller, id, _no_parameters, pool): Parts<Uuid>) -> ApiResult<HttpResponse> {
     write::read_parts(&pool, caller, id.into_inner(), |conn, contract| {
         let rows = repo::list(conn, std::slice::from_ref(&contract.row().id))?;
         let ids: Vec<Uuid> = rows.iter().map(|row| row.id).collect();
@@ -331,7 +325,7 @@ pub async fn list_commitments(
 /// One funding commitment.
 #[utoipa::path(tag = "funding", params(("id" = Uuid, Path)), responses((status = 200, body = CommitmentView, headers(("ETag" = String))), ReadProblems), security(("bearer" = [])))]
 #[get("/funding-commitments/{id}")]
-pub async fn get_commitment(caller: Caller, id: web::Path<Uuid>, pool: web::Data<DbPool>) -> ApiResult<HttpResponse> {
+pub async fn get_commitment((caller, id, pool): Read<Uuid>) -> ApiResult<HttpResponse> {
     write::read_commitment(&pool, caller, id.into_inner(), |conn, row| Ok(Some(view_of(conn, &row)?))).await
 }
 
@@ -340,10 +334,7 @@ pub async fn get_commitment(caller: Caller, id: web::Path<Uuid>, pool: web::Data
 #[utoipa::path(tag = "funding", params(("id" = Uuid, Path)), request_body = CreateCommitment, responses((status = 201, body = CommitmentView, headers(("ETag" = String), ("Location" = String))), CreateChildProblems), security(("bearer" = [])))]
 #[post("/contracts/{id}/funding-commitments")]
 pub async fn create_commitment(
-    caller: Caller,
-    id: web::Path<Uuid>,
-    request: IdempotentJson<CreateCommitment>,
-    pool: web::Data<DbPool>,
+    (caller, id, request, pool): CreateUnder<Uuid, CreateCommitment>,
 ) -> ApiResult<HttpResponse> {
     let IdempotentJson { body, retry } = request;
     let contract_id = id.into_inner();
@@ -381,12 +372,9 @@ pub async fn create_commitment(
 #[utoipa::path(tag = "funding", params(("id" = Uuid, Path), ("If-Match" = String, Header, description = "The ETag last read")), request_body = CommitmentPatch, responses((status = 200, body = CommitmentView, headers(("ETag" = String))), UpdateProblems), security(("bearer" = [])))]
 #[patch("/funding-commitments/{id}")]
 pub async fn update_commitment(
-    caller: Caller,
-    id: web::Path<Uuid>,
-    if_match: IfMatch,
-    ApiJson(patch): ApiJson<CommitmentPatch>,
-    pool: web::Data<DbPool>,
+    (caller, id, if_match, patch, pool): Update<Uuid, CommitmentPatch>,
 ) -> ApiResult<HttpResponse> {
+    let ApiJson(patch) = patch;
     write::change_commitment(&pool, caller, Retry::none(), id.into_inner(), Access::Manage, move |change, current| {
         change.check(&if_match, current.version)?;
         change.require_open()?;
@@ -429,12 +417,7 @@ pub async fn update_commitment(
 /// Delete a draft commitment (a committed one is closed instead).
 #[utoipa::path(tag = "funding", params(("id" = Uuid, Path), ("If-Match" = String, Header, description = "The ETag last read")), responses((status = 204, description = "Deleted"), DeleteProblems), security(("bearer" = [])))]
 #[delete("/funding-commitments/{id}")]
-pub async fn delete_commitment(
-    caller: Caller,
-    id: web::Path<Uuid>,
-    if_match: IfMatch,
-    pool: web::Data<DbPool>,
-) -> ApiResult<HttpResponse> {
+pub async fn delete_commitment((caller, id, if_match, pool): Remove<Uuid>) -> ApiResult<HttpResponse> {
     write::change_commitment(&pool, caller, Retry::none(), id.into_inner(), Access::Manage, move |change, current| {
         change.check(&if_match, current.version)?;
         change.require_open()?;
@@ -464,11 +447,7 @@ impl RequestBody for CommitmentTransition {}
 #[utoipa::path(tag = "funding", params(("id" = Uuid, Path), ("If-Match" = String, Header, description = "The ETag last read")), request_body = CommitmentTransition, responses((status = 200, body = CommitmentView, headers(("ETag" = String))), TransitionProblems), security(("bearer" = [])))]
 #[post("/funding-commitments/{id}/transitions")]
 pub async fn transition_commitment(
-    caller: Caller,
-    id: web::Path<Uuid>,
-    if_match: IfMatch,
-    request: IdempotentJson<CommitmentTransition>,
-    pool: web::Data<DbPool>,
+    (caller, id, if_match, request, pool): Transition<Uuid, CommitmentTransition>,
 ) -> ApiResult<HttpResponse> {
     let IdempotentJson { body, retry } = request;
     write::change_commitment(&pool, caller, retry, id.into_inner(), Access::Manage, move |change, current| {

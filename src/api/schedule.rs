@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use actix_web::{HttpResponse, get, post, web};
+use actix_web::{HttpResponse, get, post};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -13,10 +13,9 @@ use validator::Validate;
 
 use super::funding::{find_commitment, regenerate, stored_rule};
 use super::problems::{ChildListProblems, CreateChildProblems, GuardedChildProblems, ReadProblems};
-use crate::auth::Caller;
+use crate::db::DbConnection;
 pub use crate::db::funding::PaymentRow as PaymentView;
 use crate::db::funding::{self as repo, CommitmentRow};
-use crate::db::{DbConnection, DbPool};
 use crate::domain::commitments;
 use crate::domain::funding::{
     CommitmentStatus, LineKind, LineStatus, PaymentRefusal, ScheduleRule, check_payment, parse_month_day,
@@ -25,9 +24,9 @@ use crate::domain::schedule;
 use crate::error::{ApiError, ApiResult, FieldError};
 use crate::http::body::RequestBody;
 use crate::http::idempotency::IdempotentJson;
-use crate::http::pagination::{Page, PageParams, PageTokenKey};
-use crate::http::preconditions::IfMatch;
+use crate::http::pagination::{Page, PageParams};
 use crate::http::query::ApiQuery;
+use crate::http::requests::{CreateUnder, ListUnder, Read, Transition};
 use crate::write::{self, Access};
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -118,7 +117,7 @@ fn schedule_view(
 /// The schedule of a commitment, with each line's paid amount and each year's totals.
 #[utoipa::path(tag = "funding", params(("id" = Uuid, Path)), responses((status = 200, body = ScheduleView), ReadProblems), security(("bearer" = [])))]
 #[get("/funding-commitments/{id}/schedule")]
-pub async fn get_schedule(caller: Caller, id: web::Path<Uuid>, pool: web::Data<DbPool>) -> ApiResult<HttpResponse> {
+pub async fn get_schedule((caller, id, pool): Read<Uuid>) -> ApiResult<HttpResponse> {
     write::read_commitment(&pool, caller, id.into_inner(), |conn, commitment| {
         let years = repo::years_of(conn, commitment.id)?;
         Ok(Some(schedule_view(conn, &commitment, &years)?))
@@ -189,11 +188,7 @@ fn rule_from(body: &GenerateSchedule, current: &ScheduleRule) -> ApiResult<Sched
 #[utoipa::path(tag = "funding", params(("id" = Uuid, Path), ("If-Match" = String, Header, description = "The commitment's ETag last read"), ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe")), request_body = GenerateSchedule, responses((status = 200, body = ScheduleView), GuardedChildProblems), security(("bearer" = [])))]
 #[post("/funding-commitments/{id}/schedule/generate")]
 pub async fn generate_schedule(
-    caller: Caller,
-    id: web::Path<Uuid>,
-    if_match: IfMatch,
-    request: IdempotentJson<GenerateSchedule>,
-    pool: web::Data<DbPool>,
+    (caller, id, if_match, request, pool): Transition<Uuid, GenerateSchedule>,
 ) -> ApiResult<HttpResponse> {
     let IdempotentJson { body, retry } = request;
     write::change_commitment(&pool, caller, retry, id.into_inner(), Access::Manage, move |change, current| {
@@ -265,12 +260,7 @@ fn refusal(error: &PaymentRefusal, amount: i64) -> ApiError {
     security(("bearer" = []))
 )]
 #[post("/funding-commitments/{id}/payments")]
-pub async fn create_payment(
-    caller: Caller,
-    id: web::Path<Uuid>,
-    request: IdempotentJson<CreatePayment>,
-    pool: web::Data<DbPool>,
-) -> ApiResult<HttpResponse> {
+pub async fn create_payment((caller, id, request, pool): CreateUnder<Uuid, CreatePayment>) -> ApiResult<HttpResponse> {
     let IdempotentJson { body: payment, retry } = request;
     let retry = retry.required()?;
     let mut errors = Vec::new();
@@ -334,12 +324,9 @@ pub struct PaymentListQuery {
 #[utoipa::path(tag = "funding", params(("id" = Uuid, Path), PaymentListQuery), responses((status = 200, body = Page<PaymentView>), ChildListProblems), security(("bearer" = [])))]
 #[get("/funding-commitments/{id}/payments")]
 pub async fn list_payments(
-    caller: Caller,
-    id: web::Path<Uuid>,
-    ApiQuery(query): ApiQuery<PaymentListQuery>,
-    pool: web::Data<DbPool>,
-    tokens: web::Data<PageTokenKey>,
+    (caller, id, query, pool, tokens): ListUnder<Uuid, PaymentListQuery>,
 ) -> ApiResult<HttpResponse> {
+    let ApiQuery(query) = query;
     let id = id.into_inner();
     let params = PageParams { page_size: query.page_size, page_token: query.page_token.as_deref() };
     let binding = format!("payments|{id}|{}", caller.fingerprint());
@@ -353,11 +340,7 @@ pub async fn list_payments(
 /// One payment.
 #[utoipa::path(tag = "funding", params(("id" = Uuid, Path), ("payment_id" = Uuid, Path)), responses((status = 200, body = PaymentView), ReadProblems), security(("bearer" = [])))]
 #[get("/funding-commitments/{id}/payments/{payment_id}")]
-pub async fn get_payment(
-    caller: Caller,
-    ids: web::Path<(Uuid, Uuid)>,
-    pool: web::Data<DbPool>,
-) -> ApiResult<HttpResponse> {
+pub async fn get_payment((caller, ids, pool): Read<(Uuid, Uuid)>) -> ApiResult<HttpResponse> {
     let (id, payment_id) = ids.into_inner();
     write::read_commitment(&pool, caller, id, move |conn, commitment| {
         Ok(repo::find_payment(conn, commitment.id, payment_id)?)
