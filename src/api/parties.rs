@@ -49,8 +49,8 @@ write::resource!(
 );
 
 /// A party as its routes answer it: the row, with its organisation.
-pub(crate) fn party_view(row: PartyRow, organisation: OrganisationRow) -> ApiResult<PartyView> {
-    Ok(PartyView {
+pub(crate) fn party_view(row: PartyRow, organisation: OrganisationRow) -> PartyView {
+    PartyView {
         id: row.id,
         contract_id: row.contract_id,
         organisation_id: row.organisation_id,
@@ -64,7 +64,7 @@ pub(crate) fn party_view(row: PartyRow, organisation: OrganisationRow) -> ApiRes
         version: row.version,
         created_at: db::rfc3339(row.created_at),
         updated_at: db::rfc3339(row.updated_at),
-    })
+    }
 }
 
 #[derive(Debug, Deserialize, Validate, ToSchema)]
@@ -146,7 +146,10 @@ fn refuse_if_paid(change: &mut ContractChange<'_>, party: &PartyRow, detail: &st
 #[get("/contracts/{id}/parties")]
 pub async fn list_parties((caller, id, _no_parameters, pool): Parts<Uuid>) -> ApiResult<HttpResponse> {
     write::read_parts(&pool, caller, id.into_inner(), |conn, contract| {
-        repo::list(conn, contract)?.into_iter().map(|(party, organisation)| party_view(party, organisation)).collect()
+        repo::list(conn, contract)?
+            .into_iter()
+            .map(|(party, organisation)| Ok(party_view(party, organisation)))
+            .collect()
     })
     .await
 }
@@ -158,7 +161,7 @@ pub async fn get_party((caller, ids, pool): Read<(Uuid, Uuid)>) -> ApiResult<Htt
     let (contract_id, id) = ids.into_inner();
     write::read_part(&pool, caller, contract_id, move |conn, contract| {
         let (party, organisation) = find_party(conn, contract, id)?;
-        party_view(party, organisation).map(Some)
+        Ok(Some(party_view(party, organisation)))
     })
     .await
 }
@@ -208,7 +211,7 @@ pub async fn create_party((caller, id, request, pool): CreateUnder<Uuid, CreateP
             updated_at: change.at,
         };
         repo::insert(change.conn, &change.contract, &row)?;
-        change.created(&party_view(row, organisation)?)
+        change.created(&party_view(row, organisation))
     })
     .await
 }
@@ -256,7 +259,7 @@ pub async fn update_party(
             ..current.clone()
         });
         repo::update(change.conn, &change.contract, &row)?;
-        change.updated(&party_view(current, organisation.clone())?, &party_view(row, organisation)?, None)
+        change.updated(&party_view(current, organisation.clone()), &party_view(row, organisation), None)
     })
     .await
 }
@@ -274,7 +277,7 @@ pub async fn delete_party((caller, ids, if_match, pool): Remove<(Uuid, Uuid)>) -
         }
         refuse_if_paid(change, &current, "this party receives funding under the contract")?;
         repo::delete(change.conn, &change.contract, id)?;
-        change.deleted(&party_view(current, organisation)?)
+        change.deleted(&party_view(current, organisation))
     })
     .await
 }

@@ -1,11 +1,24 @@
 //! Enumerations stored as text codes: the same `snake_case` code in the API, in the database
 //! (a TEXT column with a CHECK) and in the OpenAPI document.
 
-/// Gives an enum `ALL`, `as_str`, `parse` and a French `label` for its text codes. Serde and the
-/// OpenAPI schema use the same codes through `#[serde(rename_all = "snake_case")]`, which unit
-/// tests cross-check.
+/// Declares an enum of text codes: each variant with its `snake_case` code (the same in the API,
+/// in the database and in the OpenAPI document, which serde and utoipa derive with
+/// `rename_all = "snake_case"` and a unit test cross-checks) and its French `label`. The enum gets `ALL`, `as_str`, `parse`, `label`, `Display`, and the
+/// conversions from and to the stored text.
 macro_rules! text_codes {
-    ($($ty:ident { $($variant:ident = $text:literal => $label:literal),+ $(,)? })+) => {$(
+    ($($(#[$meta:meta])* $ty:ident {
+        $($(#[$variant_meta:meta])* $variant:ident = $text:literal => $label:literal),+ $(,)?
+    })+) => {$(
+        $(#[$meta])*
+        #[derive(
+            Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash,
+            serde::Serialize, serde::Deserialize, utoipa::ToSchema,
+        )]
+        #[serde(rename_all = "snake_case")]
+        pub enum $ty {
+            $($(#[$variant_meta])* $variant),+
+        }
+
         impl $ty {
             pub const ALL: &'static [$ty] = &[$($ty::$variant),+];
 

@@ -1,106 +1,18 @@
 //! The vocabulary of contracts: kinds, statuses, intervention fields, party roles, action statuses.
 
 use chrono::NaiveDate;
-use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
 
 use super::codes::text_codes;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum ContractKind {
-    /// Convention territoriale globale.
-    Ctg,
-    /// Contrat enfance et jeunesse (2006–2022), replaced by a CTG at its end.
-    Cej,
-}
-
-/// The lifecycle state as recorded. Clients see [`ContractStatus`], where a signed contract is
-/// `signed`, `active` or `expired` depending on today's date.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum RecordedStatus {
-    Draft,
-    InReview,
-    Signed,
-    Terminated,
-    Cancelled,
-    Superseded,
-}
-
-/// The status of a contract as clients see it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum ContractStatus {
-    Draft,
-    InReview,
-    /// Signed, its period not started yet.
-    Signed,
-    /// Signed, today inside its period.
-    Active,
-    /// Signed, its period over.
-    Expired,
-    Terminated,
-    Cancelled,
-    /// A CEJ replaced by a signed CTG.
-    Superseded,
-}
-
-/// A field of intervention of the CAF (champ d'intervention).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Field {
-    PetiteEnfance,
-    Enfance,
-    Jeunesse,
-    Parentalite,
-    AnimationVieSociale,
-    AccesAuxDroits,
-    Logement,
-    Handicap,
-    InclusionNumerique,
-    AccompagnementSocial,
-}
-
-/// A departmental scheme or contract a CTG is articulated with.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum SchemeKind {
-    /// Schéma départemental des services aux familles.
-    Sdsf,
-    /// Schéma départemental de l'animation de la vie sociale.
-    Sdavs,
-    /// Schéma départemental d'amélioration de l'accessibilité des services au public.
-    Sdaasp,
-    ContratDeVille,
-    Other,
-}
-
-/// What a party does in a contract; a party may hold several roles.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum PartyRole {
-    Signatory,
-    CoSignatory,
-    Funder,
-    Payer,
-    Payee,
-    Pilot,
-    Coordinator,
-    AssociatedPartner,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum ActionStatus {
-    Planned,
-    InProgress,
-    Completed,
-    Abandoned,
-    Postponed,
-}
-
 text_codes! {
-    ContractKind { Ctg = "ctg" => "Convention territoriale globale", Cej = "cej" => "Contrat enfance et jeunesse" }
+    ContractKind {
+        /// Convention territoriale globale.
+        Ctg = "ctg" => "Convention territoriale globale",
+        /// Contrat enfance et jeunesse (2006–2022), replaced by a CTG at its end.
+        Cej = "cej" => "Contrat enfance et jeunesse",
+    }
+    /// The lifecycle state as recorded. Clients see [`ContractStatus`], where a signed contract is
+    /// `signed`, `active` or `expired` depending on today's date.
     RecordedStatus {
         Draft = "draft" => "Brouillon",
         InReview = "in_review" => "En relecture",
@@ -109,16 +21,22 @@ text_codes! {
         Cancelled = "cancelled" => "Abandonnée",
         Superseded = "superseded" => "Remplacée",
     }
+    /// The status of a contract as clients see it.
     ContractStatus {
         Draft = "draft" => "Brouillon",
         InReview = "in_review" => "En relecture",
+        /// Signed, its period not started yet.
         Signed = "signed" => "Signée, pas encore en vigueur",
+        /// Signed, today inside its period.
         Active = "active" => "En vigueur",
+        /// Signed, its period over.
         Expired = "expired" => "Échue",
         Terminated = "terminated" => "Résiliée",
         Cancelled = "cancelled" => "Abandonnée",
+        /// A CEJ replaced by a signed CTG.
         Superseded = "superseded" => "Remplacée par une CTG",
     }
+    /// A field of intervention of the CAF (champ d'intervention).
     Field {
         PetiteEnfance = "petite_enfance" => "Petite enfance",
         Enfance = "enfance" => "Enfance",
@@ -131,7 +49,18 @@ text_codes! {
         InclusionNumerique = "inclusion_numerique" => "Inclusion numérique",
         AccompagnementSocial = "accompagnement_social" => "Accompagnement social",
     }
-    SchemeKind { Sdsf = "sdsf" => "Schéma départemental des services aux familles", Sdavs = "sdavs" => "Schéma départemental de l'animation de la vie sociale", Sdaasp = "sdaasp" => "Schéma départemental d'amélioration de l'accessibilité des services au public", ContratDeVille = "contrat_de_ville" => "Contrat de ville", Other = "other" => "Autre" }
+    /// A departmental scheme or contract a CTG is articulated with.
+    SchemeKind {
+        /// Schéma départemental des services aux familles.
+        Sdsf = "sdsf" => "Schéma départemental des services aux familles",
+        /// Schéma départemental de l'animation de la vie sociale.
+        Sdavs = "sdavs" => "Schéma départemental de l'animation de la vie sociale",
+        /// Schéma départemental d'amélioration de l'accessibilité des services au public.
+        Sdaasp = "sdaasp" => "Schéma départemental d'amélioration de l'accessibilité des services au public",
+        ContratDeVille = "contrat_de_ville" => "Contrat de ville",
+        Other = "other" => "Autre",
+    }
+    /// What a party does in a contract; a party may hold several roles.
     PartyRole {
         Signatory = "signatory" => "Signataire",
         CoSignatory = "co_signatory" => "Cosignataire",

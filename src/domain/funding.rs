@@ -2,75 +2,13 @@
 //! every cent accounted for. Amounts are integer euro cents; no float touches them.
 
 use chrono::NaiveDate;
-use serde::{Deserialize, Serialize, Serializer};
+use serde::{Serialize, Serializer};
 use utoipa::ToSchema;
 
 use super::codes::text_codes;
 
 /// The largest amount a single figure may hold: 10^12 cents, ten billion euros.
 pub const MAX_AMOUNT_CENTS: i64 = 1_000_000_000_000;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Programme {
-    BonusTerritoireEaje,
-    BonusTerritoireRpe,
-    BonusTerritoireLaep,
-    BonusTerritoireAlsh,
-    BonusTerritoireJeunes,
-    /// Prestation de service enfance jeunesse (the CEJ's funding).
-    Psej,
-    PrestationService,
-    BonusInclusionHandicap,
-    BonusMixiteSociale,
-    AideDiagnostic,
-    Coordination,
-    AideInvestissement,
-    Other,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Basis {
-    PerPlace,
-    PerEquipment,
-    PerEtp,
-    LumpSum,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Origin {
-    /// Money that came from a CEJ, now paid as bonus territoire.
-    ExCej,
-    New,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum CommitmentStatus {
-    Draft,
-    Committed,
-    Closed,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum LineKind {
-    Advance,
-    Balance,
-    Adjustment,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum LineStatus {
-    Planned,
-    /// Planned and its due date reached, not fully paid.
-    Due,
-    Paid,
-    Cancelled,
-}
 
 text_codes! {
     Programme {
@@ -79,6 +17,7 @@ text_codes! {
         BonusTerritoireLaep = "bonus_territoire_laep" => "Bonus territoire CTG – LAEP",
         BonusTerritoireAlsh = "bonus_territoire_alsh" => "Bonus territoire CTG – accueil de loisirs",
         BonusTerritoireJeunes = "bonus_territoire_jeunes" => "Bonus territoire CTG – jeunesse",
+        /// Prestation de service enfance jeunesse (the CEJ's funding).
         Psej = "psej" => "Prestation de service enfance jeunesse",
         PrestationService = "prestation_service" => "Prestation de service",
         BonusInclusionHandicap = "bonus_inclusion_handicap" => "Bonus inclusion handicap",
@@ -94,10 +33,28 @@ text_codes! {
         PerEtp = "per_etp" => "Par équivalent temps plein",
         LumpSum = "lump_sum" => "Forfait",
     }
-    Origin { ExCej = "ex_cej" => "Issu du CEJ", New = "new" => "Nouveau" }
-    CommitmentStatus { Draft = "draft" => "Brouillon", Committed = "committed" => "Engagé", Closed = "closed" => "Soldé" }
-    LineKind { Advance = "advance" => "Acompte", Balance = "balance" => "Solde", Adjustment = "adjustment" => "Régularisation" }
-    LineStatus { Planned = "planned" => "Prévu", Due = "due" => "Échu", Paid = "paid" => "Payé", Cancelled = "cancelled" => "Annulé" }
+    Origin {
+        /// Money that came from a CEJ, now paid as bonus territoire.
+        ExCej = "ex_cej" => "Issu du CEJ",
+        New = "new" => "Nouveau",
+    }
+    CommitmentStatus {
+        Draft = "draft" => "Brouillon",
+        Committed = "committed" => "Engagé",
+        Closed = "closed" => "Soldé",
+    }
+    LineKind {
+        Advance = "advance" => "Acompte",
+        Balance = "balance" => "Solde",
+        Adjustment = "adjustment" => "Régularisation",
+    }
+    LineStatus {
+        Planned = "planned" => "Prévu",
+        /// Planned and its due date reached, not fully paid.
+        Due = "due" => "Échu",
+        Paid = "paid" => "Payé",
+        Cancelled = "cancelled" => "Annulé",
+    }
 }
 
 /// How the schedule of each year is generated: advances as a share of the year, on given dates,

@@ -1,52 +1,30 @@
 //! Indicators: what is measured about a territory (unit, direction, level, periodicity), the
 //! periods observations are for, and exact decimal values carried as text.
 
-use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
-
 use super::codes::text_codes;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Unit {
-    Count,
-    Percent,
-    /// Places per 100 children under 3 (the early-childcare coverage rate).
-    #[serde(rename = "places_per_100_children")]
-    PlacesPer100Children,
-    Cents,
-    Hours,
-    Ratio,
-}
-
-/// The territorial level an indicator is published at.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum GeoLevel {
-    Commune,
-    Epci,
-    Department,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Periodicity {
-    Annual,
-    Quarterly,
-    OneOff,
-}
 
 text_codes! {
     Unit {
         Count = "count" => "Nombre",
         Percent = "percent" => "Pourcentage",
+        /// Places per 100 children under 3 (the early-childcare coverage rate).
+        #[serde(rename = "places_per_100_children")]
         PlacesPer100Children = "places_per_100_children" => "Places pour 100 enfants de moins de 3 ans",
         Cents = "cents" => "Centimes d'euro",
         Hours = "hours" => "Heures",
         Ratio = "ratio" => "Ratio",
     }
-    GeoLevel { Commune = "commune" => "Commune", Epci = "epci" => "EPCI", Department = "department" => "Département" }
-    Periodicity { Annual = "annual" => "Annuelle", Quarterly = "quarterly" => "Trimestrielle", OneOff = "one_off" => "Ponctuelle" }
+    /// The territorial level an indicator is published at.
+    GeoLevel {
+        Commune = "commune" => "Commune",
+        Epci = "epci" => "EPCI",
+        Department = "department" => "Département",
+    }
+    Periodicity {
+        Annual = "annual" => "Annuelle",
+        Quarterly = "quarterly" => "Trimestrielle",
+        OneOff = "one_off" => "Ponctuelle",
+    }
 }
 
 /// Whether `code` is an indicator code: a lowercase slug of 2 to 64 characters.

@@ -4,34 +4,22 @@
 use std::collections::BTreeSet;
 
 use chrono::NaiveDate;
-use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
 
 use super::codes::text_codes;
 use super::contract::{ContractKind, Field, PartyRole, RecordedStatus};
 use super::organisation::OrganisationKind;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum TransitionAction {
-    /// draft → in_review
-    Submit,
-    /// in_review → draft, with a reason
-    RequestChanges,
-    /// in_review → signed
-    Sign,
-    /// signed → terminated, with a reason and the date it ends
-    Terminate,
-    /// draft or in_review → cancelled, with a reason
-    Cancel,
-}
-
 text_codes! {
     TransitionAction {
+        /// draft → in_review
         Submit = "submit" => "Soumettre à la relecture",
+        /// in_review → draft, with a reason
         RequestChanges = "request_changes" => "Demander des modifications",
+        /// in_review → signed
         Sign = "sign" => "Signer",
+        /// signed → terminated, with a reason and the date it ends
         Terminate = "terminate" => "Résilier",
+        /// draft or in_review → cancelled, with a reason
         Cancel = "cancel" => "Abandonner",
     }
 }

@@ -1,38 +1,16 @@
 //! Partners (organisations) and the facilities (equipments) they run.
 
-use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
-
 use super::codes::text_codes;
 
-/// What kind of body a partner is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum OrganisationKind {
-    /// Caisse d'allocations familiales: one per département.
-    Caf,
-    Commune,
-    /// Établissement public de coopération intercommunale.
-    Epci,
-    /// Conseil départemental.
-    Departement,
-    Region,
-    Etat,
-    Msa,
-    Cpam,
-    Carsat,
-    CcasCias,
-    SyndicatIntercommunal,
-    Association,
-    Entreprise,
-    Other,
-}
-
 text_codes! {
+    /// What kind of body a partner is.
     OrganisationKind {
+        /// Caisse d'allocations familiales: one per département.
         Caf = "caf" => "Caisse d'allocations familiales",
         Commune = "commune" => "Commune",
+        /// Établissement public de coopération intercommunale.
         Epci = "epci" => "Établissement public de coopération intercommunale",
+        /// Conseil départemental.
         Departement = "departement" => "Conseil départemental",
         Region = "region" => "Région",
         Etat = "etat" => "État",
@@ -59,32 +37,17 @@ impl OrganisationKind {
     }
 }
 
-/// What kind of facility an equipment is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum EquipmentType {
-    /// Établissement d'accueil du jeune enfant (crèche).
-    Eaje,
-    AlshPeriscolaire,
-    AlshExtrascolaire,
-    AccueilJeunes,
-    /// Relais petite enfance (ex-RAM).
-    Rpe,
-    /// Lieu d'accueil enfants-parents.
-    Laep,
-    Ludotheque,
-    CentreSocial,
-    EspaceVieSociale,
-    Other,
-}
-
 text_codes! {
+    /// What kind of facility an equipment is.
     EquipmentType {
+        /// Établissement d'accueil du jeune enfant (crèche).
         Eaje = "eaje" => "Établissement d'accueil du jeune enfant",
         AlshPeriscolaire = "alsh_periscolaire" => "Accueil de loisirs périscolaire",
         AlshExtrascolaire = "alsh_extrascolaire" => "Accueil de loisirs extrascolaire",
         AccueilJeunes = "accueil_jeunes" => "Accueil de jeunes",
+        /// Relais petite enfance (ex-RAM).
         Rpe = "rpe" => "Relais petite enfance",
+        /// Lieu d'accueil enfants-parents.
         Laep = "laep" => "Lieu d'accueil enfants-parents",
         Ludotheque = "ludotheque" => "Ludothèque",
         CentreSocial = "centre_social" => "Centre social",

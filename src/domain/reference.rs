@@ -4,56 +4,40 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
 
-use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
+use serde::Deserialize;
 
 use super::codes::text_codes;
 use super::identifiers::check_siren;
 use super::territory::{fold_for_search, is_insee_code_shape};
 
-/// Legal form of an intercommunality.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum EpciKind {
-    /// Communauté de communes.
-    Cc,
-    /// Communauté d'agglomération.
-    Ca,
-    /// Communauté urbaine.
-    Cu,
-    /// Métropole.
-    Metro,
-    /// Métropole de Lyon.
-    Met69,
-}
-
-/// Status of a commune in the COG. Delegated and associated communes (former communes merged into a
-/// commune nouvelle) are not kept: no contract covers them and they have no SIREN of their own.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum CommuneKind {
-    /// A current commune.
-    CommuneActuelle,
-    /// A municipal arrondissement of Paris, Lyon or Marseille.
-    ArrondissementMunicipal,
-}
-
-/// Where a département lies: metropolitan France, overseas départements, overseas collectivities.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Zone {
-    Metro,
-    Drom,
-    Com,
-}
-
 text_codes! {
-    EpciKind { Cc = "cc" => "Communauté de communes", Ca = "ca" => "Communauté d'agglomération", Cu = "cu" => "Communauté urbaine", Metro = "metro" => "Métropole", Met69 = "met69" => "Métropole de Lyon" }
+    /// Legal form of an intercommunality.
+    EpciKind {
+        /// Communauté de communes.
+        Cc = "cc" => "Communauté de communes",
+        /// Communauté d'agglomération.
+        Ca = "ca" => "Communauté d'agglomération",
+        /// Communauté urbaine.
+        Cu = "cu" => "Communauté urbaine",
+        /// Métropole.
+        Metro = "metro" => "Métropole",
+        /// Métropole de Lyon.
+        Met69 = "met69" => "Métropole de Lyon",
+    }
+    /// Status of a commune in the COG. Delegated and associated communes (former communes merged into a
+    /// commune nouvelle) are not kept: no contract covers them and they have no SIREN of their own.
     CommuneKind {
+        /// A current commune.
         CommuneActuelle = "commune_actuelle" => "Commune",
+        /// A municipal arrondissement of Paris, Lyon or Marseille.
         ArrondissementMunicipal = "arrondissement_municipal" => "Arrondissement municipal",
     }
-    Zone { Metro = "metro" => "Métropole", Drom = "drom" => "Département et région d'outre-mer", Com = "com" => "Collectivité d'outre-mer" }
+    /// Where a département lies: metropolitan France, overseas départements, overseas collectivities.
+    Zone {
+        Metro = "metro" => "Métropole",
+        Drom = "drom" => "Département et région d'outre-mer",
+        Com = "com" => "Collectivité d'outre-mer",
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
