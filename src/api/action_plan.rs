@@ -4,7 +4,7 @@
 use actix_web::{HttpResponse, delete, get, patch, post};
 use chrono::NaiveDate;
 use serde::Deserialize;
-use utoipa::{IntoParams, ToSchema};
+use utoipa::ToSchema;
 use uuid::Uuid;
 use validator::Validate;
 
@@ -14,12 +14,12 @@ use crate::auth::Caller;
 use crate::db::action_plan as repo;
 pub use crate::db::action_plan::{ActionRow as ActionView, AxisRow as AxisView};
 use crate::db::contracts::ScopedContract;
-use crate::db::{DbConnection, organisations, parties};
+use crate::db::{self, DbConnection, organisations, parties};
 use crate::domain::contract::{ActionStatus, Field};
 use crate::error::{ApiError, ApiResult, FieldError};
 use crate::http::body::{ApiJson, RequestBody, nullable};
 use crate::http::idempotency::{IdempotentJson, Retry};
-use crate::http::pagination::{Page, PageParams};
+use crate::http::pagination::{Page, PageQuery};
 use crate::http::query::ApiQuery;
 use crate::http::requests::{CreateUnder, ListUnder, Parts, Read, Remove, Update};
 use crate::write::{self, Access};
@@ -179,9 +179,16 @@ fn check_action(conn: &mut DbConnection, contract: &ScopedContract, row: &Action
     if errors.is_empty() { Ok(()) } else { Err(ApiError::validation(errors)) }
 }
 
-/// 409 when `taken`: a code names one axis, or one action, within its contract.
-fn unique_code(taken: bool, what: &str, code: &str) -> ApiResult<()> {
-    if taken { Err(ApiError::Conflict(format!("{what} {code} already exists in this contract"))) } else { Ok(()) }
+/// A code names one axis, or one action, within its contract: the table's UNIQUE (contract_id,
+/// code) refuses a second one, which is answered 409 instead of a server error.
+fn code_in_use<'a>(what: &'a str, code: &'a str) -> impl FnOnce(diesel::result::Error) -> ApiError + 'a {
+    move |error| {
+        if db::is_unique_violation(&error) {
+            ApiError::Conflict(format!("{what} {code} already exists in this contract"))
+        } else {
+            error.into()
+        }
+    }
 }
 
 /// The axes of a contract, in plan order.
@@ -207,7 +214,6 @@ pub async fn create_axis((caller, id, request, pool): CreateUnder<Uuid, CreateAx
     let contract_id = id.into_inner();
     write::change_contract(&pool, caller, retry, contract_id, Access::Manage, move |change| {
         change.require_open()?;
-        unique_code(repo::code_taken_by_axis(change.conn, &change.contract, &body.code, None)?, "axis", &body.code)?;
         let position = match body.position {
             Some(position) => position,
             None => repo::axes(change.conn, &change.contract)?.iter().map(|axis| axis.position).max().unwrap_or(0) + 1,
@@ -223,7 +229,7 @@ pub async fn create_axis((caller, id, request, pool): CreateUnder<Uuid, CreateAx
             created_at: change.at,
             updated_at: change.at,
         };
-        repo::insert_axis(change.conn, &change.contract, &row)?;
+        repo::insert_axis(change.conn, &change.contract, &row).map_err(code_in_use("axis", &row.code))?;
         change.created(&row)
     })
     .await
@@ -239,9 +245,6 @@ pub async fn update_axis(
     let (contract_id, id) = ids.into_inner();
     write::change_contract(&pool, caller, Retry::none(), contract_id, Access::Manage, move |change| {
         let current = change.current(&if_match, |conn, contract| repo::find_axis(conn, contract, id))?;
-        if let Some(code) = &patch.code {
-            unique_code(repo::code_taken_by_axis(change.conn, &change.contract, code, Some(id))?, "axis", code)?;
-        }
         let row = change.next(AxisView {
             code: patch.code.unwrap_or_else(|| current.code.clone()),
             title: patch.title.map_or_else(|| current.title.clone(), |title| title.trim().to_owned()),
@@ -249,7 +252,7 @@ pub async fn update_axis(
             position: patch.position.unwrap_or(current.position),
             ..current.clone()
         });
-        repo::update_axis(change.conn, &change.contract, &row)?;
+        repo::update_axis(change.conn, &change.contract, &row).map_err(code_in_use("axis", &row.code))?;
         change.updated(&current, &row, None)
     })
     .await
@@ -272,27 +275,15 @@ pub async fn delete_axis((caller, ids, if_match, pool): Remove<(Uuid, Uuid)>) ->
     .await
 }
 
-#[derive(Debug, Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-pub struct ActionListQuery {
-    #[param(minimum = 1, maximum = 200, default = 50)]
-    pub page_size: Option<u32>,
-    pub page_token: Option<String>,
-}
-
 /// The actions of a contract, by code.
-#[utoipa::path(tag = "contracts", params(("id" = Uuid, Path), ActionListQuery), responses((status = 200, body = Page<ActionView>), ChildListProblems), security(("bearer" = [])))]
+#[utoipa::path(tag = "contracts", params(("id" = Uuid, Path), PageQuery), responses((status = 200, body = Page<ActionView>), ChildListProblems), security(("bearer" = [])))]
 #[get("/contracts/{id}/actions")]
-pub async fn list_actions(
-    (caller, id, query, pool, tokens): ListUnder<Uuid, ActionListQuery>,
-) -> ApiResult<HttpResponse> {
+pub async fn list_actions((caller, id, query, pool, tokens): ListUnder<Uuid, PageQuery>) -> ApiResult<HttpResponse> {
     let ApiQuery(query) = query;
     let id = id.into_inner().to_string();
-    let params = PageParams { page_size: query.page_size, page_token: query.page_token.as_deref() };
     let binding = format!("actions|{id}|{}", caller.fingerprint());
     let by_code = |row: &ActionView| row.code.clone();
-    write::read_page(&pool, tokens, params, binding, by_code, move |conn, after, limit| {
+    write::read_page(&pool, tokens, query.params(), binding, by_code, move |conn, after, limit| {
         let contract = find_in_scope(conn, &caller, &id)?;
         Ok(repo::actions(conn, &contract, after, limit)?)
     })
@@ -335,8 +326,7 @@ pub async fn create_action((caller, id, request, pool): CreateUnder<Uuid, Create
             updated_at: change.at,
         };
         check_action(change.conn, &change.contract, &row)?;
-        unique_code(repo::code_taken_by_action(change.conn, &change.contract, &row.code, None)?, "action", &row.code)?;
-        repo::insert_action(change.conn, &change.contract, &row)?;
+        repo::insert_action(change.conn, &change.contract, &row).map_err(code_in_use("action", &row.code))?;
         change.created(&row)
     })
     .await
@@ -387,12 +377,7 @@ pub async fn update_action(
             ..current.clone()
         });
         check_action(change.conn, &change.contract, &row)?;
-        unique_code(
-            repo::code_taken_by_action(change.conn, &change.contract, &row.code, Some(id))?,
-            "action",
-            &row.code,
-        )?;
-        repo::update_action(change.conn, &change.contract, &row)?;
+        repo::update_action(change.conn, &change.contract, &row).map_err(code_in_use("action", &row.code))?;
         change.updated(&current, &row, None)
     })
     .await

@@ -18,6 +18,7 @@ use crate::error::{ApiError, ApiResult, FieldError};
 use crate::http::body::{ApiJson, RequestBody, nullable};
 use crate::http::idempotency::{IdempotentJson, Retry};
 use crate::http::pagination::{Page, PageParams};
+use crate::http::preconditions::IfMatch;
 use crate::http::query::ApiQuery;
 use crate::http::requests::{Create, List, Read, Remove, Update};
 use crate::write::{self, DirectoryChange};
@@ -191,6 +192,15 @@ pub async fn create_equipment((caller, request, pool): Create<CreateEquipment>) 
     .await
 }
 
+/// The equipment `id`, read under its lock once the caller may write it and `If-Match` holds.
+fn writable_current(change: &mut DirectoryChange<'_>, id: Uuid, if_match: &IfMatch) -> ApiResult<EquipmentView> {
+    change.lock("equipment", &id.to_string())?;
+    let current = repo::find(change.conn, id)?.ok_or(ApiError::NotFound)?;
+    change.require_writable(Some(&current.department), "equipment")?;
+    change.check(if_match, current.version)?;
+    Ok(current)
+}
+
 /// Change an equipment; the result is checked as a whole, as on creation.
 #[utoipa::path(tag = "equipments", params(("id" = Uuid, Path), ("If-Match" = String, Header, description = "The ETag last read")), request_body = EquipmentPatch, responses((status = 200, body = EquipmentView, headers(("ETag" = String))), UpdateProblems), security(("bearer" = [])))]
 #[patch("/equipments/{id}")]
@@ -201,10 +211,7 @@ pub async fn update_equipment(
     caller.require_contract_manager()?;
     let id = id.into_inner();
     write::change_directory(&pool, caller, Retry::none(), move |change| {
-        change.lock("equipment", &id.to_string())?;
-        let current = repo::find(change.conn, id)?.ok_or(ApiError::NotFound)?;
-        change.require_writable(Some(&current.department), "equipment")?;
-        change.check(&if_match, current.version)?;
+        let current = writable_current(change, id, &if_match)?;
         let read_version = current.version;
         let mut row = change.next(EquipmentView {
             equipment_type: patch.equipment_type.unwrap_or(current.equipment_type),
@@ -232,10 +239,7 @@ pub async fn delete_equipment((caller, id, if_match, pool): Remove<Uuid>) -> Api
     caller.require_contract_manager()?;
     let id = id.into_inner();
     write::change_directory(&pool, caller, Retry::none(), move |change| {
-        change.lock("equipment", &id.to_string())?;
-        let current = repo::find(change.conn, id)?.ok_or(ApiError::NotFound)?;
-        change.require_writable(Some(&current.department), "equipment")?;
-        change.check(&if_match, current.version)?;
+        let current = writable_current(change, id, &if_match)?;
         let commitments = funding::commitments_using(change.conn, None, Some(id))?;
         if commitments > 0 {
             return Err(ApiError::Conflict(format!("{commitments} funding commitment(s) still name this equipment")));

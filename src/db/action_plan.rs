@@ -91,23 +91,6 @@ pub fn find_axis(conn: &mut DbConnection, contract: &ScopedContract, id: Uuid) -
         .optional()
 }
 
-/// Whether another axis of the contract than `except_id` has `code`.
-pub fn code_taken_by_axis(
-    conn: &mut DbConnection,
-    contract: &ScopedContract,
-    code: &str,
-    except_id: Option<Uuid>,
-) -> QueryResult<bool> {
-    let mut query = contract_axes::table
-        .filter(contract_axes::contract_id.eq(contract.id()))
-        .filter(contract_axes::code.eq(code.to_owned()))
-        .into_boxed();
-    if let Some(id) = except_id {
-        query = query.filter(contract_axes::id.ne(id.to_string()));
-    }
-    Ok(query.count().get_result::<i64>(conn)? > 0)
-}
-
 pub fn actions_of_axis(conn: &mut DbConnection, axis_id: Uuid) -> QueryResult<i64> {
     contract_actions::table.filter(contract_actions::axis_id.eq(axis_id.to_string())).count().get_result(conn)
 }
@@ -138,23 +121,6 @@ pub fn find_action(conn: &mut DbConnection, contract: &ScopedContract, id: Uuid)
         .select(ActionRow::as_select())
         .first(conn)
         .optional()
-}
-
-/// Whether another action of the contract than `except_id` has `code`.
-pub fn code_taken_by_action(
-    conn: &mut DbConnection,
-    contract: &ScopedContract,
-    code: &str,
-    except_id: Option<Uuid>,
-) -> QueryResult<bool> {
-    let mut query = contract_actions::table
-        .filter(contract_actions::contract_id.eq(contract.id()))
-        .filter(contract_actions::code.eq(code.to_owned()))
-        .into_boxed();
-    if let Some(id) = except_id {
-        query = query.filter(contract_actions::id.ne(id.to_string()));
-    }
-    Ok(query.count().get_result::<i64>(conn)? > 0)
 }
 
 /// Adds an axis to `contract`.

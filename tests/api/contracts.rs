@@ -602,3 +602,28 @@ async fn the_contract_csv_spans_several_queries_without_gaps_or_repeats() {
     expected.reverse();
     assert_eq!(references, expected, "in the list's order, each once");
 }
+
+#[tokio::test]
+async fn a_code_names_one_axis_and_one_action_per_contract() {
+    let app = spawn_app().await;
+    let caf = caf(&app, "74").await;
+    let faucigny = epci(&app, FAUCIGNY).await;
+    let contract = draft_ctg(&app, "74", &caf, &faucigny).await;
+    for (parts, body) in [
+        ("axes", json!({"code": "A1", "title": "Petite enfance"})),
+        ("actions", json!({"code": "F1", "title": "Crèche intercommunale"})),
+    ] {
+        let path = format!("/v1/contracts/{}/{parts}", contract.id);
+        app.create(&path, &body).await;
+        let again = app.post_json(&path, &admin_token(), &body).await;
+        let detail = again.assert_problem(409, "CONFLICT")["detail"].as_str().unwrap().to_owned();
+        assert!(detail.ends_with("already exists in this contract"), "{detail}");
+        let other = app.create(&path, &json!({"code": "Z9", "title": "Autre"})).await;
+        let other_path = format!("{path}/{}", other["id"].as_str().unwrap());
+        let etag = app.etag(&other_path).await;
+        let renamed = app.patch_json(&other_path, &admin_token(), &etag, &json!({"code": body["code"]})).await;
+        renamed.assert_problem(409, "CONFLICT");
+        let unchanged = app.patch_json(&other_path, &admin_token(), &etag, &json!({"title": "Encore"})).await;
+        assert_eq!(unchanged.status, 200, "{}", unchanged.text);
+    }
+}
