@@ -9,8 +9,8 @@ use serde_json::value::RawValue;
 use utoipa::{IntoParams, ToSchema};
 
 use super::problems::ListProblems;
+use crate::db;
 use crate::db::events::{self as repo, EventRow};
-use crate::db::{self};
 use crate::error::{ApiError, ApiResult};
 use crate::http::query::ApiQuery;
 use crate::http::requests::List;
@@ -66,7 +66,8 @@ pub struct EventPage {
     pub next_cursor: String,
 }
 
-fn event_view(row: EventRow, cursor: String) -> EventView {
+/// `cursor` is where to continue from to read the events after `row`.
+fn event_view(cursor: String, row: EventRow) -> EventView {
     EventView {
         id: row.id,
         cursor,
@@ -116,12 +117,6 @@ pub async fn list_events((caller, query, pool, tokens): List<EventQuery>) -> Api
     })
     .await?;
     let cursor = |id: i64| tokens.issue(&binding, &id.to_string());
-    let items = rows
-        .into_iter()
-        .map(|row| {
-            let after_this = cursor(row.id);
-            event_view(row, after_this)
-        })
-        .collect();
+    let items = rows.into_iter().map(|row| event_view(cursor(row.id), row)).collect();
     Ok(HttpResponse::Ok().json(EventPage { items, next_cursor: cursor(next) }))
 }

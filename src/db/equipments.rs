@@ -88,21 +88,12 @@ pub fn insert(conn: &mut DbConnection, row: &EquipmentRow) -> QueryResult<()> {
 
 /// Writes `row` if the stored version is still `expected_version`; returns the rows written.
 pub fn update(conn: &mut DbConnection, row: &EquipmentRow, expected_version: i64) -> QueryResult<usize> {
-    let updated = diesel::update(
-        equipments::table
-            .filter(equipments::id.eq(row.id.to_string()))
-            .filter(equipments::version.eq(expected_version)),
-    )
-    .set(row.clone())
-    .execute(conn)?;
-    Ok(updated)
+    let stored = equipments::table.find(row.id.to_string()).filter(equipments::version.eq(expected_version));
+    diesel::update(stored).set(row.clone()).execute(conn)
 }
 
 /// Deletes the entry if the stored version is still `expected_version`; returns the rows deleted.
 pub fn delete(conn: &mut DbConnection, id: Uuid, expected_version: i64) -> QueryResult<usize> {
-    let deleted = diesel::delete(
-        equipments::table.filter(equipments::id.eq(id.to_string())).filter(equipments::version.eq(expected_version)),
-    )
-    .execute(conn)?;
-    Ok(deleted)
+    diesel::delete(equipments::table.find(id.to_string()).filter(equipments::version.eq(expected_version)))
+        .execute(conn)
 }

@@ -88,25 +88,14 @@ pub fn insert(conn: &mut DbConnection, row: &OrganisationRow) -> QueryResult<()>
 
 /// Writes `row` if the stored version is still `expected_version`; returns the rows written.
 pub fn update(conn: &mut DbConnection, row: &OrganisationRow, expected_version: i64) -> QueryResult<usize> {
-    let updated = diesel::update(
-        organisations::table
-            .filter(organisations::id.eq(row.id.to_string()))
-            .filter(organisations::version.eq(expected_version)),
-    )
-    .set(row.clone())
-    .execute(conn)?;
-    Ok(updated)
+    let stored = organisations::table.find(row.id.to_string()).filter(organisations::version.eq(expected_version));
+    diesel::update(stored).set(row.clone()).execute(conn)
 }
 
 /// Deletes the entry if the stored version is still `expected_version`; returns the rows deleted.
 pub fn delete(conn: &mut DbConnection, id: Uuid, expected_version: i64) -> QueryResult<usize> {
-    let deleted = diesel::delete(
-        organisations::table
-            .filter(organisations::id.eq(id.to_string()))
-            .filter(organisations::version.eq(expected_version)),
-    )
-    .execute(conn)?;
-    Ok(deleted)
+    diesel::delete(organisations::table.find(id.to_string()).filter(organisations::version.eq(expected_version)))
+        .execute(conn)
 }
 
 /// Where an organisation is still used.
