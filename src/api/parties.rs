@@ -16,6 +16,7 @@ use crate::db::parties::{self as repo, PartyRow};
 use crate::db::{self, DbConnection, funding, organisations};
 use crate::domain::contract::PartyRole;
 use crate::domain::organisation::OrganisationKind;
+use crate::domain::parties::{PartyChange, signature_allows};
 use crate::error::{ApiError, ApiResult, FieldError};
 use crate::http::body::{ApiJson, RequestBody, nullable};
 use crate::http::idempotency::{IdempotentJson, Retry};
@@ -123,8 +124,9 @@ impl PartyPatch {
     }
 }
 
-fn is_editable(contract: &ScopedContract) -> bool {
-    contract.row().status.is_editable()
+/// 409 unless the contract, signed or not yet, allows `change` to its parties.
+fn require_signature_allows(contract: &ScopedContract, change: PartyChange<'_>) -> ApiResult<()> {
+    signature_allows(contract.row().status, change).map_err(|refusal| ApiError::Conflict(refusal.into()))
 }
 
 /// The party `id` of a contract in scope, or 404.
@@ -190,9 +192,7 @@ pub async fn create_party((caller, id, request, pool): CreateUnder<Uuid, CreateP
             )]));
         }
         let roles = PartyRole::set_of(&body.roles);
-        if !is_editable(&change.contract) && PartyRole::any_signs(&roles) {
-            return Err(ApiError::Conflict("the contract is signed: no signatory can be added".into()));
-        }
+        require_signature_allows(&change.contract, PartyChange::Added(&roles))?;
         if repo::is_party(change.conn, &change.contract, body.organisation_id)? {
             return Err(ApiError::Conflict("this organisation is already a party of the contract".into()));
         }
@@ -237,11 +237,9 @@ pub async fn update_party(
         }
         change.ready(&if_match, current.version)?;
         let roles = patch.roles.as_deref().map_or_else(|| current.roles.clone(), PartyRole::set_of);
-        let signature_changes =
-            patch.touches_signature() || PartyRole::any_signs(&roles) != PartyRole::any_signs(&current.roles);
-        if !is_editable(&change.contract) && signature_changes {
-            return Err(ApiError::Conflict("the contract is signed: signatures and signatory roles are fixed".into()));
-        }
+        let changed =
+            PartyChange::Changed { before: &current.roles, after: &roles, signature: patch.touches_signature() };
+        require_signature_allows(&change.contract, changed)?;
         if !roles.contains(&PartyRole::Payee) {
             refuse_if_paid(
                 change,
@@ -272,9 +270,7 @@ pub async fn delete_party((caller, ids, if_match, pool): Remove<(Uuid, Uuid)>) -
     write::change_contract(&pool, caller, Retry::none(), contract_id, Access::Manage, move |change| {
         let (current, organisation) = find_party(change.conn, &change.contract, id)?;
         change.ready(&if_match, current.version)?;
-        if !is_editable(&change.contract) && PartyRole::any_signs(&current.roles) {
-            return Err(ApiError::Conflict("the contract is signed: its signatories stay".into()));
-        }
+        require_signature_allows(&change.contract, PartyChange::Removed(&current.roles))?;
         refuse_if_paid(change, &current, "this party receives funding under the contract")?;
         repo::delete(change.conn, &change.contract, id)?;
         change.deleted(&party_view(current, organisation))

@@ -9,6 +9,7 @@ pub mod indicators;
 pub mod lifecycle;
 pub mod observations;
 pub mod organisation;
+pub mod parties;
 pub mod progress;
 pub mod reference;
 pub mod schedule;
