@@ -56,8 +56,10 @@ mod tests {
     #[test]
     fn once_signed_signatories_neither_join_nor_leave() {
         let signed = RecordedStatus::Signed;
-        assert!(signature_allows(signed, PartyChange::Added(SIGNS)).is_err());
-        assert!(signature_allows(signed, PartyChange::Removed(SIGNS)).is_err());
+        let added = signature_allows(signed, PartyChange::Added(SIGNS));
+        assert_eq!(added, Err("the contract is signed: no signatory can be added"));
+        let removed = signature_allows(signed, PartyChange::Removed(SIGNS));
+        assert_eq!(removed, Err("the contract is signed: its signatories stay"));
         assert!(signature_allows(signed, PartyChange::Added(PAID)).is_ok());
         assert!(signature_allows(signed, PartyChange::Removed(PAID)).is_ok());
     }
@@ -66,7 +68,8 @@ mod tests {
     fn once_signed_what_was_signed_stays() {
         let signed = RecordedStatus::Signed;
         let change = |before, after, signature| PartyChange::Changed { before, after, signature };
-        assert!(signature_allows(signed, change(SIGNS, PAID, false)).is_err());
+        let fixed = Err("the contract is signed: signatures and signatory roles are fixed");
+        assert_eq!(signature_allows(signed, change(SIGNS, PAID, false)), fixed);
         assert!(signature_allows(signed, change(PAID, SIGNS, false)).is_err());
         assert!(signature_allows(signed, change(PAID, PAID, true)).is_err());
         let co_signs = &[PartyRole::CoSignatory, PartyRole::Payee][..];
