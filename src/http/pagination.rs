@@ -9,7 +9,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 
 use crate::error::ApiError;
 
@@ -61,6 +61,22 @@ impl PageTokenKey {
 pub struct PageParams<'a> {
     pub page_size: Option<u32>,
     pub page_token: Option<&'a str>,
+}
+
+/// The query of a list where the page is all there is to choose.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct PageQuery {
+    #[param(minimum = 1, maximum = 200, default = 50)]
+    pub page_size: Option<u32>,
+    pub page_token: Option<String>,
+}
+
+impl PageQuery {
+    pub fn params(&self) -> PageParams<'_> {
+        PageParams { page_size: self.page_size, page_token: self.page_token.as_deref() }
+    }
 }
 
 /// A checked page request: how many items, and after which sort key.
