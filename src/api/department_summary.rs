@@ -198,87 +198,84 @@ impl Sections {
         }
         self.text.push_str(&table.finish());
     }
+
+    /// A section whose columns are fields of the JSON answer's records, so that both forms of
+    /// the summary say the same thing by construction.
+    fn add_records<T: Serialize>(&mut self, name: &str, columns: &[&str], records: &[T]) {
+        self.add(name, columns, records.iter().map(|record| cells(record, columns)));
+    }
 }
+
+/// The `columns` of a record as it is written in JSON: strings as they are, numbers and booleans
+/// as JSON writes them, an absent value as an empty cell.
+fn cells(record: &impl Serialize, columns: &[&str]) -> Vec<String> {
+    // The records are plain structs of strings, numbers, dates and codes, which always serialize.
+    let json = serde_json::to_value(record).unwrap_or_default();
+    let cell = |column: &&str| match &json[*column] {
+        serde_json::Value::Null => String::new(),
+        serde_json::Value::String(text) => text.clone(),
+        value => value.to_string(),
+    };
+    columns.iter().map(cell).collect()
+}
+
+const FUNDING_CENTS: [&str; 5] = ["year", "programme", "committed_cents", "paid_cents", "remaining_cents"];
 
 fn csv_sections(summary: &DepartmentSummary) -> String {
     let mut sections = Sections { text: String::new() };
-    let c = &summary.coverage;
     let coverage = [
-        c.communes_total,
-        c.communes_covered,
-        c.population_total,
-        c.population_covered,
-        c.epcis_total,
-        c.epcis_covered,
+        "communes_total",
+        "communes_covered",
+        "population_total",
+        "population_covered",
+        "epcis_total",
+        "epcis_covered",
     ];
-    sections.add(
-        "coverage",
-        &[
-            "communes_total",
-            "communes_covered",
-            "population_total",
-            "population_covered",
-            "epcis_total",
-            "epcis_covered",
-        ],
-        std::iter::once(coverage.iter().map(ToString::to_string).collect()),
-    );
-    sections.add(
-        "contracts_by_status",
-        &["kind", "status", "count"],
-        summary
-            .contracts_by_status
-            .iter()
-            .map(|c| vec![c.kind.as_str().into(), c.status.as_str().into(), c.count.to_string()]),
-    );
-    sections.add(
-        "contracts_by_field",
-        &["field", "count"],
-        summary.contracts_by_field.iter().map(|c| vec![c.field.as_str().to_owned(), c.count.to_string()]),
-    );
-    sections.add(
-        "cej_to_renew",
-        &["id", "reference", "title", "status", "end_date"],
-        summary.cej_to_renew.iter().map(|c| {
-            vec![
-                c.id.clone(),
-                c.reference.clone(),
-                c.title.clone(),
-                c.status.as_str().to_owned(),
-                c.end_date.to_string(),
-            ]
-        }),
-    );
+    sections.add_records("coverage", &coverage, std::slice::from_ref(&summary.coverage));
+    sections.add_records("contracts_by_status", &["kind", "status", "count"], &summary.contracts_by_status);
+    sections.add_records("contracts_by_field", &["field", "count"], &summary.contracts_by_field);
+    let cej = ["id", "reference", "title", "status", "end_date"];
+    sections.add_records("cej_to_renew", &cej, &summary.cej_to_renew);
+    let funding_columns = [FUNDING_CENTS.as_slice(), &["committed_euros", "paid_euros"]].concat();
     sections.add(
         "funding",
-        &["year", "programme", "committed_cents", "paid_cents", "remaining_cents", "committed_euros", "paid_euros"],
-        summary.funding.iter().map(|f| {
-            let money = &f.figures;
-            vec![
-                f.year.to_string(),
-                f.programme.as_str().to_owned(),
-                money.committed_cents.to_string(),
-                money.paid_cents.to_string(),
-                money.remaining_cents.to_string(),
-                euros(money.committed_cents),
-                euros(money.paid_cents),
-            ]
+        &funding_columns,
+        summary.funding.iter().map(|row| {
+            let euros_of = [euros(row.figures.committed_cents), euros(row.figures.paid_cents)];
+            [cells(row, &FUNDING_CENTS), euros_of.to_vec()].concat()
         }),
     );
-    sections.add(
-        "latest_coverage_rates",
-        &["epci_siren", "epci_name", "period", "value", "suppressed", "source", "millesime"],
-        summary.latest_coverage_rates.iter().map(|r| {
-            vec![
-                r.epci_siren.clone(),
-                r.epci_name.clone(),
-                r.period.clone(),
-                r.value.clone().unwrap_or_default(),
-                r.suppressed.to_string(),
-                r.source.clone(),
-                r.millesime.clone().unwrap_or_default(),
-            ]
-        }),
-    );
+    let rates = ["epci_siren", "epci_name", "period", "value", "suppressed", "source", "millesime"];
+    sections.add_records("latest_coverage_rates", &rates, &summary.latest_coverage_rates);
     format!("\u{feff}{}", sections.text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cells_read_the_record_as_json_writes_it() {
+        let rate = LatestCoverageRate {
+            epci_siren: "200000172".into(),
+            epci_name: "CC Faucigny-Glières".into(),
+            period: "2024".into(),
+            value: None,
+            suppressed: true,
+            source: "caf".into(),
+            millesime: Some("2025".into()),
+        };
+        assert_eq!(
+            cells(&rate, &["value", "suppressed", "epci_name", "millesime"]),
+            ["", "true", "CC Faucigny-Glières", "2025"]
+        );
+        let cej = CejToRenew {
+            id: "c1".into(),
+            reference: "CEJ-74-1".into(),
+            title: "CEJ".into(),
+            status: ContractStatus::Expired,
+            end_date: NaiveDate::from_ymd_opt(2022, 12, 31).unwrap_or_default(),
+        };
+        assert_eq!(cells(&cej, &["status", "end_date"]), ["expired", "2022-12-31"]);
+    }
 }
