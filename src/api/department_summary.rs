@@ -11,7 +11,7 @@ use chrono::NaiveDate;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::funding_summary::{FundingSummaryRow, euros, figures_by_year_and_programme};
+use super::funding_summary::{FundingSummaryRow, euros, figures_by_year_and_programme, json_cells};
 use super::problems::ReadProblems;
 use super::stored_codes;
 use crate::auth::{Caller, Scope};
@@ -202,21 +202,8 @@ impl Sections {
     /// A section whose columns are fields of the JSON answer's records, so that both forms of
     /// the summary say the same thing by construction.
     fn add_records<T: Serialize>(&mut self, name: &str, columns: &[&str], records: &[T]) {
-        self.add(name, columns, records.iter().map(|record| cells(record, columns)));
+        self.add(name, columns, records.iter().map(|record| json_cells(record, columns)));
     }
-}
-
-/// The `columns` of a record as it is written in JSON: strings as they are, numbers and booleans
-/// as JSON writes them, an absent value as an empty cell.
-fn cells(record: &impl Serialize, columns: &[&str]) -> Vec<String> {
-    // The records are plain structs of strings, numbers, dates and codes, which always serialize.
-    let json = serde_json::to_value(record).unwrap_or_default();
-    let cell = |column: &&str| match &json[*column] {
-        serde_json::Value::Null => String::new(),
-        serde_json::Value::String(text) => text.clone(),
-        value => value.to_string(),
-    };
-    columns.iter().map(cell).collect()
 }
 
 const FUNDING_CENTS: [&str; 5] = ["year", "programme", "committed_cents", "paid_cents", "remaining_cents"];
@@ -242,7 +229,7 @@ fn csv_sections(summary: &DepartmentSummary) -> String {
         &funding_columns,
         summary.funding.iter().map(|row| {
             let euros_of = [euros(row.figures.committed_cents), euros(row.figures.paid_cents)];
-            [cells(row, &FUNDING_CENTS), euros_of.to_vec()].concat()
+            [json_cells(row, &FUNDING_CENTS), euros_of.to_vec()].concat()
         }),
     );
     let rates = ["epci_siren", "epci_name", "period", "value", "suppressed", "source", "millesime"];
@@ -266,7 +253,7 @@ mod tests {
             millesime: Some("2025".into()),
         };
         assert_eq!(
-            cells(&rate, &["value", "suppressed", "epci_name", "millesime"]),
+            json_cells(&rate, &["value", "suppressed", "epci_name", "millesime"]),
             ["", "true", "CC Faucigny-Glières", "2025"]
         );
         let cej = CejToRenew {
@@ -276,6 +263,6 @@ mod tests {
             status: ContractStatus::Expired,
             end_date: NaiveDate::from_ymd_opt(2022, 12, 31).unwrap_or_default(),
         };
-        assert_eq!(cells(&cej, &["status", "end_date"]), ["expired", "2022-12-31"]);
+        assert_eq!(json_cells(&cej, &["status", "end_date"]), ["expired", "2022-12-31"]);
     }
 }
