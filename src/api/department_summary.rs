@@ -236,33 +236,3 @@ fn csv_sections(summary: &DepartmentSummary) -> String {
     sections.add_records("latest_coverage_rates", &rates, &summary.latest_coverage_rates);
     format!("\u{feff}{}", sections.text)
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn cells_read_the_record_as_json_writes_it() {
-        let rate = LatestCoverageRate {
-            epci_siren: "200000172".into(),
-            epci_name: "CC Faucigny-Glières".into(),
-            period: "2024".into(),
-            value: None,
-            suppressed: true,
-            source: "caf".into(),
-            millesime: Some("2025".into()),
-        };
-        assert_eq!(
-            json_cells(&rate, &["value", "suppressed", "epci_name", "millesime"]),
-            ["", "true", "CC Faucigny-Glières", "2025"]
-        );
-        let cej = CejToRenew {
-            id: "c1".into(),
-            reference: "CEJ-74-1".into(),
-            title: "CEJ".into(),
-            status: ContractStatus::Expired,
-            end_date: NaiveDate::from_ymd_opt(2022, 12, 31).unwrap_or_default(),
-        };
-        assert_eq!(json_cells(&cej, &["status", "end_date"]), ["expired", "2022-12-31"]);
-    }
-}

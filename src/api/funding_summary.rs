@@ -169,7 +169,7 @@ pub async fn get_funding_summary(
 
 #[cfg(test)]
 mod tests {
-    use super::euros;
+    use super::{euros, json_cells};
 
     #[test]
     fn euros_are_exact_with_a_decimal_comma() {
@@ -178,5 +178,12 @@ mod tests {
         assert_eq!(euros(123_405), "1234,05");
         assert_eq!(euros(-123_405), "-1234,05");
         assert_eq!(euros(1_000_000_000_000), "10000000000,00");
+    }
+
+    #[test]
+    fn cells_read_a_record_as_json_writes_it() {
+        let record = serde_json::json!({"value": null, "suppressed": true, "count": -3, "title": "Faucigny; Glières"});
+        let columns = ["value", "suppressed", "count", "title", "absent"];
+        assert_eq!(json_cells(&record, &columns), ["", "true", "-3", "Faucigny; Glières", ""]);
     }
 }
