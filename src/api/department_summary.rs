@@ -11,7 +11,7 @@ use chrono::NaiveDate;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::funding_summary::{FundingSummaryRow, euros, figures_by_year_and_programme};
+use super::funding_summary::{FundingSummaryRow, euros, figures_by_year_and_programme, json_cells};
 use super::problems::ReadProblems;
 use super::stored_codes;
 use crate::auth::{Caller, Scope};
@@ -198,87 +198,41 @@ impl Sections {
         }
         self.text.push_str(&table.finish());
     }
+
+    /// A section whose columns are fields of the JSON answer's records, so that both forms of
+    /// the summary say the same thing by construction.
+    fn add_records<T: Serialize>(&mut self, name: &str, columns: &[&str], records: &[T]) {
+        self.add(name, columns, records.iter().map(|record| json_cells(record, columns)));
+    }
 }
+
+const FUNDING_CENTS: [&str; 5] = ["year", "programme", "committed_cents", "paid_cents", "remaining_cents"];
 
 fn csv_sections(summary: &DepartmentSummary) -> String {
     let mut sections = Sections { text: String::new() };
-    let c = &summary.coverage;
     let coverage = [
-        c.communes_total,
-        c.communes_covered,
-        c.population_total,
-        c.population_covered,
-        c.epcis_total,
-        c.epcis_covered,
+        "communes_total",
+        "communes_covered",
+        "population_total",
+        "population_covered",
+        "epcis_total",
+        "epcis_covered",
     ];
-    sections.add(
-        "coverage",
-        &[
-            "communes_total",
-            "communes_covered",
-            "population_total",
-            "population_covered",
-            "epcis_total",
-            "epcis_covered",
-        ],
-        std::iter::once(coverage.iter().map(ToString::to_string).collect()),
-    );
-    sections.add(
-        "contracts_by_status",
-        &["kind", "status", "count"],
-        summary
-            .contracts_by_status
-            .iter()
-            .map(|c| vec![c.kind.as_str().into(), c.status.as_str().into(), c.count.to_string()]),
-    );
-    sections.add(
-        "contracts_by_field",
-        &["field", "count"],
-        summary.contracts_by_field.iter().map(|c| vec![c.field.as_str().to_owned(), c.count.to_string()]),
-    );
-    sections.add(
-        "cej_to_renew",
-        &["id", "reference", "title", "status", "end_date"],
-        summary.cej_to_renew.iter().map(|c| {
-            vec![
-                c.id.clone(),
-                c.reference.clone(),
-                c.title.clone(),
-                c.status.as_str().to_owned(),
-                c.end_date.to_string(),
-            ]
-        }),
-    );
+    sections.add_records("coverage", &coverage, std::slice::from_ref(&summary.coverage));
+    sections.add_records("contracts_by_status", &["kind", "status", "count"], &summary.contracts_by_status);
+    sections.add_records("contracts_by_field", &["field", "count"], &summary.contracts_by_field);
+    let cej = ["id", "reference", "title", "status", "end_date"];
+    sections.add_records("cej_to_renew", &cej, &summary.cej_to_renew);
+    let funding_columns = [FUNDING_CENTS.as_slice(), &["committed_euros", "paid_euros"]].concat();
     sections.add(
         "funding",
-        &["year", "programme", "committed_cents", "paid_cents", "remaining_cents", "committed_euros", "paid_euros"],
-        summary.funding.iter().map(|f| {
-            let money = &f.figures;
-            vec![
-                f.year.to_string(),
-                f.programme.as_str().to_owned(),
-                money.committed_cents.to_string(),
-                money.paid_cents.to_string(),
-                money.remaining_cents.to_string(),
-                euros(money.committed_cents),
-                euros(money.paid_cents),
-            ]
+        &funding_columns,
+        summary.funding.iter().map(|row| {
+            let euros_of = [euros(row.figures.committed_cents), euros(row.figures.paid_cents)];
+            [json_cells(row, &FUNDING_CENTS), euros_of.to_vec()].concat()
         }),
     );
-    sections.add(
-        "latest_coverage_rates",
-        &["epci_siren", "epci_name", "period", "value", "suppressed", "source", "millesime"],
-        summary.latest_coverage_rates.iter().map(|r| {
-            vec![
-                r.epci_siren.clone(),
-                r.epci_name.clone(),
-                r.period.clone(),
-                r.value.clone().unwrap_or_default(),
-                r.suppressed.to_string(),
-                r.source.clone(),
-                r.millesime.clone().unwrap_or_default(),
-            ]
-        }),
-    );
+    let rates = ["epci_siren", "epci_name", "period", "value", "suppressed", "source", "millesime"];
+    sections.add_records("latest_coverage_rates", &rates, &summary.latest_coverage_rates);
     format!("\u{feff}{}", sections.text)
 }

@@ -16,13 +16,13 @@ use super::problems::{
 };
 use crate::auth::Caller;
 use crate::db::contracts::ScopedContract;
-use crate::db::funding::{self as repo, CommitmentRow, LineRow};
+use crate::db::funding::{self as repo, CommitmentRow, LineRow, StoredRule};
 use crate::db::stored::rfc3339_json;
 use crate::db::{self, DbConnection, equipments, parties};
 use crate::domain::commitments::{self, CommitmentAction, CommitmentFacts, EditRefusal};
 use crate::domain::contract::PartyRole;
 use crate::domain::funding::{
-    Basis, CommitmentStatus, LineStatus, MAX_AMOUNT_CENTS, Origin, Programme, ScheduleRule, format_month_day,
+    Basis, CommitmentStatus, CommitmentTerms, LineStatus, NamedEquipment, Origin, Programme, ScheduleRule, check_terms,
 };
 use crate::domain::schedule::{self, StoredLine};
 use crate::error::{ApiError, ApiResult, FieldError};
@@ -83,7 +83,7 @@ write::resource!(
 /// The stored schedule rule of a commitment; a stored value out of its range is a fault of the
 /// database, answered 500, never replaced by the default rule.
 pub(crate) fn stored_rule(row: &CommitmentRow) -> ApiResult<ScheduleRule> {
-    row.rule().ok_or_else(|| ApiError::internal(format!("commitment {} has an unreadable schedule rule", row.id)))
+    row.rule.read().ok_or_else(|| ApiError::internal(format!("commitment {} has an unreadable schedule rule", row.id)))
 }
 
 pub(crate) fn commitment_view(row: &CommitmentRow, years: &BTreeMap<i64, i64>) -> ApiResult<CommitmentView> {
@@ -171,7 +171,8 @@ impl RequestBody for CommitmentPatch {
     const READ_ONLY: &'static [&'static str] = COMMITMENT_READ_ONLY;
 }
 
-/// Checks who is paid, for what, and when, against the contract; returns the years by year.
+/// Reads who is paid and for what, then judges them and the years against the contract (see
+/// [`check_terms`]); returns the years by year.
 fn check_commitment(
     conn: &mut DbConnection,
     scoped: &ScopedContract,
@@ -179,59 +180,24 @@ fn check_commitment(
     years: &[YearAmount],
 ) -> ApiResult<BTreeMap<i64, i64>> {
     let contract = scoped.row();
-    let mut errors = Vec::new();
     let payee_roles = parties::list(conn, scoped)?
         .into_iter()
         .find(|(party, _)| party.organisation_id == row.payee_id)
         .map(|(party, _)| party.roles);
-    if !payee_roles.is_some_and(|roles| roles.contains(&PartyRole::Payee)) {
-        errors.push(FieldError::at_pointer(
-            "/payee_id",
-            "PAYEE_NOT_A_PARTY",
-            "the payee must be a party of the contract with the payee role",
-        ));
-    }
-    if let Some(equipment_id) = row.equipment_id {
-        match equipments::find(conn, equipment_id)? {
-            None => {
-                errors.push(FieldError::at_pointer("/equipment_id", "UNKNOWN_EQUIPMENT", "no equipment has this id"));
-            }
-            Some(equipment) if equipment.manager_id != row.payee_id => {
-                errors.push(FieldError::at_pointer(
-                    "/equipment_id",
-                    "EQUIPMENT_OF_ANOTHER_MANAGER",
-                    "the equipment is run by another organisation than the payee",
-                ));
-            }
-            Some(_) => {}
-        }
-    }
-    if let (Some(unit), Some(units)) = (row.unit_amount_cents, row.units)
-        && unit.checked_mul(units).is_none_or(|product| product > MAX_AMOUNT_CENTS)
-    {
-        errors.push(FieldError::at_pointer(
-            "/units",
-            "AMOUNT_TOO_LARGE",
-            "unit_amount_cents × units exceeds 10^12 cents",
-        ));
-    }
-    let (first, last) = (i64::from(contract.start_date.year()), i64::from(contract.end_date.year()));
-    let mut by_year = BTreeMap::new();
-    for (index, entry) in years.iter().enumerate() {
-        let year = i64::from(entry.year);
-        if !(first..=last).contains(&year) {
-            let detail = format!("the contract runs from {first} to {last}");
-            errors.push(FieldError::at_pointer(format!("/years/{index}/year"), "YEAR_OUTSIDE_PERIOD", detail));
-        }
-        if by_year.insert(year, entry.amount_cents).is_some() {
-            errors.push(FieldError::at_pointer(
-                format!("/years/{index}/year"),
-                "DUPLICATE",
-                "this year appears earlier in the list",
-            ));
-        }
-    }
-    if errors.is_empty() { Ok(by_year) } else { Err(ApiError::validation(errors)) }
+    let equipment = match row.equipment_id {
+        None => NamedEquipment::NotNamed,
+        Some(id) => equipments::find(conn, id)?.map_or(NamedEquipment::Unknown, |equipment| NamedEquipment::Found {
+            run_by_payee: equipment.manager_id == row.payee_id,
+        }),
+    };
+    let terms = CommitmentTerms {
+        payee_is_party: payee_roles.is_some_and(|roles| roles.contains(&PartyRole::Payee)),
+        equipment,
+        unit_amount_cents: row.unit_amount_cents,
+        units: row.units,
+        contract_years: contract.start_date.year()..=contract.end_date.year(),
+    };
+    check_terms(&terms, years.iter().map(|entry| (entry.year, entry.amount_cents))).map_err(ApiError::validation)
 }
 
 /// The commitment `id` if its contract is in the caller's scope; 404 otherwise.
@@ -340,7 +306,6 @@ pub async fn create_commitment(
     let contract_id = id.into_inner();
     write::change_contract(&pool, caller, retry, contract_id, Access::Manage, move |change| {
         change.require_open()?;
-        let rule = ScheduleRule::default();
         let row = CommitmentRow {
             id: Uuid::new_v4(),
             contract_id,
@@ -353,9 +318,7 @@ pub async fn create_commitment(
             units: body.units,
             status: CommitmentStatus::Draft,
             decision_date: body.decision_date,
-            advance_percent: i64::from(rule.advance_percent),
-            advance_splits: rule.splits_text(),
-            balance_due: format_month_day(rule.balance_due),
+            rule: StoredRule::from(&ScheduleRule::default()),
             version: 1,
             created_at: change.at,
             updated_at: change.at,

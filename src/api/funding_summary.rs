@@ -103,6 +103,23 @@ pub(crate) fn euros(cents: i64) -> String {
     format!("{sign}{},{:02}", cents / 100, cents % 100)
 }
 
+/// The `columns` of a record as it is written in JSON: strings as they are, numbers and booleans
+/// as JSON writes them, an absent value as an empty cell.
+pub(crate) fn json_cells(record: &impl Serialize, columns: &[&str]) -> Vec<String> {
+    // The records are plain structs of strings, numbers, dates and codes, which always serialize.
+    let json = serde_json::to_value(record).unwrap_or_default();
+    let cell = |column: &&str| match &json[*column] {
+        serde_json::Value::Null => String::new(),
+        serde_json::Value::String(text) => text.clone(),
+        value => value.to_string(),
+    };
+    columns.iter().map(cell).collect()
+}
+
+/// The columns of the CSV in cents, as the JSON names them.
+const CENTS_COLUMNS: [&str; 6] =
+    ["year", "programme", "committed_cents", "scheduled_cents", "paid_cents", "remaining_cents"];
+
 /// The funding of a contract per year and programme. With `Accept: text/csv`, the same rows as a
 /// semicolon-separated UTF-8 file with a BOM, amounts in cents and in euros with a decimal comma.
 #[utoipa::path(
@@ -134,30 +151,12 @@ pub async fn get_funding_summary(
     if !csv {
         return Ok(HttpResponse::Ok().json(summary));
     }
-    let mut table = CsvTable::new(&[
-        "year",
-        "programme",
-        "committed_cents",
-        "scheduled_cents",
-        "paid_cents",
-        "remaining_cents",
-        "committed_eur",
-        "paid_eur",
-        "remaining_eur",
-    ]);
+    let mut table =
+        CsvTable::new(&[CENTS_COLUMNS.as_slice(), &["committed_eur", "paid_eur", "remaining_eur"]].concat());
     for row in &summary.rows {
         let f = &row.figures;
-        table.row(&[
-            row.year.to_string(),
-            row.programme.as_str().to_owned(),
-            f.committed_cents.to_string(),
-            f.scheduled_cents.to_string(),
-            f.paid_cents.to_string(),
-            f.remaining_cents.to_string(),
-            euros(f.committed_cents),
-            euros(f.paid_cents),
-            euros(f.remaining_cents),
-        ]);
+        let in_euros = [euros(f.committed_cents), euros(f.paid_cents), euros(f.remaining_cents)];
+        table.row(&[json_cells(row, &CENTS_COLUMNS), in_euros.to_vec()].concat());
     }
     Ok(HttpResponse::Ok()
         .insert_header((
@@ -170,7 +169,7 @@ pub async fn get_funding_summary(
 
 #[cfg(test)]
 mod tests {
-    use super::euros;
+    use super::{euros, json_cells};
 
     #[test]
     fn euros_are_exact_with_a_decimal_comma() {
@@ -179,5 +178,12 @@ mod tests {
         assert_eq!(euros(123_405), "1234,05");
         assert_eq!(euros(-123_405), "-1234,05");
         assert_eq!(euros(1_000_000_000_000), "10000000000,00");
+    }
+
+    #[test]
+    fn cells_read_a_record_as_json_writes_it() {
+        let record = serde_json::json!({"value": null, "suppressed": true, "count": -3, "title": "Faucigny; Glières"});
+        let columns = ["value", "suppressed", "count", "title", "absent"];
+        assert_eq!(json_cells(&record, &columns), ["", "true", "-3", "Faucigny; Glières", ""]);
     }
 }

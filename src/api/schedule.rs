@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use actix_web::{HttpResponse, get, post};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use utoipa::ToSchema;
 use uuid::Uuid;
 use validator::Validate;
 
@@ -15,16 +15,14 @@ use super::funding::{find_commitment, regenerate, stored_rule};
 use super::problems::{ChildListProblems, CreateChildProblems, GuardedChildProblems, ReadProblems};
 use crate::db::DbConnection;
 pub use crate::db::funding::PaymentRow as PaymentView;
-use crate::db::funding::{self as repo, CommitmentRow};
+use crate::db::funding::{self as repo, CommitmentRow, StoredRule};
 use crate::domain::commitments;
-use crate::domain::funding::{
-    CommitmentStatus, LineKind, LineStatus, PaymentRefusal, ScheduleRule, check_payment, parse_month_day,
-};
+use crate::domain::funding::{CommitmentStatus, LineKind, LineStatus, PaymentRefusal, check_payment};
 use crate::domain::schedule;
 use crate::error::{ApiError, ApiResult, FieldError};
 use crate::http::body::RequestBody;
 use crate::http::idempotency::IdempotentJson;
-use crate::http::pagination::{Page, PageParams};
+use crate::http::pagination::{Page, PageQuery};
 use crate::http::query::ApiQuery;
 use crate::http::requests::{CreateUnder, ListUnder, Read, Transition};
 use crate::write::{self, Access};
@@ -140,46 +138,6 @@ pub struct GenerateSchedule {
 
 impl RequestBody for GenerateSchedule {}
 
-fn rule_from(body: &GenerateSchedule, current: &ScheduleRule) -> ApiResult<ScheduleRule> {
-    let mut errors = Vec::new();
-    let mut rule = current.clone();
-    if let Some(percent) = body.advance_percent {
-        rule.advance_percent = percent;
-    }
-    if let Some(splits) = &body.advance_splits {
-        rule.advance_splits.clear();
-        for (index, text) in splits.iter().enumerate() {
-            match parse_month_day(text) {
-                Some(split) if rule.advance_splits.contains(&split) => {
-                    errors.push(FieldError::at_pointer(
-                        format!("/advance_splits/{index}"),
-                        "DUPLICATE",
-                        "this date appears earlier",
-                    ));
-                }
-                Some(split) => rule.advance_splits.push(split),
-                None => errors.push(FieldError::at_pointer(
-                    format!("/advance_splits/{index}"),
-                    "INVALID_MONTH_DAY",
-                    "a date of the year as MM-DD",
-                )),
-            }
-        }
-    }
-    if let Some(text) = &body.balance_due {
-        match parse_month_day(text) {
-            Some(due) => rule.balance_due = due,
-            None => {
-                errors.push(FieldError::at_pointer("/balance_due", "INVALID_MONTH_DAY", "a date of the year as MM-DD"));
-            }
-        }
-    }
-    if rule.advance_percent > 0 && rule.advance_splits.is_empty() {
-        errors.push(FieldError::at_pointer("/advance_splits", "REQUIRED", "advances need at least one date"));
-    }
-    if errors.is_empty() { Ok(rule) } else { Err(ApiError::validation(errors)) }
-}
-
 /// Build each year's advances and balance. The advances total `advance_percent` of the year,
 /// rounded down to the cent, in equal shares on the given dates, the cents that do not divide
 /// evenly going to the earliest advances; the balance is the rest, due the following year. Lines
@@ -197,12 +155,15 @@ pub async fn generate_schedule(
         if current.status == CommitmentStatus::Closed {
             return Err(ApiError::Conflict("the commitment is closed".into()));
         }
-        let rule = rule_from(&body, &stored_rule(&current)?)?;
+        let splits = body.advance_splits.as_deref();
+        let rule = stored_rule(&current)?
+            .changed(body.advance_percent, splits, body.balance_due.as_deref())
+            .map_err(ApiError::validation)?;
         let years = repo::years_of(change.conn, current.id)?;
         let before = schedule_view(change.conn, &current, &years)?;
         let all_years: BTreeSet<i64> = years.keys().copied().chain(before.lines.iter().map(|line| line.year)).collect();
         regenerate(change.conn, &current, &years, &all_years, &rule)?;
-        let row = change.next(current.with_rule(&rule));
+        let row = change.next(CommitmentRow { rule: StoredRule::from(&rule), ..current });
         repo::update(change.conn, &change.contract, &row, None)?;
         let after = schedule_view(change.conn, &row, &years)?;
         change.updated(&before, &after, None)
@@ -311,26 +272,14 @@ pub async fn create_payment((caller, id, request, pool): CreateUnder<Uuid, Creat
     .await
 }
 
-#[derive(Debug, Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-pub struct PaymentListQuery {
-    #[param(minimum = 1, maximum = 200, default = 50)]
-    pub page_size: Option<u32>,
-    pub page_token: Option<String>,
-}
-
 /// The payments of a commitment, oldest first.
-#[utoipa::path(tag = "funding", params(("id" = Uuid, Path), PaymentListQuery), responses((status = 200, body = Page<PaymentView>), ChildListProblems), security(("bearer" = [])))]
+#[utoipa::path(tag = "funding", params(("id" = Uuid, Path), PageQuery), responses((status = 200, body = Page<PaymentView>), ChildListProblems), security(("bearer" = [])))]
 #[get("/funding-commitments/{id}/payments")]
-pub async fn list_payments(
-    (caller, id, query, pool, tokens): ListUnder<Uuid, PaymentListQuery>,
-) -> ApiResult<HttpResponse> {
+pub async fn list_payments((caller, id, query, pool, tokens): ListUnder<Uuid, PageQuery>) -> ApiResult<HttpResponse> {
     let ApiQuery(query) = query;
     let id = id.into_inner();
-    let params = PageParams { page_size: query.page_size, page_token: query.page_token.as_deref() };
     let binding = format!("payments|{id}|{}", caller.fingerprint());
-    write::read_page(&pool, tokens, params, binding, repo::payment_cursor, move |conn, after, limit| {
+    write::read_page(&pool, tokens, query.params(), binding, repo::payment_cursor, move |conn, after, limit| {
         find_commitment(conn, &caller, id)?;
         Ok(repo::payments(conn, id, after, limit)?)
     })

@@ -14,7 +14,9 @@ use super::schema::{funding_commitments, funding_years, payments, schedule_lines
 use super::stored::rfc3339_json;
 use super::{DbConnection, versioned};
 use crate::auth::Scope;
-use crate::domain::funding::{Basis, CommitmentStatus, LineKind, LineStatus, Origin, Programme, ScheduleRule};
+use crate::domain::funding::{
+    Basis, CommitmentStatus, LineKind, LineStatus, Origin, Programme, ScheduleRule, format_month_day,
+};
 
 #[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = funding_commitments, treat_none_as_null = true)]
@@ -38,9 +40,8 @@ pub struct CommitmentRow {
     #[diesel(deserialize_as = String, serialize_as = String)]
     pub status: CommitmentStatus,
     pub decision_date: Option<NaiveDate>,
-    pub advance_percent: i64,
-    pub advance_splits: String,
-    pub balance_due: String,
+    #[diesel(embed)]
+    pub rule: StoredRule,
     pub version: i64,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
@@ -48,20 +49,28 @@ pub struct CommitmentRow {
 
 versioned!(CommitmentRow);
 
-impl CommitmentRow {
-    /// The schedule rule kept in three columns; `None` when a stored part of it is out of range.
-    pub fn rule(&self) -> Option<ScheduleRule> {
+/// The schedule rule of a commitment in its three columns, as [`ScheduleRule::from_text`] reads them.
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = funding_commitments)]
+pub struct StoredRule {
+    advance_percent: i64,
+    advance_splits: String,
+    balance_due: String,
+}
+
+impl StoredRule {
+    /// The rule; `None` when a stored part of it is out of range.
+    pub fn read(&self) -> Option<ScheduleRule> {
         ScheduleRule::from_text(self.advance_percent, &self.advance_splits, &self.balance_due)
     }
+}
 
-    /// The row with `rule` as its schedule rule.
-    #[must_use]
-    pub fn with_rule(self, rule: &ScheduleRule) -> Self {
+impl From<&ScheduleRule> for StoredRule {
+    fn from(rule: &ScheduleRule) -> Self {
         Self {
             advance_percent: i64::from(rule.advance_percent),
             advance_splits: rule.splits_text(),
-            balance_due: crate::domain::funding::format_month_day(rule.balance_due),
-            ..self
+            balance_due: format_month_day(rule.balance_due),
         }
     }
 }

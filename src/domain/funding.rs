@@ -1,11 +1,15 @@
 //! Multi-year funding: commitments, their payment schedule (échéancier) and the rules that keep
 //! every cent accounted for. Amounts are integer euro cents; no float touches them.
 
+use std::collections::BTreeMap;
+use std::ops::RangeInclusive;
+
 use chrono::NaiveDate;
 use serde::{Serialize, Serializer};
 use utoipa::ToSchema;
 
 use super::codes::text_codes;
+use crate::error::FieldError;
 
 /// The largest amount a single figure may hold: 10^12 cents, ten billion euros.
 pub const MAX_AMOUNT_CENTS: i64 = 1_000_000_000_000;
@@ -93,6 +97,47 @@ impl ScheduleRule {
     pub fn splits_text(&self) -> String {
         self.advance_splits.iter().copied().map(format_month_day).collect::<Vec<_>>().join(",")
     }
+
+    /// This rule with the parts a request sends in place of its own: the percent, the `MM-DD`
+    /// advance dates (each once) and the `MM-DD` balance date; or every part that does not read.
+    /// Advances need at least one date.
+    pub fn changed(
+        &self,
+        advance_percent: Option<u8>,
+        advance_splits: Option<&[String]>,
+        balance_due: Option<&str>,
+    ) -> Result<Self, Vec<FieldError>> {
+        let mut errors = Vec::new();
+        let not_a_month_day =
+            |pointer: String| FieldError::at_pointer(pointer, "INVALID_MONTH_DAY", "a date of the year as MM-DD");
+        let mut rule = self.clone();
+        if let Some(percent) = advance_percent {
+            rule.advance_percent = percent;
+        }
+        if let Some(splits) = advance_splits {
+            rule.advance_splits.clear();
+            for (index, text) in splits.iter().enumerate() {
+                let pointer = format!("/advance_splits/{index}");
+                match parse_month_day(text) {
+                    Some(split) if rule.advance_splits.contains(&split) => {
+                        errors.push(FieldError::at_pointer(pointer, "DUPLICATE", "this date appears earlier"));
+                    }
+                    Some(split) => rule.advance_splits.push(split),
+                    None => errors.push(not_a_month_day(pointer)),
+                }
+            }
+        }
+        if let Some(text) = balance_due {
+            match parse_month_day(text) {
+                Some(due) => rule.balance_due = due,
+                None => errors.push(not_a_month_day("/balance_due".into())),
+            }
+        }
+        if rule.advance_percent > 0 && rule.advance_splits.is_empty() {
+            errors.push(FieldError::at_pointer("/advance_splits", "REQUIRED", "advances need at least one date"));
+        }
+        if errors.is_empty() { Ok(rule) } else { Err(errors) }
+    }
 }
 
 #[allow(clippy::trivially_copy_pass_by_ref, reason = "serde's serialize_with passes a reference")]
@@ -162,6 +207,76 @@ pub fn plan_year(year: i32, amount_cents: i64, rule: &ScheduleRule) -> Vec<Plann
         lines.push(PlannedLine { kind: LineKind::Balance, due_on, amount_cents: amount_cents - advanced });
     }
     lines
+}
+
+/// The equipment a commitment names, as the handler found it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NamedEquipment {
+    NotNamed,
+    /// No equipment has the id named.
+    Unknown,
+    Found {
+        run_by_payee: bool,
+    },
+}
+
+/// What the rules on who is paid, for what and when look at, read by the handler.
+#[derive(Debug, Clone)]
+pub struct CommitmentTerms {
+    /// The payee is a party of the contract with the payee role.
+    pub payee_is_party: bool,
+    pub equipment: NamedEquipment,
+    pub unit_amount_cents: Option<i64>,
+    pub units: Option<i64>,
+    /// The calendar years the contract runs through.
+    pub contract_years: RangeInclusive<i32>,
+}
+
+/// The yearly amounts sent, `(year, cents)` in the order of the request, by year; or every broken
+/// rule: the payee must be a payee party, the equipment must exist and be run by the payee, the
+/// unit amount times the units must stay a valid amount, and each year must fall in the
+/// contract's period, once.
+pub fn check_terms(
+    terms: &CommitmentTerms,
+    years: impl IntoIterator<Item = (i32, i64)>,
+) -> Result<BTreeMap<i64, i64>, Vec<FieldError>> {
+    let mut errors = Vec::new();
+    if !terms.payee_is_party {
+        let detail = "the payee must be a party of the contract with the payee role";
+        errors.push(FieldError::at_pointer("/payee_id", "PAYEE_NOT_A_PARTY", detail));
+    }
+    match terms.equipment {
+        NamedEquipment::Unknown => {
+            errors.push(FieldError::at_pointer("/equipment_id", "UNKNOWN_EQUIPMENT", "no equipment has this id"));
+        }
+        NamedEquipment::Found { run_by_payee: false } => {
+            let detail = "the equipment is run by another organisation than the payee";
+            errors.push(FieldError::at_pointer("/equipment_id", "EQUIPMENT_OF_ANOTHER_MANAGER", detail));
+        }
+        NamedEquipment::NotNamed | NamedEquipment::Found { run_by_payee: true } => {}
+    }
+    if let (Some(unit), Some(units)) = (terms.unit_amount_cents, terms.units)
+        && unit.checked_mul(units).is_none_or(|product| product > MAX_AMOUNT_CENTS)
+    {
+        errors.push(FieldError::at_pointer(
+            "/units",
+            "AMOUNT_TOO_LARGE",
+            "unit_amount_cents × units exceeds 10^12 cents",
+        ));
+    }
+    let mut by_year = BTreeMap::new();
+    for (index, (year, amount_cents)) in years.into_iter().enumerate() {
+        let pointer = format!("/years/{index}/year");
+        if !terms.contract_years.contains(&year) {
+            let (first, last) = (terms.contract_years.start(), terms.contract_years.end());
+            let detail = format!("the contract runs from {first} to {last}");
+            errors.push(FieldError::at_pointer(pointer.clone(), "YEAR_OUTSIDE_PERIOD", detail));
+        }
+        if by_year.insert(i64::from(year), amount_cents).is_some() {
+            errors.push(FieldError::at_pointer(pointer, "DUPLICATE", "this year appears earlier in the list"));
+        }
+    }
+    if errors.is_empty() { Ok(by_year) } else { Err(errors) }
 }
 
 /// Why a payment is refused.
@@ -294,6 +409,78 @@ mod tests {
         assert_eq!(ScheduleRule::from_text(101, "03-01", "05-31"), None, "a percent above 100");
         assert_eq!(ScheduleRule::from_text(70, "03-01,13-01", "05-31"), None, "a month that does not exist");
         assert_eq!(ScheduleRule::from_text(70, "03-01", "02-30"), None, "a day that does not exist");
+    }
+
+    fn codes(errors: &[FieldError]) -> Vec<(String, &str)> {
+        errors.iter().map(|error| (error.pointer.clone().unwrap_or_default(), error.code.as_str())).collect()
+    }
+
+    fn terms() -> CommitmentTerms {
+        CommitmentTerms {
+            payee_is_party: true,
+            equipment: NamedEquipment::Found { run_by_payee: true },
+            unit_amount_cents: Some(1_000),
+            units: Some(12),
+            contract_years: 2025..=2027,
+        }
+    }
+
+    #[test]
+    fn sound_terms_give_the_years_by_year() {
+        let years = check_terms(&terms(), [(2026, 500), (2025, 300)]).unwrap();
+        assert_eq!(years, BTreeMap::from([(2025, 300), (2026, 500)]));
+    }
+
+    #[test]
+    fn every_broken_term_is_reported_at_once() {
+        let terms = CommitmentTerms {
+            payee_is_party: false,
+            equipment: NamedEquipment::Found { run_by_payee: false },
+            unit_amount_cents: Some(MAX_AMOUNT_CENTS),
+            units: Some(2),
+            ..terms()
+        };
+        let errors = check_terms(&terms, [(2024, 1), (2025, 1), (2025, 2)]).unwrap_err();
+        assert_eq!(
+            codes(&errors),
+            vec![
+                ("/payee_id".into(), "PAYEE_NOT_A_PARTY"),
+                ("/equipment_id".into(), "EQUIPMENT_OF_ANOTHER_MANAGER"),
+                ("/units".into(), "AMOUNT_TOO_LARGE"),
+                ("/years/0/year".into(), "YEAR_OUTSIDE_PERIOD"),
+                ("/years/2/year".into(), "DUPLICATE"),
+            ]
+        );
+        assert_eq!(errors[3].detail, "the contract runs from 2025 to 2027");
+        let unknown = CommitmentTerms { equipment: NamedEquipment::Unknown, ..self::terms() };
+        assert_eq!(codes(&check_terms(&unknown, []).unwrap_err()), vec![("/equipment_id".into(), "UNKNOWN_EQUIPMENT")]);
+        let overflow = CommitmentTerms { unit_amount_cents: Some(i64::MAX), ..self::terms() };
+        assert_eq!(codes(&check_terms(&overflow, []).unwrap_err()), vec![("/units".into(), "AMOUNT_TOO_LARGE")]);
+    }
+
+    #[test]
+    fn a_rule_changes_by_the_parts_sent() {
+        let rule = ScheduleRule::default();
+        assert_eq!(rule.changed(None, None, None), Ok(rule.clone()));
+        let splits = ["01-15".to_owned(), "07-15".to_owned()];
+        assert_eq!(
+            rule.changed(Some(50), Some(&splits), Some("04-30")),
+            Ok(ScheduleRule { advance_percent: 50, advance_splits: vec![(1, 15), (7, 15)], balance_due: (4, 30) })
+        );
+        assert_eq!(rule.changed(Some(0), Some(&[]), None).map(|rule| rule.advance_percent), Ok(0));
+        let broken = ["03-01".to_owned(), "13-01".to_owned(), "03-01".to_owned()];
+        assert_eq!(
+            codes(&rule.changed(None, Some(&broken), Some("5-31")).unwrap_err()),
+            vec![
+                ("/advance_splits/1".into(), "INVALID_MONTH_DAY"),
+                ("/advance_splits/2".into(), "DUPLICATE"),
+                ("/balance_due".into(), "INVALID_MONTH_DAY"),
+            ]
+        );
+        assert_eq!(
+            codes(&rule.changed(Some(10), Some(&[]), None).unwrap_err()),
+            vec![("/advance_splits".into(), "REQUIRED")]
+        );
     }
 
     #[test]
