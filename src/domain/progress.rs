@@ -215,59 +215,47 @@ mod tests {
         progress_percent(value(baseline), value(target), value(actual)).map(|p| p.to_string())
     }
 
-    /// Checks each (baseline, target, actual, expected percent) of `cases`.
-    fn assert_progress(cases: &[(&str, &str, &str, Option<&str>)]) {
-        for (baseline, target, actual, expected) in cases {
+    /// Checks the progress from `baseline` towards `target` at each (actual, expected percent).
+    fn assert_progress(baseline: &str, target: &str, cases: &[(&str, Option<&str>)]) {
+        for (actual, expected) in cases {
             assert_eq!(progress(baseline, target, actual).as_deref(), *expected, "{baseline} → {target}, at {actual}");
         }
     }
 
     #[test]
     fn ascending_progress_is_the_share_of_the_distance_covered() {
-        assert_progress(&[
-            ("50", "60", "56.25", Some("62.5")),
-            ("50", "60", "50", Some("0")),
-            ("50", "60", "60", Some("100")),
-            ("50", "60", "65", Some("150")),
-            ("57.3", "62.3", "59.3", Some("40")),
-        ]);
+        let covered = [("56.25", Some("62.5")), ("50", Some("0")), ("60", Some("100")), ("65", Some("150"))];
+        assert_progress("50", "60", &covered);
+        assert_progress("57.3", "62.3", &[("59.3", Some("40"))]);
     }
 
     #[test]
     fn descending_progress_counts_a_fall_towards_the_target() {
         // Fewer households waiting: from 200 down to 100, now 150.
-        assert_progress(&[
-            ("200", "100", "150", Some("50")),
-            ("200", "100", "90", Some("110")),
-            ("200", "100", "210", Some("-10")),
-        ]);
+        assert_progress("200", "100", &[("150", Some("50")), ("90", Some("110")), ("210", Some("-10"))]);
     }
 
     #[test]
     fn progress_moving_away_from_the_target_is_negative() {
-        assert_progress(&[("50", "60", "47.5", Some("-25")), ("50", "60", "49.99", Some("-0.1"))]);
+        assert_progress("50", "60", &[("47.5", Some("-25")), ("49.99", Some("-0.1"))]);
     }
 
     #[test]
     fn no_progress_when_the_target_is_the_baseline() {
-        assert_progress(&[("50", "50", "55", None), ("0", "0", "0", None)]);
+        assert_progress("50", "50", &[("55", None)]);
+        assert_progress("0", "0", &[("0", None)]);
     }
 
     #[test]
     fn progress_rounds_half_away_from_zero_to_one_decimal() {
-        assert_progress(&[
-            // 1/3 → 33.33… → 33.3; 2/3 → 66.66… → 66.7.
-            ("0", "3", "1", Some("33.3")),
-            ("0", "3", "2", Some("66.7")),
-            // Exactly halfway: 0.05 % → 0.1, and -0.05 % → -0.1 (not towards zero, not to even).
-            ("0", "2000", "1", Some("0.1")),
-            ("0", "2000", "-1", Some("-0.1")),
-            ("0", "-2000", "1", Some("-0.1")),
-            ("0", "2000", "3", Some("0.2")),
-            // Just under halfway stays down.
-            ("0", "20000", "9.9999", Some("0")),
-            ("0", "0.0003", "0.0001", Some("33.3")),
-        ]);
+        // 1/3 → 33.33… → 33.3; 2/3 → 66.66… → 66.7.
+        assert_progress("0", "3", &[("1", Some("33.3")), ("2", Some("66.7"))]);
+        // Exactly halfway: 0.05 % → 0.1, and -0.05 % → -0.1 (not towards zero, not to even).
+        assert_progress("0", "2000", &[("1", Some("0.1")), ("-1", Some("-0.1")), ("3", Some("0.2"))]);
+        assert_progress("0", "-2000", &[("1", Some("-0.1"))]);
+        // Just under halfway stays down.
+        assert_progress("0", "20000", &[("9.9999", Some("0"))]);
+        assert_progress("0", "0.0003", &[("0.0001", Some("33.3"))]);
     }
 
     #[test]
