@@ -163,7 +163,7 @@ pub async fn create_amendment(
                 current.status
             )));
         }
-        let changes = body.changes.clone();
+        let changes = &body.changes;
         if changes.is_empty() {
             return Err(ApiError::validation(vec![FieldError::at_pointer(
                 "/changes",
@@ -172,7 +172,7 @@ pub async fn create_amendment(
             )]));
         }
         let before_view = view_one(change.conn, current.clone())?;
-        let draft = amended_draft(&current, &before_view, &changes);
+        let draft = amended_draft(&current, &before_view, changes);
         check_draft(change.conn, &change.caller.scope(), &draft, Some(&current.id))
             .map_err(|error| prefix_pointers(error, "/changes"))?;
         let errors = check_amendment(&AmendedFacts {
@@ -201,7 +201,7 @@ pub async fn create_amendment(
             signed_on: body.signed_on,
             effective_on: body.effective_on,
             rationale: body.rationale.trim().to_owned(),
-            changes: serde_json::to_string(&changes).map_err(ApiError::internal)?,
+            changes: serde_json::to_string(changes).map_err(ApiError::internal)?,
             before: serde_json::to_string(&terms(&before_view)).map_err(ApiError::internal)?,
             after: serde_json::to_string(&terms(&after_view)).map_err(ApiError::internal)?,
             created_at: change.at,
