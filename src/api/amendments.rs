@@ -14,9 +14,9 @@ use super::problems::{ChildListProblems, GuardedChildProblems, ReadProblems};
 use crate::db::amendments::{self as repo, AmendmentRow};
 use crate::db::contracts::{self as contracts_repo, ContractRow, Perimeter};
 use crate::db::{self};
+use crate::domain::amendments::{AmendedFacts, check_amendment};
 use crate::domain::codes::join_codes;
-use crate::domain::contract::{ContractKind, Field, RecordedStatus};
-use crate::domain::lifecycle::CTG_REQUIRED_FIELDS;
+use crate::domain::contract::{Field, RecordedStatus};
 use crate::error::{ApiError, ApiResult, FieldError};
 use crate::http::body::RequestBody;
 use crate::http::idempotency::IdempotentJson;
@@ -163,7 +163,7 @@ pub async fn create_amendment(
                 current.status
             )));
         }
-        let changes = body.changes.clone();
+        let changes = &body.changes;
         if changes.is_empty() {
             return Err(ApiError::validation(vec![FieldError::at_pointer(
                 "/changes",
@@ -172,10 +172,20 @@ pub async fn create_amendment(
             )]));
         }
         let before_view = view_one(change.conn, current.clone())?;
-        let draft = amended_draft(&current, &before_view, &changes);
+        let draft = amended_draft(&current, &before_view, changes);
         check_draft(change.conn, &change.caller.scope(), &draft, Some(&current.id))
             .map_err(|error| prefix_pointers(error, "/changes"))?;
-        check_amendment(&draft, &changes, &body, &current)?;
+        let errors = check_amendment(&AmendedFacts {
+            kind: draft.kind,
+            new_fields: changes.fields.is_some().then_some(&draft.fields),
+            new_perimeter_size: changes.perimeter.is_some().then(|| draft.perimeter.len()),
+            start_date: current.start_date,
+            end_date: draft.end_date,
+            effective_on: body.effective_on,
+        });
+        if !errors.is_empty() {
+            return Err(ApiError::validation(errors));
+        }
         let row = change.next(ContractRow {
             title: draft.title.clone(),
             end_date: draft.end_date,
@@ -191,7 +201,7 @@ pub async fn create_amendment(
             signed_on: body.signed_on,
             effective_on: body.effective_on,
             rationale: body.rationale.trim().to_owned(),
-            changes: serde_json::to_string(&changes).map_err(ApiError::internal)?,
+            changes: serde_json::to_string(changes).map_err(ApiError::internal)?,
             before: serde_json::to_string(&terms(&before_view)).map_err(ApiError::internal)?,
             after: serde_json::to_string(&terms(&after_view)).map_err(ApiError::internal)?,
             created_at: change.at,
@@ -224,38 +234,6 @@ fn amended_draft(current: &ContractRow, before: &ContractView, changes: &Amendme
         linked_schemes: before.linked_schemes.clone(),
         predecessor_ids: Vec::new(),
     }
-}
-
-/// What a signed contract keeps through an amendment: a CTG its minimum fields, every contract a
-/// perimeter; and the amendment takes effect inside the (new) period.
-fn check_amendment(
-    draft: &ContractDraft,
-    changes: &AmendmentChanges,
-    body: &CreateAmendment,
-    current: &ContractRow,
-) -> ApiResult<()> {
-    let mut errors = Vec::new();
-    if draft.kind == ContractKind::Ctg && changes.fields.is_some() {
-        if !CTG_REQUIRED_FIELDS.iter().all(|field| draft.fields.contains(field)) {
-            let detail = "a CTG keeps petite_enfance, jeunesse and parentalite";
-            errors.push(FieldError::at_pointer("/changes/fields", "MISSING_REQUIRED_FIELD", detail));
-        }
-        if draft.fields.iter().all(|field| CTG_REQUIRED_FIELDS.contains(field)) {
-            let detail = "a CTG keeps at least one field beyond petite_enfance, jeunesse and parentalite";
-            errors.push(FieldError::at_pointer("/changes/fields", "MISSING_ADDITIONAL_FIELD", detail));
-        }
-    }
-    if changes.perimeter.is_some() && draft.perimeter.is_empty() {
-        errors.push(FieldError::at_pointer(
-            "/changes/perimeter",
-            "EMPTY_PERIMETER",
-            "a signed contract keeps a perimeter",
-        ));
-    }
-    if body.effective_on < current.start_date || body.effective_on > draft.end_date {
-        errors.push(FieldError::at_pointer("/effective_on", "OUTSIDE_PERIOD", "must fall inside the contract period"));
-    }
-    if errors.is_empty() { Ok(()) } else { Err(ApiError::validation(errors)) }
 }
 
 /// Moves the pointers of a draft's validation errors under `/changes`, where the amendment

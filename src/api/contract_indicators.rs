@@ -18,7 +18,7 @@ use crate::db::contracts::ContractRow;
 use crate::db::indicators::IndicatorRow;
 use crate::db::{self, DbConnection, indicators, observations, territories};
 use crate::domain::indicators::{DecimalValue, GeoLevel, Period, Periodicity, Unit};
-use crate::domain::progress::{achieved, check_order, progress_percent, read_point, read_targets};
+use crate::domain::progress::{check_order, read_against, read_point, read_targets};
 use crate::error::{ApiError, ApiResult, FieldError};
 use crate::http::body::{ApiJson, RequestBody, nullable};
 use crate::http::idempotency::{IdempotentJson, Retry};
@@ -190,19 +190,13 @@ fn view(
     let targets = targets
         .into_iter()
         .map(|target| {
-            let observation = observed.get(&target.period);
-            let actual_text = observation.cloned().flatten();
-            let actual = actual_text.as_deref().and_then(DecimalValue::parse);
-            let value = DecimalValue::parse(&target.value);
+            let observation = observed.get(&target.period).map(Option::as_deref);
+            let reading = read_against(indicator.ascending, baseline_value, &target.value, observation);
             IndicatorTargetView {
-                actual: actual.map(|a| a.to_string()).or(actual_text),
-                actual_suppressed: observation.is_some_and(Option::is_none),
-                progress_percent: baseline_value
-                    .zip(value)
-                    .zip(actual)
-                    .and_then(|((baseline, value), actual)| progress_percent(baseline, value, actual))
-                    .map(|percent| percent.to_string()),
-                achieved: value.zip(actual).map(|(value, actual)| achieved(indicator.ascending, value, actual)),
+                actual: reading.actual,
+                actual_suppressed: reading.actual_suppressed,
+                progress_percent: reading.progress_percent.map(|percent| percent.to_string()),
+                achieved: reading.achieved,
                 period: target.period,
                 value: target.value,
             }
@@ -344,6 +338,11 @@ fn target_rows(id: Uuid, targets: &[IndicatorTarget], read: &[Option<(Period, De
     rows
 }
 
+/// The stored form of a baseline: its period and value in canonical text, or neither.
+fn stored_baseline(baseline: Option<(Period, DecimalValue)>) -> (Option<String>, Option<String>) {
+    baseline.map(|(period, value)| (period.to_string(), value.to_string())).unzip()
+}
+
 fn refuse_if_any(errors: Vec<FieldError>) -> ApiResult<()> {
     if errors.is_empty() { Ok(()) } else { Err(ApiError::validation(errors)) }
 }
@@ -422,14 +421,15 @@ pub async fn create_contract_indicator(
                 indicator.code, body.geo_level, body.geo_code
             )));
         }
+        let (baseline_period, baseline_value) = stored_baseline(baseline);
         let row = ContractIndicatorRow {
             id: Uuid::new_v4(),
             contract_id,
             indicator: indicator.code.clone(),
             geo_level: body.geo_level,
             geo_code: body.geo_code,
-            baseline_period: baseline.map(|(period, _)| period.to_string()),
-            baseline_value: baseline.map(|(_, value)| value.to_string()),
+            baseline_period,
+            baseline_value,
             version: 1,
             created_at: change.at,
             updated_at: change.at,
@@ -481,10 +481,7 @@ pub async fn update_contract_indicator(
         refuse_if_any(errors)?;
         let (baseline_period, baseline_value) = match patch.baseline {
             None => (current.baseline_period.clone(), current.baseline_value.clone()),
-            Some(None) => (None, None),
-            Some(Some(_)) => {
-                (baseline.map(|(period, _)| period.to_string()), baseline.map(|(_, value)| value.to_string()))
-            }
+            Some(_) => stored_baseline(baseline),
         };
         let before = view(change.conn, current.clone(), current_targets.clone(), &indicator)?;
         let row = change.next(ContractIndicatorRow { baseline_period, baseline_value, ..current });

@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 
 use chrono::NaiveDateTime;
+use diesel::dsl::exists;
 use diesel::prelude::*;
 use uuid::Uuid;
 
@@ -103,57 +104,39 @@ pub fn already_followed(
     geo_level: GeoLevel,
     geo_code: &str,
 ) -> QueryResult<bool> {
-    let count: i64 = contract_indicators::table
+    let followed = contract_indicators::table
         .filter(contract_indicators::contract_id.eq(contract.id()))
         .filter(contract_indicators::indicator.eq(indicator))
         .filter(contract_indicators::geo_level.eq(geo_level.as_str()))
-        .filter(contract_indicators::geo_code.eq(geo_code))
-        .count()
-        .get_result(conn)?;
-    Ok(count > 0)
+        .filter(contract_indicators::geo_code.eq(geo_code));
+    diesel::select(exists(followed)).get_result(conn)
 }
 
 /// Whether the contract's perimeter covers the commune `insee`: named in it, or a member of one
 /// of its EPCI.
 pub fn covers_commune(conn: &mut DbConnection, contract_id: &str, insee: &str) -> QueryResult<bool> {
-    let named: i64 = contract_communes::table
+    let named = contract_communes::table
         .filter(contract_communes::contract_id.eq(contract_id))
-        .filter(contract_communes::insee.eq(insee))
-        .count()
-        .get_result(conn)?;
-    if named > 0 {
-        return Ok(true);
-    }
+        .filter(contract_communes::insee.eq(insee));
     let epci_of_commune =
         communes::table.filter(communes::insee.eq(insee.to_owned())).select(communes::epci_siren.assume_not_null());
-    let through_epci: i64 = contract_epcis::table
+    let through_epci = contract_epcis::table
         .filter(contract_epcis::contract_id.eq(contract_id))
-        .filter(contract_epcis::epci_siren.eq_any(epci_of_commune))
-        .count()
-        .get_result(conn)?;
-    Ok(through_epci > 0)
+        .filter(contract_epcis::epci_siren.eq_any(epci_of_commune));
+    diesel::select(exists(named).or(exists(through_epci))).get_result(conn)
 }
 
 /// Whether the contract's perimeter reaches the EPCI `siren`: named in it, or the EPCI of one of
 /// the communes it names.
 pub fn reaches_epci(conn: &mut DbConnection, contract_id: &str, siren: &str) -> QueryResult<bool> {
-    let named: i64 = contract_epcis::table
+    let named = contract_epcis::table
         .filter(contract_epcis::contract_id.eq(contract_id))
-        .filter(contract_epcis::epci_siren.eq(siren))
-        .count()
-        .get_result(conn)?;
-    if named > 0 {
-        return Ok(true);
-    }
+        .filter(contract_epcis::epci_siren.eq(siren));
     let named_communes = contract_communes::table
         .filter(contract_communes::contract_id.eq(contract_id))
         .select(contract_communes::insee);
-    let members: i64 = communes::table
-        .filter(communes::insee.eq_any(named_communes))
-        .filter(communes::epci_siren.eq(siren))
-        .count()
-        .get_result(conn)?;
-    Ok(members > 0)
+    let member = communes::table.filter(communes::insee.eq_any(named_communes)).filter(communes::epci_siren.eq(siren));
+    diesel::select(exists(named).or(exists(member))).get_result(conn)
 }
 
 fn write_targets(conn: &mut DbConnection, id: Uuid, targets: &[TargetRow]) -> QueryResult<()> {

@@ -81,19 +81,14 @@ pub fn insert(conn: &mut DbConnection, row: &IndicatorRow) -> QueryResult<()> {
 
 /// Writes `row` if the stored version is still `expected_version`; returns the rows written.
 pub fn update(conn: &mut DbConnection, row: &IndicatorRow, expected_version: i64) -> QueryResult<usize> {
-    let updated = diesel::update(
-        indicators::table.filter(indicators::code.eq(&row.code)).filter(indicators::version.eq(expected_version)),
-    )
-    .set(row.clone())
-    .execute(conn)?;
-    Ok(updated)
+    let unchanged =
+        indicators::table.filter(indicators::code.eq(&row.code)).filter(indicators::version.eq(expected_version));
+    diesel::update(unchanged).set(row.clone()).execute(conn)
 }
 
 /// Deletes the entry if the stored version is still `expected_version`; returns the rows deleted.
 pub fn delete(conn: &mut DbConnection, code: &str, expected_version: i64) -> QueryResult<usize> {
-    let deleted = diesel::delete(
-        indicators::table.filter(indicators::code.eq(code)).filter(indicators::version.eq(expected_version)),
-    )
-    .execute(conn)?;
-    Ok(deleted)
+    let unchanged =
+        indicators::table.filter(indicators::code.eq(code)).filter(indicators::version.eq(expected_version));
+    diesel::delete(unchanged).execute(conn)
 }

@@ -1,5 +1,6 @@
 //! Rules and value types of the domain, free of HTTP and SQL.
 
+pub mod amendments;
 pub mod codes;
 pub mod commitments;
 pub mod contract;

@@ -32,6 +32,43 @@ pub fn achieved(ascending: bool, target: DecimalValue, actual: DecimalValue) -> 
     if ascending { actual >= target } else { actual <= target }
 }
 
+/// A target read against what was observed for its period.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TargetReading {
+    /// The observed value, in canonical form when it reads as a decimal; `None` when nothing was
+    /// observed or the value is suppressed.
+    pub actual: Option<String>,
+    /// Whether an observation exists but its value is suppressed for statistical secrecy.
+    pub actual_suppressed: bool,
+    /// See [`progress_percent`]; `None` without a baseline or an actual.
+    pub progress_percent: Option<DecimalValue>,
+    /// See [`achieved`]; `None` without an actual.
+    pub achieved: Option<bool>,
+}
+
+/// Reads the target `target` against `observed`: `None` when nothing was observed for its period,
+/// `Some(None)` when the observed value is suppressed.
+pub fn read_against(
+    ascending: bool,
+    baseline: Option<DecimalValue>,
+    target: &str,
+    observed: Option<Option<&str>>,
+) -> TargetReading {
+    let observed_text = observed.flatten();
+    let actual = observed_text.and_then(DecimalValue::parse);
+    let target = DecimalValue::parse(target);
+    TargetReading {
+        // An observation that does not read as a decimal is still shown as it was published.
+        actual: actual.map(|actual| actual.to_string()).or(observed_text.map(str::to_owned)),
+        actual_suppressed: observed.is_some_and(|value| value.is_none()),
+        progress_percent: baseline
+            .zip(target)
+            .zip(actual)
+            .and_then(|((baseline, target), actual)| progress_percent(baseline, target, actual)),
+        achieved: target.zip(actual).map(|(target, actual)| achieved(ascending, target, actual)),
+    }
+}
+
 /// Whether period `a` is over before period `b` begins: 2023 before 2024-Q1, 2024-Q1 before
 /// 2024-Q2, but 2024 not before 2024-Q3 (the year holds the quarter), nor 2024-Q4 before 2024.
 pub fn ends_before(a: Period, b: Period) -> bool {
@@ -178,48 +215,47 @@ mod tests {
         progress_percent(value(baseline), value(target), value(actual)).map(|p| p.to_string())
     }
 
+    /// Checks the progress from `baseline` towards `target` at each (actual, expected percent).
+    fn assert_progress(baseline: &str, target: &str, cases: &[(&str, Option<&str>)]) {
+        for (actual, expected) in cases {
+            assert_eq!(progress(baseline, target, actual).as_deref(), *expected, "{baseline} → {target}, at {actual}");
+        }
+    }
+
     #[test]
     fn ascending_progress_is_the_share_of_the_distance_covered() {
-        assert_eq!(progress("50", "60", "56.25").as_deref(), Some("62.5"));
-        assert_eq!(progress("50", "60", "50").as_deref(), Some("0"));
-        assert_eq!(progress("50", "60", "60").as_deref(), Some("100"));
-        assert_eq!(progress("50", "60", "65").as_deref(), Some("150"));
-        assert_eq!(progress("57.3", "62.3", "59.3").as_deref(), Some("40"));
+        let covered = [("56.25", Some("62.5")), ("50", Some("0")), ("60", Some("100")), ("65", Some("150"))];
+        assert_progress("50", "60", &covered);
+        assert_progress("57.3", "62.3", &[("59.3", Some("40"))]);
     }
 
     #[test]
     fn descending_progress_counts_a_fall_towards_the_target() {
         // Fewer households waiting: from 200 down to 100, now 150.
-        assert_eq!(progress("200", "100", "150").as_deref(), Some("50"));
-        assert_eq!(progress("200", "100", "90").as_deref(), Some("110"));
-        assert_eq!(progress("200", "100", "210").as_deref(), Some("-10"));
+        assert_progress("200", "100", &[("150", Some("50")), ("90", Some("110")), ("210", Some("-10"))]);
     }
 
     #[test]
     fn progress_moving_away_from_the_target_is_negative() {
-        assert_eq!(progress("50", "60", "47.5").as_deref(), Some("-25"));
-        assert_eq!(progress("50", "60", "49.99").as_deref(), Some("-0.1"));
+        assert_progress("50", "60", &[("47.5", Some("-25")), ("49.99", Some("-0.1"))]);
     }
 
     #[test]
     fn no_progress_when_the_target_is_the_baseline() {
-        assert_eq!(progress("50", "50", "55"), None);
-        assert_eq!(progress("0", "0", "0"), None);
+        assert_progress("50", "50", &[("55", None)]);
+        assert_progress("0", "0", &[("0", None)]);
     }
 
     #[test]
     fn progress_rounds_half_away_from_zero_to_one_decimal() {
         // 1/3 → 33.33… → 33.3; 2/3 → 66.66… → 66.7.
-        assert_eq!(progress("0", "3", "1").as_deref(), Some("33.3"));
-        assert_eq!(progress("0", "3", "2").as_deref(), Some("66.7"));
+        assert_progress("0", "3", &[("1", Some("33.3")), ("2", Some("66.7"))]);
         // Exactly halfway: 0.05 % → 0.1, and -0.05 % → -0.1 (not towards zero, not to even).
-        assert_eq!(progress("0", "2000", "1").as_deref(), Some("0.1"));
-        assert_eq!(progress("0", "2000", "-1").as_deref(), Some("-0.1"));
-        assert_eq!(progress("0", "-2000", "1").as_deref(), Some("-0.1"));
-        assert_eq!(progress("0", "2000", "3").as_deref(), Some("0.2"));
+        assert_progress("0", "2000", &[("1", Some("0.1")), ("-1", Some("-0.1")), ("3", Some("0.2"))]);
+        assert_progress("0", "-2000", &[("1", Some("-0.1"))]);
         // Just under halfway stays down.
-        assert_eq!(progress("0", "20000", "9.9999").as_deref(), Some("0"));
-        assert_eq!(progress("0", "0.0003", "0.0001").as_deref(), Some("33.3"));
+        assert_progress("0", "20000", &[("9.9999", Some("0"))]);
+        assert_progress("0", "0.0003", &[("0.0001", Some("33.3"))]);
     }
 
     #[test]
@@ -304,5 +340,21 @@ mod tests {
         assert!(achieved(false, value("100"), value("100")));
         assert!(achieved(false, value("100"), value("99")));
         assert!(!achieved(false, value("100"), value("100.0001")));
+    }
+
+    #[test]
+    fn a_target_is_read_against_its_observation() {
+        let reading = read_against(true, Some(value("50")), "60", Some(Some("56.250")));
+        assert_eq!(reading.actual.as_deref(), Some("56.25"));
+        assert_eq!(reading.progress_percent, Some(value("62.5")));
+        assert_eq!((reading.actual_suppressed, reading.achieved), (false, Some(false)));
+        let without_baseline = read_against(false, None, "60", Some(Some("56")));
+        assert_eq!((without_baseline.progress_percent, without_baseline.achieved), (None, Some(true)));
+        let suppressed = read_against(true, Some(value("50")), "60", Some(None));
+        assert_eq!((suppressed.actual, suppressed.actual_suppressed, suppressed.achieved), (None, true, None));
+        let unobserved = read_against(true, Some(value("50")), "60", None);
+        assert_eq!((unobserved.actual, unobserved.actual_suppressed), (None, false));
+        let unreadable = read_against(true, None, "60", Some(Some("n/a")));
+        assert_eq!((unreadable.actual.as_deref(), unreadable.achieved), (Some("n/a"), None));
     }
 }
