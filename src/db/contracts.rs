@@ -10,9 +10,10 @@ use diesel::prelude::*;
 use super::schema::{
     communes, contract_communes, contract_epcis, contract_parties, contract_predecessors, contracts, organisations,
 };
+use super::stored::JoinedCodes;
 use super::{DbConnection, serialize_writers};
 use crate::auth::Scope;
-use crate::domain::contract::{ContractKind, RecordedStatus};
+use crate::domain::contract::{ContractKind, Field, RecordedStatus};
 
 type Backend = <DbConnection as Connection>::Backend;
 
@@ -32,7 +33,8 @@ pub struct ContractRow {
     pub signed_on: Option<NaiveDate>,
     pub ended_on: Option<NaiveDate>,
     pub status_reason: Option<String>,
-    pub fields: String,
+    #[diesel(deserialize_as = JoinedCodes, serialize_as = JoinedCodes)]
+    pub fields: Vec<Field>,
     pub linked_schemes: String,
     pub version: i64,
     pub created_at: NaiveDateTime,

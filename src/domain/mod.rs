@@ -3,6 +3,7 @@
 pub mod codes;
 pub mod commitments;
 pub mod contract;
+pub mod draft;
 pub mod funding;
 pub mod identifiers;
 pub mod indicators;
