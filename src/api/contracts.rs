@@ -10,9 +10,10 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 use validator::Validate;
 
+use super::contract_view::summarised_view;
 pub use super::contract_view::{ContractView, LinkedScheme, PerimeterView};
+pub(crate) use super::contract_view::{draft_view, view_one};
 use super::problems::{CreateProblems, ListProblems, ReadProblems, TransitionProblems, UpdateProblems};
-use super::stored_id;
 use super::with_etag;
 use crate::auth::{Caller, Scope};
 use crate::db::contracts::{
@@ -217,90 +218,6 @@ fn dedup_ids(ids: &[Uuid]) -> Vec<String> {
     rules::each_once(ids).iter().map(Uuid::to_string).collect()
 }
 
-/// Builds the views of `rows`, with their perimeters, coverage and predecessors, in one query
-/// for the whole list.
-pub(crate) fn views(conn: &mut DbConnection, rows: Vec<ContractRow>) -> ApiResult<Vec<ContractView>> {
-    let ids: Vec<String> = rows.iter().map(|row| row.id.clone()).collect();
-    let mut summaries = repo::summaries(conn, &ids)?;
-    let today = chrono::Utc::now().date_naive();
-    rows.into_iter()
-        .map(|row| {
-            let summary = summaries.remove(&row.id);
-            summarised_view(row, summary.as_ref(), today)
-        })
-        .collect()
-}
-
-/// The view of a contract read with its summary.
-pub(crate) fn summarised_view(
-    row: ContractRow,
-    summary: Option<&repo::SummaryRow>,
-    today: NaiveDate,
-) -> ApiResult<ContractView> {
-    let perimeter = summary.map(repo::SummaryRow::perimeter).unwrap_or_default();
-    let covered = summary.map(repo::SummaryRow::coverage).unwrap_or_default();
-    let predecessor_ids = summary.map(repo::SummaryRow::predecessor_ids).unwrap_or_default();
-    view(row, perimeter, covered, &predecessor_ids, today)
-}
-
-/// The view `row` will have once written with this perimeter and these predecessors: what a
-/// write answers and records in the history before and without reading it back.
-pub(crate) fn draft_view(
-    conn: &mut DbConnection,
-    row: ContractRow,
-    perimeter: &Perimeter,
-    predecessor_ids: &[String],
-) -> ApiResult<ContractView> {
-    let coverage = repo::coverage(conn, &HashMap::from([(row.id.clone(), perimeter.clone())]))?;
-    let covered = coverage.get(&row.id).copied().unwrap_or_default();
-    let mut sorted = perimeter.clone();
-    sorted.epcis.sort();
-    sorted.communes.sort();
-    let mut predecessor_ids = predecessor_ids.to_vec();
-    predecessor_ids.sort();
-    let today = chrono::Utc::now().date_naive();
-    view(row, sorted, covered, &predecessor_ids, today)
-}
-
-pub(crate) fn view_one(conn: &mut DbConnection, row: ContractRow) -> ApiResult<ContractView> {
-    views(conn, vec![row])?.pop().ok_or_else(|| ApiError::internal("a contract view went missing"))
-}
-
-fn view(
-    row: ContractRow,
-    perimeter: Perimeter,
-    covered: repo::Coverage,
-    predecessor_ids: &[String],
-    today: NaiveDate,
-) -> ApiResult<ContractView> {
-    let recorded = row.status;
-    Ok(ContractView {
-        id: stored_id(&row.id)?,
-        kind: row.kind,
-        reference: row.reference,
-        title: row.title,
-        department: row.department,
-        status: recorded.seen_on(today, row.start_date, row.end_date),
-        start_date: row.start_date,
-        end_date: row.end_date,
-        signed_on: row.signed_on,
-        ended_on: row.ended_on,
-        status_reason: row.status_reason,
-        fields: row.fields,
-        perimeter: PerimeterView {
-            epcis: perimeter.epcis,
-            communes: perimeter.communes,
-            covered_communes: covered.communes,
-            covered_population: covered.population,
-        },
-        linked_schemes: serde_json::from_str(&row.linked_schemes).map_err(ApiError::internal)?,
-        predecessor_ids: predecessor_ids.iter().map(|id| stored_id(id)).collect::<ApiResult<_>>()?,
-        version: row.version,
-        created_at: db::rfc3339(row.created_at),
-        updated_at: db::rfc3339(row.updated_at),
-    })
-}
-
 /// The contract `id` if the caller reaches it; 404 otherwise, exactly as for an unknown id.
 pub(crate) fn find_in_scope(conn: &mut DbConnection, caller: &Caller, id: &str) -> ApiResult<ScopedContract> {
     repo::find_scoped(conn, &caller.scope(), id)?.ok_or(ApiError::NotFound)
@@ -394,7 +311,7 @@ pub async fn list_contracts(
         updated_since,
     };
     if csv {
-        return super::contract_csv::answer(pool.into_inner(), caller.scope(), filter, order, summarised_view).await;
+        return super::contract_csv::answer(pool.into_inner(), caller.scope(), filter, order).await;
     }
     let params = PageParams { page_size: query.page_size, page_token: query.page_token.as_deref() };
     let page = PageRequest::new(&tokens, &params, format!("contracts|{filter:?}|{order:?}|{}", caller.fingerprint()))?;
