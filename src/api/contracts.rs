@@ -21,7 +21,7 @@ use crate::db::contracts::{
 };
 use crate::db::{self, DbConnection, DbPool, funding, parties, territories};
 use crate::domain::contract::{ContractKind, ContractStatus, Field, RecordedStatus};
-use crate::domain::draft::{self as rules, PredecessorFacts, Problem};
+use crate::domain::draft::{self as rules, CommuneFacts, EpciFacts, PredecessorFacts, Problem};
 use crate::domain::lifecycle::{self, ContractFacts, PartyFacts, TransitionAction, TransitionRequest};
 use crate::domain::territory::is_caf_department;
 use crate::error::{ApiError, ApiResult, FieldError};
@@ -159,13 +159,7 @@ pub(crate) fn check_draft(
         Some(id) => funded_years(conn, id)?,
         None => BTreeSet::new(),
     };
-    let epcis = draft.perimeter.epcis.iter().map(|siren| Ok((siren.clone(), epci_departments(conn, siren)?)));
-    let epcis = epcis.collect::<ApiResult<Vec<_>>>()?;
-    let communes =
-        draft.perimeter.communes.iter().map(|insee| {
-            Ok((insee.clone(), territories::find_commune(conn, insee)?.map(|commune| commune.department)))
-        });
-    let communes = communes.collect::<ApiResult<Vec<_>>>()?;
+    let (epcis, communes) = perimeter_facts(conn, &draft.perimeter)?;
     let predecessors = predecessor_facts(conn, scope, &draft.predecessor_ids)?;
     let mut problems = rules::check_terms(&draft.title, draft.start_date, draft.end_date);
     problems.extend(rules::check_funded_years(draft.start_date, draft.end_date, &funded_years));
@@ -189,12 +183,20 @@ fn funded_years(conn: &mut DbConnection, id: &str) -> ApiResult<BTreeSet<i64>> {
     Ok(funding::years(conn, &commitments)?.values().flat_map(|years| years.keys().copied()).collect())
 }
 
-/// The départements of the EPCI's communes, or `None` for an unknown SIREN.
-fn epci_departments(conn: &mut DbConnection, siren: &str) -> ApiResult<Option<Vec<String>>> {
-    if territories::find_epci(conn, siren)?.is_none() {
-        return Ok(None);
+/// Each EPCI of the perimeter with the départements of its communes, and each commune with its
+/// département; `None` for a code the territory reference does not know.
+fn perimeter_facts(conn: &mut DbConnection, perimeter: &Perimeter) -> ApiResult<(Vec<EpciFacts>, Vec<CommuneFacts>)> {
+    let mut epcis = Vec::with_capacity(perimeter.epcis.len());
+    for siren in &perimeter.epcis {
+        let known = territories::find_epci(conn, siren)?.is_some();
+        let departments = if known { Some(territories::epci_departments(conn, siren)?) } else { None };
+        epcis.push((siren.clone(), departments));
     }
-    Ok(Some(territories::epci_departments(conn, siren)?))
+    let mut communes = Vec::with_capacity(perimeter.communes.len());
+    for insee in &perimeter.communes {
+        communes.push((insee.clone(), territories::find_commune(conn, insee)?.map(|commune| commune.department)));
+    }
+    Ok((epcis, communes))
 }
 
 /// Each named predecessor with what the rule looks at, `None` when the caller does not reach it.
