@@ -15,7 +15,6 @@ use crate::db::amendments::{self as repo, AmendmentRow};
 use crate::db::contracts::{self as contracts_repo, ContractRow, Perimeter};
 use crate::db::{self};
 use crate::domain::amendments::{AmendedFacts, check_amendment};
-use crate::domain::codes::join_codes;
 use crate::domain::contract::{Field, RecordedStatus};
 use crate::error::{ApiError, ApiResult, FieldError};
 use crate::http::body::RequestBody;
@@ -189,7 +188,7 @@ pub async fn create_amendment(
         let row = change.next(ContractRow {
             title: draft.title.clone(),
             end_date: draft.end_date,
-            fields: join_codes(&draft.fields.iter().copied().collect::<Vec<_>>(), Field::as_str),
+            fields: draft.fields.iter().copied().collect(),
             ..current
         });
         let predecessor_ids: Vec<String> = before_view.predecessor_ids.iter().map(Uuid::to_string).collect();

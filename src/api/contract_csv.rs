@@ -7,10 +7,10 @@ use std::sync::Arc;
 use actix_web::HttpResponse;
 use chrono::NaiveDate;
 
-use super::contract_view::ContractView;
+use super::contract_view::{ContractView, summarised_view};
 use crate::auth::Scope;
 use crate::db::DbPool;
-use crate::db::contracts::{self as repo, ContractFilter, ContractOrder, ContractRow, SummaryRow};
+use crate::db::contracts::{self as repo, ContractFilter, ContractOrder};
 use crate::error::ApiResult;
 use crate::http::csv;
 
@@ -70,21 +70,21 @@ fn row(view: ContractView) -> Vec<String> {
     ]
 }
 
-/// Every contract of the selection, in the list's order, as a CSV download. `view` is the one the
-/// JSON list shows, handed in by the list so that both show a contract alike.
+/// Every contract of the selection, in the list's order, as a CSV download, each built from the
+/// view the JSON list shows, so that both show a contract alike.
 pub async fn answer(
     pool: Arc<DbPool>,
     scope: Scope,
     filter: ContractFilter,
     order: ContractOrder,
-    view: fn(ContractRow, Option<&SummaryRow>, NaiveDate) -> ApiResult<ContractView>,
 ) -> ApiResult<HttpResponse> {
     let today = chrono::Utc::now().date_naive();
     csv::streamed(pool, &COLUMNS, "contracts.csv", move |conn, cursor: Option<(String, String)>| {
         let rows = repo::list(conn, &scope, &filter, today, order, cursor.as_ref(), ROWS_PER_QUERY)?;
         let full = i64::try_from(rows.len()).unwrap_or(i64::MAX) == ROWS_PER_QUERY;
         let next = rows.last().filter(|_| full).map(|(last, _)| (repo::sort_value(last, order.key), last.id.clone()));
-        let lines = rows.into_iter().map(|(contract, summary)| view(contract, Some(&summary), today).map(row));
+        let lines =
+            rows.into_iter().map(|(contract, summary)| summarised_view(contract, Some(&summary), today).map(row));
         Ok((lines.collect::<ApiResult<_>>()?, next))
     })
     .await

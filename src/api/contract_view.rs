@@ -1,5 +1,7 @@
-//! How a contract is shown: the JSON list, a single read and the CSV download all answer these, so
-//! they live apart from the handlers that fill them.
+//! How a contract is shown, and how its row becomes that view: the JSON list, a single read, the
+//! CSV download and every write answer these, so they live apart from the handlers.
+
+use std::collections::HashMap;
 
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
@@ -7,7 +9,11 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 use validator::Validate;
 
+use super::stored_id;
+use crate::db::contracts::{self as repo, ContractRow, Perimeter};
+use crate::db::{self, DbConnection};
 use crate::domain::contract::{ContractKind, ContractStatus, Field, SchemeKind};
+use crate::error::{ApiError, ApiResult};
 use crate::write;
 
 /// A departmental scheme or contract the contract is articulated with.
@@ -64,3 +70,87 @@ write::resource!(
     location: format!("/v1/contracts/{}", view.id),
     version: view.version,
 );
+
+/// Builds the views of `rows`, with their perimeters, coverage and predecessors, in one query
+/// for the whole list.
+fn views(conn: &mut DbConnection, rows: Vec<ContractRow>) -> ApiResult<Vec<ContractView>> {
+    let ids: Vec<String> = rows.iter().map(|row| row.id.clone()).collect();
+    let mut summaries = repo::summaries(conn, &ids)?;
+    let today = chrono::Utc::now().date_naive();
+    rows.into_iter()
+        .map(|row| {
+            let summary = summaries.remove(&row.id);
+            summarised_view(row, summary.as_ref(), today)
+        })
+        .collect()
+}
+
+/// The view of a contract read with its summary.
+pub(crate) fn summarised_view(
+    row: ContractRow,
+    summary: Option<&repo::SummaryRow>,
+    today: NaiveDate,
+) -> ApiResult<ContractView> {
+    let perimeter = summary.map(repo::SummaryRow::perimeter).unwrap_or_default();
+    let covered = summary.map(repo::SummaryRow::coverage).unwrap_or_default();
+    let predecessor_ids = summary.map(repo::SummaryRow::predecessor_ids).unwrap_or_default();
+    view(row, perimeter, covered, &predecessor_ids, today)
+}
+
+/// The view `row` will have once written with this perimeter and these predecessors: what a
+/// write answers and records in the history before and without reading it back.
+pub(crate) fn draft_view(
+    conn: &mut DbConnection,
+    row: ContractRow,
+    perimeter: &Perimeter,
+    predecessor_ids: &[String],
+) -> ApiResult<ContractView> {
+    let coverage = repo::coverage(conn, &HashMap::from([(row.id.clone(), perimeter.clone())]))?;
+    let covered = coverage.get(&row.id).copied().unwrap_or_default();
+    let mut sorted = perimeter.clone();
+    sorted.epcis.sort();
+    sorted.communes.sort();
+    let mut predecessor_ids = predecessor_ids.to_vec();
+    predecessor_ids.sort();
+    let today = chrono::Utc::now().date_naive();
+    view(row, sorted, covered, &predecessor_ids, today)
+}
+
+pub(crate) fn view_one(conn: &mut DbConnection, row: ContractRow) -> ApiResult<ContractView> {
+    views(conn, vec![row])?.pop().ok_or_else(|| ApiError::internal("a contract view went missing"))
+}
+
+fn view(
+    row: ContractRow,
+    perimeter: Perimeter,
+    covered: repo::Coverage,
+    predecessor_ids: &[String],
+    today: NaiveDate,
+) -> ApiResult<ContractView> {
+    let recorded = row.status;
+    Ok(ContractView {
+        id: stored_id(&row.id)?,
+        kind: row.kind,
+        reference: row.reference,
+        title: row.title,
+        department: row.department,
+        status: recorded.seen_on(today, row.start_date, row.end_date),
+        start_date: row.start_date,
+        end_date: row.end_date,
+        signed_on: row.signed_on,
+        ended_on: row.ended_on,
+        status_reason: row.status_reason,
+        fields: row.fields,
+        perimeter: PerimeterView {
+            epcis: perimeter.epcis,
+            communes: perimeter.communes,
+            covered_communes: covered.communes,
+            covered_population: covered.population,
+        },
+        linked_schemes: serde_json::from_str(&row.linked_schemes).map_err(ApiError::internal)?,
+        predecessor_ids: predecessor_ids.iter().map(|id| stored_id(id)).collect::<ApiResult<_>>()?,
+        version: row.version,
+        created_at: db::rfc3339(row.created_at),
+        updated_at: db::rfc3339(row.updated_at),
+    })
+}

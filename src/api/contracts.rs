@@ -4,28 +4,30 @@
 use std::collections::{BTreeSet, HashMap};
 
 use actix_web::{HttpRequest, HttpResponse, get, patch, post, web};
-use chrono::{Datelike, NaiveDate};
+use chrono::NaiveDate;
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 use validator::Validate;
 
+use super::contract_view::summarised_view;
 pub use super::contract_view::{ContractView, LinkedScheme, PerimeterView};
+pub(crate) use super::contract_view::{draft_view, view_one};
 use super::problems::{CreateProblems, ListProblems, ReadProblems, TransitionProblems, UpdateProblems};
 use super::with_etag;
-use super::{stored_codes, stored_id};
 use crate::auth::{Caller, Scope};
 use crate::db::contracts::{
     self as repo, ContractFilter, ContractOrder, ContractRow, Perimeter, ScopedContract, SortKey,
 };
 use crate::db::{self, DbConnection, DbPool, funding, parties, territories};
-use crate::domain::codes::join_codes;
 use crate::domain::contract::{ContractKind, ContractStatus, Field, RecordedStatus};
+use crate::domain::draft::{self as rules, CommuneFacts, EpciFacts, PredecessorFacts, Problem};
 use crate::domain::lifecycle::{self, ContractFacts, PartyFacts, TransitionAction, TransitionRequest};
 use crate::domain::territory::is_caf_department;
 use crate::error::{ApiError, ApiResult, FieldError};
 use crate::http::body::{ApiJson, RequestBody};
 use crate::http::csv::{self, wants_csv};
+use crate::http::idempotency::Answer;
 use crate::http::idempotency::{IdempotentJson, Retry};
 use crate::http::pagination::{Page, PageParams, PageRequest, PageTokenKey};
 use crate::http::query::ApiQuery;
@@ -124,14 +126,25 @@ pub(crate) struct ContractDraft {
     pub predecessor_ids: Vec<String>,
 }
 
-fn perimeter_from(input: PerimeterInput) -> Perimeter {
-    Perimeter { epcis: input.epcis, communes: input.communes }
+impl ContractDraft {
+    /// The contract as it stands, which a change starts from.
+    fn of(view: &ContractView) -> Self {
+        Self {
+            kind: view.kind,
+            department: view.department.clone(),
+            title: view.title.clone(),
+            start_date: view.start_date,
+            end_date: view.end_date,
+            fields: view.fields.iter().copied().collect(),
+            perimeter: Perimeter { epcis: view.perimeter.epcis.clone(), communes: view.perimeter.communes.clone() },
+            linked_schemes: view.linked_schemes.clone(),
+            predecessor_ids: view.predecessor_ids.iter().map(Uuid::to_string).collect(),
+        }
+    }
 }
 
-/// The positions of the entries that repeat an earlier one.
-fn repeated(values: &[String]) -> Vec<usize> {
-    let mut seen = BTreeSet::new();
-    values.iter().enumerate().filter(|(_, value)| !seen.insert(*value)).map(|(index, _)| index).collect()
+fn perimeter_from(input: PerimeterInput) -> Perimeter {
+    Perimeter { epcis: input.epcis, communes: input.communes }
 }
 
 /// Checks a draft against the reference and the contracts the caller reaches, listing every
@@ -142,245 +155,69 @@ pub(crate) fn check_draft(
     draft: &ContractDraft,
     own_id: Option<&str>,
 ) -> ApiResult<()> {
-    let mut errors = Vec::new();
-    if draft.title.trim().is_empty() {
-        errors.push(FieldError::at_pointer("/title", "REQUIRED", "must not be blank"));
-    }
-    if draft.end_date < draft.start_date {
-        errors.push(FieldError::at_pointer("/end_date", "DATE_BEFORE_START", "must be on or after start_date"));
-    }
-    if let Some(id) = own_id {
-        check_funded_years(conn, id, draft, &mut errors)?;
-    }
-    check_perimeter(conn, draft, &mut errors)?;
-    check_predecessors(conn, scope, draft, own_id, &mut errors)?;
+    let funded_years = match own_id {
+        Some(id) => funded_years(conn, id)?,
+        None => BTreeSet::new(),
+    };
+    let (epcis, communes) = perimeter_facts(conn, &draft.perimeter)?;
+    let predecessors = predecessor_facts(conn, scope, &draft.predecessor_ids)?;
+    let mut problems = rules::check_terms(&draft.title, draft.start_date, draft.end_date);
+    problems.extend(rules::check_funded_years(draft.start_date, draft.end_date, &funded_years));
+    problems.extend(rules::check_perimeter(&draft.department, &epcis, &communes));
+    problems.extend(rules::check_predecessors(draft.kind, &draft.department, own_id, &predecessors));
+    refuse(problems)
+}
+
+/// 422 listing the broken rules, if any.
+fn refuse(problems: impl IntoIterator<Item = Problem>) -> ApiResult<()> {
+    let errors: Vec<FieldError> = problems
+        .into_iter()
+        .map(|problem| FieldError::at_pointer(problem.pointer, problem.code, problem.detail))
+        .collect();
     if errors.is_empty() { Ok(()) } else { Err(ApiError::validation(errors)) }
 }
 
-/// A contract's period keeps every year its funding commitments are for.
-fn check_funded_years(
-    conn: &mut DbConnection,
-    id: &str,
-    draft: &ContractDraft,
-    errors: &mut Vec<FieldError>,
-) -> ApiResult<()> {
+/// The years the funding commitments of contract `id` are for.
+fn funded_years(conn: &mut DbConnection, id: &str) -> ApiResult<BTreeSet<i64>> {
     let commitments: Vec<Uuid> = funding::list(conn, &[id.to_owned()])?.into_iter().map(|c| c.id).collect();
-    let years: BTreeSet<i64> =
-        funding::years(conn, &commitments)?.values().flat_map(|years| years.keys().copied()).collect();
-    let (first, last) = (i64::from(draft.start_date.year()), i64::from(draft.end_date.year()));
-    if let Some(year) = years.iter().find(|year| **year < first) {
-        errors.push(FieldError::at_pointer(
-            "/start_date",
-            "FUNDING_OUTSIDE_PERIOD",
-            format!("funding is committed for {year}"),
-        ));
-    }
-    if let Some(year) = years.iter().rev().find(|year| **year > last) {
-        errors.push(FieldError::at_pointer(
-            "/end_date",
-            "FUNDING_OUTSIDE_PERIOD",
-            format!("funding is committed for {year}"),
-        ));
-    }
-    Ok(())
+    Ok(funding::years(conn, &commitments)?.values().flat_map(|years| years.keys().copied()).collect())
 }
 
-/// The perimeter's EPCI and communes exist, lie in the contract's département, and appear once.
-fn check_perimeter(conn: &mut DbConnection, draft: &ContractDraft, errors: &mut Vec<FieldError>) -> ApiResult<()> {
-    for (list, values) in [("epcis", &draft.perimeter.epcis), ("communes", &draft.perimeter.communes)] {
-        for index in repeated(values) {
-            let pointer = format!("/perimeter/{list}/{index}");
-            errors.push(FieldError::at_pointer(pointer, "DUPLICATE", "appears earlier in the list"));
-        }
+/// Each EPCI of the perimeter with the départements of its communes, and each commune with its
+/// département; `None` for a code the territory reference does not know.
+fn perimeter_facts(conn: &mut DbConnection, perimeter: &Perimeter) -> ApiResult<(Vec<EpciFacts>, Vec<CommuneFacts>)> {
+    let mut epcis = Vec::with_capacity(perimeter.epcis.len());
+    for siren in &perimeter.epcis {
+        let known = territories::find_epci(conn, siren)?.is_some();
+        let departments = if known { Some(territories::epci_departments(conn, siren)?) } else { None };
+        epcis.push((siren.clone(), departments));
     }
-    for (index, siren) in draft.perimeter.epcis.iter().enumerate() {
-        let pointer = format!("/perimeter/epcis/{index}");
-        if territories::find_epci(conn, siren)?.is_none() {
-            errors.push(FieldError::at_pointer(pointer, "UNKNOWN_EPCI", format!("no EPCI has SIREN {siren}")));
-        } else if !territories::epci_departments(conn, siren)?.contains(&draft.department) {
-            errors.push(FieldError::at_pointer(
-                pointer,
-                "OUTSIDE_DEPARTMENT",
-                format!("EPCI {siren} has no commune in département {}", draft.department),
-            ));
-        }
+    let mut communes = Vec::with_capacity(perimeter.communes.len());
+    for insee in &perimeter.communes {
+        communes.push((insee.clone(), territories::find_commune(conn, insee)?.map(|commune| commune.department)));
     }
-    for (index, insee) in draft.perimeter.communes.iter().enumerate() {
-        let pointer = format!("/perimeter/communes/{index}");
-        match territories::find_commune(conn, insee)? {
-            None => errors.push(FieldError::at_pointer(
-                pointer,
-                "UNKNOWN_COMMUNE",
-                format!("no commune has INSEE code {insee}"),
-            )),
-            Some(commune) if commune.department != draft.department => {
-                errors.push(FieldError::at_pointer(
-                    pointer,
-                    "OUTSIDE_DEPARTMENT",
-                    format!("commune {insee} lies in département {}", commune.department),
-                ));
-            }
-            Some(_) => {}
-        }
-    }
-    Ok(())
+    Ok((epcis, communes))
 }
 
-/// The predecessors are signed CEJs of the same département that the caller reaches.
-fn check_predecessors(
+/// Each named predecessor with what the rule looks at, `None` when the caller does not reach it.
+fn predecessor_facts(
     conn: &mut DbConnection,
     scope: &Scope,
-    draft: &ContractDraft,
-    own_id: Option<&str>,
-    errors: &mut Vec<FieldError>,
-) -> ApiResult<()> {
-    if draft.predecessor_ids.is_empty() {
-        return Ok(());
+    ids: &[String],
+) -> ApiResult<Vec<(String, Option<PredecessorFacts>)>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
     }
-    if draft.kind == ContractKind::Cej {
-        errors.push(FieldError::at_pointer(
-            "/predecessor_ids",
-            "PREDECESSORS_ONLY_FOR_CTG",
-            "only a CTG replaces earlier contracts",
-        ));
-    }
-    let found: HashMap<String, ContractRow> =
-        repo::find_many(conn, scope, &draft.predecessor_ids)?.into_iter().map(|row| (row.id.clone(), row)).collect();
-    for (index, id) in draft.predecessor_ids.iter().enumerate() {
-        let pointer = format!("/predecessor_ids/{index}");
-        match found.get(id) {
-            _ if own_id == Some(id.as_str()) => {
-                errors.push(FieldError::at_pointer(pointer, "INVALID_PREDECESSOR", "a contract cannot replace itself"));
-            }
-            None => errors.push(FieldError::at_pointer(pointer, "UNKNOWN_CONTRACT", "no such contract in your scope")),
-            Some(row) if row.kind != ContractKind::Cej || row.department != draft.department => {
-                errors.push(FieldError::at_pointer(
-                    pointer,
-                    "INVALID_PREDECESSOR",
-                    "a predecessor is a CEJ of the same département",
-                ));
-            }
-            Some(row) if !matches!(row.status.as_str(), "signed" | "superseded") => {
-                errors.push(FieldError::at_pointer(
-                    pointer,
-                    "INVALID_PREDECESSOR",
-                    format!("a predecessor is a signed CEJ; this one is {}", row.status),
-                ));
-            }
-            Some(_) => {}
-        }
-    }
-    Ok(())
-}
-
-fn check_reference(reference: &str) -> Result<(), FieldError> {
-    let valid = (1..=64).contains(&reference.len())
-        && reference.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'/'))
-        && reference.bytes().next().is_some_and(|b| b.is_ascii_alphanumeric());
-    if valid {
-        Ok(())
-    } else {
-        Err(FieldError::at_pointer(
-            "/reference",
-            "INVALID_REFERENCE",
-            "1 to 64 letters, digits, '-', '_', '.' or '/', starting with a letter or digit",
-        ))
-    }
-}
-
-/// `CTG-074-2024-`: kind, département on three characters, start year.
-fn reference_prefix(kind: ContractKind, department: &str, start: NaiveDate) -> String {
-    format!("{}-{department:0>3}-{}-", kind.as_str().to_uppercase(), start.year())
+    let found: HashMap<String, PredecessorFacts> = repo::find_many(conn, scope, ids)?
+        .into_iter()
+        .map(|row| (row.id, PredecessorFacts { kind: row.kind, department: row.department, status: row.status }))
+        .collect();
+    Ok(ids.iter().map(|id| (id.clone(), found.get(id).cloned())).collect())
 }
 
 /// The ids as strings, each once, in the order sent.
 fn dedup_ids(ids: &[Uuid]) -> Vec<String> {
-    let mut seen = BTreeSet::new();
-    ids.iter().map(Uuid::to_string).filter(|id| seen.insert(id.clone())).collect()
-}
-
-/// Builds the views of `rows`, with their perimeters, coverage and predecessors, in one query
-/// for the whole list.
-pub(crate) fn views(conn: &mut DbConnection, rows: Vec<ContractRow>) -> ApiResult<Vec<ContractView>> {
-    let ids: Vec<String> = rows.iter().map(|row| row.id.clone()).collect();
-    let mut summaries = repo::summaries(conn, &ids)?;
-    let today = chrono::Utc::now().date_naive();
-    rows.into_iter()
-        .map(|row| {
-            let summary = summaries.remove(&row.id);
-            summarised_view(row, summary.as_ref(), today)
-        })
-        .collect()
-}
-
-/// The view of a contract read with its summary.
-pub(crate) fn summarised_view(
-    row: ContractRow,
-    summary: Option<&repo::SummaryRow>,
-    today: NaiveDate,
-) -> ApiResult<ContractView> {
-    let perimeter = summary.map(repo::SummaryRow::perimeter).unwrap_or_default();
-    let covered = summary.map(repo::SummaryRow::coverage).unwrap_or_default();
-    let predecessor_ids = summary.map(repo::SummaryRow::predecessor_ids).unwrap_or_default();
-    view(row, perimeter, covered, &predecessor_ids, today)
-}
-
-/// The view `row` will have once written with this perimeter and these predecessors: what a
-/// write answers and records in the history before and without reading it back.
-pub(crate) fn draft_view(
-    conn: &mut DbConnection,
-    row: ContractRow,
-    perimeter: &Perimeter,
-    predecessor_ids: &[String],
-) -> ApiResult<ContractView> {
-    let coverage = repo::coverage(conn, &HashMap::from([(row.id.clone(), perimeter.clone())]))?;
-    let covered = coverage.get(&row.id).copied().unwrap_or_default();
-    let mut sorted = perimeter.clone();
-    sorted.epcis.sort();
-    sorted.communes.sort();
-    let mut predecessor_ids = predecessor_ids.to_vec();
-    predecessor_ids.sort();
-    let today = chrono::Utc::now().date_naive();
-    view(row, sorted, covered, &predecessor_ids, today)
-}
-
-pub(crate) fn view_one(conn: &mut DbConnection, row: ContractRow) -> ApiResult<ContractView> {
-    views(conn, vec![row])?.pop().ok_or_else(|| ApiError::internal("a contract view went missing"))
-}
-
-fn view(
-    row: ContractRow,
-    perimeter: Perimeter,
-    covered: repo::Coverage,
-    predecessor_ids: &[String],
-    today: NaiveDate,
-) -> ApiResult<ContractView> {
-    let recorded = row.status;
-    Ok(ContractView {
-        id: stored_id(&row.id)?,
-        kind: row.kind,
-        reference: row.reference,
-        title: row.title,
-        department: row.department,
-        status: recorded.seen_on(today, row.start_date, row.end_date),
-        start_date: row.start_date,
-        end_date: row.end_date,
-        signed_on: row.signed_on,
-        ended_on: row.ended_on,
-        status_reason: row.status_reason,
-        fields: stored_codes(&row.fields)?,
-        perimeter: PerimeterView {
-            epcis: perimeter.epcis,
-            communes: perimeter.communes,
-            covered_communes: covered.communes,
-            covered_population: covered.population,
-        },
-        linked_schemes: serde_json::from_str(&row.linked_schemes).map_err(ApiError::internal)?,
-        predecessor_ids: predecessor_ids.iter().map(|id| stored_id(id)).collect::<ApiResult<_>>()?,
-        version: row.version,
-        created_at: db::rfc3339(row.created_at),
-        updated_at: db::rfc3339(row.updated_at),
-    })
+    rules::each_once(ids).iter().map(Uuid::to_string).collect()
 }
 
 /// The contract `id` if the caller reaches it; 404 otherwise, exactly as for an unknown id.
@@ -476,7 +313,7 @@ pub async fn list_contracts(
         updated_since,
     };
     if csv {
-        return super::contract_csv::answer(pool.into_inner(), caller.scope(), filter, order, summarised_view).await;
+        return super::contract_csv::answer(pool.into_inner(), caller.scope(), filter, order).await;
     }
     let params = PageParams { page_size: query.page_size, page_token: query.page_token.as_deref() };
     let page = PageRequest::new(&tokens, &params, format!("contracts|{filter:?}|{order:?}|{}", caller.fingerprint()))?;
@@ -547,9 +384,7 @@ pub async fn create_contract((caller, request, pool): Create<CreateContract>) ->
     let IdempotentJson { body, retry } = request;
     caller.require_contract_manager()?;
     let department = department_for(&caller, body.department.clone())?;
-    if let Some(reference) = &body.reference {
-        check_reference(reference).map_err(|error| ApiError::validation(vec![error]))?;
-    }
+    refuse(body.reference.as_deref().and_then(rules::check_reference))?;
     let owner = caller.clone();
     retry
         .run(&pool, &owner, move |conn| {
@@ -570,7 +405,10 @@ pub async fn create_contract((caller, request, pool): Create<CreateContract>) ->
                     return Err(ApiError::Conflict(format!("reference {reference} is already used")));
                 }
                 Some(reference) => reference,
-                None => repo::next_reference(conn, &reference_prefix(draft.kind, &draft.department, draft.start_date))?,
+                None => repo::next_reference(
+                    conn,
+                    &rules::reference_prefix(draft.kind, &draft.department, draft.start_date),
+                )?,
             };
             let now = db::now();
             let row = ContractRow {
@@ -585,7 +423,7 @@ pub async fn create_contract((caller, request, pool): Create<CreateContract>) ->
                 signed_on: None,
                 ended_on: None,
                 status_reason: None,
-                fields: join_codes(&draft.fields.iter().copied().collect::<Vec<_>>(), Field::as_str),
+                fields: draft.fields.iter().copied().collect(),
                 linked_schemes: serde_json::to_string(&draft.linked_schemes).map_err(ApiError::internal)?,
                 version: 1,
                 created_at: now,
@@ -606,9 +444,7 @@ pub async fn update_contract(
     (caller, id, if_match, patch, pool): Update<Uuid, ContractPatch>,
 ) -> ApiResult<HttpResponse> {
     let ApiJson(patch) = patch;
-    if let Some(reference) = &patch.reference {
-        check_reference(reference).map_err(|error| ApiError::validation(vec![error]))?;
-    }
+    refuse(patch.reference.as_deref().and_then(rules::check_reference))?;
     write::change_contract(&pool, caller, Retry::none(), id.into_inner(), Access::Manage, move |change| {
         let current = change.contract.row().clone();
         change.check(&if_match, current.version)?;
@@ -627,23 +463,16 @@ pub async fn update_contract(
         }
         let perimeter_changed = patch.perimeter.is_some();
         let predecessors_changed = patch.predecessor_ids.is_some();
+        let stored = ContractDraft::of(&before);
         let draft = ContractDraft {
-            kind: before.kind,
-            department: current.department.clone(),
-            title: patch.title.map_or(current.title.clone(), |title| title.trim().to_owned()),
-            start_date: patch.start_date.unwrap_or(current.start_date),
-            end_date: patch.end_date.unwrap_or(current.end_date),
-            fields: patch
-                .fields
-                .map_or_else(|| before.fields.iter().copied().collect(), |fields| fields.into_iter().collect()),
-            perimeter: patch.perimeter.map_or_else(
-                || Perimeter { epcis: before.perimeter.epcis.clone(), communes: before.perimeter.communes.clone() },
-                perimeter_from,
-            ),
-            linked_schemes: patch.linked_schemes.unwrap_or_else(|| before.linked_schemes.clone()),
-            predecessor_ids: patch
-                .predecessor_ids
-                .map_or_else(|| before.predecessor_ids.iter().map(Uuid::to_string).collect(), |ids| dedup_ids(&ids)),
+            title: patch.title.map_or(stored.title, |title| title.trim().to_owned()),
+            start_date: patch.start_date.unwrap_or(stored.start_date),
+            end_date: patch.end_date.unwrap_or(stored.end_date),
+            fields: patch.fields.map_or(stored.fields, |fields| fields.into_iter().collect()),
+            perimeter: patch.perimeter.map_or(stored.perimeter, perimeter_from),
+            linked_schemes: patch.linked_schemes.unwrap_or(stored.linked_schemes),
+            predecessor_ids: patch.predecessor_ids.map_or(stored.predecessor_ids, |ids| dedup_ids(&ids)),
+            ..stored
         };
         check_draft(change.conn, &change.caller.scope(), &draft, Some(&current.id))?;
         let reference = match patch.reference {
@@ -658,7 +487,7 @@ pub async fn update_contract(
             title: draft.title,
             start_date: draft.start_date,
             end_date: draft.end_date,
-            fields: join_codes(&draft.fields.iter().copied().collect::<Vec<_>>(), Field::as_str),
+            fields: draft.fields.iter().copied().collect(),
             linked_schemes: serde_json::to_string(&draft.linked_schemes).map_err(ApiError::internal)?,
             ..current
         });
@@ -708,7 +537,7 @@ fn facts(conn: &mut DbConnection, scoped: &ScopedContract) -> ApiResult<Contract
         status: contract.status,
         start_date: contract.start_date,
         end_date: contract.end_date,
-        fields: stored_codes(&contract.fields)?.into_iter().collect(),
+        fields: contract.fields.iter().copied().collect(),
         perimeter_size: perimeter.len(),
         parties,
     })
@@ -729,6 +558,14 @@ fn lock_predecessors(change: &mut ContractChange<'_>) -> ApiResult<Vec<ScopedCon
     Ok(locked)
 }
 
+/// Writes `row`, the contract of `change` moved to another status, and records the move.
+fn write_transition(change: &mut ContractChange<'_>, row: ContractRow, reason: Option<&str>) -> ApiResult<Answer> {
+    let before = view_one(change.conn, change.contract.row().clone())?;
+    let after = view_one(change.conn, row.clone())?;
+    repo::write(change.conn, &mut change.contract, row, None, None)?;
+    change.transitioned(&before, &after, reason)
+}
+
 /// Marks the signed CEJs among `predecessors` (locked by [`lock_predecessors`]) as superseded by
 /// the CTG of `change`, each with its own history entry.
 fn supersede(change: &mut ContractChange<'_>, predecessors: Vec<ScopedContract>) -> ApiResult<()> {
@@ -736,15 +573,9 @@ fn supersede(change: &mut ContractChange<'_>, predecessors: Vec<ScopedContract>)
     for predecessor in predecessors.into_iter().filter(|cej| cej.row().status == RecordedStatus::Signed) {
         let mut predecessor_change = change.on(predecessor);
         let current = predecessor_change.contract.row().clone();
-        let before = view_one(predecessor_change.conn, current.clone())?;
-        let row = predecessor_change.next(ContractRow {
-            status: RecordedStatus::Superseded,
-            status_reason: Some(reason.clone()),
-            ..current
-        });
-        let after = view_one(predecessor_change.conn, row.clone())?;
-        repo::write(predecessor_change.conn, &mut predecessor_change.contract, row, None, None)?;
-        predecessor_change.transitioned(&before, &after, Some(&reason))?;
+        let status_reason = Some(reason.clone());
+        let row = predecessor_change.next(ContractRow { status: RecordedStatus::Superseded, status_reason, ..current });
+        write_transition(&mut predecessor_change, row, Some(&reason))?;
     }
     Ok(())
 }
@@ -768,7 +599,6 @@ pub async fn transition_contract(
                 detail: format!("{} is refused: {} condition(s) unmet", body.action, unmet.len()),
                 unmet: unmet.into_iter().map(|u| FieldError::condition(u.code, u.detail)).collect(),
             })?;
-        let before = view_one(change.conn, current.clone())?;
         let mut row = change.next(ContractRow { status: target, ..current });
         match body.action {
             TransitionAction::Sign => {
@@ -782,11 +612,9 @@ pub async fn transition_contract(
             TransitionAction::Submit => row.status_reason = None,
             TransitionAction::RequestChanges | TransitionAction::Cancel => row.status_reason.clone_from(&body.reason),
         }
-        let after = view_one(change.conn, row.clone())?;
         let supersedes = body.action == TransitionAction::Sign && facts.kind == ContractKind::Ctg;
         let predecessors = if supersedes { lock_predecessors(change)? } else { Vec::new() };
-        repo::write(change.conn, &mut change.contract, row, None, None)?;
-        let answer = change.transitioned(&before, &after, body.reason.as_deref())?;
+        let answer = write_transition(change, row, body.reason.as_deref())?;
         supersede(change, predecessors)?;
         Ok(answer)
     })

@@ -13,7 +13,6 @@ use utoipa::ToSchema;
 
 use super::funding_summary::{FundingSummaryRow, euros, figures_by_year_and_programme, json_cells};
 use super::problems::ReadProblems;
-use super::stored_codes;
 use crate::auth::{Caller, Scope};
 use crate::db::department_summary::{self as repo, TerritoryCoverage as CoverageView};
 use crate::db::{self, DbConnection, DbPool, territories};
@@ -98,7 +97,7 @@ fn summarise(conn: &mut DbConnection, code: &str, today: NaiveDate) -> ApiResult
         let status = recorded.seen_on(today, contract.start_date, contract.end_date);
         *by_status.entry((kind, status)).or_default() += 1;
         if !matches!(recorded, RecordedStatus::Cancelled | RecordedStatus::Superseded) {
-            for field in stored_codes::<Field>(&contract.fields)? {
+            for field in contract.fields.iter().copied() {
                 *by_field.entry(field).or_default() += 1;
             }
         }

@@ -27,7 +27,6 @@ pub mod territories;
 use actix_web::HttpResponse;
 use serde::Serialize;
 
-use crate::domain::codes::UnknownCode;
 use crate::error::{ApiError, ApiResult};
 use crate::http::preconditions;
 
@@ -35,18 +34,6 @@ use crate::http::preconditions;
 /// answered 500 and logged, never a made-up id.
 pub fn stored_id(text: &str) -> ApiResult<uuid::Uuid> {
     text.parse().map_err(|_| ApiError::internal(format!("stored id {text:?} is not a UUID")))
-}
-
-/// A code stored in a TEXT column, read into its enum: an unknown code is a fault of the
-/// database, answered 500 and logged, never a default.
-pub fn stored_code<T: for<'a> TryFrom<&'a str, Error = UnknownCode>>(stored: &str) -> ApiResult<T> {
-    T::try_from(stored).map_err(ApiError::internal)
-}
-
-/// A list of codes stored in one TEXT column, each read into its enum: an unknown code is a fault
-/// of the database, answered 500 and logged, never skipped.
-pub fn stored_codes<T: for<'a> TryFrom<&'a str, Error = UnknownCode>>(stored: &str) -> ApiResult<Vec<T>> {
-    stored.split(',').filter(|code| !code.is_empty()).map(stored_code).collect()
 }
 
 /// 200 with `ETag` and the resource.

@@ -10,9 +10,10 @@ use diesel::prelude::*;
 use super::schema::{
     communes, contract_communes, contract_epcis, contract_parties, contract_predecessors, contracts, organisations,
 };
+use super::stored::JoinedCodes;
 use super::{DbConnection, serialize_writers};
 use crate::auth::Scope;
-use crate::domain::contract::{ContractKind, RecordedStatus};
+use crate::domain::contract::{ContractKind, Field, RecordedStatus};
 
 type Backend = <DbConnection as Connection>::Backend;
 
@@ -32,7 +33,8 @@ pub struct ContractRow {
     pub signed_on: Option<NaiveDate>,
     pub ended_on: Option<NaiveDate>,
     pub status_reason: Option<String>,
-    pub fields: String,
+    #[diesel(deserialize_as = JoinedCodes, serialize_as = JoinedCodes)]
+    pub fields: Vec<Field>,
     pub linked_schemes: String,
     pub version: i64,
     pub created_at: NaiveDateTime,
@@ -359,17 +361,21 @@ pub struct SummaryRow {
 
 impl SummaryRow {
     pub fn perimeter(&self) -> Perimeter {
-        let split = |text: &str| text.split(',').filter(|part| !part.is_empty()).map(str::to_owned).collect();
-        Perimeter { epcis: split(&self.perimeter_epcis), communes: split(&self.perimeter_communes) }
+        Perimeter { epcis: split_list(&self.perimeter_epcis), communes: split_list(&self.perimeter_communes) }
     }
 
     pub fn predecessor_ids(&self) -> Vec<String> {
-        self.predecessor_ids.split(',').filter(|part| !part.is_empty()).map(str::to_owned).collect()
+        split_list(&self.predecessor_ids)
     }
 
     pub fn coverage(&self) -> Coverage {
         Coverage { communes: self.covered_communes, population: self.covered_population }
     }
+}
+
+/// The entries of a comma-separated summary column.
+fn split_list(text: &str) -> Vec<String> {
+    text.split(',').filter(|part| !part.is_empty()).map(str::to_owned).collect()
 }
 
 pub fn summaries(conn: &mut DbConnection, ids: &[String]) -> QueryResult<HashMap<String, SummaryRow>> {
@@ -409,22 +415,33 @@ pub fn refresh_summaries(conn: &mut DbConnection, ids: Option<&[String]>) -> Que
 
 /// The named EPCI and communes of each contract.
 pub fn perimeters(conn: &mut DbConnection, ids: &[String]) -> QueryResult<HashMap<String, Perimeter>> {
-    let mut out: HashMap<String, Perimeter> = ids.iter().map(|id| (id.clone(), Perimeter::default())).collect();
-    let epcis: Vec<(String, String)> = contract_epcis::table
-        .filter(contract_epcis::contract_id.eq_any(ids))
-        .order((contract_epcis::contract_id, contract_epcis::epci_siren))
-        .load(conn)?;
-    for (contract_id, siren) in epcis {
-        out.entry(contract_id).or_default().epcis.push(siren);
+    let epcis = by_contract(
+        contract_epcis::table
+            .filter(contract_epcis::contract_id.eq_any(ids))
+            .order((contract_epcis::contract_id, contract_epcis::epci_siren))
+            .load(conn)?,
+    );
+    let communes = by_contract(
+        contract_communes::table
+            .filter(contract_communes::contract_id.eq_any(ids))
+            .order((contract_communes::contract_id, contract_communes::insee))
+            .load(conn)?,
+    );
+    let named =
+        |by_contract: &HashMap<String, Vec<String>>, id: &String| by_contract.get(id).cloned().unwrap_or_default();
+    Ok(ids
+        .iter()
+        .map(|id| (id.clone(), Perimeter { epcis: named(&epcis, id), communes: named(&communes, id) }))
+        .collect())
+}
+
+/// `(contract id, value)` pairs gathered by contract, each list in the order read.
+fn by_contract(rows: Vec<(String, String)>) -> HashMap<String, Vec<String>> {
+    let mut out: HashMap<String, Vec<String>> = HashMap::new();
+    for (contract_id, value) in rows {
+        out.entry(contract_id).or_default().push(value);
     }
-    let named: Vec<(String, String)> = contract_communes::table
-        .filter(contract_communes::contract_id.eq_any(ids))
-        .order((contract_communes::contract_id, contract_communes::insee))
-        .load(conn)?;
-    for (contract_id, insee) in named {
-        out.entry(contract_id).or_default().communes.push(insee);
-    }
-    Ok(out)
+    out
 }
 
 /// What each perimeter covers: its communes and the members of its EPCI, each counted once.
@@ -495,11 +512,7 @@ pub fn predecessors(conn: &mut DbConnection, ids: &[String]) -> QueryResult<Hash
         .filter(contract_predecessors::contract_id.eq_any(ids))
         .order((contract_predecessors::contract_id, contract_predecessors::predecessor_id))
         .load(conn)?;
-    let mut out: HashMap<String, Vec<String>> = HashMap::new();
-    for (contract_id, predecessor_id) in rows {
-        out.entry(contract_id).or_default().push(predecessor_id);
-    }
-    Ok(out)
+    Ok(by_contract(rows))
 }
 
 fn write_predecessors(conn: &mut DbConnection, id: &str, predecessor_ids: &[String]) -> QueryResult<()> {

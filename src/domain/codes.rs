@@ -77,11 +77,3 @@ pub struct UnknownCode {
     pub of: &'static str,
     pub code: String,
 }
-
-/// Joins codes into the sorted, comma-separated form stored in one TEXT column.
-pub fn join_codes<T: Copy + Ord>(codes: &[T], as_str: impl Fn(T) -> &'static str) -> String {
-    let mut sorted = codes.to_vec();
-    sorted.sort_unstable();
-    sorted.dedup();
-    sorted.into_iter().map(as_str).collect::<Vec<_>>().join(",")
-}
