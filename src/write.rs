@@ -25,7 +25,8 @@ use crate::db::events::{self, NewEvent};
 use crate::db::history::{self, Action, Entry};
 use crate::db::{self, DbConnection, DbPool, Versioned, funding};
 use crate::domain::contract::RecordedStatus;
-use crate::error::{ApiError, ApiResult};
+use crate::domain::draft::Problem;
+use crate::error::{ApiError, ApiResult, FieldError};
 use crate::http::idempotency::{Answer, Retry};
 use crate::http::pagination::{Page, PageParams, PageRequest, PageTokenKey};
 use crate::http::preconditions::{IfMatch, with_etag};
@@ -334,8 +335,23 @@ impl DirectoryChange<'_> {
     /// Makes the writers of one entry take turns until the transaction ends, so that the entry
     /// read next is still current when it is written: `If-Match: *` cannot lose to a concurrent
     /// change. SQLite's one writer already takes turns.
-    pub fn lock(&mut self, resource: &str, id: &str) -> ApiResult<()> {
+    fn lock(&mut self, resource: &str, id: &str) -> ApiResult<()> {
         Ok(db::serialize_writers(self.conn, &format!("{resource}:{id}"))?)
+    }
+
+    /// The entry `id`, read by `find` under the entry's lock, once the caller may write it where
+    /// it lies (403) and `If-Match` holds (412); 404 when `find` finds nothing. Every change to an
+    /// existing entry opens with it.
+    pub fn current<R, F>(&mut self, id: &str, if_match: &IfMatch, find: F) -> ApiResult<R>
+    where
+        R: Resource + Versioned,
+        F: FnOnce(&mut DbConnection) -> QueryResult<Option<R>>,
+    {
+        self.lock(R::NAME, id)?;
+        let current = find(self.conn)?.ok_or(ApiError::NotFound)?;
+        self.require_writable(current.department(), R::NAME)?;
+        self.check(if_match, Versioned::version(&current))?;
+        Ok(current)
     }
 
     /// 403 unless the caller may write an entry located in `department`: admins write every
@@ -389,6 +405,13 @@ impl DirectoryChange<'_> {
         };
         Ok(events::record(self.conn, &event)?)
     }
+}
+
+/// 422 listing every rule a `domain` function found broken, each at its field.
+pub fn rejected(problems: Vec<Problem>) -> ApiError {
+    let errors =
+        problems.into_iter().map(|problem| FieldError::at_pointer(problem.pointer, problem.code, problem.detail));
+    ApiError::validation(errors.collect())
 }
 
 /// Runs `work` as one change to a directory entry, in one write transaction (stored for retries

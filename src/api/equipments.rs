@@ -12,13 +12,12 @@ use super::problems::{CreateProblems, DeleteProblems, ListProblems, ReadProblems
 pub use crate::db::equipments::EquipmentRow as EquipmentView;
 use crate::db::equipments::{self as repo, EquipmentFilter};
 use crate::db::{DbConnection, funding, organisations, territories};
-use crate::domain::identifiers::check_siret;
+use crate::domain::directory::{self, EquipmentFacts};
 use crate::domain::organisation::EquipmentType;
-use crate::error::{ApiError, ApiResult, FieldError};
+use crate::error::{ApiError, ApiResult};
 use crate::http::body::{ApiJson, RequestBody, nullable};
 use crate::http::idempotency::{IdempotentJson, Retry};
 use crate::http::pagination::{Page, PageParams};
-use crate::http::preconditions::IfMatch;
 use crate::http::query::ApiQuery;
 use crate::http::requests::{Create, List, Read, Remove, Update};
 use crate::write::{self, DirectoryChange};
@@ -74,44 +73,16 @@ impl RequestBody for EquipmentPatch {
     const READ_ONLY: &'static [&'static str] = CreateEquipment::READ_ONLY;
 }
 
-/// Checks an equipment against the directory and the reference; returns its département.
-fn check(conn: &mut DbConnection, row: &EquipmentView) -> ApiResult<String> {
-    let mut errors = Vec::new();
+/// Loads the equipment's manager and commune and judges it (422 listing every problem); returns
+/// its département, the commune's.
+fn locate(conn: &mut DbConnection, row: &EquipmentView) -> ApiResult<String> {
     let manager = organisations::find(conn, row.manager_id)?;
-    if manager.is_none() {
-        errors.push(FieldError::at_pointer("/manager_id", "UNKNOWN_ORGANISATION", "no organisation has this id"));
-    }
-    if let Some(siret) = &row.siret {
-        match check_siret(siret) {
-            Err(error) => errors.push(FieldError::at_pointer(
-                "/siret",
-                &error.code("SIRET"),
-                "must be 14 digits with a valid check digit",
-            )),
-            Ok(()) => {
-                if let Some(siren) =
-                    manager.as_ref().and_then(|m| m.siren.as_deref()).filter(|siren| !siret.starts_with(siren))
-                {
-                    errors.push(FieldError::at_pointer(
-                        "/siret",
-                        "SIRET_NOT_OF_MANAGER",
-                        format!("an establishment of the manager starts with its SIREN {siren}"),
-                    ));
-                }
-            }
-        }
-    }
-    let department =
-        territories::find_commune(conn, &row.commune)?.map(|commune| commune.department).unwrap_or_default();
-    if department.is_empty() {
-        errors.push(FieldError::at_pointer("/commune", "UNKNOWN_COMMUNE", "no commune has this INSEE code"));
-    }
-    if let (Some(opened), Some(closed)) = (row.opened_on, row.closed_on)
-        && closed < opened
-    {
-        errors.push(FieldError::at_pointer("/closed_on", "DATE_BEFORE_START", "must be on or after opened_on"));
-    }
-    if errors.is_empty() { Ok(department) } else { Err(ApiError::validation(errors)) }
+    let facts = EquipmentFacts {
+        manager_found: manager.is_some(),
+        manager_siren: manager.and_then(|manager| manager.siren),
+        commune_department: territories::find_commune(conn, &row.commune)?.map(|commune| commune.department),
+    };
+    directory::locate_equipment(row.siret.as_deref(), row.opened_on, row.closed_on, facts).map_err(write::rejected)
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -184,21 +155,12 @@ pub async fn create_equipment((caller, request, pool): Create<CreateEquipment>) 
             created_at: change.at,
             updated_at: change.at,
         };
-        row.department = check(change.conn, &row)?;
+        row.department = locate(change.conn, &row)?;
         change.require_writable(Some(&row.department), "equipment")?;
         repo::insert(change.conn, &row)?;
         change.created(&row)
     })
     .await
-}
-
-/// The equipment `id`, read under its lock once the caller may write it and `If-Match` holds.
-fn writable_current(change: &mut DirectoryChange<'_>, id: Uuid, if_match: &IfMatch) -> ApiResult<EquipmentView> {
-    change.lock("equipment", &id.to_string())?;
-    let current = repo::find(change.conn, id)?.ok_or(ApiError::NotFound)?;
-    change.require_writable(Some(&current.department), "equipment")?;
-    change.check(if_match, current.version)?;
-    Ok(current)
 }
 
 /// Change an equipment; the result is checked as a whole, as on creation.
@@ -211,7 +173,7 @@ pub async fn update_equipment(
     caller.require_contract_manager()?;
     let id = id.into_inner();
     write::change_directory(&pool, caller, Retry::none(), move |change| {
-        let current = writable_current(change, id, &if_match)?;
+        let current = change.current(&id.to_string(), &if_match, |conn| repo::find(conn, id))?;
         let read_version = current.version;
         let mut row = change.next(EquipmentView {
             equipment_type: patch.equipment_type.unwrap_or(current.equipment_type),
@@ -224,7 +186,7 @@ pub async fn update_equipment(
             closed_on: patch.closed_on.unwrap_or(current.closed_on),
             ..current
         });
-        row.department = check(change.conn, &row)?;
+        row.department = locate(change.conn, &row)?;
         change.require_writable(Some(&row.department), "equipment")?;
         DirectoryChange::written(repo::update(change.conn, &row, read_version)?)?;
         change.updated(&row)
@@ -239,7 +201,7 @@ pub async fn delete_equipment((caller, id, if_match, pool): Remove<Uuid>) -> Api
     caller.require_contract_manager()?;
     let id = id.into_inner();
     write::change_directory(&pool, caller, Retry::none(), move |change| {
-        let current = writable_current(change, id, &if_match)?;
+        let current = change.current(&id.to_string(), &if_match, |conn| repo::find(conn, id))?;
         let commitments = funding::commitments_using(change.conn, None, Some(id))?;
         if commitments > 0 {
             return Err(ApiError::Conflict(format!("{commitments} funding commitment(s) still name this equipment")));

@@ -8,16 +8,14 @@ use validator::Validate;
 
 use super::problems::{CreateProblems, DeleteProblems, ListProblems, ReadProblems, UpdateProblems};
 use crate::auth::{Caller, Role};
-use crate::db::DbPool;
 pub use crate::db::indicators::IndicatorRow as IndicatorView;
 use crate::db::indicators::{self as repo, IndicatorFilter};
 use crate::domain::contract::Field;
 use crate::domain::indicators::{GeoLevel, Periodicity, Unit, is_indicator_code};
 use crate::error::{ApiError, ApiResult, FieldError};
 use crate::http::body::{ApiJson, RequestBody, nullable};
-use crate::http::idempotency::{Answer, IdempotentJson, Retry};
+use crate::http::idempotency::{IdempotentJson, Retry};
 use crate::http::pagination::{Page, PageParams};
-use crate::http::preconditions::IfMatch;
 use crate::http::query::ApiQuery;
 use crate::http::requests::{Create, List, Read, Remove, Update};
 use crate::write::{self, DirectoryChange};
@@ -75,28 +73,6 @@ fn require_admin(caller: &Caller) -> ApiResult<()> {
     } else {
         Err(ApiError::Forbidden("only admins change the indicator catalogue".into()))
     }
-}
-
-/// Runs `work` on the indicator `code` as one directory change (admins only), under the entry's
-/// lock, once `If-Match` holds.
-async fn change_entry<F>(
-    caller: Caller,
-    pool: &DbPool,
-    code: String,
-    if_match: IfMatch,
-    work: F,
-) -> ApiResult<HttpResponse>
-where
-    F: FnOnce(&mut DirectoryChange<'_>, IndicatorView) -> ApiResult<Answer> + Send + 'static,
-{
-    require_admin(&caller)?;
-    write::change_directory(pool, caller, Retry::none(), move |change| {
-        change.lock("indicator", &code)?;
-        let current = repo::find(change.conn, &code)?.ok_or(ApiError::NotFound)?;
-        change.check(&if_match, current.version)?;
-        work(change, current)
-    })
-    .await
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -174,7 +150,10 @@ pub async fn update_indicator(
     (caller, code, if_match, patch, pool): Update<String, IndicatorPatch>,
 ) -> ApiResult<HttpResponse> {
     let ApiJson(patch) = patch;
-    change_entry(caller, &pool, code.into_inner(), if_match, move |change, current| {
+    require_admin(&caller)?;
+    let code = code.into_inner();
+    write::change_directory(&pool, caller, Retry::none(), move |change| {
+        let current = change.current(&code, &if_match, |conn| repo::find(conn, &code))?;
         let read_version = current.version;
         let row = change.next(IndicatorView {
             label: patch.label.map_or_else(|| current.label.clone(), |label| label.trim().to_owned()),
@@ -194,7 +173,10 @@ pub async fn update_indicator(
 #[utoipa::path(tag = "indicators", params(("code" = String, Path), ("If-Match" = String, Header, description = "The ETag last read")), responses((status = 204, description = "Removed"), DeleteProblems), security(("bearer" = [])))]
 #[delete("/indicators/{code}")]
 pub async fn delete_indicator((caller, code, if_match, pool): Remove<String>) -> ApiResult<HttpResponse> {
-    change_entry(caller, &pool, code.into_inner(), if_match, move |change, current| {
+    require_admin(&caller)?;
+    let code = code.into_inner();
+    write::change_directory(&pool, caller, Retry::none(), move |change| {
+        let current = change.current(&code, &if_match, |conn| repo::find(conn, &code))?;
         DirectoryChange::written(repo::delete(change.conn, &current.code, current.version)?)?;
         change.deleted(&current)
     })

@@ -9,18 +9,16 @@ use uuid::Uuid;
 use validator::Validate;
 
 use super::problems::{CreateProblems, DeleteProblems, ListProblems, ReadProblems, UpdateProblems};
-use crate::auth::Caller;
 pub use crate::db::organisations::OrganisationRow as OrganisationView;
 use crate::db::organisations::{self as repo, OrganisationFilter};
-use crate::db::{self, DbConnection, DbPool, territories};
-use crate::domain::identifiers::check_siren;
+use crate::db::{self, DbConnection, territories};
+use crate::domain::directory::{self, Listed, OrganisationDraft, OrganisationFacts};
 use crate::domain::organisation::OrganisationKind;
 use crate::domain::territory::fold_for_search;
-use crate::error::{ApiError, ApiResult, FieldError};
+use crate::error::{ApiError, ApiResult};
 use crate::http::body::{ApiJson, RequestBody, nullable};
-use crate::http::idempotency::{Answer, IdempotentJson, Retry};
+use crate::http::idempotency::{IdempotentJson, Retry};
 use crate::http::pagination::{Page, PageParams};
-use crate::http::preconditions::IfMatch;
 use crate::http::query::ApiQuery;
 use crate::http::requests::{Create, List, Read, Remove, Update};
 use crate::write::{self, DirectoryChange};
@@ -48,6 +46,13 @@ pub struct CreateOrganisation {
 
 impl RequestBody for CreateOrganisation {}
 
+impl From<CreateOrganisation> for OrganisationDraft {
+    fn from(body: CreateOrganisation) -> Self {
+        let CreateOrganisation { kind, name, siren, department, insee_code } = body;
+        Self { kind, name: name.unwrap_or_default(), siren, department, insee_code }
+    }
+}
+
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OrganisationPatch {
@@ -64,157 +69,57 @@ pub struct OrganisationPatch {
 
 impl RequestBody for OrganisationPatch {}
 
-/// An organisation the reference accepted, with its defaults filled.
-struct Resolved {
-    kind: OrganisationKind,
-    name: String,
-    siren: Option<String>,
-    department: Option<String>,
-    insee_code: Option<String>,
-}
-
-impl Resolved {
-    /// The entry `id` as resolved, at `version`; it was first written at `created_at`.
-    fn into_row(self, id: Uuid, version: i64, created_at: NaiveDateTime) -> OrganisationView {
-        OrganisationView {
-            id,
-            kind: self.kind,
-            search_name: fold_for_search(&self.name),
-            name: self.name,
-            siren: self.siren,
-            department: self.department,
-            insee_code: self.insee_code,
-            version,
-            created_at,
-            updated_at: created_at,
-        }
+/// The entry `id` as `resolved`, at `version`; it was first written at `created_at`.
+fn into_row(resolved: OrganisationDraft, id: Uuid, version: i64, created_at: NaiveDateTime) -> OrganisationView {
+    let OrganisationDraft { kind, name, siren, department, insee_code } = resolved;
+    OrganisationView {
+        id,
+        kind,
+        search_name: fold_for_search(&name),
+        name,
+        siren,
+        department,
+        insee_code,
+        version,
+        created_at,
+        updated_at: created_at,
     }
 }
 
-/// Checks a draft against the reference and fills its defaults, listing every problem at once. A
-/// draft is what a creation asks for; for a change, the current entry with the patch applied.
-fn resolve(conn: &mut DbConnection, mut draft: CreateOrganisation) -> ApiResult<Resolved> {
-    let mut errors = Vec::new();
-    draft.name = draft.name.map(|name| name.trim().to_owned()).filter(|name| !name.is_empty());
-    match &draft.siren {
-        None if draft.kind.requires_siren() => {
-            errors.push(FieldError::at_pointer("/siren", "REQUIRED", "every kind but other needs a SIREN"));
-        }
-        None => {}
-        Some(siren) => match check_siren(siren) {
-            Err(error) => errors.push(FieldError::at_pointer(
-                "/siren",
-                &error.code("SIREN"),
-                "must be 9 digits with a valid Luhn check digit",
-            )),
-            Ok(()) => fill_from_reference(conn, &mut draft, &mut errors)?,
-        },
-    }
-    check_place(conn, &mut draft, &mut errors)?;
-    let name = draft.name.unwrap_or_default();
-    if name.is_empty() && errors.iter().all(|e| e.pointer.as_deref() != Some("/siren")) {
-        errors.push(FieldError::at_pointer("/name", "REQUIRED", "a name is required"));
-    }
-    if errors.is_empty() {
-        let CreateOrganisation { kind, siren, department, insee_code, .. } = draft;
-        Ok(Resolved { kind, name, siren, department, insee_code })
-    } else {
-        Err(ApiError::validation(errors))
-    }
+/// Loads what the territory reference says of `draft` and judges it (422 listing every problem).
+fn resolve(conn: &mut DbConnection, draft: OrganisationDraft) -> ApiResult<OrganisationDraft> {
+    let listed = match draft.siren_to_list() {
+        Some(siren) => listing(conn, draft.kind, siren)?,
+        None => None,
+    };
+    let commune_department = match &draft.insee_code {
+        Some(code) => territories::find_commune(conn, code)?.map(|commune| commune.department),
+        None => None,
+    };
+    let department_known = match &draft.department {
+        Some(code) => territories::find_department(conn, code)?.is_some(),
+        None => true,
+    };
+    let facts = OrganisationFacts { listed, commune_department, department_known };
+    directory::resolve_organisation(draft, facts).map_err(write::rejected)
 }
 
-/// A commune's or an EPCI's SIREN must be in the reference, which gives its name, INSEE code and
-/// département.
-fn fill_from_reference(
-    conn: &mut DbConnection,
-    draft: &mut CreateOrganisation,
-    errors: &mut Vec<FieldError>,
-) -> ApiResult<()> {
-    let Some(siren) = draft.siren.clone() else { return Ok(()) };
-    match draft.kind {
-        OrganisationKind::Commune => match territories::find_commune_by_siren(conn, &siren)? {
-            None => errors.push(FieldError::at_pointer(
-                "/siren",
-                "SIREN_NOT_IN_REFERENCE",
-                "no current commune has this SIREN",
-            )),
-            Some(commune) => {
-                draft.name.get_or_insert(commune.name);
-                if draft.insee_code.as_ref().is_some_and(|code| *code != commune.insee) {
-                    let detail = format!("the commune with this SIREN is {}", commune.insee);
-                    errors.push(FieldError::at_pointer("/insee_code", "INSEE_CODE_MISMATCH", detail));
-                }
-                draft.insee_code = Some(commune.insee);
-            }
-        },
-        OrganisationKind::Epci => match territories::find_epci(conn, &siren)? {
-            None => errors.push(FieldError::at_pointer("/siren", "SIREN_NOT_IN_REFERENCE", "no EPCI has this SIREN")),
+/// The reference's entry for the SIREN of a commune or an EPCI.
+fn listing(conn: &mut DbConnection, kind: OrganisationKind, siren: &str) -> ApiResult<Option<Listed>> {
+    Ok(match kind {
+        OrganisationKind::Commune => territories::find_commune_by_siren(conn, siren)?.map(|commune| Listed::Commune {
+            name: commune.name,
+            insee: commune.insee,
+            department: commune.department,
+        }),
+        OrganisationKind::Epci => match territories::find_epci(conn, siren)? {
             Some(epci) => {
-                draft.name.get_or_insert(epci.name);
-                let departments = territories::epci_departments(conn, &siren)?;
-                match (&draft.department, departments.as_slice()) {
-                    (None, [only]) => draft.department = Some(only.clone()),
-                    (None, _) => {
-                        let detail = format!("this EPCI spans {}: name one", departments.join(", "));
-                        errors.push(FieldError::at_pointer("/department", "REQUIRED", detail));
-                    }
-                    (Some(given), _) if !departments.contains(given) => {
-                        let detail = format!("this EPCI lies in {}", departments.join(", "));
-                        errors.push(FieldError::at_pointer("/department", "OUTSIDE_EPCI", detail));
-                    }
-                    (Some(_), _) => {}
-                }
+                Some(Listed::Epci { name: epci.name, departments: territories::epci_departments(conn, siren)? })
             }
+            None => None,
         },
-        _ => {}
-    }
-    Ok(())
-}
-
-/// The INSEE code and the département exist and agree; the département defaults from the commune.
-fn check_place(conn: &mut DbConnection, draft: &mut CreateOrganisation, errors: &mut Vec<FieldError>) -> ApiResult<()> {
-    if let Some(code) = &draft.insee_code {
-        match territories::find_commune(conn, code)? {
-            None => {
-                errors.push(FieldError::at_pointer("/insee_code", "UNKNOWN_COMMUNE", "no commune has this INSEE code"));
-            }
-            Some(commune) => match &draft.department {
-                None => draft.department = Some(commune.department),
-                Some(given) if *given != commune.department => {
-                    let detail = format!("commune {code} lies in {}", commune.department);
-                    errors.push(FieldError::at_pointer("/department", "DEPARTMENT_MISMATCH", detail));
-                }
-                Some(_) => {}
-            },
-        }
-    }
-    match &draft.department {
-        Some(code) if territories::find_department(conn, code)?.is_none() => {
-            errors.push(FieldError::at_pointer("/department", "UNKNOWN_DEPARTMENT", "no département has this code"));
-        }
-        None if draft.kind == OrganisationKind::Caf => {
-            errors.push(FieldError::at_pointer("/department", "REQUIRED", "a CAF serves one département"));
-        }
-        _ => {}
-    }
-    Ok(())
-}
-
-/// Runs `work` on the organisation `id` as one directory change, under the entry's lock, once
-/// the caller may write it and `If-Match` holds.
-async fn change_entry<F>(caller: Caller, pool: &DbPool, id: Uuid, if_match: IfMatch, work: F) -> ApiResult<HttpResponse>
-where
-    F: FnOnce(&mut DirectoryChange<'_>, OrganisationView) -> ApiResult<Answer> + Send + 'static,
-{
-    caller.require_contract_manager()?;
-    write::change_directory(pool, caller, Retry::none(), move |change| {
-        change.lock("organisation", &id.to_string())?;
-        let current = repo::find(change.conn, id)?.ok_or(ApiError::NotFound)?;
-        change.require_writable(current.department.as_deref(), "organisation")?;
-        change.check(&if_match, current.version)?;
-        work(change, current)
+        _ => None,
     })
-    .await
 }
 
 /// Turns the UNIQUE violations of writing `row` into the conflicts they mean.
@@ -280,9 +185,9 @@ pub async fn create_organisation((caller, request, pool): Create<CreateOrganisat
     let IdempotentJson { body, retry } = request;
     caller.require_contract_manager()?;
     write::change_directory(&pool, caller, retry, move |change| {
-        let resolved = resolve(change.conn, body)?;
+        let resolved = resolve(change.conn, body.into())?;
         change.require_writable(resolved.department.as_deref(), "organisation")?;
-        let row = resolved.into_row(Uuid::new_v4(), 1, change.at);
+        let row = into_row(resolved, Uuid::new_v4(), 1, change.at);
         repo::insert(change.conn, &row).map_err(|error| conflict_on_unique(error, &row))?;
         change.created(&row)
     })
@@ -297,10 +202,12 @@ pub async fn update_organisation(
 ) -> ApiResult<HttpResponse> {
     let ApiJson(patch) = patch;
     let id = id.into_inner();
-    change_entry(caller, &pool, id, if_match, move |change, current| {
-        let draft = CreateOrganisation {
+    caller.require_contract_manager()?;
+    write::change_directory(&pool, caller, Retry::none(), move |change| {
+        let current = change.current(&id.to_string(), &if_match, |conn| repo::find(conn, id))?;
+        let draft = OrganisationDraft {
             kind: patch.kind.unwrap_or(current.kind),
-            name: patch.name.or_else(|| Some(current.name.clone())),
+            name: patch.name.unwrap_or_else(|| current.name.clone()),
             siren: patch.siren.unwrap_or_else(|| current.siren.clone()),
             department: patch.department.unwrap_or_else(|| current.department.clone()),
             insee_code: patch.insee_code.unwrap_or_else(|| current.insee_code.clone()),
@@ -315,7 +222,7 @@ pub async fn update_organisation(
                 "this organisation is a party to contracts: its SIREN and kind stay".into(),
             ));
         }
-        let row = change.next(resolved.into_row(id, current.version, current.created_at));
+        let row = change.next(into_row(resolved, id, current.version, current.created_at));
         let written =
             repo::update(change.conn, &row, current.version).map_err(|error| conflict_on_unique(error, &row))?;
         DirectoryChange::written(written)?;
@@ -329,7 +236,9 @@ pub async fn update_organisation(
 #[delete("/organisations/{id}")]
 pub async fn delete_organisation((caller, id, if_match, pool): Remove<Uuid>) -> ApiResult<HttpResponse> {
     let id = id.into_inner();
-    change_entry(caller, &pool, id, if_match, move |change, current| {
+    caller.require_contract_manager()?;
+    write::change_directory(&pool, caller, Retry::none(), move |change| {
+        let current = change.current(&id.to_string(), &if_match, |conn| repo::find(conn, id))?;
         let usage = repo::usage(change.conn, id)?;
         if !usage.is_unused() {
             let repo::Usage { parties, equipments, actions, commitments } = usage;

@@ -36,10 +36,19 @@ pub enum IdentifierError {
 }
 
 impl IdentifierError {
-    pub fn code(self, what: &str) -> String {
+    /// The problem code for a refused SIREN.
+    pub fn siren_code(self) -> &'static str {
         match self {
-            Self::Format => format!("INVALID_{what}_FORMAT"),
-            Self::Checksum => format!("INVALID_{what}_CHECKSUM"),
+            Self::Format => "INVALID_SIREN_FORMAT",
+            Self::Checksum => "INVALID_SIREN_CHECKSUM",
+        }
+    }
+
+    /// The problem code for a refused SIRET.
+    pub fn siret_code(self) -> &'static str {
+        match self {
+            Self::Format => "INVALID_SIRET_FORMAT",
+            Self::Checksum => "INVALID_SIRET_CHECKSUM",
         }
     }
 }

@@ -4,6 +4,7 @@ pub mod amendments;
 pub mod codes;
 pub mod commitments;
 pub mod contract;
+pub mod directory;
 pub mod draft;
 pub mod funding;
 pub mod identifiers;
