@@ -17,7 +17,9 @@ use crate::db::DbConnection;
 pub use crate::db::funding::PaymentRow as PaymentView;
 use crate::db::funding::{self as repo, CommitmentRow, StoredRule};
 use crate::domain::commitments;
-use crate::domain::funding::{CommitmentStatus, LineKind, LineStatus, PaymentRefusal, check_payment};
+use crate::domain::funding::{
+    CommitmentStatus, LineKind, LineStatus, PaymentRefusal, check_payment, check_payment_request,
+};
 use crate::domain::schedule;
 use crate::error::{ApiError, ApiResult, FieldError};
 use crate::http::body::RequestBody;
@@ -224,16 +226,7 @@ fn refusal(error: &PaymentRefusal, amount: i64) -> ApiError {
 pub async fn create_payment((caller, id, request, pool): CreateUnder<Uuid, CreatePayment>) -> ApiResult<HttpResponse> {
     let IdempotentJson { body: payment, retry } = request;
     let retry = retry.required()?;
-    let mut errors = Vec::new();
-    if payment.amount_cents == 0 {
-        errors.push(FieldError::at_pointer("/amount_cents", "ZERO_AMOUNT", "a payment moves money"));
-    }
-    if payment.amount_cents < 0 && payment.reason.is_none() {
-        errors.push(FieldError::at_pointer("/reason", "REASON_REQUIRED", "a recovery needs a reason"));
-    }
-    if !errors.is_empty() {
-        return Err(ApiError::validation(errors));
-    }
+    check_payment_request(payment.amount_cents, payment.reason.is_some()).map_err(ApiError::validation)?;
     write::change_commitment(&pool, caller, retry, id.into_inner(), Access::Manage, move |change, commitment| {
         if !commitments::accepts_payments(commitment.status) {
             return Err(ApiError::Conflict(format!(

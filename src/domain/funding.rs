@@ -279,6 +279,19 @@ pub fn check_terms(
     if errors.is_empty() { Ok(by_year) } else { Err(errors) }
 }
 
+/// The rules a payment request meets before anything is read: it moves money, and a recovery
+/// (a negative amount) says why.
+pub fn check_payment_request(amount_cents: i64, has_reason: bool) -> Result<(), Vec<FieldError>> {
+    let mut errors = Vec::new();
+    if amount_cents == 0 {
+        errors.push(FieldError::at_pointer("/amount_cents", "ZERO_AMOUNT", "a payment moves money"));
+    }
+    if amount_cents < 0 && !has_reason {
+        errors.push(FieldError::at_pointer("/reason", "REASON_REQUIRED", "a recovery needs a reason"));
+    }
+    if errors.is_empty() { Ok(()) } else { Err(errors) }
+}
+
 /// Why a payment is refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PaymentRefusal {
@@ -501,5 +514,14 @@ mod tests {
             check_payment(-60, 1_000, 500, -50, 0),
             Err(PaymentRefusal::OutsideLine { line_amount: -50, line_paid: 0 })
         );
+    }
+
+    #[test]
+    fn a_payment_moves_money_and_a_recovery_says_why() {
+        assert_eq!(check_payment_request(100, false), Ok(()));
+        assert_eq!(check_payment_request(-100, true), Ok(()));
+        let codes = |errors: Vec<FieldError>| errors.into_iter().map(|e| e.code).collect::<Vec<_>>();
+        assert_eq!(check_payment_request(0, false).map_err(codes), Err(vec!["ZERO_AMOUNT".to_owned()]));
+        assert_eq!(check_payment_request(-1, false).map_err(codes), Err(vec!["REASON_REQUIRED".to_owned()]));
     }
 }

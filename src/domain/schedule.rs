@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono::NaiveDate;
 
 use super::funding::{LineKind, LineStatus, PlannedLine, ScheduleRule, plan_year};
+use crate::error::FieldError;
 
 /// A schedule line as stored, with whether money moved on it; `Id` is how the store names it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -72,14 +73,22 @@ pub fn changed_years(old: &BTreeMap<i64, i64>, new: &BTreeMap<i64, i64>) -> BTre
     old.keys().chain(new.keys()).filter(|year| old.get(year) != new.get(year)).copied().collect()
 }
 
-/// The years a correction would bring below what was already paid for them, as (year, paid,
-/// new amount).
-pub fn below_paid(paid_by_year: &BTreeMap<i64, i64>, new: &BTreeMap<i64, i64>) -> Vec<(i64, i64, i64)> {
-    paid_by_year
+/// A correction takes no year below what was already paid for it: `BELOW_PAID` at `/years` for
+/// each year that it would.
+pub fn check_not_below_paid(
+    paid_by_year: &BTreeMap<i64, i64>,
+    new: &BTreeMap<i64, i64>,
+) -> Result<(), Vec<FieldError>> {
+    let errors: Vec<FieldError> = paid_by_year
         .iter()
         .map(|(&year, &paid)| (year, paid, new.get(&year).copied().unwrap_or(0)))
         .filter(|&(_, paid, amount)| paid > amount)
-        .collect()
+        .map(|(year, paid, amount)| {
+            let detail = format!("{year}: {paid} cents are already paid, more than {amount}");
+            FieldError::at_pointer("/years", "BELOW_PAID", detail)
+        })
+        .collect();
+    if errors.is_empty() { Ok(()) } else { Err(errors) }
 }
 
 /// The status a client sees: a line is paid once its whole amount is, due from its date on.
@@ -165,7 +174,9 @@ mod tests {
         let new = BTreeMap::from([(2025, 15), (2026, 5)]);
         assert_eq!(changed_years(&old, &new), BTreeSet::from([2024, 2025, 2026]));
         let paid = BTreeMap::from([(2024, 10), (2025, 15)]);
-        assert_eq!(below_paid(&paid, &new), [(2024, 10, 0)]);
+        let errors = check_not_below_paid(&paid, &new).unwrap_err();
+        let found: Vec<(&str, &str)> = errors.iter().map(|e| (e.code.as_str(), e.detail.as_str())).collect();
+        assert_eq!(found, [("BELOW_PAID", "2024: 10 cents are already paid, more than 0")]);
     }
 
     #[test]
