@@ -17,9 +17,7 @@ use crate::db::DbConnection;
 pub use crate::db::funding::PaymentRow as PaymentView;
 use crate::db::funding::{self as repo, CommitmentRow, StoredRule};
 use crate::domain::commitments;
-use crate::domain::funding::{
-    CommitmentStatus, LineKind, LineStatus, PaymentRefusal, check_payment, check_payment_request,
-};
+use crate::domain::funding::{CommitmentStatus, LineKind, LineStatus, check_payment, check_payment_request};
 use crate::domain::schedule;
 use crate::error::{ApiError, ApiResult, FieldError};
 use crate::http::body::RequestBody;
@@ -194,23 +192,6 @@ impl RequestBody for CreatePayment {
         &["id", "version", "status", "created_at", "updated_at", "commitment_id", "year"];
 }
 
-fn refusal(error: &PaymentRefusal, amount: i64) -> ApiError {
-    ApiError::Conflict(match error {
-        PaymentRefusal::AboveCommitted { committed, paid } => {
-            format!(
-                "paying {amount} cents would bring the year to {} cents, above the {committed} committed",
-                paid + amount
-            )
-        }
-        PaymentRefusal::BelowZero { paid } => {
-            format!("recovering {} cents would take back more than the {paid} paid this year", -amount)
-        }
-        PaymentRefusal::OutsideLine { line_amount, line_paid } => {
-            format!("the schedule line is of {line_amount} cents with {line_paid} paid: {amount} more does not fit")
-        }
-    })
-}
-
 /// Record a payment on a schedule line of a committed commitment (a negative amount recovers an
 /// overpayment). `Idempotency-Key` is required: a retry with the same key and body answers the
 /// first answer again without paying twice. The paid total of a year never exceeds what is
@@ -246,7 +227,7 @@ pub async fn create_payment((caller, id, request, pool): CreateUnder<Uuid, Creat
         let committed = repo::years_of(change.conn, commitment.id)?.get(&line.year).copied().unwrap_or(0);
         let (year_paid, line_paid) = repo::paid_in_year(change.conn, commitment.id, line.year, line.id)?;
         check_payment(payment.amount_cents, committed, year_paid, line.amount_cents, line_paid)
-            .map_err(|error| refusal(&error, payment.amount_cents))?;
+            .map_err(|refusal| ApiError::Conflict(refusal.explain(payment.amount_cents)))?;
         let row = PaymentView {
             id: Uuid::new_v4(),
             commitment_id: commitment.id,

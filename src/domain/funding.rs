@@ -303,6 +303,26 @@ pub enum PaymentRefusal {
     OutsideLine { line_amount: i64, line_paid: i64 },
 }
 
+impl PaymentRefusal {
+    /// Why a payment of `amount` cents is refused, in words.
+    pub fn explain(&self, amount: i64) -> String {
+        match self {
+            Self::AboveCommitted { committed, paid } => {
+                format!(
+                    "paying {amount} cents would bring the year to {} cents, above the {committed} committed",
+                    paid + amount
+                )
+            }
+            Self::BelowZero { paid } => {
+                format!("recovering {} cents would take back more than the {paid} paid this year", -amount)
+            }
+            Self::OutsideLine { line_amount, line_paid } => {
+                format!("the schedule line is of {line_amount} cents with {line_paid} paid: {amount} more does not fit")
+            }
+        }
+    }
+}
+
 /// Checks one payment against its year and its line. A line of amount `a` may hold a paid total
 /// between `min(0, a)` and `max(0, a)`; a year between 0 and its committed amount.
 pub fn check_payment(
@@ -523,5 +543,15 @@ mod tests {
         let codes = |errors: Vec<FieldError>| errors.into_iter().map(|e| e.code).collect::<Vec<_>>();
         assert_eq!(check_payment_request(0, false).map_err(codes), Err(vec!["ZERO_AMOUNT".to_owned()]));
         assert_eq!(check_payment_request(-1, false).map_err(codes), Err(vec!["REASON_REQUIRED".to_owned()]));
+    }
+
+    #[test]
+    fn a_refused_payment_says_why_in_words() {
+        let above = PaymentRefusal::AboveCommitted { committed: 100, paid: 80 };
+        assert_eq!(above.explain(30), "paying 30 cents would bring the year to 110 cents, above the 100 committed");
+        let below = PaymentRefusal::BelowZero { paid: 10 };
+        assert_eq!(below.explain(-20), "recovering 20 cents would take back more than the 10 paid this year");
+        let outside = PaymentRefusal::OutsideLine { line_amount: 50, line_paid: 40 };
+        assert_eq!(outside.explain(20), "the schedule line is of 50 cents with 40 paid: 20 more does not fit");
     }
 }
