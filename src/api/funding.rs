@@ -86,7 +86,7 @@ pub(crate) fn stored_rule(row: &CommitmentRow) -> ApiResult<ScheduleRule> {
     row.rule.read().ok_or_else(|| ApiError::internal(format!("commitment {} has an unreadable schedule rule", row.id)))
 }
 
-pub(crate) fn commitment_view(row: &CommitmentRow, years: &BTreeMap<i64, i64>) -> ApiResult<CommitmentView> {
+fn commitment_view(row: &CommitmentRow, years: &BTreeMap<i64, i64>) -> ApiResult<CommitmentView> {
     Ok(CommitmentView {
         id: row.id,
         contract_id: row.contract_id,
