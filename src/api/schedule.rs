@@ -18,7 +18,7 @@ pub use crate::db::funding::PaymentRow as PaymentView;
 use crate::db::funding::{self as repo, CommitmentRow, StoredRule};
 use crate::domain::commitments;
 use crate::domain::funding::{CommitmentStatus, LineKind, LineStatus, check_payment, check_payment_request};
-use crate::domain::schedule;
+use crate::domain::schedule::{self, YearSums};
 use crate::error::{ApiError, ApiResult, FieldError};
 use crate::http::body::RequestBody;
 use crate::http::idempotency::IdempotentJson;
@@ -51,9 +51,14 @@ pub struct YearTotals {
 }
 
 impl YearTotals {
-    /// A year with `committed_cents` committed, before its schedule and payments are counted.
-    fn committed(year: i64, committed_cents: i64) -> Self {
-        Self { year, committed_cents, scheduled_cents: 0, paid_cents: 0, remaining_cents: committed_cents }
+    fn of(year: i64, sums: YearSums) -> Self {
+        Self {
+            year,
+            committed_cents: sums.committed,
+            scheduled_cents: sums.scheduled,
+            paid_cents: sums.paid,
+            remaining_cents: sums.committed - sums.paid,
+        }
     }
 }
 
@@ -81,23 +86,14 @@ fn schedule_view(
 ) -> ApiResult<ScheduleView> {
     let lines = repo::lines(conn, commitment.id)?;
     let paid = repo::paid_totals(conn, &[commitment.id])?;
+    let paid_by_year = paid.by_year.iter().map(|((_, year), &amount)| (*year, amount)).collect();
+    let statuses = lines.iter().map(|line| (line.year, line.amount_cents, line.status));
+    let totals = schedule::year_sums(years, &paid_by_year, statuses);
     let today = chrono::Utc::now().date_naive();
-    let mut totals: BTreeMap<i64, YearTotals> =
-        years.iter().map(|(&year, &committed)| (year, YearTotals::committed(year, committed))).collect();
-    for (&(_, year), amount) in &paid.by_year {
-        let entry = totals.entry(year).or_insert_with(|| YearTotals::committed(year, 0));
-        entry.paid_cents += amount;
-        entry.remaining_cents -= amount;
-    }
     let lines = lines
         .into_iter()
         .map(|line| {
             let paid_cents = paid.by_line.get(&line.id).copied().unwrap_or(0);
-            if line.status != LineStatus::Cancelled
-                && let Some(entry) = totals.get_mut(&line.year)
-            {
-                entry.scheduled_cents += line.amount_cents;
-            }
             ScheduleLineView {
                 id: line.id,
                 year: line.year,
@@ -109,7 +105,8 @@ fn schedule_view(
             }
         })
         .collect();
-    Ok(ScheduleView { commitment_id: commitment.id, lines, years: totals.into_values().collect() })
+    let years = totals.into_iter().map(|(year, sums)| YearTotals::of(year, sums)).collect();
+    Ok(ScheduleView { commitment_id: commitment.id, lines, years })
 }
 
 /// The schedule of a commitment, with each line's paid amount and each year's totals.
