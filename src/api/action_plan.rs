@@ -15,8 +15,8 @@ use crate::db::action_plan as repo;
 pub use crate::db::action_plan::{ActionRow as ActionView, AxisRow as AxisView};
 use crate::db::contracts::ScopedContract;
 use crate::db::{self, DbConnection, organisations, parties};
-use crate::domain::contract::{ActionStatus, Field};
-use crate::error::{ApiError, ApiResult, FieldError};
+use crate::domain::contract::{self as rules, ActionFacts, ActionStatus, Field};
+use crate::error::{ApiError, ApiResult};
 use crate::http::body::{ApiJson, RequestBody, nullable};
 use crate::http::idempotency::{IdempotentJson, Retry};
 use crate::http::pagination::{Page, PageQuery};
@@ -149,34 +149,24 @@ impl ActionPatch {
     }
 }
 
-/// Checks an action against its contract's axes and parties, listing every problem at once.
+/// Reads whether the action's axis and pilot belong to its contract, then judges the action (see
+/// [`rules::check_action`]).
 fn check_action(conn: &mut DbConnection, contract: &ScopedContract, row: &ActionView) -> ApiResult<()> {
-    let mut errors = Vec::new();
-    if let Some(axis_id) = row.axis_id
-        && repo::find_axis(conn, contract, axis_id)?.is_none()
-    {
-        errors.push(FieldError::at_pointer("/axis_id", "UNKNOWN_AXIS", "no axis of this contract has this id"));
-    }
-    if let Some(pilot) = row.pilot_organisation_id
-        && !parties::is_party(conn, contract, pilot)?
-    {
-        errors.push(FieldError::at_pointer(
-            "/pilot_organisation_id",
-            "PILOT_NOT_A_PARTY",
-            "the pilot must be a party of the contract",
-        ));
-    }
-    if let (Some(start), Some(end)) = (row.planned_start, row.planned_end)
-        && end < start
-    {
-        errors.push(FieldError::at_pointer("/planned_end", "DATE_BEFORE_START", "must be on or after planned_start"));
-    }
-    if let (Some(start), Some(end)) = (row.actual_start, row.actual_end)
-        && end < start
-    {
-        errors.push(FieldError::at_pointer("/actual_end", "DATE_BEFORE_START", "must be on or after actual_start"));
-    }
-    if errors.is_empty() { Ok(()) } else { Err(ApiError::validation(errors)) }
+    let axis_known = match row.axis_id {
+        Some(axis_id) => repo::find_axis(conn, contract, axis_id)?.is_some(),
+        None => true,
+    };
+    let pilot_is_party = match row.pilot_organisation_id {
+        Some(pilot) => parties::is_party(conn, contract, pilot)?,
+        None => true,
+    };
+    let facts = ActionFacts {
+        axis_known,
+        pilot_is_party,
+        planned: (row.planned_start, row.planned_end),
+        actual: (row.actual_start, row.actual_end),
+    };
+    rules::check_action(&facts).map_err(ApiError::validation)
 }
 
 /// A code names one axis, or one action, within its contract: the table's UNIQUE (contract_id,

@@ -86,7 +86,7 @@ pub(crate) fn stored_rule(row: &CommitmentRow) -> ApiResult<ScheduleRule> {
     row.rule.read().ok_or_else(|| ApiError::internal(format!("commitment {} has an unreadable schedule rule", row.id)))
 }
 
-pub(crate) fn commitment_view(row: &CommitmentRow, years: &BTreeMap<i64, i64>) -> ApiResult<CommitmentView> {
+fn commitment_view(row: &CommitmentRow, years: &BTreeMap<i64, i64>) -> ApiResult<CommitmentView> {
     Ok(CommitmentView {
         id: row.id,
         contract_id: row.contract_id,
@@ -256,19 +256,7 @@ fn reschedule_after_correction(
 ) -> ApiResult<()> {
     let paid = repo::paid_totals(conn, &[commitment.id])?;
     let paid_by_year: BTreeMap<i64, i64> = paid.by_year.iter().map(|((_, year), &amount)| (*year, amount)).collect();
-    let errors: Vec<FieldError> = schedule::below_paid(&paid_by_year, new)
-        .into_iter()
-        .map(|(year, paid_cents, amount)| {
-            FieldError::at_pointer(
-                "/years",
-                "BELOW_PAID",
-                format!("{year}: {paid_cents} cents are already paid, more than {amount}"),
-            )
-        })
-        .collect();
-    if !errors.is_empty() {
-        return Err(ApiError::validation(errors));
-    }
+    schedule::check_not_below_paid(&paid_by_year, new).map_err(ApiError::validation)?;
     if !repo::lines(conn, commitment.id)?.is_empty() {
         regenerate(conn, commitment, new, &schedule::changed_years(old, new), &stored_rule(commitment)?)?;
     }

@@ -14,8 +14,8 @@ use crate::db::indicators as catalogue;
 pub use crate::db::observations::ObservationRow as ObservationView;
 use crate::db::observations::{self as repo, ObservationFilter};
 use crate::db::{self, DbPool};
-use crate::domain::indicators::{GeoLevel, Period};
-use crate::domain::observations::Territory;
+use crate::domain::indicators::GeoLevel;
+use crate::domain::observations::{Territory, period_range};
 use crate::error::{ApiError, ApiResult};
 use crate::http::csv::{self, wants_csv};
 use crate::http::idempotency::{self, Answer, IdempotencyKey};
@@ -58,28 +58,15 @@ pub struct ObservationListQuery {
     pub page_token: Option<String>,
 }
 
-fn period_parameter(name: &str, text: Option<&str>) -> ApiResult<Option<Period>> {
-    text.map(|text| {
-        Period::parse(text)
-            .ok_or_else(|| ApiError::invalid_parameter(name, "INVALID_PERIOD", "a year (2024) or a quarter (2024-Q2)"))
-    })
-    .transpose()
-}
-
+/// The filter the query asks for; an unreadable or reversed period range is answered 400.
 fn filter(query: &ObservationListQuery) -> ApiResult<ObservationFilter> {
-    let from = period_parameter("period_from", query.period_from.as_deref())?;
-    let to = period_parameter("period_to", query.period_to.as_deref())?;
-    if let (Some(from), Some(to)) = (from, to)
-        && from >= to.following()
-    {
-        let detail = "period_to must not come before period_from";
-        return Err(ApiError::invalid_parameter("period_to", "PERIOD_BEFORE_START", detail));
-    }
+    let (from, after) = period_range(query.period_from.as_deref(), query.period_to.as_deref())
+        .map_err(|problem| ApiError::InvalidParameter(Box::new(problem)))?;
     Ok(ObservationFilter {
         geo_code: query.geo_code.clone(),
         ingest_id: query.ingest_id.clone(),
         period_from: from.map(|from| from.to_string()),
-        period_before: to.map(|to| to.following().to_string()),
+        period_before: after.map(|after| after.to_string()),
     })
 }
 

@@ -15,8 +15,7 @@ use crate::db::organisations::OrganisationRow;
 use crate::db::parties::{self as repo, PartyRow};
 use crate::db::{self, DbConnection, funding, organisations};
 use crate::domain::contract::PartyRole;
-use crate::domain::organisation::OrganisationKind;
-use crate::domain::parties::{PartyChange, signature_allows};
+use crate::domain::parties::{PartyChange, check_caf_department, signature_allows};
 use crate::error::{ApiError, ApiResult, FieldError};
 use crate::http::body::{ApiJson, RequestBody, nullable};
 use crate::http::idempotency::{IdempotentJson, Retry};
@@ -50,7 +49,7 @@ write::resource!(
 );
 
 /// A party as its routes answer it: the row, with its organisation.
-pub(crate) fn party_view(row: PartyRow, organisation: OrganisationRow) -> PartyView {
+fn party_view(row: PartyRow, organisation: OrganisationRow) -> PartyView {
     PartyView {
         id: row.id,
         contract_id: row.contract_id,
@@ -176,21 +175,16 @@ pub async fn create_party((caller, id, request, pool): CreateUnder<Uuid, CreateP
     let contract_id = id.into_inner();
     write::change_contract(&pool, caller, retry, contract_id, Access::Manage, move |change| {
         change.require_open()?;
-        let Some(organisation) = organisations::find(change.conn, body.organisation_id)? else {
-            return Err(ApiError::validation(vec![FieldError::at_pointer(
+        let organisation = organisations::find(change.conn, body.organisation_id)?.ok_or_else(|| {
+            ApiError::validation(vec![FieldError::at_pointer(
                 "/organisation_id",
                 "UNKNOWN_ORGANISATION",
                 "no organisation has this id",
-            )]));
-        };
+            )])
+        })?;
         let department = &change.contract.row().department;
-        if organisation.kind == OrganisationKind::Caf && organisation.department.as_ref() != Some(department) {
-            return Err(ApiError::validation(vec![FieldError::at_pointer(
-                "/organisation_id",
-                "CAF_OF_ANOTHER_DEPARTMENT",
-                format!("the CAF party is the CAF of département {department}"),
-            )]));
-        }
+        check_caf_department(organisation.kind, organisation.department.as_deref(), department)
+            .map_err(ApiError::validation)?;
         let roles = PartyRole::set_of(&body.roles);
         require_signature_allows(&change.contract, PartyChange::Added(&roles))?;
         if repo::is_party(change.conn, &change.contract, body.organisation_id)? {

@@ -17,8 +17,8 @@ use crate::db::DbConnection;
 pub use crate::db::funding::PaymentRow as PaymentView;
 use crate::db::funding::{self as repo, CommitmentRow, StoredRule};
 use crate::domain::commitments;
-use crate::domain::funding::{CommitmentStatus, LineKind, LineStatus, PaymentRefusal, check_payment};
-use crate::domain::schedule;
+use crate::domain::funding::{CommitmentStatus, LineKind, LineStatus, check_payment, check_payment_request};
+use crate::domain::schedule::{self, YearSums};
 use crate::error::{ApiError, ApiResult, FieldError};
 use crate::http::body::RequestBody;
 use crate::http::idempotency::IdempotentJson;
@@ -51,9 +51,14 @@ pub struct YearTotals {
 }
 
 impl YearTotals {
-    /// A year with `committed_cents` committed, before its schedule and payments are counted.
-    fn committed(year: i64, committed_cents: i64) -> Self {
-        Self { year, committed_cents, scheduled_cents: 0, paid_cents: 0, remaining_cents: committed_cents }
+    fn of(year: i64, sums: YearSums) -> Self {
+        Self {
+            year,
+            committed_cents: sums.committed,
+            scheduled_cents: sums.scheduled,
+            paid_cents: sums.paid,
+            remaining_cents: sums.committed - sums.paid,
+        }
     }
 }
 
@@ -81,23 +86,14 @@ fn schedule_view(
 ) -> ApiResult<ScheduleView> {
     let lines = repo::lines(conn, commitment.id)?;
     let paid = repo::paid_totals(conn, &[commitment.id])?;
+    let paid_by_year = paid.by_year.iter().map(|((_, year), &amount)| (*year, amount)).collect();
+    let statuses = lines.iter().map(|line| (line.year, line.amount_cents, line.status));
+    let totals = schedule::year_sums(years, &paid_by_year, statuses);
     let today = chrono::Utc::now().date_naive();
-    let mut totals: BTreeMap<i64, YearTotals> =
-        years.iter().map(|(&year, &committed)| (year, YearTotals::committed(year, committed))).collect();
-    for (&(_, year), amount) in &paid.by_year {
-        let entry = totals.entry(year).or_insert_with(|| YearTotals::committed(year, 0));
-        entry.paid_cents += amount;
-        entry.remaining_cents -= amount;
-    }
     let lines = lines
         .into_iter()
         .map(|line| {
             let paid_cents = paid.by_line.get(&line.id).copied().unwrap_or(0);
-            if line.status != LineStatus::Cancelled
-                && let Some(entry) = totals.get_mut(&line.year)
-            {
-                entry.scheduled_cents += line.amount_cents;
-            }
             ScheduleLineView {
                 id: line.id,
                 year: line.year,
@@ -109,7 +105,8 @@ fn schedule_view(
             }
         })
         .collect();
-    Ok(ScheduleView { commitment_id: commitment.id, lines, years: totals.into_values().collect() })
+    let years = totals.into_iter().map(|(year, sums)| YearTotals::of(year, sums)).collect();
+    Ok(ScheduleView { commitment_id: commitment.id, lines, years })
 }
 
 /// The schedule of a commitment, with each line's paid amount and each year's totals.
@@ -192,23 +189,6 @@ impl RequestBody for CreatePayment {
         &["id", "version", "status", "created_at", "updated_at", "commitment_id", "year"];
 }
 
-fn refusal(error: &PaymentRefusal, amount: i64) -> ApiError {
-    ApiError::Conflict(match error {
-        PaymentRefusal::AboveCommitted { committed, paid } => {
-            format!(
-                "paying {amount} cents would bring the year to {} cents, above the {committed} committed",
-                paid + amount
-            )
-        }
-        PaymentRefusal::BelowZero { paid } => {
-            format!("recovering {} cents would take back more than the {paid} paid this year", -amount)
-        }
-        PaymentRefusal::OutsideLine { line_amount, line_paid } => {
-            format!("the schedule line is of {line_amount} cents with {line_paid} paid: {amount} more does not fit")
-        }
-    })
-}
-
 /// Record a payment on a schedule line of a committed commitment (a negative amount recovers an
 /// overpayment). `Idempotency-Key` is required: a retry with the same key and body answers the
 /// first answer again without paying twice. The paid total of a year never exceeds what is
@@ -224,16 +204,7 @@ fn refusal(error: &PaymentRefusal, amount: i64) -> ApiError {
 pub async fn create_payment((caller, id, request, pool): CreateUnder<Uuid, CreatePayment>) -> ApiResult<HttpResponse> {
     let IdempotentJson { body: payment, retry } = request;
     let retry = retry.required()?;
-    let mut errors = Vec::new();
-    if payment.amount_cents == 0 {
-        errors.push(FieldError::at_pointer("/amount_cents", "ZERO_AMOUNT", "a payment moves money"));
-    }
-    if payment.amount_cents < 0 && payment.reason.is_none() {
-        errors.push(FieldError::at_pointer("/reason", "REASON_REQUIRED", "a recovery needs a reason"));
-    }
-    if !errors.is_empty() {
-        return Err(ApiError::validation(errors));
-    }
+    check_payment_request(payment.amount_cents, payment.reason.is_some()).map_err(ApiError::validation)?;
     write::change_commitment(&pool, caller, retry, id.into_inner(), Access::Manage, move |change, commitment| {
         if !commitments::accepts_payments(commitment.status) {
             return Err(ApiError::Conflict(format!(
@@ -253,7 +224,7 @@ pub async fn create_payment((caller, id, request, pool): CreateUnder<Uuid, Creat
         let committed = repo::years_of(change.conn, commitment.id)?.get(&line.year).copied().unwrap_or(0);
         let (year_paid, line_paid) = repo::paid_in_year(change.conn, commitment.id, line.year, line.id)?;
         check_payment(payment.amount_cents, committed, year_paid, line.amount_cents, line_paid)
-            .map_err(|error| refusal(&error, payment.amount_cents))?;
+            .map_err(|refusal| ApiError::Conflict(refusal.explain(payment.amount_cents)))?;
         let row = PaymentView {
             id: Uuid::new_v4(),
             commitment_id: commitment.id,

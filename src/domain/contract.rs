@@ -3,6 +3,7 @@
 use chrono::NaiveDate;
 
 use super::codes::text_codes;
+use crate::error::FieldError;
 
 text_codes! {
     ContractKind {
@@ -121,6 +122,40 @@ impl PartyRole {
     }
 }
 
+/// An action of the plan as its rules see it, with what the handler read about its references.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ActionFacts {
+    /// `false` when the action names an axis its contract does not have.
+    pub axis_known: bool,
+    /// `false` when the action names a pilot that is not a party of its contract.
+    pub pilot_is_party: bool,
+    pub planned: (Option<NaiveDate>, Option<NaiveDate>),
+    pub actual: (Option<NaiveDate>, Option<NaiveDate>),
+}
+
+/// Every broken rule of an action: its axis and its pilot belong to the contract, and neither its
+/// planned nor its actual period ends before it starts.
+pub fn check_action(facts: &ActionFacts) -> Result<(), Vec<FieldError>> {
+    let mut errors = Vec::new();
+    if !facts.axis_known {
+        errors.push(FieldError::at_pointer("/axis_id", "UNKNOWN_AXIS", "no axis of this contract has this id"));
+    }
+    if !facts.pilot_is_party {
+        let detail = "the pilot must be a party of the contract";
+        errors.push(FieldError::at_pointer("/pilot_organisation_id", "PILOT_NOT_A_PARTY", detail));
+    }
+    errors.extend(ends_before_start("planned", facts.planned));
+    errors.extend(ends_before_start("actual", facts.actual));
+    if errors.is_empty() { Ok(()) } else { Err(errors) }
+}
+
+/// `DATE_BEFORE_START` at `/{name}_end` when both dates are known and the end comes first.
+fn ends_before_start(name: &str, (start, end): (Option<NaiveDate>, Option<NaiveDate>)) -> Option<FieldError> {
+    let (start, end) = (start?, end?);
+    let detail = format!("must be on or after {name}_start");
+    (end < start).then(|| FieldError::at_pointer(format!("/{name}_end"), "DATE_BEFORE_START", detail))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -165,5 +200,34 @@ mod tests {
         for kind in SchemeKind::ALL {
             assert_eq!(serde_json::to_value(kind).unwrap(), kind.as_str());
         }
+    }
+
+    fn action(axis_known: bool, pilot_is_party: bool) -> ActionFacts {
+        ActionFacts { axis_known, pilot_is_party, planned: (None, None), actual: (None, None) }
+    }
+
+    #[test]
+    fn an_action_with_known_references_and_ordered_dates_passes() {
+        let ordered = (Some(day("2025-01-01")), Some(day("2025-01-01")));
+        let facts = ActionFacts { planned: ordered, actual: (None, Some(day("2020-01-01"))), ..action(true, true) };
+        assert_eq!(check_action(&facts), Ok(()));
+    }
+
+    #[test]
+    fn an_action_lists_every_broken_rule() {
+        let reversed = (Some(day("2025-02-01")), Some(day("2025-01-31")));
+        let facts = ActionFacts { planned: reversed, actual: reversed, ..action(false, false) };
+        let errors = check_action(&facts).unwrap_err();
+        let found: Vec<(Option<&str>, &str, &str)> =
+            errors.iter().map(|e| (e.pointer.as_deref(), e.code.as_str(), e.detail.as_str())).collect();
+        assert_eq!(
+            found,
+            [
+                (Some("/axis_id"), "UNKNOWN_AXIS", "no axis of this contract has this id"),
+                (Some("/pilot_organisation_id"), "PILOT_NOT_A_PARTY", "the pilot must be a party of the contract"),
+                (Some("/planned_end"), "DATE_BEFORE_START", "must be on or after planned_start"),
+                (Some("/actual_end"), "DATE_BEFORE_START", "must be on or after actual_start"),
+            ]
+        );
     }
 }

@@ -279,6 +279,19 @@ pub fn check_terms(
     if errors.is_empty() { Ok(by_year) } else { Err(errors) }
 }
 
+/// The rules a payment request meets before anything is read: it moves money, and a recovery
+/// (a negative amount) says why.
+pub fn check_payment_request(amount_cents: i64, has_reason: bool) -> Result<(), Vec<FieldError>> {
+    let mut errors = Vec::new();
+    if amount_cents == 0 {
+        errors.push(FieldError::at_pointer("/amount_cents", "ZERO_AMOUNT", "a payment moves money"));
+    }
+    if amount_cents < 0 && !has_reason {
+        errors.push(FieldError::at_pointer("/reason", "REASON_REQUIRED", "a recovery needs a reason"));
+    }
+    if errors.is_empty() { Ok(()) } else { Err(errors) }
+}
+
 /// Why a payment is refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PaymentRefusal {
@@ -288,6 +301,26 @@ pub enum PaymentRefusal {
     BelowZero { paid: i64 },
     /// The line would be paid beyond its amount (or recovered beyond zero).
     OutsideLine { line_amount: i64, line_paid: i64 },
+}
+
+impl PaymentRefusal {
+    /// Why a payment of `amount` cents is refused, in words.
+    pub fn explain(&self, amount: i64) -> String {
+        match self {
+            Self::AboveCommitted { committed, paid } => {
+                format!(
+                    "paying {amount} cents would bring the year to {} cents, above the {committed} committed",
+                    paid + amount
+                )
+            }
+            Self::BelowZero { paid } => {
+                format!("recovering {} cents would take back more than the {paid} paid this year", -amount)
+            }
+            Self::OutsideLine { line_amount, line_paid } => {
+                format!("the schedule line is of {line_amount} cents with {line_paid} paid: {amount} more does not fit")
+            }
+        }
+    }
 }
 
 /// Checks one payment against its year and its line. A line of amount `a` may hold a paid total
@@ -501,5 +534,24 @@ mod tests {
             check_payment(-60, 1_000, 500, -50, 0),
             Err(PaymentRefusal::OutsideLine { line_amount: -50, line_paid: 0 })
         );
+    }
+
+    #[test]
+    fn a_payment_moves_money_and_a_recovery_says_why() {
+        assert_eq!(check_payment_request(100, false), Ok(()));
+        assert_eq!(check_payment_request(-100, true), Ok(()));
+        let codes = |errors: Vec<FieldError>| errors.into_iter().map(|e| e.code).collect::<Vec<_>>();
+        assert_eq!(check_payment_request(0, false).map_err(codes), Err(vec!["ZERO_AMOUNT".to_owned()]));
+        assert_eq!(check_payment_request(-1, false).map_err(codes), Err(vec!["REASON_REQUIRED".to_owned()]));
+    }
+
+    #[test]
+    fn a_refused_payment_says_why_in_words() {
+        let above = PaymentRefusal::AboveCommitted { committed: 100, paid: 80 };
+        assert_eq!(above.explain(30), "paying 30 cents would bring the year to 110 cents, above the 100 committed");
+        let below = PaymentRefusal::BelowZero { paid: 10 };
+        assert_eq!(below.explain(-20), "recovering 20 cents would take back more than the 10 paid this year");
+        let outside = PaymentRefusal::OutsideLine { line_amount: 50, line_paid: 40 };
+        assert_eq!(outside.explain(20), "the schedule line is of 50 cents with 40 paid: 20 more does not fit");
     }
 }

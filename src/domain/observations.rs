@@ -294,6 +294,29 @@ fn periodicity_words(periodicity: Periodicity) -> &'static str {
     }
 }
 
+/// The periods a list of observations is read between, from its `period_from` and `period_to`
+/// parameters: each a year (`2024`, all its quarters) or a quarter (`2024-Q2`), the last not
+/// before the first. Answers the first period included and the first one after the range.
+pub fn period_range(from: Option<&str>, to: Option<&str>) -> Result<(Option<Period>, Option<Period>), FieldError> {
+    let from = period_parameter("period_from", from)?;
+    let after = period_parameter("period_to", to)?.map(Period::following);
+    if let (Some(from), Some(after)) = (from, after)
+        && from >= after
+    {
+        let detail = "period_to must not come before period_from";
+        return Err(FieldError::at_parameter("period_to", "PERIOD_BEFORE_START", detail));
+    }
+    Ok((from, after))
+}
+
+fn period_parameter(name: &str, text: Option<&str>) -> Result<Option<Period>, FieldError> {
+    text.map(|text| {
+        Period::parse(text)
+            .ok_or_else(|| FieldError::at_parameter(name, "INVALID_PERIOD", "a year (2024) or a quarter (2024-Q2)"))
+    })
+    .transpose()
+}
+
 #[cfg(test)]
 mod tests {
     use std::sync::LazyLock;
@@ -437,5 +460,21 @@ mod tests {
         let mut elsewhere = row("heures_alsh", "epci", "200000172", "2024-Q1", "1");
         elsewhere.source = COLLECTIVITY_SOURCE.into();
         assert_eq!(codes(rules.check(&elsewhere)), [("geo_code".into(), "OUTSIDE_CALLER_TERRITORY".into())]);
+    }
+
+    #[test]
+    fn a_period_range_ends_after_it_starts() {
+        let (from, after) = period_range(Some("2022"), Some("2024-Q2")).unwrap();
+        assert_eq!(from.map(|from| from.to_string()).as_deref(), Some("2022"));
+        assert_eq!(after.map(|after| after.to_string()).as_deref(), Some("2024-Q3"));
+        assert_eq!(period_range(None, None).unwrap(), (None, None));
+        assert!(period_range(Some("2024-Q2"), Some("2024-Q2")).is_ok());
+        let reversed = period_range(Some("2024-Q3"), Some("2024-Q2")).unwrap_err();
+        assert_eq!((reversed.parameter.as_deref(), reversed.code.as_str()), (Some("period_to"), "PERIOD_BEFORE_START"));
+        let unreadable = period_range(Some("soon"), Some("never")).unwrap_err();
+        assert_eq!(
+            (unreadable.parameter.as_deref(), unreadable.code.as_str()),
+            (Some("period_from"), "INVALID_PERIOD")
+        );
     }
 }

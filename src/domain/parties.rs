@@ -1,6 +1,8 @@
 //! The parties of a signed contract: who signs it, and what they signed, stay as they are.
 
 use super::contract::{PartyRole, RecordedStatus};
+use super::organisation::OrganisationKind;
+use crate::error::FieldError;
 
 /// A change to one party of a contract, as the signature rule sees it.
 #[derive(Debug, Clone, Copy)]
@@ -34,6 +36,20 @@ pub fn signature_allows(status: RecordedStatus, change: PartyChange<'_>) -> Resu
         }
         _ => Ok(()),
     }
+}
+
+/// A CAF joins a contract only as the CAF of the contract's département; other organisations may
+/// come from anywhere.
+pub fn check_caf_department(
+    kind: OrganisationKind,
+    of_organisation: Option<&str>,
+    of_contract: &str,
+) -> Result<(), Vec<FieldError>> {
+    if kind != OrganisationKind::Caf || of_organisation == Some(of_contract) {
+        return Ok(());
+    }
+    let detail = format!("the CAF party is the CAF of département {of_contract}");
+    Err(vec![FieldError::at_pointer("/organisation_id", "CAF_OF_ANOTHER_DEPARTMENT", detail)])
 }
 
 #[cfg(test)]
@@ -74,5 +90,15 @@ mod tests {
         assert!(signature_allows(signed, change(PAID, PAID, true)).is_err());
         let co_signs = &[PartyRole::CoSignatory, PartyRole::Payee][..];
         assert!(signature_allows(signed, change(SIGNS, co_signs, false)).is_ok());
+    }
+
+    #[test]
+    fn a_caf_joins_only_contracts_of_its_department() {
+        assert!(check_caf_department(OrganisationKind::Caf, Some("074"), "074").is_ok());
+        let errors = check_caf_department(OrganisationKind::Caf, Some("073"), "074").unwrap_err();
+        assert_eq!(errors[0].code, "CAF_OF_ANOTHER_DEPARTMENT");
+        assert_eq!(errors[0].detail, "the CAF party is the CAF of département 074");
+        assert!(check_caf_department(OrganisationKind::Caf, None, "074").is_err());
+        assert!(check_caf_department(OrganisationKind::Commune, Some("073"), "074").is_ok());
     }
 }

@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono::NaiveDate;
 
 use super::funding::{LineKind, LineStatus, PlannedLine, ScheduleRule, plan_year};
+use crate::error::FieldError;
 
 /// A schedule line as stored, with whether money moved on it; `Id` is how the store names it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -72,14 +73,53 @@ pub fn changed_years(old: &BTreeMap<i64, i64>, new: &BTreeMap<i64, i64>) -> BTre
     old.keys().chain(new.keys()).filter(|year| old.get(year) != new.get(year)).copied().collect()
 }
 
-/// The years a correction would bring below what was already paid for them, as (year, paid,
-/// new amount).
-pub fn below_paid(paid_by_year: &BTreeMap<i64, i64>, new: &BTreeMap<i64, i64>) -> Vec<(i64, i64, i64)> {
-    paid_by_year
+/// A correction takes no year below what was already paid for it: `BELOW_PAID` at `/years` for
+/// each year that it would.
+pub fn check_not_below_paid(
+    paid_by_year: &BTreeMap<i64, i64>,
+    new: &BTreeMap<i64, i64>,
+) -> Result<(), Vec<FieldError>> {
+    let errors: Vec<FieldError> = paid_by_year
         .iter()
         .map(|(&year, &paid)| (year, paid, new.get(&year).copied().unwrap_or(0)))
         .filter(|&(_, paid, amount)| paid > amount)
-        .collect()
+        .map(|(year, paid, amount)| {
+            let detail = format!("{year}: {paid} cents are already paid, more than {amount}");
+            FieldError::at_pointer("/years", "BELOW_PAID", detail)
+        })
+        .collect();
+    if errors.is_empty() { Ok(()) } else { Err(errors) }
+}
+
+/// What one year of a commitment adds up to, in cents.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct YearSums {
+    pub committed: i64,
+    /// What the year's lines plan, cancelled lines left out.
+    pub scheduled: i64,
+    pub paid: i64,
+}
+
+/// The sums of every year committed or paid for, from the lines' `(year, amount, status)`. A line
+/// of a year neither committed nor paid for counts nowhere.
+pub fn year_sums(
+    committed: &BTreeMap<i64, i64>,
+    paid_by_year: &BTreeMap<i64, i64>,
+    lines: impl IntoIterator<Item = (i64, i64, LineStatus)>,
+) -> BTreeMap<i64, YearSums> {
+    let mut sums: BTreeMap<i64, YearSums> =
+        committed.iter().map(|(&year, &committed)| (year, YearSums { committed, ..YearSums::default() })).collect();
+    for (&year, &paid) in paid_by_year {
+        sums.entry(year).or_default().paid += paid;
+    }
+    for (year, amount, status) in lines {
+        if status != LineStatus::Cancelled
+            && let Some(year_sums) = sums.get_mut(&year)
+        {
+            year_sums.scheduled += amount;
+        }
+    }
+    sums
 }
 
 /// The status a client sees: a line is paid once its whole amount is, due from its date on.
@@ -165,7 +205,9 @@ mod tests {
         let new = BTreeMap::from([(2025, 15), (2026, 5)]);
         assert_eq!(changed_years(&old, &new), BTreeSet::from([2024, 2025, 2026]));
         let paid = BTreeMap::from([(2024, 10), (2025, 15)]);
-        assert_eq!(below_paid(&paid, &new), [(2024, 10, 0)]);
+        let errors = check_not_below_paid(&paid, &new).unwrap_err();
+        let found: Vec<(&str, &str)> = errors.iter().map(|e| (e.code.as_str(), e.detail.as_str())).collect();
+        assert_eq!(found, [("BELOW_PAID", "2024: 10 cents are already paid, more than 0")]);
     }
 
     #[test]
@@ -177,5 +219,22 @@ mod tests {
         assert_eq!(seen_status(LineStatus::Cancelled, 10, 10, date("2025-03-01"), today), LineStatus::Cancelled);
         assert_eq!(status_after_payment(10, 10), LineStatus::Paid);
         assert_eq!(status_after_payment(10, 4), LineStatus::Planned);
+    }
+
+    #[test]
+    fn a_year_sums_its_live_lines_and_its_payments() {
+        let committed = BTreeMap::from([(2024, 100), (2025, 50)]);
+        let paid = BTreeMap::from([(2024, 30), (2026, 5)]);
+        let lines = [
+            (2024, 70, LineStatus::Paid),
+            (2024, 30, LineStatus::Planned),
+            (2024, 99, LineStatus::Cancelled),
+            (2027, 10, LineStatus::Planned),
+        ];
+        let sums = year_sums(&committed, &paid, lines);
+        assert_eq!(sums[&2024], YearSums { committed: 100, scheduled: 100, paid: 30 });
+        assert_eq!(sums[&2025], YearSums { committed: 50, scheduled: 0, paid: 0 });
+        assert_eq!(sums[&2026], YearSums { committed: 0, scheduled: 0, paid: 5 });
+        assert!(!sums.contains_key(&2027));
     }
 }
