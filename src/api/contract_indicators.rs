@@ -18,7 +18,9 @@ use crate::db::contracts::ContractRow;
 use crate::db::indicators::IndicatorRow;
 use crate::db::{self, DbConnection, indicators, observations, territories};
 use crate::domain::indicators::{DecimalValue, GeoLevel, Period, Periodicity, Unit};
-use crate::domain::progress::{check_order, read_against, read_point, read_targets};
+use crate::domain::progress::{
+    PlaceFacts, Point, check_order, check_place, periods, read_against, read_point, read_targets,
+};
 use crate::error::{ApiError, ApiResult, FieldError};
 use crate::http::body::{ApiJson, RequestBody, nullable};
 use crate::http::idempotency::{IdempotentJson, Retry};
@@ -113,22 +115,6 @@ pub struct ContractIndicatorView {
     pub updated_at: String,
 }
 
-/// A follow-up as the history keeps it: what its writers set, without what is read from the
-/// catalogue and the observations, which change without this resource changing.
-#[derive(Debug, Serialize)]
-struct Recorded<'a> {
-    id: &'a Uuid,
-    contract_id: &'a Uuid,
-    indicator: &'a str,
-    geo_level: GeoLevel,
-    geo_code: &'a str,
-    baseline: &'a Option<IndicatorBaseline>,
-    targets: Vec<IndicatorTarget>,
-    version: i64,
-    created_at: &'a str,
-    updated_at: &'a str,
-}
-
 impl Resource for ContractIndicatorView {
     const NAME: &'static str = "contract_indicator";
 
@@ -144,25 +130,26 @@ impl Resource for ContractIndicatorView {
         format!("/v1/contracts/{}/indicators/{}", self.contract_id, self.id)
     }
 
+    /// What the follow-up's writers set, without what is read from the catalogue and the
+    /// observations, which change without this resource changing.
     fn recorded(&self) -> ApiResult<serde_json::Value> {
-        let targets = self
+        let targets: Vec<IndicatorTarget> = self
             .targets
             .iter()
             .map(|target| IndicatorTarget { period: target.period.clone(), value: target.value.clone() })
             .collect();
-        let recorded = Recorded {
-            id: &self.id,
-            contract_id: &self.contract_id,
-            indicator: &self.indicator,
-            geo_level: self.geo_level,
-            geo_code: &self.geo_code,
-            baseline: &self.baseline,
-            targets,
-            version: self.version,
-            created_at: &self.created_at,
-            updated_at: &self.updated_at,
-        };
-        serde_json::to_value(recorded).map_err(ApiError::internal)
+        Ok(serde_json::json!({
+            "id": self.id,
+            "contract_id": self.contract_id,
+            "indicator": self.indicator,
+            "geo_level": self.geo_level,
+            "geo_code": self.geo_code,
+            "baseline": self.baseline,
+            "targets": targets,
+            "version": self.version,
+            "created_at": self.created_at,
+            "updated_at": self.updated_at,
+        }))
     }
 }
 
@@ -266,62 +253,37 @@ fn read_sent_targets(
     contract: &ContractRow,
     periodicity: Option<Periodicity>,
     errors: &mut Vec<FieldError>,
-) -> Vec<Option<(Period, DecimalValue)>> {
+) -> Vec<Option<Point>> {
     let sent: Vec<(&str, &str)> =
         targets.iter().map(|target| (target.period.as_str(), target.value.as_str())).collect();
     read_targets(&sent, contract.start_date.year()..=contract.end_date.year(), periodicity, errors)
 }
 
-/// Checks the place a new follow-up is about: the indicator's level, a code of the reference, and
-/// inside the contract's perimeter.
-fn check_place(
+/// Where the place a new follow-up is about stands: the level the catalogue publishes its
+/// indicator at, whether the territory reference has it, whether the contract's perimeter holds it.
+fn place_facts(
     conn: &mut DbConnection,
     contract: &ContractRow,
     indicator: Option<&IndicatorRow>,
     level: GeoLevel,
     code: &str,
-    errors: &mut Vec<FieldError>,
-) -> ApiResult<()> {
-    if let Some(indicator) = indicator
-        && indicator.geo_level != level
-    {
-        errors.push(FieldError::at_pointer(
-            "/geo_level",
-            "GEO_LEVEL_MISMATCH",
-            format!("indicator {} is published at the {} level", indicator.code, indicator.geo_level),
-        ));
-    }
-    let exists = match level {
+) -> ApiResult<PlaceFacts> {
+    let known = match level {
         GeoLevel::Commune => territories::find_commune(conn, code)?.is_some(),
         GeoLevel::Epci => territories::find_epci(conn, code)?.is_some(),
         GeoLevel::Department => territories::find_department(conn, code)?.is_some(),
     };
-    if !exists {
-        errors.push(FieldError::at_pointer(
-            "/geo_code",
-            "UNKNOWN_GEO_CODE",
-            format!("no {} has this code in the territory reference", level.as_str()),
-        ));
-        return Ok(());
-    }
     let inside = match level {
+        _ if !known => false,
         GeoLevel::Commune => repo::covers_commune(conn, &contract.id, code)?,
         GeoLevel::Epci => repo::reaches_epci(conn, &contract.id, code)?,
         GeoLevel::Department => contract.department == code,
     };
-    if !inside {
-        let detail = match level {
-            GeoLevel::Commune => "the contract's perimeter does not cover this commune",
-            GeoLevel::Epci => "this EPCI is not in the contract's perimeter and holds none of its communes",
-            GeoLevel::Department => "this is not the contract's département",
-        };
-        errors.push(FieldError::at_pointer("/geo_code", "GEO_CODE_OUTSIDE_PERIMETER", detail));
-    }
-    Ok(())
+    Ok(PlaceFacts { published_at: indicator.map(|indicator| indicator.geo_level), level, known, inside })
 }
 
 /// The rows to store for the targets a body sends, by period.
-fn target_rows(id: Uuid, targets: &[IndicatorTarget], read: &[Option<(Period, DecimalValue)>]) -> Vec<TargetRow> {
+fn target_rows(id: Uuid, targets: &[IndicatorTarget], read: &[Option<Point>]) -> Vec<TargetRow> {
     let mut rows: Vec<TargetRow> = targets
         .iter()
         .zip(read)
@@ -339,7 +301,7 @@ fn target_rows(id: Uuid, targets: &[IndicatorTarget], read: &[Option<(Period, De
 }
 
 /// The stored form of a baseline: its period and value in canonical text, or neither.
-fn stored_baseline(baseline: Option<(Period, DecimalValue)>) -> (Option<String>, Option<String>) {
+fn stored_baseline(baseline: Option<Point>) -> (Option<String>, Option<String>) {
     baseline.map(|(period, value)| (period.to_string(), value.to_string())).unzip()
 }
 
@@ -393,24 +355,16 @@ pub async fn create_contract_indicator(
     write::change_contract(&pool, caller, retry, contract_id, Access::Manage, move |change| {
         change.require_open()?;
         let contract = change.contract.row();
-        let mut errors = Vec::new();
         let indicator = indicators::find(change.conn, &body.indicator)?;
-        if indicator.is_none() {
-            errors.push(FieldError::at_pointer(
-                "/indicator",
-                "UNKNOWN_INDICATOR",
-                "no indicator of the catalogue has this code",
-            ));
-        }
+        let place = place_facts(change.conn, contract, indicator.as_ref(), body.geo_level, &body.geo_code)?;
+        let mut errors = check_place(&body.indicator, &place);
         let periodicity = indicator.as_ref().map(|indicator| indicator.periodicity);
-        check_place(change.conn, contract, indicator.as_ref(), body.geo_level, &body.geo_code, &mut errors)?;
         let baseline = body
             .baseline
             .as_ref()
             .and_then(|baseline| read_point("/baseline", &baseline.period, &baseline.value, periodicity, &mut errors));
         let targets = read_sent_targets(&body.targets, contract, periodicity, &mut errors);
-        let target_periods: Vec<Option<Period>> = targets.iter().map(|point| point.map(|(period, _)| period)).collect();
-        check_order(baseline.map(|(period, _)| period), true, &target_periods, &mut errors);
+        check_order(baseline.map(|(period, _)| period), true, &periods(&targets), &mut errors);
         refuse_if_any(errors)?;
         let Some(indicator) = indicator else {
             return Err(ApiError::internal("an unknown indicator passed the checks"));
@@ -472,8 +426,7 @@ pub async fn update_contract_indicator(
             None => (current_targets.iter().map(|target| Period::parse(&target.period)).collect::<Vec<_>>(), None),
             Some(targets) => {
                 let read = read_sent_targets(targets, change.contract.row(), periodicity, &mut errors);
-                let periods = read.iter().map(|point| point.map(|(period, _)| period)).collect();
-                (periods, Some(target_rows(id, targets, &read)))
+                (periods(&read), Some(target_rows(id, targets, &read)))
             }
         };
         let baseline_sent = matches!(patch.baseline, Some(Some(_)));

@@ -4,8 +4,11 @@
 
 use std::ops::RangeInclusive;
 
-use super::indicators::{DecimalValue, Period, Periodicity};
+use super::indicators::{DecimalValue, GeoLevel, Period, Periodicity};
 use crate::error::FieldError;
+
+/// A period and its value, as read from a request or a row.
+pub type Point = (Period, DecimalValue);
 
 /// Targets one follow-up may have: ten years of quarters.
 pub const MAX_TARGETS: usize = 40;
@@ -191,6 +194,56 @@ pub fn check_order(
     }
 }
 
+/// The periods of the points read, `None` where a point did not read.
+pub fn periods(points: &[Option<Point>]) -> Vec<Option<Period>> {
+    points.iter().map(|point| point.map(|(period, _)| period)).collect()
+}
+
+/// What a new follow-up is about, as the handler found it in the catalogue, the territory
+/// reference and the contract's perimeter.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlaceFacts {
+    /// The level the catalogue publishes the indicator at; `None` when it does not know the code.
+    pub published_at: Option<GeoLevel>,
+    /// The level the request asks for.
+    pub level: GeoLevel,
+    /// Whether the territory reference has the place at that level.
+    pub known: bool,
+    /// Whether the contract's perimeter holds the place (`false` for an unknown place).
+    pub inside: bool,
+}
+
+/// The indicator is in the catalogue and published at the level asked; the place exists and lies
+/// in the contract's perimeter.
+pub fn check_place(indicator: &str, place: &PlaceFacts) -> Vec<FieldError> {
+    let mut errors = Vec::new();
+    match place.published_at {
+        None => errors.push(FieldError::at_pointer(
+            "/indicator",
+            "UNKNOWN_INDICATOR",
+            "no indicator of the catalogue has this code",
+        )),
+        Some(published_at) if published_at != place.level => errors.push(FieldError::at_pointer(
+            "/geo_level",
+            "GEO_LEVEL_MISMATCH",
+            format!("indicator {indicator} is published at the {published_at} level"),
+        )),
+        Some(_) => {}
+    }
+    if !place.known {
+        let detail = format!("no {} has this code in the territory reference", place.level.as_str());
+        errors.push(FieldError::at_pointer("/geo_code", "UNKNOWN_GEO_CODE", detail));
+    } else if !place.inside {
+        let detail = match place.level {
+            GeoLevel::Commune => "the contract's perimeter does not cover this commune",
+            GeoLevel::Epci => "this EPCI is not in the contract's perimeter and holds none of its communes",
+            GeoLevel::Department => "this is not the contract's département",
+        };
+        errors.push(FieldError::at_pointer("/geo_code", "GEO_CODE_OUTSIDE_PERIMETER", detail));
+    }
+    errors
+}
+
 /// `numerator / denominator` rounded to the nearest integer, halves away from zero.
 fn divide_rounding_half_away_from_zero(numerator: i128, denominator: i128) -> i128 {
     let quotient = numerator / denominator;
@@ -330,6 +383,26 @@ mod tests {
         let mut errors = Vec::new();
         check_order(None, true, &targets, &mut errors);
         assert!(errors.is_empty());
+    }
+
+    #[test]
+    fn a_place_is_a_known_place_of_the_perimeter_at_the_published_level() {
+        let place = PlaceFacts { published_at: Some(GeoLevel::Epci), level: GeoLevel::Epci, known: true, inside: true };
+        assert!(check_place("taux", &place).is_empty());
+        let outside = PlaceFacts { inside: false, ..place.clone() };
+        assert_eq!(codes(&check_place("taux", &outside)), [("/geo_code".into(), "GEO_CODE_OUTSIDE_PERIMETER")]);
+        let elsewhere = PlaceFacts { published_at: Some(GeoLevel::Commune), known: false, inside: false, ..place };
+        let errors = check_place("taux", &elsewhere);
+        assert_eq!(
+            codes(&errors),
+            [("/geo_level".into(), "GEO_LEVEL_MISMATCH"), ("/geo_code".into(), "UNKNOWN_GEO_CODE")]
+        );
+        assert_eq!(errors[0].detail, "indicator taux is published at the commune level");
+        let unknown = PlaceFacts { published_at: None, ..outside };
+        assert_eq!(
+            codes(&check_place("taux", &unknown)),
+            [("/indicator".into(), "UNKNOWN_INDICATOR"), ("/geo_code".into(), "GEO_CODE_OUTSIDE_PERIMETER")]
+        );
     }
 
     #[test]
