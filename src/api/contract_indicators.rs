@@ -17,7 +17,7 @@ use crate::db::contract_indicators::{self as repo, ContractIndicatorRow, TargetR
 use crate::db::contracts::ContractRow;
 use crate::db::indicators::IndicatorRow;
 use crate::db::{self, DbConnection, indicators, observations, territories};
-use crate::domain::indicators::{DecimalValue, GeoLevel, Period, Periodicity, Unit};
+use crate::domain::indicators::{GeoLevel, Periodicity, Unit};
 use crate::domain::progress::{
     PlaceFacts, Point, check_order, check_place, periods, read_against, read_point, read_targets,
 };
@@ -153,11 +153,6 @@ impl Resource for ContractIndicatorView {
     }
 }
 
-fn baseline_of(row: &ContractIndicatorRow) -> Option<IndicatorBaseline> {
-    let (period, value) = row.baseline_period.clone().zip(row.baseline_value.clone())?;
-    Some(IndicatorBaseline { period, value })
-}
-
 /// The view of a follow-up: its targets by period, each with the observation of its period.
 fn view(
     conn: &mut DbConnection,
@@ -165,30 +160,33 @@ fn view(
     mut targets: Vec<TargetRow>,
     indicator: &IndicatorRow,
 ) -> ApiResult<ContractIndicatorView> {
-    targets.sort_by_key(|target| Period::parse(&target.period));
-    let periods: Vec<String> = targets.iter().map(|target| target.period.clone()).collect();
+    targets.sort_by_key(|target| target.period);
+    let periods: Vec<String> = targets.iter().map(|target| target.period.to_string()).collect();
     let observed: HashMap<String, Option<String>> =
         observations::for_periods(conn, &row.indicator, row.geo_level, &row.geo_code, &periods)?
             .into_iter()
             .map(|observation| (observation.period, observation.value.filter(|_| !observation.suppressed)))
             .collect();
-    let baseline = baseline_of(&row);
-    let baseline_value = baseline.as_ref().and_then(|baseline| DecimalValue::parse(&baseline.value));
     let targets = targets
         .into_iter()
-        .map(|target| {
-            let observation = observed.get(&target.period).map(Option::as_deref);
-            let reading = read_against(indicator.ascending, baseline_value, &target.value, observation);
+        .zip(&periods)
+        .map(|(target, period)| {
+            let observation = observed.get(period).map(Option::as_deref);
+            let reading = read_against(indicator.ascending, row.baseline_value, target.value, observation);
             IndicatorTargetView {
                 actual: reading.actual,
                 actual_suppressed: reading.actual_suppressed,
                 progress_percent: reading.progress_percent.map(|percent| percent.to_string()),
                 achieved: reading.achieved,
-                period: target.period,
-                value: target.value,
+                period: period.clone(),
+                value: target.value.to_string(),
             }
         })
         .collect();
+    let baseline = row
+        .baseline_period
+        .zip(row.baseline_value)
+        .map(|(period, value)| IndicatorBaseline { period: period.to_string(), value: value.to_string() });
     Ok(ContractIndicatorView {
         id: row.id,
         contract_id: row.contract_id,
@@ -282,27 +280,15 @@ fn place_facts(
     Ok(PlaceFacts { published_at: indicator.map(|indicator| indicator.geo_level), level, known, inside })
 }
 
-/// The rows to store for the targets a body sends, by period.
-fn target_rows(id: Uuid, targets: &[IndicatorTarget], read: &[Option<Point>]) -> Vec<TargetRow> {
-    let mut rows: Vec<TargetRow> = targets
-        .iter()
-        .zip(read)
-        .map(|(target, point)| {
-            // Stored in canonical form; `read` holds every target once the checks passed.
-            let (period, value) = point.map_or_else(
-                || (target.period.clone(), target.value.clone()),
-                |(period, value)| (period.to_string(), value.to_string()),
-            );
-            TargetRow { contract_indicator_id: id, period, value }
-        })
+/// The rows to store for the targets read, by period. Every target reads once the checks passed.
+fn target_rows(id: Uuid, read: Vec<Option<Point>>) -> Vec<TargetRow> {
+    let mut rows: Vec<TargetRow> = read
+        .into_iter()
+        .flatten()
+        .map(|(period, value)| TargetRow { contract_indicator_id: id, period, value })
         .collect();
-    rows.sort_by_key(|row| Period::parse(&row.period));
+    rows.sort_by_key(|row| row.period);
     rows
-}
-
-/// The stored form of a baseline: its period and value in canonical text, or neither.
-fn stored_baseline(baseline: Option<Point>) -> (Option<String>, Option<String>) {
-    baseline.map(|(period, value)| (period.to_string(), value.to_string())).unzip()
 }
 
 fn refuse_if_any(errors: Vec<FieldError>) -> ApiResult<()> {
@@ -375,7 +361,7 @@ pub async fn create_contract_indicator(
                 indicator.code, body.geo_level, body.geo_code
             )));
         }
-        let (baseline_period, baseline_value) = stored_baseline(baseline);
+        let (baseline_period, baseline_value) = baseline.unzip();
         let row = ContractIndicatorRow {
             id: Uuid::new_v4(),
             contract_id,
@@ -388,7 +374,7 @@ pub async fn create_contract_indicator(
             created_at: change.at,
             updated_at: change.at,
         };
-        let target_rows = target_rows(row.id, &body.targets, &targets);
+        let target_rows = target_rows(row.id, targets);
         repo::insert(change.conn, &change.contract, &row, &target_rows)?;
         let view = view(change.conn, row, target_rows, &indicator)?;
         change.created(&view)
@@ -412,30 +398,23 @@ pub async fn update_contract_indicator(
         let periodicity = Some(indicator.periodicity);
         let mut errors = Vec::new();
         let baseline = match &patch.baseline {
-            None => current
-                .baseline_period
-                .as_deref()
-                .and_then(Period::parse)
-                .zip(current.baseline_value.as_deref().and_then(DecimalValue::parse)),
+            None => current.baseline_period.zip(current.baseline_value),
             Some(None) => None,
             Some(Some(baseline)) => {
                 read_point("/baseline", &baseline.period, &baseline.value, periodicity, &mut errors)
             }
         };
         let (target_periods, new_targets) = match &patch.targets {
-            None => (current_targets.iter().map(|target| Period::parse(&target.period)).collect::<Vec<_>>(), None),
+            None => (current_targets.iter().map(|target| Some(target.period)).collect(), None),
             Some(targets) => {
                 let read = read_sent_targets(targets, change.contract.row(), periodicity, &mut errors);
-                (periods(&read), Some(target_rows(id, targets, &read)))
+                (periods(&read), Some(target_rows(id, read)))
             }
         };
         let baseline_sent = matches!(patch.baseline, Some(Some(_)));
         check_order(baseline.map(|(period, _)| period), baseline_sent, &target_periods, &mut errors);
         refuse_if_any(errors)?;
-        let (baseline_period, baseline_value) = match patch.baseline {
-            None => (current.baseline_period.clone(), current.baseline_value.clone()),
-            Some(_) => stored_baseline(baseline),
-        };
+        let (baseline_period, baseline_value) = baseline.unzip();
         let before = view(change.conn, current.clone(), current_targets.clone(), &indicator)?;
         let row = change.next(ContractIndicatorRow { baseline_period, baseline_value, ..current });
         let targets = new_targets.unwrap_or(current_targets);

@@ -1,7 +1,7 @@
 //! Indicators: what is measured about a territory (unit, direction, level, periodicity), the
 //! periods observations are for, and exact decimal values carried as text.
 
-use super::codes::text_codes;
+use super::codes::{UnknownCode, text_codes};
 
 text_codes! {
     Unit {
@@ -90,6 +90,21 @@ impl std::fmt::Display for Period {
     }
 }
 
+/// Stored as its text: a stored period that does not read fails the query.
+impl TryFrom<String> for Period {
+    type Error = UnknownCode;
+
+    fn try_from(text: String) -> Result<Self, Self::Error> {
+        Self::parse(&text).ok_or(UnknownCode { of: "Period", code: text })
+    }
+}
+
+impl From<Period> for String {
+    fn from(period: Period) -> String {
+        period.to_string()
+    }
+}
+
 /// Digits after the decimal point that a value keeps.
 pub const DECIMALS: u32 = 4;
 const SCALE: i128 = 10_i128.pow(DECIMALS);
@@ -147,6 +162,21 @@ impl std::fmt::Display for DecimalValue {
             let fraction = format!("{fraction:04}");
             write!(f, "{sign}{whole}.{}", fraction.trim_end_matches('0'))
         }
+    }
+}
+
+/// Stored in its shortest exact form: a stored value that does not read fails the query.
+impl TryFrom<String> for DecimalValue {
+    type Error = UnknownCode;
+
+    fn try_from(text: String) -> Result<Self, Self::Error> {
+        Self::parse(&text).ok_or(UnknownCode { of: "DecimalValue", code: text })
+    }
+}
+
+impl From<DecimalValue> for String {
+    fn from(value: DecimalValue) -> String {
+        value.to_string()
     }
 }
 

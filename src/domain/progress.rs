@@ -54,21 +54,19 @@ pub struct TargetReading {
 pub fn read_against(
     ascending: bool,
     baseline: Option<DecimalValue>,
-    target: &str,
+    target: DecimalValue,
     observed: Option<Option<&str>>,
 ) -> TargetReading {
     let observed_text = observed.flatten();
     let actual = observed_text.and_then(DecimalValue::parse);
-    let target = DecimalValue::parse(target);
     TargetReading {
         // An observation that does not read as a decimal is still shown as it was published.
         actual: actual.map(|actual| actual.to_string()).or(observed_text.map(str::to_owned)),
         actual_suppressed: observed.is_some_and(|value| value.is_none()),
         progress_percent: baseline
-            .zip(target)
             .zip(actual)
-            .and_then(|((baseline, target), actual)| progress_percent(baseline, target, actual)),
-        achieved: target.zip(actual).map(|(target, actual)| achieved(ascending, target, actual)),
+            .and_then(|(baseline, actual)| progress_percent(baseline, target, actual)),
+        achieved: actual.map(|actual| achieved(ascending, target, actual)),
     }
 }
 
@@ -417,17 +415,17 @@ mod tests {
 
     #[test]
     fn a_target_is_read_against_its_observation() {
-        let reading = read_against(true, Some(value("50")), "60", Some(Some("56.250")));
+        let reading = read_against(true, Some(value("50")), value("60"), Some(Some("56.250")));
         assert_eq!(reading.actual.as_deref(), Some("56.25"));
         assert_eq!(reading.progress_percent, Some(value("62.5")));
         assert_eq!((reading.actual_suppressed, reading.achieved), (false, Some(false)));
-        let without_baseline = read_against(false, None, "60", Some(Some("56")));
+        let without_baseline = read_against(false, None, value("60"), Some(Some("56")));
         assert_eq!((without_baseline.progress_percent, without_baseline.achieved), (None, Some(true)));
-        let suppressed = read_against(true, Some(value("50")), "60", Some(None));
+        let suppressed = read_against(true, Some(value("50")), value("60"), Some(None));
         assert_eq!((suppressed.actual, suppressed.actual_suppressed, suppressed.achieved), (None, true, None));
-        let unobserved = read_against(true, Some(value("50")), "60", None);
+        let unobserved = read_against(true, Some(value("50")), value("60"), None);
         assert_eq!((unobserved.actual, unobserved.actual_suppressed), (None, false));
-        let unreadable = read_against(true, None, "60", Some(Some("n/a")));
+        let unreadable = read_against(true, None, value("60"), Some(Some("n/a")));
         assert_eq!((unreadable.actual.as_deref(), unreadable.achieved), (Some("n/a"), None));
     }
 }
