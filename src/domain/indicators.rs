@@ -90,21 +90,6 @@ impl std::fmt::Display for Period {
     }
 }
 
-/// Stored as its text: a stored period that does not read fails the query.
-impl TryFrom<String> for Period {
-    type Error = UnknownCode;
-
-    fn try_from(text: String) -> Result<Self, Self::Error> {
-        Self::parse(&text).ok_or(UnknownCode { of: "Period", code: text })
-    }
-}
-
-impl From<Period> for String {
-    fn from(period: Period) -> String {
-        period.to_string()
-    }
-}
-
 /// Digits after the decimal point that a value keeps.
 pub const DECIMALS: u32 = 4;
 const SCALE: i128 = 10_i128.pow(DECIMALS);
@@ -165,24 +150,42 @@ impl std::fmt::Display for DecimalValue {
     }
 }
 
-/// Stored in its shortest exact form: a stored value that does not read fails the query.
-impl TryFrom<String> for DecimalValue {
-    type Error = UnknownCode;
+/// Periods and values are stored as their canonical text (`Display`) and read back with their
+/// `parse`: a stored text that does not read fails the query rather than being shown as it is.
+macro_rules! stored_as_text {
+    ($($ty:ident),+) => {$(
+        impl TryFrom<String> for $ty {
+            type Error = UnknownCode;
 
-    fn try_from(text: String) -> Result<Self, Self::Error> {
-        Self::parse(&text).ok_or(UnknownCode { of: "DecimalValue", code: text })
-    }
+            fn try_from(text: String) -> Result<Self, Self::Error> {
+                Self::parse(&text).ok_or(UnknownCode { of: stringify!($ty), code: text })
+            }
+        }
+
+        impl From<$ty> for String {
+            fn from(value: $ty) -> String {
+                value.to_string()
+            }
+        }
+    )+};
 }
 
-impl From<DecimalValue> for String {
-    fn from(value: DecimalValue) -> String {
-        value.to_string()
-    }
-}
+stored_as_text!(Period, DecimalValue);
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn periods_and_values_read_back_from_their_stored_text() {
+        let period = Period::parse("2024-Q2").unwrap();
+        assert_eq!(Period::try_from(String::from(period)).ok(), Some(period));
+        let value = DecimalValue::parse("-12.50").unwrap();
+        assert_eq!(String::from(value), "-12.5");
+        assert_eq!(DecimalValue::try_from(String::from(value)).ok(), Some(value));
+        assert!(Period::try_from("2024-Q5".to_owned()).is_err());
+        assert!(DecimalValue::try_from("1.23456".to_owned()).is_err());
+    }
 
     #[test]
     fn periods_are_years_or_quarters() {
