@@ -29,8 +29,7 @@ use crate::write::{self, Access};
 pub struct AmendmentChanges {
     pub end_date: Option<NaiveDate>,
     pub fields: Option<Vec<Field>>,
-    #[schema(value_type = Option<PerimeterInput>)]
-    pub perimeter: Option<PerimeterChange>,
+    pub perimeter: Option<PerimeterInput>,
     #[validate(length(min = 1, max = 300, message = "must have 1 to 300 characters"))]
     pub title: Option<String>,
 }
@@ -39,16 +38,6 @@ impl AmendmentChanges {
     fn is_empty(&self) -> bool {
         self.end_date.is_none() && self.fields.is_none() && self.perimeter.is_none() && self.title.is_none()
     }
-}
-
-/// A new perimeter, as in [`PerimeterInput`].
-#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct PerimeterChange {
-    #[serde(default)]
-    pub epcis: Vec<String>,
-    #[serde(default)]
-    pub communes: Vec<String>,
 }
 
 /// The amended part of a contract.
@@ -171,7 +160,7 @@ pub async fn create_amendment(
             )]));
         }
         let before_view = view_one(change.conn, current.clone())?;
-        let draft = amended_draft(&current, &before_view, changes);
+        let draft = amended_draft(&before_view, changes);
         check_draft(change.conn, &change.caller.scope(), &draft, Some(&current.id))
             .map_err(|error| prefix_pointers(error, "/changes"))?;
         let errors = check_amendment(&AmendedFacts {
@@ -214,24 +203,20 @@ pub async fn create_amendment(
     .await
 }
 
-/// The contract's terms with the amendment's changes applied.
-fn amended_draft(current: &ContractRow, before: &ContractView, changes: &AmendmentChanges) -> ContractDraft {
+/// The contract's terms with the amendment's changes applied. Its predecessors stay out of the
+/// draft: an amendment does not change them, and they were checked when the contract was signed.
+fn amended_draft(before: &ContractView, changes: &AmendmentChanges) -> ContractDraft {
+    let stored = ContractDraft::of(before);
     ContractDraft {
-        kind: before.kind,
-        department: current.department.clone(),
-        title: changes.title.as_ref().map_or_else(|| current.title.clone(), |title| title.trim().to_owned()),
-        start_date: current.start_date,
-        end_date: changes.end_date.unwrap_or(current.end_date),
-        fields: changes
-            .fields
-            .as_ref()
-            .map_or_else(|| before.fields.iter().copied().collect(), |fields| fields.iter().copied().collect()),
-        perimeter: changes.perimeter.as_ref().map_or_else(
-            || Perimeter { epcis: before.perimeter.epcis.clone(), communes: before.perimeter.communes.clone() },
-            |p| Perimeter { epcis: p.epcis.clone(), communes: p.communes.clone() },
-        ),
-        linked_schemes: before.linked_schemes.clone(),
+        title: changes.title.as_ref().map_or(stored.title, |title| title.trim().to_owned()),
+        end_date: changes.end_date.unwrap_or(stored.end_date),
+        fields: changes.fields.as_ref().map_or(stored.fields, |fields| fields.iter().copied().collect()),
+        perimeter: changes.perimeter.as_ref().map_or(stored.perimeter, |perimeter| Perimeter {
+            epcis: perimeter.epcis.clone(),
+            communes: perimeter.communes.clone(),
+        }),
         predecessor_ids: Vec::new(),
+        ..stored
     }
 }
 

@@ -17,8 +17,10 @@ use crate::db::contract_indicators::{self as repo, ContractIndicatorRow, TargetR
 use crate::db::contracts::ContractRow;
 use crate::db::indicators::IndicatorRow;
 use crate::db::{self, DbConnection, indicators, observations, territories};
-use crate::domain::indicators::{DecimalValue, GeoLevel, Period, Periodicity, Unit};
-use crate::domain::progress::{check_order, read_against, read_point, read_targets};
+use crate::domain::indicators::{GeoLevel, Periodicity, Unit};
+use crate::domain::progress::{
+    PlaceFacts, Point, check_order, check_place, periods, read_against, read_point, read_targets,
+};
 use crate::error::{ApiError, ApiResult, FieldError};
 use crate::http::body::{ApiJson, RequestBody, nullable};
 use crate::http::idempotency::{IdempotentJson, Retry};
@@ -113,22 +115,6 @@ pub struct ContractIndicatorView {
     pub updated_at: String,
 }
 
-/// A follow-up as the history keeps it: what its writers set, without what is read from the
-/// catalogue and the observations, which change without this resource changing.
-#[derive(Debug, Serialize)]
-struct Recorded<'a> {
-    id: &'a Uuid,
-    contract_id: &'a Uuid,
-    indicator: &'a str,
-    geo_level: GeoLevel,
-    geo_code: &'a str,
-    baseline: &'a Option<IndicatorBaseline>,
-    targets: Vec<IndicatorTarget>,
-    version: i64,
-    created_at: &'a str,
-    updated_at: &'a str,
-}
-
 impl Resource for ContractIndicatorView {
     const NAME: &'static str = "contract_indicator";
 
@@ -144,31 +130,27 @@ impl Resource for ContractIndicatorView {
         format!("/v1/contracts/{}/indicators/{}", self.contract_id, self.id)
     }
 
+    /// What the follow-up's writers set, without what is read from the catalogue and the
+    /// observations, which change without this resource changing.
     fn recorded(&self) -> ApiResult<serde_json::Value> {
-        let targets = self
+        let targets: Vec<IndicatorTarget> = self
             .targets
             .iter()
             .map(|target| IndicatorTarget { period: target.period.clone(), value: target.value.clone() })
             .collect();
-        let recorded = Recorded {
-            id: &self.id,
-            contract_id: &self.contract_id,
-            indicator: &self.indicator,
-            geo_level: self.geo_level,
-            geo_code: &self.geo_code,
-            baseline: &self.baseline,
-            targets,
-            version: self.version,
-            created_at: &self.created_at,
-            updated_at: &self.updated_at,
-        };
-        serde_json::to_value(recorded).map_err(ApiError::internal)
+        Ok(serde_json::json!({
+            "id": self.id,
+            "contract_id": self.contract_id,
+            "indicator": self.indicator,
+            "geo_level": self.geo_level,
+            "geo_code": self.geo_code,
+            "baseline": self.baseline,
+            "targets": targets,
+            "version": self.version,
+            "created_at": self.created_at,
+            "updated_at": self.updated_at,
+        }))
     }
-}
-
-fn baseline_of(row: &ContractIndicatorRow) -> Option<IndicatorBaseline> {
-    let (period, value) = row.baseline_period.clone().zip(row.baseline_value.clone())?;
-    Some(IndicatorBaseline { period, value })
 }
 
 /// The view of a follow-up: its targets by period, each with the observation of its period.
@@ -178,30 +160,33 @@ fn view(
     mut targets: Vec<TargetRow>,
     indicator: &IndicatorRow,
 ) -> ApiResult<ContractIndicatorView> {
-    targets.sort_by_key(|target| Period::parse(&target.period));
-    let periods: Vec<String> = targets.iter().map(|target| target.period.clone()).collect();
+    targets.sort_by_key(|target| target.period);
+    let periods: Vec<String> = targets.iter().map(|target| target.period.to_string()).collect();
     let observed: HashMap<String, Option<String>> =
         observations::for_periods(conn, &row.indicator, row.geo_level, &row.geo_code, &periods)?
             .into_iter()
             .map(|observation| (observation.period, observation.value.filter(|_| !observation.suppressed)))
             .collect();
-    let baseline = baseline_of(&row);
-    let baseline_value = baseline.as_ref().and_then(|baseline| DecimalValue::parse(&baseline.value));
     let targets = targets
         .into_iter()
-        .map(|target| {
-            let observation = observed.get(&target.period).map(Option::as_deref);
-            let reading = read_against(indicator.ascending, baseline_value, &target.value, observation);
+        .zip(&periods)
+        .map(|(target, period)| {
+            let observation = observed.get(period).map(Option::as_deref);
+            let reading = read_against(indicator.ascending, row.baseline_value, target.value, observation);
             IndicatorTargetView {
                 actual: reading.actual,
                 actual_suppressed: reading.actual_suppressed,
                 progress_percent: reading.progress_percent.map(|percent| percent.to_string()),
                 achieved: reading.achieved,
-                period: target.period,
-                value: target.value,
+                period: period.clone(),
+                value: target.value.to_string(),
             }
         })
         .collect();
+    let baseline = row
+        .baseline_period
+        .zip(row.baseline_value)
+        .map(|(period, value)| IndicatorBaseline { period: period.to_string(), value: value.to_string() });
     Ok(ContractIndicatorView {
         id: row.id,
         contract_id: row.contract_id,
@@ -266,81 +251,44 @@ fn read_sent_targets(
     contract: &ContractRow,
     periodicity: Option<Periodicity>,
     errors: &mut Vec<FieldError>,
-) -> Vec<Option<(Period, DecimalValue)>> {
+) -> Vec<Option<Point>> {
     let sent: Vec<(&str, &str)> =
         targets.iter().map(|target| (target.period.as_str(), target.value.as_str())).collect();
     read_targets(&sent, contract.start_date.year()..=contract.end_date.year(), periodicity, errors)
 }
 
-/// Checks the place a new follow-up is about: the indicator's level, a code of the reference, and
-/// inside the contract's perimeter.
-fn check_place(
+/// Where the place a new follow-up is about stands: the level the catalogue publishes its
+/// indicator at, whether the territory reference has it, whether the contract's perimeter holds it.
+fn place_facts(
     conn: &mut DbConnection,
     contract: &ContractRow,
     indicator: Option<&IndicatorRow>,
     level: GeoLevel,
     code: &str,
-    errors: &mut Vec<FieldError>,
-) -> ApiResult<()> {
-    if let Some(indicator) = indicator
-        && indicator.geo_level != level
-    {
-        errors.push(FieldError::at_pointer(
-            "/geo_level",
-            "GEO_LEVEL_MISMATCH",
-            format!("indicator {} is published at the {} level", indicator.code, indicator.geo_level),
-        ));
-    }
-    let exists = match level {
+) -> ApiResult<PlaceFacts> {
+    let known = match level {
         GeoLevel::Commune => territories::find_commune(conn, code)?.is_some(),
         GeoLevel::Epci => territories::find_epci(conn, code)?.is_some(),
         GeoLevel::Department => territories::find_department(conn, code)?.is_some(),
     };
-    if !exists {
-        errors.push(FieldError::at_pointer(
-            "/geo_code",
-            "UNKNOWN_GEO_CODE",
-            format!("no {} has this code in the territory reference", level.as_str()),
-        ));
-        return Ok(());
-    }
     let inside = match level {
+        _ if !known => false,
         GeoLevel::Commune => repo::covers_commune(conn, &contract.id, code)?,
         GeoLevel::Epci => repo::reaches_epci(conn, &contract.id, code)?,
         GeoLevel::Department => contract.department == code,
     };
-    if !inside {
-        let detail = match level {
-            GeoLevel::Commune => "the contract's perimeter does not cover this commune",
-            GeoLevel::Epci => "this EPCI is not in the contract's perimeter and holds none of its communes",
-            GeoLevel::Department => "this is not the contract's département",
-        };
-        errors.push(FieldError::at_pointer("/geo_code", "GEO_CODE_OUTSIDE_PERIMETER", detail));
-    }
-    Ok(())
+    Ok(PlaceFacts { published_at: indicator.map(|indicator| indicator.geo_level), level, known, inside })
 }
 
-/// The rows to store for the targets a body sends, by period.
-fn target_rows(id: Uuid, targets: &[IndicatorTarget], read: &[Option<(Period, DecimalValue)>]) -> Vec<TargetRow> {
-    let mut rows: Vec<TargetRow> = targets
-        .iter()
-        .zip(read)
-        .map(|(target, point)| {
-            // Stored in canonical form; `read` holds every target once the checks passed.
-            let (period, value) = point.map_or_else(
-                || (target.period.clone(), target.value.clone()),
-                |(period, value)| (period.to_string(), value.to_string()),
-            );
-            TargetRow { contract_indicator_id: id, period, value }
-        })
+/// The rows to store for the targets read, by period. Every target reads once the checks passed.
+fn target_rows(id: Uuid, read: Vec<Option<Point>>) -> Vec<TargetRow> {
+    let mut rows: Vec<TargetRow> = read
+        .into_iter()
+        .flatten()
+        .map(|(period, value)| TargetRow { contract_indicator_id: id, period, value })
         .collect();
-    rows.sort_by_key(|row| Period::parse(&row.period));
+    rows.sort_by_key(|row| row.period);
     rows
-}
-
-/// The stored form of a baseline: its period and value in canonical text, or neither.
-fn stored_baseline(baseline: Option<(Period, DecimalValue)>) -> (Option<String>, Option<String>) {
-    baseline.map(|(period, value)| (period.to_string(), value.to_string())).unzip()
 }
 
 fn refuse_if_any(errors: Vec<FieldError>) -> ApiResult<()> {
@@ -393,24 +341,16 @@ pub async fn create_contract_indicator(
     write::change_contract(&pool, caller, retry, contract_id, Access::Manage, move |change| {
         change.require_open()?;
         let contract = change.contract.row();
-        let mut errors = Vec::new();
         let indicator = indicators::find(change.conn, &body.indicator)?;
-        if indicator.is_none() {
-            errors.push(FieldError::at_pointer(
-                "/indicator",
-                "UNKNOWN_INDICATOR",
-                "no indicator of the catalogue has this code",
-            ));
-        }
+        let place = place_facts(change.conn, contract, indicator.as_ref(), body.geo_level, &body.geo_code)?;
+        let mut errors = check_place(&body.indicator, &place);
         let periodicity = indicator.as_ref().map(|indicator| indicator.periodicity);
-        check_place(change.conn, contract, indicator.as_ref(), body.geo_level, &body.geo_code, &mut errors)?;
         let baseline = body
             .baseline
             .as_ref()
             .and_then(|baseline| read_point("/baseline", &baseline.period, &baseline.value, periodicity, &mut errors));
         let targets = read_sent_targets(&body.targets, contract, periodicity, &mut errors);
-        let target_periods: Vec<Option<Period>> = targets.iter().map(|point| point.map(|(period, _)| period)).collect();
-        check_order(baseline.map(|(period, _)| period), true, &target_periods, &mut errors);
+        check_order(baseline.map(|(period, _)| period), true, &periods(&targets), &mut errors);
         refuse_if_any(errors)?;
         let Some(indicator) = indicator else {
             return Err(ApiError::internal("an unknown indicator passed the checks"));
@@ -421,7 +361,7 @@ pub async fn create_contract_indicator(
                 indicator.code, body.geo_level, body.geo_code
             )));
         }
-        let (baseline_period, baseline_value) = stored_baseline(baseline);
+        let (baseline_period, baseline_value) = baseline.unzip();
         let row = ContractIndicatorRow {
             id: Uuid::new_v4(),
             contract_id,
@@ -434,7 +374,7 @@ pub async fn create_contract_indicator(
             created_at: change.at,
             updated_at: change.at,
         };
-        let target_rows = target_rows(row.id, &body.targets, &targets);
+        let target_rows = target_rows(row.id, targets);
         repo::insert(change.conn, &change.contract, &row, &target_rows)?;
         let view = view(change.conn, row, target_rows, &indicator)?;
         change.created(&view)
@@ -458,31 +398,23 @@ pub async fn update_contract_indicator(
         let periodicity = Some(indicator.periodicity);
         let mut errors = Vec::new();
         let baseline = match &patch.baseline {
-            None => current
-                .baseline_period
-                .as_deref()
-                .and_then(Period::parse)
-                .zip(current.baseline_value.as_deref().and_then(DecimalValue::parse)),
+            None => current.baseline_period.zip(current.baseline_value),
             Some(None) => None,
             Some(Some(baseline)) => {
                 read_point("/baseline", &baseline.period, &baseline.value, periodicity, &mut errors)
             }
         };
         let (target_periods, new_targets) = match &patch.targets {
-            None => (current_targets.iter().map(|target| Period::parse(&target.period)).collect::<Vec<_>>(), None),
+            None => (current_targets.iter().map(|target| Some(target.period)).collect(), None),
             Some(targets) => {
                 let read = read_sent_targets(targets, change.contract.row(), periodicity, &mut errors);
-                let periods = read.iter().map(|point| point.map(|(period, _)| period)).collect();
-                (periods, Some(target_rows(id, targets, &read)))
+                (periods(&read), Some(target_rows(id, read)))
             }
         };
         let baseline_sent = matches!(patch.baseline, Some(Some(_)));
         check_order(baseline.map(|(period, _)| period), baseline_sent, &target_periods, &mut errors);
         refuse_if_any(errors)?;
-        let (baseline_period, baseline_value) = match patch.baseline {
-            None => (current.baseline_period.clone(), current.baseline_value.clone()),
-            Some(_) => stored_baseline(baseline),
-        };
+        let (baseline_period, baseline_value) = baseline.unzip();
         let before = view(change.conn, current.clone(), current_targets.clone(), &indicator)?;
         let row = change.next(ContractIndicatorRow { baseline_period, baseline_value, ..current });
         let targets = new_targets.unwrap_or(current_targets);

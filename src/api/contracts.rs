@@ -5,7 +5,7 @@ use std::collections::{BTreeSet, HashMap};
 
 use actix_web::{HttpRequest, HttpResponse, get, patch, post, web};
 use chrono::NaiveDate;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 use validator::Validate;
@@ -35,7 +35,7 @@ use crate::http::requests::{Create, Read, Transition, Update};
 use crate::write::{self, Access, ContractChange};
 
 /// The territory a contract covers, as sent.
-#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PerimeterInput {
     /// SIRENs of EPCI: all their member communes are covered.
@@ -128,7 +128,7 @@ pub(crate) struct ContractDraft {
 
 impl ContractDraft {
     /// The contract as it stands, which a change starts from.
-    fn of(view: &ContractView) -> Self {
+    pub(crate) fn of(view: &ContractView) -> Self {
         Self {
             kind: view.kind,
             department: view.department.clone(),

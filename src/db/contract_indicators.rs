@@ -1,6 +1,6 @@
 //! The indicators a contract follows (IATI pattern): one row per (indicator, level, place) with
 //! its optional baseline, and its targets per period. Periods and values are kept as the
-//! canonical text of `Period` and `DecimalValue`.
+//! canonical text of `Period` and `DecimalValue`, and read back typed.
 
 use std::collections::HashMap;
 
@@ -11,9 +11,9 @@ use uuid::Uuid;
 
 use super::contracts::ScopedContract;
 use super::schema::{communes, contract_communes, contract_epcis, contract_indicator_targets, contract_indicators};
-use super::stored::stored_uuid;
+use super::stored::{NullableText, stored_uuid};
 use super::{DbConnection, versioned};
-use crate::domain::indicators::GeoLevel;
+use crate::domain::indicators::{DecimalValue, GeoLevel, Period};
 
 #[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = contract_indicators, treat_none_as_null = true)]
@@ -27,8 +27,10 @@ pub struct ContractIndicatorRow {
     pub geo_level: GeoLevel,
     pub geo_code: String,
     /// Set together with `baseline_value`, or neither is.
-    pub baseline_period: Option<String>,
-    pub baseline_value: Option<String>,
+    #[diesel(deserialize_as = NullableText, serialize_as = NullableText)]
+    pub baseline_period: Option<Period>,
+    #[diesel(deserialize_as = NullableText, serialize_as = NullableText)]
+    pub baseline_value: Option<DecimalValue>,
     pub version: i64,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
@@ -39,8 +41,10 @@ pub struct ContractIndicatorRow {
 pub struct TargetRow {
     #[diesel(deserialize_as = String, serialize_as = String)]
     pub contract_indicator_id: Uuid,
-    pub period: String,
-    pub value: String,
+    #[diesel(deserialize_as = String, serialize_as = String)]
+    pub period: Period,
+    #[diesel(deserialize_as = String, serialize_as = String)]
+    pub value: DecimalValue,
 }
 
 versioned!(ContractIndicatorRow);
@@ -62,14 +66,8 @@ fn targets_of(conn: &mut DbConnection, ids: &[Uuid]) -> QueryResult<HashMap<Uuid
     Ok(out)
 }
 
-/// Every indicator `contract_id` follows, by indicator, level and place, with its targets.
-pub fn list(conn: &mut DbConnection, contract: &ScopedContract) -> QueryResult<Vec<Followed>> {
-    let contract_id = contract.id();
-    let rows: Vec<ContractIndicatorRow> = contract_indicators::table
-        .filter(contract_indicators::contract_id.eq(contract_id))
-        .order((contract_indicators::indicator, contract_indicators::geo_level, contract_indicators::geo_code))
-        .select(ContractIndicatorRow::as_select())
-        .load(conn)?;
+/// The rows, in their order, each with its targets.
+fn with_targets(conn: &mut DbConnection, rows: Vec<ContractIndicatorRow>) -> QueryResult<Vec<Followed>> {
     let ids: Vec<Uuid> = rows.iter().map(|row| row.id).collect();
     let mut targets = targets_of(conn, &ids)?;
     Ok(rows
@@ -81,19 +79,24 @@ pub fn list(conn: &mut DbConnection, contract: &ScopedContract) -> QueryResult<V
         .collect())
 }
 
+/// Every indicator the contract follows, by indicator, level and place, with its targets.
+pub fn list(conn: &mut DbConnection, contract: &ScopedContract) -> QueryResult<Vec<Followed>> {
+    let rows = contract_indicators::table
+        .filter(contract_indicators::contract_id.eq(contract.id()))
+        .order((contract_indicators::indicator, contract_indicators::geo_level, contract_indicators::geo_code))
+        .select(ContractIndicatorRow::as_select())
+        .load(conn)?;
+    with_targets(conn, rows)
+}
+
 pub fn find(conn: &mut DbConnection, contract: &ScopedContract, id: Uuid) -> QueryResult<Option<Followed>> {
-    let contract_id = contract.id();
-    let Some(row) = contract_indicators::table
-        .filter(contract_indicators::contract_id.eq(contract_id))
+    let row = contract_indicators::table
+        .filter(contract_indicators::contract_id.eq(contract.id()))
         .filter(contract_indicators::id.eq(id.to_string()))
         .select(ContractIndicatorRow::as_select())
         .first(conn)
-        .optional()?
-    else {
-        return Ok(None);
-    };
-    let targets = targets_of(conn, std::slice::from_ref(&row.id))?.remove(&row.id).unwrap_or_default();
-    Ok(Some((row, targets)))
+        .optional()?;
+    Ok(with_targets(conn, row.into_iter().collect())?.pop())
 }
 
 /// Whether the contract already follows this indicator at this place.

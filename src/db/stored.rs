@@ -22,6 +22,7 @@ use uuid::Uuid;
 
 use crate::domain::codes::UnknownCode;
 use crate::domain::contract::Field;
+use crate::domain::indicators::{DecimalValue, Period};
 
 /// A nullable TEXT column on its way to or from a typed `Option` field.
 #[derive(Debug, FromSqlRow)]
@@ -75,7 +76,7 @@ impl NullableText {
     }
 }
 
-read_nullable_text!(Uuid, Field);
+read_nullable_text!(Uuid, Field, Period, DecimalValue);
 
 /// A stored id read as a UUID where a column is not (the contract a scoped child row belongs to):
 /// one that does not parse fails the query, as it would through `deserialize_as`.

@@ -1,7 +1,7 @@
 //! Indicators: what is measured about a territory (unit, direction, level, periodicity), the
 //! periods observations are for, and exact decimal values carried as text.
 
-use super::codes::text_codes;
+use super::codes::{UnknownCode, text_codes};
 
 text_codes! {
     Unit {
@@ -150,9 +150,42 @@ impl std::fmt::Display for DecimalValue {
     }
 }
 
+/// Periods and values are stored as their canonical text (`Display`) and read back with their
+/// `parse`: a stored text that does not read fails the query rather than being shown as it is.
+macro_rules! stored_as_text {
+    ($($ty:ident),+) => {$(
+        impl TryFrom<String> for $ty {
+            type Error = UnknownCode;
+
+            fn try_from(text: String) -> Result<Self, Self::Error> {
+                Self::parse(&text).ok_or(UnknownCode { of: stringify!($ty), code: text })
+            }
+        }
+
+        impl From<$ty> for String {
+            fn from(value: $ty) -> String {
+                value.to_string()
+            }
+        }
+    )+};
+}
+
+stored_as_text!(Period, DecimalValue);
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn periods_and_values_read_back_from_their_stored_text() {
+        let period = Period::parse("2024-Q2").unwrap();
+        assert_eq!(Period::try_from(String::from(period)).ok(), Some(period));
+        let value = DecimalValue::parse("-12.50").unwrap();
+        assert_eq!(String::from(value), "-12.5");
+        assert_eq!(DecimalValue::try_from(String::from(value)).ok(), Some(value));
+        assert!(Period::try_from("2024-Q5".to_owned()).is_err());
+        assert!(DecimalValue::try_from("1.23456".to_owned()).is_err());
+    }
 
     #[test]
     fn periods_are_years_or_quarters() {

@@ -4,8 +4,11 @@
 
 use std::ops::RangeInclusive;
 
-use super::indicators::{DecimalValue, Period, Periodicity};
+use super::indicators::{DecimalValue, GeoLevel, Period, Periodicity};
 use crate::error::FieldError;
+
+/// A period and its value, as read from a request or a row.
+pub type Point = (Period, DecimalValue);
 
 /// Targets one follow-up may have: ten years of quarters.
 pub const MAX_TARGETS: usize = 40;
@@ -51,21 +54,19 @@ pub struct TargetReading {
 pub fn read_against(
     ascending: bool,
     baseline: Option<DecimalValue>,
-    target: &str,
+    target: DecimalValue,
     observed: Option<Option<&str>>,
 ) -> TargetReading {
     let observed_text = observed.flatten();
     let actual = observed_text.and_then(DecimalValue::parse);
-    let target = DecimalValue::parse(target);
     TargetReading {
         // An observation that does not read as a decimal is still shown as it was published.
         actual: actual.map(|actual| actual.to_string()).or(observed_text.map(str::to_owned)),
         actual_suppressed: observed.is_some_and(|value| value.is_none()),
         progress_percent: baseline
-            .zip(target)
             .zip(actual)
-            .and_then(|((baseline, target), actual)| progress_percent(baseline, target, actual)),
-        achieved: target.zip(actual).map(|(target, actual)| achieved(ascending, target, actual)),
+            .and_then(|(baseline, actual)| progress_percent(baseline, target, actual)),
+        achieved: actual.map(|actual| achieved(ascending, target, actual)),
     }
 }
 
@@ -189,6 +190,56 @@ pub fn check_order(
             ));
         }
     }
+}
+
+/// The periods of the points read, `None` where a point did not read.
+pub fn periods(points: &[Option<Point>]) -> Vec<Option<Period>> {
+    points.iter().map(|point| point.map(|(period, _)| period)).collect()
+}
+
+/// What a new follow-up is about, as the handler found it in the catalogue, the territory
+/// reference and the contract's perimeter.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlaceFacts {
+    /// The level the catalogue publishes the indicator at; `None` when it does not know the code.
+    pub published_at: Option<GeoLevel>,
+    /// The level the request asks for.
+    pub level: GeoLevel,
+    /// Whether the territory reference has the place at that level.
+    pub known: bool,
+    /// Whether the contract's perimeter holds the place (`false` for an unknown place).
+    pub inside: bool,
+}
+
+/// The indicator is in the catalogue and published at the level asked; the place exists and lies
+/// in the contract's perimeter.
+pub fn check_place(indicator: &str, place: &PlaceFacts) -> Vec<FieldError> {
+    let mut errors = Vec::new();
+    match place.published_at {
+        None => errors.push(FieldError::at_pointer(
+            "/indicator",
+            "UNKNOWN_INDICATOR",
+            "no indicator of the catalogue has this code",
+        )),
+        Some(published_at) if published_at != place.level => errors.push(FieldError::at_pointer(
+            "/geo_level",
+            "GEO_LEVEL_MISMATCH",
+            format!("indicator {indicator} is published at the {published_at} level"),
+        )),
+        Some(_) => {}
+    }
+    if !place.known {
+        let detail = format!("no {} has this code in the territory reference", place.level.as_str());
+        errors.push(FieldError::at_pointer("/geo_code", "UNKNOWN_GEO_CODE", detail));
+    } else if !place.inside {
+        let detail = match place.level {
+            GeoLevel::Commune => "the contract's perimeter does not cover this commune",
+            GeoLevel::Epci => "this EPCI is not in the contract's perimeter and holds none of its communes",
+            GeoLevel::Department => "this is not the contract's département",
+        };
+        errors.push(FieldError::at_pointer("/geo_code", "GEO_CODE_OUTSIDE_PERIMETER", detail));
+    }
+    errors
 }
 
 /// `numerator / denominator` rounded to the nearest integer, halves away from zero.
@@ -333,6 +384,26 @@ mod tests {
     }
 
     #[test]
+    fn a_place_is_a_known_place_of_the_perimeter_at_the_published_level() {
+        let place = PlaceFacts { published_at: Some(GeoLevel::Epci), level: GeoLevel::Epci, known: true, inside: true };
+        assert!(check_place("taux", &place).is_empty());
+        let outside = PlaceFacts { inside: false, ..place.clone() };
+        assert_eq!(codes(&check_place("taux", &outside)), [("/geo_code".into(), "GEO_CODE_OUTSIDE_PERIMETER")]);
+        let elsewhere = PlaceFacts { published_at: Some(GeoLevel::Commune), known: false, inside: false, ..place };
+        let errors = check_place("taux", &elsewhere);
+        assert_eq!(
+            codes(&errors),
+            [("/geo_level".into(), "GEO_LEVEL_MISMATCH"), ("/geo_code".into(), "UNKNOWN_GEO_CODE")]
+        );
+        assert_eq!(errors[0].detail, "indicator taux is published at the commune level");
+        let unknown = PlaceFacts { published_at: None, ..outside };
+        assert_eq!(
+            codes(&check_place("taux", &unknown)),
+            [("/indicator".into(), "UNKNOWN_INDICATOR"), ("/geo_code".into(), "GEO_CODE_OUTSIDE_PERIMETER")]
+        );
+    }
+
+    #[test]
     fn achieved_follows_the_direction_of_the_indicator() {
         assert!(achieved(true, value("60"), value("60")));
         assert!(achieved(true, value("60"), value("60.1")));
@@ -344,17 +415,17 @@ mod tests {
 
     #[test]
     fn a_target_is_read_against_its_observation() {
-        let reading = read_against(true, Some(value("50")), "60", Some(Some("56.250")));
+        let reading = read_against(true, Some(value("50")), value("60"), Some(Some("56.250")));
         assert_eq!(reading.actual.as_deref(), Some("56.25"));
         assert_eq!(reading.progress_percent, Some(value("62.5")));
         assert_eq!((reading.actual_suppressed, reading.achieved), (false, Some(false)));
-        let without_baseline = read_against(false, None, "60", Some(Some("56")));
+        let without_baseline = read_against(false, None, value("60"), Some(Some("56")));
         assert_eq!((without_baseline.progress_percent, without_baseline.achieved), (None, Some(true)));
-        let suppressed = read_against(true, Some(value("50")), "60", Some(None));
+        let suppressed = read_against(true, Some(value("50")), value("60"), Some(None));
         assert_eq!((suppressed.actual, suppressed.actual_suppressed, suppressed.achieved), (None, true, None));
-        let unobserved = read_against(true, Some(value("50")), "60", None);
+        let unobserved = read_against(true, Some(value("50")), value("60"), None);
         assert_eq!((unobserved.actual, unobserved.actual_suppressed), (None, false));
-        let unreadable = read_against(true, None, "60", Some(Some("n/a")));
+        let unreadable = read_against(true, None, value("60"), Some(Some("n/a")));
         assert_eq!((unreadable.actual.as_deref(), unreadable.achieved), (Some("n/a"), None));
     }
 }
