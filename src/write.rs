@@ -408,10 +408,16 @@ impl DirectoryChange<'_> {
 }
 
 /// 422 listing every rule a `domain` function found broken, each at its field.
-pub fn rejected(problems: Vec<Problem>) -> ApiError {
+pub fn rejected(problems: impl IntoIterator<Item = Problem>) -> ApiError {
     let errors =
         problems.into_iter().map(|problem| FieldError::at_pointer(problem.pointer, problem.code, problem.detail));
     ApiError::validation(errors.collect())
+}
+
+/// Nothing when `domain` found no broken rule; [`rejected`] otherwise.
+pub fn refuse(problems: impl IntoIterator<Item = Problem>) -> ApiResult<()> {
+    let mut problems = problems.into_iter().peekable();
+    if problems.peek().is_none() { Ok(()) } else { Err(rejected(problems)) }
 }
 
 /// Runs `work` as one change to a directory entry, in one write transaction (stored for retries

@@ -21,7 +21,7 @@ use crate::db::contracts::{
 };
 use crate::db::{self, DbConnection, DbPool, funding, parties, territories};
 use crate::domain::contract::{ContractKind, ContractStatus, Field, RecordedStatus};
-use crate::domain::draft::{self as rules, CommuneFacts, EpciFacts, PredecessorFacts, Problem};
+use crate::domain::draft::{self as rules, CommuneFacts, EpciFacts, PredecessorFacts};
 use crate::domain::lifecycle::{self, ContractFacts, PartyFacts, TransitionAction, TransitionRequest};
 use crate::domain::territory::is_caf_department;
 use crate::error::{ApiError, ApiResult, FieldError};
@@ -165,16 +165,7 @@ pub(crate) fn check_draft(
     problems.extend(rules::check_funded_years(draft.start_date, draft.end_date, &funded_years));
     problems.extend(rules::check_perimeter(&draft.department, &epcis, &communes));
     problems.extend(rules::check_predecessors(draft.kind, &draft.department, own_id, &predecessors));
-    refuse(problems)
-}
-
-/// 422 listing the broken rules, if any.
-fn refuse(problems: impl IntoIterator<Item = Problem>) -> ApiResult<()> {
-    let errors: Vec<FieldError> = problems
-        .into_iter()
-        .map(|problem| FieldError::at_pointer(problem.pointer, problem.code, problem.detail))
-        .collect();
-    if errors.is_empty() { Ok(()) } else { Err(ApiError::validation(errors)) }
+    write::refuse(problems)
 }
 
 /// The years the funding commitments of contract `id` are for.
@@ -384,7 +375,7 @@ pub async fn create_contract((caller, request, pool): Create<CreateContract>) ->
     let IdempotentJson { body, retry } = request;
     caller.require_contract_manager()?;
     let department = department_for(&caller, body.department.clone())?;
-    refuse(body.reference.as_deref().and_then(rules::check_reference))?;
+    write::refuse(body.reference.as_deref().and_then(rules::check_reference))?;
     let owner = caller.clone();
     retry
         .run(&pool, &owner, move |conn| {
@@ -444,7 +435,7 @@ pub async fn update_contract(
     (caller, id, if_match, patch, pool): Update<Uuid, ContractPatch>,
 ) -> ApiResult<HttpResponse> {
     let ApiJson(patch) = patch;
-    refuse(patch.reference.as_deref().and_then(rules::check_reference))?;
+    write::refuse(patch.reference.as_deref().and_then(rules::check_reference))?;
     write::change_contract(&pool, caller, Retry::none(), id.into_inner(), Access::Manage, move |change| {
         let current = change.contract.row().clone();
         change.check(&if_match, current.version)?;
