@@ -217,7 +217,12 @@ pub async fn spawn_app() -> TestApp {
 pub fn spawn(app: Application, database: TestDatabase) -> TestApp {
     let address = format!("http://127.0.0.1:{}", app.port());
     tokio::spawn(app.run_until_stopped());
-    TestApp { address, client: reqwest::Client::new(), database }
+    // The server closes a connection idle for 5 s (actix's keep-alive). A client that keeps it
+    // longer may send its next request on a socket the server is closing at that moment: the
+    // likely cause of the rare "the server answers" failures of tests that wait on a slow
+    // `import-territories` run on a busy machine. Dropping idle connections first rules it out.
+    let client = reqwest::Client::builder().pool_idle_timeout(Duration::from_secs(2)).build().unwrap();
+    TestApp { address, client, database }
 }
 
 /// Claims of a valid token for `role`; tests edit them to build invalid ones.
