@@ -147,8 +147,7 @@ pub async fn generate_schedule(
 ) -> ApiResult<HttpResponse> {
     let IdempotentJson { body, retry } = request;
     write::change_commitment(&pool, caller, retry, id.into_inner(), Access::Manage, move |change, current| {
-        change.check(&if_match, current.version)?;
-        change.require_open()?;
+        change.ready(&if_match, current.version)?;
         if current.status == CommitmentStatus::Closed {
             return Err(ApiError::Conflict("the commitment is closed".into()));
         }
@@ -237,7 +236,7 @@ pub async fn create_payment((caller, id, request, pool): CreateUnder<Uuid, Creat
         };
         let status = schedule::status_after_payment(line.amount_cents, line_paid + payment.amount_cents);
         repo::set_line_status(change.conn, line.id, status, change.at)?;
-        repo::insert_payment(change.conn, &change.contract, &row)?;
+        repo::insert_payment(change.conn, &change.contract, &commitment, &row)?;
         change.created_with_reason(&row, payment.reason.as_deref())
     })
     .await

@@ -390,11 +390,18 @@ pub fn count_payments(conn: &mut DbConnection, commitment_id: Uuid) -> QueryResu
     payments::table.filter(payments::commitment_id.eq(commitment_id.to_string())).count().get_result(conn)
 }
 
-/// Records a payment on a commitment of `contract`.
-pub fn insert_payment(conn: &mut DbConnection, contract: &ScopedContract, row: &PaymentRow) -> QueryResult<()> {
-    let Some(_) = find_in(conn, contract, row.commitment_id)? else {
+/// Records a payment on `commitment`, read through `contract` (as the write pipeline hands it
+/// over): the payment must name that commitment, and the commitment belong to that contract.
+/// Both are checked on the rows in hand, without reading the commitment again.
+pub fn insert_payment(
+    conn: &mut DbConnection,
+    contract: &ScopedContract,
+    commitment: &CommitmentRow,
+    row: &PaymentRow,
+) -> QueryResult<()> {
+    if row.commitment_id != commitment.id || commitment.contract_id.to_string() != contract.id() {
         return Err(diesel::result::Error::NotFound);
-    };
+    }
     diesel::insert_into(payments::table).values(row.clone()).execute(conn).map(|_| ())
 }
 
