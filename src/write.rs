@@ -324,10 +324,6 @@ pub struct DirectoryChange<'a> {
 }
 
 impl DirectoryChange<'_> {
-    pub fn check(&self, if_match: &IfMatch, version: i64) -> ApiResult<()> {
-        if_match.check(version)
-    }
-
     pub fn next<R: Versioned>(&self, row: R) -> R {
         next_version(row, self.at)
     }
@@ -350,7 +346,7 @@ impl DirectoryChange<'_> {
         self.lock(R::NAME, id)?;
         let current = find(self.conn)?.ok_or(ApiError::NotFound)?;
         self.require_writable(current.department(), R::NAME)?;
-        self.check(if_match, Versioned::version(&current))?;
+        if_match.check(Versioned::version(&current))?;
         Ok(current)
     }
 
@@ -486,7 +482,8 @@ where
     Ok(with_etag(view.version(), &view))
 }
 
-fn scoped(conn: &mut DbConnection, caller: &Caller, contract_id: Uuid) -> ApiResult<ScopedContract> {
+/// The contract `contract_id` if the caller reaches it; 404 otherwise, exactly as for an unknown id.
+pub fn scoped(conn: &mut DbConnection, caller: &Caller, contract_id: Uuid) -> ApiResult<ScopedContract> {
     contracts::find_scoped(conn, &caller.scope(), &contract_id.to_string())?.ok_or(ApiError::NotFound)
 }
 

@@ -8,7 +8,6 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 use validator::Validate;
 
-use super::contracts::find_in_scope;
 use super::problems::{ChildListProblems, CreateChildProblems, DeleteProblems, ReadProblems, UpdateProblems};
 use crate::auth::Caller;
 use crate::db::action_plan as repo;
@@ -270,11 +269,11 @@ pub async fn delete_axis((caller, ids, if_match, pool): Remove<(Uuid, Uuid)>) ->
 #[get("/contracts/{id}/actions")]
 pub async fn list_actions((caller, id, query, pool, tokens): ListUnder<Uuid, PageQuery>) -> ApiResult<HttpResponse> {
     let ApiQuery(query) = query;
-    let id = id.into_inner().to_string();
-    let binding = format!("actions|{id}|{}", caller.fingerprint());
+    let contract_id = id.into_inner();
+    let binding = format!("actions|{contract_id}|{}", caller.fingerprint());
     let by_code = |row: &ActionView| row.code.clone();
     write::read_page(&pool, tokens, query.params(), binding, by_code, move |conn, after, limit| {
-        let contract = find_in_scope(conn, &caller, &id)?;
+        let contract = write::scoped(conn, &caller, contract_id)?;
         Ok(repo::actions(conn, &contract, after, limit)?)
     })
     .await

@@ -211,11 +211,6 @@ fn dedup_ids(ids: &[Uuid]) -> Vec<String> {
     rules::each_once(ids).iter().map(Uuid::to_string).collect()
 }
 
-/// The contract `id` if the caller reaches it; 404 otherwise, exactly as for an unknown id.
-pub(crate) fn find_in_scope(conn: &mut DbConnection, caller: &Caller, id: &str) -> ApiResult<ScopedContract> {
-    repo::find_scoped(conn, &caller.scope(), id)?.ok_or(ApiError::NotFound)
-}
-
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
@@ -438,8 +433,7 @@ pub async fn update_contract(
     write::refuse(patch.reference.as_deref().and_then(rules::check_reference))?;
     write::change_contract(&pool, caller, Retry::none(), id.into_inner(), Access::Manage, move |change| {
         let current = change.contract.row().clone();
-        change.check(&if_match, current.version)?;
-        change.require_open()?;
+        change.ready(&if_match, current.version)?;
         let before = view_one(change.conn, current.clone())?;
         let amendment_only = patch.start_date.is_some()
             || patch.end_date.is_some()

@@ -327,8 +327,7 @@ pub async fn update_commitment(
 ) -> ApiResult<HttpResponse> {
     let ApiJson(patch) = patch;
     write::change_commitment(&pool, caller, Retry::none(), id.into_inner(), Access::Manage, move |change, current| {
-        change.check(&if_match, current.version)?;
-        change.require_open()?;
+        change.ready(&if_match, current.version)?;
         match commitments::check_edit(current.status, patch.reason.is_some()) {
             Err(EditRefusal::Closed) => return Err(ApiError::Conflict("the commitment is closed".into())),
             Err(EditRefusal::ReasonRequired) => {
@@ -370,8 +369,7 @@ pub async fn update_commitment(
 #[delete("/funding-commitments/{id}")]
 pub async fn delete_commitment((caller, id, if_match, pool): Remove<Uuid>) -> ApiResult<HttpResponse> {
     write::change_commitment(&pool, caller, Retry::none(), id.into_inner(), Access::Manage, move |change, current| {
-        change.check(&if_match, current.version)?;
-        change.require_open()?;
+        change.ready(&if_match, current.version)?;
         if !commitments::can_delete(current.status, repo::count_payments(change.conn, current.id)?) {
             return Err(ApiError::Conflict("only a draft commitment without payments can be deleted".into()));
         }

@@ -9,7 +9,6 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::contracts::find_in_scope;
 use super::problems::ReadProblems;
 use crate::auth::Caller;
 use crate::db::funding as repo;
@@ -17,6 +16,7 @@ use crate::db::{self, DbConnection, DbPool};
 use crate::domain::funding::{CommitmentStatus, LineStatus, Programme};
 use crate::error::ApiResult;
 use crate::http::csv::{CsvTable, wants_csv};
+use crate::write;
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct FundingFigures {
@@ -138,8 +138,8 @@ pub async fn get_funding_summary(
     let contract_id = id.into_inner();
     let csv = wants_csv(&req);
     let summary = db::run(&pool, move |conn| {
+        write::scoped(conn, &caller, contract_id)?;
         let id = contract_id.to_string();
-        find_in_scope(conn, &caller, &id)?;
         let (rows, draft_cents) = figures_by_year_and_programme(conn, &[id])?;
         let mut totals = FundingFigures::default();
         for row in &rows {

@@ -4,7 +4,6 @@
 use actix_web::{HttpResponse, get};
 use uuid::Uuid;
 
-use super::contracts::find_in_scope;
 use super::problems::ChildListProblems;
 use crate::db::history as repo;
 pub use crate::db::history::{Actor, EntryRow as HistoryEntryView};
@@ -19,11 +18,12 @@ use crate::write;
 #[get("/contracts/{id}/history")]
 pub async fn list_history((caller, id, query, pool, tokens): ListUnder<Uuid, PageQuery>) -> ApiResult<HttpResponse> {
     let ApiQuery(query) = query;
-    let id = id.into_inner().to_string();
+    let contract_id = id.into_inner();
+    let id = contract_id.to_string();
     let binding = format!("history|{id}|{}", caller.fingerprint());
     let sequence = |row: &HistoryEntryView| row.id.to_string();
     write::read_page(&pool, tokens, query.params(), binding, sequence, move |conn, after, limit| {
-        find_in_scope(conn, &caller, &id)?;
+        write::scoped(conn, &caller, contract_id)?;
         let after = after.and_then(|cursor| cursor.parse().ok());
         Ok(repo::list(conn, &id, after, limit)?)
     })
