@@ -7,7 +7,7 @@ use chrono::NaiveDate;
 
 use super::contract::{ContractKind, Field};
 use super::lifecycle::CTG_REQUIRED_FIELDS;
-use crate::error::FieldError;
+use crate::problem_detail::FieldError;
 
 /// A signed contract with an amendment's changes applied, as the rules see it.
 #[derive(Debug, Clone)]

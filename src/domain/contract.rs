@@ -3,7 +3,7 @@
 use chrono::NaiveDate;
 
 use super::codes::text_codes;
-use crate::error::FieldError;
+use crate::problem_detail::FieldError;
 
 text_codes! {
     ContractKind {

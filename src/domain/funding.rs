@@ -9,7 +9,7 @@ use serde::{Serialize, Serializer};
 use utoipa::ToSchema;
 
 use super::codes::text_codes;
-use crate::error::FieldError;
+use crate::problem_detail::FieldError;
 
 /// The largest amount a single figure may hold: 10^12 cents, ten billion euros.
 pub const MAX_AMOUNT_CENTS: i64 = 1_000_000_000_000;

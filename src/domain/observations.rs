@@ -8,7 +8,7 @@ use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 
 use super::indicators::{DecimalValue, GeoLevel, Period, Periodicity};
-use crate::error::FieldError;
+use crate::problem_detail::FieldError;
 
 /// The `source` a collectivity must give: its own figures, not a statistical office's.
 pub const COLLECTIVITY_SOURCE: &str = "collectivite";

@@ -2,7 +2,7 @@
 
 use super::contract::{PartyRole, RecordedStatus};
 use super::organisation::OrganisationKind;
-use crate::error::FieldError;
+use crate::problem_detail::FieldError;
 
 /// A change to one party of a contract, as the signature rule sees it.
 #[derive(Debug, Clone, Copy)]

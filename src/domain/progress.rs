@@ -5,7 +5,7 @@
 use std::ops::RangeInclusive;
 
 use super::indicators::{DecimalValue, GeoLevel, Period, Periodicity};
-use crate::error::FieldError;
+use crate::problem_detail::FieldError;
 
 /// A period and its value, as read from a request or a row.
 pub type Point = (Period, DecimalValue);

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono::NaiveDate;
 
 use super::funding::{LineKind, LineStatus, PlannedLine, ScheduleRule, plan_year};
-use crate::error::FieldError;
+use crate::problem_detail::FieldError;
 
 /// A schedule line as stored, with whether money moved on it; `Id` is how the store names it.
 #[derive(Debug, Clone, PartialEq, Eq)]
