@@ -96,6 +96,17 @@ impl ApiError {
         Self::InvalidParameter(Box::new(FieldError::at_parameter(name, code, detail)))
     }
 
+    /// A failed write as its answer, with the conflict a UNIQUE violation means for this write
+    /// named by `conflict` rather than in the generic words of [`From`].
+    pub fn from_write(error: diesel::result::Error, conflict: impl FnOnce() -> String) -> Self {
+        if matches!(error, diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _))
+        {
+            Self::Conflict(conflict())
+        } else {
+            error.into()
+        }
+    }
+
     /// 422 with every complaint, ordered by where it points, so that answers are stable.
     pub fn validation(mut errors: Vec<FieldError>) -> Self {
         errors.sort_by(|a, b| a.pointer.cmp(&b.pointer));

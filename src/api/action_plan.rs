@@ -13,7 +13,7 @@ use crate::auth::Caller;
 use crate::db::action_plan as repo;
 pub use crate::db::action_plan::{ActionRow as ActionView, AxisRow as AxisView};
 use crate::db::contracts::ScopedContract;
-use crate::db::{self, DbConnection, organisations, parties};
+use crate::db::{DbConnection, organisations, parties};
 use crate::domain::contract::{self as rules, ActionFacts, ActionStatus, Field};
 use crate::error::{ApiError, ApiResult};
 use crate::http::body::{ApiJson, RequestBody, nullable};
@@ -168,16 +168,9 @@ fn check_action(conn: &mut DbConnection, contract: &ScopedContract, row: &Action
     rules::check_action(&facts).map_err(ApiError::validation)
 }
 
-/// A code names one axis, or one action, within its contract: the table's UNIQUE (contract_id,
-/// code) refuses a second one, which is answered 409 instead of a server error.
-fn code_in_use<'a>(what: &'a str, code: &'a str) -> impl FnOnce(diesel::result::Error) -> ApiError + 'a {
-    move |error| {
-        if db::is_unique_violation(&error) {
-            ApiError::Conflict(format!("{what} {code} already exists in this contract"))
-        } else {
-            error.into()
-        }
-    }
+/// A write of an axis or an action, answered 409 when its code is taken in the contract.
+fn code_in_use(error: diesel::result::Error, what: &str, code: &str) -> ApiError {
+    ApiError::from_write(error, || format!("{what} {code} already exists in this contract"))
 }
 
 /// The axes of a contract, in plan order.
@@ -218,7 +211,8 @@ pub async fn create_axis((caller, id, request, pool): CreateUnder<Uuid, CreateAx
             created_at: change.at,
             updated_at: change.at,
         };
-        repo::insert_axis(change.conn, &change.contract, &row).map_err(code_in_use("axis", &row.code))?;
+        repo::insert_axis(change.conn, &change.contract, &row)
+            .map_err(|error| code_in_use(error, "axis", &row.code))?;
         change.created(&row)
     })
     .await
@@ -241,7 +235,8 @@ pub async fn update_axis(
             position: patch.position.unwrap_or(current.position),
             ..current.clone()
         });
-        repo::update_axis(change.conn, &change.contract, &row).map_err(code_in_use("axis", &row.code))?;
+        repo::update_axis(change.conn, &change.contract, &row)
+            .map_err(|error| code_in_use(error, "axis", &row.code))?;
         change.updated(&current, &row, None)
     })
     .await
@@ -315,7 +310,8 @@ pub async fn create_action((caller, id, request, pool): CreateUnder<Uuid, Create
             updated_at: change.at,
         };
         check_action(change.conn, &change.contract, &row)?;
-        repo::insert_action(change.conn, &change.contract, &row).map_err(code_in_use("action", &row.code))?;
+        repo::insert_action(change.conn, &change.contract, &row)
+            .map_err(|error| code_in_use(error, "action", &row.code))?;
         change.created(&row)
     })
     .await
@@ -366,7 +362,8 @@ pub async fn update_action(
             ..current.clone()
         });
         check_action(change.conn, &change.contract, &row)?;
-        repo::update_action(change.conn, &change.contract, &row).map_err(code_in_use("action", &row.code))?;
+        repo::update_action(change.conn, &change.contract, &row)
+            .map_err(|error| code_in_use(error, "action", &row.code))?;
         change.updated(&current, &row, None)
     })
     .await

@@ -11,7 +11,7 @@ use validator::Validate;
 use super::problems::{CreateProblems, DeleteProblems, ListProblems, ReadProblems, UpdateProblems};
 pub use crate::db::organisations::OrganisationRow as OrganisationView;
 use crate::db::organisations::{self as repo, OrganisationFilter};
-use crate::db::{self, DbConnection, territories};
+use crate::db::{DbConnection, territories};
 use crate::domain::directory::{self, Listed, OrganisationDraft, OrganisationFacts};
 use crate::domain::organisation::OrganisationKind;
 use crate::domain::territory::fold_for_search;
@@ -124,15 +124,14 @@ fn listing(conn: &mut DbConnection, kind: OrganisationKind, siren: &str) -> ApiR
 
 /// Turns the UNIQUE violations of writing `row` into the conflicts they mean.
 fn conflict_on_unique(error: diesel::result::Error, row: &OrganisationView) -> ApiError {
-    if !db::is_unique_violation(&error) {
-        return error.into();
-    }
-    let siren = row.siren.as_deref().unwrap_or("-");
-    if row.kind == OrganisationKind::Caf {
-        ApiError::Conflict(format!("an organisation with SIREN {siren} or the CAF of this département already exists"))
-    } else {
-        ApiError::Conflict(format!("an organisation with SIREN {siren} already exists"))
-    }
+    ApiError::from_write(error, || {
+        let siren = row.siren.as_deref().unwrap_or("-");
+        if row.kind == OrganisationKind::Caf {
+            format!("an organisation with SIREN {siren} or the CAF of this département already exists")
+        } else {
+            format!("an organisation with SIREN {siren} already exists")
+        }
+    })
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

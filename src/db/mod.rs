@@ -210,11 +210,6 @@ pub fn try_serialize_writers(conn: &mut DbConnection, key: &str) -> diesel::Quer
     }
 }
 
-/// Whether a write failed on a UNIQUE constraint.
-pub fn is_unique_violation(error: &diesel::result::Error) -> bool {
-    matches!(error, diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _))
-}
-
 /// Formats timestamps as RFC 3339 UTC with a `Z`, as the API promises.
 pub fn rfc3339(at: chrono::NaiveDateTime) -> String {
     at.and_utc().to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
