@@ -157,16 +157,37 @@ impl Resource for ContractIndicatorView {
 fn view(
     conn: &mut DbConnection,
     row: ContractIndicatorRow,
-    mut targets: Vec<TargetRow>,
+    targets: Vec<TargetRow>,
     indicator: &IndicatorRow,
 ) -> ApiResult<ContractIndicatorView> {
-    targets.sort_by_key(|target| target.period);
     let periods: Vec<String> = targets.iter().map(|target| target.period.to_string()).collect();
     let observed: HashMap<String, Option<String>> =
         observations::for_periods(conn, &row.indicator, row.geo_level, &row.geo_code, &periods)?
             .into_iter()
             .map(|observation| (observation.period, observation.value.filter(|_| !observation.suppressed)))
             .collect();
+    Ok(view_observed(row, targets, indicator, &observed))
+}
+
+/// The view of a follow-up as it is about to go, for the history, which keeps only what its
+/// writers set (`recorded`): the observations are not read.
+fn unobserved_view(
+    row: ContractIndicatorRow,
+    targets: Vec<TargetRow>,
+    indicator: &IndicatorRow,
+) -> ContractIndicatorView {
+    view_observed(row, targets, indicator, &HashMap::new())
+}
+
+/// The view of a follow-up with the observation `observed` holds for each target's period.
+fn view_observed(
+    row: ContractIndicatorRow,
+    mut targets: Vec<TargetRow>,
+    indicator: &IndicatorRow,
+    observed: &HashMap<String, Option<String>>,
+) -> ContractIndicatorView {
+    targets.sort_by_key(|target| target.period);
+    let periods: Vec<String> = targets.iter().map(|target| target.period.to_string()).collect();
     let targets = targets
         .into_iter()
         .zip(&periods)
@@ -187,7 +208,7 @@ fn view(
         .baseline_period
         .zip(row.baseline_value)
         .map(|(period, value)| IndicatorBaseline { period: period.to_string(), value: value.to_string() });
-    Ok(ContractIndicatorView {
+    ContractIndicatorView {
         id: row.id,
         contract_id: row.contract_id,
         geo_level: row.geo_level,
@@ -200,7 +221,7 @@ fn view(
         version: row.version,
         created_at: db::rfc3339(row.created_at),
         updated_at: db::rfc3339(row.updated_at),
-    })
+    }
 }
 
 /// The catalogue entry of a followed indicator, which its foreign key keeps in place.
@@ -415,7 +436,7 @@ pub async fn update_contract_indicator(
         check_order(baseline.map(|(period, _)| period), baseline_sent, &target_periods, &mut errors);
         refuse_if_any(errors)?;
         let (baseline_period, baseline_value) = baseline.unzip();
-        let before = view(change.conn, current.clone(), current_targets.clone(), &indicator)?;
+        let before = unobserved_view(current.clone(), current_targets.clone(), &indicator);
         let row = change.next(ContractIndicatorRow { baseline_period, baseline_value, ..current });
         let targets = new_targets.unwrap_or(current_targets);
         let replaced = patch.targets.is_some().then_some(targets.as_slice());
@@ -435,7 +456,7 @@ pub async fn delete_contract_indicator((caller, ids, if_match, pool): Remove<(Uu
         let (current, targets) = repo::find(change.conn, &change.contract, id)?.ok_or(ApiError::NotFound)?;
         change.ready(&if_match, current.version)?;
         let indicator = indicator_of(change.conn, &current.indicator)?;
-        let before = view(change.conn, current, targets, &indicator)?;
+        let before = unobserved_view(current, targets, &indicator);
         repo::delete(change.conn, &change.contract, id)?;
         change.deleted(&before)
     })
