@@ -545,8 +545,12 @@ fn lock_predecessors(change: &mut ContractChange<'_>) -> ApiResult<Vec<ScopedCon
 
 /// Writes `row`, the contract of `change` moved to another status, and records the move.
 fn write_transition(change: &mut ContractChange<'_>, row: ContractRow, reason: Option<&str>) -> ApiResult<Answer> {
-    let before = view_one(change.conn, change.contract.row().clone())?;
-    let after = view_one(change.conn, row.clone())?;
+    // A transition changes neither perimeter nor predecessors: one summary serves both views.
+    let id = change.contract.id().to_owned();
+    let summary = repo::summaries(change.conn, std::slice::from_ref(&id))?.remove(&id);
+    let today = chrono::Utc::now().date_naive();
+    let before = summarised_view(change.contract.row().clone(), summary.as_ref(), today)?;
+    let after = summarised_view(row.clone(), summary.as_ref(), today)?;
     repo::write(change.conn, &mut change.contract, row, None, None)?;
     change.transitioned(&before, &after, reason)
 }
