@@ -60,6 +60,10 @@ pub struct ContractView {
     pub linked_schemes: Vec<LinkedScheme>,
     /// The CEJs this CTG replaces.
     pub predecessor_ids: Vec<Uuid>,
+    /// The territory's band in the bonus rate table (`/v1/bonus-rates/{year}`), by its wealth:
+    /// the rate of a new place depends on it.
+    #[schema(minimum = 1, maximum = 20)]
+    pub bonus_band: Option<i64>,
     pub version: i64,
     pub created_at: String,
     pub updated_at: String,
@@ -149,6 +153,7 @@ fn view(
         },
         linked_schemes: serde_json::from_str(&row.linked_schemes).map_err(ApiError::internal)?,
         predecessor_ids: predecessor_ids.iter().map(|id| stored_id(id)).collect::<ApiResult<_>>()?,
+        bonus_band: row.bonus_band,
         version: row.version,
         created_at: db::rfc3339(row.created_at),
         updated_at: db::rfc3339(row.updated_at),

@@ -25,7 +25,7 @@ use crate::domain::draft::{self as rules, CommuneFacts, EpciFacts, PredecessorFa
 use crate::domain::lifecycle::{self, ContractFacts, PartyFacts, TransitionAction, TransitionRequest};
 use crate::domain::territory::is_caf_department;
 use crate::error::{ApiError, ApiResult, FieldError};
-use crate::http::body::{ApiJson, RequestBody};
+use crate::http::body::{ApiJson, RequestBody, nullable};
 use crate::http::csv::{self, wants_csv};
 use crate::http::idempotency::Answer;
 use crate::http::idempotency::{IdempotentJson, Retry};
@@ -85,6 +85,9 @@ pub struct CreateContract {
     pub linked_schemes: Vec<LinkedScheme>,
     #[serde(default)]
     pub predecessor_ids: Vec<Uuid>,
+    /// The territory's band in the bonus rate table, 1 to 20.
+    #[validate(range(min = 1, max = 20, message = "must be between 1 and 20"))]
+    pub bonus_band: Option<i64>,
 }
 
 impl RequestBody for CreateContract {
@@ -106,6 +109,11 @@ pub struct ContractPatch {
     #[validate(nested)]
     pub linked_schemes: Option<Vec<LinkedScheme>>,
     pub predecessor_ids: Option<Vec<Uuid>>,
+    /// The territory's band in the bonus rate table, 1 to 20; `null` removes it. It may change
+    /// after signature: it applies to the new-places commitments recorded afterwards.
+    #[serde(default, deserialize_with = "nullable")]
+    #[validate(range(min = 1, max = 20, message = "must be between 1 and 20"))]
+    pub bonus_band: Option<Option<i64>>,
 }
 
 impl RequestBody for ContractPatch {
@@ -374,6 +382,7 @@ pub async fn create_contract((caller, request, pool): Create<CreateContract>) ->
     let owner = caller.clone();
     retry
         .run(&pool, &owner, move |conn| {
+            let bonus_band = body.bonus_band;
             let draft = ContractDraft {
                 kind: body.kind,
                 department,
@@ -411,6 +420,7 @@ pub async fn create_contract((caller, request, pool): Create<CreateContract>) ->
                 status_reason: None,
                 fields: draft.fields.iter().copied().collect(),
                 linked_schemes: serde_json::to_string(&draft.linked_schemes).map_err(ApiError::internal)?,
+                bonus_band,
                 version: 1,
                 created_at: now,
                 updated_at: now,
@@ -474,6 +484,7 @@ pub async fn update_contract(
             end_date: draft.end_date,
             fields: draft.fields.iter().copied().collect(),
             linked_schemes: serde_json::to_string(&draft.linked_schemes).map_err(ApiError::internal)?,
+            bonus_band: patch.bonus_band.unwrap_or(current.bonus_band),
             ..current
         });
         let after = draft_view(change.conn, row.clone(), &draft.perimeter, &draft.predecessor_ids)?;

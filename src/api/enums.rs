@@ -8,7 +8,9 @@ use utoipa::ToSchema;
 
 use crate::auth::Caller;
 use crate::domain::contract::{ActionStatus, ContractKind, ContractStatus, Field, PartyRole, SchemeKind};
-use crate::domain::funding::{Basis, CommitmentStatus, LineKind, LineStatus, Origin, Programme};
+use crate::domain::funding::{
+    Basis, CommitmentStatus, EvidenceKind, LineKind, LineStatus, MoneyOrigin, Origin, Programme,
+};
 use crate::domain::indicators::{GeoLevel, Periodicity, Unit};
 use crate::domain::lifecycle::TransitionAction;
 use crate::domain::organisation::{EquipmentType, OrganisationKind};
@@ -56,6 +58,8 @@ fn enums() -> BTreeMap<&'static str, Vec<EnumValue>> {
         "commitment_status" => CommitmentStatus,
         "schedule_line_kind" => LineKind,
         "schedule_line_status" => LineStatus,
+        "evidence_kind" => EvidenceKind,
+        "money_origin" => MoneyOrigin,
         "indicator_unit" => Unit,
         "geo_level" => GeoLevel,
         "periodicity" => Periodicity,

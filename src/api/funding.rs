@@ -2,7 +2,7 @@
 //! cents inside the contract's period, draft → committed → closed. Admins and CAF agents write
 //! them; everyone who reaches the contract reads them.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use actix_web::{HttpResponse, delete, get, patch, post};
 use chrono::{Datelike, NaiveDate, NaiveDateTime};
@@ -16,13 +16,14 @@ use super::problems::{
 };
 use crate::auth::Caller;
 use crate::db::contracts::ScopedContract;
-use crate::db::funding::{self as repo, CommitmentRow, LineRow, StoredRule};
+use crate::db::funding::{self as repo, CommitmentRow, LineRow, StoredRule, YearFigures};
 use crate::db::stored::rfc3339_json;
 use crate::db::{self, DbConnection, equipments, parties};
 use crate::domain::commitments::{self, CommitmentAction, CommitmentFacts, EditRefusal};
 use crate::domain::contract::PartyRole;
 use crate::domain::funding::{
-    Basis, CommitmentStatus, CommitmentTerms, LineStatus, NamedEquipment, Origin, Programme, ScheduleRule, check_terms,
+    Basis, CommitmentStatus, CommitmentTerms, LineStatus, MoneyOrigin, NamedEquipment, Origin, Programme, ScheduleRule,
+    check_terms, money_origin,
 };
 use crate::domain::schedule::{self, StoredLine};
 use crate::error::{ApiError, ApiResult, FieldError};
@@ -43,6 +44,21 @@ pub struct YearAmount {
     pub amount_cents: i64,
 }
 
+/// One year of a commitment: the amount committed, the forecast entitlement ("droit
+/// prévisionnel") the advances are computed from, and the actual entitlement ("droit réel") the
+/// balance settles, once known.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct YearView {
+    #[schema(example = 2025)]
+    pub year: i32,
+    #[schema(example = 1_560_000)]
+    pub amount_cents: i64,
+    /// The forecast entitlement; when absent, advances are computed from `amount_cents`.
+    pub forecast_cents: Option<i64>,
+    /// The actual entitlement, recorded once the year's evidence is in.
+    pub actual_cents: Option<i64>,
+}
+
 /// The CAF's multi-year money for a payee of a contract: yearly amounts in cents, draft →
 /// committed → closed.
 // Not the row: the yearly amounts come from another table and the rule from three columns.
@@ -58,9 +74,14 @@ pub struct CommitmentView {
     pub origin: Origin,
     pub unit_amount_cents: Option<i64>,
     pub units: Option<i64>,
-    pub years: Vec<YearAmount>,
+    pub years: Vec<YearView>,
     /// Sum of the yearly amounts.
     pub total_cents: i64,
+    /// Where the money comes from: carried from a CEJ, new places, or other funding.
+    pub money_origin: MoneyOrigin,
+    /// The CEJ commitments this bonus territoire continues, when it was created at a CTG's
+    /// signature.
+    pub continues_ids: Vec<Uuid>,
     pub status: CommitmentStatus,
     /// Date of the CAF's decision (commission d'action sociale).
     pub decision_date: Option<NaiveDate>,
@@ -86,7 +107,54 @@ pub(crate) fn stored_rule(row: &CommitmentRow) -> ApiResult<ScheduleRule> {
     row.rule.read().ok_or_else(|| ApiError::internal(format!("commitment {} has an unreadable schedule rule", row.id)))
 }
 
-fn commitment_view(row: &CommitmentRow, years: &BTreeMap<i64, i64>) -> ApiResult<CommitmentView> {
+/// What a commitment's view reads besides its row.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct CommitmentParts {
+    pub years: BTreeMap<i64, YearFigures>,
+    pub continues_ids: Vec<Uuid>,
+}
+
+impl CommitmentParts {
+    /// The parts of one commitment.
+    pub(crate) fn of(conn: &mut DbConnection, id: Uuid) -> ApiResult<Self> {
+        Ok(Self::of_many(conn, &[id])?.remove(&id).unwrap_or_default())
+    }
+
+    /// The parts of some commitments, in two queries.
+    pub(crate) fn of_many(conn: &mut DbConnection, ids: &[Uuid]) -> ApiResult<HashMap<Uuid, Self>> {
+        let mut years = repo::year_figures(conn, ids)?;
+        let mut continuations = repo::continuations(conn, ids)?;
+        Ok(ids
+            .iter()
+            .map(|id| {
+                let parts = Self {
+                    years: years.remove(id).unwrap_or_default(),
+                    continues_ids: continuations.remove(id).unwrap_or_default(),
+                };
+                (*id, parts)
+            })
+            .collect())
+    }
+
+    /// These parts with other yearly amounts: a year kept keeps its entitlements.
+    pub(crate) fn with_amounts(&self, amounts: &BTreeMap<i64, i64>) -> Self {
+        let years = amounts
+            .iter()
+            .map(|(&year, &amount_cents)| {
+                let kept = self.years.get(&year).copied().unwrap_or_default();
+                (year, YearFigures { amount_cents, ..kept })
+            })
+            .collect();
+        Self { years, continues_ids: self.continues_ids.clone() }
+    }
+
+    /// The yearly amounts, by year.
+    pub(crate) fn amounts(&self) -> BTreeMap<i64, i64> {
+        self.years.iter().map(|(&year, figures)| (year, figures.amount_cents)).collect()
+    }
+}
+
+pub(crate) fn commitment_view(row: &CommitmentRow, parts: &CommitmentParts) -> ApiResult<CommitmentView> {
     Ok(CommitmentView {
         id: row.id,
         contract_id: row.contract_id,
@@ -97,11 +165,19 @@ fn commitment_view(row: &CommitmentRow, years: &BTreeMap<i64, i64>) -> ApiResult
         origin: row.origin,
         unit_amount_cents: row.unit_amount_cents,
         units: row.units,
-        years: years
+        years: parts
+            .years
             .iter()
-            .map(|(&year, &amount_cents)| YearAmount { year: i32::try_from(year).unwrap_or_default(), amount_cents })
+            .map(|(&year, figures)| YearView {
+                year: i32::try_from(year).unwrap_or_default(),
+                amount_cents: figures.amount_cents,
+                forecast_cents: figures.forecast_cents,
+                actual_cents: figures.actual_cents,
+            })
             .collect(),
-        total_cents: years.values().sum(),
+        total_cents: parts.years.values().map(|figures| figures.amount_cents).sum(),
+        money_origin: money_origin(row.programme, row.basis, row.origin),
+        continues_ids: parts.continues_ids.clone(),
         status: row.status,
         decision_date: row.decision_date,
         schedule_rule: stored_rule(row)?,
@@ -111,9 +187,9 @@ fn commitment_view(row: &CommitmentRow, years: &BTreeMap<i64, i64>) -> ApiResult
     })
 }
 
-/// The view of a commitment, with its yearly amounts read.
-fn view_of(conn: &mut DbConnection, row: &CommitmentRow) -> ApiResult<CommitmentView> {
-    commitment_view(row, &repo::years_of(conn, row.id)?)
+/// The view of a commitment, with its years and continuations read.
+pub(crate) fn view_of(conn: &mut DbConnection, row: &CommitmentRow) -> ApiResult<CommitmentView> {
+    commitment_view(row, &CommitmentParts::of(conn, row.id)?)
 }
 
 const COMMITMENT_READ_ONLY: &[&str] =
@@ -241,6 +317,7 @@ pub(crate) fn regenerate(
             status: LineStatus::Planned,
             created_at: now,
             updated_at: now,
+            reason: None,
         })
         .collect();
     Ok(repo::replace_lines(conn, &replan.remove, add)?)
@@ -270,8 +347,8 @@ pub async fn list_commitments((caller, id, _no_parameters, pool): Parts<Uuid>) -
     write::read_parts(&pool, caller, id.into_inner(), |conn, contract| {
         let rows = repo::list(conn, std::slice::from_ref(&contract.row().id))?;
         let ids: Vec<Uuid> = rows.iter().map(|row| row.id).collect();
-        let mut years = repo::years(conn, &ids)?;
-        rows.iter().map(|row| commitment_view(row, &years.remove(&row.id).unwrap_or_default())).collect()
+        let mut parts = CommitmentParts::of_many(conn, &ids)?;
+        rows.iter().map(|row| commitment_view(row, &parts.remove(&row.id).unwrap_or_default())).collect()
     })
     .await
 }
@@ -313,7 +390,7 @@ pub async fn create_commitment(
         };
         let years = check_commitment(change.conn, &change.contract, &row, &body.years)?;
         repo::insert(change.conn, &change.contract, &row, &years)?;
-        change.created(&commitment_view(&row, &years)?)
+        change.created(&commitment_view(&row, &CommitmentParts::default().with_amounts(&years))?)
     })
     .await
 }
@@ -339,8 +416,9 @@ pub async fn update_commitment(
             }
             Ok(()) => {}
         }
-        let old_years = repo::years_of(change.conn, current.id)?;
-        let before = commitment_view(&current, &old_years)?;
+        let parts = CommitmentParts::of(change.conn, current.id)?;
+        let old_years = parts.amounts();
+        let before = commitment_view(&current, &parts)?;
         let row = change.next(CommitmentRow {
             payee_id: patch.payee_id.unwrap_or(current.payee_id),
             equipment_id: patch.equipment_id.unwrap_or(current.equipment_id),
@@ -352,14 +430,16 @@ pub async fn update_commitment(
             decision_date: patch.decision_date.unwrap_or(current.decision_date),
             ..current.clone()
         });
-        let sent_years = patch.years.clone().unwrap_or_else(|| before.years.clone());
+        let sent_years = patch.years.clone().unwrap_or_else(|| {
+            before.years.iter().map(|year| YearAmount { year: year.year, amount_cents: year.amount_cents }).collect()
+        });
         let years = check_commitment(change.conn, &change.contract, &row, &sent_years)?;
         let years_changed = years != old_years;
         if years_changed {
             reschedule_after_correction(change.conn, &row, &old_years, &years)?;
         }
         repo::update(change.conn, &change.contract, &row, years_changed.then_some(&years))?;
-        change.updated(&before, &commitment_view(&row, &years)?, patch.reason.as_deref())
+        change.updated(&before, &commitment_view(&row, &parts.with_amounts(&years))?, patch.reason.as_deref())
     })
     .await
 }
@@ -411,11 +491,11 @@ pub async fn transition_commitment(
                 detail: format!("{} condition(s) unmet", unmet.len()),
                 unmet: unmet.into_iter().map(|u| FieldError::condition(u.code, u.detail)).collect(),
             })?;
-        let years = repo::years_of(change.conn, current.id)?;
-        let before = commitment_view(&current, &years)?;
+        let parts = CommitmentParts::of(change.conn, current.id)?;
+        let before = commitment_view(&current, &parts)?;
         let row = change.next(CommitmentRow { status: target, ..current });
         repo::update(change.conn, &change.contract, &row, None)?;
-        change.transitioned(&before, &commitment_view(&row, &years)?, body.reason.as_deref())
+        change.transitioned(&before, &commitment_view(&row, &parts)?, body.reason.as_deref())
     })
     .await
 }

@@ -37,6 +37,8 @@ pub struct ScheduleLineView {
     pub amount_cents: i64,
     pub paid_cents: i64,
     pub status: LineStatus,
+    /// Why the line exists, when the schedule alone does not say it: a recovery's reason.
+    pub reason: Option<String>,
 }
 
 /// What a year of a commitment adds up to.
@@ -102,6 +104,7 @@ fn schedule_view(
                 amount_cents: line.amount_cents,
                 paid_cents,
                 status: schedule::seen_status(line.status, line.amount_cents, paid_cents, line.due_on, today),
+                reason: line.reason,
             }
         })
         .collect();

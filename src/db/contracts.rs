@@ -36,6 +36,8 @@ pub struct ContractRow {
     #[diesel(deserialize_as = JoinedCodes, serialize_as = JoinedCodes)]
     pub fields: Vec<Field>,
     pub linked_schemes: String,
+    /// The territory's band in the bonus rate table.
+    pub bonus_band: Option<i64>,
     pub version: i64,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,

@@ -10,7 +10,9 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::contracts::{ContractRow, ScopedContract, find as find_contract};
-use super::schema::{funding_commitments, funding_years, payments, schedule_lines};
+use super::schema::{
+    funding_commitments, funding_continuations, funding_evidence, funding_years, payments, schedule_lines,
+};
 use super::stored::rfc3339_json;
 use super::{DbConnection, versioned};
 use crate::auth::Scope;
@@ -91,6 +93,8 @@ pub struct LineRow {
     pub status: LineStatus,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    /// Why the line exists, when the schedule alone does not say it (a recovery).
+    pub reason: Option<String>,
 }
 
 /// Money paid on a schedule line; it never changes once recorded.
@@ -176,18 +180,93 @@ struct YearRow {
     #[diesel(deserialize_as = String)]
     commitment_id: Uuid,
     year: i64,
-    amount_cents: i64,
+    #[diesel(embed)]
+    figures: YearFigures,
 }
 
-/// The yearly amounts of each commitment, by year.
-pub fn years(conn: &mut DbConnection, commitment_ids: &[Uuid]) -> QueryResult<HashMap<Uuid, BTreeMap<i64, i64>>> {
+/// What one year of a commitment holds: the amount committed, the forecast entitlement the
+/// advances are computed from, and the actual entitlement the balance settles, once known.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Queryable, Selectable)]
+#[diesel(table_name = funding_years)]
+pub struct YearFigures {
+    pub amount_cents: i64,
+    pub forecast_cents: Option<i64>,
+    pub actual_cents: Option<i64>,
+}
+
+/// The figures of each year of each commitment, by year.
+pub fn year_figures(
+    conn: &mut DbConnection,
+    commitment_ids: &[Uuid],
+) -> QueryResult<HashMap<Uuid, BTreeMap<i64, YearFigures>>> {
     let rows: Vec<YearRow> = funding_years::table
         .filter(funding_years::commitment_id.eq_any(texts(commitment_ids)))
         .select(YearRow::as_select())
         .load(conn)?;
-    let mut out: HashMap<Uuid, BTreeMap<i64, i64>> = HashMap::new();
+    let mut out: HashMap<Uuid, BTreeMap<i64, YearFigures>> = HashMap::new();
     for row in rows {
-        out.entry(row.commitment_id).or_default().insert(row.year, row.amount_cents);
+        out.entry(row.commitment_id).or_default().insert(row.year, row.figures);
+    }
+    Ok(out)
+}
+
+/// The figures of each year of one commitment, by year.
+pub fn year_figures_of(conn: &mut DbConnection, commitment_id: Uuid) -> QueryResult<BTreeMap<i64, YearFigures>> {
+    Ok(year_figures(conn, &[commitment_id])?.remove(&commitment_id).unwrap_or_default())
+}
+
+/// The yearly amounts of each commitment, by year.
+pub fn years(conn: &mut DbConnection, commitment_ids: &[Uuid]) -> QueryResult<HashMap<Uuid, BTreeMap<i64, i64>>> {
+    Ok(year_figures(conn, commitment_ids)?
+        .into_iter()
+        .map(|(id, years)| (id, years.into_iter().map(|(year, figures)| (year, figures.amount_cents)).collect()))
+        .collect())
+}
+
+/// Records the forecast and actual entitlement of one year of a commitment.
+pub fn set_entitlement(
+    conn: &mut DbConnection,
+    commitment_id: Uuid,
+    year: i64,
+    forecast_cents: Option<i64>,
+    actual_cents: Option<i64>,
+) -> QueryResult<()> {
+    diesel::update(
+        funding_years::table
+            .filter(funding_years::commitment_id.eq(commitment_id.to_string()))
+            .filter(funding_years::year.eq(year)),
+    )
+    .set((funding_years::forecast_cents.eq(forecast_cents), funding_years::actual_cents.eq(actual_cents)))
+    .execute(conn)
+    .map(|_| ())
+}
+
+/// Links a commitment to the commitments it continues (a bonus territoire to the CEJ's).
+pub fn link_continuations(conn: &mut DbConnection, commitment_id: Uuid, continues: &[Uuid]) -> QueryResult<()> {
+    for continued in continues {
+        diesel::insert_into(funding_continuations::table)
+            .values((
+                funding_continuations::commitment_id.eq(commitment_id.to_string()),
+                funding_continuations::continues_id.eq(continued.to_string()),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// The commitments each of some commitments continues, in the order of their ids.
+pub fn continuations(conn: &mut DbConnection, commitment_ids: &[Uuid]) -> QueryResult<HashMap<Uuid, Vec<Uuid>>> {
+    let rows: Vec<(String, String)> = funding_continuations::table
+        .filter(funding_continuations::commitment_id.eq_any(texts(commitment_ids)))
+        .order((funding_continuations::commitment_id, funding_continuations::continues_id))
+        .select((funding_continuations::commitment_id, funding_continuations::continues_id))
+        .load(conn)?;
+    let mut out: HashMap<Uuid, Vec<Uuid>> = HashMap::new();
+    for (id, continued) in rows {
+        let (Ok(id), Ok(continued)) = (id.parse(), continued.parse()) else {
+            return Err(diesel::result::Error::DeserializationError("a stored commitment id is not a UUID".into()));
+        };
+        out.entry(id).or_default().push(continued);
     }
     Ok(out)
 }
@@ -217,17 +296,28 @@ pub fn find_in(conn: &mut DbConnection, contract: &ScopedContract, id: Uuid) -> 
         .optional()
 }
 
+/// Writes the yearly amounts of a commitment: a year no longer named goes, with its
+/// entitlements; a year kept keeps its forecast and actual entitlement.
 fn write_years(conn: &mut DbConnection, commitment_id: Uuid, years: &BTreeMap<i64, i64>) -> QueryResult<()> {
     let commitment_id = commitment_id.to_string();
-    diesel::delete(funding_years::table.filter(funding_years::commitment_id.eq(&commitment_id))).execute(conn)?;
+    let of_commitment = funding_years::table.filter(funding_years::commitment_id.eq(&commitment_id));
+    diesel::delete(of_commitment.filter(funding_years::year.ne_all(years.keys().copied().collect::<Vec<_>>())))
+        .execute(conn)?;
+    let kept: Vec<i64> = of_commitment.select(funding_years::year).load(conn)?;
     for (year, amount) in years {
-        diesel::insert_into(funding_years::table)
-            .values((
-                funding_years::commitment_id.eq(&commitment_id),
-                funding_years::year.eq(year),
-                funding_years::amount_cents.eq(amount),
-            ))
-            .execute(conn)?;
+        if kept.contains(year) {
+            diesel::update(of_commitment.filter(funding_years::year.eq(year)))
+                .set(funding_years::amount_cents.eq(amount))
+                .execute(conn)?;
+        } else {
+            diesel::insert_into(funding_years::table)
+                .values((
+                    funding_years::commitment_id.eq(&commitment_id),
+                    funding_years::year.eq(year),
+                    funding_years::amount_cents.eq(amount),
+                ))
+                .execute(conn)?;
+        }
     }
     Ok(())
 }
@@ -277,6 +367,8 @@ pub fn delete(conn: &mut DbConnection, contract: &ScopedContract, id: Uuid) -> Q
     };
     diesel::delete(schedule_lines::table.filter(schedule_lines::commitment_id.eq(&id))).execute(conn)?;
     diesel::delete(funding_years::table.filter(funding_years::commitment_id.eq(&id))).execute(conn)?;
+    diesel::delete(funding_evidence::table.filter(funding_evidence::commitment_id.eq(&id))).execute(conn)?;
+    diesel::delete(funding_continuations::table.filter(funding_continuations::commitment_id.eq(&id))).execute(conn)?;
     diesel::delete(funding_commitments::table.filter(funding_commitments::id.eq(&id))).execute(conn).map(|_| ())
 }
 

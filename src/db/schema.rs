@@ -97,6 +97,7 @@ diesel::table! {
         covered_communes -> BigInt,
         covered_population -> BigInt,
         predecessor_ids -> Text,
+        bonus_band -> Nullable<BigInt>,
     }
 }
 
@@ -232,6 +233,8 @@ diesel::table! {
         commitment_id -> Text,
         year -> BigInt,
         amount_cents -> BigInt,
+        forecast_cents -> Nullable<BigInt>,
+        actual_cents -> Nullable<BigInt>,
     }
 }
 
@@ -246,6 +249,7 @@ diesel::table! {
         status -> Text,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        reason -> Nullable<Text>,
     }
 }
 
@@ -345,6 +349,54 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    bonus_rate_years (year) {
+        year -> BigInt,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    bonus_rates (year, programme, band) {
+        year -> BigInt,
+        programme -> Text,
+        band -> BigInt,
+        per_place_cents -> BigInt,
+    }
+}
+
+diesel::table! {
+    evidence_requirements (programme, kind) {
+        programme -> Text,
+        kind -> Text,
+    }
+}
+
+diesel::table! {
+    funding_evidence (id) {
+        id -> Text,
+        commitment_id -> Text,
+        year -> BigInt,
+        kind -> Text,
+        received_on -> Date,
+        validated_on -> Nullable<Date>,
+        validated_by -> Nullable<Text>,
+        note -> Nullable<Text>,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    funding_continuations (commitment_id, continues_id) {
+        commitment_id -> Text,
+        continues_id -> Text,
+    }
+}
+
 diesel::joinable!(communes -> departments (department));
 diesel::joinable!(funding_commitments -> contracts (contract_id));
 diesel::joinable!(communes -> epcis (epci_siren));
@@ -378,4 +430,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     contract_indicators,
     contract_indicator_targets,
     events,
+    bonus_rate_years,
+    bonus_rates,
+    evidence_requirements,
+    funding_evidence,
+    funding_continuations,
 );

@@ -9,6 +9,7 @@ use serde::{Serialize, Serializer};
 use utoipa::ToSchema;
 
 use super::codes::text_codes;
+use super::organisation::EquipmentType;
 use crate::problem_detail::FieldError;
 
 /// The largest amount a single figure may hold: 10^12 cents, ten billion euros.
@@ -58,6 +59,69 @@ text_codes! {
         Due = "due" => "Échu",
         Paid = "paid" => "Payé",
         Cancelled = "cancelled" => "Annulé",
+    }
+    /// A kind of supporting evidence a manager sends for a year's actual entitlement.
+    EvidenceKind {
+        ActivityReport = "activity_report" => "Rapport d'activité",
+        FinancialStatement = "financial_statement" => "Compte de résultat",
+        AttendanceData = "attendance_data" => "Données de fréquentation",
+        Other = "other" => "Autre justificatif",
+    }
+    /// Where the money of a commitment comes from, as summaries and the annex split it.
+    MoneyOrigin {
+        /// A CEJ's money carried into a bonus territoire.
+        ExCej = "ex_cej" => "Issu du CEJ",
+        /// A bonus territoire for new places, computed from the rate table.
+        NewPlaces = "new_places" => "Places nouvelles",
+        Other = "other" => "Autre financement",
+    }
+}
+
+impl Programme {
+    /// The bonus territoire programmes: each funds facilities of the types
+    /// [`Programme::facility_types`] gives.
+    pub const BONUS_TERRITOIRE: &'static [Self] = &[
+        Self::BonusTerritoireEaje,
+        Self::BonusTerritoireAlsh,
+        Self::BonusTerritoireRpe,
+        Self::BonusTerritoireLaep,
+        Self::BonusTerritoireJeunes,
+    ];
+
+    pub fn is_bonus_territoire(self) -> bool {
+        Self::BONUS_TERRITOIRE.contains(&self)
+    }
+
+    /// The facility types a bonus territoire funds; empty for the other programmes.
+    pub fn facility_types(self) -> &'static [EquipmentType] {
+        match self {
+            Self::BonusTerritoireEaje => &[EquipmentType::Eaje],
+            Self::BonusTerritoireAlsh => &[EquipmentType::AlshPeriscolaire, EquipmentType::AlshExtrascolaire],
+            Self::BonusTerritoireRpe => &[EquipmentType::Rpe],
+            Self::BonusTerritoireLaep => &[EquipmentType::Laep],
+            Self::BonusTerritoireJeunes => &[EquipmentType::AccueilJeunes],
+            _ => &[],
+        }
+    }
+
+    /// The bonus territoire that carries on a CEJ's money for a facility of `facility_type`;
+    /// the facilities no bonus names (a ludothèque, a social centre…) keep theirs as `other`.
+    pub fn bonus_for(facility_type: EquipmentType) -> Self {
+        Self::BONUS_TERRITOIRE
+            .iter()
+            .copied()
+            .find(|programme| programme.facility_types().contains(&facility_type))
+            .unwrap_or(Self::Other)
+    }
+}
+
+/// Where the money of a commitment comes from: carried from a CEJ, a bonus for new places
+/// (a bonus territoire per place not carried from a CEJ), or anything else.
+pub fn money_origin(programme: Programme, basis: Basis, origin: Origin) -> MoneyOrigin {
+    match origin {
+        Origin::ExCej => MoneyOrigin::ExCej,
+        Origin::New if programme.is_bonus_territoire() && basis == Basis::PerPlace => MoneyOrigin::NewPlaces,
+        Origin::New => MoneyOrigin::Other,
     }
 }
 
@@ -427,6 +491,31 @@ mod tests {
         serde_agrees(CommitmentStatus::ALL, CommitmentStatus::as_str);
         serde_agrees(LineKind::ALL, LineKind::as_str);
         serde_agrees(LineStatus::ALL, LineStatus::as_str);
+        serde_agrees(EvidenceKind::ALL, EvidenceKind::as_str);
+        serde_agrees(MoneyOrigin::ALL, MoneyOrigin::as_str);
+    }
+
+    #[test]
+    fn each_facility_type_has_one_bonus_at_most_and_its_bonus_funds_it() {
+        for &facility_type in EquipmentType::ALL {
+            let funding: Vec<_> =
+                Programme::ALL.iter().filter(|programme| programme.facility_types().contains(&facility_type)).collect();
+            assert!(funding.len() <= 1, "{facility_type} is funded by {funding:?}");
+            let bonus = Programme::bonus_for(facility_type);
+            assert_eq!(bonus.is_bonus_territoire(), !funding.is_empty(), "{facility_type}");
+        }
+        assert_eq!(Programme::bonus_for(EquipmentType::AlshExtrascolaire), Programme::BonusTerritoireAlsh);
+        assert_eq!(Programme::bonus_for(EquipmentType::Ludotheque), Programme::Other);
+        assert!(Programme::Psej.facility_types().is_empty());
+    }
+
+    #[test]
+    fn money_comes_from_a_cej_new_places_or_elsewhere() {
+        let eaje = Programme::BonusTerritoireEaje;
+        assert_eq!(money_origin(eaje, Basis::LumpSum, Origin::ExCej), MoneyOrigin::ExCej);
+        assert_eq!(money_origin(eaje, Basis::PerPlace, Origin::New), MoneyOrigin::NewPlaces);
+        assert_eq!(money_origin(eaje, Basis::LumpSum, Origin::New), MoneyOrigin::Other);
+        assert_eq!(money_origin(Programme::Coordination, Basis::PerPlace, Origin::New), MoneyOrigin::Other);
     }
 
     #[test]
