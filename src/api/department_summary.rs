@@ -11,7 +11,7 @@ use chrono::NaiveDate;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::funding_summary::{FundingSummaryRow, euros, figures_by_year_and_programme, json_cells};
+use super::funding_summary::{FundingSummaryRow, OriginSummaryRow, euros, funding_tables, json_cells};
 use super::problems::ReadProblems;
 use crate::auth::{Caller, Scope};
 use crate::db::department_summary::{self as repo, TerritoryCoverage as CoverageView};
@@ -69,6 +69,9 @@ pub struct DepartmentSummary {
     pub cej_to_renew: Vec<CejToRenew>,
     /// Committed, scheduled, paid and remaining money of the département's contracts.
     pub funding: Vec<FundingSummaryRow>,
+    /// The same money per year and origin (`ex_cej`, `new_places`, `other`), with the places
+    /// funded.
+    pub funding_by_origin: Vec<OriginSummaryRow>,
     /// The latest `taux_couverture_eaje_epci` observation of each EPCI of the département.
     pub latest_coverage_rates: Vec<LatestCoverageRate>,
 }
@@ -116,7 +119,7 @@ fn summarise(conn: &mut DbConnection, code: &str, today: NaiveDate) -> ApiResult
         }
     }
     let ids: Vec<String> = contracts.iter().map(|contract| contract.id.clone()).collect();
-    let (funding, _drafts) = figures_by_year_and_programme(conn, &ids)?;
+    let funding = funding_tables(conn, &ids)?;
     let latest_coverage_rates = repo::latest_coverage_rates(conn, code)?
         .into_iter()
         .map(|(row, epci_name)| LatestCoverageRate {
@@ -140,7 +143,8 @@ fn summarise(conn: &mut DbConnection, code: &str, today: NaiveDate) -> ApiResult
             .collect(),
         contracts_by_field: by_field.into_iter().map(|(field, count)| FieldCount { field, count }).collect(),
         cej_to_renew,
-        funding,
+        funding: funding.by_programme,
+        funding_by_origin: funding.by_origin,
         latest_coverage_rates,
     })
 }
@@ -231,6 +235,8 @@ fn csv_sections(summary: &DepartmentSummary) -> String {
             [json_cells(row, &FUNDING_CENTS), euros_of.to_vec()].concat()
         }),
     );
+    let by_origin = ["year", "money_origin", "committed_cents", "paid_cents", "remaining_cents", "places"];
+    sections.add_records("funding_by_origin", &by_origin, &summary.funding_by_origin);
     let rates = ["epci_siren", "epci_name", "period", "value", "suppressed", "source", "millesime"];
     sections.add_records("latest_coverage_rates", &rates, &summary.latest_coverage_rates);
     format!("\u{feff}{}", sections.text)

@@ -12,8 +12,8 @@ use uuid::Uuid;
 use super::problems::ReadProblems;
 use crate::auth::Caller;
 use crate::db::funding as repo;
-use crate::db::{self, DbConnection, DbPool};
-use crate::domain::funding::{CommitmentStatus, LineStatus, Programme};
+use crate::db::{self, DbConnection, DbPool, equipments};
+use crate::domain::funding::{CommitmentStatus, LineStatus, MoneyOrigin, Programme, money_origin, places_funded};
 use crate::error::ApiResult;
 use crate::http::csv::{CsvTable, wants_csv};
 use crate::write;
@@ -50,50 +50,116 @@ pub struct FundingSummaryRow {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct FundingSummary {
     pub contract_id: Uuid,
+    /// Per year and programme.
     pub rows: Vec<FundingSummaryRow>,
+    /// The same money per year and origin (`ex_cej`, `new_places`, `other`), with the places.
+    pub by_origin: Vec<OriginSummaryRow>,
     pub totals: FundingFigures,
     /// Sum of the yearly amounts of commitments still in draft, not counted above.
     pub draft_cents: i64,
 }
 
-/// Funding figures by (year, programme code, programme).
-type FiguresTable = BTreeMap<(i64, &'static str, Programme), FundingFigures>;
+/// The money of one year from one origin, with the places it funds.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct OriginSummaryRow {
+    pub year: i64,
+    /// Carried from a CEJ, new places, or other funding.
+    pub money_origin: MoneyOrigin,
+    #[serde(flatten)]
+    pub figures: FundingFigures,
+    /// Places funded that year by the counted commitments of this origin: the units of those
+    /// paid per place, the capacity of the facility for the others.
+    pub places: i64,
+}
 
-/// Adds up the money of the commitments of some contracts per year and programme, in the order
-/// of the year, then of the programme's code; with the yearly amounts of those still in draft.
-pub(crate) fn figures_by_year_and_programme(
-    conn: &mut DbConnection,
-    contract_ids: &[String],
-) -> ApiResult<(Vec<FundingSummaryRow>, i64)> {
+/// The money of some contracts per year and programme, per year and origin, and in draft.
+pub(crate) struct FundingTables {
+    pub by_programme: Vec<FundingSummaryRow>,
+    pub by_origin: Vec<OriginSummaryRow>,
+    /// Sum of the yearly amounts of commitments still in draft, not counted in the tables.
+    pub draft_cents: i64,
+}
+
+/// One commitment as the tables count it.
+struct Counted {
+    programme: Programme,
+    origin: MoneyOrigin,
+    places: i64,
+}
+
+/// Adds up the money of the commitments of some contracts per year and programme (in the order
+/// of the year, then of the programme's code) and per year and origin, counting places; with
+/// the yearly amounts of those still in draft.
+pub(crate) fn funding_tables(conn: &mut DbConnection, contract_ids: &[String]) -> ApiResult<FundingTables> {
     let (counted, drafts): (Vec<_>, Vec<_>) =
         repo::programmes(conn, contract_ids)?.into_iter().partition(|c| c.status != CommitmentStatus::Draft);
     let ids: Vec<Uuid> = counted.iter().map(|c| c.id).collect();
     let draft_ids: Vec<Uuid> = drafts.iter().map(|c| c.id).collect();
     let draft_cents = repo::years(conn, &draft_ids)?.values().flat_map(|years| years.values()).sum();
-    let programme_of: HashMap<Uuid, Programme> = counted.iter().map(|c| (c.id, c.programme)).collect();
-    let mut table = FiguresTable::new();
-    let key = |id: &Uuid, year: i64| {
-        let programme = programme_of.get(id).copied().unwrap_or(Programme::Other);
-        // Keyed by the code before the programme, so that the rows keep the order of the codes.
-        (year, programme.as_str(), programme)
+    let equipment_ids: Vec<Uuid> = counted.iter().filter_map(|c| c.equipment_id).collect();
+    let capacity: HashMap<Uuid, Option<i64>> = equipments::find_many(conn, &equipment_ids)?
+        .into_iter()
+        .map(|equipment| (equipment.id, equipment.capacity_places))
+        .collect();
+    let of: HashMap<Uuid, Counted> = counted
+        .iter()
+        .map(|c| {
+            let facility_capacity = c.equipment_id.and_then(|id| capacity.get(&id).copied().flatten());
+            let places = places_funded(c.basis, c.units, facility_capacity).unwrap_or(0);
+            (c.id, Counted { programme: c.programme, origin: money_origin(c.programme, c.basis, c.origin), places })
+        })
+        .collect();
+    // Keyed by the codes before the values, so that the rows keep the order of the codes.
+    let mut by_programme: BTreeMap<(i64, &'static str), (Programme, FundingFigures)> = BTreeMap::new();
+    let mut by_origin: BTreeMap<(i64, &'static str), (MoneyOrigin, FundingFigures, i64)> = BTreeMap::new();
+    let mut add = |id: &Uuid, year: i64, change: &dyn Fn(&mut FundingFigures)| {
+        let Some(commitment) = of.get(id) else { return };
+        let (programme, origin) = (commitment.programme, commitment.origin);
+        change(&mut by_programme.entry((year, programme.as_str())).or_insert((programme, FundingFigures::default())).1);
+        change(&mut by_origin.entry((year, origin.as_str())).or_insert((origin, FundingFigures::default(), 0)).1);
     };
-    for (id, years) in &repo::years(conn, &ids)? {
+    let years = repo::years(conn, &ids)?;
+    for (id, years) in &years {
         for (&year, &amount) in years {
-            let entry = table.entry(key(id, year)).or_default();
-            entry.committed_cents += amount;
-            entry.remaining_cents += amount;
+            add(id, year, &|figures| {
+                figures.committed_cents += amount;
+                figures.remaining_cents += amount;
+            });
         }
     }
     for line in repo::line_amounts(conn, &ids)?.iter().filter(|line| line.status != LineStatus::Cancelled) {
-        table.entry(key(&line.commitment_id, line.year)).or_default().scheduled_cents += line.amount_cents;
+        add(&line.commitment_id, line.year, &|figures| figures.scheduled_cents += line.amount_cents);
     }
-    for (&(id, year), amount) in &repo::paid_totals(conn, &ids)?.by_year {
-        let entry = table.entry(key(&id, year)).or_default();
-        entry.paid_cents += amount;
-        entry.remaining_cents -= amount;
+    for (&(id, year), &amount) in &repo::paid_totals(conn, &ids)?.by_year {
+        add(&id, year, &|figures| {
+            figures.paid_cents += amount;
+            figures.remaining_cents -= amount;
+        });
     }
-    let rows = table.into_iter().map(|((year, _, programme), figures)| FundingSummaryRow { year, programme, figures });
-    Ok((rows.collect(), draft_cents))
+    for (id, years) in &years {
+        let Some(commitment) = of.get(id) else { continue };
+        for (&year, _) in years.iter().filter(|(_, amount)| **amount > 0) {
+            if let Some(entry) = by_origin.get_mut(&(year, commitment.origin.as_str())) {
+                entry.2 += commitment.places;
+            }
+        }
+    }
+    Ok(FundingTables {
+        by_programme: by_programme
+            .into_iter()
+            .map(|((year, _), (programme, figures))| FundingSummaryRow { year, programme, figures })
+            .collect(),
+        by_origin: by_origin
+            .into_iter()
+            .map(|((year, _), (money_origin, figures, places))| OriginSummaryRow {
+                year,
+                money_origin,
+                figures,
+                places,
+            })
+            .collect(),
+        draft_cents,
+    })
 }
 
 /// Euros with a decimal comma, from cents, exactly: `-1234,05`.
@@ -120,8 +186,10 @@ pub(crate) fn json_cells(record: &impl Serialize, columns: &[&str]) -> Vec<Strin
 const CENTS_COLUMNS: [&str; 6] =
     ["year", "programme", "committed_cents", "scheduled_cents", "paid_cents", "remaining_cents"];
 
-/// The funding of a contract per year and programme. With `Accept: text/csv`, the same rows as a
-/// semicolon-separated UTF-8 file with a BOM, amounts in cents and in euros with a decimal comma.
+/// The funding of a contract per year and programme, and per year and origin with the places
+/// funded. With `Accept: text/csv`, the rows per year and programme as a semicolon-separated
+/// UTF-8 file with a BOM, amounts in cents and in euros with a decimal comma (the financial
+/// annex, `GET /v1/contracts/{id}/annex`, gives the split by origin as CSV).
 #[utoipa::path(
     tag = "funding",
     params(("id" = Uuid, Path)),
@@ -140,12 +208,18 @@ pub async fn get_funding_summary(
     let summary = db::run(&pool, move |conn| {
         write::scoped(conn, &caller, contract_id)?;
         let id = contract_id.to_string();
-        let (rows, draft_cents) = figures_by_year_and_programme(conn, &[id])?;
+        let tables = funding_tables(conn, &[id])?;
         let mut totals = FundingFigures::default();
-        for row in &rows {
+        for row in &tables.by_programme {
             totals.add(&row.figures);
         }
-        Ok(FundingSummary { contract_id, rows, totals, draft_cents })
+        Ok(FundingSummary {
+            contract_id,
+            rows: tables.by_programme,
+            by_origin: tables.by_origin,
+            totals,
+            draft_cents: tables.draft_cents,
+        })
     })
     .await?;
     if !csv {

@@ -118,7 +118,7 @@ pub struct PaymentRow {
     pub created_at: NaiveDateTime,
 }
 
-/// What sums need of a commitment.
+/// What sums need of a commitment: what it funds, where the money comes from, how many places.
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = funding_commitments)]
 pub struct CommitmentProgramme {
@@ -128,6 +128,13 @@ pub struct CommitmentProgramme {
     pub programme: Programme,
     #[diesel(deserialize_as = String)]
     pub status: CommitmentStatus,
+    #[diesel(deserialize_as = String)]
+    pub basis: Basis,
+    #[diesel(deserialize_as = String)]
+    pub origin: Origin,
+    pub units: Option<i64>,
+    #[diesel(deserialize_as = crate::db::stored::NullableText)]
+    pub equipment_id: Option<Uuid>,
 }
 
 /// What sums need of a schedule line, without the dates and timestamps whose parsing dominates

@@ -321,6 +321,7 @@ matrix! {
     ("post", "/v1/funding-commitments/{id}/payments") => funding_write(201),
     ("get", "/v1/funding-commitments/{id}/payments/{payment_id}") => contract_read(200),
     ("get", "/v1/contracts/{id}/funding-summary") => contract_read(200),
+    ("get", "/v1/contracts/{id}/annex") => contract_read(200),
 }
 
 const HTTP_METHODS: &[&str] = &["get", "put", "post", "delete", "options", "head", "patch", "trace"];
@@ -911,6 +912,7 @@ pub(crate) async fn prepare(app: &TestApp, world: &World, method: &str, template
             Prepared::read(format!("{commitment}/payments/{}", t.payment))
         }
         ("get", "/v1/contracts/{id}/funding-summary") => Prepared::read(format!("{signed}/funding-summary")),
+        ("get", "/v1/contracts/{id}/annex") => Prepared::read(format!("{signed}/annex")),
 
         _ => panic!(
             "{} {template} has an expectation in the matrix but no request builder in `prepare`",
