@@ -5,7 +5,7 @@ use utoipa_actix_web::scope;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::api::{
-    action_plan, amendments, contract_indicators, contracts, department_summary, docs, enums, equipments, events,
+    action_plan, amendments, bonus_rates, contract_indicators, contracts, department_summary, docs, enums, equipments, events,
     funding, funding_summary, health, history, indicators, observations, organisations, parties, schedule, territories,
 };
 
@@ -75,6 +75,8 @@ pub fn configure(cfg: &mut ServiceConfig<'_>) {
                 .service(schedule::create_payment)
                 .service(schedule::get_payment)
                 .service(funding_summary::get_funding_summary)
+                .service(bonus_rates::get_bonus_rates)
+                .service(bonus_rates::put_bonus_rates)
                 .service(indicators::list_indicators)
                 .service(indicators::create_indicator)
                 .service(indicators::get_indicator)
