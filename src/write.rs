@@ -368,6 +368,7 @@ impl DirectoryChange<'_> {
             }
             None => match if_match {
                 IfMatch::Missing => Ok(None),
+                // Unreadable is 400 whatever the resource; `check` says so the usual way.
                 IfMatch::Malformed => if_match.check(0).map(|()| None),
                 IfMatch::Any | IfMatch::Tags(_) => Err(ApiError::PreconditionFailed),
             },

@@ -112,7 +112,8 @@ pub async fn put_bonus_rates(
         let current = change.existing(&year.to_string(), &if_match, |conn| repo::find(conn, year))?;
         match current {
             None => {
-                let table = BonusRateTableView { year, rates: rows, version: 1, created_at: change.at, updated_at: change.at };
+                let table =
+                    BonusRateTableView { year, rates: rows, version: 1, created_at: change.at, updated_at: change.at };
                 DirectoryChange::written(repo::replace(change.conn, &table, None)?)?;
                 change.created(&table)
             }

@@ -78,8 +78,9 @@ pub fn replace(conn: &mut DbConnection, table: &RateTable, expected_version: Opt
     let written = match expected_version {
         None => diesel::insert_into(bonus_rate_years::table).values(&row).execute(conn)?,
         Some(version) => {
-            let unchanged =
-                bonus_rate_years::table.filter(bonus_rate_years::year.eq(year)).filter(bonus_rate_years::version.eq(version));
+            let unchanged = bonus_rate_years::table
+                .filter(bonus_rate_years::year.eq(year))
+                .filter(bonus_rate_years::version.eq(version));
             diesel::update(unchanged).set(&row).execute(conn)?
         }
     };

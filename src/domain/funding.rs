@@ -1,7 +1,7 @@
 //! Multi-year funding: commitments, their payment schedule (échéancier) and the rules that keep
 //! every cent accounted for. Amounts are integer euro cents; no float touches them.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::ops::RangeInclusive;
 
 use chrono::NaiveDate;
@@ -455,7 +455,11 @@ fn settle_amounts(
         };
         if sent.is_some_and(|sent| sent != computed) {
             let detail = format!("{units} places × {rate} cents (the {year} rate at band {band}) = {computed} cents");
-            errors.push(FieldError::at_pointer(format!("/years/{index}/amount_cents"), "AMOUNT_NOT_FROM_RATES", detail));
+            errors.push(FieldError::at_pointer(
+                format!("/years/{index}/amount_cents"),
+                "AMOUNT_NOT_FROM_RATES",
+                detail,
+            ));
         }
         settled.push((year, computed));
     }
@@ -493,7 +497,7 @@ pub fn check_terms(
     }
     check_equipment(terms, &mut errors);
     let (settled, unit_amount_cents) = settle_amounts(terms, &years, &mut errors);
-    let mut seen = BTreeMap::new();
+    let mut seen = BTreeSet::new();
     for (index, &(year, _)) in years.iter().enumerate() {
         let pointer = format!("/years/{index}/year");
         if !terms.contract_years.contains(&year) {
@@ -501,7 +505,7 @@ pub fn check_terms(
             let detail = format!("the contract runs from {first} to {last}");
             errors.push(FieldError::at_pointer(pointer.clone(), "YEAR_OUTSIDE_PERIOD", detail));
         }
-        if seen.insert(year, ()).is_some() {
+        if !seen.insert(year) {
             errors.push(FieldError::at_pointer(pointer, "DUPLICATE", "this year appears earlier in the list"));
         }
     }
@@ -852,11 +856,8 @@ mod tests {
         let alsh = CommitmentTerms { programme: Programme::BonusTerritoireAlsh, equipment: extrascolaire, ..terms() };
         assert!(check_terms(&alsh, sent(&[(2025, 1)])).is_ok());
 
-        let no_capacity = NamedEquipment::Found {
-            facility_type: EquipmentType::Eaje,
-            run_by_payee: true,
-            capacity_places: None,
-        };
+        let no_capacity =
+            NamedEquipment::Found { facility_type: EquipmentType::Eaje, run_by_payee: true, capacity_places: None };
         let errors = check_terms(&CommitmentTerms { equipment: no_capacity, ..terms() }, []).unwrap_err();
         assert_eq!(codes(&errors), vec![("/units".into(), "NO_CAPACITY")]);
         // A lump sum is not counted in places.
@@ -925,8 +926,8 @@ mod tests {
     #[test]
     fn new_places_refuse_what_the_rates_do_not_give() {
         let wrong_unit = CommitmentTerms { unit_amount_cents: Some(1), ..new_places(Some(3)) };
-        let errors = check_terms(&wrong_unit, [(2025, Some(4_320_001)), (2027, None), (2026, Some(4_333_332))])
-            .unwrap_err();
+        let errors =
+            check_terms(&wrong_unit, [(2025, Some(4_320_001)), (2027, None), (2026, Some(4_333_332))]).unwrap_err();
         assert_eq!(
             codes(&errors),
             vec![
@@ -955,7 +956,10 @@ mod tests {
             amounts: Amounts::FromRates { band: Some(1), rates: BTreeMap::from([(2025, MAX_AMOUNT_CENTS)]) },
             ..new_places(Some(1))
         };
-        assert_eq!(codes(&check_terms(&huge, [(2025, None)]).unwrap_err()), vec![("/units".into(), "AMOUNT_TOO_LARGE")]);
+        assert_eq!(
+            codes(&check_terms(&huge, [(2025, None)]).unwrap_err()),
+            vec![("/units".into(), "AMOUNT_TOO_LARGE")]
+        );
     }
 
     #[test]

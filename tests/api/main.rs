@@ -6,6 +6,7 @@
 
 mod access;
 mod auth;
+mod bonus_rates;
 mod contract_indicators;
 mod contracts;
 mod database;
