@@ -3,8 +3,8 @@
 
 For each contract of the département (seeded by seed_national.py, in draft): every party records
 its signature and délibération (the EPCI party also becomes payee), the contract is submitted and
-signed, then gets a committed funding commitment of four years (2025-2028) to its EPCI, its
-schedule, and the payment of its first advance. So the département's summary has signed CTGs
+signed, then gets a committed funding commitment of four years (2025-2028) to its EPCI for 12
+places of a crèche of 20 the EPCI runs, its schedule, and the payment of its first advance. So the département's summary has signed CTGs
 in force, coverage to count and money per year and programme.
 
 Standard library only. Usage: fund_department.py --base-url URL --token TOKEN --department 59
@@ -69,12 +69,22 @@ def sign_and_fund(client, contract):
         client.call("PATCH", f"{path}/parties/{party['id']}", change, if_match(party))
     contract = client.call("GET", path)
     client.call("POST", f"{path}/transitions", {"action": "sign"}, if_match(contract))
+    # A bonus territoire EAJE funds a crèche its payee runs, of at least the places it pays for.
+    epci = contract["perimeter"]["epcis"][0]
+    commune = client.call("GET", f"/v1/communes?epci={epci}&page_size=1")["items"][0]["insee"]
+    creche = client.call(
+        "POST",
+        "/v1/equipments",
+        {"type": "eaje", "name": f"Multi-accueil {contract['id'][:8]}", "manager_id": payee, "commune": commune,
+         "capacity_places": 20},
+    )
     years = [{"year": year, "amount_cents": 1_600_000 * 12} for year in range(2025, 2029)]
     commitment = client.call(
         "POST",
         f"{path}/funding-commitments",
-        {"payee_id": payee, "programme": "bonus_territoire_eaje", "basis": "per_place", "origin": "ex_cej",
-         "unit_amount_cents": 1_600_000, "units": 12, "years": years, "decision_date": "2024-12-01"},
+        {"payee_id": payee, "equipment_id": creche["id"], "programme": "bonus_territoire_eaje", "basis": "per_place",
+         "origin": "ex_cej", "unit_amount_cents": 1_600_000, "units": 12, "years": years,
+         "decision_date": "2024-12-01"},
     )
     commitment_path = f"/v1/funding-commitments/{commitment['id']}"
     committed = client.call("POST", f"{commitment_path}/transitions", {"action": "commit"}, if_match(commitment))

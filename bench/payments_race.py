@@ -174,12 +174,20 @@ def setup(client):
         etag = client.expect(200, "GET", contract_path).header("etag")
         client.expect(200, "POST", f"{contract_path}/transitions", {"action": action}, {"If-Match": etag})
 
+    # A bonus territoire EAJE funds a crèche its payee runs.
+    creche = client.expect(
+        201,
+        "POST",
+        "/v1/equipments",
+        {"type": "eaje", "name": "Multi-accueil", "manager_id": epci["id"], "commune": "74042", "capacity_places": 20},
+    ).json()
     commitment = client.expect(
         201,
         "POST",
         f"{contract_path}/funding-commitments",
         {
             "payee_id": epci["id"],
+            "equipment_id": creche["id"],
             "programme": "bonus_territoire_eaje",
             "basis": "lump_sum",
             "origin": "new",

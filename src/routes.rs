@@ -5,9 +5,9 @@ use utoipa_actix_web::scope;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::api::{
-    action_plan, amendments, annex, contract_indicators, contracts, department_summary, docs, enums, equipments,
-    events, funding, funding_summary, health, history, indicators, observations, organisations, parties, schedule,
-    territories,
+    action_plan, amendments, annex, bonus_rates, contract_indicators, contracts, department_summary, docs, enums,
+    equipments, events, funding, funding_summary, health, history, indicators, observations, organisations, parties,
+    schedule, territories,
 };
 
 pub fn configure(cfg: &mut ServiceConfig<'_>) {
@@ -77,6 +77,8 @@ pub fn configure(cfg: &mut ServiceConfig<'_>) {
                 .service(schedule::get_payment)
                 .service(funding_summary::get_funding_summary)
                 .service(annex::get_annex)
+                .service(bonus_rates::get_bonus_rates)
+                .service(bonus_rates::put_bonus_rates)
                 .service(indicators::list_indicators)
                 .service(indicators::create_indicator)
                 .service(indicators::get_indicator)

@@ -350,6 +350,31 @@ impl DirectoryChange<'_> {
         Ok(current)
     }
 
+    /// For a PUT that creates or replaces the entry `id`: the entry read by `find` under the
+    /// entry's lock, once the caller may write it (403) and `If-Match` holds (412, 428 without
+    /// it); `None` when there is none yet, which only a request without `If-Match` may create
+    /// (RFC 9110 §13.1.1: `If-Match` on a resource that does not exist is false, 412).
+    pub fn existing<R, F>(&mut self, id: &str, if_match: &IfMatch, find: F) -> ApiResult<Option<R>>
+    where
+        R: Resource + Versioned,
+        F: FnOnce(&mut DbConnection) -> QueryResult<Option<R>>,
+    {
+        self.lock(R::NAME, id)?;
+        match find(self.conn)? {
+            Some(current) => {
+                self.require_writable(current.department(), R::NAME)?;
+                if_match.check(Versioned::version(&current))?;
+                Ok(Some(current))
+            }
+            None => match if_match {
+                IfMatch::Missing => Ok(None),
+                // Unreadable is 400 whatever the resource; `check` says so the usual way.
+                IfMatch::Malformed => if_match.check(0).map(|()| None),
+                IfMatch::Any | IfMatch::Tags(_) => Err(ApiError::PreconditionFailed),
+            },
+        }
+    }
+
     /// 403 unless the caller may write an entry located in `department`: admins write every
     /// entry, CAF agents those located in their départements (so never one located nowhere).
     pub fn require_writable(&self, department: Option<&str>, entry: &str) -> ApiResult<()> {

@@ -18,12 +18,12 @@ use crate::auth::Caller;
 use crate::db::contracts::ScopedContract;
 use crate::db::funding::{self as repo, CommitmentRow, LineRow, StoredRule, YearFigures};
 use crate::db::stored::rfc3339_json;
-use crate::db::{self, DbConnection, equipments, parties};
+use crate::db::{self, DbConnection, bonus_rates, equipments, parties};
 use crate::domain::commitments::{self, CommitmentAction, CommitmentFacts, EditRefusal};
 use crate::domain::contract::PartyRole;
 use crate::domain::funding::{
-    Basis, CommitmentStatus, CommitmentTerms, LineStatus, MoneyOrigin, NamedEquipment, Origin, Programme, ScheduleRule,
-    check_terms, money_origin,
+    Amounts, Basis, CheckedTerms, CommitmentStatus, CommitmentTerms, LineStatus, MoneyOrigin, NamedEquipment, Origin,
+    Programme, ScheduleRule, check_terms, money_origin,
 };
 use crate::domain::schedule::{self, StoredLine};
 use crate::error::{ApiError, ApiResult, FieldError};
@@ -39,9 +39,12 @@ use crate::write::{self, Access};
 pub struct YearAmount {
     #[schema(example = 2025)]
     pub year: i32,
+    /// Required, except for a new-places bonus (a bonus territoire, origin `new`, basis
+    /// `per_place`), whose amounts the server computes from the rate table: `units` × the year's
+    /// rate at the contract's `bonus_band`. Sent for one, it must equal that figure.
     #[validate(range(min = 0, max = 1_000_000_000_000_i64, message = "must be between 0 and 10^12 cents"))]
     #[schema(example = 1_560_000)]
-    pub amount_cents: i64,
+    pub amount_cents: Option<i64>,
 }
 
 /// One year of a commitment: the amount committed, the forecast entitlement ("droit
@@ -248,13 +251,15 @@ impl RequestBody for CommitmentPatch {
 }
 
 /// Reads who is paid and for what, then judges them and the years against the contract (see
-/// [`check_terms`]); returns the years by year.
+/// [`check_terms`]); returns the years by year and the unit amount to store. With `from_rates`, a
+/// new-places bonus has its amounts computed from the rate table.
 fn check_commitment(
     conn: &mut DbConnection,
     scoped: &ScopedContract,
     row: &CommitmentRow,
     years: &[YearAmount],
-) -> ApiResult<BTreeMap<i64, i64>> {
+    from_rates: bool,
+) -> ApiResult<CheckedTerms> {
     let contract = scoped.row();
     let payee_roles = parties::list(conn, scoped)?
         .into_iter()
@@ -263,15 +268,30 @@ fn check_commitment(
     let equipment = match row.equipment_id {
         None => NamedEquipment::NotNamed,
         Some(id) => equipments::find(conn, id)?.map_or(NamedEquipment::Unknown, |equipment| NamedEquipment::Found {
+            facility_type: equipment.equipment_type,
             run_by_payee: equipment.manager_id == row.payee_id,
+            capacity_places: equipment.capacity_places,
         }),
     };
+    let amounts = if from_rates && money_origin(row.programme, row.basis, row.origin) == MoneyOrigin::NewPlaces {
+        let rates = match contract.bonus_band {
+            Some(band) => bonus_rates::rates_of(conn, row.programme, band)?,
+            None => BTreeMap::new(),
+        };
+        Amounts::FromRates { band: contract.bonus_band, rates }
+    } else {
+        Amounts::Sent
+    };
     let terms = CommitmentTerms {
+        contract_kind: contract.kind,
+        programme: row.programme,
+        basis: row.basis,
         payee_is_party: payee_roles.is_some_and(|roles| roles.contains(&PartyRole::Payee)),
         equipment,
         unit_amount_cents: row.unit_amount_cents,
         units: row.units,
         contract_years: contract.start_date.year()..=contract.end_date.year(),
+        amounts,
     };
     check_terms(&terms, years.iter().map(|entry| (entry.year, entry.amount_cents))).map_err(ApiError::validation)
 }
@@ -371,7 +391,7 @@ pub async fn create_commitment(
     let contract_id = id.into_inner();
     write::change_contract(&pool, caller, retry, contract_id, Access::Manage, move |change| {
         change.require_open()?;
-        let row = CommitmentRow {
+        let mut row = CommitmentRow {
             id: Uuid::new_v4(),
             contract_id,
             payee_id: body.payee_id,
@@ -388,7 +408,9 @@ pub async fn create_commitment(
             created_at: change.at,
             updated_at: change.at,
         };
-        let years = check_commitment(change.conn, &change.contract, &row, &body.years)?;
+        let checked = check_commitment(change.conn, &change.contract, &row, &body.years, true)?;
+        row.unit_amount_cents = checked.unit_amount_cents;
+        let years = checked.years;
         repo::insert(change.conn, &change.contract, &row, &years)?;
         change.created(&commitment_view(&row, &CommitmentParts::default().with_amounts(&years))?)
     })
@@ -419,7 +441,7 @@ pub async fn update_commitment(
         let parts = CommitmentParts::of(change.conn, current.id)?;
         let old_years = parts.amounts();
         let before = commitment_view(&current, &parts)?;
-        let row = change.next(CommitmentRow {
+        let mut row = change.next(CommitmentRow {
             payee_id: patch.payee_id.unwrap_or(current.payee_id),
             equipment_id: patch.equipment_id.unwrap_or(current.equipment_id),
             programme: patch.programme.unwrap_or(current.programme),
@@ -430,10 +452,26 @@ pub async fn update_commitment(
             decision_date: patch.decision_date.unwrap_or(current.decision_date),
             ..current.clone()
         });
+        // A new-places bonus is computed again from the rates when what its amounts depend on
+        // changes; otherwise its amounts stay as computed, even if the rate table changed since.
+        let recompute = money_origin(row.programme, row.basis, row.origin) == MoneyOrigin::NewPlaces
+            && (patch.units.is_some()
+                || patch.years.is_some()
+                || patch.programme.is_some()
+                || patch.basis.is_some()
+                || patch.origin.is_some()
+                || patch.unit_amount_cents.is_some());
+        if recompute {
+            row.unit_amount_cents = patch.unit_amount_cents.flatten();
+        }
         let sent_years = patch.years.clone().unwrap_or_else(|| {
-            before.years.iter().map(|year| YearAmount { year: year.year, amount_cents: year.amount_cents }).collect()
+            let kept = |year: &YearView| YearAmount { year: year.year, amount_cents: Some(year.amount_cents) };
+            let recomputed = |year: &YearView| YearAmount { year: year.year, amount_cents: None };
+            before.years.iter().map(if recompute { recomputed } else { kept }).collect()
         });
-        let years = check_commitment(change.conn, &change.contract, &row, &sent_years)?;
+        let checked = check_commitment(change.conn, &change.contract, &row, &sent_years, recompute)?;
+        row.unit_amount_cents = checked.unit_amount_cents;
+        let years = checked.years;
         let years_changed = years != old_years;
         if years_changed {
             reschedule_after_correction(change.conn, &row, &old_years, &years)?;

@@ -4,6 +4,7 @@
 pub mod action_plan;
 pub mod amendments;
 pub mod annex;
+pub mod bonus_rates;
 pub mod contract_csv;
 pub mod contract_indicators;
 pub mod contract_view;

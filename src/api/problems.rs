@@ -82,6 +82,20 @@ problem_set! {
 }
 
 problem_set! {
+    /// A PUT that creates a resource, or replaces it whole with `If-Match` once it exists.
+    ReplaceProblems {
+        "400" => "The body is malformed (`MALFORMED_REQUEST`) or has an unknown (`UNKNOWN_FIELD`) or read-only field (`READ_ONLY_FIELD`), or If-Match is not a list of entity tags (`INVALID_PARAMETER`)",
+        "403" => "The caller's role does not allow this change (`FORBIDDEN`)",
+        "404" => "No such resource can exist at this address (`NOT_FOUND`)",
+        "412" => "If-Match does not match the current ETag, or names a resource that does not exist yet (`PRECONDITION_FAILED`)",
+        "413" => "The body exceeds 256 KiB (`PAYLOAD_TOO_LARGE`)",
+        "415" => "The body is not `application/json` (`UNSUPPORTED_MEDIA_TYPE`)",
+        "422" => "The body breaks a rule; `errors` points at each field (`VALIDATION_FAILED`)",
+        "428" => "If-Match is missing and the resource exists (`PRECONDITION_REQUIRED`)",
+    }
+}
+
+problem_set! {
     /// A DELETE with `If-Match`.
     DeleteProblems {
         "400" => "If-Match is not a list of entity tags (`INVALID_PARAMETER`)",

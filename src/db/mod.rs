@@ -7,6 +7,7 @@
 
 pub mod action_plan;
 pub mod amendments;
+pub mod bonus_rates;
 mod connection;
 pub mod contract_indicators;
 pub mod contracts;

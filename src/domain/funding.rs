@@ -1,7 +1,7 @@
 //! Multi-year funding: commitments, their payment schedule (échéancier) and the rules that keep
 //! every cent accounted for. Amounts are integer euro cents; no float touches them.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::ops::RangeInclusive;
 
 use chrono::NaiveDate;
@@ -9,6 +9,7 @@ use serde::{Serialize, Serializer};
 use utoipa::ToSchema;
 
 use super::codes::text_codes;
+use super::contract::ContractKind;
 use super::organisation::EquipmentType;
 use crate::problem_detail::FieldError;
 
@@ -286,13 +287,29 @@ pub enum NamedEquipment {
     /// No equipment has the id named.
     Unknown,
     Found {
+        facility_type: EquipmentType,
         run_by_payee: bool,
+        capacity_places: Option<i64>,
     },
+}
+
+/// Where the yearly amounts of a commitment come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Amounts {
+    /// Sent by the client, each year's amount required.
+    Sent,
+    /// Computed for a new-places bonus from the rate table: `units × rate(year)`, with the
+    /// contract's band and the rates of the commitment's programme at that band, by year. An
+    /// amount sent must equal the computed one.
+    FromRates { band: Option<i64>, rates: BTreeMap<i32, i64> },
 }
 
 /// What the rules on who is paid, for what and when look at, read by the handler.
 #[derive(Debug, Clone)]
 pub struct CommitmentTerms {
+    pub contract_kind: ContractKind,
+    pub programme: Programme,
+    pub basis: Basis,
     /// The payee is a party of the contract with the payee role.
     pub payee_is_party: bool,
     pub equipment: NamedEquipment,
@@ -300,53 +317,255 @@ pub struct CommitmentTerms {
     pub units: Option<i64>,
     /// The calendar years the contract runs through.
     pub contract_years: RangeInclusive<i32>,
+    pub amounts: Amounts,
 }
 
-/// The yearly amounts sent, `(year, cents)` in the order of the request, by year; or every broken
-/// rule: the payee must be a payee party, the equipment must exist and be run by the payee, the
-/// unit amount times the units must stay a valid amount, and each year must fall in the
-/// contract's period, once.
+/// What [`check_terms`] settles: the yearly amounts by year, and the unit amount to store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckedTerms {
+    pub years: BTreeMap<i64, i64>,
+    pub unit_amount_cents: Option<i64>,
+}
+
+/// The facility types in words, for a detail: `alsh_periscolaire or alsh_extrascolaire`.
+fn facility_types_text(types: &[EquipmentType]) -> String {
+    types.iter().map(|facility_type| facility_type.as_str()).collect::<Vec<_>>().join(" or ")
+}
+
+/// The programme fits the kind of contract: the PSEJ is the CEJ's funding, carried into a
+/// bonus territoire when a CTG replaces the CEJ, and a bonus territoire exists only under a CTG.
+fn check_programme(terms: &CommitmentTerms, errors: &mut Vec<FieldError>) {
+    let detail = match (terms.contract_kind, terms.programme) {
+        (ContractKind::Ctg, Programme::Psej) => {
+            "psej is the CEJ's funding: under a CTG it is carried on as a bonus territoire"
+        }
+        (ContractKind::Cej, programme) if programme.is_bonus_territoire() => {
+            "a bonus territoire exists only under a CTG"
+        }
+        _ => return,
+    };
+    errors.push(FieldError::at_pointer("/programme", "PROGRAMME_NOT_FOR_CONTRACT", detail));
+}
+
+/// The equipment named: it exists, the payee runs it, it is of a type the programme funds, and a
+/// programme that funds a facility (a bonus territoire; the PSEJ of a CEJ, so that its money can
+/// be carried over) names one. Per place, the places are said and fit in its capacity.
+fn check_equipment(terms: &CommitmentTerms, errors: &mut Vec<FieldError>) {
+    let funds_a_facility = terms.programme.is_bonus_territoire()
+        || (terms.programme == Programme::Psej && terms.contract_kind == ContractKind::Cej);
+    let expected = terms.programme.facility_types();
+    match terms.equipment {
+        NamedEquipment::NotNamed if funds_a_facility => {
+            let detail = if expected.is_empty() {
+                format!("{} names the facility it funds", terms.programme)
+            } else {
+                format!("{} names the facility it funds, of type {}", terms.programme, facility_types_text(expected))
+            };
+            errors.push(FieldError::at_pointer("/equipment_id", "REQUIRED", detail));
+        }
+        NamedEquipment::NotNamed => {}
+        NamedEquipment::Unknown => {
+            errors.push(FieldError::at_pointer("/equipment_id", "UNKNOWN_EQUIPMENT", "no equipment has this id"));
+        }
+        NamedEquipment::Found { facility_type, run_by_payee, capacity_places } => {
+            if !run_by_payee {
+                let detail = "the equipment is run by another organisation than the payee";
+                errors.push(FieldError::at_pointer("/equipment_id", "EQUIPMENT_OF_ANOTHER_MANAGER", detail));
+            }
+            if !expected.is_empty() && !expected.contains(&facility_type) {
+                let detail = format!(
+                    "{} funds facilities of type {}; this equipment is of type {facility_type}",
+                    terms.programme,
+                    facility_types_text(expected)
+                );
+                errors.push(FieldError::at_pointer("/equipment_id", "EQUIPMENT_TYPE_MISMATCH", detail));
+            }
+            if let (Basis::PerPlace, Some(units)) = (terms.basis, terms.units) {
+                match capacity_places {
+                    None => {
+                        let detail = "the equipment has no capacity_places: it cannot be funded per place \
+                                      until its capacity is recorded";
+                        errors.push(FieldError::at_pointer("/units", "NO_CAPACITY", detail));
+                    }
+                    Some(capacity) if units > capacity => {
+                        let detail = format!("{units} places is above the equipment's capacity of {capacity} places");
+                        errors.push(FieldError::at_pointer("/units", "ABOVE_CAPACITY", detail));
+                    }
+                    Some(_) => {}
+                }
+            }
+        }
+    }
+    if terms.basis == Basis::PerPlace && terms.units.is_none() {
+        let detail = "a per-place commitment says how many places it funds";
+        errors.push(FieldError::at_pointer("/units", "REQUIRED", detail));
+    }
+}
+
+/// The amount of a new-places bonus for one year: `units × rate`, exactly, in cents; `None`
+/// when it exceeds [`MAX_AMOUNT_CENTS`].
+pub fn new_places_amount(units: i64, per_place_cents: i64) -> Option<i64> {
+    units.checked_mul(per_place_cents).filter(|amount| (0..=MAX_AMOUNT_CENTS).contains(amount))
+}
+
+/// The yearly amounts, sent or computed from the rates (see [`Amounts`]), in the order of the
+/// request, and the unit amount to store; every broken rule goes to `errors`.
+fn settle_amounts(
+    terms: &CommitmentTerms,
+    years: &[(i32, Option<i64>)],
+    errors: &mut Vec<FieldError>,
+) -> (Vec<(i32, i64)>, Option<i64>) {
+    let Amounts::FromRates { band, rates } = &terms.amounts else {
+        let mut settled = Vec::with_capacity(years.len());
+        for (index, &(year, amount)) in years.iter().enumerate() {
+            match amount {
+                Some(amount) => settled.push((year, amount)),
+                None => errors.push(FieldError::at_pointer(
+                    format!("/years/{index}/amount_cents"),
+                    "REQUIRED",
+                    "the amount of the year, in cents",
+                )),
+            }
+        }
+        if let (Some(unit), Some(units)) = (terms.unit_amount_cents, terms.units)
+            && unit.checked_mul(units).is_none_or(|product| product > MAX_AMOUNT_CENTS)
+        {
+            let detail = "unit_amount_cents × units exceeds 10^12 cents";
+            errors.push(FieldError::at_pointer("/units", "AMOUNT_TOO_LARGE", detail));
+        }
+        return (settled, terms.unit_amount_cents);
+    };
+    let Some(band) = band else {
+        let detail = "a new-places bonus is computed from the rate table at the contract's bonus_band, \
+                      and this contract has none: set its bonus_band first";
+        errors.push(FieldError::at_pointer("/origin", "BONUS_BAND_MISSING", detail));
+        return (Vec::new(), None);
+    };
+    // Without the places there is nothing to compute: `/units` is already reported REQUIRED.
+    let Some(units) = terms.units else { return (Vec::new(), None) };
+    let mut settled = Vec::with_capacity(years.len());
+    let mut too_large = false;
+    for (index, &(year, sent)) in years.iter().enumerate() {
+        let Some(&rate) = rates.get(&year) else {
+            let detail = format!(
+                "the rate table of {year} has no rate for {} at band {band}: new places cannot be funded \
+                 that year until an admin sets it",
+                terms.programme
+            );
+            errors.push(FieldError::at_pointer(format!("/years/{index}/year"), "NO_BONUS_RATE", detail));
+            continue;
+        };
+        let Some(computed) = new_places_amount(units, rate) else {
+            too_large = true;
+            continue;
+        };
+        if sent.is_some_and(|sent| sent != computed) {
+            let detail = format!("{units} places × {rate} cents (the {year} rate at band {band}) = {computed} cents");
+            errors.push(FieldError::at_pointer(
+                format!("/years/{index}/amount_cents"),
+                "AMOUNT_NOT_FROM_RATES",
+                detail,
+            ));
+        }
+        settled.push((year, computed));
+    }
+    if too_large {
+        let detail = "units × the year's rate exceeds 10^12 cents";
+        errors.push(FieldError::at_pointer("/units", "AMOUNT_TOO_LARGE", detail));
+    }
+    // The unit amount is the rate of the first year, the one a reader sees first.
+    let first_rate = years.iter().map(|&(year, _)| year).min().and_then(|year| rates.get(&year).copied());
+    if let (Some(sent), Some(rate)) = (terms.unit_amount_cents, first_rate)
+        && sent != rate
+    {
+        let detail = format!("the unit amount of a new-places bonus is the rate of its first year: {rate} cents");
+        errors.push(FieldError::at_pointer("/unit_amount_cents", "AMOUNT_NOT_FROM_RATES", detail));
+    }
+    (settled, first_rate)
+}
+
+/// The yearly amounts, `(year, cents)` in the order of the request (a cent figure absent where it
+/// is computed), by year, with the unit amount to store; or every broken rule: the programme must
+/// fit the contract's kind, the payee must be a payee party, the equipment must exist, be run by
+/// the payee, be of a type the programme funds and hold the places funded, a facility's
+/// programme must name it, the amounts must be sent or come from the rates, the unit amount times
+/// the units must stay a valid amount, and each year must fall in the contract's period, once.
 pub fn check_terms(
     terms: &CommitmentTerms,
-    years: impl IntoIterator<Item = (i32, i64)>,
-) -> Result<BTreeMap<i64, i64>, Vec<FieldError>> {
+    years: impl IntoIterator<Item = (i32, Option<i64>)>,
+) -> Result<CheckedTerms, Vec<FieldError>> {
+    let years: Vec<(i32, Option<i64>)> = years.into_iter().collect();
     let mut errors = Vec::new();
+    check_programme(terms, &mut errors);
     if !terms.payee_is_party {
         let detail = "the payee must be a party of the contract with the payee role";
         errors.push(FieldError::at_pointer("/payee_id", "PAYEE_NOT_A_PARTY", detail));
     }
-    match terms.equipment {
-        NamedEquipment::Unknown => {
-            errors.push(FieldError::at_pointer("/equipment_id", "UNKNOWN_EQUIPMENT", "no equipment has this id"));
-        }
-        NamedEquipment::Found { run_by_payee: false } => {
-            let detail = "the equipment is run by another organisation than the payee";
-            errors.push(FieldError::at_pointer("/equipment_id", "EQUIPMENT_OF_ANOTHER_MANAGER", detail));
-        }
-        NamedEquipment::NotNamed | NamedEquipment::Found { run_by_payee: true } => {}
-    }
-    if let (Some(unit), Some(units)) = (terms.unit_amount_cents, terms.units)
-        && unit.checked_mul(units).is_none_or(|product| product > MAX_AMOUNT_CENTS)
-    {
-        errors.push(FieldError::at_pointer(
-            "/units",
-            "AMOUNT_TOO_LARGE",
-            "unit_amount_cents × units exceeds 10^12 cents",
-        ));
-    }
-    let mut by_year = BTreeMap::new();
-    for (index, (year, amount_cents)) in years.into_iter().enumerate() {
+    check_equipment(terms, &mut errors);
+    let (settled, unit_amount_cents) = settle_amounts(terms, &years, &mut errors);
+    let mut seen = BTreeSet::new();
+    for (index, &(year, _)) in years.iter().enumerate() {
         let pointer = format!("/years/{index}/year");
         if !terms.contract_years.contains(&year) {
             let (first, last) = (terms.contract_years.start(), terms.contract_years.end());
             let detail = format!("the contract runs from {first} to {last}");
             errors.push(FieldError::at_pointer(pointer.clone(), "YEAR_OUTSIDE_PERIOD", detail));
         }
-        if by_year.insert(i64::from(year), amount_cents).is_some() {
+        if !seen.insert(year) {
             errors.push(FieldError::at_pointer(pointer, "DUPLICATE", "this year appears earlier in the list"));
         }
     }
-    if errors.is_empty() { Ok(by_year) } else { Err(errors) }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    let years = settled.into_iter().map(|(year, amount)| (i64::from(year), amount)).collect();
+    Ok(CheckedTerms { years, unit_amount_cents })
+}
+
+/// One rate of a year's table as sent: a bonus programme, a band and a per-place amount.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rate {
+    pub programme: Programme,
+    pub band: i64,
+    pub per_place_cents: i64,
+}
+
+/// The bands of the rate table, by territory wealth.
+pub const BONUS_BANDS: RangeInclusive<i64> = 1..=20;
+
+/// The years a rate table may be kept for.
+pub const RATE_YEARS: RangeInclusive<i32> = 2000..=2100;
+
+/// Every broken rule of a year's rate table, each at its rate: a rate is for a bonus territoire
+/// programme, a band of [`BONUS_BANDS`], a per-place amount of 1 cent to 10^12 cents, and each
+/// programme and band is rated once.
+pub fn check_rate_table(rates: &[Rate]) -> Result<(), Vec<FieldError>> {
+    let mut errors = Vec::new();
+    let mut seen = BTreeMap::new();
+    for (index, rate) in rates.iter().enumerate() {
+        if !rate.programme.is_bonus_territoire() {
+            let detail = format!(
+                "rates are for the bonus territoire programmes ({}), not {}",
+                Programme::BONUS_TERRITOIRE.iter().map(|programme| programme.as_str()).collect::<Vec<_>>().join(", "),
+                rate.programme
+            );
+            errors.push(FieldError::at_pointer(format!("/rates/{index}/programme"), "NOT_A_BONUS_PROGRAMME", detail));
+        }
+        if !BONUS_BANDS.contains(&rate.band) {
+            errors.push(FieldError::at_pointer(format!("/rates/{index}/band"), "RANGE", "a band from 1 to 20"));
+        }
+        if !(1..=MAX_AMOUNT_CENTS).contains(&rate.per_place_cents) {
+            let detail = "from 1 to 10^12 cents per place";
+            errors.push(FieldError::at_pointer(format!("/rates/{index}/per_place_cents"), "RANGE", detail));
+        }
+        if let Some(earlier) = seen.get(&(rate.programme, rate.band)) {
+            let detail = format!("{} band {} is already rated at /rates/{earlier}", rate.programme, rate.band);
+            errors.push(FieldError::at_pointer(format!("/rates/{index}/band"), "DUPLICATE", detail));
+        } else {
+            seen.insert((rate.programme, rate.band), index);
+        }
+    }
+    if errors.is_empty() { Ok(()) } else { Err(errors) }
 }
 
 /// The rules a payment request meets before anything is read: it moves money, and a recovery
@@ -552,45 +771,234 @@ mod tests {
 
     fn terms() -> CommitmentTerms {
         CommitmentTerms {
+            contract_kind: ContractKind::Ctg,
+            programme: Programme::BonusTerritoireEaje,
+            basis: Basis::PerPlace,
             payee_is_party: true,
-            equipment: NamedEquipment::Found { run_by_payee: true },
+            equipment: NamedEquipment::Found {
+                facility_type: EquipmentType::Eaje,
+                run_by_payee: true,
+                capacity_places: Some(20),
+            },
             unit_amount_cents: Some(1_000),
             units: Some(12),
             contract_years: 2025..=2027,
+            amounts: Amounts::Sent,
         }
+    }
+
+    fn sent(years: &[(i32, i64)]) -> Vec<(i32, Option<i64>)> {
+        years.iter().map(|&(year, amount)| (year, Some(amount))).collect()
     }
 
     #[test]
     fn sound_terms_give_the_years_by_year() {
-        let years = check_terms(&terms(), [(2026, 500), (2025, 300)]).unwrap();
-        assert_eq!(years, BTreeMap::from([(2025, 300), (2026, 500)]));
+        let checked = check_terms(&terms(), sent(&[(2026, 500), (2025, 300)])).unwrap();
+        assert_eq!(checked.years, BTreeMap::from([(2025, 300), (2026, 500)]));
+        assert_eq!(checked.unit_amount_cents, Some(1_000));
     }
 
     #[test]
     fn every_broken_term_is_reported_at_once() {
         let terms = CommitmentTerms {
             payee_is_party: false,
-            equipment: NamedEquipment::Found { run_by_payee: false },
+            equipment: NamedEquipment::Found {
+                facility_type: EquipmentType::Eaje,
+                run_by_payee: false,
+                capacity_places: Some(20),
+            },
             unit_amount_cents: Some(MAX_AMOUNT_CENTS),
             units: Some(2),
             ..terms()
         };
-        let errors = check_terms(&terms, [(2024, 1), (2025, 1), (2025, 2)]).unwrap_err();
+        let errors = check_terms(&terms, [(2024, Some(1)), (2025, None), (2025, Some(2))]).unwrap_err();
         assert_eq!(
             codes(&errors),
             vec![
                 ("/payee_id".into(), "PAYEE_NOT_A_PARTY"),
                 ("/equipment_id".into(), "EQUIPMENT_OF_ANOTHER_MANAGER"),
+                ("/years/1/amount_cents".into(), "REQUIRED"),
                 ("/units".into(), "AMOUNT_TOO_LARGE"),
                 ("/years/0/year".into(), "YEAR_OUTSIDE_PERIOD"),
                 ("/years/2/year".into(), "DUPLICATE"),
             ]
         );
-        assert_eq!(errors[3].detail, "the contract runs from 2025 to 2027");
+        assert_eq!(errors[4].detail, "the contract runs from 2025 to 2027");
         let unknown = CommitmentTerms { equipment: NamedEquipment::Unknown, ..self::terms() };
         assert_eq!(codes(&check_terms(&unknown, []).unwrap_err()), vec![("/equipment_id".into(), "UNKNOWN_EQUIPMENT")]);
         let overflow = CommitmentTerms { unit_amount_cents: Some(i64::MAX), ..self::terms() };
         assert_eq!(codes(&check_terms(&overflow, []).unwrap_err()), vec![("/units".into(), "AMOUNT_TOO_LARGE")]);
+    }
+
+    #[test]
+    fn a_bonus_names_a_facility_of_its_type_that_holds_its_places() {
+        let not_named = CommitmentTerms { equipment: NamedEquipment::NotNamed, ..terms() };
+        let errors = check_terms(&not_named, sent(&[(2025, 1)])).unwrap_err();
+        assert_eq!(codes(&errors), vec![("/equipment_id".into(), "REQUIRED")]);
+        assert_eq!(errors[0].detail, "bonus_territoire_eaje names the facility it funds, of type eaje");
+
+        let laep = NamedEquipment::Found {
+            facility_type: EquipmentType::Laep,
+            run_by_payee: false,
+            capacity_places: Some(10),
+        };
+        let alsh = CommitmentTerms { programme: Programme::BonusTerritoireAlsh, equipment: laep, ..terms() };
+        let errors = check_terms(&alsh, sent(&[(2025, 1)])).unwrap_err();
+        assert_eq!(
+            codes(&errors),
+            vec![
+                ("/equipment_id".into(), "EQUIPMENT_OF_ANOTHER_MANAGER"),
+                ("/equipment_id".into(), "EQUIPMENT_TYPE_MISMATCH"),
+                ("/units".into(), "ABOVE_CAPACITY"),
+            ]
+        );
+        assert_eq!(
+            errors[1].detail,
+            "bonus_territoire_alsh funds facilities of type alsh_periscolaire or alsh_extrascolaire; \
+             this equipment is of type laep"
+        );
+        assert_eq!(errors[2].detail, "12 places is above the equipment's capacity of 10 places");
+
+        let at_capacity = CommitmentTerms { units: Some(20), ..terms() };
+        assert!(check_terms(&at_capacity, sent(&[(2025, 1)])).is_ok());
+        let extrascolaire = NamedEquipment::Found {
+            facility_type: EquipmentType::AlshExtrascolaire,
+            run_by_payee: true,
+            capacity_places: Some(40),
+        };
+        let alsh = CommitmentTerms { programme: Programme::BonusTerritoireAlsh, equipment: extrascolaire, ..terms() };
+        assert!(check_terms(&alsh, sent(&[(2025, 1)])).is_ok());
+
+        let no_capacity =
+            NamedEquipment::Found { facility_type: EquipmentType::Eaje, run_by_payee: true, capacity_places: None };
+        let errors = check_terms(&CommitmentTerms { equipment: no_capacity, ..terms() }, []).unwrap_err();
+        assert_eq!(codes(&errors), vec![("/units".into(), "NO_CAPACITY")]);
+        // A lump sum is not counted in places.
+        let lump = CommitmentTerms { equipment: no_capacity, basis: Basis::LumpSum, units: None, ..terms() };
+        assert!(check_terms(&lump, sent(&[(2025, 1)])).is_ok());
+        let no_units = CommitmentTerms { units: None, ..terms() };
+        assert_eq!(codes(&check_terms(&no_units, []).unwrap_err()), vec![("/units".into(), "REQUIRED")]);
+    }
+
+    #[test]
+    fn the_psej_is_the_cej_s_and_the_bonus_the_ctg_s() {
+        let psej_on_ctg = CommitmentTerms {
+            programme: Programme::Psej,
+            equipment: NamedEquipment::NotNamed,
+            basis: Basis::LumpSum,
+            ..terms()
+        };
+        assert_eq!(
+            codes(&check_terms(&psej_on_ctg, []).unwrap_err()),
+            vec![("/programme".into(), "PROGRAMME_NOT_FOR_CONTRACT")]
+        );
+        let psej_on_cej = CommitmentTerms { contract_kind: ContractKind::Cej, ..psej_on_ctg.clone() };
+        assert_eq!(codes(&check_terms(&psej_on_cej, []).unwrap_err()), vec![("/equipment_id".into(), "REQUIRED")]);
+        // The PSEJ funds any kind of facility.
+        let ludotheque = NamedEquipment::Found {
+            facility_type: EquipmentType::Ludotheque,
+            run_by_payee: true,
+            capacity_places: None,
+        };
+        assert!(check_terms(&CommitmentTerms { equipment: ludotheque, ..psej_on_cej }, []).is_ok());
+        let bonus_on_cej = CommitmentTerms { contract_kind: ContractKind::Cej, ..terms() };
+        assert_eq!(
+            codes(&check_terms(&bonus_on_cej, []).unwrap_err()),
+            vec![("/programme".into(), "PROGRAMME_NOT_FOR_CONTRACT")]
+        );
+        let coordination = CommitmentTerms {
+            programme: Programme::Coordination,
+            equipment: NamedEquipment::NotNamed,
+            basis: Basis::LumpSum,
+            contract_kind: ContractKind::Cej,
+            ..terms()
+        };
+        assert!(check_terms(&coordination, []).is_ok());
+    }
+
+    fn new_places(band: Option<i64>) -> CommitmentTerms {
+        CommitmentTerms {
+            unit_amount_cents: None,
+            amounts: Amounts::FromRates { band, rates: BTreeMap::from([(2025, 360_000), (2026, 361_111)]) },
+            ..terms()
+        }
+    }
+
+    #[test]
+    fn new_places_are_paid_units_times_the_year_s_rate_to_the_cent() {
+        let checked = check_terms(&new_places(Some(3)), [(2026, None), (2025, Some(4_320_000))]).unwrap();
+        assert_eq!(checked.years, BTreeMap::from([(2025, 4_320_000), (2026, 4_333_332)]));
+        assert_eq!(checked.unit_amount_cents, Some(360_000), "the first year's rate");
+        let sent_unit = CommitmentTerms { unit_amount_cents: Some(360_000), ..new_places(Some(3)) };
+        assert!(check_terms(&sent_unit, [(2025, None)]).is_ok());
+        assert_eq!(new_places_amount(1_000_000, MAX_AMOUNT_CENTS / 1_000_000), Some(MAX_AMOUNT_CENTS));
+        assert_eq!(new_places_amount(1_000_000, MAX_AMOUNT_CENTS / 1_000_000 + 1), None);
+        assert_eq!(new_places_amount(i64::MAX, 2), None);
+    }
+
+    #[test]
+    fn new_places_refuse_what_the_rates_do_not_give() {
+        let wrong_unit = CommitmentTerms { unit_amount_cents: Some(1), ..new_places(Some(3)) };
+        let errors =
+            check_terms(&wrong_unit, [(2025, Some(4_320_001)), (2027, None), (2026, Some(4_333_332))]).unwrap_err();
+        assert_eq!(
+            codes(&errors),
+            vec![
+                ("/years/0/amount_cents".into(), "AMOUNT_NOT_FROM_RATES"),
+                ("/years/1/year".into(), "NO_BONUS_RATE"),
+                ("/unit_amount_cents".into(), "AMOUNT_NOT_FROM_RATES"),
+            ]
+        );
+        assert_eq!(errors[0].detail, "12 places × 360000 cents (the 2025 rate at band 3) = 4320000 cents");
+        assert_eq!(
+            errors[1].detail,
+            "the rate table of 2027 has no rate for bonus_territoire_eaje at band 3: new places cannot be funded \
+             that year until an admin sets it"
+        );
+        let errors = check_terms(&new_places(None), [(2025, None)]).unwrap_err();
+        assert_eq!(codes(&errors), vec![("/origin".into(), "BONUS_BAND_MISSING")]);
+        let no_units = CommitmentTerms { units: None, ..new_places(Some(3)) };
+        assert_eq!(codes(&check_terms(&no_units, [(2025, None)]).unwrap_err()), vec![("/units".into(), "REQUIRED")]);
+        let huge = CommitmentTerms {
+            units: Some(3),
+            equipment: NamedEquipment::Found {
+                facility_type: EquipmentType::Eaje,
+                run_by_payee: true,
+                capacity_places: Some(3),
+            },
+            amounts: Amounts::FromRates { band: Some(1), rates: BTreeMap::from([(2025, MAX_AMOUNT_CENTS)]) },
+            ..new_places(Some(1))
+        };
+        assert_eq!(
+            codes(&check_terms(&huge, [(2025, None)]).unwrap_err()),
+            vec![("/units".into(), "AMOUNT_TOO_LARGE")]
+        );
+    }
+
+    #[test]
+    fn a_rate_table_rates_each_bonus_and_band_once() {
+        let rate = |programme, band, per_place_cents| Rate { programme, band, per_place_cents };
+        let eaje = Programme::BonusTerritoireEaje;
+        assert!(check_rate_table(&[rate(eaje, 1, 360_000), rate(eaje, 20, 260_000)]).is_ok());
+        let errors = check_rate_table(&[
+            rate(eaje, 1, 360_000),
+            rate(Programme::Psej, 0, 0),
+            rate(eaje, 1, 1),
+            rate(Programme::BonusTerritoireRpe, 21, MAX_AMOUNT_CENTS + 1),
+        ])
+        .unwrap_err();
+        assert_eq!(
+            codes(&errors),
+            vec![
+                ("/rates/1/programme".into(), "NOT_A_BONUS_PROGRAMME"),
+                ("/rates/1/band".into(), "RANGE"),
+                ("/rates/1/per_place_cents".into(), "RANGE"),
+                ("/rates/2/band".into(), "DUPLICATE"),
+                ("/rates/3/band".into(), "RANGE"),
+                ("/rates/3/per_place_cents".into(), "RANGE"),
+            ]
+        );
+        assert_eq!(errors[3].detail, "bonus_territoire_eaje band 1 is already rated at /rates/0");
     }
 
     #[test]

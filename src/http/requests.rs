@@ -30,6 +30,9 @@ pub type CreateUnder<Path, Body> = (Caller, web::Path<Path>, IdempotentJson<Body
 /// A PATCH of the resource at `Path`.
 pub type Update<Path, Body> = (Caller, web::Path<Path>, IfMatch, ApiJson<Body>, web::Data<DbPool>);
 
+/// A PUT that creates or replaces the resource at `Path` whole: conditional once it exists.
+pub type Replace<Path, Body> = (Caller, web::Path<Path>, IfMatch, ApiJson<Body>, web::Data<DbPool>);
+
 /// A POST that moves the resource at `Path` through its lifecycle: conditional, and at most once
 /// per `Idempotency-Key`.
 pub type Transition<Path, Body> = (Caller, web::Path<Path>, IfMatch, IdempotentJson<Body>, web::Data<DbPool>);

@@ -23,8 +23,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
+use crate::bonus_rates::ensure_rate_table;
 use crate::fixtures::{
-    ANNECY_AGGLO, BONNEVILLE_INSEE, BORDEAUX_METROPOLE, ContractFixture, FAUCIGNY, caf, draft_ctg, epci, sign,
+    ANNECY_AGGLO, BONNEVILLE_INSEE, BORDEAUX_METROPOLE, ContractFixture, FAUCIGNY, caf, draft_ctg, eaje, epci, sign,
 };
 use crate::helpers::{Answer, TestApp, admin_token, caf_agent_token, claims, collectivity_token, spawn_app, token_for};
 
@@ -322,6 +323,10 @@ matrix! {
     ("get", "/v1/funding-commitments/{id}/payments/{payment_id}") => contract_read(200),
     ("get", "/v1/contracts/{id}/funding-summary") => contract_read(200),
     ("get", "/v1/contracts/{id}/annex") => contract_read(200),
+
+    // The bonus rate table: reference data every role reads, admins alone replace.
+    ("get", "/v1/bonus-rates/{year}") => everyone(200),
+    ("put", "/v1/bonus-rates/{year}") => admin_only(200),
 }
 
 const HTTP_METHODS: &[&str] = &["get", "put", "post", "delete", "options", "head", "patch", "trace"];
@@ -388,6 +393,8 @@ struct Territory {
     signed: ContractFixture,
     amendment: String,
     equipment: String,
+    /// An EAJE of 100 places run by the EPCI, which its bonus territoire commitments fund.
+    funded: String,
     /// A commitment of the signed contract to the EPCI, committed, its schedule generated and its
     /// first advance paid.
     commitment: String,
@@ -489,6 +496,7 @@ impl Territory {
             follow: id_of(&follow),
             amendment: id_of(&amendment),
             equipment: id_of(&equipment),
+            funded: eaje(app, epci["id"].as_str().unwrap(), commune, 100).await,
             caf,
             epci,
             contract,
@@ -554,7 +562,7 @@ impl Territory {
     /// A new draft commitment of the signed contract to the EPCI: 10 000 € for 2025, decided,
     /// ready to commit.
     async fn fresh_commitment(&self, app: &TestApp) -> String {
-        let body = commitment_body(&self.epci["id"], 2025, 1_000_000);
+        let body = commitment_body(&self.epci["id"], &self.funded, 2025, 1_000_000);
         id_of(&app.create(&format!("/v1/contracts/{}/funding-commitments", self.signed.id), &body).await)
     }
 
@@ -589,11 +597,12 @@ impl Territory {
     }
 }
 
-/// A commitment to `payee` of `amount_cents` for `year`, with its decision date.
-fn commitment_body(payee: &Value, year: i32, amount_cents: i64) -> Value {
+/// A commitment to `payee` for 10 places of the EAJE `equipment` of `amount_cents` for `year`,
+/// with its decision date.
+fn commitment_body(payee: &Value, equipment: &str, year: i32, amount_cents: i64) -> Value {
     json!({
-        "payee_id": payee, "programme": "bonus_territoire_eaje", "basis": "per_place", "origin": "ex_cej",
-        "years": [{"year": year, "amount_cents": amount_cents}], "decision_date": "2024-12-01",
+        "payee_id": payee, "equipment_id": equipment, "programme": "bonus_territoire_eaje", "basis": "per_place",
+        "origin": "ex_cej", "units": 10, "years": [{"year": year, "amount_cents": amount_cents}], "decision_date": "2024-12-01",
     })
 }
 
@@ -879,7 +888,7 @@ pub(crate) async fn prepare(app: &TestApp, world: &World, method: &str, template
         ("get", "/v1/contracts/{id}/funding-commitments") => Prepared::read(format!("{signed}/funding-commitments")),
         ("post", "/v1/contracts/{id}/funding-commitments") => Prepared::create(
             format!("{signed}/funding-commitments"),
-            commitment_body(&t.epci["id"], 2026, 500_000 + i64::try_from(n).unwrap()),
+            commitment_body(&t.epci["id"], &t.funded, 2026, 500_000 + i64::try_from(n).unwrap()),
         ),
         ("get", "/v1/funding-commitments/{id}") => Prepared::read(commitment),
         ("patch", "/v1/funding-commitments/{id}") => {
@@ -913,6 +922,18 @@ pub(crate) async fn prepare(app: &TestApp, world: &World, method: &str, template
         }
         ("get", "/v1/contracts/{id}/funding-summary") => Prepared::read(format!("{signed}/funding-summary")),
         ("get", "/v1/contracts/{id}/annex") => Prepared::read(format!("{signed}/annex")),
+
+        // One table, the same for both sides: rates belong to no territory.
+        ("get", "/v1/bonus-rates/{year}") => {
+            ensure_rate_table(app, 2025).await;
+            Prepared::read("/v1/bonus-rates/2025".into())
+        }
+        ("put", "/v1/bonus-rates/{year}") => {
+            ensure_rate_table(app, 2025).await;
+            let path = "/v1/bonus-rates/2025".to_owned();
+            let body = json!({"rates": [{"programme": "bonus_territoire_eaje", "band": 1 + n % 20, "per_place_cents": 360_000}]});
+            Prepared::guarded(app, path.clone(), &path, Some(body)).await
+        }
 
         _ => panic!(
             "{} {template} has an expectation in the matrix but no request builder in `prepare`",
@@ -1401,9 +1422,18 @@ async fn someone_elses_funding_ids_do_not_cross_into_my_commitments() {
 
     // B's EPCI as the payee of A's contract: as unknown as a random organisation.
     let a_commitments = format!("/v1/contracts/{}/funding-commitments", own.signed.id);
-    let theirs = app.post_json(&a_commitments, &agent, &commitment_body(&other.epci["id"], 2025, 100_000)).await;
-    assert_eq!(theirs.assert_problem(422, "VALIDATION_FAILED")["errors"][0]["code"], "PAYEE_NOT_A_PARTY");
-    let none = app.post_json(&a_commitments, &agent, &commitment_body(&json!(missing), 2025, 100_000)).await;
+    let theirs =
+        app.post_json(&a_commitments, &agent, &commitment_body(&other.epci["id"], &own.funded, 2025, 100_000)).await;
+    let codes: Vec<&str> = theirs.assert_problem(422, "VALIDATION_FAILED")["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["code"].as_str().unwrap())
+        .collect();
+    // A's crèche is not B's EPCI's to be paid for either.
+    assert_eq!(codes, vec!["EQUIPMENT_OF_ANOTHER_MANAGER", "PAYEE_NOT_A_PARTY"]);
+    let none =
+        app.post_json(&a_commitments, &agent, &commitment_body(&json!(missing), &own.funded, 2025, 100_000)).await;
     assert_eq!(comparable(&theirs), comparable(&none), "payee_id");
 }
 

@@ -149,3 +149,11 @@ pub async fn sign(app: &TestApp, contract: &ContractFixture) {
     let signed = app.transition(&contract.id, &admin_token(), &json!({"action": "sign"})).await;
     assert_eq!(signed.status, 200, "{}", signed.text);
 }
+
+/// An EAJE of `places` places in `commune` run by the organisation `manager_id`: the facility a
+/// `bonus_territoire_eaje` commitment to that organisation funds. Returns its id.
+pub async fn eaje(app: &TestApp, manager_id: &str, commune: &str, places: i64) -> String {
+    let body = json!({"type": "eaje", "name": format!("Multi-accueil de {places} places"), "manager_id": manager_id,
+                      "commune": commune, "capacity_places": places});
+    app.create("/v1/equipments", &body).await["id"].as_str().unwrap().to_owned()
+}

@@ -7,6 +7,7 @@
 mod access;
 mod annex;
 mod auth;
+mod bonus_rates;
 mod contract_indicators;
 mod contracts;
 mod database;

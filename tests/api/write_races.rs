@@ -4,7 +4,7 @@
 
 use serde_json::{Value, json};
 
-use crate::fixtures::{ContractFixture, FAUCIGNY, caf, draft_ctg, epci, sign};
+use crate::fixtures::{BONNEVILLE_INSEE, ContractFixture, FAUCIGNY, caf, draft_ctg, eaje, epci, sign};
 use crate::helpers::{TestApp, admin_token, spawn_app};
 
 const ROUNDS: usize = 15;
@@ -17,10 +17,11 @@ async fn contract_with_draft_commitment(app: &TestApp, caf: &Value, faucigny: &V
     let etag = app.etag(&path).await;
     let answer = app.patch_json(&path, &admin_token(), &etag, &json!({"roles": ["signatory", "pilot", "payee"]})).await;
     assert_eq!(answer.status, 200, "{}", answer.text);
+    let equipment = eaje(app, &contract.epci_organisation, BONNEVILLE_INSEE, 40).await;
     let commitment = app
         .create(
             &format!("/v1/contracts/{}/funding-commitments", contract.id),
-            &json!({"payee_id": contract.epci_organisation, "programme": "bonus_territoire_eaje", "basis": "lump_sum",
+            &json!({"payee_id": contract.epci_organisation, "equipment_id": equipment, "programme": "bonus_territoire_eaje", "basis": "lump_sum",
                     "origin": "new", "years": [{"year": 2025, "amount_cents": 1_000_000}], "decision_date": "2024-03-15"}),
         )
         .await;
