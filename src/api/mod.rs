@@ -3,6 +3,7 @@
 
 pub mod action_plan;
 pub mod amendments;
+pub mod cej_transfer;
 pub mod contract_csv;
 pub mod contract_indicators;
 pub mod contract_view;

@@ -82,6 +82,12 @@ pub fn find(conn: &mut DbConnection, id: Uuid) -> QueryResult<Option<Organisatio
     organisations::table.find(id.to_string()).select(OrganisationRow::as_select()).first(conn).optional()
 }
 
+/// The organisations of some ids; an unknown id is simply absent.
+pub fn find_many(conn: &mut DbConnection, ids: &[Uuid]) -> QueryResult<Vec<OrganisationRow>> {
+    let ids: Vec<String> = ids.iter().map(Uuid::to_string).collect();
+    organisations::table.filter(organisations::id.eq_any(ids)).select(OrganisationRow::as_select()).load(conn)
+}
+
 pub fn insert(conn: &mut DbConnection, row: &OrganisationRow) -> QueryResult<()> {
     diesel::insert_into(organisations::table).values(row.clone()).execute(conn).map(|_| ())
 }

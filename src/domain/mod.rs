@@ -1,6 +1,7 @@
 //! Rules and value types of the domain, free of HTTP and SQL.
 
 pub mod amendments;
+pub mod cej_transfer;
 pub mod codes;
 pub mod commitments;
 pub mod contract;

@@ -6,6 +6,7 @@
 
 mod access;
 mod auth;
+mod cej_transfer;
 mod contract_indicators;
 mod contracts;
 mod database;
