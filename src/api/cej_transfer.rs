@@ -163,7 +163,7 @@ fn signed_predecessors(conn: &mut DbConnection, ctg: &ScopedContract) -> ApiResu
 /// draft, one per facility and manager, for each year of the CTG after the CEJ's end), the
 /// years the CEJ commitments lose, and every condition that would refuse the signature. Only a
 /// CTG not yet signed has a preview: a signed one (the transfer is done) or a CEJ answers 409.
-#[utoipa::path(tag = "contracts", params(("id" = Uuid, Path)), responses((status = 200, body = CejTransferView), PreviewProblems), security(("bearer" = [])))]
+#[utoipa::path(tag = "contracts", params(("id" = Uuid, Path)), responses((status = 200, description = "What the signature would do, and what blocks it", body = CejTransferView), PreviewProblems), security(("bearer" = [])))]
 #[get("/contracts/{id}/cej-transfer")]
 pub async fn get_cej_transfer((caller, id, pool): Read<Uuid>) -> ApiResult<HttpResponse> {
     let contract_id = id.into_inner();
