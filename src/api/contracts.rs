@@ -10,6 +10,7 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 use validator::Validate;
 
+use super::cej_transfer;
 use super::contract_view::summarised_view;
 pub use super::contract_view::{ContractView, LinkedScheme, PerimeterView};
 pub(crate) use super::contract_view::{draft_view, view_one};
@@ -20,6 +21,7 @@ use crate::db::contracts::{
     self as repo, ContractFilter, ContractOrder, ContractRow, Perimeter, ScopedContract, SortKey,
 };
 use crate::db::{self, DbConnection, DbPool, funding, parties, territories};
+use crate::domain::cej_transfer::CejTransfer;
 use crate::domain::contract::{ContractKind, ContractStatus, Field, RecordedStatus};
 use crate::domain::draft::{self as rules, CommuneFacts, EpciFacts, PredecessorFacts};
 use crate::domain::lifecycle::{self, ContractFacts, PartyFacts, TransitionAction, TransitionRequest};
@@ -566,12 +568,18 @@ fn write_transition(change: &mut ContractChange<'_>, row: ContractRow, reason: O
     change.transitioned(&before, &after, reason)
 }
 
-/// Marks the signed CEJs among `predecessors` (locked by [`lock_predecessors`]) as superseded by
-/// the CTG of `change`, each with its own history entry.
-fn supersede(change: &mut ContractChange<'_>, predecessors: Vec<ScopedContract>) -> ApiResult<()> {
+/// Marks the CEJs of `transfers` (the signed predecessors, locked by [`lock_predecessors`]) as
+/// superseded by the CTG of `change`, each with its own history entry, once their commitments
+/// are closed for the years after their end.
+fn supersede(
+    change: &mut ContractChange<'_>,
+    predecessors: Vec<ScopedContract>,
+    transfers: &[CejTransfer],
+) -> ApiResult<()> {
     let reason = format!("replaced by {}", change.contract.row().reference);
-    for predecessor in predecessors.into_iter().filter(|cej| cej.row().status == RecordedStatus::Signed) {
+    for (predecessor, transfer) in predecessors.into_iter().zip(transfers) {
         let mut predecessor_change = change.on(predecessor);
+        cej_transfer::close_years(&mut predecessor_change, transfer, &reason)?;
         let current = predecessor_change.contract.row().clone();
         let status_reason = Some(reason.clone());
         let row = predecessor_change.next(ContractRow { status: RecordedStatus::Superseded, status_reason, ..current });
@@ -582,7 +590,13 @@ fn supersede(change: &mut ContractChange<'_>, predecessors: Vec<ScopedContract>)
 
 /// Move a contract through its lifecycle: `submit`, `request_changes`, `sign`, `terminate` or
 /// `cancel`. A refusal is 409 `INVALID_STATE_TRANSITION` listing every unmet condition.
-/// Signing a CTG marks the CEJs it replaces `superseded`.
+/// Signing a CTG carries the money of the signed CEJs it replaces, as
+/// `GET /v1/contracts/{id}/cej-transfer` previews it, in the same transaction: it creates the
+/// `ex_cej` bonus territoire commitments (draft, linked to the CEJ commitments they continue),
+/// closes the CEJ commitments for the years after the CEJ's end, and marks the CEJs
+/// `superseded`. Its blocking conditions (`CEJ_SIGNATORY_LEFT_OUT`, `CEJ_MANAGER_NOT_A_PARTY`,
+/// `CEJ_GAP_TOO_LONG`, `CEJ_PAID_AFTER_END`, `CEJ_COMMITMENT_WITHOUT_EQUIPMENT`) refuse the
+/// signature with the lifecycle's.
 #[utoipa::path(tag = "contracts", params(("id" = Uuid, Path), ("If-Match" = String, Header, description = "The ETag last read")), request_body = TransitionBody, responses((status = 200, body = ContractView, headers(("ETag" = String))), TransitionProblems), security(("bearer" = [])))]
 #[post("/contracts/{id}/transitions")]
 pub async fn transition_contract(
@@ -590,15 +604,43 @@ pub async fn transition_contract(
 ) -> ApiResult<HttpResponse> {
     let IdempotentJson { body, retry } = request;
     write::change_contract(&pool, caller, retry, id.into_inner(), Access::Manage, move |change| {
-        let current = change.contract.row().clone();
-        change.check(&if_match, current.version)?;
+        change.check(&if_match, change.contract.row().version)?;
         let facts = facts(change.conn, &change.contract)?;
         let request = TransitionRequest { reason: body.reason.clone(), effective_on: body.effective_on };
-        let target =
-            lifecycle::transition(&facts, body.action, &request).map_err(|unmet| ApiError::InvalidStateTransition {
+        let outcome = lifecycle::transition(&facts, body.action, &request);
+        // Signing a CTG carries the money of the CEJs it replaces: their locks first, then the
+        // plan the preview shows, whose blocking conditions join the lifecycle's in one refusal.
+        let signs_ctg = body.action == TransitionAction::Sign && facts.kind == ContractKind::Ctg;
+        let predecessors: Vec<ScopedContract> = if signs_ctg {
+            lock_predecessors(change)?.into_iter().filter(|cej| cej.row().status == RecordedStatus::Signed).collect()
+        } else {
+            Vec::new()
+        };
+        let plan =
+            if signs_ctg { Some(cej_transfer::plan_for(change.conn, &change.contract, &predecessors)?) } else { None };
+        let mut unmet: Vec<FieldError> = Vec::new();
+        let target = match outcome {
+            Ok(target) => Some(target),
+            Err(refused) => {
+                unmet.extend(refused.into_iter().map(|u| FieldError::condition(u.code, u.detail)));
+                None
+            }
+        };
+        if let Some(plan) = &plan {
+            unmet.extend(plan.blocking.iter().map(|u| FieldError::condition(u.code, u.detail.clone())));
+        }
+        let Some(target) = target.filter(|_| unmet.is_empty()) else {
+            return Err(ApiError::InvalidStateTransition {
                 detail: format!("{} is refused: {} condition(s) unmet", body.action, unmet.len()),
-                unmet: unmet.into_iter().map(|u| FieldError::condition(u.code, u.detail)).collect(),
-            })?;
+                unmet,
+            });
+        };
+        // The bonuses first: each moves the CTG's version, and the signature, recorded last,
+        // answers the version the CTG ends with.
+        if let Some(plan) = &plan {
+            cej_transfer::create_bonuses(change, plan)?;
+        }
+        let current = change.contract.row().clone();
         let mut row = change.next(ContractRow { status: target, ..current });
         match body.action {
             TransitionAction::Sign => {
@@ -612,10 +654,10 @@ pub async fn transition_contract(
             TransitionAction::Submit => row.status_reason = None,
             TransitionAction::RequestChanges | TransitionAction::Cancel => row.status_reason.clone_from(&body.reason),
         }
-        let supersedes = body.action == TransitionAction::Sign && facts.kind == ContractKind::Ctg;
-        let predecessors = if supersedes { lock_predecessors(change)? } else { Vec::new() };
         let answer = write_transition(change, row, body.reason.as_deref())?;
-        supersede(change, predecessors)?;
+        if let Some(plan) = plan {
+            supersede(change, predecessors, &plan.cejs)?;
+        }
         Ok(answer)
     })
     .await

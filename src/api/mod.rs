@@ -5,6 +5,7 @@ pub mod action_plan;
 pub mod amendments;
 pub mod annex;
 pub mod bonus_rates;
+pub mod cej_transfer;
 pub mod contract_csv;
 pub mod contract_indicators;
 pub mod contract_view;

@@ -42,6 +42,14 @@ problem_set! {
 }
 
 problem_set! {
+    /// A preview of what a change of state would do.
+    PreviewProblems {
+        "404" => "No such resource in the caller's scope (`NOT_FOUND`)",
+        "409" => "The resource is not in a state this preview applies to (`CONFLICT`)",
+    }
+}
+
+problem_set! {
     /// A creation from a JSON body.
     CreateProblems {
         "400" => "The body is malformed (`MALFORMED_REQUEST`) or has an unknown (`UNKNOWN_FIELD`) or read-only field (`READ_ONLY_FIELD`)",

@@ -82,7 +82,7 @@ pub fn find(conn: &mut DbConnection, id: Uuid) -> QueryResult<Option<EquipmentRo
     equipments::table.find(id.to_string()).select(EquipmentRow::as_select()).first(conn).optional()
 }
 
-/// The equipments of some ids, by id; an unknown id is left out.
+/// The equipments of some ids; an unknown id is left out.
 pub fn find_many(conn: &mut DbConnection, ids: &[Uuid]) -> QueryResult<Vec<EquipmentRow>> {
     let ids: Vec<String> = ids.iter().map(Uuid::to_string).collect();
     equipments::table.filter(equipments::id.eq_any(ids)).select(EquipmentRow::as_select()).load(conn)

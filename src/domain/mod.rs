@@ -2,6 +2,7 @@
 
 pub mod amendments;
 pub mod annex;
+pub mod cej_transfer;
 pub mod codes;
 pub mod commitments;
 pub mod contract;

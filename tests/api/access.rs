@@ -276,6 +276,8 @@ matrix! {
     ("get", "/v1/contracts/{id}") => contract_read(200),
     ("patch", "/v1/contracts/{id}") => contract_manage(200),
     ("post", "/v1/contracts/{id}/transitions") => contract_manage(200),
+    // What signing the (draft) CTG would carry over from its CEJs.
+    ("get", "/v1/contracts/{id}/cej-transfer") => contract_read(200),
 
     // Parties: a collectivity records its own délibération and signature.
     ("get", "/v1/contracts/{id}/parties") => contract_read(200),
@@ -883,6 +885,7 @@ pub(crate) async fn prepare(app: &TestApp, world: &World, method: &str, template
             Prepared::read(format!("{signed}/amendments/{}", t.amendment))
         }
         ("get", "/v1/contracts/{id}/history") => Prepared::read(format!("{contract}/history")),
+        ("get", "/v1/contracts/{id}/cej-transfer") => Prepared::read(format!("{contract}/cej-transfer")),
 
         // Funding hangs under the signed contract, where the EPCI is payee.
         ("get", "/v1/contracts/{id}/funding-commitments") => Prepared::read(format!("{signed}/funding-commitments")),

@@ -8,6 +8,7 @@ mod access;
 mod annex;
 mod auth;
 mod bonus_rates;
+mod cej_transfer;
 mod contract_indicators;
 mod contracts;
 mod database;
