@@ -68,8 +68,12 @@ impl CtgFacts {
         }
     }
 
-    fn is_party(&self, organisation_id: Uuid) -> bool {
-        self.parties.iter().any(|party| party.organisation_id == organisation_id)
+    /// Whether the organisation is a party with the payee role: the bonus a signature creates is
+    /// paid to it, and a commitment's payee must hold that role.
+    fn is_payee(&self, organisation_id: Uuid) -> bool {
+        self.parties
+            .iter()
+            .any(|party| party.organisation_id == organisation_id && party.roles.contains(&PartyRole::Payee))
     }
 
     fn is_signatory(&self, organisation_id: Uuid) -> bool {
@@ -316,11 +320,11 @@ fn plan_one(ctg: &CtgFacts, cej: &CejFacts, blocking: &mut Vec<Unmet>) -> CejTra
         .into_values()
         .filter_map(|commitments| {
             let transfer = facility_transfer(&commitments, reference_year, &bonus_years)?;
-            if transfer.carried_cents > 0 && !ctg.is_party(transfer.manager_id) {
+            if transfer.carried_cents > 0 && !ctg.is_payee(transfer.manager_id) {
                 blocking.push(unmet(
                     "CEJ_MANAGER_NOT_A_PARTY",
                     format!(
-                        "{} runs {} (CEJ {reference}) but is not a party of this CTG",
+                        "{} runs {} (CEJ {reference}) but is not a party of this CTG with the payee role",
                         transfer.manager_name, transfer.equipment_name
                     ),
                 ));

@@ -155,8 +155,12 @@ async fn ctg_replacing(app: &TestApp, w: &World, cejs: &[&str]) -> String {
     for party in [&ctg.caf_party, &ctg.epci_party] {
         let party_path = format!("{path}/parties/{party}");
         let etag = app.etag(&party_path).await;
-        let body =
+        let mut body =
             json!({"signed_on": "2024-02-01", "deliberation_date": "2024-01-20", "deliberation_ref": "DEL-2024-007"});
+        if party == &ctg.epci_party {
+            // The EPCI runs the ALSH: its bonus is paid to it.
+            body["roles"] = json!(["signatory", "pilot", "payee"]);
+        }
         assert_eq!(app.patch_json(&party_path, &admin_token(), &etag, &body).await.status, 200);
     }
     ctg.id
