@@ -25,7 +25,7 @@ use crate::domain::funding::{
     Basis, CommitmentStatus, CommitmentTerms, LineStatus, MoneyOrigin, NamedEquipment, Origin, Programme, ScheduleRule,
     check_terms, money_origin,
 };
-use crate::domain::schedule::{self, StoredLine};
+use crate::domain::schedule::{self, Entitlement, StoredLine};
 use crate::error::{ApiError, ApiResult, FieldError};
 use crate::http::body::{ApiJson, RequestBody, nullable};
 use crate::http::idempotency::{IdempotentJson, Retry};
@@ -281,19 +281,30 @@ pub(crate) fn find_commitment(conn: &mut DbConnection, caller: &Caller, id: Uuid
     Ok(repo::find(conn, &caller.scope(), id)?.ok_or(ApiError::NotFound)?.0)
 }
 
-/// Generates the schedule of the years in `only` again with `rule` (see [`schedule::replan`]).
+/// Generates the schedule of the years in `only` again with `rule` (see [`schedule::replan`]),
+/// for the committed `amounts` and the entitlements recorded for those years: advances from the
+/// forecast, and a year whose actual entitlement is known settled.
 pub(crate) fn regenerate(
     conn: &mut DbConnection,
     commitment: &CommitmentRow,
-    years: &BTreeMap<i64, i64>,
+    amounts: &BTreeMap<i64, i64>,
     only: &BTreeSet<i64>,
     rule: &ScheduleRule,
 ) -> ApiResult<()> {
+    let recorded = repo::year_figures_of(conn, commitment.id)?;
+    let years: BTreeMap<i64, Entitlement> = amounts
+        .iter()
+        .map(|(&year, &committed)| {
+            let figures = recorded.get(&year).copied().unwrap_or_default();
+            (year, Entitlement { committed, forecast: figures.forecast_cents, actual: figures.actual_cents })
+        })
+        .collect();
     let paid = repo::paid_totals(conn, &[commitment.id])?;
     let stored: Vec<StoredLine<Uuid>> = repo::lines(conn, commitment.id)?
         .into_iter()
         .map(|line| StoredLine {
             has_payments: paid.by_line.contains_key(&line.id),
+            paid_cents: paid.by_line.get(&line.id).copied().unwrap_or(0),
             id: line.id,
             year: line.year,
             kind: line.kind,
@@ -302,25 +313,43 @@ pub(crate) fn regenerate(
             status: line.status,
         })
         .collect();
-    let replan = schedule::replan(&stored, years, only, rule);
+    let replan = schedule::replan(&stored, &years, only, rule);
     let now = db::now();
+    let resize: Vec<(Uuid, i64, LineStatus)> = replan
+        .resize
+        .iter()
+        .map(|&(id, amount)| {
+            let paid_cents = paid.by_line.get(&id).copied().unwrap_or(0);
+            (id, amount, schedule::status_after_payment(amount, paid_cents))
+        })
+        .collect();
     let add: Vec<LineRow> = replan
         .add
         .into_iter()
-        .map(|(year, line)| LineRow {
+        .map(|new| LineRow {
             id: Uuid::new_v4(),
             commitment_id: commitment.id,
-            year,
-            kind: line.kind,
-            due_on: line.due_on,
-            amount_cents: line.amount_cents,
+            year: new.year,
+            kind: new.line.kind,
+            due_on: new.line.due_on,
+            amount_cents: new.line.amount_cents,
             status: LineStatus::Planned,
             created_at: now,
             updated_at: now,
-            reason: None,
+            reason: new.reason,
         })
         .collect();
+    repo::cancel_lines(conn, &replan.cancel, now)?;
+    repo::resize_lines(conn, &resize, now)?;
     Ok(repo::replace_lines(conn, &replan.remove, add)?)
+}
+
+/// The entitlements recorded for each year of a commitment, by year.
+pub(crate) fn entitlements_of(conn: &mut DbConnection, commitment_id: Uuid) -> ApiResult<BTreeMap<i64, Entitlement>> {
+    Ok(repo::year_figures_of(conn, commitment_id)?
+        .into_iter()
+        .map(|(year, figures)| (year, figures.entitlement()))
+        .collect())
 }
 
 /// After a correction of the yearly amounts: no year may fall below what was paid for it, and the
@@ -334,6 +363,7 @@ fn reschedule_after_correction(
     let paid = repo::paid_totals(conn, &[commitment.id])?;
     let paid_by_year: BTreeMap<i64, i64> = paid.by_year.iter().map(|((_, year), &amount)| (*year, amount)).collect();
     schedule::check_not_below_paid(&paid_by_year, new).map_err(ApiError::validation)?;
+    schedule::check_not_below_entitlement(&entitlements_of(conn, commitment.id)?, new).map_err(ApiError::validation)?;
     if !repo::lines(conn, commitment.id)?.is_empty() {
         regenerate(conn, commitment, new, &schedule::changed_years(old, new), &stored_rule(commitment)?)?;
     }
