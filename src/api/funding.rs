@@ -352,8 +352,9 @@ pub(crate) fn entitlements_of(conn: &mut DbConnection, commitment_id: Uuid) -> A
         .collect())
 }
 
-/// After a correction of the yearly amounts: no year may fall below what was paid for it, and the
-/// schedule of the changed years is generated again, if there is a schedule.
+/// After a correction of the yearly amounts: no year may fall below what was paid for it nor
+/// below its recorded entitlements, and the schedule of the changed years is generated again, if
+/// there is a schedule.
 fn reschedule_after_correction(
     conn: &mut DbConnection,
     commitment: &CommitmentRow,
@@ -362,8 +363,11 @@ fn reschedule_after_correction(
 ) -> ApiResult<()> {
     let paid = repo::paid_totals(conn, &[commitment.id])?;
     let paid_by_year: BTreeMap<i64, i64> = paid.by_year.iter().map(|((_, year), &amount)| (*year, amount)).collect();
-    schedule::check_not_below_paid(&paid_by_year, new).map_err(ApiError::validation)?;
-    schedule::check_not_below_entitlement(&entitlements_of(conn, commitment.id)?, new).map_err(ApiError::validation)?;
+    let mut errors = schedule::check_not_below_paid(&paid_by_year, new).err().unwrap_or_default();
+    errors.extend(schedule::check_not_below_entitlement(&entitlements_of(conn, commitment.id)?, new).err().unwrap_or_default());
+    if !errors.is_empty() {
+        return Err(ApiError::validation(errors));
+    }
     if !repo::lines(conn, commitment.id)?.is_empty() {
         regenerate(conn, commitment, new, &schedule::changed_years(old, new), &stored_rule(commitment)?)?;
     }

@@ -12,6 +12,7 @@ mod database;
 mod department_summary;
 mod directory;
 mod events;
+mod evidence;
 mod examples;
 mod fixtures;
 mod funding;
