@@ -5,8 +5,9 @@ use utoipa_actix_web::scope;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::api::{
-    action_plan, amendments, contract_indicators, contracts, department_summary, docs, enums, equipments, events,
-    entitlements, evidence, funding, funding_summary, health, history, indicators, observations, organisations, parties, schedule, territories,
+    action_plan, amendments, contract_indicators, contracts, department_summary, docs, entitlements, enums, equipments,
+    events, evidence, funding, funding_summary, health, history, indicators, observations, organisations, parties,
+    schedule, territories,
 };
 
 pub fn configure(cfg: &mut ServiceConfig<'_>) {

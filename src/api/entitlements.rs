@@ -91,7 +91,8 @@ pub async fn update_entitlement(
             require_evidence(change.conn, &current, year, Stage::Received, "the actual entitlement")?;
         }
         repo::set_entitlement(change.conn, current.id, year, after.forecast_cents, after.actual_cents)?;
-        let schedules_change = after.forecast_cents != figures.forecast_cents || after.actual_cents != figures.actual_cents;
+        let schedules_change =
+            after.forecast_cents != figures.forecast_cents || after.actual_cents != figures.actual_cents;
         if schedules_change && !repo::lines(change.conn, current.id)?.is_empty() {
             let amounts = parts.amounts();
             regenerate(change.conn, &current, &amounts, &BTreeSet::from([year]), &stored_rule(&current)?)?;

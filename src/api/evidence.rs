@@ -12,10 +12,12 @@ use uuid::Uuid;
 use validator::Validate;
 
 use super::funding::find_commitment;
-use super::problems::{ChildListProblems, ListProblems, CreateChildProblems, DeleteProblems, ReadProblems, UpdateProblems};
+use super::problems::{
+    ChildListProblems, CreateChildProblems, DeleteProblems, ListProblems, ReadProblems, UpdateProblems,
+};
 use crate::auth::{Caller, Role};
-pub use crate::db::evidence::EvidenceRow as EvidenceView;
 use crate::db::evidence as repo;
+pub use crate::db::evidence::EvidenceRow as EvidenceView;
 use crate::db::funding::CommitmentRow;
 use crate::db::{self, DbConnection, equipments, organisations};
 use crate::domain::evidence::{self as rules, Stage, Writer};
@@ -34,8 +36,7 @@ write::resource!(
     version: view.version,
 );
 
-const EVIDENCE_READ_ONLY: &[&str] =
-    &["id", "version", "created_at", "updated_at", "commitment_id", "validated_by"];
+const EVIDENCE_READ_ONLY: &[&str] = &["id", "version", "created_at", "updated_at", "commitment_id", "validated_by"];
 
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -138,7 +139,9 @@ pub async fn get_evidence((caller, ids, pool): Read<(Uuid, Uuid)>) -> ApiResult<
 /// `validated_on`, which only the CAF sets.
 #[utoipa::path(tag = "funding", params(("id" = Uuid, Path)), request_body = CreateEvidence, responses((status = 201, body = EvidenceView, headers(("ETag" = String), ("Location" = String))), CreateChildProblems), security(("bearer" = [])))]
 #[post("/funding-commitments/{id}/evidence")]
-pub async fn create_evidence((caller, id, request, pool): CreateUnder<Uuid, CreateEvidence>) -> ApiResult<HttpResponse> {
+pub async fn create_evidence(
+    (caller, id, request, pool): CreateUnder<Uuid, CreateEvidence>,
+) -> ApiResult<HttpResponse> {
     let IdempotentJson { body, retry } = request;
     write::change_commitment(&pool, caller, retry, id.into_inner(), Access::Reach, move |change, commitment| {
         require_writer(change, &commitment, body.validated_on.is_some(), false)?;

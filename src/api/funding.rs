@@ -364,7 +364,9 @@ fn reschedule_after_correction(
     let paid = repo::paid_totals(conn, &[commitment.id])?;
     let paid_by_year: BTreeMap<i64, i64> = paid.by_year.iter().map(|((_, year), &amount)| (*year, amount)).collect();
     let mut errors = schedule::check_not_below_paid(&paid_by_year, new).err().unwrap_or_default();
-    errors.extend(schedule::check_not_below_entitlement(&entitlements_of(conn, commitment.id)?, new).err().unwrap_or_default());
+    errors.extend(
+        schedule::check_not_below_entitlement(&entitlements_of(conn, commitment.id)?, new).err().unwrap_or_default(),
+    );
     if !errors.is_empty() {
         return Err(ApiError::validation(errors));
     }

@@ -130,15 +130,18 @@ struct EvidenceStage {
     validated_on: Option<NaiveDate>,
 }
 
+/// The kind of each piece received for a (commitment, year), with whether it is validated.
+pub type YearKinds = HashMap<(Uuid, i64), Vec<(EvidenceKind, bool)>>;
+
 /// The kinds of evidence received for each (commitment, year), each with whether a piece of it
 /// is validated.
-pub fn kinds(conn: &mut DbConnection, commitment_ids: &[Uuid]) -> QueryResult<HashMap<(Uuid, i64), Vec<(EvidenceKind, bool)>>> {
+pub fn kinds(conn: &mut DbConnection, commitment_ids: &[Uuid]) -> QueryResult<YearKinds> {
     let ids: Vec<String> = commitment_ids.iter().map(Uuid::to_string).collect();
     let rows: Vec<EvidenceStage> = funding_evidence::table
         .filter(funding_evidence::commitment_id.eq_any(ids))
         .select(EvidenceStage::as_select())
         .load(conn)?;
-    let mut out: HashMap<(Uuid, i64), Vec<(EvidenceKind, bool)>> = HashMap::new();
+    let mut out: YearKinds = HashMap::new();
     for row in rows {
         out.entry((row.commitment_id, row.year)).or_default().push((row.kind, row.validated_on.is_some()));
     }

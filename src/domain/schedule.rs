@@ -145,22 +145,21 @@ fn settle<Id: Clone>(replan: &mut Replan<Id>, year: i64, live: &[&StoredLine<Id>
     let unpaid: Vec<&StoredLine<Id>> = live.iter().copied().filter(|line| !line.has_payments).collect();
     // The unpaid balance keeps its id and takes the new amount; an unpaid adjustment is kept only
     // when it already says exactly this, since its reason quotes the amounts.
-    let carrier = unpaid.iter().position(|line| {
-        rest != 0 && line.kind == kind && (kind == LineKind::Balance || line.amount_cents == rest)
-    });
+    let carrier = unpaid
+        .iter()
+        .position(|line| rest != 0 && line.kind == kind && (kind == LineKind::Balance || line.amount_cents == rest));
     for (index, line) in unpaid.iter().enumerate() {
         if carrier != Some(index) {
             replan.cancel.push(line.id.clone());
         }
     }
-    match carrier.map(|index| unpaid[index]) {
-        Some(line) if line.amount_cents != rest => replan.resize.push((line.id.clone(), rest)),
-        Some(_) => {}
-        None if rest != 0 => {
-            let reason = settlement_reason(kind, actual, paid);
-            replan.add.push(NewLine { year, line: PlannedLine { kind, due_on, amount_cents: rest }, reason });
+    if let Some(owed) = carrier.map(|index| unpaid[index]) {
+        if owed.amount_cents != rest {
+            replan.resize.push((owed.id.clone(), rest));
         }
-        None => {}
+    } else if rest != 0 {
+        let reason = settlement_reason(kind, actual, paid);
+        replan.add.push(NewLine { year, line: PlannedLine { kind, due_on, amount_cents: rest }, reason });
     }
 }
 
@@ -391,7 +390,8 @@ mod tests {
     fn advances_are_computed_from_the_forecast_and_the_year_adds_up_to_it() {
         // Committed 10,000.00 €, forecast 9,000.01 €: 70% of the forecast (6,300.00 €, rounded
         // down) in two advances, the balance the rest.
-        let years = BTreeMap::from([(2025, Entitlement { committed: 1_000_000, forecast: Some(900_001), actual: None })]);
+        let years =
+            BTreeMap::from([(2025, Entitlement { committed: 1_000_000, forecast: Some(900_001), actual: None })]);
         let replan = super::replan::<&str>(&[], &years, &BTreeSet::from([2025]), &ScheduleRule::default());
         assert_eq!(
             amounts(&replan.add),
@@ -399,7 +399,8 @@ mod tests {
         );
         // A new forecast keeps the paid first advance and replans the rest from it.
         let lines = default_year([350_000, 0, 0]);
-        let years = BTreeMap::from([(2025, Entitlement { committed: 1_000_000, forecast: Some(800_000), actual: None })]);
+        let years =
+            BTreeMap::from([(2025, Entitlement { committed: 1_000_000, forecast: Some(800_000), actual: None })]);
         let replan = super::replan(&lines, &years, &BTreeSet::from([2025]), &ScheduleRule::default());
         assert_eq!(replan.remove, ["a2", "b"]);
         assert_eq!(amounts(&replan.add), [(LineKind::Advance, 280_000), (LineKind::Balance, 170_000)]);
@@ -447,7 +448,10 @@ mod tests {
         assert!(replan.resize.is_empty());
         assert_eq!(replan.add.len(), 1);
         let recovery = &replan.add[0];
-        assert_eq!((recovery.year, recovery.line.kind, recovery.line.amount_cents), (2025, LineKind::Adjustment, -110_000));
+        assert_eq!(
+            (recovery.year, recovery.line.kind, recovery.line.amount_cents),
+            (2025, LineKind::Adjustment, -110_000)
+        );
         assert_eq!(recovery.line.due_on, date("2026-05-31"));
         assert_eq!(
             recovery.reason.as_deref(),
@@ -479,10 +483,12 @@ mod tests {
             paid_cents: 0,
             ..lines[2].clone()
         });
-        let replan = super::replan(&with_recovery, &settled(900_000), &BTreeSet::from([2025]), &ScheduleRule::default());
+        let replan =
+            super::replan(&with_recovery, &settled(900_000), &BTreeSet::from([2025]), &ScheduleRule::default());
         assert_eq!(replan, Replan { remove: vec![], cancel: vec![], resize: vec![], add: vec![] });
         // An actual equal to what was paid cancels what is unpaid and adds nothing.
-        let replan = super::replan(&with_recovery, &settled(950_000), &BTreeSet::from([2025]), &ScheduleRule::default());
+        let replan =
+            super::replan(&with_recovery, &settled(950_000), &BTreeSet::from([2025]), &ScheduleRule::default());
         assert_eq!(replan, Replan { remove: vec![], cancel: vec!["r"], resize: vec![], add: vec![] });
     }
 
@@ -495,11 +501,19 @@ mod tests {
         let found: Vec<(&str, &str)> =
             errors.iter().map(|e| (e.pointer.as_deref().unwrap_or_default(), e.code.as_str())).collect();
         assert_eq!(found, [("/actual_cents", "ABOVE_COMMITTED")]);
-        assert_eq!(errors[0].detail, "10,000.01 € is above the 10,000.00 € committed for the year: correct the commitment first");
+        assert_eq!(
+            errors[0].detail,
+            "10,000.01 € is above the 10,000.00 € committed for the year: correct the commitment first"
+        );
         assert_eq!(check_entitlement(&Entitlement::committed(5)), Ok(()));
-        let recorded = BTreeMap::from([(2025, year), (2026, Entitlement { forecast: Some(10), ..Entitlement::committed(10) })]);
-        let errors = check_not_below_entitlement(&recorded, &BTreeMap::from([(2025, 1_000_001), (2026, 9)])).unwrap_err();
-        assert_eq!(errors.iter().map(|e| e.detail.as_str()).collect::<Vec<_>>(), ["2026: an entitlement of 10 cents is recorded, more than 9"]);
+        let recorded =
+            BTreeMap::from([(2025, year), (2026, Entitlement { forecast: Some(10), ..Entitlement::committed(10) })]);
+        let errors =
+            check_not_below_entitlement(&recorded, &BTreeMap::from([(2025, 1_000_001), (2026, 9)])).unwrap_err();
+        assert_eq!(
+            errors.iter().map(|e| e.detail.as_str()).collect::<Vec<_>>(),
+            ["2026: an entitlement of 10 cents is recorded, more than 9"]
+        );
         assert_eq!(check_not_below_entitlement(&recorded, &BTreeMap::new()), Ok(()), "years dropped");
     }
 

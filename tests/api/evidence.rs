@@ -36,12 +36,15 @@ async fn draft_bonus(app: &TestApp, contract: &ContractFixture, equipment: &str,
 }
 
 async fn commit(app: &TestApp, commitment: &str) {
-    let answer = app.post_guarded(&format!("{commitment}/transitions"), commitment, &admin_token(), &json!({"action": "commit"})).await;
+    let answer = app
+        .post_guarded(&format!("{commitment}/transitions"), commitment, &admin_token(), &json!({"action": "commit"}))
+        .await;
     assert_eq!(answer.status, 200, "{}", answer.text);
 }
 
 async fn generate(app: &TestApp, commitment: &str) {
-    let answer = app.post_guarded(&format!("{commitment}/schedule/generate"), commitment, &admin_token(), &json!({})).await;
+    let answer =
+        app.post_guarded(&format!("{commitment}/schedule/generate"), commitment, &admin_token(), &json!({})).await;
     assert_eq!(answer.status, 200, "{}", answer.text);
 }
 
@@ -153,7 +156,10 @@ async fn a_year_runs_from_forecast_to_balance_to_the_cent() {
     assert_eq!(above.body["errors"][0]["code"], "ABOVE_COMMITTED");
     let forecast = entitle(&app, &commitment, &admin_token(), &json!({"forecast_cents": 900_000})).await;
     assert_eq!(forecast.status, 200, "{}", forecast.text);
-    assert_eq!(forecast.body["years"], json!([{"year": 2025, "amount_cents": 1_000_000, "forecast_cents": 900_000, "actual_cents": null}]));
+    assert_eq!(
+        forecast.body["years"],
+        json!([{"year": 2025, "amount_cents": 1_000_000, "forecast_cents": 900_000, "actual_cents": null}])
+    );
     assert_eq!(forecast.header("etag"), Some(format!("\"{}\"", forecast.body["version"]).as_str()));
     // An actual entitlement waits for the commitment.
     let early = entitle(&app, &commitment, &admin_token(), &json!({"actual_cents": 100})).await;
@@ -244,12 +250,8 @@ async fn a_year_runs_from_forecast_to_balance_to_the_cent() {
     );
     // The history says who did what to the evidence.
     let history = app.get(&format!("/v1/contracts/{}/history", contract.id), &admin_token()).await;
-    let evidence_entries = history.body["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|entry| entry["resource"] == "evidence")
-        .count();
+    let evidence_entries =
+        history.body["items"].as_array().unwrap().iter().filter(|entry| entry["resource"] == "evidence").count();
     assert_eq!(evidence_entries, 6, "3 recorded, 3 validated");
 }
 
@@ -274,7 +276,8 @@ async fn an_actual_below_the_advances_paid_becomes_a_recovery() {
     let actual = entitle(&app, &commitment, &admin_token(), &json!({"actual_cents": 800_000})).await;
     assert_eq!(actual.status, 200, "{}", actual.text);
     let settled = schedule(&app, &commitment).await;
-    let recovery = settled["lines"].as_array().unwrap().iter().find(|line| line["kind"] == "adjustment").unwrap().clone();
+    let recovery =
+        settled["lines"].as_array().unwrap().iter().find(|line| line["kind"] == "adjustment").unwrap().clone();
     assert_eq!(recovery["amount_cents"], -110_000);
     assert_eq!(recovery["reason"], "recovery: actual entitlement of 8,000.00 € below the 9,100.00 € already paid");
     let statuses: Vec<(String, String)> = settled["lines"]
@@ -302,9 +305,15 @@ async fn an_actual_below_the_advances_paid_becomes_a_recovery() {
     assert_eq!(schedule(&app, &commitment).await["lines"], done["lines"]);
     let etag = app.etag(&commitment).await;
     let lower = app
-        .patch_json(&commitment, &admin_token(), &etag, &json!({"years": [{"year": 2025, "amount_cents": 799_999}], "reason": "erreur"}))
+        .patch_json(
+            &commitment,
+            &admin_token(),
+            &etag,
+            &json!({"years": [{"year": 2025, "amount_cents": 799_999}], "reason": "erreur"}),
+        )
         .await;
-    let codes: Vec<String> = errors(lower.assert_problem(422, "VALIDATION_FAILED")).into_iter().map(|(code, _)| code).collect();
+    let codes: Vec<String> =
+        errors(lower.assert_problem(422, "VALIDATION_FAILED")).into_iter().map(|(code, _)| code).collect();
     assert_eq!(codes, ["BELOW_PAID", "BELOW_ENTITLEMENT"]);
 }
 
@@ -318,15 +327,19 @@ async fn the_collectivity_managing_the_facility_records_evidence_and_only_the_ca
     let evidence = format!("{commitment}/evidence");
 
     // The manager records; it may not validate, not even at creation.
-    let mut body = json!({"year": 2025, "kind": "activity_report", "received_on": "2026-03-15", "validated_on": "2026-03-20"});
+    let mut body =
+        json!({"year": 2025, "kind": "activity_report", "received_on": "2026-03-15", "validated_on": "2026-03-20"});
     app.post_json(&evidence, &manager, &body).await.assert_problem(403, "FORBIDDEN");
     body.as_object_mut().unwrap().remove("validated_on");
     let created = app.post_json(&evidence, &manager, &body).await;
     assert_eq!(created.status, 201, "{}", created.text);
     let piece = created.header("location").unwrap().to_owned();
     let etag = created.header("etag").unwrap().to_owned();
-    app.patch_json(&piece, &manager, &etag, &json!({"validated_on": "2026-03-20"})).await.assert_problem(403, "FORBIDDEN");
-    let corrected = app.patch_json(&piece, &manager, &etag, &json!({"received_on": "2026-03-14", "note": "Version signée"})).await;
+    app.patch_json(&piece, &manager, &etag, &json!({"validated_on": "2026-03-20"}))
+        .await
+        .assert_problem(403, "FORBIDDEN");
+    let corrected =
+        app.patch_json(&piece, &manager, &etag, &json!({"received_on": "2026-03-14", "note": "Version signée"})).await;
     assert_eq!(corrected.status, 200, "{}", corrected.text);
     assert_eq!(corrected.body["received_on"], "2026-03-14");
 
@@ -354,7 +367,10 @@ async fn the_collectivity_managing_the_facility_records_evidence_and_only_the_ca
     app.delete_with(&piece, &admin_token(), &etag).await.assert_problem(409, "CONFLICT");
     let withdrawn = app.patch_json(&piece, &admin_token(), &etag, &json!({"validated_on": null})).await;
     assert_eq!(withdrawn.status, 200, "{}", withdrawn.text);
-    assert_eq!((withdrawn.body["validated_on"].clone(), withdrawn.body["validated_by"].clone()), (Value::Null, Value::Null));
+    assert_eq!(
+        (withdrawn.body["validated_on"].clone(), withdrawn.body["validated_by"].clone()),
+        (Value::Null, Value::Null)
+    );
     let etag = withdrawn.header("etag").unwrap().to_owned();
     assert_eq!(app.delete_with(&piece, &manager, &etag).await.status, 204);
     app.get(&piece, &admin_token()).await.assert_problem(404, "NOT_FOUND");
@@ -389,18 +405,27 @@ async fn entitlements_and_evidence_say_what_is_wrong_and_write_nothing() {
     let no_precondition =
         app.send(app.client.patch(app.url(&year)).bearer_auth(admin_token()).json(&json!({"forecast_cents": 1}))).await;
     no_precondition.assert_problem(428, "PRECONDITION_REQUIRED");
-    app.patch_json(&year, &admin_token(), "\"999\"", &json!({"forecast_cents": 1})).await.assert_problem(412, "PRECONDITION_FAILED");
+    app.patch_json(&year, &admin_token(), "\"999\"", &json!({"forecast_cents": 1}))
+        .await
+        .assert_problem(412, "PRECONDITION_FAILED");
     app.patch_json(&year, &admin_token(), &etag, &json!({})).await.assert_problem(422, "VALIDATION_FAILED");
-    app.patch_json(&year, &admin_token(), &etag, &json!({"forecast_cents": -1})).await.assert_problem(422, "VALIDATION_FAILED");
+    app.patch_json(&year, &admin_token(), &etag, &json!({"forecast_cents": -1}))
+        .await
+        .assert_problem(422, "VALIDATION_FAILED");
     app.patch_json(&year, &admin_token(), &etag, &json!({"year": 2026})).await.assert_problem(400, "READ_ONLY_FIELD");
-    let both = app.patch_json(&year, &admin_token(), &etag, &json!({"forecast_cents": 1_000_001, "actual_cents": null})).await;
+    let both =
+        app.patch_json(&year, &admin_token(), &etag, &json!({"forecast_cents": 1_000_001, "actual_cents": null})).await;
     assert_eq!(both.assert_problem(422, "VALIDATION_FAILED")["errors"][0]["code"], "ABOVE_COMMITTED");
     assert_eq!(app.etag(&commitment).await, etag, "nothing written");
 
     // Evidence: one of the commitment's years, valid dates, a short note, no server-owned field.
     let evidence = format!("{commitment}/evidence");
     let answer = app
-        .post_json(&evidence, &admin_token(), &json!({"year": 2026, "kind": "other", "received_on": "2026-03-01", "validated_on": "2026-02-01"}))
+        .post_json(
+            &evidence,
+            &admin_token(),
+            &json!({"year": 2026, "kind": "other", "received_on": "2026-03-01", "validated_on": "2026-02-01"}),
+        )
         .await;
     let codes: Vec<(String, String)> = answer.assert_problem(422, "VALIDATION_FAILED")["errors"]
         .as_array()
@@ -412,12 +437,20 @@ async fn entitlements_and_evidence_say_what_is_wrong_and_write_nothing() {
         codes,
         [("/validated_on".into(), "VALIDATED_BEFORE_RECEIVED".into()), ("/year".into(), "YEAR_NOT_COMMITTED".into())]
     );
-    app.post_json(&evidence, &admin_token(), &json!({"year": 2025, "kind": "other", "received_on": "2026-03-01", "validated_by": "me"}))
-        .await
-        .assert_problem(400, "READ_ONLY_FIELD");
-    app.post_json(&evidence, &admin_token(), &json!({"year": 2025, "kind": "other", "received_on": "2026-03-01", "note": "x".repeat(2001)}))
-        .await
-        .assert_problem(422, "VALIDATION_FAILED");
+    app.post_json(
+        &evidence,
+        &admin_token(),
+        &json!({"year": 2025, "kind": "other", "received_on": "2026-03-01", "validated_by": "me"}),
+    )
+    .await
+    .assert_problem(400, "READ_ONLY_FIELD");
+    app.post_json(
+        &evidence,
+        &admin_token(),
+        &json!({"year": 2025, "kind": "other", "received_on": "2026-03-01", "note": "x".repeat(2001)}),
+    )
+    .await
+    .assert_problem(422, "VALIDATION_FAILED");
     app.post_json(&evidence, &admin_token(), &json!({"year": 2025, "kind": "receipt", "received_on": "2026-03-01"}))
         .await
         .assert_problem(400, "MALFORMED_REQUEST");
@@ -432,9 +465,13 @@ async fn entitlements_and_evidence_say_what_is_wrong_and_write_nothing() {
     assert_eq!(below.assert_problem(422, "VALIDATION_FAILED")["errors"][0]["code"], "BELOW_PAID");
 
     // A closed commitment takes no more entitlement nor evidence.
-    let closed = app.post_guarded(&format!("{commitment}/transitions"), &commitment, &admin_token(), &json!({"action": "close"})).await;
+    let closed = app
+        .post_guarded(&format!("{commitment}/transitions"), &commitment, &admin_token(), &json!({"action": "close"}))
+        .await;
     assert_eq!(closed.status, 200, "{}", closed.text);
-    entitle(&app, &commitment, &admin_token(), &json!({"forecast_cents": 500_000})).await.assert_problem(409, "CONFLICT");
+    entitle(&app, &commitment, &admin_token(), &json!({"forecast_cents": 500_000}))
+        .await
+        .assert_problem(409, "CONFLICT");
     app.post_json(&evidence, &admin_token(), &json!({"year": 2025, "kind": "other", "received_on": "2026-03-01"}))
         .await
         .assert_problem(409, "CONFLICT");
@@ -459,7 +496,12 @@ async fn the_kinds_a_programme_requires_are_data_kept_by_admins() {
     let duplicate = put(admin_token(), json!({"kinds": ["other", "other"]})).await;
     assert_eq!(duplicate.assert_problem(422, "VALIDATION_FAILED")["errors"][0]["pointer"], "/kinds/1");
     let unknown = app
-        .send(app.client.put(app.url("/v1/evidence-requirements/nothing")).bearer_auth(admin_token()).json(&json!({"kinds": []})))
+        .send(
+            app.client
+                .put(app.url("/v1/evidence-requirements/nothing"))
+                .bearer_auth(admin_token())
+                .json(&json!({"kinds": []})),
+        )
         .await;
     unknown.assert_problem(404, "NOT_FOUND");
     let replaced = put(admin_token(), json!({"kinds": ["attendance_data", "activity_report"]})).await;
@@ -483,7 +525,10 @@ async fn the_kinds_a_programme_requires_are_data_kept_by_admins() {
     assert_eq!(actual.status, 200, "{}", actual.text);
     // Nothing paid yet: the advances are cancelled and the balance is the whole actual.
     let settled = schedule(&app, &commitment).await;
-    assert_eq!(lines(&settled).into_iter().map(|(kind, amount, ..)| (kind, amount)).collect::<Vec<_>>(), [("balance".into(), 400_000)]);
+    assert_eq!(
+        lines(&settled).into_iter().map(|(kind, amount, ..)| (kind, amount)).collect::<Vec<_>>(),
+        [("balance".into(), 400_000)]
+    );
     let balance = line_id(&settled, "balance", None);
     assert_eq!(pay(&app, &commitment, &balance, 400_000, None).await.status, 201);
 }
