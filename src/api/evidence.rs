@@ -13,7 +13,7 @@ use validator::Validate;
 
 use super::funding::find_commitment;
 use super::problems::{
-    ChildListProblems, CreateChildProblems, DeleteProblems, ListProblems, ReadProblems, UpdateProblems,
+    ChildListProblems, CreateChildProblems, DeleteProblems, ListProblems, ReadProblems, ReplaceProblems, UpdateProblems,
 };
 use crate::auth::{Caller, Role};
 use crate::db::evidence as repo;
@@ -276,7 +276,7 @@ impl RequestBody for EvidenceRequirementsBody {
 
 /// Replace the kinds of evidence a programme requires (admins). It applies from then on: an
 /// actual entitlement already recorded or a balance already paid stays.
-#[utoipa::path(tag = "funding", params(("programme" = Programme, Path)), request_body = EvidenceRequirementsBody, responses((status = 200, body = EvidenceRequirementView), CreateChildProblems), security(("bearer" = [])))]
+#[utoipa::path(tag = "funding", params(("programme" = Programme, Path)), request_body = EvidenceRequirementsBody, responses((status = 200, body = EvidenceRequirementView), ReplaceProblems), security(("bearer" = [])))]
 #[put("/evidence-requirements/{programme}")]
 pub async fn put_evidence_requirements(
     (caller, programme, request, pool): CreateUnder<String, EvidenceRequirementsBody>,

@@ -298,10 +298,12 @@ async fn an_actual_below_the_advances_paid_becomes_a_recovery() {
     assert_eq!(done["years"][0]["paid_cents"], 800_000);
     assert!(lines(&done).iter().all(|(.., status)| status == "paid"), "{done}");
 
-    // Settling again with the same figures changes nothing; the commitment cannot then fall
-    // below its actual entitlement.
+    // Settling again with the same figures, or generating the schedule again, changes nothing;
+    // the commitment cannot then fall below its actual entitlement.
     let again = entitle(&app, &commitment, &admin_token(), &json!({"actual_cents": 800_000})).await;
     assert_eq!(again.status, 200, "{}", again.text);
+    assert_eq!(schedule(&app, &commitment).await["lines"], done["lines"]);
+    generate(&app, &commitment).await;
     assert_eq!(schedule(&app, &commitment).await["lines"], done["lines"]);
     let etag = app.etag(&commitment).await;
     let lower = app
