@@ -18,12 +18,13 @@ use crate::auth::Caller;
 use crate::db::contracts::ScopedContract;
 use crate::db::funding::{self as repo, CommitmentRow, LineRow, StoredRule, YearFigures};
 use crate::db::stored::rfc3339_json;
-use crate::db::{self, DbConnection, equipments, parties};
+use crate::db::{self, DbConnection, equipments, evidence, parties};
 use crate::domain::commitments::{self, CommitmentAction, CommitmentFacts, EditRefusal};
 use crate::domain::contract::PartyRole;
+use crate::domain::evidence as evidence_rules;
 use crate::domain::funding::{
-    Basis, CommitmentStatus, CommitmentTerms, LineStatus, MoneyOrigin, NamedEquipment, Origin, Programme, ScheduleRule,
-    check_terms, money_origin,
+    Basis, CommitmentStatus, CommitmentTerms, EvidenceKind, LineStatus, MoneyOrigin, NamedEquipment, Origin, Programme,
+    ScheduleRule, check_terms, money_origin,
 };
 use crate::domain::schedule::{self, Entitlement, StoredLine};
 use crate::error::{ApiError, ApiResult, FieldError};
@@ -47,7 +48,7 @@ pub struct YearAmount {
 /// One year of a commitment: the amount committed, the forecast entitlement ("droit
 /// prévisionnel") the advances are computed from, and the actual entitlement ("droit réel") the
 /// balance settles, once known.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct YearView {
     #[schema(example = 2025)]
     pub year: i32,
@@ -57,6 +58,10 @@ pub struct YearView {
     pub forecast_cents: Option<i64>,
     /// The actual entitlement, recorded once the year's evidence is in.
     pub actual_cents: Option<i64>,
+    /// The kinds of evidence the programme requires that no validated piece of this year is of
+    /// yet: the balance waits for them (the actual entitlement only for them to be received).
+    #[serde(default)]
+    pub missing_evidence: Vec<EvidenceKind>,
 }
 
 /// The CAF's multi-year money for a payee of a contract: yearly amounts in cents, draft →
@@ -108,28 +113,55 @@ pub(crate) fn stored_rule(row: &CommitmentRow) -> ApiResult<ScheduleRule> {
 }
 
 /// What a commitment's view reads besides its row.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub(crate) struct CommitmentParts {
     pub years: BTreeMap<i64, YearFigures>,
     pub continues_ids: Vec<Uuid>,
+    /// The kinds of evidence validated for each year.
+    pub validated: BTreeMap<i64, Vec<EvidenceKind>>,
+    /// The kinds of evidence each programme requires: a small table, read whole, so that a view
+    /// after a change of programme is right.
+    pub requirements: BTreeMap<Programme, Vec<EvidenceKind>>,
 }
 
 impl CommitmentParts {
     /// The parts of one commitment.
     pub(crate) fn of(conn: &mut DbConnection, id: Uuid) -> ApiResult<Self> {
-        Ok(Self::of_many(conn, &[id])?.remove(&id).unwrap_or_default())
+        let mut parts = Self::of_many(conn, &[id])?;
+        match parts.remove(&id) {
+            Some(parts) => Ok(parts),
+            None => Self::of_new(conn),
+        }
     }
 
-    /// The parts of some commitments, in two queries.
+    /// The parts of a commitment just created: no year, no continuation, no evidence yet.
+    pub(crate) fn of_new(conn: &mut DbConnection) -> ApiResult<Self> {
+        Ok(Self {
+            years: BTreeMap::new(),
+            continues_ids: Vec::new(),
+            validated: BTreeMap::new(),
+            requirements: evidence::requirements(conn)?,
+        })
+    }
+
+    /// The parts of some commitments, in four queries.
     pub(crate) fn of_many(conn: &mut DbConnection, ids: &[Uuid]) -> ApiResult<HashMap<Uuid, Self>> {
         let mut years = repo::year_figures(conn, ids)?;
         let mut continuations = repo::continuations(conn, ids)?;
+        let mut validated: HashMap<Uuid, BTreeMap<i64, Vec<EvidenceKind>>> = HashMap::new();
+        for ((id, year), pieces) in evidence::kinds(conn, ids)? {
+            let kinds = pieces.into_iter().filter(|&(_, is_validated)| is_validated).map(|(kind, _)| kind);
+            validated.entry(id).or_default().entry(year).or_default().extend(kinds);
+        }
+        let requirements = evidence::requirements(conn)?;
         Ok(ids
             .iter()
             .map(|id| {
                 let parts = Self {
                     years: years.remove(id).unwrap_or_default(),
                     continues_ids: continuations.remove(id).unwrap_or_default(),
+                    validated: validated.remove(id).unwrap_or_default(),
+                    requirements: requirements.clone(),
                 };
                 (*id, parts)
             })
@@ -145,12 +177,18 @@ impl CommitmentParts {
                 (year, YearFigures { amount_cents, ..kept })
             })
             .collect();
-        Self { years, continues_ids: self.continues_ids.clone() }
+        Self { years, ..self.clone() }
     }
 
     /// The yearly amounts, by year.
     pub(crate) fn amounts(&self) -> BTreeMap<i64, i64> {
         self.years.iter().map(|(&year, figures)| (year, figures.amount_cents)).collect()
+    }
+
+    /// The kinds of evidence `programme` requires that nothing validated for `year` is of.
+    fn missing_evidence(&self, programme: Programme, year: i64) -> Vec<EvidenceKind> {
+        let required = self.requirements.get(&programme).map_or(&[][..], Vec::as_slice);
+        evidence_rules::missing(required, self.validated.get(&year).into_iter().flatten().copied())
     }
 }
 
@@ -173,6 +211,7 @@ pub(crate) fn commitment_view(row: &CommitmentRow, parts: &CommitmentParts) -> A
                 amount_cents: figures.amount_cents,
                 forecast_cents: figures.forecast_cents,
                 actual_cents: figures.actual_cents,
+                missing_evidence: parts.missing_evidence(row.programme, year),
             })
             .collect(),
         total_cents: parts.years.values().map(|figures| figures.amount_cents).sum(),
@@ -384,7 +423,13 @@ pub async fn list_commitments((caller, id, _no_parameters, pool): Parts<Uuid>) -
         let rows = repo::list(conn, std::slice::from_ref(&contract.row().id))?;
         let ids: Vec<Uuid> = rows.iter().map(|row| row.id).collect();
         let mut parts = CommitmentParts::of_many(conn, &ids)?;
-        rows.iter().map(|row| commitment_view(row, &parts.remove(&row.id).unwrap_or_default())).collect()
+        rows.iter()
+            .map(|row| {
+                let parts =
+                    parts.remove(&row.id).ok_or_else(|| ApiError::internal("a listed commitment has no parts"))?;
+                commitment_view(row, &parts)
+            })
+            .collect()
     })
     .await
 }
@@ -426,7 +471,8 @@ pub async fn create_commitment(
         };
         let years = check_commitment(change.conn, &change.contract, &row, &body.years)?;
         repo::insert(change.conn, &change.contract, &row, &years)?;
-        change.created(&commitment_view(&row, &CommitmentParts::default().with_amounts(&years))?)
+        let parts = CommitmentParts::of_new(change.conn)?.with_amounts(&years);
+        change.created(&commitment_view(&row, &parts)?)
     })
     .await
 }

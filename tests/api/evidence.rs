@@ -158,7 +158,8 @@ async fn a_year_runs_from_forecast_to_balance_to_the_cent() {
     assert_eq!(forecast.status, 200, "{}", forecast.text);
     assert_eq!(
         forecast.body["years"],
-        json!([{"year": 2025, "amount_cents": 1_000_000, "forecast_cents": 900_000, "actual_cents": null}])
+        json!([{"year": 2025, "amount_cents": 1_000_000, "forecast_cents": 900_000, "actual_cents": null,
+                "missing_evidence": EAJE_KINDS}])
     );
     assert_eq!(forecast.header("etag"), Some(format!("\"{}\"", forecast.body["version"]).as_str()));
     // An actual entitlement waits for the commitment.
@@ -237,10 +238,16 @@ async fn a_year_runs_from_forecast_to_balance_to_the_cent() {
     }
     let refused = pay(&app, &commitment, &balance, 155_000, None).await;
     assert_eq!(kinds_in(refused.assert_problem(409, "CONFLICT")), ["attendance_data"]);
+    // The commitment says what its years still wait for, alone and in its contract's list.
+    let view = app.get(&commitment, &manager).await;
+    assert_eq!(view.body["years"][0]["missing_evidence"], json!(["attendance_data"]));
+    let listed = app.get(&format!("/v1/contracts/{}/funding-commitments", contract.id), &manager).await;
+    assert_eq!(listed.body["items"][0]["years"][0]["missing_evidence"], json!(["attendance_data"]));
     assert_eq!(schedule(&app, &commitment).await, settled, "a refused payment pays nothing");
     assert_eq!(validate(&app, &evidence[2], &agent).await.status, 200);
     let paid = pay(&app, &commitment, &balance, 155_000, None).await;
     assert_eq!(paid.status, 201, "{}", paid.text);
+    assert_eq!(app.get(&commitment, &admin_token()).await.body["years"][0]["missing_evidence"], json!([]));
 
     let done = schedule(&app, &commitment).await;
     assert!(lines(&done).iter().all(|(.., status)| status == "paid"), "{done}");
