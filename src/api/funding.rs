@@ -392,8 +392,8 @@ pub(crate) fn entitlements_of(conn: &mut DbConnection, commitment_id: Uuid) -> A
 }
 
 /// After a correction of the yearly amounts: no year may fall below what was paid for it nor
-/// below its recorded entitlements, and the schedule of the changed years is generated again, if
-/// there is a schedule.
+/// below its recorded entitlements, none that holds evidence may go, and the schedule of the
+/// changed years is generated again, if there is a schedule.
 fn reschedule_after_correction(
     conn: &mut DbConnection,
     commitment: &CommitmentRow,
@@ -406,6 +406,9 @@ fn reschedule_after_correction(
     errors.extend(
         schedule::check_not_below_entitlement(&entitlements_of(conn, commitment.id)?, new).err().unwrap_or_default(),
     );
+    let with_evidence: BTreeSet<i64> =
+        evidence::kinds(conn, &[commitment.id])?.into_keys().map(|(_, year)| year).collect();
+    errors.extend(evidence_rules::check_years_kept(with_evidence, new).err().unwrap_or_default());
     if !errors.is_empty() {
         return Err(ApiError::validation(errors));
     }

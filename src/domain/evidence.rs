@@ -1,6 +1,8 @@
 //! The evidence behind a year's actual entitlement: which kinds a programme requires (data, kept
 //! by admins), what is missing for a year, and who may record or validate a piece of it.
 
+use std::collections::BTreeMap;
+
 use chrono::NaiveDate;
 
 use super::funding::{EvidenceKind, LineKind};
@@ -101,6 +103,23 @@ pub fn check_dates(received_on: NaiveDate, validated_on: Option<NaiveDate>) -> R
     }
 }
 
+/// A correction keeps every year that holds evidence: `YEAR_HAS_EVIDENCE` at `/years` for each
+/// year of `with_evidence` the new amounts drop (the evidence would lose its year).
+pub fn check_years_kept(
+    with_evidence: impl IntoIterator<Item = i64>,
+    new_years: &BTreeMap<i64, i64>,
+) -> Result<(), Vec<FieldError>> {
+    let errors: Vec<FieldError> = with_evidence
+        .into_iter()
+        .filter(|year| !new_years.contains_key(year))
+        .map(|year| {
+            let detail = format!("{year} holds evidence: delete it, or keep the year");
+            FieldError::at_pointer("/years", "YEAR_HAS_EVIDENCE", detail)
+        })
+        .collect();
+    if errors.is_empty() { Ok(()) } else { Err(errors) }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -151,6 +170,15 @@ mod tests {
         assert_eq!(check_writer(manager, true, false), Err("only the CAF validates evidence"));
         assert_eq!(check_writer(manager, false, true), Err("validated evidence is changed by the CAF only"));
         assert!(check_writer(stranger, false, false).is_err());
+    }
+
+    #[test]
+    fn a_correction_keeps_the_years_that_hold_evidence() {
+        let new = BTreeMap::from([(2025, 10)]);
+        assert_eq!(check_years_kept([2025], &new), Ok(()));
+        let errors = check_years_kept([2025, 2026], &new).unwrap_err();
+        assert_eq!((errors.len(), errors[0].code.as_str()), (1, "YEAR_HAS_EVIDENCE"));
+        assert_eq!(errors[0].detail, "2026 holds evidence: delete it, or keep the year");
     }
 
     #[test]

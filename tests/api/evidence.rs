@@ -324,6 +324,19 @@ async fn an_actual_below_the_advances_paid_becomes_a_recovery() {
     let codes: Vec<String> =
         errors(lower.assert_problem(422, "VALIDATION_FAILED")).into_iter().map(|(code, _)| code).collect();
     assert_eq!(codes, ["BELOW_PAID", "BELOW_ENTITLEMENT"]);
+    // Nor drop a year that holds evidence.
+    let moved = app
+        .patch_json(
+            &commitment,
+            &admin_token(),
+            &etag,
+            &json!({"years": [{"year": 2026, "amount_cents": 800_000}], "reason": "erreur d'année"}),
+        )
+        .await;
+    let codes: Vec<String> =
+        errors(moved.assert_problem(422, "VALIDATION_FAILED")).into_iter().map(|(code, _)| code).collect();
+    assert_eq!(codes, ["BELOW_PAID", "YEAR_HAS_EVIDENCE"]);
+    assert_eq!(app.etag(&commitment).await, etag, "nothing written");
 }
 
 #[tokio::test]
