@@ -65,6 +65,10 @@ pub enum ApiError {
     Conflict(String),
     #[error("invalid state transition")]
     InvalidStateTransition { detail: String, unmet: Vec<FieldError> },
+    /// A conflict with the state of the data, with each condition not met (the evidence a balance
+    /// waits for): `CONFLICT` whose `errors` list them.
+    #[error("conflict: {detail}")]
+    ConflictUnmet { detail: String, unmet: Vec<FieldError> },
     #[error("precondition failed")]
     PreconditionFailed,
     #[error("precondition required")]
@@ -135,7 +139,9 @@ impl ApiError {
             Self::NotFound => ("NOT_FOUND", "The resource was not found"),
             Self::MethodNotAllowed { .. } => ("METHOD_NOT_ALLOWED", "The method is not allowed on this resource"),
             Self::UnsupportedMediaType(_) => ("UNSUPPORTED_MEDIA_TYPE", "The media type is not supported"),
-            Self::Conflict(_) => ("CONFLICT", "The request conflicts with the current state"),
+            Self::Conflict(_) | Self::ConflictUnmet { .. } => {
+                ("CONFLICT", "The request conflicts with the current state")
+            }
             Self::InvalidStateTransition { .. } => ("INVALID_STATE_TRANSITION", "The transition is not allowed"),
             Self::PreconditionFailed => ("PRECONDITION_FAILED", "The resource has changed"),
             Self::PreconditionRequired => ("PRECONDITION_REQUIRED", "An If-Match header is required"),
@@ -158,6 +164,7 @@ impl ApiError {
             | Self::Forbidden(detail)
             | Self::UnsupportedMediaType(detail)
             | Self::Conflict(detail)
+            | Self::ConflictUnmet { detail, .. }
             | Self::InvalidStateTransition { detail, .. } => detail.clone(),
             Self::UnknownField { pointer } => format!("{pointer} is not a field of this resource"),
             Self::ReadOnlyField { pointer } => {
@@ -193,7 +200,7 @@ impl ApiError {
     fn errors(&self) -> Vec<FieldError> {
         match self {
             Self::MalformedRequest { errors, .. } | Self::ValidationFailed(errors) => errors.clone(),
-            Self::InvalidStateTransition { unmet, .. } => unmet.clone(),
+            Self::InvalidStateTransition { unmet, .. } | Self::ConflictUnmet { unmet, .. } => unmet.clone(),
             Self::InvalidParameter(error) => vec![(**error).clone()],
             Self::UnknownField { pointer } => {
                 vec![FieldError::at_pointer(pointer.clone(), "UNKNOWN_FIELD", "is not a field of this resource")]
@@ -234,7 +241,9 @@ impl ResponseError for ApiError {
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            Self::Conflict(_) | Self::InvalidStateTransition { .. } => StatusCode::CONFLICT,
+            Self::Conflict(_) | Self::ConflictUnmet { .. } | Self::InvalidStateTransition { .. } => {
+                StatusCode::CONFLICT
+            }
             Self::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
             Self::PreconditionRequired => StatusCode::PRECONDITION_REQUIRED,
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,

@@ -6,8 +6,8 @@ use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::api::{
     action_plan, amendments, annex, bonus_rates, cej_transfer, contract_indicators, contracts, department_summary,
-    docs, enums, equipments, events, funding, funding_summary, health, history, indicators, observations,
-    organisations, parties, schedule, territories,
+    docs, entitlements, enums, equipments, events, evidence, funding, funding_summary, health, history, indicators,
+    observations, organisations, parties, schedule, territories,
 };
 
 pub fn configure(cfg: &mut ServiceConfig<'_>) {
@@ -76,6 +76,14 @@ pub fn configure(cfg: &mut ServiceConfig<'_>) {
                 .service(schedule::list_payments)
                 .service(schedule::create_payment)
                 .service(schedule::get_payment)
+                .service(entitlements::update_entitlement)
+                .service(evidence::list_evidence)
+                .service(evidence::create_evidence)
+                .service(evidence::get_evidence)
+                .service(evidence::update_evidence)
+                .service(evidence::delete_evidence)
+                .service(evidence::list_evidence_requirements)
+                .service(evidence::put_evidence_requirements)
                 .service(funding_summary::get_funding_summary)
                 .service(annex::get_annex)
                 .service(bonus_rates::get_bonus_rates)

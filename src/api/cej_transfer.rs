@@ -15,7 +15,7 @@ use super::problems::PreviewProblems;
 use super::stored_id;
 use crate::auth::Scope;
 use crate::db::contracts::{self as contracts_repo, ScopedContract};
-use crate::db::funding::{self as repo, CommitmentRow, StoredRule, YearFigures};
+use crate::db::funding::{self as repo, CommitmentRow, StoredRule};
 use crate::db::{self, DbConnection, equipments, organisations, parties, territories};
 use crate::domain::cej_transfer::{
     self as rules, CejFacts, CejTransfer, CommitmentFacts, CtgFacts, FacilityFacts, PartyFacts, Plan, YearCents,
@@ -196,6 +196,7 @@ pub async fn get_cej_transfer((caller, id, pool): Read<Uuid>) -> ApiResult<HttpR
 pub(crate) fn create_bonuses(change: &mut ContractChange<'_>, plan: &Plan) -> ApiResult<()> {
     let contract_id = stored_id(change.contract.id())?;
     let signed_as = change.contract.row().reference.clone();
+    let new_parts = CommitmentParts::of_new(change.conn)?;
     for cej in &plan.cejs {
         let reason = format!("carried over from {} at the signature of {signed_as}", cej.reference);
         for bonus in cej.facilities.iter().filter_map(|facility| facility.bonus.as_ref()) {
@@ -220,13 +221,8 @@ pub(crate) fn create_bonuses(change: &mut ContractChange<'_>, plan: &Plan) -> Ap
             let years: BTreeMap<i64, i64> = bonus.years.iter().map(|y| (y.year, y.amount_cents)).collect();
             repo::insert(change.conn, &change.contract, &row, &years)?;
             repo::link_continuations(change.conn, row.id, &bonus.continues_ids)?;
-            let parts = CommitmentParts {
-                years: years
-                    .iter()
-                    .map(|(&year, &amount_cents)| (year, YearFigures { amount_cents, ..YearFigures::default() }))
-                    .collect(),
-                continues_ids: bonus.continues_ids.clone(),
-            };
+            let parts =
+                CommitmentParts { continues_ids: bonus.continues_ids.clone(), ..new_parts.with_amounts(&years) };
             change.created_with_reason(&commitment_view(&row, &parts)?, Some(&reason))?;
         }
     }

@@ -18,14 +18,15 @@ use crate::auth::Caller;
 use crate::db::contracts::ScopedContract;
 use crate::db::funding::{self as repo, CommitmentRow, LineRow, StoredRule, YearFigures};
 use crate::db::stored::rfc3339_json;
-use crate::db::{self, DbConnection, bonus_rates, equipments, parties};
+use crate::db::{self, DbConnection, bonus_rates, equipments, evidence, parties};
 use crate::domain::commitments::{self, CommitmentAction, CommitmentFacts, EditRefusal};
 use crate::domain::contract::PartyRole;
+use crate::domain::evidence as evidence_rules;
 use crate::domain::funding::{
-    Amounts, Basis, CheckedTerms, CommitmentStatus, CommitmentTerms, LineStatus, MoneyOrigin, NamedEquipment, Origin,
-    Programme, ScheduleRule, check_terms, money_origin,
+    Amounts, Basis, CheckedTerms, CommitmentStatus, CommitmentTerms, EvidenceKind, LineStatus, MoneyOrigin,
+    NamedEquipment, Origin, Programme, ScheduleRule, check_terms, money_origin,
 };
-use crate::domain::schedule::{self, StoredLine};
+use crate::domain::schedule::{self, Entitlement, StoredLine};
 use crate::error::{ApiError, ApiResult, FieldError};
 use crate::http::body::{ApiJson, RequestBody, nullable};
 use crate::http::idempotency::{IdempotentJson, Retry};
@@ -50,7 +51,7 @@ pub struct YearAmount {
 /// One year of a commitment: the amount committed, the forecast entitlement ("droit
 /// prévisionnel") the advances are computed from, and the actual entitlement ("droit réel") the
 /// balance settles, once known.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct YearView {
     #[schema(example = 2025)]
     pub year: i32,
@@ -60,6 +61,10 @@ pub struct YearView {
     pub forecast_cents: Option<i64>,
     /// The actual entitlement, recorded once the year's evidence is in.
     pub actual_cents: Option<i64>,
+    /// The kinds of evidence the programme requires that no validated piece of this year is of
+    /// yet: the balance waits for them (the actual entitlement only for them to be received).
+    #[serde(default)]
+    pub missing_evidence: Vec<EvidenceKind>,
 }
 
 /// The CAF's multi-year money for a payee of a contract: yearly amounts in cents, draft →
@@ -111,28 +116,55 @@ pub(crate) fn stored_rule(row: &CommitmentRow) -> ApiResult<ScheduleRule> {
 }
 
 /// What a commitment's view reads besides its row.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub(crate) struct CommitmentParts {
     pub years: BTreeMap<i64, YearFigures>,
     pub continues_ids: Vec<Uuid>,
+    /// The kinds of evidence validated for each year.
+    pub validated: BTreeMap<i64, Vec<EvidenceKind>>,
+    /// The kinds of evidence each programme requires: a small table, read whole, so that a view
+    /// after a change of programme is right.
+    pub requirements: BTreeMap<Programme, Vec<EvidenceKind>>,
 }
 
 impl CommitmentParts {
     /// The parts of one commitment.
     pub(crate) fn of(conn: &mut DbConnection, id: Uuid) -> ApiResult<Self> {
-        Ok(Self::of_many(conn, &[id])?.remove(&id).unwrap_or_default())
+        let mut parts = Self::of_many(conn, &[id])?;
+        match parts.remove(&id) {
+            Some(parts) => Ok(parts),
+            None => Self::of_new(conn),
+        }
     }
 
-    /// The parts of some commitments, in two queries.
+    /// The parts of a commitment just created: no year, no continuation, no evidence yet.
+    pub(crate) fn of_new(conn: &mut DbConnection) -> ApiResult<Self> {
+        Ok(Self {
+            years: BTreeMap::new(),
+            continues_ids: Vec::new(),
+            validated: BTreeMap::new(),
+            requirements: evidence::requirements(conn)?,
+        })
+    }
+
+    /// The parts of some commitments, in four queries.
     pub(crate) fn of_many(conn: &mut DbConnection, ids: &[Uuid]) -> ApiResult<HashMap<Uuid, Self>> {
         let mut years = repo::year_figures(conn, ids)?;
         let mut continuations = repo::continuations(conn, ids)?;
+        let mut validated: HashMap<Uuid, BTreeMap<i64, Vec<EvidenceKind>>> = HashMap::new();
+        for ((id, year), pieces) in evidence::kinds(conn, ids)? {
+            let kinds = pieces.into_iter().filter(|&(_, is_validated)| is_validated).map(|(kind, _)| kind);
+            validated.entry(id).or_default().entry(year).or_default().extend(kinds);
+        }
+        let requirements = evidence::requirements(conn)?;
         Ok(ids
             .iter()
             .map(|id| {
                 let parts = Self {
                     years: years.remove(id).unwrap_or_default(),
                     continues_ids: continuations.remove(id).unwrap_or_default(),
+                    validated: validated.remove(id).unwrap_or_default(),
+                    requirements: requirements.clone(),
                 };
                 (*id, parts)
             })
@@ -148,12 +180,18 @@ impl CommitmentParts {
                 (year, YearFigures { amount_cents, ..kept })
             })
             .collect();
-        Self { years, continues_ids: self.continues_ids.clone() }
+        Self { years, ..self.clone() }
     }
 
     /// The yearly amounts, by year.
     pub(crate) fn amounts(&self) -> BTreeMap<i64, i64> {
         self.years.iter().map(|(&year, figures)| (year, figures.amount_cents)).collect()
+    }
+
+    /// The kinds of evidence `programme` requires that nothing validated for `year` is of.
+    fn missing_evidence(&self, programme: Programme, year: i64) -> Vec<EvidenceKind> {
+        let required = self.requirements.get(&programme).map_or(&[][..], Vec::as_slice);
+        evidence_rules::missing(required, self.validated.get(&year).into_iter().flatten().copied())
     }
 }
 
@@ -176,6 +214,7 @@ pub(crate) fn commitment_view(row: &CommitmentRow, parts: &CommitmentParts) -> A
                 amount_cents: figures.amount_cents,
                 forecast_cents: figures.forecast_cents,
                 actual_cents: figures.actual_cents,
+                missing_evidence: parts.missing_evidence(row.programme, year),
             })
             .collect(),
         total_cents: parts.years.values().map(|figures| figures.amount_cents).sum(),
@@ -301,19 +340,30 @@ pub(crate) fn find_commitment(conn: &mut DbConnection, caller: &Caller, id: Uuid
     Ok(repo::find(conn, &caller.scope(), id)?.ok_or(ApiError::NotFound)?.0)
 }
 
-/// Generates the schedule of the years in `only` again with `rule` (see [`schedule::replan`]).
+/// Generates the schedule of the years in `only` again with `rule` (see [`schedule::replan`]),
+/// for the committed `amounts` and the entitlements recorded for those years: advances from the
+/// forecast, and a year whose actual entitlement is known settled.
 pub(crate) fn regenerate(
     conn: &mut DbConnection,
     commitment: &CommitmentRow,
-    years: &BTreeMap<i64, i64>,
+    amounts: &BTreeMap<i64, i64>,
     only: &BTreeSet<i64>,
     rule: &ScheduleRule,
 ) -> ApiResult<()> {
+    let recorded = repo::year_figures_of(conn, commitment.id)?;
+    let years: BTreeMap<i64, Entitlement> = amounts
+        .iter()
+        .map(|(&year, &committed)| {
+            let figures = recorded.get(&year).copied().unwrap_or_default();
+            (year, Entitlement { committed, forecast: figures.forecast_cents, actual: figures.actual_cents })
+        })
+        .collect();
     let paid = repo::paid_totals(conn, &[commitment.id])?;
     let stored: Vec<StoredLine<Uuid>> = repo::lines(conn, commitment.id)?
         .into_iter()
         .map(|line| StoredLine {
             has_payments: paid.by_line.contains_key(&line.id),
+            paid_cents: paid.by_line.get(&line.id).copied().unwrap_or(0),
             id: line.id,
             year: line.year,
             kind: line.kind,
@@ -322,29 +372,48 @@ pub(crate) fn regenerate(
             status: line.status,
         })
         .collect();
-    let replan = schedule::replan(&stored, years, only, rule);
+    let replan = schedule::replan(&stored, &years, only, rule);
     let now = db::now();
+    let resize: Vec<(Uuid, i64, LineStatus)> = replan
+        .resize
+        .iter()
+        .map(|&(id, amount)| {
+            let paid_cents = paid.by_line.get(&id).copied().unwrap_or(0);
+            (id, amount, schedule::status_after_payment(amount, paid_cents))
+        })
+        .collect();
     let add: Vec<LineRow> = replan
         .add
         .into_iter()
-        .map(|(year, line)| LineRow {
+        .map(|new| LineRow {
             id: Uuid::new_v4(),
             commitment_id: commitment.id,
-            year,
-            kind: line.kind,
-            due_on: line.due_on,
-            amount_cents: line.amount_cents,
+            year: new.year,
+            kind: new.line.kind,
+            due_on: new.line.due_on,
+            amount_cents: new.line.amount_cents,
             status: LineStatus::Planned,
             created_at: now,
             updated_at: now,
-            reason: None,
+            reason: new.reason,
         })
         .collect();
+    repo::cancel_lines(conn, &replan.cancel, now)?;
+    repo::resize_lines(conn, &resize, now)?;
     Ok(repo::replace_lines(conn, &replan.remove, add)?)
 }
 
-/// After a correction of the yearly amounts: no year may fall below what was paid for it, and the
-/// schedule of the changed years is generated again, if there is a schedule.
+/// The entitlements recorded for each year of a commitment, by year.
+pub(crate) fn entitlements_of(conn: &mut DbConnection, commitment_id: Uuid) -> ApiResult<BTreeMap<i64, Entitlement>> {
+    Ok(repo::year_figures_of(conn, commitment_id)?
+        .into_iter()
+        .map(|(year, figures)| (year, figures.entitlement()))
+        .collect())
+}
+
+/// After a correction of the yearly amounts: no year may fall below what was paid for it nor
+/// below its recorded entitlements, none that holds evidence may go, and the schedule of the
+/// changed years is generated again, if there is a schedule.
 fn reschedule_after_correction(
     conn: &mut DbConnection,
     commitment: &CommitmentRow,
@@ -353,7 +422,16 @@ fn reschedule_after_correction(
 ) -> ApiResult<()> {
     let paid = repo::paid_totals(conn, &[commitment.id])?;
     let paid_by_year: BTreeMap<i64, i64> = paid.by_year.iter().map(|((_, year), &amount)| (*year, amount)).collect();
-    schedule::check_not_below_paid(&paid_by_year, new).map_err(ApiError::validation)?;
+    let mut errors = schedule::check_not_below_paid(&paid_by_year, new).err().unwrap_or_default();
+    errors.extend(
+        schedule::check_not_below_entitlement(&entitlements_of(conn, commitment.id)?, new).err().unwrap_or_default(),
+    );
+    let with_evidence: BTreeSet<i64> =
+        evidence::kinds(conn, &[commitment.id])?.into_keys().map(|(_, year)| year).collect();
+    errors.extend(evidence_rules::check_years_kept(with_evidence, new).err().unwrap_or_default());
+    if !errors.is_empty() {
+        return Err(ApiError::validation(errors));
+    }
     if !repo::lines(conn, commitment.id)?.is_empty() {
         regenerate(conn, commitment, new, &schedule::changed_years(old, new), &stored_rule(commitment)?)?;
     }
@@ -368,7 +446,13 @@ pub async fn list_commitments((caller, id, _no_parameters, pool): Parts<Uuid>) -
         let rows = repo::list(conn, std::slice::from_ref(&contract.row().id))?;
         let ids: Vec<Uuid> = rows.iter().map(|row| row.id).collect();
         let mut parts = CommitmentParts::of_many(conn, &ids)?;
-        rows.iter().map(|row| commitment_view(row, &parts.remove(&row.id).unwrap_or_default())).collect()
+        rows.iter()
+            .map(|row| {
+                let parts =
+                    parts.remove(&row.id).ok_or_else(|| ApiError::internal("a listed commitment has no parts"))?;
+                commitment_view(row, &parts)
+            })
+            .collect()
     })
     .await
 }
@@ -412,7 +496,8 @@ pub async fn create_commitment(
         row.unit_amount_cents = checked.unit_amount_cents;
         let years = checked.years;
         repo::insert(change.conn, &change.contract, &row, &years)?;
-        change.created(&commitment_view(&row, &CommitmentParts::default().with_amounts(&years))?)
+        let parts = CommitmentParts::of_new(change.conn)?.with_amounts(&years);
+        change.created(&commitment_view(&row, &parts)?)
     })
     .await
 }

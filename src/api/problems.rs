@@ -159,3 +159,16 @@ problem_set! {
         "422" => "Rows are invalid: `errors` gives each one's `line`, `column` and `code`, and nothing was written (`VALIDATION_FAILED`), or the Idempotency-Key was used for another file (`IDEMPOTENCY_KEY_REUSED`)",
     }
 }
+
+problem_set! {
+    /// A PUT that replaces a piece of reference data kept by admins, named in the path, which
+    /// has no version of its own.
+    ReplaceReferenceProblems {
+        "400" => "The body is malformed (`MALFORMED_REQUEST`) or has an unknown (`UNKNOWN_FIELD`) or read-only field (`READ_ONLY_FIELD`)",
+        "403" => "Only admins change it (`FORBIDDEN`)",
+        "404" => "Nothing is named so in the path (`NOT_FOUND`)",
+        "413" => "The body exceeds 256 KiB (`PAYLOAD_TOO_LARGE`)",
+        "415" => "The body is not `application/json` (`UNSUPPORTED_MEDIA_TYPE`)",
+        "422" => "The body breaks a rule; `errors` points at each field (`VALIDATION_FAILED`)",
+    }
+}

@@ -11,12 +11,14 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 use validator::Validate;
 
+use super::evidence::require_evidence;
 use super::funding::{find_commitment, regenerate, stored_rule};
 use super::problems::{ChildListProblems, CreateChildProblems, GuardedChildProblems, ReadProblems};
 use crate::db::DbConnection;
 pub use crate::db::funding::PaymentRow as PaymentView;
 use crate::db::funding::{self as repo, CommitmentRow, StoredRule};
 use crate::domain::commitments;
+use crate::domain::evidence::{self as evidence_rules, Stage};
 use crate::domain::funding::{CommitmentStatus, LineKind, LineStatus, check_payment, check_payment_request};
 use crate::domain::schedule::{self, YearSums};
 use crate::error::{ApiError, ApiResult, FieldError};
@@ -223,6 +225,9 @@ pub async fn create_payment((caller, id, request, pool): CreateUnder<Uuid, Creat
                 "no line of this commitment's schedule has this id",
             )]));
         };
+        if evidence_rules::needs_validated_evidence(line.kind, line.amount_cents, payment.amount_cents) {
+            require_evidence(change.conn, &commitment, line.year, Stage::Validated, "paying the balance")?;
+        }
         let committed = repo::years_of(change.conn, commitment.id)?.get(&line.year).copied().unwrap_or(0);
         let (year_paid, line_paid) = repo::paid_in_year(change.conn, commitment.id, line.year, line.id)?;
         check_payment(payment.amount_cents, committed, year_paid, line.amount_cents, line_paid)

@@ -201,6 +201,17 @@ pub struct YearFigures {
     pub actual_cents: Option<i64>,
 }
 
+impl YearFigures {
+    /// The year's figures as the schedule's rules read them.
+    pub fn entitlement(self) -> crate::domain::schedule::Entitlement {
+        crate::domain::schedule::Entitlement {
+            committed: self.amount_cents,
+            forecast: self.forecast_cents,
+            actual: self.actual_cents,
+        }
+    }
+}
+
 /// The figures of each year of each commitment, by year.
 pub fn year_figures(
     conn: &mut DbConnection,
@@ -411,6 +422,31 @@ pub fn replace_lines(conn: &mut DbConnection, remove: &[Uuid], add: Vec<LineRow>
     }
     for line in add {
         diesel::insert_into(schedule_lines::table).values(line).execute(conn)?;
+    }
+    Ok(())
+}
+
+/// Cancels lines without payments: a settled year keeps them as its record.
+pub fn cancel_lines(conn: &mut DbConnection, ids: &[Uuid], at: NaiveDateTime) -> QueryResult<()> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    diesel::update(schedule_lines::table.filter(schedule_lines::id.eq_any(texts(ids))))
+        .set((schedule_lines::status.eq(LineStatus::Cancelled.as_str()), schedule_lines::updated_at.eq(at)))
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// Gives lines a new amount and the status that goes with what was paid on them.
+pub fn resize_lines(conn: &mut DbConnection, lines: &[(Uuid, i64, LineStatus)], at: NaiveDateTime) -> QueryResult<()> {
+    for (id, amount, status) in lines {
+        diesel::update(schedule_lines::table.filter(schedule_lines::id.eq(id.to_string())))
+            .set((
+                schedule_lines::amount_cents.eq(amount),
+                schedule_lines::status.eq(status.as_str()),
+                schedule_lines::updated_at.eq(at),
+            ))
+            .execute(conn)?;
     }
     Ok(())
 }

@@ -14,6 +14,7 @@ pub mod contracts;
 pub mod department_summary;
 pub mod equipments;
 pub mod events;
+pub mod evidence;
 pub mod funding;
 pub mod history;
 pub mod idempotency;

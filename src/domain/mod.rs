@@ -8,6 +8,7 @@ pub mod commitments;
 pub mod contract;
 pub mod directory;
 pub mod draft;
+pub mod evidence;
 pub mod funding;
 pub mod identifiers;
 pub mod indicators;

@@ -9,8 +9,9 @@
 //! EPCI as parties, one axis and one action piloted by the EPCI, and the early-childcare coverage
 //! rate of the EPCI followed with a baseline and targets; a signed twin of each carrying an
 //! amendment (amendments exist only on signed contracts), where the EPCI is also payee, and a
-//! committed funding commitment to the EPCI with its schedule and one payment (money is committed
-//! only under a signed contract); an equipment in each département.
+//! committed funding commitment to the EPCI for its crèche with its schedule, one payment and one
+//! piece of evidence received (money is committed only under a signed contract); that crèche, an
+//! equipment in each département.
 //!
 //! The callers: an admin, a CAF agent of 74, an integration of 74 and the collectivity
 //! Faucigny (party of A only). Their own object is A's (or, for the directory, the one located in
@@ -329,6 +330,18 @@ matrix! {
     // The bonus rate table: reference data every role reads, admins alone replace.
     ("get", "/v1/bonus-rates/{year}") => everyone(200),
     ("put", "/v1/bonus-rates/{year}") => admin_only(200),
+    ("patch", "/v1/funding-commitments/{id}/years/{year}") => funding_write(200),
+    // Evidence: the collectivity managing the commitment's equipment records it (the world's
+    // commitment names the EPCI's crèche); only the CAF validates it, see
+    // evidence::the_collectivity_managing_the_facility_records_evidence_and_only_the_caf_validates.
+    ("get", "/v1/funding-commitments/{id}/evidence") => contract_read(200),
+    ("post", "/v1/funding-commitments/{id}/evidence") => collectivity_contribution(201),
+    ("get", "/v1/funding-commitments/{id}/evidence/{evidence_id}") => contract_read(200),
+    ("patch", "/v1/funding-commitments/{id}/evidence/{evidence_id}") => collectivity_contribution(200),
+    ("delete", "/v1/funding-commitments/{id}/evidence/{evidence_id}") => collectivity_contribution(204),
+    // The kinds of evidence each programme requires: data read by all, kept by admins.
+    ("get", "/v1/evidence-requirements") => everyone(200),
+    ("put", "/v1/evidence-requirements/{programme}") => admin_only(200),
 }
 
 const HTTP_METHODS: &[&str] = &["get", "put", "post", "delete", "options", "head", "patch", "trace"];
@@ -401,6 +414,8 @@ struct Territory {
     /// first advance paid.
     commitment: String,
     payment: String,
+    /// A piece of evidence of the commitment's 2025, received, not validated.
+    evidence: String,
 }
 
 pub(crate) struct World {
@@ -486,7 +501,8 @@ impl Territory {
         let equipment = app
             .create(
                 "/v1/equipments",
-                &json!({"type": "eaje", "name": format!("Multi-accueil {commune}"), "manager_id": epci["id"], "commune": commune}),
+                &json!({"type": "eaje", "name": format!("Multi-accueil {commune}"), "manager_id": epci["id"], "commune": commune,
+                        "capacity_places": 40}),
             )
             .await;
         let mut territory = Self {
@@ -505,12 +521,16 @@ impl Territory {
             signed,
             commitment: String::new(),
             payment: String::new(),
+            evidence: String::new(),
         };
         let (commitment, first_advance) = territory.fresh_committed_commitment(app).await;
         let payment = pay(app, &commitment, &first_advance, &admin_token(), &Uuid::new_v4().to_string()).await;
         assert_eq!(payment.status, 201, "{}", payment.text);
         territory.payment = id_of(&payment.body);
         territory.commitment = commitment;
+        let evidence =
+            app.create(&format!("/v1/funding-commitments/{}/evidence", territory.commitment), &evidence_body()).await;
+        territory.evidence = id_of(&evidence);
         territory
     }
 
@@ -518,6 +538,12 @@ impl Territory {
     async fn fresh_organisation(&self, app: &TestApp) -> String {
         let body = json!({"kind": "other", "name": format!("Partenaire {}", next()), "department": self.department});
         id_of(&app.create("/v1/organisations", &body).await)
+    }
+
+    /// A new piece of evidence of the world's commitment, received, not validated: its path.
+    async fn fresh_evidence(&self, app: &TestApp) -> String {
+        let path = format!("/v1/funding-commitments/{}/evidence", self.commitment);
+        format!("{path}/{}", id_of(&app.create(&path, &evidence_body()).await))
     }
 
     async fn fresh_equipment(&self, app: &TestApp) -> String {
@@ -606,6 +632,11 @@ fn commitment_body(payee: &Value, equipment: &str, year: i32, amount_cents: i64)
         "payee_id": payee, "equipment_id": equipment, "programme": "bonus_territoire_eaje", "basis": "per_place",
         "origin": "ex_cej", "units": 10, "years": [{"year": year, "amount_cents": amount_cents}], "decision_date": "2024-12-01",
     })
+}
+
+/// A piece of evidence of 2025, received.
+fn evidence_body() -> Value {
+    json!({"year": 2025, "kind": "activity_report", "received_on": "2026-03-15"})
 }
 
 /// The body of a payment of the whole first advance (3 500 €) on `line`.
@@ -936,6 +967,31 @@ pub(crate) async fn prepare(app: &TestApp, world: &World, method: &str, template
             let path = "/v1/bonus-rates/2025".to_owned();
             let body = json!({"rates": [{"programme": "bonus_territoire_eaje", "band": 1 + n % 20, "per_place_cents": 360_000}]});
             Prepared::guarded(app, path.clone(), &path, Some(body)).await
+        }
+        ("patch", "/v1/funding-commitments/{id}/years/{year}") => {
+            let fresh = format!("/v1/funding-commitments/{}", t.fresh_commitment(app).await);
+            Prepared::guarded(app, format!("{fresh}/years/2025"), &fresh, Some(json!({"forecast_cents": 900_000})))
+                .await
+        }
+        ("get", "/v1/funding-commitments/{id}/evidence") => Prepared::read(format!("{commitment}/evidence")),
+        ("post", "/v1/funding-commitments/{id}/evidence") => {
+            Prepared::create(format!("{commitment}/evidence"), evidence_body())
+        }
+        ("get", "/v1/funding-commitments/{id}/evidence/{evidence_id}") => {
+            Prepared::read(format!("{commitment}/evidence/{}", t.evidence))
+        }
+        ("patch", "/v1/funding-commitments/{id}/evidence/{evidence_id}") => {
+            let path = t.fresh_evidence(app).await;
+            Prepared::guarded(app, path.clone(), &path, Some(json!({"note": format!("Version {n}")}))).await
+        }
+        ("delete", "/v1/funding-commitments/{id}/evidence/{evidence_id}") => {
+            let path = t.fresh_evidence(app).await;
+            Prepared::guarded(app, path.clone(), &path, None).await
+        }
+        ("get", "/v1/evidence-requirements") => Prepared::read("/v1/evidence-requirements".into()),
+        // The seeded list again: the world's commitments are of another programme anyway.
+        ("put", "/v1/evidence-requirements/{programme}") => {
+            Prepared::create("/v1/evidence-requirements/other".into(), json!({"kinds": ["financial_statement"]}))
         }
 
         _ => panic!(
@@ -1401,6 +1457,20 @@ async fn someone_elses_funding_ids_do_not_cross_into_my_commitments() {
         let none = app.get(&format!("/v1/funding-commitments/{}/payments/{missing}", own.commitment), &token).await;
         assert_eq!(comparable(&theirs), comparable(&none), "{role} GET {path}");
     }
+
+    // B's evidence addressed through A's commitment: no such evidence in A, to read or to change.
+    for role in Role::ALL {
+        let token = role.token();
+        let path = format!("/v1/funding-commitments/{}/evidence/{}", own.commitment, other.evidence);
+        let theirs = app.get(&path, &token).await;
+        theirs.assert_problem(404, "NOT_FOUND");
+        let none = app.get(&format!("/v1/funding-commitments/{}/evidence/{missing}", own.commitment), &token).await;
+        assert_eq!(comparable(&theirs), comparable(&none), "{role} GET {path}");
+        let patched = app.patch_json(&path, &token, "*", &json!({"note": "x"})).await;
+        patched.assert_problem(404, "NOT_FOUND");
+    }
+    let b_evidence = format!("/v1/funding-commitments/{}/evidence/{}", other.commitment, other.evidence);
+    assert_eq!(app.get(&b_evidence, &admin_token()).await.body["note"], Value::Null, "B's evidence changed");
 
     // B's schedule line paid through A's commitment: as unknown as a random line, and nothing paid.
     let agent = caf_agent_token(&["74"]);

@@ -15,6 +15,7 @@ mod database;
 mod department_summary;
 mod directory;
 mod events;
+mod evidence;
 mod examples;
 mod fixtures;
 mod funding;
