@@ -119,7 +119,8 @@ def territories(client, department, wanted):
     found = []
     for epci in items(client, f"/v1/epcis?department={department}&page_size=200"):
         members = client.expect(200, "GET", f"/v1/epcis/{epci['siren']}").json()["members"]
-        communes = [member for member in members if member.get("siren")][:CEJS_PER_CTG]
+        # A CEJ covers communes of its CAF's département; some EPCI reach over its border.
+        communes = [m for m in members if m.get("siren") and m["department"] == department][:CEJS_PER_CTG]
         if len(communes) == CEJS_PER_CTG:
             commune_orgs = [organisation(client, "commune", commune["siren"]) for commune in communes]
             found.append((epci, organisation(client, "epci", epci["siren"]), communes, commune_orgs))
