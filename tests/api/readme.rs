@@ -15,6 +15,8 @@
 use std::path::Path;
 use std::process::Command;
 
+use serde_json::{Value, json};
+
 use ctg_api::auth::token::{TokenClaims, mint};
 use ctg_api::startup::Application;
 
@@ -24,8 +26,12 @@ use crate::helpers::{AUDIENCE, TestApp, fresh_database, spawn, test_config};
 
 /// The README's sections whose shell blocks are curl walk-throughs. Each block leans on the
 /// variables of the blocks before it, so they run in one session, in the README's order.
-const WALK_THROUGHS: &[&str] =
-    &["A first walk through with curl", "A contract from draft to signature", "Observations in bulk"];
+const WALK_THROUGHS: &[&str] = &[
+    "A first walk through with curl",
+    "A contract from draft to signature",
+    "The money of a CTG: from a CEJ to the balance of a year",
+    "Observations in bulk",
+];
 
 /// Set before the README's text: strict mode, and stand-ins for `cargo` and `curl`.
 const PRELUDE: &str = r#"set -euo pipefail
@@ -177,33 +183,127 @@ fn unexpected_answers(transcript: &str) -> Vec<&str> {
         .collect()
 }
 
-/// What the walk-through leaves behind: the CTG submitted for review with its two signatories,
-/// and the two observations of the bulk file.
+/// What the walk-through leaves behind: the CTG signed with its two signatories and the payee
+/// that runs the crèche, the CEJ it replaced superseded, the bonus territoire that carried the
+/// CEJ's money with 2024 paid to the cent, and the two observations of the bulk file.
 async fn assert_walk_through_done(app: &TestApp, admin: &str) {
-    let contracts = app.get("/v1/contracts?department=74", admin).await;
-    let [contract] = contracts.body["items"].as_array().unwrap().as_slice() else {
-        panic!("one contract expected in 74: {}", contracts.text);
+    let contracts = app.get("/v1/contracts?department=74&kind=ctg", admin).await;
+    let [ctg] = contracts.body["items"].as_array().unwrap().as_slice() else {
+        panic!("one CTG expected in 74: {}", contracts.text);
     };
-    assert_eq!(contract["reference"], "CTG-074-2024-0001", "{contract}");
-    assert_eq!(contract["status"], "in_review", "the submission did not happen: {contract}");
-    let id = contract["id"].as_str().unwrap();
+    assert_eq!(ctg["reference"], "CTG-074-2024-0001", "{ctg}");
+    assert_eq!(ctg["status"], "active", "the signature did not happen: {ctg}");
+    let id = ctg["id"].as_str().unwrap();
     let parties = app.get(&format!("/v1/contracts/{id}/parties"), admin).await;
-    assert_eq!(parties.body["items"].as_array().unwrap().len(), 2, "{}", parties.text);
-    let history = app.get(&format!("/v1/contracts/{id}/history"), admin).await;
-    let last = history.body["items"].as_array().unwrap().last().unwrap();
-    let submission = (last["action"].as_str(), last["before"]["status"].as_str(), last["after"]["status"].as_str());
-    assert_eq!(
-        submission,
-        (Some("transitioned"), Some("draft"), Some("in_review")),
-        "the history does not end with the submission: {}",
-        history.text
-    );
+    assert_eq!(parties.body["items"].as_array().unwrap().len(), 3, "{}", parties.text);
+    let history = app.get(&format!("/v1/contracts/{id}/history?page_size=200"), admin).await;
+    let moves: Vec<(&str, &str)> = history.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|entry| entry["action"] == "transitioned" && entry["resource"] == "contract")
+        .map(|entry| (entry["before"]["status"].as_str().unwrap(), entry["after"]["status"].as_str().unwrap()))
+        .collect();
+    assert_eq!(moves, [("draft", "in_review"), ("in_review", "active")], "{}", history.text);
+    let cej_id = ctg["predecessor_ids"][0].as_str().unwrap();
+    let cej = app.get(&format!("/v1/contracts/{cej_id}"), admin).await;
+    assert_eq!(cej.body["status"], "superseded", "{}", cej.text);
+    assert_money_to_the_cent(app, admin, id, cej_id).await;
 
     let rate =
         app.get(&format!("/v1/indicators/taux_couverture_eaje_epci/observations?geo_code={FAUCIGNY}"), admin).await;
     assert_eq!(rate.body["items"][0]["value"], "61.2", "{}", rate.text);
     let places = app.get(&format!("/v1/indicators/places_eaje/observations?geo_code={BONNEVILLE_INSEE}"), admin).await;
     assert_eq!(places.body["items"][0]["suppressed"], true, "{}", places.text);
+}
+
+/// Every amount the money walk-through names, to the cent: the PSEJ of the CEJ, the bonus that
+/// carries its last year (48,123.45 €) into each year of the CTG, the 2024 forecast (45,000.00 €)
+/// and its advances (15,750.00 € twice), the evidence, the actual (47,000.00 €), the balance
+/// (15,500.00 €) and the annex.
+async fn assert_money_to_the_cent(app: &TestApp, admin: &str, ctg: &str, cej: &str) {
+    let psej = app.get(&format!("/v1/contracts/{cej}/funding-commitments"), admin).await;
+    let [psej] = psej.body["items"].as_array().unwrap().as_slice() else { panic!("one PSEJ: {}", psej.text) };
+    let amounts = |commitment: &Value| -> Vec<(i64, i64)> {
+        commitment["years"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|year| (year["year"].as_i64().unwrap(), year["amount_cents"].as_i64().unwrap()))
+            .collect()
+    };
+    assert_eq!((psej["programme"].as_str(), psej["status"].as_str()), (Some("psej"), Some("committed")));
+    assert_eq!(amounts(psej), [(2022, 4_650_000), (2023, 4_812_345)]);
+
+    let commitments = app.get(&format!("/v1/contracts/{ctg}/funding-commitments"), admin).await;
+    let [bonus] = commitments.body["items"].as_array().unwrap().as_slice() else {
+        panic!("one bonus: {}", commitments.text)
+    };
+    assert_eq!(
+        (bonus["programme"].as_str(), bonus["money_origin"].as_str(), bonus["status"].as_str()),
+        (Some("bonus_territoire_eaje"), Some("ex_cej"), Some("committed")),
+        "{bonus}"
+    );
+    assert_eq!(bonus["continues_ids"], json!([psej["id"]]));
+    assert_eq!(amounts(bonus), (2024..=2028).map(|year| (year, 4_812_345)).collect::<Vec<_>>());
+    assert_eq!(
+        (bonus["years"][0]["forecast_cents"].as_i64(), bonus["years"][0]["actual_cents"].as_i64()),
+        (Some(4_500_000), Some(4_700_000))
+    );
+    assert_eq!(bonus["years"][0]["missing_evidence"], json!([]));
+    assert_eq!(bonus["years"][1]["forecast_cents"], Value::Null);
+
+    let id = bonus["id"].as_str().unwrap();
+    let schedule = app.get(&format!("/v1/funding-commitments/{id}/schedule"), admin).await;
+    let lines_2024: Vec<(&str, i64, i64, &str)> = schedule.body["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|line| line["year"] == 2024 && line["status"] != "cancelled")
+        .map(|line| {
+            let cents = |field: &str| line[field].as_i64().unwrap();
+            (
+                line["kind"].as_str().unwrap(),
+                cents("amount_cents"),
+                cents("paid_cents"),
+                line["status"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        lines_2024,
+        [
+            ("advance", 1_575_000, 1_575_000, "paid"),
+            ("advance", 1_575_000, 1_575_000, "paid"),
+            ("balance", 1_550_000, 1_550_000, "paid"),
+        ],
+        "{}",
+        schedule.text
+    );
+    let payments = app.get(&format!("/v1/funding-commitments/{id}/payments"), admin).await;
+    let paid: Vec<i64> =
+        payments.body["items"].as_array().unwrap().iter().map(|p| p["amount_cents"].as_i64().unwrap()).collect();
+    assert_eq!(paid, [1_575_000, 1_575_000, 1_550_000], "{}", payments.text);
+    let evidence = app.get(&format!("/v1/funding-commitments/{id}/evidence"), admin).await;
+    let validated: Vec<(&str, &str)> = evidence.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|piece| (piece["kind"].as_str().unwrap(), piece["validated_on"].as_str().unwrap_or("")))
+        .collect();
+    assert_eq!(validated.len(), 3, "{}", evidence.text);
+    assert!(validated.iter().all(|(_, on)| *on == "2025-04-20"), "{}", evidence.text);
+
+    let annex = app.get(&format!("/v1/contracts/{ctg}/annex"), admin).await;
+    let [line] = annex.body["lines"].as_array().unwrap().as_slice() else { panic!("one line: {}", annex.text) };
+    assert_eq!((line["equipment_name"].as_str(), line["places"].as_i64()), (Some("Crèche Les Marmottons"), Some(30)));
+    assert_eq!(
+        annex.body["total"],
+        json!({"committed_cents": 24_061_725, "draft_cents": 0, "forecast_cents": 4_500_000,
+               "actual_cents": 4_700_000, "paid_cents": 4_700_000}),
+        "{}",
+        annex.text
+    );
 }
 
 #[test]
