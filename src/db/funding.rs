@@ -352,7 +352,32 @@ pub fn insert(
         return Err(diesel::result::Error::NotFound);
     }
     diesel::insert_into(funding_commitments::table).values(row.clone()).execute(conn)?;
-    write_years(conn, row.id, years)
+    insert_years(conn, row.id, years)
+}
+
+/// The years of a new commitment, in one statement: a signature creates dozens of commitments
+/// in its transaction, and on PostgreSQL every statement is a round trip.
+fn insert_years(conn: &mut DbConnection, commitment_id: Uuid, years: &BTreeMap<i64, i64>) -> QueryResult<()> {
+    let commitment_id = commitment_id.to_string();
+    let rows: Vec<_> = years
+        .iter()
+        .map(|(&year, &amount)| {
+            (
+                funding_years::commitment_id.eq(commitment_id.clone()),
+                funding_years::year.eq(year),
+                funding_years::amount_cents.eq(amount),
+            )
+        })
+        .collect();
+    if rows.is_empty() {
+        return Ok(());
+    }
+    // Multi-row INSERTs are rendered by each backend, not by the multi-connection enum.
+    match conn {
+        DbConnection::Pg(pg) => diesel::insert_into(funding_years::table).values(rows).execute(pg)?,
+        DbConnection::Sqlite(sqlite) => diesel::insert_into(funding_years::table).values(rows).execute(sqlite)?,
+    };
+    Ok(())
 }
 
 /// Writes a commitment of `contract` (and its years when given), under the contract's lock.
