@@ -11,7 +11,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 use validator::Validate;
 
-use super::evidence::require_evidence;
+use super::evidence::missing_evidence;
 use super::funding::{find_commitment, regenerate, stored_rule};
 use super::problems::{ChildListProblems, CreateChildProblems, GuardedChildProblems, ReadProblems};
 use crate::db::DbConnection;
@@ -226,7 +226,7 @@ pub async fn create_payment((caller, id, request, pool): CreateUnder<Uuid, Creat
             )]));
         };
         if evidence_rules::needs_validated_evidence(line.kind, line.amount_cents, payment.amount_cents) {
-            require_evidence(change.conn, &commitment, line.year, Stage::Validated, "paying the balance")?;
+            require_settlement(change.conn, &commitment, line.year)?;
         }
         let committed = repo::years_of(change.conn, commitment.id)?.get(&line.year).copied().unwrap_or(0);
         let (year_paid, line_paid) = repo::paid_in_year(change.conn, commitment.id, line.year, line.id)?;
@@ -248,6 +248,27 @@ pub async fn create_payment((caller, id, request, pool): CreateUnder<Uuid, Creat
         change.created_with_reason(&row, payment.reason.as_deref())
     })
     .await
+}
+
+/// A balance is `actual − paid`: it is paid once the year's actual entitlement is recorded and
+/// every kind of evidence the programme requires for that year is validated; otherwise 409
+/// listing each condition unmet.
+fn require_settlement(conn: &mut DbConnection, commitment: &CommitmentRow, year: i64) -> ApiResult<()> {
+    let missing = missing_evidence(conn, commitment, year, Stage::Validated)?;
+    let actual_known = repo::year_figures_of(conn, commitment.id)?.get(&year).is_some_and(|f| f.actual_cents.is_some());
+    let mut unmet = evidence_rules::unmet(year, &missing, Stage::Validated);
+    if !actual_known {
+        let detail =
+            format!("the actual entitlement of {year} is not recorded: the balance is the actual minus what was paid");
+        unmet.insert(0, FieldError::condition("ACTUAL_NOT_RECORDED", detail));
+    }
+    if unmet.is_empty() {
+        return Ok(());
+    }
+    Err(ApiError::ConflictUnmet {
+        detail: format!("paying the balance of {year}: {} condition(s) unmet", unmet.len()),
+        unmet,
+    })
 }
 
 /// The payments of a commitment, oldest first.

@@ -100,14 +100,43 @@ pub fn replan<Id: Clone>(
         replan.remove.extend(unpaid.iter().map(|line| line.id.clone()));
         let Some(entitlement) = entitlement else { continue };
         let plan = plan_year(calendar_year, entitlement.advance_basis(), rule);
-        let mut scheduled: i64 = kept.iter().map(|line| line.amount_cents).sum();
-        for advance in plan.iter().filter(|line| line.kind == LineKind::Advance && line.amount_cents != 0) {
-            if !kept.iter().any(|line| line.kind == LineKind::Advance && line.due_on == advance.due_on) {
-                scheduled += advance.amount_cents;
-                replan.add.push(NewLine { year, line: *advance, reason: None });
+        let advances: Vec<&PlannedLine> =
+            plan.iter().filter(|line| line.kind == LineKind::Advance && line.amount_cents != 0).collect();
+        let planned = entitlement.planned();
+        // A line with payments stays as it is, unless the kept lines come to more than the year
+        // is worth (a forecast lowered under a partly paid advance): then each closes at what was
+        // paid on it, which the year's checks keep within what it is worth.
+        let mut amounts: Vec<i64> = kept.iter().map(|line| line.amount_cents).collect();
+        if amounts.iter().sum::<i64>() > planned {
+            amounts = kept.iter().map(|line| line.paid_cents).collect();
+        }
+        for (line, &amount) in kept.iter().zip(&amounts) {
+            if amount != line.amount_cents {
+                replan.resize.push((line.id.clone(), amount));
             }
         }
-        let rest = entitlement.planned() - scheduled;
+        let mut scheduled: i64 = amounts.iter().sum();
+        let kept_advances: i64 = kept
+            .iter()
+            .zip(&amounts)
+            .filter(|(line, _)| line.kind == LineKind::Advance)
+            .map(|(_, amount)| amount)
+            .sum();
+        let advance_total: i64 = advances.iter().map(|advance| advance.amount_cents).sum();
+        // The advances not paid yet share what the plan still advances, within what is left.
+        let mut budget = (advance_total - kept_advances).min(planned - scheduled).max(0);
+        for advance in advances {
+            if kept.iter().any(|line| line.kind == LineKind::Advance && line.due_on == advance.due_on) {
+                continue;
+            }
+            let amount_cents = advance.amount_cents.min(budget);
+            if amount_cents > 0 {
+                budget -= amount_cents;
+                scheduled += amount_cents;
+                replan.add.push(NewLine { year, line: PlannedLine { amount_cents, ..*advance }, reason: None });
+            }
+        }
+        let rest = planned - scheduled;
         let balance_due = plan.iter().find(|line| line.kind == LineKind::Balance).map(|line| line.due_on);
         if let Some(due_on) = balance_due
             && rest != 0
@@ -397,14 +426,40 @@ mod tests {
             amounts(&replan.add),
             [(LineKind::Advance, 315_000), (LineKind::Advance, 315_000), (LineKind::Balance, 270_001)]
         );
-        // A new forecast keeps the paid first advance and replans the rest from it.
+        // A new forecast keeps the paid first advance and replans the rest from it: the advances
+        // still total 70% of the forecast (5,600.00 €), the second one taking what the first did
+        // not.
         let lines = default_year([350_000, 0, 0]);
         let years =
             BTreeMap::from([(2025, Entitlement { committed: 1_000_000, forecast: Some(800_000), actual: None })]);
         let replan = super::replan(&lines, &years, &BTreeSet::from([2025]), &ScheduleRule::default());
         assert_eq!(replan.remove, ["a2", "b"]);
-        assert_eq!(amounts(&replan.add), [(LineKind::Advance, 280_000), (LineKind::Balance, 170_000)]);
+        assert_eq!(amounts(&replan.add), [(LineKind::Advance, 210_000), (LineKind::Balance, 240_000)]);
         assert_eq!(after(&lines, &replan).iter().map(|line| line.2).sum::<i64>(), 800_000);
+    }
+
+    #[test]
+    fn a_forecast_lowered_under_a_partly_paid_advance_never_plans_more_than_it() {
+        // 1,000.00 € paid of a 3,500.00 € advance; the forecast falls to 1,500.00 €, whose
+        // advances are 1,050.00 €: the first advance closes at the 1,000.00 € paid, the second
+        // takes the 50.00 € left, the balance the rest.
+        let mut lines = default_year([100_000, 0, 0]);
+        lines[0].amount_cents = 350_000;
+        let years =
+            BTreeMap::from([(2025, Entitlement { committed: 1_000_000, forecast: Some(150_000), actual: None })]);
+        let replan = super::replan(&lines, &years, &BTreeSet::from([2025]), &ScheduleRule::default());
+        assert_eq!(replan.resize, [("a1", 100_000)]);
+        assert_eq!(amounts(&replan.add), [(LineKind::Advance, 5_000), (LineKind::Balance, 45_000)]);
+        let after = after(&lines, &replan);
+        assert_eq!(after.iter().map(|line| line.2).sum::<i64>(), 150_000);
+        assert!(after.iter().all(|line| line.2 >= 0), "{after:?}");
+        // Paid beyond the whole forecast's advances: nothing more is advanced, the balance is what
+        // is left of the forecast.
+        let mut lines = default_year([140_000, 0, 0]);
+        lines[0].amount_cents = 350_000;
+        let replan = super::replan(&lines, &years, &BTreeSet::from([2025]), &ScheduleRule::default());
+        assert_eq!(replan.resize, [("a1", 140_000)]);
+        assert_eq!(amounts(&replan.add), [(LineKind::Balance, 10_000)]);
     }
 
     fn settled(actual: i64) -> BTreeMap<i64, Entitlement> {

@@ -175,8 +175,9 @@ async fn a_year_runs_from_forecast_to_balance_to_the_cent() {
     let first = line_id(&planned, "advance", Some("2025-03-01"));
     assert_eq!(pay(&app, &commitment, &first, 315_000, None).await.status, 201);
 
-    // A lower forecast (8,000.00 €) replans what is not paid: the second advance is 70% of it
-    // halved, 2,800.00 €, and the balance what is left, 1,850.00 €.
+    // A lower forecast (8,000.00 €) replans what is not paid: the advances still total 70% of it,
+    // 5,600.00 €, so the second takes the 2,450.00 € the first did not, and the balance what is
+    // left, 2,400.00 €.
     let lower = entitle(&app, &commitment, &admin_token(), &json!({"forecast_cents": 800_000})).await;
     assert_eq!(lower.status, 200, "{}", lower.text);
     let replanned = schedule(&app, &commitment).await;
@@ -184,10 +185,10 @@ async fn a_year_runs_from_forecast_to_balance_to_the_cent() {
         lines(&replanned).into_iter().map(|(kind, amount, paid, _)| (kind, amount, paid)).collect();
     assert_eq!(
         amounts,
-        [("advance".into(), 315_000, 315_000), ("advance".into(), 280_000, 0), ("balance".into(), 205_000, 0)]
+        [("advance".into(), 315_000, 315_000), ("advance".into(), 245_000, 0), ("balance".into(), 240_000, 0)]
     );
     let second = line_id(&replanned, "advance", Some("2025-10-01"));
-    assert_eq!(pay(&app, &commitment, &second, 280_000, None).await.status, 201);
+    assert_eq!(pay(&app, &commitment, &second, 245_000, None).await.status, 201);
 
     // The actual entitlement waits for every kind of evidence the programme requires, received.
     let etag = app.etag(&commitment).await;
@@ -209,7 +210,7 @@ async fn a_year_runs_from_forecast_to_balance_to_the_cent() {
     let listed = app.get(&format!("{commitment}/evidence"), &manager).await;
     assert_eq!(listed.body["items"].as_array().unwrap().len(), 3, "{}", listed.text);
 
-    // 7,500.00 €: the balance is actual − advances paid = 7,500.00 − 5,950.00 = 1,550.00 €, on the
+    // 7,500.00 €: the balance is actual − advances paid = 7,500.00 − 5,600.00 = 1,900.00 €, on the
     // same balance line.
     let balance_before = line_id(&replanned, "balance", None);
     let actual = entitle(&app, &commitment, &admin_token(), &json!({"actual_cents": 750_000})).await;
@@ -220,13 +221,13 @@ async fn a_year_runs_from_forecast_to_balance_to_the_cent() {
         lines(&settled).into_iter().map(|(kind, amount, paid, _)| (kind, amount, paid)).collect();
     assert_eq!(
         amounts,
-        [("advance".into(), 315_000, 315_000), ("advance".into(), 280_000, 280_000), ("balance".into(), 155_000, 0)]
+        [("advance".into(), 315_000, 315_000), ("advance".into(), 245_000, 245_000), ("balance".into(), 190_000, 0)]
     );
     assert_eq!(line_id(&settled, "balance", None), balance_before);
     let balance = balance_before;
 
     // The balance waits for the evidence validated: each missing kind is listed.
-    let refused = pay(&app, &commitment, &balance, 155_000, None).await;
+    let refused = pay(&app, &commitment, &balance, 190_000, None).await;
     refused.assert_problem(409, "CONFLICT");
     assert_eq!(kinds_in(&refused.body), EAJE_KINDS);
     assert!(errors(&refused.body).iter().all(|(code, _)| code == "EVIDENCE_NOT_VALIDATED"));
@@ -236,7 +237,7 @@ async fn a_year_runs_from_forecast_to_balance_to_the_cent() {
         assert_eq!(answer.status, 200, "{}", answer.text);
         assert_eq!(answer.body["validated_by"], claims("caf_agent").sub);
     }
-    let refused = pay(&app, &commitment, &balance, 155_000, None).await;
+    let refused = pay(&app, &commitment, &balance, 190_000, None).await;
     assert_eq!(kinds_in(refused.assert_problem(409, "CONFLICT")), ["attendance_data"]);
     // The commitment says what its years still wait for, alone and in its contract's list.
     let view = app.get(&commitment, &manager).await;
@@ -245,7 +246,7 @@ async fn a_year_runs_from_forecast_to_balance_to_the_cent() {
     assert_eq!(listed.body["items"][0]["years"][0]["missing_evidence"], json!(["attendance_data"]));
     assert_eq!(schedule(&app, &commitment).await, settled, "a refused payment pays nothing");
     assert_eq!(validate(&app, &evidence[2], &agent).await.status, 200);
-    let paid = pay(&app, &commitment, &balance, 155_000, None).await;
+    let paid = pay(&app, &commitment, &balance, 190_000, None).await;
     assert_eq!(paid.status, 201, "{}", paid.text);
     assert_eq!(app.get(&commitment, &admin_token()).await.body["years"][0]["missing_evidence"], json!([]));
 
@@ -543,6 +544,13 @@ async fn the_kinds_a_programme_requires_are_data_kept_by_admins() {
     let commitment = format!("/v1/funding-commitments/{}", lump["id"].as_str().unwrap());
     commit(&app, &commitment).await;
     generate(&app, &commitment).await;
+    // Even with no evidence to wait for, the balance is actual − paid: it waits for the actual.
+    let unsettled = schedule(&app, &commitment).await;
+    let planned_balance = line_id(&unsettled, "balance", None);
+    let early = pay(&app, &commitment, &planned_balance, 150_000, None).await;
+    let codes: Vec<String> = errors(early.assert_problem(409, "CONFLICT")).into_iter().map(|(code, _)| code).collect();
+    assert_eq!(codes, ["ACTUAL_NOT_RECORDED"]);
+    assert_eq!(schedule(&app, &commitment).await, unsettled, "a refused payment pays nothing");
     let actual = entitle(&app, &commitment, &admin_token(), &json!({"actual_cents": 400_000})).await;
     assert_eq!(actual.status, 200, "{}", actual.text);
     // Nothing paid yet: the advances are cancelled and the balance is the whole actual.
