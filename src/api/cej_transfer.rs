@@ -13,16 +13,16 @@ use uuid::Uuid;
 use super::funding::{CommitmentParts, commitment_view};
 use super::problems::PreviewProblems;
 use super::stored_id;
-use crate::auth::Scope;
+use crate::auth::{Role, Scope};
 use crate::db::contracts::{self as contracts_repo, ScopedContract};
 use crate::db::funding::{self as repo, CommitmentRow, StoredRule};
-use crate::db::{self, DbConnection, equipments, organisations, parties, territories};
+use crate::db::{self, DbConnection, equipments, evidence, organisations, parties, territories};
 use crate::domain::cej_transfer::{
     self as rules, CejFacts, CejTransfer, CommitmentFacts, CtgFacts, FacilityFacts, PartyFacts, Plan, YearCents,
     YearMoney,
 };
 use crate::domain::contract::{ContractKind, RecordedStatus};
-use crate::domain::funding::{LineStatus, ScheduleRule};
+use crate::domain::funding::{LineStatus, Origin, ScheduleRule};
 use crate::domain::organisation::OrganisationKind;
 use crate::error::{ApiError, ApiResult, FieldError};
 use crate::http::requests::Read;
@@ -77,14 +77,30 @@ fn commitment_facts(conn: &mut DbConnection, cej_ids: &[String]) -> ApiResult<Ha
     let ids: Vec<Uuid> = rows.iter().map(|row| row.id).collect();
     let mut figures = repo::year_figures(conn, &ids)?;
     let paid = repo::paid_totals(conn, &ids)?;
+    let evidence_years = evidence::kinds(conn, &ids)?;
     let equipment_ids: Vec<Uuid> = rows.iter().filter_map(|row| row.equipment_id).collect();
-    let facilities: HashMap<Uuid, FacilityFacts> = equipments::find_many(conn, &equipment_ids)?
-        .into_iter()
-        .map(|e| (e.id, FacilityFacts { id: e.id, name: e.name, equipment_type: e.equipment_type }))
-        .collect();
-    let payee_ids: Vec<Uuid> = rows.iter().map(|row| row.payee_id).collect();
+    let equipments = equipments::find_many(conn, &equipment_ids)?;
+    let organisation_ids: Vec<Uuid> =
+        rows.iter().map(|row| row.payee_id).chain(equipments.iter().map(|e| e.manager_id)).collect();
     let names: HashMap<Uuid, String> =
-        organisations::find_many(conn, &payee_ids)?.into_iter().map(|o| (o.id, o.name)).collect();
+        organisations::find_many(conn, &organisation_ids)?.into_iter().map(|o| (o.id, o.name)).collect();
+    let name_of = |id: &Uuid| {
+        names.get(id).cloned().ok_or_else(|| ApiError::internal(format!("organisation {id} is referenced but missing")))
+    };
+    let facilities: HashMap<Uuid, FacilityFacts> = equipments
+        .into_iter()
+        .map(|e| {
+            let manager_name = name_of(&e.manager_id)?;
+            let facts = FacilityFacts {
+                id: e.id,
+                name: e.name,
+                equipment_type: e.equipment_type,
+                manager_id: e.manager_id,
+                manager_name,
+            };
+            Ok((e.id, facts))
+        })
+        .collect::<ApiResult<_>>()?;
     let mut out: HashMap<Uuid, Vec<CommitmentFacts>> = HashMap::new();
     for row in rows {
         let years = figures
@@ -94,15 +110,17 @@ fn commitment_facts(conn: &mut DbConnection, cej_ids: &[String]) -> ApiResult<Ha
             .map(|(year, f)| (year, YearMoney { amount_cents: f.amount_cents, actual_cents: f.actual_cents }))
             .collect();
         let paid_years = paid.by_year.keys().filter(|(id, _)| *id == row.id).map(|(_, year)| *year).collect();
+        let evidence_years = evidence_years.keys().filter(|(id, _)| *id == row.id).map(|(_, year)| *year).collect();
         out.entry(row.contract_id).or_default().push(CommitmentFacts {
             id: row.id,
             programme: row.programme,
             status: row.status,
             payee_id: row.payee_id,
-            payee_name: names.get(&row.payee_id).cloned().unwrap_or_default(),
+            payee_name: name_of(&row.payee_id)?,
             facility: row.equipment_id.and_then(|id| facilities.get(&id).cloned()),
             years,
             paid_years,
+            evidence_years,
         });
     }
     Ok(out)
@@ -120,6 +138,11 @@ pub(crate) fn plan_for(conn: &mut DbConnection, ctg: &ScopedContract, cejs: &[Sc
         parties: party_facts(conn, ctg)?,
         perimeter_epcis: perimeter.epcis.into_iter().collect(),
         perimeter_communes: perimeter.communes.into_iter().collect(),
+        carried_facilities: repo::list(conn, std::slice::from_ref(&row.id))?
+            .into_iter()
+            .filter(|commitment| commitment.origin == Origin::ExCej)
+            .filter_map(|commitment| commitment.equipment_id)
+            .collect(),
     };
     let cej_ids: Vec<String> = cejs.iter().map(|cej| cej.id().to_owned()).collect();
     let mut commitments = commitment_facts(conn, &cej_ids)?;
@@ -163,12 +186,20 @@ fn signed_predecessors(conn: &mut DbConnection, ctg: &ScopedContract) -> ApiResu
 /// draft, one per facility and manager, for each year of the CTG after the CEJ's end), the
 /// years the CEJ commitments lose, and every condition that would refuse the signature. Only a
 /// CTG not yet signed has a preview: a signed one (the transfer is done) or a CEJ answers 409.
+/// It shows the money of CEJs a collectivity may not be party to: collectivities get 403.
 #[utoipa::path(tag = "contracts", params(("id" = Uuid, Path)), responses((status = 200, description = "What the signature would do, and what blocks it", body = CejTransferView), PreviewProblems), security(("bearer" = [])))]
 #[get("/contracts/{id}/cej-transfer")]
 pub async fn get_cej_transfer((caller, id, pool): Read<Uuid>) -> ApiResult<HttpResponse> {
     let contract_id = id.into_inner();
     let view = db::run(&pool, move |conn| {
         let ctg = write::scoped(conn, &caller, contract_id)?;
+        if matches!(caller.role, Role::Collectivity { .. }) {
+            // The preview shows the money of CEJs the collectivity may not be party to.
+            return Err(ApiError::Forbidden(
+                "the transfer preview is read by the CAF; a collectivity reads the CTG's commitments once it is signed"
+                    .into(),
+            ));
+        }
         let row = ctg.row();
         if row.kind == ContractKind::Cej {
             return Err(ApiError::Conflict(

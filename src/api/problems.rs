@@ -44,6 +44,7 @@ problem_set! {
 problem_set! {
     /// A preview of what a change of state would do.
     PreviewProblems {
+        "403" => "The caller's role does not read this preview (`FORBIDDEN`)",
         "404" => "No such resource in the caller's scope (`NOT_FOUND`)",
         "409" => "The resource is not in a state this preview applies to (`CONFLICT`)",
     }

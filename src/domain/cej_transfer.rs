@@ -11,7 +11,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::contract::PartyRole;
-use super::funding::{Basis, CommitmentStatus, Origin, Programme};
+use super::funding::{Basis, CommitmentStatus, MAX_AMOUNT_CENTS, Origin, Programme};
 use super::lifecycle::{Unmet, unmet};
 use super::organisation::{EquipmentType, OrganisationKind};
 
@@ -51,6 +51,8 @@ pub struct CtgFacts {
     /// The SIRENs of the EPCI and the INSEE codes of the communes its perimeter names.
     pub perimeter_epcis: BTreeSet<String>,
     pub perimeter_communes: BTreeSet<String>,
+    /// The facilities the CTG already holds an `ex_cej` commitment for, recorded by hand.
+    pub carried_facilities: BTreeSet<Uuid>,
 }
 
 impl CtgFacts {
@@ -81,12 +83,15 @@ impl CtgFacts {
     }
 }
 
-/// The facility a CEJ commitment funds.
+/// The facility a CEJ commitment funds, with its manager today: the bonus is paid to whoever
+/// runs it now.
 #[derive(Debug, Clone)]
 pub struct FacilityFacts {
     pub id: Uuid,
     pub name: String,
     pub equipment_type: EquipmentType,
+    pub manager_id: Uuid,
+    pub manager_name: String,
 }
 
 /// One year of a CEJ commitment.
@@ -109,6 +114,8 @@ pub struct CommitmentFacts {
     pub years: BTreeMap<i64, YearMoney>,
     /// The years with at least one payment recorded.
     pub paid_years: BTreeSet<i64>,
+    /// The years with a piece of evidence recorded.
+    pub evidence_years: BTreeSet<i64>,
 }
 
 impl CommitmentFacts {
@@ -169,7 +176,7 @@ pub struct CarriedCommitment {
 pub struct PlannedBonus {
     /// The bonus territoire of the facility's type; `other` for the types no bonus names.
     pub programme: Programme,
-    /// The facility's manager.
+    /// The facility's manager today.
     pub payee_id: Uuid,
     pub equipment_id: Uuid,
     /// Always `per_equipment`.
@@ -191,6 +198,7 @@ pub struct FacilityTransfer {
     pub equipment_id: Uuid,
     pub equipment_name: String,
     pub equipment_type: EquipmentType,
+    /// Who runs the facility today, to whom the bonus is paid.
     pub manager_id: Uuid,
     pub manager_name: String,
     /// The CEJ's `psej` commitments for this facility (committed or closed).
@@ -296,12 +304,13 @@ fn plan_one(ctg: &CtgFacts, cej: &CejFacts, blocking: &mut Vec<Unmet>) -> CejTra
         .map(|(year, _)| *year)
         .max();
     let closed_years = closed_years(reference, end_year, &carried, blocking);
-    // Grouped by (facility, manager), in the order of the facility's name then ids: stable.
-    let mut groups: BTreeMap<(String, Uuid, Uuid), Vec<&CommitmentFacts>> = BTreeMap::new();
+    // Grouped by facility, in the order of its name then id: stable. Whoever the CEJ paid, the
+    // bonus goes to who runs the facility today.
+    let mut groups: BTreeMap<(String, Uuid), Vec<&CommitmentFacts>> = BTreeMap::new();
     for commitment in &carried {
         match &commitment.facility {
             Some(facility) => {
-                groups.entry((facility.name.clone(), facility.id, commitment.payee_id)).or_default().push(commitment);
+                groups.entry((facility.name.clone(), facility.id)).or_default().push(commitment);
             }
             None if in_year(commitment, reference_year).amount_cents != 0 => blocking.push(unmet(
                 "CEJ_COMMITMENT_WITHOUT_EQUIPMENT",
@@ -320,12 +329,24 @@ fn plan_one(ctg: &CtgFacts, cej: &CejFacts, blocking: &mut Vec<Unmet>) -> CejTra
         .into_values()
         .filter_map(|commitments| {
             let transfer = facility_transfer(&commitments, reference_year, &bonus_years)?;
+            let (manager, equipment) = (&transfer.manager_name, &transfer.equipment_name);
             if transfer.carried_cents > 0 && !ctg.is_payee(transfer.manager_id) {
                 blocking.push(unmet(
                     "CEJ_MANAGER_NOT_A_PARTY",
+                    format!("{manager} runs {equipment} (CEJ {reference}) but is not a party of this CTG with the payee role"),
+                ));
+            }
+            if transfer.carried_cents > MAX_AMOUNT_CENTS {
+                blocking.push(unmet(
+                    "CEJ_AMOUNT_TOO_LARGE",
+                    format!("{equipment} (CEJ {reference}) would carry more than 10^12 cents a year"),
+                ));
+            }
+            if transfer.bonus.is_some() && ctg.carried_facilities.contains(&transfer.equipment_id) {
+                blocking.push(unmet(
+                    "CEJ_ALREADY_CARRIED",
                     format!(
-                        "{} runs {} (CEJ {reference}) but is not a party of this CTG with the payee role",
-                        transfer.manager_name, transfer.equipment_name
+                        "the CTG already holds an ex_cej commitment for {equipment}: carrying the CEJ {reference} would fund it twice"
                     ),
                 ));
             }
@@ -359,6 +380,15 @@ fn closed_years(
                 ),
             ));
         }
+        for year in after.iter().filter(|year| commitment.evidence_years.contains(year)) {
+            blocking.push(unmet(
+                "CEJ_EVIDENCE_AFTER_END",
+                format!(
+                    "the commitment {} of the CEJ {reference} holds evidence for {year}, after the CEJ's end",
+                    commitment.id
+                ),
+            ));
+        }
         if !after.is_empty() {
             out.push(ClosedYears { commitment_id: commitment.id, years: after });
         }
@@ -387,10 +417,12 @@ fn facility_transfer(
             CarriedCommitment { commitment_id: commitment.id, amount_cents, basis }
         })
         .collect();
+    // Stored amounts are at most 10^12 cents each: the sum of a CEJ's fits an i64 by far.
     let carried_cents: i64 = carried.iter().map(|c| c.amount_cents).sum();
-    let bonus = (carried_cents > 0 && !bonus_years.is_empty()).then(|| PlannedBonus {
+    let makes_bonus = carried_cents > 0 && carried_cents <= MAX_AMOUNT_CENTS && !bonus_years.is_empty();
+    let bonus = makes_bonus.then(|| PlannedBonus {
         programme: Programme::bonus_for(facility.equipment_type),
-        payee_id: first.payee_id,
+        payee_id: facility.manager_id,
         equipment_id: facility.id,
         basis: Basis::PerEquipment,
         origin: Origin::ExCej,
@@ -403,8 +435,8 @@ fn facility_transfer(
         equipment_id: facility.id,
         equipment_name: facility.name.clone(),
         equipment_type: facility.equipment_type,
-        manager_id: first.payee_id,
-        manager_name: first.payee_name.clone(),
+        manager_id: facility.manager_id,
+        manager_name: facility.manager_name.clone(),
         commitments: carried,
         carried_cents,
         bonus,
@@ -451,6 +483,7 @@ mod tests {
             ],
             perimeter_epcis: BTreeSet::from(["SIREN1".to_owned()]),
             perimeter_communes: BTreeSet::new(),
+            carried_facilities: BTreeSet::new(),
         }
     }
 
@@ -472,9 +505,12 @@ mod tests {
                 id: id(200 + facility),
                 name: format!("facility {facility}"),
                 equipment_type: EquipmentType::Eaje,
+                manager_id: id(payee),
+                manager_name: format!("org {payee}"),
             }),
             years: years(amounts),
             paid_years: BTreeSet::new(),
+            evidence_years: BTreeSet::new(),
         }
     }
 
@@ -490,6 +526,40 @@ mod tests {
             ],
             commitments,
         }
+    }
+
+    #[test]
+    fn the_bonus_goes_to_who_runs_the_facility_today_and_never_twice() {
+        // The crèche changed hands since the CEJ: its money goes to the association running it.
+        let mut commitment = psej(1, 1, FAUCIGNY, &[(2022, 1_000_000, None)]);
+        if let Some(facility) = commitment.facility.as_mut() {
+            facility.manager_id = id(ASSOCIATION);
+            facility.manager_name = "org 4".into();
+        }
+        let cej = cej(vec![commitment]);
+        let planned = plan(&ctg(), std::slice::from_ref(&cej));
+        assert_eq!(planned.blocking, []);
+        let bonus = planned.bonuses().next().unwrap();
+        assert_eq!(bonus.payee_id, id(ASSOCIATION));
+        assert_eq!(planned.cejs[0].facilities[0].manager_id, id(ASSOCIATION));
+        // A bonus for that crèche already recorded by hand on the CTG: the signature would pay
+        // it twice.
+        let mut ctg = ctg();
+        ctg.carried_facilities.insert(id(201));
+        let codes: Vec<&str> = plan(&ctg, &[cej]).blocking.iter().map(|u| u.code).collect();
+        assert_eq!(codes, ["CEJ_ALREADY_CARRIED"]);
+    }
+
+    #[test]
+    fn evidence_after_the_end_and_amounts_beyond_ten_billion_block() {
+        let mut after_end = psej(1, 1, ASSOCIATION, &[(2022, 1_000, None), (2023, 1_000, None)]);
+        after_end.evidence_years.insert(2023);
+        let huge = psej(2, 2, ASSOCIATION, &[(2022, MAX_AMOUNT_CENTS, None)]);
+        let more = psej(3, 2, ASSOCIATION, &[(2022, 1, None)]);
+        let planned = plan(&ctg(), &[cej(vec![after_end, huge, more])]);
+        let codes: Vec<&str> = planned.blocking.iter().map(|u| u.code).collect();
+        assert_eq!(codes, ["CEJ_EVIDENCE_AFTER_END", "CEJ_AMOUNT_TOO_LARGE"]);
+        assert_eq!(planned.bonuses().count(), 1, "no bonus for the facility above the limit");
     }
 
     #[test]

@@ -184,6 +184,17 @@ const fn contract_read(ok: u16) -> Rule {
     Rule { admin: (ok, ok), caf_agent: (ok, NOT_FOUND), integration: (ok, NOT_FOUND), collectivity: (ok, NOT_FOUND) }
 }
 
+/// Reads of a contract's parts that show what lies outside it (the money of the CEJs a CTG
+/// replaces): the CAF's roles only; a collectivity lacks the capability on a contract it reaches.
+const fn caf_read(ok: u16) -> Rule {
+    Rule {
+        admin: (ok, ok),
+        caf_agent: (ok, NOT_FOUND),
+        integration: (ok, NOT_FOUND),
+        collectivity: (FORBIDDEN, NOT_FOUND),
+    }
+}
+
 /// Managing a contract (its content, lifecycle, parties, action plan, amendments): admins and the
 /// CAF agents of its département. The other roles lack the capability on what they see (403) and
 /// see nothing of the rest (404): scope comes before capability, so that someone else's contract
@@ -278,7 +289,7 @@ matrix! {
     ("patch", "/v1/contracts/{id}") => contract_manage(200),
     ("post", "/v1/contracts/{id}/transitions") => contract_manage(200),
     // What signing the (draft) CTG would carry over from its CEJs.
-    ("get", "/v1/contracts/{id}/cej-transfer") => contract_read(200),
+    ("get", "/v1/contracts/{id}/cej-transfer") => caf_read(200),
 
     // Parties: a collectivity records its own délibération and signature.
     ("get", "/v1/contracts/{id}/parties") => contract_read(200),

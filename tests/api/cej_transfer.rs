@@ -255,9 +255,10 @@ async fn the_preview_gives_the_transfer_to_the_cent_and_the_signature_makes_exac
     assert_eq!((rpe_plan["carried_cents"].as_i64(), &rpe_plan["bonus"]), (Some(0), &Value::Null));
     assert_eq!(years(&plan["totals"]), (2024..=2028).map(|y| (y, 2_256_670)).collect::<Vec<_>>());
 
-    // Everyone who reaches the CTG reads the preview.
+    // The CAF's roles read the preview; a collectivity party of the CTG does not, since it shows
+    // the money of CEJs it may not be party to.
     let faucigny = app.get(&format!("/v1/contracts/{ctg}/cej-transfer"), &collectivity_token(&[FAUCIGNY])).await;
-    assert_eq!((faucigny.status, &faucigny.body), (200, &plan));
+    faucigny.assert_problem(403, "FORBIDDEN");
     let agent = app.get(&format!("/v1/contracts/{ctg}/cej-transfer"), &caf_agent_token(&["74"])).await;
     assert_eq!(agent.body, plan);
 
@@ -425,6 +426,21 @@ async fn every_blocking_condition_refuses_the_signature_at_once() {
     assert_eq!(codes(sign(&app, &ctg.id).await.assert_problem(409, "INVALID_STATE_TRANSITION")), &expected[1..2]);
     let etag = app.etag(&path).await;
     assert_eq!(app.patch_json(&path, &admin_token(), &etag, &json!({"start_date": "2024-01-01"})).await.status, 200);
+    // A bonus for the crèche already recorded by hand: carrying the CEJ would pay it twice.
+    let by_hand = app
+        .create(
+            &format!("{path}/funding-commitments"),
+            &json!({"payee_id": w.association["id"], "equipment_id": w.creche, "programme": "bonus_territoire_eaje",
+                    "basis": "per_equipment", "origin": "ex_cej", "years": [{"year": 2024, "amount_cents": 100}]}),
+        )
+        .await;
+    assert_eq!(
+        codes(sign(&app, &ctg.id).await.assert_problem(409, "INVALID_STATE_TRANSITION")),
+        ["CEJ_ALREADY_CARRIED"]
+    );
+    let by_hand = format!("/v1/funding-commitments/{}", by_hand["id"].as_str().unwrap());
+    let etag = app.etag(&by_hand).await;
+    assert_eq!(app.delete_with(&by_hand, &admin_token(), &etag).await.status, 204);
     assert_eq!(preview(&app, &ctg.id).await["blocking"], json!([]));
     let signed = sign(&app, &ctg.id).await;
     assert_eq!(signed.status, 200, "{}", signed.text);
