@@ -122,19 +122,22 @@ pub struct ContractChange<'a> {
     pub contract: ScopedContract,
     /// The time of the change: every row and entry it writes carries it.
     pub at: NaiveDateTime,
+    /// Whether a part's change already moved the contract's version in this change: a request
+    /// that writes many parts (a signature creating a bonus per facility) moves it once.
+    touched: bool,
 }
 
 impl<'a> ContractChange<'a> {
     /// The change that follows the creation of `contract` in this transaction.
     pub fn of_new(conn: &'a mut DbConnection, caller: &'a Caller, contract: ScopedContract) -> Self {
         let at = contract.row().updated_at;
-        Self { conn, caller, contract, at }
+        Self { conn, caller, contract, at, touched: false }
     }
 
     /// A change to `other`, another contract locked in this same transaction (a CEJ superseded
     /// by the CTG being signed), recorded in its own history.
     pub fn on(&mut self, other: ScopedContract) -> ContractChange<'_> {
-        ContractChange { conn: self.conn, caller: self.caller, contract: other, at: self.at }
+        ContractChange { conn: self.conn, caller: self.caller, contract: other, at: self.at, touched: false }
     }
 
     /// `If-Match` against the version the resource has now: called once the resource is found
@@ -219,7 +222,8 @@ impl<'a> ContractChange<'a> {
     }
 
     /// The history entry and the feed event of a change to the contract or one of its parts. A
-    /// part's change also moves the contract's version, since the contract's ETag covers its parts.
+    /// part's change also moves the contract's version, since the contract's ETag covers its parts:
+    /// once per change, with one `contract.touched` event, however many parts it writes.
     fn record<R: Resource>(
         &mut self,
         action: Action,
@@ -229,9 +233,10 @@ impl<'a> ContractChange<'a> {
         reason: Option<&str>,
     ) -> ApiResult<()> {
         let is_the_contract = R::NAME == "contract" && resource_id == self.contract.id();
-        let touched = if is_the_contract {
+        let touched = if is_the_contract || self.touched {
             None
         } else {
+            self.touched = true;
             let version = following(self.contract.row().version);
             contracts::touch_scoped(self.conn, &mut self.contract, version, self.at)?;
             Some((version, self.at))
@@ -312,7 +317,7 @@ fn begin<'a>(
     if access == Access::Manage {
         caller.require_contract_manager()?;
     }
-    Ok(ContractChange { conn, caller, contract, at: db::now() })
+    Ok(ContractChange { conn, caller, contract, at: db::now(), touched: false })
 }
 
 /// A change under way to a directory entry (an organisation, an equipment, an indicator): no
