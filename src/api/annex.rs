@@ -13,7 +13,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::funding_summary::{euros, json_cells};
-use super::problems::ReadProblems;
+use super::problems::ReportProblems;
 use crate::auth::Caller;
 use crate::db::{self, DbConnection, DbPool, equipments, funding as repo, organisations};
 use crate::domain::annex::{self, AnnexCommitment, AnnexFigures, YearMoney};
@@ -254,7 +254,7 @@ fn annex_csv(view: &AnnexView) -> String {
 #[utoipa::path(
     tag = "funding",
     params(("id" = Uuid, Path)),
-    responses((status = 200, description = "The annex", content((AnnexView = "application/json"), (String = "text/csv"))), ReadProblems),
+    responses((status = 200, description = "The annex", content((AnnexView = "application/json"), (String = "text/csv"))), ReportProblems),
     security(("bearer" = []))
 )]
 #[get("/contracts/{id}/annex")]

@@ -48,10 +48,10 @@ pub struct BonusRateInput {
     #[schema(example = "bonus_territoire_eaje")]
     pub programme: Programme,
     /// 1 to 20.
-    #[schema(example = 1)]
+    #[schema(example = 1, minimum = 1, maximum = 20)]
     pub band: i64,
     /// 1 cent to 10^12 cents.
-    #[schema(example = 360_000)]
+    #[schema(example = 360_000, minimum = 1, maximum = 1_000_000_000_000_i64)]
     pub per_place_cents: i64,
 }
 

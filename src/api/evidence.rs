@@ -298,8 +298,9 @@ pub async fn put_evidence_requirements(
     if !errors.is_empty() {
         return Err(ApiError::validation(errors));
     }
-    kinds.dedup();
     write::change_directory(&pool, caller, retry, move |change| {
+        // Two admins replacing the same programme's list take turns instead of colliding.
+        db::serialize_writers(change.conn, &format!("evidence_requirements:{programme}"))?;
         repo::replace_requirements(change.conn, programme, &kinds)?;
         let view = EvidenceRequirementView { programme, kinds: repo::required_for(change.conn, programme)? };
         change.updated(&view)

@@ -130,11 +130,9 @@ pub(crate) struct CommitmentParts {
 impl CommitmentParts {
     /// The parts of one commitment.
     pub(crate) fn of(conn: &mut DbConnection, id: Uuid) -> ApiResult<Self> {
-        let mut parts = Self::of_many(conn, &[id])?;
-        match parts.remove(&id) {
-            Some(parts) => Ok(parts),
-            None => Self::of_new(conn),
-        }
+        Self::of_many(conn, &[id])?
+            .remove(&id)
+            .ok_or_else(|| ApiError::internal(format!("the parts of commitment {id} went missing")))
     }
 
     /// The parts of a commitment just created: no year, no continuation, no evidence yet.

@@ -1,7 +1,7 @@
 //! What a contract's funding adds up to, per year and programme: committed, scheduled, paid and
 //! remaining. As JSON, or as CSV for a spreadsheet with `Accept: text/csv`.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, get, web};
@@ -13,7 +13,7 @@ use super::problems::ReadProblems;
 use crate::auth::Caller;
 use crate::db::funding as repo;
 use crate::db::{self, DbConnection, DbPool, equipments};
-use crate::domain::funding::{CommitmentStatus, LineStatus, MoneyOrigin, Programme, money_origin, places_funded};
+use crate::domain::funding::{Basis, CommitmentStatus, LineStatus, MoneyOrigin, Programme, money_origin};
 use crate::error::ApiResult;
 use crate::http::csv::{CsvTable, wants_csv};
 use crate::write;
@@ -68,7 +68,7 @@ pub struct OriginSummaryRow {
     #[serde(flatten)]
     pub figures: FundingFigures,
     /// Places funded that year by the counted commitments of this origin: the units of those
-    /// paid per place, the capacity of the facility for the others.
+    /// paid per place, plus the capacity of each facility funded otherwise, once.
     pub places: i64,
 }
 
@@ -84,7 +84,11 @@ pub(crate) struct FundingTables {
 struct Counted {
     programme: Programme,
     origin: MoneyOrigin,
-    places: i64,
+    /// The places it pays for, when it pays per place.
+    places_paid: Option<i64>,
+    /// The facility it names and its capacity, counted once per year and origin for money not
+    /// paid per place.
+    facility: Option<(Uuid, i64)>,
 }
 
 /// Adds up the money of the commitments of some contracts per year and programme (in the order
@@ -104,9 +108,14 @@ pub(crate) fn funding_tables(conn: &mut DbConnection, contract_ids: &[String]) -
     let of: HashMap<Uuid, Counted> = counted
         .iter()
         .map(|c| {
-            let facility_capacity = c.equipment_id.and_then(|id| capacity.get(&id).copied().flatten());
-            let places = places_funded(c.basis, c.units, facility_capacity).unwrap_or(0);
-            (c.id, Counted { programme: c.programme, origin: money_origin(c.programme, c.basis, c.origin), places })
+            let facility = c.equipment_id.and_then(|id| Some((id, capacity.get(&id).copied().flatten()?)));
+            let counted = Counted {
+                programme: c.programme,
+                origin: money_origin(c.programme, c.basis, c.origin),
+                places_paid: if c.basis == Basis::PerPlace { c.units } else { None },
+                facility,
+            };
+            (c.id, counted)
         })
         .collect();
     // Keyed by the codes before the values, so that the rows keep the order of the codes.
@@ -136,11 +145,21 @@ pub(crate) fn funding_tables(conn: &mut DbConnection, contract_ids: &[String]) -
             figures.remaining_cents -= amount;
         });
     }
+    // Places paid per place add up; a facility funded otherwise counts its capacity once per
+    // year and origin, however many commitments fund it.
+    let mut facilities_counted: HashSet<(i64, MoneyOrigin, Uuid)> = HashSet::new();
     for (id, years) in &years {
         let Some(commitment) = of.get(id) else { continue };
         for (&year, _) in years.iter().filter(|(_, amount)| **amount > 0) {
-            if let Some(entry) = by_origin.get_mut(&(year, commitment.origin.as_str())) {
-                entry.2 += commitment.places;
+            let Some(entry) = by_origin.get_mut(&(year, commitment.origin.as_str())) else { continue };
+            match (commitment.places_paid, commitment.facility) {
+                (Some(places), _) => entry.2 += places,
+                (None, Some((facility, capacity)))
+                    if facilities_counted.insert((year, commitment.origin, facility)) =>
+                {
+                    entry.2 += capacity;
+                }
+                (None, _) => {}
             }
         }
     }

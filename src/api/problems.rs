@@ -42,6 +42,14 @@ problem_set! {
 }
 
 problem_set! {
+    /// A report on one contract that takes no query parameter.
+    ReportProblems {
+        "400" => "A query parameter was sent; this report takes none (`INVALID_PARAMETER`)",
+        "404" => "No such resource in the caller's scope (`NOT_FOUND`)",
+    }
+}
+
+problem_set! {
     /// A preview of what a change of state would do.
     PreviewProblems {
         "403" => "The caller's role does not read this preview (`FORBIDDEN`)",

@@ -116,12 +116,6 @@ impl Programme {
     }
 }
 
-/// The places a commitment funds: its units when it pays per place, else the capacity of the
-/// equipment it names; none for money that funds no facility.
-pub fn places_funded(basis: Basis, units: Option<i64>, equipment_capacity: Option<i64>) -> Option<i64> {
-    if basis == Basis::PerPlace { units } else { equipment_capacity }
-}
-
 /// Where the money of a commitment comes from: carried from a CEJ, a bonus for new places
 /// (a bonus territoire per place not carried from a CEJ), or anything else.
 pub fn money_origin(programme: Programme, basis: Basis, origin: Origin) -> MoneyOrigin {
@@ -732,13 +726,6 @@ mod tests {
         assert_eq!(Programme::bonus_for(EquipmentType::AlshExtrascolaire), Programme::BonusTerritoireAlsh);
         assert_eq!(Programme::bonus_for(EquipmentType::Ludotheque), Programme::Other);
         assert!(Programme::Psej.facility_types().is_empty());
-    }
-
-    #[test]
-    fn places_are_the_units_paid_per_place_else_the_facility_capacity() {
-        assert_eq!(places_funded(Basis::PerPlace, Some(12), Some(40)), Some(12));
-        assert_eq!(places_funded(Basis::PerEquipment, None, Some(40)), Some(40));
-        assert_eq!(places_funded(Basis::LumpSum, Some(3), None), None);
     }
 
     #[test]

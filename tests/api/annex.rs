@@ -163,7 +163,7 @@ async fn the_annex_lists_each_facility_programme_and_origin_with_totals_to_the_c
 #[tokio::test]
 async fn the_summaries_split_the_money_by_origin_and_count_places() {
     let app = spawn_app().await;
-    let (contract, _creche, _manager) = funded_contract(&app).await;
+    let (contract, creche, _manager) = funded_contract(&app).await;
     let summary = app.get(&format!("/v1/contracts/{}/funding-summary", contract.id), &admin_token()).await;
     assert_eq!(summary.status, 200, "{}", summary.text);
     let origin = |year: i64, committed: i64, paid: i64| {
@@ -172,6 +172,23 @@ async fn the_summaries_split_the_money_by_origin_and_count_places() {
     };
     assert_eq!(summary.body["by_origin"], json!([origin(2025, 1_000_001, 350_000), origin(2026, 1_000_001, 0)]));
     assert_eq!(summary.body["draft_cents"], 500_000, "the draft coordination grant is not counted");
+
+    // A second ex-CEJ grant for the same crèche adds its money, not its 40 places again.
+    let inclusion = app
+        .create(
+            &format!("/v1/contracts/{}/funding-commitments", contract.id),
+            &json!({"payee_id": contract.epci_organisation, "equipment_id": creche["id"],
+                    "programme": "bonus_inclusion_handicap", "basis": "per_equipment", "origin": "ex_cej",
+                    "decision_date": "2024-12-01", "years": [{"year": 2025, "amount_cents": 100_000}]}),
+        )
+        .await;
+    commit_and_schedule(&app, inclusion["id"].as_str().unwrap()).await;
+    let summary = app.get(&format!("/v1/contracts/{}/funding-summary", contract.id), &admin_token()).await;
+    assert_eq!(
+        summary.body["by_origin"][0],
+        json!({"year": 2025, "money_origin": "ex_cej", "committed_cents": 1_100_001, "scheduled_cents": 1_100_001,
+               "paid_cents": 350_000, "remaining_cents": 750_001, "places": 40})
+    );
 
     let department = app.get("/v1/departments/74/summary", &admin_token()).await;
     assert_eq!(department.status, 200, "{}", department.text);
@@ -186,7 +203,7 @@ async fn the_summaries_split_the_money_by_origin_and_count_places() {
         .await;
     assert!(
         csv.text.contains(
-            "# funding_by_origin\r\nyear;money_origin;committed_cents;paid_cents;remaining_cents;places\r\n2025;ex_cej;1000001;350000;650001;40\r\n2026;ex_cej;1000001;0;1000001;40\r\n"
+            "# funding_by_origin\r\nyear;money_origin;committed_cents;paid_cents;remaining_cents;places\r\n2025;ex_cej;1100001;350000;750001;40\r\n2026;ex_cej;1000001;0;1000001;40\r\n"
         ),
         "{}",
         csv.text
