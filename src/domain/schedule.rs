@@ -110,19 +110,30 @@ pub fn replan<Id: Clone>(
         if amounts.iter().sum::<i64>() > planned {
             amounts = kept.iter().map(|line| line.paid_cents).collect();
         }
+        // Nor do the kept advances hold more than the plan advances: the partly paid ones give
+        // back what is not paid, the latest first.
+        let advance_total: i64 = advances.iter().map(|advance| advance.amount_cents).sum();
+        let kept_advances = |amounts: &[i64]| -> i64 {
+            kept.iter().zip(amounts).filter(|(line, _)| line.kind == LineKind::Advance).map(|(_, amount)| amount).sum()
+        };
+        let mut excess = kept_advances(&amounts) - advance_total;
+        for (line, amount) in kept.iter().zip(amounts.iter_mut()).rev() {
+            if excess <= 0 {
+                break;
+            }
+            if line.kind == LineKind::Advance {
+                let given_back = (*amount - line.paid_cents).min(excess).max(0);
+                *amount -= given_back;
+                excess -= given_back;
+            }
+        }
         for (line, &amount) in kept.iter().zip(&amounts) {
             if amount != line.amount_cents {
                 replan.resize.push((line.id.clone(), amount));
             }
         }
         let mut scheduled: i64 = amounts.iter().sum();
-        let kept_advances: i64 = kept
-            .iter()
-            .zip(&amounts)
-            .filter(|(line, _)| line.kind == LineKind::Advance)
-            .map(|(_, amount)| amount)
-            .sum();
-        let advance_total: i64 = advances.iter().map(|advance| advance.amount_cents).sum();
+        let kept_advances = kept_advances(&amounts);
         // The advances not paid yet share what the plan still advances, within what is left.
         let mut budget = (advance_total - kept_advances).min(planned - scheduled).max(0);
         for advance in advances {
@@ -453,6 +464,16 @@ mod tests {
         let after = after(&lines, &replan);
         assert_eq!(after.iter().map(|line| line.2).sum::<i64>(), 150_000);
         assert!(after.iter().all(|line| line.2 >= 0), "{after:?}");
+        // A forecast of 4,000.00 € still above the 3,500.00 € advance, 1,000.00 € of it paid: the
+        // advance gives back what exceeds 70% of the forecast (2,800.00 €), nothing more is
+        // advanced, the balance is the rest.
+        let mut lines = default_year([100_000, 0, 0]);
+        lines[0].amount_cents = 350_000;
+        let above =
+            BTreeMap::from([(2025, Entitlement { committed: 1_000_000, forecast: Some(400_000), actual: None })]);
+        let replan = super::replan(&lines, &above, &BTreeSet::from([2025]), &ScheduleRule::default());
+        assert_eq!(replan.resize, [("a1", 280_000)]);
+        assert_eq!(amounts(&replan.add), [(LineKind::Balance, 120_000)]);
         // Paid beyond the whole forecast's advances: nothing more is advanced, the balance is what
         // is left of the forecast.
         let mut lines = default_year([140_000, 0, 0]);
