@@ -613,17 +613,7 @@ impl Territory {
         let path = format!("/v1/funding-commitments/{id}");
         let generated = app.generate_schedule(&id, &json!({})).await;
         assert_eq!(generated.status, 200, "{}", generated.text);
-        let etag = app.etag(&path).await;
-        let committed = app
-            .send(
-                app.client
-                    .post(app.url(&format!("{path}/transitions")))
-                    .bearer_auth(admin_token())
-                    .header("If-Match", etag)
-                    .json(&json!({"action": "commit"})),
-            )
-            .await;
-        assert_eq!(committed.status, 200, "{}", committed.text);
+        app.commit_commitment(&id).await;
         let schedule = app.get(&format!("{path}/schedule"), &admin_token()).await;
         assert_eq!(schedule.status, 200, "{}", schedule.text);
         let first_advance = schedule.body["lines"]

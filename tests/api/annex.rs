@@ -19,18 +19,7 @@ async fn creche(app: &TestApp, contract: &ContractFixture) -> Value {
 
 /// Commits the commitment `id` (its decision date is set) and generates its default schedule.
 async fn commit_and_schedule(app: &TestApp, id: &str) {
-    let path = format!("/v1/funding-commitments/{id}");
-    let etag = app.etag(&path).await;
-    let answer = app
-        .send(
-            app.client
-                .post(app.url(&format!("{path}/transitions")))
-                .bearer_auth(admin_token())
-                .header("If-Match", etag)
-                .json(&json!({"action": "commit"})),
-        )
-        .await;
-    assert_eq!(answer.status, 200, "{}", answer.text);
+    app.commit_commitment(id).await;
     let answer = app.generate_schedule(id, &json!({})).await;
     assert_eq!(answer.status, 200, "{}", answer.text);
 }

@@ -94,17 +94,7 @@ async fn psej(app: &TestApp, cej: &str, payee: &Value, equipment: &str, years: &
         )
         .await;
     let id = id_of(&commitment);
-    let etag = app.etag(&format!("/v1/funding-commitments/{id}")).await;
-    let answer = app
-        .send(
-            app.client
-                .post(app.url(&format!("/v1/funding-commitments/{id}/transitions")))
-                .bearer_auth(admin_token())
-                .header("If-Match", etag)
-                .json(&json!({"action": "commit"})),
-        )
-        .await;
-    assert_eq!(answer.status, 200, "{}", answer.text);
+    app.commit_commitment(&id).await;
     id
 }
 

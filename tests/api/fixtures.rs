@@ -47,6 +47,15 @@ impl TestApp {
         self.send(self.client.post(self.url(path)).bearer_auth(token).header("If-Match", etag).json(body)).await
     }
 
+    /// Commits the commitment `commitment_id` (its decision date set) as admin, with its current
+    /// ETag.
+    pub async fn commit_commitment(&self, commitment_id: &str) {
+        let commitment = format!("/v1/funding-commitments/{commitment_id}");
+        let body = json!({"action": "commit"});
+        let answer = self.post_guarded(&format!("{commitment}/transitions"), &commitment, &admin_token(), &body).await;
+        assert_eq!(answer.status, 200, "{}", answer.text);
+    }
+
     /// Generates a commitment's schedule with `rule`, with the commitment's current ETag.
     pub async fn generate_schedule(&self, commitment_id: &str, rule: &Value) -> Answer {
         let commitment = format!("/v1/funding-commitments/{commitment_id}");

@@ -51,17 +51,7 @@ pub async fn committed(app: &TestApp, contract: &ContractFixture, years: &Value,
         )
         .await;
     let id = commitment["id"].as_str().unwrap().to_owned();
-    let etag = app.etag(&format!("/v1/funding-commitments/{id}")).await;
-    let answer = app
-        .send(
-            app.client
-                .post(app.url(&format!("/v1/funding-commitments/{id}/transitions")))
-                .bearer_auth(admin_token())
-                .header("If-Match", etag)
-                .json(&json!({"action": "commit"})),
-        )
-        .await;
-    assert_eq!(answer.status, 200, "{}", answer.text);
+    app.commit_commitment(&id).await;
     let answer = app.generate_schedule(&id, rule).await;
     assert_eq!(answer.status, 200, "{}", answer.text);
     id
