@@ -43,7 +43,7 @@ pub struct CejTransferView {
 
 /// The parties of a contract as the transfer sees them: for a commune, its INSEE code and EPCI
 /// from the territory reference.
-fn party_facts(conn: &mut DbConnection, contract: &ScopedContract) -> ApiResult<Vec<PartyFacts>> {
+pub(crate) fn party_facts(conn: &mut DbConnection, contract: &ScopedContract) -> ApiResult<Vec<PartyFacts>> {
     let mut out = Vec::new();
     for (party, organisation) in parties::list(conn, contract)? {
         let (mut insee, mut epci_siren) = (organisation.insee_code.clone(), None);

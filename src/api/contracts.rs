@@ -517,19 +517,22 @@ fn facts(conn: &mut DbConnection, scoped: &ScopedContract) -> ApiResult<Contract
     let contract = scoped.row();
     let perimeter =
         repo::perimeters(conn, std::slice::from_ref(&contract.id))?.remove(&contract.id).unwrap_or_default();
+    // Where each party lies, in the order of the list: both read the contract's parties.
+    let located = super::cej_transfer::party_facts(conn, scoped)?;
+    let (epcis, communes) = (perimeter.epcis.iter().cloned().collect(), perimeter.communes.iter().cloned().collect());
     let parties = parties::list(conn, scoped)?
         .into_iter()
-        .map(|(party, organisation)| {
-            Ok(PartyFacts {
-                organisation_name: organisation.name,
-                organisation_kind: organisation.kind,
-                roles: party.roles,
-                signed_on: party.signed_on,
-                deliberation_date: party.deliberation_date,
-                deliberation_ref: party.deliberation_ref,
-            })
+        .zip(located)
+        .map(|((party, organisation), place)| PartyFacts {
+            organisation_name: organisation.name,
+            organisation_kind: organisation.kind,
+            roles: party.roles,
+            signed_on: party.signed_on,
+            deliberation_date: party.deliberation_date,
+            deliberation_ref: party.deliberation_ref,
+            in_perimeter: place.lies_in(&epcis, &communes),
         })
-        .collect::<ApiResult<_>>()?;
+        .collect();
     Ok(ContractFacts {
         kind: contract.kind,
         status: contract.status,

@@ -29,6 +29,20 @@ pub struct PartyFacts {
 }
 
 impl PartyFacts {
+    /// Whether this party lies in a perimeter of these EPCI (SIRENs) and communes (INSEE codes):
+    /// a commune named or member of a named EPCI, an EPCI named. A syndicat has no territory of
+    /// its own in the reference: it never lies in a perimeter.
+    pub fn lies_in(&self, epcis: &BTreeSet<String>, communes: &BTreeSet<String>) -> bool {
+        match self.kind {
+            OrganisationKind::Commune => {
+                self.insee.as_ref().is_some_and(|insee| communes.contains(insee))
+                    || self.epci_siren.as_ref().is_some_and(|epci| epcis.contains(epci))
+            }
+            OrganisationKind::Epci => self.siren.as_ref().is_some_and(|siren| epcis.contains(siren)),
+            _ => false,
+        }
+    }
+
     fn signs(&self) -> bool {
         PartyRole::any_signs(&self.roles)
     }
@@ -60,14 +74,7 @@ impl CtgFacts {
     /// or member of a named EPCI, an EPCI named. A syndicat has no territory of its own in the
     /// reference: it never lies in a perimeter, it signs.
     fn covers(&self, party: &PartyFacts) -> bool {
-        match party.kind {
-            OrganisationKind::Commune => {
-                party.insee.as_ref().is_some_and(|insee| self.perimeter_communes.contains(insee))
-                    || party.epci_siren.as_ref().is_some_and(|epci| self.perimeter_epcis.contains(epci))
-            }
-            OrganisationKind::Epci => party.siren.as_ref().is_some_and(|siren| self.perimeter_epcis.contains(siren)),
-            _ => false,
-        }
+        party.lies_in(&self.perimeter_epcis, &self.perimeter_communes)
     }
 
     /// Whether the organisation is a party with the payee role: the bonus a signature creates is

@@ -16,7 +16,7 @@ text_codes! {
     /// `signed`, `active` or `expired` depending on today's date.
     RecordedStatus {
         Draft = "draft" => "Brouillon",
-        InReview = "in_review" => "En relecture",
+        InReview = "in_review" => "En cours de validation",
         Signed = "signed" => "Signée",
         Terminated = "terminated" => "Résiliée",
         Cancelled = "cancelled" => "Abandonnée",
@@ -25,7 +25,7 @@ text_codes! {
     /// The status of a contract as clients see it.
     ContractStatus {
         Draft = "draft" => "Brouillon",
-        InReview = "in_review" => "En relecture",
+        InReview = "in_review" => "En cours de validation",
         /// Signed, its period not started yet.
         Signed = "signed" => "Signée, pas encore en vigueur",
         /// Signed, today inside its period.

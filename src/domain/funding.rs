@@ -47,7 +47,7 @@ text_codes! {
     CommitmentStatus {
         Draft = "draft" => "Brouillon",
         Committed = "committed" => "Engagé",
-        Closed = "closed" => "Soldé",
+        Closed = "closed" => "Clos",
     }
     LineKind {
         Advance = "advance" => "Acompte",

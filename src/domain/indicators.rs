@@ -10,7 +10,7 @@ text_codes! {
         /// Places per 100 children under 3 (the early-childcare coverage rate).
         #[serde(rename = "places_per_100_children")]
         PlacesPer100Children = "places_per_100_children" => "Places pour 100 enfants de moins de 3 ans",
-        Cents = "cents" => "Centimes d'euro",
+        Cents = "cents" => "Montant en euros (valeurs en centimes)",
         Hours = "hours" => "Heures",
         Ratio = "ratio" => "Ratio",
     }

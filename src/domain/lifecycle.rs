@@ -12,7 +12,7 @@ use super::organisation::OrganisationKind;
 text_codes! {
     TransitionAction {
         /// draft → in_review
-        Submit = "submit" => "Soumettre à la relecture",
+        Submit = "submit" => "Soumettre à validation",
         /// in_review → draft, with a reason
         RequestChanges = "request_changes" => "Demander des modifications",
         /// in_review → signed
@@ -33,6 +33,8 @@ pub struct PartyFacts {
     pub signed_on: Option<NaiveDate>,
     pub deliberation_date: Option<NaiveDate>,
     pub deliberation_ref: Option<String>,
+    /// A commune or EPCI of the contract's perimeter.
+    pub in_perimeter: bool,
 }
 
 impl PartyFacts {
@@ -98,6 +100,11 @@ fn content_guards(facts: &ContractFacts, out: &mut Vec<Unmet>) {
     }
     if !signatories.iter().any(|party| party.organisation_kind.is_collectivity()) {
         out.push(unmet("MISSING_COLLECTIVITY_SIGNATORY", "at least one collectivity must be a signatory party"));
+    } else if facts.kind == ContractKind::Ctg && !signatories.iter().any(|party| party.in_perimeter) {
+        out.push(unmet(
+            "MISSING_PERIMETER_SIGNATORY",
+            "a collectivity of the perimeter (its EPCI or one of its communes) must be a signatory party",
+        ));
     }
 }
 
@@ -107,7 +114,9 @@ fn signature_guards(facts: &ContractFacts, out: &mut Vec<Unmet>) {
         if party.signed_on.is_none() {
             out.push(unmet("PARTY_NOT_SIGNED", format!("{name} has not signed (signed_on)")));
         }
-        if party.organisation_kind != OrganisationKind::Caf {
+        // A council's délibération: collectivities only, not the CAF, the État, the MSA, the CPAM
+        // or an association.
+        if party.organisation_kind.is_collectivity() {
             if party.deliberation_date.is_none() {
                 out.push(unmet("MISSING_DELIBERATION_DATE", format!("{name} has no délibération date")));
             }
@@ -193,6 +202,7 @@ mod tests {
             signed_on: signed.then(|| day("2024-02-01")),
             deliberation_date: signed.then(|| day("2024-01-15")),
             deliberation_ref: signed.then(|| "DEL-2024-01".to_owned()),
+            in_perimeter: matches!(kind, OrganisationKind::Epci | OrganisationKind::Commune),
         }
     }
 
@@ -226,6 +236,41 @@ mod tests {
         assert_eq!(
             transition(&ready_ctg(RecordedStatus::InReview), TransitionAction::Sign, &request),
             Ok(RecordedStatus::Signed)
+        );
+    }
+
+    #[test]
+    fn a_ctg_is_signed_by_a_collectivity_of_its_perimeter_and_only_collectivities_deliberate() {
+        // The Conseil départemental signs, but no commune or EPCI of the perimeter does.
+        let mut facts = ready_ctg(RecordedStatus::Draft);
+        facts.parties[1] = party(OrganisationKind::Departement, &[PartyRole::Signatory], true);
+        assert_eq!(
+            codes(transition(&facts, TransitionAction::Submit, &TransitionRequest::default())),
+            ["MISSING_PERIMETER_SIGNATORY"]
+        );
+        // An EPCI outside the perimeter does not count either.
+        facts.parties[1] =
+            PartyFacts { in_perimeter: false, ..party(OrganisationKind::Epci, &[PartyRole::Signatory], true) };
+        assert_eq!(
+            codes(transition(&facts, TransitionAction::Submit, &TransitionRequest::default())),
+            ["MISSING_PERIMETER_SIGNATORY"]
+        );
+        // The État and an association sign without a délibération; the EPCI may not.
+        let mut facts = ready_ctg(RecordedStatus::InReview);
+        for kind in [OrganisationKind::Etat, OrganisationKind::Association, OrganisationKind::Msa] {
+            let mut signatory = party(kind, &[PartyRole::CoSignatory], true);
+            signatory.deliberation_date = None;
+            signatory.deliberation_ref = None;
+            facts.parties.push(signatory);
+        }
+        assert_eq!(
+            transition(&facts, TransitionAction::Sign, &TransitionRequest::default()),
+            Ok(RecordedStatus::Signed)
+        );
+        facts.parties[1].deliberation_ref = None;
+        assert_eq!(
+            codes(transition(&facts, TransitionAction::Sign, &TransitionRequest::default())),
+            ["MISSING_DELIBERATION_REF"]
         );
     }
 

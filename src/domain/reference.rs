@@ -34,7 +34,7 @@ text_codes! {
     }
     /// Where a département lies: metropolitan France, overseas départements, overseas collectivities.
     Zone {
-        Metro = "metro" => "Métropole",
+        Metro = "metro" => "France métropolitaine",
         Drom = "drom" => "Département et région d'outre-mer",
         Com = "com" => "Collectivité d'outre-mer",
     }

@@ -3,7 +3,7 @@
 
 use serde_json::json;
 
-use crate::fixtures::{BONNEVILLE_SIREN, FAUCIGNY, caf, commune, draft_ctg, epci, sign};
+use crate::fixtures::{ANNECY_AGGLO, BONNEVILLE_SIREN, FAUCIGNY, caf, commune, draft_ctg, epci, sign};
 use crate::helpers::{admin_token, caf_agent_token, spawn_app};
 
 #[tokio::test]
@@ -626,4 +626,43 @@ async fn a_code_names_one_axis_and_one_action_per_contract() {
         let unchanged = app.patch_json(&other_path, &admin_token(), &etag, &json!({"title": "Encore"})).await;
         assert_eq!(unchanged.status, 200, "{}", unchanged.text);
     }
+}
+
+#[tokio::test]
+async fn a_ctg_is_signed_by_a_collectivity_of_its_perimeter_and_only_collectivities_deliberate() {
+    let app = spawn_app().await;
+    let caf = caf(&app, "74").await;
+    let faucigny = epci(&app, FAUCIGNY).await;
+    let contract = draft_ctg(&app, "74", &caf, &faucigny).await;
+    let path = format!("/v1/contracts/{}", contract.id);
+    // The perimeter moves to Annecy's agglomeration: the Faucigny signs, but lies outside it.
+    let etag = app.etag(&path).await;
+    let moved = app.patch_json(&path, &admin_token(), &etag, &json!({"perimeter": {"epcis": [ANNECY_AGGLO]}})).await;
+    assert_eq!(moved.status, 200, "{}", moved.text);
+    let refused = app.transition(&contract.id, &admin_token(), &json!({"action": "submit"})).await;
+    let codes: Vec<&str> = refused.assert_problem(409, "INVALID_STATE_TRANSITION")["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(codes, ["MISSING_PERIMETER_SIGNATORY"]);
+    let etag = app.etag(&path).await;
+    let back = app.patch_json(&path, &admin_token(), &etag, &json!({"perimeter": {"epcis": [FAUCIGNY]}})).await;
+    assert_eq!(back.status, 200, "{}", back.text);
+
+    // An association co-signs without a délibération: only collectivities deliberate.
+    let association = app
+        .create(
+            "/v1/organisations",
+            &json!({"kind": "association", "name": "Familles rurales", "siren": "775672272", "department": "74"}),
+        )
+        .await;
+    app.create(
+        &format!("{path}/parties"),
+        &json!({"organisation_id": association["id"], "roles": ["co_signatory"], "signed_on": "2024-02-01"}),
+    )
+    .await;
+    sign(&app, &contract).await;
+    assert_eq!(app.get(&path, &admin_token()).await.body["status"], "active");
 }
