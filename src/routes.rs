@@ -7,7 +7,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use crate::api::{
     action_plan, amendments, annex, bonus_rates, cej_transfer, contract_indicators, contracts, department_summary,
     docs, entitlements, enums, equipments, events, evidence, funding, funding_summary, health, history, indicators,
-    observations, organisations, parties, schedule, territories,
+    observations, organisations, parties, renewal, schedule, territories,
 };
 
 pub fn configure(cfg: &mut ServiceConfig<'_>) {
@@ -40,6 +40,7 @@ pub fn configure(cfg: &mut ServiceConfig<'_>) {
                 .service(contracts::get_contract)
                 .service(contracts::update_contract)
                 .service(contracts::transition_contract)
+                .service(renewal::renew_contract)
                 .service(cej_transfer::get_cej_transfer)
                 .service(parties::list_parties)
                 .service(parties::create_party)

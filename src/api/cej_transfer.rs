@@ -170,8 +170,10 @@ fn signed_predecessors(conn: &mut DbConnection, ctg: &ScopedContract) -> ApiResu
     let mut out = Vec::with_capacity(ids.len());
     for id in ids {
         // The CEJs of a CTG lie in its département: whoever reaches the CTG sees its transfer.
+        // A CTG renewed by this one is superseded at its signature but carries no CEJ money.
         if let Some(cej) = contracts_repo::find_scoped(conn, &Scope::Everything, &id)?
             && cej.row().status == RecordedStatus::Signed
+            && cej.row().kind == ContractKind::Cej
         {
             out.push(cej);
         }

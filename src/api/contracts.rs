@@ -396,42 +396,51 @@ pub async fn create_contract((caller, request, pool): Create<CreateContract>) ->
                 linked_schemes: body.linked_schemes,
                 predecessor_ids: dedup_ids(&body.predecessor_ids),
             };
-            check_draft(conn, &caller.scope(), &draft, None)?;
-            let reference = match body.reference {
-                Some(reference) if repo::reference_taken(conn, &reference, None)? => {
-                    return Err(ApiError::Conflict(format!("reference {reference} is already used")));
-                }
-                Some(reference) => reference,
-                None => repo::next_reference(
-                    conn,
-                    &rules::reference_prefix(draft.kind, &draft.department, draft.start_date),
-                )?,
-            };
-            let now = db::now();
-            let row = ContractRow {
-                id: db::new_id(),
-                kind: draft.kind,
-                reference,
-                title: draft.title,
-                department: draft.department,
-                status: RecordedStatus::Draft,
-                start_date: draft.start_date,
-                end_date: draft.end_date,
-                signed_on: None,
-                ended_on: None,
-                status_reason: None,
-                fields: draft.fields.iter().copied().collect(),
-                linked_schemes: serde_json::to_string(&draft.linked_schemes).map_err(ApiError::internal)?,
-                bonus_band,
-                version: 1,
-                created_at: now,
-                updated_at: now,
-            };
-            let view = draft_view(conn, row.clone(), &draft.perimeter, &draft.predecessor_ids)?;
-            let contract = repo::insert(conn, row, &draft.perimeter, &draft.predecessor_ids)?;
+            let (contract, view) = insert_draft(conn, &caller, draft, body.reference, bonus_band)?;
             ContractChange::of_new(conn, &caller, contract).created(&view)
         })
         .await
+}
+
+/// Checks `draft` as a whole, gives it its reference (the one sent, refused when taken, or the
+/// next one of its prefix) and writes it in `draft` status: the contract and its view.
+pub(crate) fn insert_draft(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    draft: ContractDraft,
+    reference: Option<String>,
+    bonus_band: Option<i64>,
+) -> ApiResult<(ScopedContract, ContractView)> {
+    check_draft(conn, &caller.scope(), &draft, None)?;
+    let reference = match reference {
+        Some(reference) if repo::reference_taken(conn, &reference, None)? => {
+            return Err(ApiError::Conflict(format!("reference {reference} is already used")));
+        }
+        Some(reference) => reference,
+        None => repo::next_reference(conn, &rules::reference_prefix(draft.kind, &draft.department, draft.start_date))?,
+    };
+    let now = db::now();
+    let row = ContractRow {
+        id: db::new_id(),
+        kind: draft.kind,
+        reference,
+        title: draft.title,
+        department: draft.department,
+        status: RecordedStatus::Draft,
+        start_date: draft.start_date,
+        end_date: draft.end_date,
+        signed_on: None,
+        ended_on: None,
+        status_reason: None,
+        fields: draft.fields.iter().copied().collect(),
+        linked_schemes: serde_json::to_string(&draft.linked_schemes).map_err(ApiError::internal)?,
+        bonus_band,
+        version: 1,
+        created_at: now,
+        updated_at: now,
+    };
+    let view = draft_view(conn, row.clone(), &draft.perimeter, &draft.predecessor_ids)?;
+    Ok((repo::insert(conn, row, &draft.perimeter, &draft.predecessor_ids)?, view))
 }
 
 /// Change a contract. Before signature anything but its kind and département may change; after

@@ -49,7 +49,7 @@ write::resource!(
 );
 
 /// A party as its routes answer it: the row, with its organisation.
-fn party_view(row: PartyRow, organisation: OrganisationRow) -> PartyView {
+pub(crate) fn party_view(row: PartyRow, organisation: OrganisationRow) -> PartyView {
     PartyView {
         id: row.id,
         contract_id: row.contract_id,

@@ -517,6 +517,15 @@ pub fn predecessors(conn: &mut DbConnection, ids: &[String]) -> QueryResult<Hash
     Ok(by_contract(rows))
 }
 
+/// The contracts that name `id` among their predecessors.
+pub fn successors(conn: &mut DbConnection, id: &str) -> QueryResult<Vec<String>> {
+    contract_predecessors::table
+        .filter(contract_predecessors::predecessor_id.eq(id))
+        .select(contract_predecessors::contract_id)
+        .order(contract_predecessors::contract_id)
+        .load(conn)
+}
+
 fn write_predecessors(conn: &mut DbConnection, id: &str, predecessor_ids: &[String]) -> QueryResult<()> {
     diesel::delete(contract_predecessors::table.filter(contract_predecessors::contract_id.eq(id))).execute(conn)?;
     for predecessor_id in predecessor_ids {

@@ -118,8 +118,9 @@ pub struct PredecessorFacts {
     pub status: RecordedStatus,
 }
 
-/// Only a CTG replaces earlier contracts, and those are signed CEJs of its département that the
-/// caller reaches (`None`: not found in the caller's scope), never the contract itself.
+/// Only a CTG replaces earlier contracts, and those are signed CEJs, or a signed CTG it renews, of
+/// its département that the caller reaches (`None`: not found in the caller's scope), never the
+/// contract itself.
 pub fn check_predecessors(
     kind: ContractKind,
     department: &str,
@@ -141,15 +142,15 @@ pub fn check_predecessors(
                 problems.push(problem(pointer, "INVALID_PREDECESSOR", "a contract cannot replace itself"));
             }
             None => problems.push(problem(pointer, "UNKNOWN_CONTRACT", "no such contract in your scope")),
-            Some(other) if other.kind != ContractKind::Cej || other.department != department => {
+            Some(other) if other.department != department => {
                 problems.push(problem(
                     pointer,
                     "INVALID_PREDECESSOR",
-                    "a predecessor is a CEJ of the same département",
+                    "a predecessor is a CEJ or a CTG of the same département",
                 ));
             }
             Some(other) if !matches!(other.status, RecordedStatus::Signed | RecordedStatus::Superseded) => {
-                let detail = format!("a predecessor is a signed CEJ; this one is {}", other.status);
+                let detail = format!("a predecessor is a signed contract; this one is {}", other.status);
                 problems.push(problem(pointer, "INVALID_PREDECESSOR", detail));
             }
             Some(_) => {}
@@ -254,6 +255,13 @@ mod tests {
                 ("/predecessor_ids/5", "INVALID_PREDECESSOR"),
             ]
         );
+        // A CTG renews a signed CTG of its département.
+        let ctg = Some(PredecessorFacts {
+            kind: ContractKind::Ctg,
+            department: "74".to_owned(),
+            status: RecordedStatus::Signed,
+        });
+        assert!(check_predecessors(ContractKind::Ctg, "74", None, &[("f".to_owned(), ctg)]).is_empty());
         let problems = check_predecessors(ContractKind::Cej, "74", None, &named[..1]);
         assert_eq!(codes(&problems), [("/predecessor_ids", "PREDECESSORS_ONLY_FOR_CTG")]);
         assert!(check_predecessors(ContractKind::Cej, "74", None, &[]).is_empty());

@@ -288,6 +288,7 @@ matrix! {
     ("get", "/v1/contracts/{id}") => contract_read(200),
     ("patch", "/v1/contracts/{id}") => contract_manage(200),
     ("post", "/v1/contracts/{id}/transitions") => contract_manage(200),
+    ("post", "/v1/contracts/{id}/renewal") => contract_manage(201),
     // What signing the (draft) CTG would carry over from its CEJs.
     ("get", "/v1/contracts/{id}/cej-transfer") => caf_read(200),
 
@@ -825,6 +826,13 @@ pub(crate) async fn prepare(app: &TestApp, world: &World, method: &str, template
             let contract = format!("/v1/contracts/{}", fresh.id);
             let path = format!("{contract}/transitions");
             Prepared::guarded(app, path, &contract, Some(json!({"action": "submit"}))).await
+        }
+
+        // A signed CTG of its own for each request: a contract is renewed once.
+        ("post", "/v1/contracts/{id}/renewal") => {
+            let fresh = draft_ctg(app, t.department, &t.caf, &t.epci).await;
+            sign(app, &fresh).await;
+            Prepared::create(format!("/v1/contracts/{}/renewal", fresh.id), json!({"end_date": "2033-12-31"}))
         }
 
         ("get", "/v1/contracts/{id}/parties") => Prepared::read(format!("{contract}/parties")),

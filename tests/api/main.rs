@@ -29,6 +29,7 @@ mod observations;
 mod openapi;
 mod preconditions;
 mod readme;
+mod renewal;
 mod schema_drift;
 mod stored_values;
 mod territories;
