@@ -59,8 +59,13 @@ def sign_parties(client, contract_path):
             client.expect(200, "PATCH", f"{contract_path}/parties/{party['id']}", change, if_match(party))
 
 
-def add_party(client, contract_path, organisation_id, roles):
-    client.expect(201, "POST", f"{contract_path}/parties", {"organisation_id": organisation_id, "roles": roles})
+# A CAF signs with two names: its président and its directeur.
+CAF_NAMES = {"signatory_name": "Marie Durand", "second_signatory_name": "Paul Martin"}
+
+
+def add_party(client, contract_path, organisation_id, roles, names=None):
+    body = {"organisation_id": organisation_id, "roles": roles, **(names or {})}
+    client.expect(201, "POST", f"{contract_path}/parties", body)
 
 
 def submit(client, contract_path, action="submit"):
@@ -79,7 +84,7 @@ def cej(client, department, caf, commune, commune_org, round_no, index):
          "perimeter": {"communes": [commune["insee"]]}},
     ).json()
     path = f"/v1/contracts/{contract['id']}"
-    add_party(client, path, caf["id"], ["signatory", "payer"])
+    add_party(client, path, caf["id"], ["signatory", "payer"], CAF_NAMES)
     add_party(client, path, commune_org["id"], ["signatory", "payee"])
     sign_parties(client, path)
     submit(client, path)
@@ -147,7 +152,7 @@ def prepare_round(client, department, caf, territory, round_no):
          "perimeter": {"epcis": [epci["siren"]]}, "predecessor_ids": [cej_id for cej_id, _ in cejs]},
     ).json()
     path = f"/v1/contracts/{ctg['id']}"
-    add_party(client, path, caf["id"], ["signatory", "payer"])
+    add_party(client, path, caf["id"], ["signatory", "payer"], CAF_NAMES)
     add_party(client, path, epci_org["id"], ["signatory", "pilot"])
     for commune_org in commune_orgs:
         add_party(client, path, commune_org["id"], ["payee"])

@@ -151,7 +151,9 @@ def setup(client):
             201,
             "POST",
             f"{contract_path}/parties",
-            {"organisation_id": caf["id"], "roles": ["signatory", "payer"]},
+            # A CAF signs with two names: its président and its directeur.
+            {"organisation_id": caf["id"], "roles": ["signatory", "payer"],
+             "signatory_name": "Marie Durand", "second_signatory_name": "Paul Martin"},
         ).json(),
         client.expect(
             201,

@@ -234,7 +234,12 @@ def seed(client, contracts_total, actions_per_contract, threads):
             )
             contract_path = f"/v1/contracts/{contract['id']}"
             epci_org = epci_orgs[epci["siren"]]
-            client.post(f"{contract_path}/parties", {"organisation_id": cafs[code], "roles": ["signatory", "payer"]})
+            # A CAF signs with two names: its président and its directeur.
+            client.post(
+                f"{contract_path}/parties",
+                {"organisation_id": cafs[code], "roles": ["signatory", "payer"],
+                 "signatory_name": "Marie Durand", "second_signatory_name": "Paul Martin"},
+            )
             client.post(f"{contract_path}/parties", {"organisation_id": epci_org, "roles": ["signatory", "pilot"]})
             for n in range(actions_per_contract):
                 client.post(

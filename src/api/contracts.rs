@@ -540,6 +540,10 @@ fn facts(conn: &mut DbConnection, scoped: &ScopedContract) -> ApiResult<Contract
             deliberation_date: party.deliberation_date,
             deliberation_ref: party.deliberation_ref,
             in_perimeter: place.lies_in(&epcis, &communes),
+            signatory_names: [&party.signatory_name, &party.second_signatory_name]
+                .iter()
+                .filter(|name| name.as_deref().is_some_and(|name| !name.trim().is_empty()))
+                .count(),
         })
         .collect();
     Ok(ContractFacts {

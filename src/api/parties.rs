@@ -31,8 +31,12 @@ pub struct PartyView {
     /// The organisation, for display.
     pub organisation: OrganisationView,
     pub roles: Vec<PartyRole>,
+    /// Who signs (for a CAF: its président).
     pub signatory_name: Option<String>,
     pub signatory_title: Option<String>,
+    /// The second name a CAF signs with: its directeur.
+    pub second_signatory_name: Option<String>,
+    pub second_signatory_title: Option<String>,
     /// Date of the council's délibération authorising the signature.
     pub deliberation_date: Option<NaiveDate>,
     pub deliberation_ref: Option<String>,
@@ -58,6 +62,8 @@ pub(crate) fn party_view(row: PartyRow, organisation: OrganisationRow) -> PartyV
         roles: row.roles,
         signatory_name: row.signatory_name,
         signatory_title: row.signatory_title,
+        second_signatory_name: row.second_signatory_name,
+        second_signatory_title: row.second_signatory_title,
         deliberation_date: row.deliberation_date,
         deliberation_ref: row.deliberation_ref,
         signed_on: row.signed_on,
@@ -77,6 +83,11 @@ pub struct CreateParty {
     pub signatory_name: Option<String>,
     #[validate(length(max = 200, message = "must have at most 200 characters"))]
     pub signatory_title: Option<String>,
+    /// The CAF's second signatory (its directeur); a CAF signs with two names.
+    #[validate(length(max = 200, message = "must have at most 200 characters"))]
+    pub second_signatory_name: Option<String>,
+    #[validate(length(max = 200, message = "must have at most 200 characters"))]
+    pub second_signatory_title: Option<String>,
     pub deliberation_date: Option<NaiveDate>,
     #[validate(length(max = 100, message = "must have at most 100 characters"))]
     pub deliberation_ref: Option<String>,
@@ -100,6 +111,12 @@ pub struct PartyPatch {
     #[validate(length(max = 200, message = "must have at most 200 characters"))]
     pub signatory_title: Option<Option<String>>,
     #[serde(default, deserialize_with = "nullable")]
+    #[validate(length(max = 200, message = "must have at most 200 characters"))]
+    pub second_signatory_name: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[validate(length(max = 200, message = "must have at most 200 characters"))]
+    pub second_signatory_title: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable")]
     pub deliberation_date: Option<Option<NaiveDate>>,
     #[serde(default, deserialize_with = "nullable")]
     #[validate(length(max = 100, message = "must have at most 100 characters"))]
@@ -117,6 +134,8 @@ impl PartyPatch {
     fn touches_signature(&self) -> bool {
         self.signatory_name.is_some()
             || self.signatory_title.is_some()
+            || self.second_signatory_name.is_some()
+            || self.second_signatory_title.is_some()
             || self.deliberation_date.is_some()
             || self.deliberation_ref.is_some()
             || self.signed_on.is_some()
@@ -197,6 +216,8 @@ pub async fn create_party((caller, id, request, pool): CreateUnder<Uuid, CreateP
             roles,
             signatory_name: body.signatory_name,
             signatory_title: body.signatory_title,
+            second_signatory_name: body.second_signatory_name,
+            second_signatory_title: body.second_signatory_title,
             deliberation_date: body.deliberation_date,
             deliberation_ref: body.deliberation_ref,
             signed_on: body.signed_on,
@@ -245,6 +266,10 @@ pub async fn update_party(
             roles,
             signatory_name: patch.signatory_name.unwrap_or_else(|| current.signatory_name.clone()),
             signatory_title: patch.signatory_title.unwrap_or_else(|| current.signatory_title.clone()),
+            second_signatory_name: patch.second_signatory_name.unwrap_or_else(|| current.second_signatory_name.clone()),
+            second_signatory_title: patch
+                .second_signatory_title
+                .unwrap_or_else(|| current.second_signatory_title.clone()),
             deliberation_date: patch.deliberation_date.unwrap_or(current.deliberation_date),
             deliberation_ref: patch.deliberation_ref.unwrap_or_else(|| current.deliberation_ref.clone()),
             signed_on: patch.signed_on.unwrap_or(current.signed_on),

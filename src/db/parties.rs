@@ -28,6 +28,9 @@ pub struct PartyRow {
     pub deliberation_date: Option<NaiveDate>,
     pub deliberation_ref: Option<String>,
     pub signed_on: Option<NaiveDate>,
+    /// The second name a CAF signs with (its directeur, beside its président).
+    pub second_signatory_name: Option<String>,
+    pub second_signatory_title: Option<String>,
     pub version: i64,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,

@@ -136,6 +136,8 @@ diesel::table! {
         version -> BigInt,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        second_signatory_name -> Nullable<Text>,
+        second_signatory_title -> Nullable<Text>,
     }
 }
 

@@ -35,6 +35,8 @@ pub struct PartyFacts {
     pub deliberation_ref: Option<String>,
     /// A commune or EPCI of the contract's perimeter.
     pub in_perimeter: bool,
+    /// How many names it signs with (a CAF signs with two: its président and its directeur).
+    pub signatory_names: usize,
 }
 
 impl PartyFacts {
@@ -113,6 +115,12 @@ fn signature_guards(facts: &ContractFacts, out: &mut Vec<Unmet>) {
         let name = &party.organisation_name;
         if party.signed_on.is_none() {
             out.push(unmet("PARTY_NOT_SIGNED", format!("{name} has not signed (signed_on)")));
+        }
+        if party.organisation_kind == OrganisationKind::Caf && party.signatory_names < 2 {
+            out.push(unmet(
+                "CAF_SIGNATORIES_MISSING",
+                format!("{name} signs with two names: its président (signatory_name) and its directeur (second_signatory_name)"),
+            ));
         }
         // A council's délibération: collectivities only, not the CAF, the État, the MSA, the CPAM
         // or an association.
@@ -203,6 +211,7 @@ mod tests {
             deliberation_date: signed.then(|| day("2024-01-15")),
             deliberation_ref: signed.then(|| "DEL-2024-01".to_owned()),
             in_perimeter: matches!(kind, OrganisationKind::Epci | OrganisationKind::Commune),
+            signatory_names: if signed { 2 } else { 0 },
         }
     }
 
@@ -267,6 +276,13 @@ mod tests {
             transition(&facts, TransitionAction::Sign, &TransitionRequest::default()),
             Ok(RecordedStatus::Signed)
         );
+        // The CAF signs with two names.
+        facts.parties[0].signatory_names = 1;
+        assert_eq!(
+            codes(transition(&facts, TransitionAction::Sign, &TransitionRequest::default())),
+            ["CAF_SIGNATORIES_MISSING"]
+        );
+        facts.parties[0].signatory_names = 2;
         facts.parties[1].deliberation_ref = None;
         assert_eq!(
             codes(transition(&facts, TransitionAction::Sign, &TransitionRequest::default())),

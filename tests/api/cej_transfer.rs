@@ -58,7 +58,9 @@ async fn signed_cej(app: &TestApp, w: &World, title: &str, signatories: &[&Value
         )
         .await;
     let id = id_of(&cej);
-    let signed = json!({"signed_on": "2019-03-01", "deliberation_date": "2019-02-01", "deliberation_ref": "D1"});
+    // Two names, as a CAF signs; the others simply have them too.
+    let signed = json!({"signed_on": "2019-03-01", "deliberation_date": "2019-02-01", "deliberation_ref": "D1",
+                        "signatory_name": "Marie Durand", "second_signatory_name": "Paul Martin"});
     let mut parties: Vec<(Value, Value)> = vec![(w.caf["id"].clone(), json!(["signatory"]))];
     for signatory in signatories {
         let roles =

@@ -153,7 +153,7 @@ async fn signing_a_ctg_supersedes_the_cejs_it_replaces() {
     assert_eq!(cej_body["reference"], "CEJ-074-2019-0001");
     let cej_id = cej_body["id"].as_str().unwrap().to_owned();
     for (organisation, roles) in [(&caf["id"], json!(["signatory"])), (&faucigny["id"], json!(["signatory"]))] {
-        app.create(&format!("/v1/contracts/{cej_id}/parties"), &json!({"organisation_id": organisation, "roles": roles, "signed_on": "2019-03-01", "deliberation_date": "2019-02-01", "deliberation_ref": "D1"}))
+        app.create(&format!("/v1/contracts/{cej_id}/parties"), &json!({"organisation_id": organisation, "roles": roles, "signed_on": "2019-03-01", "deliberation_date": "2019-02-01", "deliberation_ref": "D1", "signatory_name": "Marie Durand", "second_signatory_name": "Paul Martin"}))
             .await;
     }
     for action in ["submit", "sign"] {

@@ -151,7 +151,7 @@ async fn expired_cej(app: &TestApp, caf: &Value, faucigny: &Value) -> String {
         .await;
     let id = cej["id"].as_str().unwrap().to_owned();
     for organisation in [&caf["id"], &faucigny["id"]] {
-        app.create(&format!("/v1/contracts/{id}/parties"), &json!({"organisation_id": organisation, "roles": ["signatory"], "signed_on": "2019-03-01", "deliberation_date": "2019-02-01", "deliberation_ref": "D1"}))
+        app.create(&format!("/v1/contracts/{id}/parties"), &json!({"organisation_id": organisation, "roles": ["signatory"], "signed_on": "2019-03-01", "deliberation_date": "2019-02-01", "deliberation_ref": "D1", "signatory_name": "Marie Durand", "second_signatory_name": "Paul Martin"}))
             .await;
     }
     for action in ["submit", "sign"] {

@@ -126,7 +126,9 @@ pub async fn draft_ctg(app: &TestApp, department: &str, caf: &Value, epci_org: &
     let caf_party = app
         .create(
             &format!("/v1/contracts/{id}/parties"),
-            &json!({"organisation_id": caf["id"], "roles": ["signatory", "payer"]}),
+            // A CAF signs with two names: its président and its directeur.
+            &json!({"organisation_id": caf["id"], "roles": ["signatory", "payer"],
+                    "signatory_name": "Marie Durand", "second_signatory_name": "Paul Martin"}),
         )
         .await;
     let epci_party = app
@@ -150,9 +152,9 @@ pub async fn sign(app: &TestApp, contract: &ContractFixture) {
     for party in [&contract.caf_party, &contract.epci_party] {
         let path = format!("/v1/contracts/{}/parties/{party}", contract.id);
         let etag = app.etag(&path).await;
-        let answer = app
-            .patch_json(&path, &admin_token(), &etag, &json!({"signed_on": "2024-02-01", "deliberation_date": "2024-01-20", "deliberation_ref": "DEL-2024-007"}))
-            .await;
+        let body =
+            json!({"signed_on": "2024-02-01", "deliberation_date": "2024-01-20", "deliberation_ref": "DEL-2024-007"});
+        let answer = app.patch_json(&path, &admin_token(), &etag, &body).await;
         assert_eq!(answer.status, 200, "{}", answer.text);
     }
     let signed = app.transition(&contract.id, &admin_token(), &json!({"action": "sign"})).await;

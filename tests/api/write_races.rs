@@ -106,7 +106,8 @@ async fn ctg_ready_to_supersede(app: &TestApp, caf: &Value, faucigny: &Value, ro
         app.create(
             &format!("/v1/contracts/{cej_id}/parties"),
             &json!({"organisation_id": organisation, "roles": ["signatory"],
-                     "signed_on": "2019-03-01", "deliberation_date": "2019-02-01", "deliberation_ref": "D1"}),
+                     "signed_on": "2019-03-01", "deliberation_date": "2019-02-01", "deliberation_ref": "D1",
+                     "signatory_name": "Marie Durand", "second_signatory_name": "Paul Martin"}),
         )
         .await;
     }
