@@ -6,7 +6,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::api::{
     action_plan, amendments, annex, bonus_rates, cej_transfer, contract_indicators, contracts, department_summary,
-    docs, entitlements, enums, equipments, events, evidence, funding, funding_summary, health, history, indicators,
+    docs, documents, entitlements, enums, equipments, events, evidence, funding, funding_summary, health, history, indicators,
     observations, organisations, parties, schedule, territories,
 };
 
@@ -64,6 +64,12 @@ pub fn configure(cfg: &mut ServiceConfig<'_>) {
                 .service(amendments::list_amendments)
                 .service(amendments::create_amendment)
                 .service(amendments::get_amendment)
+                .service(documents::list_documents)
+                .service(documents::upload_document)
+                .service(documents::get_document)
+                .service(documents::update_document)
+                .service(documents::delete_document)
+                .service(documents::get_document_content)
                 .service(history::list_history)
                 .service(funding::list_commitments)
                 .service(funding::create_commitment)
