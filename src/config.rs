@@ -115,12 +115,10 @@ impl Config {
             return Err(format!("CTG_PAGE_TOKEN_SECRET must be at least {MIN_SECRET_BYTES} bytes long"));
         }
         // At most 1 GiB: a document is one file of a contract, not an archive.
-        let document_max_bytes = parse_number(
-            "CTG_DOCUMENT_MAX_BYTES",
-            var("CTG_DOCUMENT_MAX_BYTES"),
-            DEFAULT_DOCUMENT_MAX_BYTES,
-            |n| (1..=1 << 30).contains(n),
-        )?;
+        let document_max_bytes =
+            parse_number("CTG_DOCUMENT_MAX_BYTES", var("CTG_DOCUMENT_MAX_BYTES"), DEFAULT_DOCUMENT_MAX_BYTES, |n| {
+                (1..=1 << 30).contains(n)
+            })?;
         Ok(Self {
             database_url,
             bind,
@@ -180,9 +178,13 @@ mod tests {
     #[test]
     fn bad_numbers_and_addresses_name_their_variable() {
         let base = [("CTG_JWT_SECRET", SECRET), ("CTG_JWT_ISSUER", "i")];
-        for (name, value) in
-            [("CTG_DB_POOL_SIZE", "0"), ("CTG_DB_TIMEOUT_MS", "soon"), ("CTG_WORKERS", "-1"), ("CTG_BIND", "localhost"), ("CTG_DOCUMENT_MAX_BYTES", "0")]
-        {
+        for (name, value) in [
+            ("CTG_DB_POOL_SIZE", "0"),
+            ("CTG_DB_TIMEOUT_MS", "soon"),
+            ("CTG_WORKERS", "-1"),
+            ("CTG_BIND", "localhost"),
+            ("CTG_DOCUMENT_MAX_BYTES", "0"),
+        ] {
             let mut vars = base.to_vec();
             vars.push((name, value));
             assert!(config(&vars, false).unwrap_err().contains(name), "{name}");

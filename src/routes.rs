@@ -6,8 +6,8 @@ use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::api::{
     action_plan, amendments, annex, bonus_rates, cej_transfer, contract_indicators, contracts, department_summary,
-    docs, documents, entitlements, enums, equipments, events, evidence, funding, funding_summary, health, history, indicators,
-    observations, organisations, parties, schedule, territories,
+    docs, documents, entitlements, enums, equipments, events, evidence, funding, funding_summary, health, history,
+    indicators, observations, organisations, parties, schedule, territories,
 };
 
 pub fn configure(cfg: &mut ServiceConfig<'_>) {

@@ -8,18 +8,20 @@
 use std::io::{Read, Seek};
 
 use actix_web::body::SizedStream;
-use actix_web::http::{StatusCode, header};
-use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, web};
+use actix_web::http::{ConnectionType, StatusCode, header};
+use actix_web::{HttpRequest, HttpResponse, ResponseError, delete, get, patch, post, web};
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 use validator::Validate;
 
-use super::problems::{ChildListProblems, ContentProblems, DeleteProblems, ReadProblems, UpdateProblems, UploadProblems};
+use super::problems::{
+    ChildListProblems, ContentProblems, DeleteProblems, ReadProblems, UpdateProblems, UploadProblems,
+};
 use crate::auth::Caller;
 use crate::db::contracts::ScopedContract;
-use crate::db::documents::{self as repo, CHUNK_BYTES, DatabaseStore, DocumentStore};
 pub use crate::db::documents::DocumentRow as DocumentView;
+use crate::db::documents::{self as repo, CHUNK_BYTES, DatabaseStore, DocumentStore};
 use crate::db::{self, DbConnection, DbPool, parties};
 use crate::domain::documents::{self as rules, DocumentKind, SNIFF_BYTES, Span, Uploader};
 use crate::error::{ApiError, ApiResult, FieldError};
@@ -39,6 +41,21 @@ write::resource!(
 /// The largest file an upload may carry, in bytes (`CTG_DOCUMENT_MAX_BYTES`, 20 MiB by default).
 #[derive(Debug, Clone, Copy)]
 pub struct DocumentLimit(pub usize);
+
+/// A file's bytes, as they are: the body of an upload, the answer of a download.
+pub struct FileBytes;
+
+impl utoipa::PartialSchema for FileBytes {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, SchemaFormat, Type};
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .format(Some(SchemaFormat::KnownFormat(KnownFormat::Binary)))
+            .into()
+    }
+}
+
+impl ToSchema for FileBytes {}
 
 /// What an upload says of its file; the file itself is the body.
 #[derive(Debug, Deserialize, IntoParams)]
@@ -112,7 +129,13 @@ fn check_filename(filename: &str, at: FieldError) -> ApiResult<()> {
 /// 403 unless the caller may write a document so described (see [`rules::check_uploader`]),
 /// then 422 for each link that names nothing of this contract. `query` says whether the links
 /// came as query parameters (an upload) or in the body (a PATCH).
-fn judge(conn: &mut DbConnection, caller: &Caller, contract: &ScopedContract, described: &Description, query: bool) -> ApiResult<()> {
+fn judge(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    contract: &ScopedContract,
+    described: &Description,
+    query: bool,
+) -> ApiResult<()> {
     let owns_linked_party = match described.party_id {
         Some(party_id) if !caller.manages_contracts() => parties::find(conn, contract, party_id)?
             .and_then(|(_, organisation)| organisation.siren)
@@ -130,20 +153,20 @@ fn judge(conn: &mut DbConnection, caller: &Caller, contract: &ScopedContract, de
             FieldError::at_pointer(format!("/{name}"), "NOT_OF_CONTRACT", detail)
         }
     };
-    if let Some(id) = described.party_id {
-        if !repo::party_in(conn, contract, id)? {
-            errors.push(at("party_id", "party"));
-        }
+    if let Some(id) = described.party_id
+        && !repo::party_in(conn, contract, id)?
+    {
+        errors.push(at("party_id", "party"));
     }
-    if let Some(id) = described.amendment_id {
-        if !repo::amendment_in(conn, contract, id)? {
-            errors.push(at("amendment_id", "amendment"));
-        }
+    if let Some(id) = described.amendment_id
+        && !repo::amendment_in(conn, contract, id)?
+    {
+        errors.push(at("amendment_id", "amendment"));
     }
-    if let Some(id) = described.evidence_id {
-        if !repo::evidence_in(conn, contract, id)? {
-            errors.push(at("evidence_id", "piece of evidence"));
-        }
+    if let Some(id) = described.evidence_id
+        && !repo::evidence_in(conn, contract, id)?
+    {
+        errors.push(at("evidence_id", "piece of evidence"));
     }
     if errors.is_empty() { Ok(()) } else { Err(ApiError::validation(errors)) }
 }
@@ -173,7 +196,7 @@ pub async fn get_document((caller, ids, pool): ReadPart<(Uuid, Uuid)>) -> ApiRes
 #[utoipa::path(
     tag = "documents",
     params(("id" = Uuid, Path), UploadQuery, ("Idempotency-Key" = Option<String>, Header, description = "Replays the first answer to a retry of the same upload")),
-    request_body(content((Vec<u8> = "application/octet-stream")), description = "The file, as it is"),
+    request_body(content((FileBytes = "application/octet-stream")), description = "The file, as it is"),
     responses((status = 201, body = DocumentView, headers(("ETag" = String), ("Location" = String))), UploadProblems),
     security(("bearer" = []))
 )]
@@ -192,14 +215,18 @@ pub async fn upload_document(
     let contract_id = id.into_inner();
     let ApiQuery(query) = query;
     let limit = limit.0;
-    check_filename(
-        &query.filename,
-        FieldError::at_parameter("filename", "INVALID_FILENAME", "1 to 255 characters, without a path or control characters"),
-    )?;
-    refuse_announced_oversize(&req, limit)?;
     // Who may upload what, and the links, are judged before the body is read, then again in the
     // write transaction, which alone decides.
-    {
+    let before_reading = async {
+        check_filename(
+            &query.filename,
+            FieldError::at_parameter(
+                "filename",
+                "INVALID_FILENAME",
+                "1 to 255 characters, without a path or control characters",
+            ),
+        )?;
+        refuse_announced_oversize(&req, limit)?;
         let caller = caller.clone();
         let described = Description {
             kind: query.kind,
@@ -211,7 +238,15 @@ pub async fn upload_document(
             let contract = write::scoped(conn, &caller, contract_id)?;
             judge(conn, &caller, &contract, &described, true)
         })
-        .await?;
+        .await
+    };
+    if let Err(error) = before_reading.await {
+        // The body is left unread: the connection closes after the answer, always, rather than
+        // whenever the unread part happens to be too large to skip (which would tell someone
+        // else's contract from a missing one by a header).
+        let mut answer = error.error_response();
+        answer.head_mut().set_connection_type(ConnectionType::Close);
+        return Ok(answer);
     }
     let spooled = spool::spool(payload, limit, true).await?;
     if spooled.bytes == 0 {
@@ -303,7 +338,11 @@ pub async fn update_document(
     if let Some(filename) = &patch.filename {
         check_filename(
             filename,
-            FieldError::at_pointer("/filename", "INVALID_FILENAME", "1 to 255 characters, without a path or control characters"),
+            FieldError::at_pointer(
+                "/filename",
+                "INVALID_FILENAME",
+                "1 to 255 characters, without a path or control characters",
+            ),
         )?;
     }
     write::change_contract(&pool, caller, Retry::none(), contract_id, Access::Reach, move |change| {
@@ -356,8 +395,8 @@ pub async fn delete_document((caller, ids, if_match, pool): Remove<(Uuid, Uuid)>
     tag = "documents",
     params(("id" = Uuid, Path), ("doc_id" = Uuid, Path), ("Range" = Option<String>, Header, description = "One byte range"), ("If-None-Match" = Option<String>, Header, description = "The content's ETag, for a 304"), ("If-Range" = Option<String>, Header, description = "The content's ETag: the range is served only if it still matches")),
     responses(
-        (status = 200, description = "The whole file", content((Vec<u8> = "application/octet-stream")), headers(("ETag" = String), ("Content-Disposition" = String), ("Accept-Ranges" = String))),
-        (status = 206, description = "The range asked for", content((Vec<u8> = "application/octet-stream")), headers(("ETag" = String), ("Content-Range" = String))),
+        (status = 200, description = "The whole file", content((FileBytes = "application/octet-stream")), headers(("ETag" = String), ("Content-Disposition" = String), ("Accept-Ranges" = String))),
+        (status = 206, description = "The range asked for", content((FileBytes = "application/octet-stream")), headers(("ETag" = String), ("Content-Range" = String))),
         (status = 304, description = "The content has the ETag sent in If-None-Match"),
         ContentProblems
     ),
@@ -419,10 +458,8 @@ fn content_stream(
         async move {
             let offset = offset?;
             let want = usize::try_from((end - offset + 1).min(CHUNK_BYTES as u64)).unwrap_or(CHUNK_BYTES);
-            let read = db::run_one_statement(&pool, move |conn| {
-                Ok(DatabaseStore { conn }.read_at(id, offset, want)?)
-            })
-            .await;
+            let read =
+                db::run_one_statement(&pool, move |conn| Ok(DatabaseStore { conn }.read_at(id, offset, want)?)).await;
             match read {
                 Ok(bytes) if !bytes.is_empty() => {
                     let next = offset + bytes.len() as u64;

@@ -11,7 +11,9 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::contracts::ScopedContract;
-use super::schema::{contract_amendments, contract_parties, document_chunks, documents, funding_commitments, funding_evidence};
+use super::schema::{
+    contract_amendments, contract_parties, document_chunks, documents, funding_commitments, funding_evidence,
+};
 use super::stored::{NullableText, rfc3339_json};
 use super::{DbConnection, versioned};
 use crate::domain::documents::DocumentKind;
@@ -93,19 +95,23 @@ pub fn insert(conn: &mut DbConnection, contract: &ScopedContract, row: &Document
 
 pub fn update(conn: &mut DbConnection, contract: &ScopedContract, row: &DocumentRow) -> QueryResult<()> {
     belongs(contract, row)?;
-    diesel::update(documents::table.filter(documents::contract_id.eq(contract.id())).filter(documents::id.eq(row.id.to_string())))
-        .set(row.clone())
-        .execute(conn)
-        .map(|_| ())
+    diesel::update(
+        documents::table.filter(documents::contract_id.eq(contract.id())).filter(documents::id.eq(row.id.to_string())),
+    )
+    .set(row.clone())
+    .execute(conn)
+    .map(|_| ())
 }
 
 /// Removes the document and its content.
 pub fn delete(conn: &mut DbConnection, contract: &ScopedContract, row: &DocumentRow) -> QueryResult<()> {
     belongs(contract, row)?;
     DatabaseStore { conn: &mut *conn }.remove(row.id)?;
-    diesel::delete(documents::table.filter(documents::contract_id.eq(contract.id())).filter(documents::id.eq(row.id.to_string())))
-        .execute(conn)
-        .map(|_| ())
+    diesel::delete(
+        documents::table.filter(documents::contract_id.eq(contract.id())).filter(documents::id.eq(row.id.to_string())),
+    )
+    .execute(conn)
+    .map(|_| ())
 }
 
 /// Whether `party_id` is a party of the contract.
@@ -158,7 +164,7 @@ pub struct DatabaseStore<'a> {
     pub conn: &'a mut DbConnection,
 }
 
-fn io_error(error: std::io::Error) -> diesel::result::Error {
+fn io_error(error: &std::io::Error) -> diesel::result::Error {
     diesel::result::Error::QueryBuilderError(format!("reading the uploaded file: {error}").into())
 }
 
@@ -169,7 +175,7 @@ impl DocumentStore for DatabaseStore<'_> {
         for seq in 0_i64.. {
             let mut filled = 0;
             while filled < CHUNK_BYTES {
-                let read = content.read(&mut buffer[filled..]).map_err(io_error)?;
+                let read = content.read(&mut buffer[filled..]).map_err(|error| io_error(&error))?;
                 if read == 0 {
                     break;
                 }

@@ -72,14 +72,12 @@ pub fn recognise(head: &[u8]) -> Option<FileType> {
         return None;
     }
     let names = zip_entry_names(head);
-    if let Some((first, data)) = first_entry(head) {
-        if first == b"mimetype" {
-            return match data {
-                b"application/vnd.oasis.opendocument.text" => Some(FileType::Odt),
-                b"application/vnd.oasis.opendocument.spreadsheet" => Some(FileType::Ods),
-                _ => None,
-            };
-        }
+    if let Some((b"mimetype", data)) = first_entry(head) {
+        return match data {
+            b"application/vnd.oasis.opendocument.text" => Some(FileType::Odt),
+            b"application/vnd.oasis.opendocument.spreadsheet" => Some(FileType::Ods),
+            _ => None,
+        };
     }
     if !names.iter().any(|name| *name == b"[Content_Types].xml") {
         return None;
@@ -173,7 +171,9 @@ pub fn span(range: Option<&str>, size: u64) -> Span {
     let Some((first, last)) = spec.split_once('-') else {
         return Span::Whole;
     };
-    let number = |text: &str| (!text.is_empty() && text.bytes().all(|b| b.is_ascii_digit())).then(|| text.parse::<u64>().ok()).flatten();
+    let number = |text: &str| {
+        (!text.is_empty() && text.bytes().all(|b| b.is_ascii_digit())).then(|| text.parse::<u64>().ok()).flatten()
+    };
     let (first, last) = (first.trim(), last.trim());
     if first.is_empty() {
         // `-n`: the last n bytes.

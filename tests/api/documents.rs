@@ -113,13 +113,17 @@ async fn each_accepted_type_is_recognised_by_its_content_not_its_name() {
         ("renamed.docx", pdf(64), "application/pdf"),
     ];
     for (filename, bytes, media_type) in files {
-        let answer = upload(&app, &contract.id, &admin_token(), &format!("kind=other&filename={filename}"), bytes).await;
+        let answer =
+            upload(&app, &contract.id, &admin_token(), &format!("kind=other&filename={filename}"), bytes).await;
         assert_eq!(answer.status, 201, "{filename}: {}", answer.text);
         assert_eq!(answer.body["media_type"], media_type, "{filename}");
         assert_eq!(answer.body["filename"], filename);
         assert_eq!(answer.header("etag"), Some("\"1\""));
         let location = answer.header("location").unwrap();
-        assert_eq!(location, format!("/v1/contracts/{}/documents/{}", contract.id, answer.body["id"].as_str().unwrap()));
+        assert_eq!(
+            location,
+            format!("/v1/contracts/{}/documents/{}", contract.id, answer.body["id"].as_str().unwrap())
+        );
     }
     assert_eq!(documents(&app, &contract.id).await.len(), 8);
 
@@ -334,9 +338,8 @@ async fn a_collectivity_uploads_its_own_deliberation_and_reads_the_rest() {
     let parameters: Vec<&str> =
         problem["errors"].as_array().unwrap().iter().map(|e| e["parameter"].as_str().unwrap()).collect();
     assert_eq!(parameters, ["party_id", "amendment_id"]);
-    let answer = app
-        .patch_json(&convention_path, &admin_token(), "\"1\"", &json!({"party_id": elsewhere.epci_party}))
-        .await;
+    let answer =
+        app.patch_json(&convention_path, &admin_token(), "\"1\"", &json!({"party_id": elsewhere.epci_party})).await;
     answer.assert_problem(422, "VALIDATION_FAILED");
     assert_eq!(documents(&app, &contract.id).await.len(), 1);
 }
