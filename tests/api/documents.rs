@@ -343,3 +343,25 @@ async fn a_collectivity_uploads_its_own_deliberation_and_reads_the_rest() {
     answer.assert_problem(422, "VALIDATION_FAILED");
     assert_eq!(documents(&app, &contract.id).await.len(), 1);
 }
+
+#[tokio::test]
+async fn a_retried_upload_with_its_key_is_stored_once() {
+    let app = spawn_app().await;
+    let contract = world(&app).await;
+    let send = |bytes: Vec<u8>| {
+        app.send(
+            app.client
+                .post(app.url(&format!("/v1/contracts/{}/documents?kind=minutes&filename=cr.pdf", contract.id)))
+                .bearer_auth(admin_token())
+                .header("idempotency-key", "copil-2025-03")
+                .body(bytes),
+        )
+    };
+    let first = send(pdf(5000)).await;
+    assert_eq!(first.status, 201, "{}", first.text);
+    let retry = send(pdf(5000)).await;
+    assert_eq!((retry.status, retry.header("idempotent-replayed")), (201, Some("true")));
+    assert_eq!(retry.body, first.body);
+    send(pdf(5001)).await.assert_problem(422, "IDEMPOTENCY_KEY_REUSED");
+    assert_eq!(documents(&app, &contract.id).await.len(), 1);
+}
