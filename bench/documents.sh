@@ -111,7 +111,7 @@ measure() {
     [[ "$code" == 201 ]] || { echo "bench: the upload answered $code: $(head -c 500 "$WORK/created.json")" >&2; exit 1; }
     local after_upload
     after_upload="$(peak_mb)"
-    location="$(python3 -c 'import json,sys; d = json.load(open(sys.argv[1])); print(f"/v1/contracts/{d[\"contract_id\"]}/documents/{d[\"id\"]}")' "$WORK/created.json")"
+    location="$(python3 -c 'import json,sys; d = json.load(open(sys.argv[1])); print("/v1/contracts/%s/documents/%s" % (d["contract_id"], d["id"]))' "$WORK/created.json")"
     read -r code down < <(curl -s -o "$WORK/back.pdf" -w '%{http_code} %{time_total}\n' \
         -H "Authorization: Bearer $TOKEN" "$BASE$location/content")
     [[ "$code" == 200 ]] || { echo "bench: the download answered $code" >&2; exit 1; }
