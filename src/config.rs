@@ -11,6 +11,8 @@ pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/ctg-api.sqlite3";
 pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
 pub const DEFAULT_AUDIENCE: &str = "ctg-api";
 pub const DEV_ISSUER: &str = "ctg-api-dev";
+/// The largest document file accepted by default: 20 MiB.
+pub const DEFAULT_DOCUMENT_MAX_BYTES: usize = 20 * 1024 * 1024;
 
 #[derive(Clone)]
 pub struct Config {
@@ -24,6 +26,8 @@ pub struct Config {
     pub workers: usize,
     pub shutdown_timeout_seconds: u64,
     pub page_token_secret: Option<Vec<u8>>,
+    /// The largest document file an upload may carry (`CTG_DOCUMENT_MAX_BYTES`), in bytes.
+    pub document_max_bytes: usize,
     /// Dev mode: a random HS256 secret when none is set, and a ready admin token printed at start.
     pub dev: bool,
 }
@@ -39,6 +43,7 @@ impl std::fmt::Debug for Config {
             .field("jwt_audience", &self.jwt_audience)
             .field("pool", &self.pool)
             .field("workers", &self.workers)
+            .field("document_max_bytes", &self.document_max_bytes)
             .field("dev", &self.dev)
             .finish_non_exhaustive()
     }
@@ -109,6 +114,11 @@ impl Config {
         if page_token_secret.as_ref().is_some_and(|secret| secret.len() < MIN_SECRET_BYTES) {
             return Err(format!("CTG_PAGE_TOKEN_SECRET must be at least {MIN_SECRET_BYTES} bytes long"));
         }
+        // At most 1 GiB: a document is one file of a contract, not an archive.
+        let document_max_bytes =
+            parse_number("CTG_DOCUMENT_MAX_BYTES", var("CTG_DOCUMENT_MAX_BYTES"), DEFAULT_DOCUMENT_MAX_BYTES, |n| {
+                (1..=1 << 30).contains(n)
+            })?;
         Ok(Self {
             database_url,
             bind,
@@ -120,6 +130,7 @@ impl Config {
             workers,
             shutdown_timeout_seconds,
             page_token_secret,
+            document_max_bytes,
             dev,
         })
     }
@@ -149,6 +160,7 @@ mod tests {
         assert_eq!(config.jwt_audience, "ctg-api");
         let cores = std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get);
         assert_eq!(config.pool.max_size, default_pool_size(cores));
+        assert_eq!(config.document_max_bytes, 20 * 1024 * 1024);
     }
 
     #[test]
@@ -166,9 +178,13 @@ mod tests {
     #[test]
     fn bad_numbers_and_addresses_name_their_variable() {
         let base = [("CTG_JWT_SECRET", SECRET), ("CTG_JWT_ISSUER", "i")];
-        for (name, value) in
-            [("CTG_DB_POOL_SIZE", "0"), ("CTG_DB_TIMEOUT_MS", "soon"), ("CTG_WORKERS", "-1"), ("CTG_BIND", "localhost")]
-        {
+        for (name, value) in [
+            ("CTG_DB_POOL_SIZE", "0"),
+            ("CTG_DB_TIMEOUT_MS", "soon"),
+            ("CTG_WORKERS", "-1"),
+            ("CTG_BIND", "localhost"),
+            ("CTG_DOCUMENT_MAX_BYTES", "0"),
+        ] {
             let mut vars = base.to_vec();
             vars.push((name, value));
             assert!(config(&vars, false).unwrap_err().contains(name), "{name}");

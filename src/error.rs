@@ -75,6 +75,9 @@ pub enum ApiError {
     PreconditionRequired,
     #[error("payload too large")]
     PayloadTooLarge { limit_bytes: usize },
+    /// A `Range` that starts past the end of a file of `size` bytes: 416 with `Content-Range: bytes */size`.
+    #[error("range not satisfiable")]
+    RangeNotSatisfiable { size: u64 },
     #[error("validation failed")]
     ValidationFailed(Vec<FieldError>),
     #[error("idempotency key reused")]
@@ -146,6 +149,7 @@ impl ApiError {
             Self::PreconditionFailed => ("PRECONDITION_FAILED", "The resource has changed"),
             Self::PreconditionRequired => ("PRECONDITION_REQUIRED", "An If-Match header is required"),
             Self::PayloadTooLarge { .. } => ("PAYLOAD_TOO_LARGE", "The request body is too large"),
+            Self::RangeNotSatisfiable { .. } => ("RANGE_NOT_SATISFIABLE", "The range is outside the file"),
             Self::ValidationFailed(_) => ("VALIDATION_FAILED", "The request is invalid"),
             Self::IdempotencyKeyReused => {
                 ("IDEMPOTENCY_KEY_REUSED", "The idempotency key was used with another request")
@@ -179,6 +183,7 @@ impl ApiError {
             Self::PayloadTooLarge { limit_bytes } => {
                 format!("The body exceeds the limit of {limit_bytes} bytes")
             }
+            Self::RangeNotSatisfiable { size } => format!("The file has {size} bytes; ask for a range inside it"),
             Self::ValidationFailed(errors) if errors.iter().any(|error| error.line.is_some()) => match errors.len() {
                 1 => "1 problem in the file; nothing was written".into(),
                 n => format!("{n} problems in the file; nothing was written"),
@@ -247,6 +252,7 @@ impl ResponseError for ApiError {
             Self::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
             Self::PreconditionRequired => StatusCode::PRECONDITION_REQUIRED,
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::RangeNotSatisfiable { .. } => StatusCode::RANGE_NOT_SATISFIABLE,
             Self::ValidationFailed(_) | Self::IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
             Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -269,6 +275,9 @@ impl ResponseError for ApiError {
             }
             Self::MethodNotAllowed { allow } => {
                 response.insert_header((header::ALLOW, allow.join(", ")));
+            }
+            Self::RangeNotSatisfiable { size } => {
+                response.insert_header((header::CONTENT_RANGE, format!("bytes */{size}")));
             }
             Self::RateLimited { retry_after_seconds } | Self::Unavailable { retry_after_seconds, .. } => {
                 response.insert_header((header::RETRY_AFTER, retry_after_seconds.to_string()));

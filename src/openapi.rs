@@ -30,6 +30,7 @@ use crate::error::{FieldError, Problem};
         (name = "organisations", description = "The partners: CAF, collectivities, State services, associations…"),
         (name = "equipments", description = "Facilities run by a manager: crèches, leisure centres, relais petite enfance…"),
         (name = "contracts", description = "CTG and CEJ: content, perimeter, lifecycle, parties, action plan, amendments, history"),
+        (name = "documents", description = "Files of a contract: signed convention, délibérations, minutes, reports; stored with their SHA-256"),
         (name = "funding", description = "Multi-year commitments, payment schedules and payments, in cents"),
         (name = "indicators", description = "The catalogue of what a CTG's diagnostic and follow-up measure"),
     )

@@ -6,8 +6,8 @@ use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::api::{
     action_plan, amendments, annex, bonus_rates, cej_transfer, contract_indicators, contracts, department_summary,
-    docs, entitlements, enums, equipments, events, evidence, funding, funding_summary, health, history, indicators,
-    observations, organisations, parties, renewal, schedule, territories,
+    docs, documents, entitlements, enums, equipments, events, evidence, funding, funding_summary, health, history,
+    indicators, observations, organisations, parties, renewal, schedule, territories,
 };
 
 pub fn configure(cfg: &mut ServiceConfig<'_>) {
@@ -65,6 +65,12 @@ pub fn configure(cfg: &mut ServiceConfig<'_>) {
                 .service(amendments::list_amendments)
                 .service(amendments::create_amendment)
                 .service(amendments::get_amendment)
+                .service(documents::list_documents)
+                .service(documents::upload_document)
+                .service(documents::get_document)
+                .service(documents::update_document)
+                .service(documents::delete_document)
+                .service(documents::get_document_content)
                 .service(history::list_history)
                 .service(funding::list_commitments)
                 .service(funding::create_commitment)

@@ -94,6 +94,7 @@ impl Application {
         let routes = web::Data::new(RouteTable::from_openapi(&document));
         let document = web::Data::new(OpenApiJson(openapi::document_json()));
         let pool = web::Data::new(pool);
+        let document_limit = web::Data::new(crate::api::documents::DocumentLimit(config.document_max_bytes));
 
         let listener =
             TcpListener::bind(&config.bind).map_err(|error| format!("cannot listen on {}: {error}", config.bind))?;
@@ -106,6 +107,7 @@ impl Application {
                 .app_data(page_tokens.clone())
                 .app_data(routes.clone())
                 .app_data(document.clone())
+                .app_data(document_limit.clone())
                 .app_data(web::PathConfig::default().error_handler(|_, _| crate::error::ApiError::NotFound.into()))
                 .configure(crate::routes::configure)
                 .split_for_parts();

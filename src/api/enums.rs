@@ -8,6 +8,7 @@ use utoipa::ToSchema;
 
 use crate::auth::Caller;
 use crate::domain::contract::{ActionStatus, ContractKind, ContractStatus, Field, PartyRole, SchemeKind};
+use crate::domain::documents::DocumentKind;
 use crate::domain::funding::{
     Basis, CommitmentStatus, EvidenceKind, LineKind, LineStatus, MoneyOrigin, Origin, Programme,
 };
@@ -59,6 +60,7 @@ fn enums() -> BTreeMap<&'static str, Vec<EnumValue>> {
         "schedule_line_kind" => LineKind,
         "schedule_line_status" => LineStatus,
         "evidence_kind" => EvidenceKind,
+        "document_kind" => DocumentKind,
         "money_origin" => MoneyOrigin,
         "indicator_unit" => Unit,
         "geo_level" => GeoLevel,

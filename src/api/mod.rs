@@ -12,6 +12,7 @@ pub mod contract_view;
 pub mod contracts;
 pub mod department_summary;
 pub mod docs;
+pub mod documents;
 pub mod entitlements;
 pub mod enums;
 pub mod equipments;

@@ -181,3 +181,24 @@ problem_set! {
         "422" => "The body breaks a rule; `errors` points at each field (`VALIDATION_FAILED`)",
     }
 }
+
+problem_set! {
+    /// An upload of a document's file.
+    UploadProblems {
+        "400" => "A query parameter is unknown or invalid (`INVALID_PARAMETER`), or the body could not be read, the upload being cut off (`MALFORMED_REQUEST`)",
+        "403" => "The caller's role may not upload this kind of document (`FORBIDDEN`)",
+        "404" => "No such contract in the caller's scope (`NOT_FOUND`)",
+        "409" => "The contract can no longer change, or a request with this Idempotency-Key is still running (`CONFLICT`)",
+        "413" => "The file exceeds the document size limit (`PAYLOAD_TOO_LARGE`), refused before it is stored",
+        "415" => "The content is not a PDF, ODT, ODS, DOCX, XLSX, PNG or JPEG file (`UNSUPPORTED_MEDIA_TYPE`)",
+        "422" => "The file is empty, or a link names nothing of this contract (`VALIDATION_FAILED`), or the Idempotency-Key was used for another file (`IDEMPOTENCY_KEY_REUSED`)",
+    }
+}
+
+problem_set! {
+    /// A download of a document's file.
+    ContentProblems {
+        "404" => "No such document in the caller's scope (`NOT_FOUND`)",
+        "416" => "The range starts past the end of the file (`RANGE_NOT_SATISFIABLE`); `Content-Range` gives its size",
+    }
+}

@@ -12,6 +12,7 @@ mod connection;
 pub mod contract_indicators;
 pub mod contracts;
 pub mod department_summary;
+pub mod documents;
 pub mod equipments;
 pub mod events;
 pub mod evidence;

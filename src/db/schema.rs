@@ -399,6 +399,33 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    documents (id) {
+        id -> Text,
+        contract_id -> Text,
+        kind -> Text,
+        filename -> Text,
+        media_type -> Text,
+        size_bytes -> BigInt,
+        sha256 -> Text,
+        party_id -> Nullable<Text>,
+        amendment_id -> Nullable<Text>,
+        evidence_id -> Nullable<Text>,
+        uploaded_by -> Text,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    document_chunks (document_id, seq) {
+        document_id -> Text,
+        seq -> BigInt,
+        bytes -> Binary,
+    }
+}
+
 diesel::joinable!(communes -> departments (department));
 diesel::joinable!(funding_commitments -> contracts (contract_id));
 diesel::joinable!(communes -> epcis (epci_siren));
@@ -437,4 +464,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     evidence_requirements,
     funding_evidence,
     funding_continuations,
+    documents,
+    document_chunks,
 );

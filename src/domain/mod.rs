@@ -7,6 +7,7 @@ pub mod codes;
 pub mod commitments;
 pub mod contract;
 pub mod directory;
+pub mod documents;
 pub mod draft;
 pub mod evidence;
 pub mod funding;

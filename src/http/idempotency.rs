@@ -60,6 +60,11 @@ impl Retry {
         Self::default()
     }
 
+    /// A write recognised by `request_hash` (a streamed body's), once per `key` when one was sent.
+    pub fn with_key(key: Option<String>, request_hash: String) -> Self {
+        Self { key, request_hash }
+    }
+
     /// The key, required: 400 when the client did not send one (operations that record money).
     pub fn required(self) -> ApiResult<Self> {
         if self.key.is_none() {

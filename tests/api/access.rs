@@ -324,6 +324,16 @@ matrix! {
     ("get", "/v1/contracts/{id}/amendments/{amendment_id}") => contract_read(200),
     ("get", "/v1/contracts/{id}/history") => contract_read(200),
 
+    // Documents: read by whoever reaches the contract; a collectivity uploads, renames and
+    // removes its own party's délibération (the matrix sends exactly that; other kinds are
+    // refused in documents::a_collectivity_uploads_its_own_deliberation_and_reads_the_rest).
+    ("get", "/v1/contracts/{id}/documents") => contract_read(200),
+    ("post", "/v1/contracts/{id}/documents") => collectivity_contribution(201),
+    ("get", "/v1/contracts/{id}/documents/{doc_id}") => contract_read(200),
+    ("patch", "/v1/contracts/{id}/documents/{doc_id}") => collectivity_contribution(200),
+    ("delete", "/v1/contracts/{id}/documents/{doc_id}") => collectivity_contribution(204),
+    ("get", "/v1/contracts/{id}/documents/{doc_id}/content") => contract_read(200),
+
     // Funding: read by whoever reaches the contract, written by admins and its CAF agents.
     ("get", "/v1/contracts/{id}/funding-commitments") => contract_read(200),
     ("post", "/v1/contracts/{id}/funding-commitments") => funding_write(201),
@@ -571,6 +581,18 @@ impl Territory {
         let organisation = self.fresh_organisation(app).await;
         let body = json!({"organisation_id": organisation, "roles": ["associated_partner"]});
         id_of(&app.create(&format!("/v1/contracts/{}/parties", self.contract.id), &body).await)
+    }
+
+    /// A new délibération of the EPCI's party of the draft contract, uploaded by the admin: its path.
+    async fn fresh_document(&self, app: &TestApp) -> String {
+        let path = format!(
+            "/v1/contracts/{}/documents?kind=deliberation&filename=deliberation.pdf&party_id={}",
+            self.contract.id, self.contract.epci_party
+        );
+        let answer =
+            app.send(app.client.post(app.url(&path)).bearer_auth(admin_token()).body("%PDF-1.4\n%%EOF\n")).await;
+        assert_eq!(answer.status, 201, "{}", answer.text);
+        answer.header("location").unwrap().to_owned()
     }
 
     /// A new axis of the draft contract, with no action.
@@ -925,6 +947,29 @@ pub(crate) async fn prepare(app: &TestApp, world: &World, method: &str, template
             Prepared::read(format!("{signed}/amendments/{}", t.amendment))
         }
         ("get", "/v1/contracts/{id}/history") => Prepared::read(format!("{contract}/history")),
+
+        ("get", "/v1/contracts/{id}/documents") => Prepared::read(format!("{contract}/documents")),
+        ("post", "/v1/contracts/{id}/documents") => Prepared::upload(
+            format!(
+                "{contract}/documents?kind=deliberation&filename=deliberation-{n}.pdf&party_id={}",
+                t.contract.epci_party
+            ),
+            "application/pdf",
+            format!("%PDF-1.4\n% {n}\n%%EOF\n"),
+        ),
+        ("get", "/v1/contracts/{id}/documents/{doc_id}") => Prepared::read(t.fresh_document(app).await),
+        ("patch", "/v1/contracts/{id}/documents/{doc_id}") => {
+            let path = t.fresh_document(app).await;
+            Prepared::guarded(app, path.clone(), &path, Some(json!({"filename": format!("deliberation-{n}.pdf")})))
+                .await
+        }
+        ("delete", "/v1/contracts/{id}/documents/{doc_id}") => {
+            let path = t.fresh_document(app).await;
+            Prepared::guarded(app, path.clone(), &path, None).await
+        }
+        ("get", "/v1/contracts/{id}/documents/{doc_id}/content") => {
+            Prepared::read(format!("{}/content", t.fresh_document(app).await))
+        }
         ("get", "/v1/contracts/{id}/cej-transfer") => Prepared::read(format!("{contract}/cej-transfer")),
 
         // Funding hangs under the signed contract, where the EPCI is payee.

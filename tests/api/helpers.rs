@@ -200,6 +200,7 @@ pub fn test_config(url: &DatabaseUrl) -> Config {
         workers: 2,
         shutdown_timeout_seconds: 5,
         page_token_secret: None,
+        document_max_bytes: ctg_api::config::DEFAULT_DOCUMENT_MAX_BYTES,
         dev: false,
     }
 }

@@ -14,6 +14,7 @@ mod contracts;
 mod database;
 mod department_summary;
 mod directory;
+mod documents;
 mod events;
 mod evidence;
 mod examples;

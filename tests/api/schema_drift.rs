@@ -149,8 +149,9 @@ struct DialectRule {
     rewrite: fn(&mut Statement) -> usize,
 }
 
-const DIALECT_RULES: [DialectRule; 3] = [
+const DIALECT_RULES: [DialectRule; 4] = [
     DialectRule { name: "identity_key", rewrite: identity_key },
+    DialectRule { name: "binary_type", rewrite: binary_type },
     DialectRule { name: "without_rowid", rewrite: without_rowid },
     DialectRule { name: "ordered_string_aggregate", rewrite: ordered_string_aggregate },
 ];
@@ -167,6 +168,12 @@ fn identity_key(statement: &mut Statement) -> usize {
         &["integer", "primary", "key", "autoincrement"],
         &["bigint", "generated", "always", "as", "identity", "primary", "key"],
     )
+}
+
+/// SQLite `BLOB`, PostgreSQL `BYTEA`: a column of raw bytes (a document's chunks), which diesel
+/// reads and writes as `Binary` on both.
+fn binary_type(statement: &mut Statement) -> usize {
+    replace_all(statement, &["blob"], &["bytea"])
 }
 
 /// SQLite `CREATE TABLE … (…) WITHOUT ROWID`, PostgreSQL `CREATE TABLE … (…)`: a storage choice
