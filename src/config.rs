@@ -11,6 +11,13 @@ pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/ctg-api.sqlite3";
 pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
 pub const DEFAULT_AUDIENCE: &str = "ctg-api";
 pub const DEV_ISSUER: &str = "ctg-api-dev";
+/// €7,500: what the diagnostic aid may commit before the contract is signed.
+pub const DEFAULT_DIAGNOSTIC_AID_CEILING_CENTS: i64 = 750_000;
+
+/// The ceiling of the diagnostic aid committed before signature, in cents, as the handlers
+/// receive it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DiagnosticAidCeiling(pub i64);
 
 #[derive(Clone)]
 pub struct Config {
@@ -24,6 +31,9 @@ pub struct Config {
     pub workers: usize,
     pub shutdown_timeout_seconds: u64,
     pub page_token_secret: Option<Vec<u8>>,
+    /// What an `aide_diagnostic` commitment may total when committed before its contract is
+    /// signed, in cents (`CTG_DIAGNOSTIC_AID_CEILING_CENTS`, default €7,500).
+    pub diagnostic_aid_ceiling_cents: i64,
     /// Dev mode: a random HS256 secret when none is set, and a ready admin token printed at start.
     pub dev: bool,
 }
@@ -109,6 +119,12 @@ impl Config {
         if page_token_secret.as_ref().is_some_and(|secret| secret.len() < MIN_SECRET_BYTES) {
             return Err(format!("CTG_PAGE_TOKEN_SECRET must be at least {MIN_SECRET_BYTES} bytes long"));
         }
+        let diagnostic_aid_ceiling_cents = parse_number(
+            "CTG_DIAGNOSTIC_AID_CEILING_CENTS",
+            var("CTG_DIAGNOSTIC_AID_CEILING_CENTS"),
+            DEFAULT_DIAGNOSTIC_AID_CEILING_CENTS,
+            |n| (0..=1_000_000_000_000).contains(n),
+        )?;
         Ok(Self {
             database_url,
             bind,
@@ -120,6 +136,7 @@ impl Config {
             workers,
             shutdown_timeout_seconds,
             page_token_secret,
+            diagnostic_aid_ceiling_cents,
             dev,
         })
     }
@@ -149,6 +166,18 @@ mod tests {
         assert_eq!(config.jwt_audience, "ctg-api");
         let cores = std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get);
         assert_eq!(config.pool.max_size, default_pool_size(cores));
+        assert_eq!(config.diagnostic_aid_ceiling_cents, 750_000);
+    }
+
+    #[test]
+    fn the_diagnostic_aid_ceiling_is_a_setting_in_cents() {
+        let base = [("CTG_JWT_SECRET", SECRET), ("CTG_JWT_ISSUER", "i")];
+        let mut vars = base.to_vec();
+        vars.push(("CTG_DIAGNOSTIC_AID_CEILING_CENTS", "1000000"));
+        assert_eq!(config(&vars, false).unwrap().diagnostic_aid_ceiling_cents, 1_000_000);
+        let mut vars = base.to_vec();
+        vars.push(("CTG_DIAGNOSTIC_AID_CEILING_CENTS", "-1"));
+        assert!(config(&vars, false).unwrap_err().contains("CTG_DIAGNOSTIC_AID_CEILING_CENTS"));
     }
 
     #[test]

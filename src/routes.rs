@@ -7,7 +7,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use crate::api::{
     action_plan, amendments, annex, bonus_rates, cej_transfer, contract_indicators, contracts, department_summary,
     docs, entitlements, enums, equipments, events, evidence, funding, funding_summary, health, history, indicators,
-    observations, organisations, parties, schedule, territories,
+    observations, organisations, parties, project, schedule, territories,
 };
 
 pub fn configure(cfg: &mut ServiceConfig<'_>) {
@@ -56,6 +56,14 @@ pub fn configure(cfg: &mut ServiceConfig<'_>) {
                 .service(action_plan::get_action)
                 .service(action_plan::update_action)
                 .service(action_plan::delete_action)
+                .service(project::get_diagnostic)
+                .service(project::put_diagnostic)
+                .service(project::delete_diagnostic)
+                .service(project::list_meetings)
+                .service(project::create_meeting)
+                .service(project::get_meeting)
+                .service(project::update_meeting)
+                .service(project::delete_meeting)
                 .service(contract_indicators::list_contract_indicators)
                 .service(contract_indicators::create_contract_indicator)
                 .service(contract_indicators::get_contract_indicator)

@@ -26,6 +26,7 @@ pub mod observations;
 pub mod organisations;
 pub mod parties;
 pub mod problems;
+pub mod project;
 pub mod schedule;
 pub mod territories;
 

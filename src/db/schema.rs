@@ -397,6 +397,39 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    contract_diagnostics (contract_id) {
+        contract_id -> Text,
+        started_on -> Date,
+        completed_on -> Nullable<Date>,
+        led_by -> Text,
+        fields -> Text,
+        findings -> Text,
+        needs -> Text,
+        indicators -> Text,
+        observations -> Nullable<Text>,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    contract_meetings (id) {
+        id -> Text,
+        contract_id -> Text,
+        kind -> Text,
+        held_on -> Date,
+        title -> Text,
+        present -> Text,
+        decisions -> Text,
+        notes -> Nullable<Text>,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(communes -> departments (department));
 diesel::joinable!(funding_commitments -> contracts (contract_id));
 diesel::joinable!(communes -> epcis (epci_siren));
@@ -435,4 +468,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     evidence_requirements,
     funding_evidence,
     funding_continuations,
+    contract_diagnostics,
+    contract_meetings,
 );

@@ -310,6 +310,16 @@ matrix! {
     ("patch", "/v1/contracts/{id}/actions/{action_id}") => collectivity_contribution(200),
     ("delete", "/v1/contracts/{id}/actions/{action_id}") => contract_manage(204),
 
+    // The project of territory: the CAF's roles write it, whoever reaches the contract reads it.
+    ("get", "/v1/contracts/{id}/diagnostic") => contract_read(200),
+    ("put", "/v1/contracts/{id}/diagnostic") => contract_manage(200),
+    ("delete", "/v1/contracts/{id}/diagnostic") => contract_manage(204),
+    ("get", "/v1/contracts/{id}/meetings") => contract_read(200),
+    ("post", "/v1/contracts/{id}/meetings") => contract_manage(201),
+    ("get", "/v1/contracts/{id}/meetings/{meeting_id}") => contract_read(200),
+    ("patch", "/v1/contracts/{id}/meetings/{meeting_id}") => contract_manage(200),
+    ("delete", "/v1/contracts/{id}/meetings/{meeting_id}") => contract_manage(204),
+
     // Indicators a contract follows: read with the contract, written by those who manage it.
     ("get", "/v1/contracts/{id}/indicators") => contract_read(200),
     ("post", "/v1/contracts/{id}/indicators") => contract_manage(201),
@@ -427,6 +437,8 @@ struct Territory {
     payment: String,
     /// A piece of evidence of the commitment's 2025, received, not validated.
     evidence: String,
+    /// A COPIL of the draft contract; the draft contract also has a diagnostic.
+    meeting: String,
 }
 
 pub(crate) struct World {
@@ -533,6 +545,7 @@ impl Territory {
             commitment: String::new(),
             payment: String::new(),
             evidence: String::new(),
+            meeting: String::new(),
         };
         let (commitment, first_advance) = territory.fresh_committed_commitment(app).await;
         let payment = pay(app, &commitment, &first_advance, &admin_token(), &Uuid::new_v4().to_string()).await;
@@ -542,7 +555,29 @@ impl Territory {
         let evidence =
             app.create(&format!("/v1/funding-commitments/{}/evidence", territory.commitment), &evidence_body()).await;
         territory.evidence = id_of(&evidence);
+        territory.fresh_diagnostic(app, &territory.contract).await;
+        territory.meeting = territory.fresh_meeting(app).await;
         territory
+    }
+
+    /// Records the diagnostic of `contract`, led by the CAF.
+    async fn fresh_diagnostic(&self, app: &TestApp, contract: &ContractFixture) {
+        let path = format!("/v1/contracts/{}/diagnostic", contract.id);
+        let answer =
+            app.send(app.client.put(app.url(&path)).bearer_auth(admin_token()).json(&self.diagnostic_body())).await;
+        assert_eq!(answer.status, 201, "PUT {path}: {}", answer.text);
+    }
+
+    fn diagnostic_body(&self) -> Value {
+        json!({"started_on": "2023-03-01", "led_by": [self.caf["id"]], "fields": ["petite_enfance"],
+               "needs": [format!("Besoin {}", next())]})
+    }
+
+    /// A new COPIL of the draft contract: its id.
+    async fn fresh_meeting(&self, app: &TestApp) -> String {
+        let body = json!({"kind": "copil", "held_on": "2025-06-12", "title": format!("COPIL {}", next()),
+                          "present": [self.caf["id"]]});
+        id_of(&app.create(&format!("/v1/contracts/{}/meetings", self.contract.id), &body).await)
     }
 
     /// A new partner of kind `other` located in this département, used by nothing yet.
@@ -862,6 +897,35 @@ pub(crate) async fn prepare(app: &TestApp, world: &World, method: &str, template
         }
         ("delete", "/v1/contracts/{id}/axes/{axis_id}") => {
             let path = format!("{contract}/axes/{}", t.fresh_axis(app).await);
+            Prepared::guarded(app, path.clone(), &path, None).await
+        }
+
+        ("get", "/v1/contracts/{id}/diagnostic") => Prepared::read(format!("{contract}/diagnostic")),
+        ("put", "/v1/contracts/{id}/diagnostic") => {
+            let path = format!("{contract}/diagnostic");
+            Prepared::guarded(app, path.clone(), &path, Some(t.diagnostic_body())).await
+        }
+        ("delete", "/v1/contracts/{id}/diagnostic") => {
+            // The diagnostic of a contract made for the occasion, so that the world keeps its own.
+            let fresh = draft_ctg(app, t.department, &t.caf, &t.epci).await;
+            t.fresh_diagnostic(app, &fresh).await;
+            let path = format!("/v1/contracts/{}/diagnostic", fresh.id);
+            Prepared::guarded(app, path.clone(), &path, None).await
+        }
+        ("get", "/v1/contracts/{id}/meetings") => Prepared::read(format!("{contract}/meetings")),
+        ("post", "/v1/contracts/{id}/meetings") => Prepared::create(
+            format!("{contract}/meetings"),
+            json!({"kind": "cotech", "held_on": "2026-02-10", "title": format!("COTECH {n}"), "decisions": ["Relancer"]}),
+        ),
+        ("get", "/v1/contracts/{id}/meetings/{meeting_id}") => {
+            Prepared::read(format!("{contract}/meetings/{}", t.meeting))
+        }
+        ("patch", "/v1/contracts/{id}/meetings/{meeting_id}") => {
+            let path = format!("{contract}/meetings/{}", t.meeting);
+            Prepared::guarded(app, path.clone(), &path, Some(json!({"title": format!("COPIL ({n})")}))).await
+        }
+        ("delete", "/v1/contracts/{id}/meetings/{meeting_id}") => {
+            let path = format!("{contract}/meetings/{}", t.fresh_meeting(app).await);
             Prepared::guarded(app, path.clone(), &path, None).await
         }
 

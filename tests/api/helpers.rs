@@ -200,6 +200,7 @@ pub fn test_config(url: &DatabaseUrl) -> Config {
         workers: 2,
         shutdown_timeout_seconds: 5,
         page_token_secret: None,
+        diagnostic_aid_ceiling_cents: ctg_api::config::DEFAULT_DIAGNOSTIC_AID_CEILING_CENTS,
         dev: false,
     }
 }

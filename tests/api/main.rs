@@ -28,6 +28,7 @@ mod modules;
 mod observations;
 mod openapi;
 mod preconditions;
+mod project;
 mod readme;
 mod schema_drift;
 mod stored_values;

@@ -1,0 +1,2 @@
+DROP TABLE contract_meetings;
+DROP TABLE contract_diagnostics;

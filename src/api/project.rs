@@ -1,0 +1,349 @@
+//! The project of territory around a contract: its shared diagnostic (`…/diagnostic`, one per
+//! contract, created or replaced whole by PUT) and its committees (`…/meetings`). Admins and CAF
+//! agents write them; whoever reaches the contract reads them.
+
+use actix_web::{HttpResponse, delete, get, patch, post, put};
+use chrono::NaiveDate;
+use serde::Deserialize;
+use utoipa::ToSchema;
+use uuid::Uuid;
+use validator::Validate;
+
+use super::problems::{
+    ChildListProblems, CreateChildProblems, DeleteProblems, ReadProblems, ReplaceProblems, UpdateProblems,
+};
+use crate::db::contracts::ScopedContract;
+use crate::db::project as repo;
+pub use crate::db::project::{DiagnosticRow as DiagnosticView, Finding, MeetingRow as MeetingView};
+use crate::db::{DbConnection, indicators, parties};
+use crate::domain::contract::Field;
+use crate::domain::project::{self as rules, DiagnosticFacts, MeetingFacts, MeetingKind, Period};
+use crate::error::{ApiError, ApiResult};
+use crate::http::body::{ApiJson, RequestBody, nullable};
+use crate::http::idempotency::{IdempotentJson, Retry};
+use crate::http::preconditions::IfMatch;
+use crate::http::requests::{CreateUnder, Parts, Read, Remove, Replace, Update};
+use crate::write::{self, Access};
+
+write::resource!(
+    DiagnosticView, "diagnostic", |view| id: view.contract_id,
+    location: format!("/v1/contracts/{}/diagnostic", view.contract_id),
+    version: view.version,
+);
+
+write::resource!(
+    MeetingView, "meeting", |view| id: view.id,
+    location: format!("/v1/contracts/{}/meetings/{}", view.contract_id, view.id),
+    version: view.version,
+);
+
+const CHILD_READ_ONLY: &[&str] = &["id", "version", "created_at", "updated_at", "contract_id"];
+
+/// The whole diagnostic, as PUT creates or replaces it.
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DiagnosticBody {
+    /// On or before the contract's end_date: a diagnostic usually precedes the contract.
+    pub started_on: NaiveDate,
+    /// On or after `started_on` and on or before the contract's end_date; absent while under way.
+    pub completed_on: Option<NaiveDate>,
+    /// The organisations that led it, each a party of the contract.
+    #[validate(length(min = 1, max = 50, message = "name 1 to 50 organisations"))]
+    pub led_by: Vec<Uuid>,
+    /// The fields it covered, each once.
+    #[validate(length(min = 1, max = 20, message = "name 1 to 20 fields"))]
+    pub fields: Vec<Field>,
+    /// What it found, each about one of `fields`.
+    #[serde(default)]
+    #[validate(length(max = 100, message = "at most 100 findings"), custom(function = "finding_texts"))]
+    pub findings: Vec<Finding>,
+    /// The needs it identified, as short texts.
+    #[serde(default)]
+    #[validate(length(max = 100, message = "at most 100 needs"), custom(function = "short_texts"))]
+    pub needs: Vec<String>,
+    /// Codes of catalogue indicators it relied on, each once.
+    #[serde(default)]
+    #[validate(length(max = 100, message = "at most 100 indicators"))]
+    pub indicators: Vec<String>,
+    /// The observations it relied on.
+    #[validate(length(max = 5000, message = "must have at most 5000 characters"))]
+    pub observations: Option<String>,
+}
+
+impl RequestBody for DiagnosticBody {
+    const READ_ONLY: &'static [&'static str] = &["version", "created_at", "updated_at", "contract_id"];
+}
+
+/// Each finding says something, in 1 to 2000 characters.
+fn finding_texts(findings: &[Finding]) -> Result<(), validator::ValidationError> {
+    if findings.iter().all(|finding| (1..=2000).contains(&finding.text.trim().chars().count())) {
+        Ok(())
+    } else {
+        Err(validator::ValidationError::new("length").with_message("each text must have 1 to 2000 characters".into()))
+    }
+}
+
+/// Each text of a list is 1 to 500 characters.
+fn short_texts(texts: &[String]) -> Result<(), validator::ValidationError> {
+    if texts.iter().all(|text| (1..=500).contains(&text.trim().chars().count())) {
+        Ok(())
+    } else {
+        Err(validator::ValidationError::new("length").with_message("each must have 1 to 500 characters".into()))
+    }
+}
+
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateMeeting {
+    pub kind: MeetingKind,
+    /// Within the contract's period.
+    pub held_on: NaiveDate,
+    #[validate(length(min = 1, max = 300, message = "must have 1 to 300 characters"))]
+    pub title: String,
+    /// The organisations present, each a party of the contract.
+    #[serde(default)]
+    #[validate(length(max = 100, message = "at most 100 organisations"))]
+    pub present: Vec<Uuid>,
+    /// What it decided, in order.
+    #[serde(default)]
+    #[validate(length(max = 100, message = "at most 100 decisions"), custom(function = "short_texts"))]
+    pub decisions: Vec<String>,
+    #[validate(length(max = 10000, message = "must have at most 10000 characters"))]
+    pub notes: Option<String>,
+}
+
+impl RequestBody for CreateMeeting {
+    const READ_ONLY: &'static [&'static str] = CHILD_READ_ONLY;
+}
+
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MeetingPatch {
+    pub kind: Option<MeetingKind>,
+    pub held_on: Option<NaiveDate>,
+    #[validate(length(min = 1, max = 300, message = "must have 1 to 300 characters"))]
+    pub title: Option<String>,
+    #[validate(length(max = 100, message = "at most 100 organisations"))]
+    pub present: Option<Vec<Uuid>>,
+    #[validate(length(max = 100, message = "at most 100 decisions"), custom(function = "short_texts"))]
+    pub decisions: Option<Vec<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[validate(length(max = 10000, message = "must have at most 10000 characters"))]
+    pub notes: Option<Option<String>>,
+}
+
+impl RequestBody for MeetingPatch {
+    const READ_ONLY: &'static [&'static str] = CHILD_READ_ONLY;
+}
+
+fn period(contract: &ScopedContract) -> Period {
+    let row = contract.row();
+    Period { start: row.start_date, end: row.end_date }
+}
+
+/// Whether each organisation of `ids` is a party of `contract`.
+fn are_parties(conn: &mut DbConnection, contract: &ScopedContract, ids: &[Uuid]) -> ApiResult<Vec<bool>> {
+    Ok(ids.iter().map(|&id| parties::is_party(conn, contract, id)).collect::<Result<_, _>>()?)
+}
+
+/// Reads what the diagnostic names, then judges it (see [`rules::check_diagnostic`]).
+fn check_diagnostic(conn: &mut DbConnection, contract: &ScopedContract, row: &DiagnosticView) -> ApiResult<()> {
+    let leaders_are_parties = are_parties(conn, contract, &row.led_by)?;
+    let indicators_known = row
+        .indicators
+        .iter()
+        .map(|code| indicators::find(conn, code).map(|found| found.is_some()))
+        .collect::<Result<Vec<_>, _>>()?;
+    let finding_fields: Vec<Field> = row.findings.iter().map(|finding| finding.field).collect();
+    let facts = DiagnosticFacts {
+        started_on: row.started_on,
+        completed_on: row.completed_on,
+        period: period(contract),
+        leaders_are_parties: &leaders_are_parties,
+        led_by: &row.led_by,
+        fields: &row.fields,
+        finding_fields: &finding_fields,
+        indicators_known: &indicators_known,
+        indicators: &row.indicators,
+    };
+    rules::check_diagnostic(&facts).map_err(ApiError::validation)
+}
+
+/// Reads whether those present are parties, then judges the meeting (see [`rules::check_meeting`]).
+fn check_meeting(conn: &mut DbConnection, contract: &ScopedContract, row: &MeetingView) -> ApiResult<()> {
+    let present_are_parties = are_parties(conn, contract, &row.present)?;
+    let facts = MeetingFacts {
+        held_on: row.held_on,
+        period: period(contract),
+        present_are_parties: &present_are_parties,
+        present: &row.present,
+    };
+    rules::check_meeting(&facts).map_err(ApiError::validation)
+}
+
+fn trimmed(texts: Vec<String>) -> Vec<String> {
+    texts.into_iter().map(|text| text.trim().to_owned()).collect()
+}
+
+/// The shared diagnostic of a contract; 404 until one is recorded.
+#[utoipa::path(tag = "contracts", params(("id" = Uuid, Path)), responses((status = 200, body = DiagnosticView, headers(("ETag" = String))), ReadProblems), security(("bearer" = [])))]
+#[get("/contracts/{id}/diagnostic")]
+pub async fn get_diagnostic((caller, id, pool): Read<Uuid>) -> ApiResult<HttpResponse> {
+    write::read_part(&pool, caller, id.into_inner(), |conn, contract| Ok(repo::find_diagnostic(conn, contract)?)).await
+}
+
+/// Record the shared diagnostic of a contract, or replace it whole. Without a diagnostic yet it
+/// is created without `If-Match` (201); once there is one, it is replaced with the `If-Match` of
+/// its last read (200). Its fields are the contract's field codes, whether or not the contract
+/// kept them all.
+#[utoipa::path(tag = "contracts", params(("id" = Uuid, Path), ("If-Match" = Option<String>, Header, description = "The ETag last read; required once the contract has a diagnostic, refused before")), request_body = DiagnosticBody, responses((status = 200, body = DiagnosticView, headers(("ETag" = String))), (status = 201, body = DiagnosticView, headers(("ETag" = String), ("Location" = String))), ReplaceProblems), security(("bearer" = [])))]
+#[put("/contracts/{id}/diagnostic")]
+pub async fn put_diagnostic(
+    (caller, id, if_match, body, pool): Replace<Uuid, DiagnosticBody>,
+) -> ApiResult<HttpResponse> {
+    let ApiJson(body) = body;
+    let contract_id = id.into_inner();
+    write::change_contract(&pool, caller, Retry::none(), contract_id, Access::Manage, move |change| {
+        let current = repo::find_diagnostic(change.conn, &change.contract)?;
+        match (&current, &if_match) {
+            (Some(current), _) => change.check(&if_match, current.version)?,
+            (None, IfMatch::Missing) => {}
+            // Unreadable is 400 whatever the resource; `check` says so the usual way.
+            (None, IfMatch::Malformed) => if_match.check(0)?,
+            // RFC 9110 §13.1.1: If-Match on a resource that does not exist is false.
+            (None, IfMatch::Any | IfMatch::Tags(_)) => return Err(ApiError::PreconditionFailed),
+        }
+        change.require_open()?;
+        let row = DiagnosticView {
+            contract_id,
+            started_on: body.started_on,
+            completed_on: body.completed_on,
+            led_by: body.led_by,
+            fields: body.fields,
+            findings: body
+                .findings
+                .into_iter()
+                .map(|finding| Finding { text: finding.text.trim().to_owned(), ..finding })
+                .collect(),
+            needs: trimmed(body.needs),
+            indicators: body.indicators,
+            observations: body.observations,
+            version: 1,
+            created_at: change.at,
+            updated_at: change.at,
+        };
+        check_diagnostic(change.conn, &change.contract, &row)?;
+        let mut row = row;
+        // One set of fields has one form, as the column keeps it.
+        row.fields.sort_unstable();
+        match current {
+            None => {
+                repo::put_diagnostic(change.conn, &change.contract, &row, false)?;
+                change.created(&row)
+            }
+            Some(current) => {
+                let row =
+                    change.next(DiagnosticView { version: current.version, created_at: current.created_at, ..row });
+                repo::put_diagnostic(change.conn, &change.contract, &row, true)?;
+                change.updated(&current, &row, None)
+            }
+        }
+    })
+    .await
+}
+
+/// Remove the diagnostic of a contract.
+#[utoipa::path(tag = "contracts", params(("id" = Uuid, Path), ("If-Match" = String, Header, description = "The ETag last read")), responses((status = 204, description = "Removed"), DeleteProblems), security(("bearer" = [])))]
+#[delete("/contracts/{id}/diagnostic")]
+pub async fn delete_diagnostic((caller, id, if_match, pool): Remove<Uuid>) -> ApiResult<HttpResponse> {
+    write::change_contract(&pool, caller, Retry::none(), id.into_inner(), Access::Manage, move |change| {
+        let current = change.current(&if_match, repo::find_diagnostic)?;
+        repo::delete_diagnostic(change.conn, &change.contract)?;
+        change.deleted(&current)
+    })
+    .await
+}
+
+/// The committees of a contract, by date.
+#[utoipa::path(tag = "contracts", params(("id" = Uuid, Path)), responses((status = 200, body = crate::http::pagination::Page<MeetingView>), ChildListProblems), security(("bearer" = [])))]
+#[get("/contracts/{id}/meetings")]
+pub async fn list_meetings((caller, id, _no_parameters, pool): Parts<Uuid>) -> ApiResult<HttpResponse> {
+    write::read_parts(&pool, caller, id.into_inner(), |conn, contract| Ok(repo::meetings(conn, contract)?)).await
+}
+
+/// One committee.
+#[utoipa::path(tag = "contracts", params(("id" = Uuid, Path), ("meeting_id" = Uuid, Path)), responses((status = 200, body = MeetingView, headers(("ETag" = String))), ReadProblems), security(("bearer" = [])))]
+#[get("/contracts/{id}/meetings/{meeting_id}")]
+pub async fn get_meeting((caller, ids, pool): Read<(Uuid, Uuid)>) -> ApiResult<HttpResponse> {
+    let (contract_id, id) = ids.into_inner();
+    write::read_part(&pool, caller, contract_id, move |conn, contract| Ok(repo::find_meeting(conn, contract, id)?))
+        .await
+}
+
+/// Record a COPIL, COTECH or thematic committee held within the contract's period, with the
+/// parties present and what it decided.
+#[utoipa::path(tag = "contracts", params(("id" = Uuid, Path)), request_body = CreateMeeting, responses((status = 201, body = MeetingView, headers(("ETag" = String), ("Location" = String))), CreateChildProblems), security(("bearer" = [])))]
+#[post("/contracts/{id}/meetings")]
+pub async fn create_meeting((caller, id, request, pool): CreateUnder<Uuid, CreateMeeting>) -> ApiResult<HttpResponse> {
+    let IdempotentJson { body, retry } = request;
+    let contract_id = id.into_inner();
+    write::change_contract(&pool, caller, retry, contract_id, Access::Manage, move |change| {
+        change.require_open()?;
+        let row = MeetingView {
+            id: Uuid::new_v4(),
+            contract_id,
+            kind: body.kind,
+            held_on: body.held_on,
+            title: body.title.trim().to_owned(),
+            present: body.present,
+            decisions: trimmed(body.decisions),
+            notes: body.notes,
+            version: 1,
+            created_at: change.at,
+            updated_at: change.at,
+        };
+        check_meeting(change.conn, &change.contract, &row)?;
+        repo::insert_meeting(change.conn, &change.contract, &row)?;
+        change.created(&row)
+    })
+    .await
+}
+
+/// Change a committee; a list sent replaces the one recorded.
+#[utoipa::path(tag = "contracts", params(("id" = Uuid, Path), ("meeting_id" = Uuid, Path), ("If-Match" = String, Header, description = "The ETag last read")), request_body = MeetingPatch, responses((status = 200, body = MeetingView, headers(("ETag" = String))), UpdateProblems), security(("bearer" = [])))]
+#[patch("/contracts/{id}/meetings/{meeting_id}")]
+pub async fn update_meeting(
+    (caller, ids, if_match, patch, pool): Update<(Uuid, Uuid), MeetingPatch>,
+) -> ApiResult<HttpResponse> {
+    let ApiJson(patch) = patch;
+    let (contract_id, id) = ids.into_inner();
+    write::change_contract(&pool, caller, Retry::none(), contract_id, Access::Manage, move |change| {
+        let current = change.current(&if_match, |conn, contract| repo::find_meeting(conn, contract, id))?;
+        let row = change.next(MeetingView {
+            kind: patch.kind.unwrap_or(current.kind),
+            held_on: patch.held_on.unwrap_or(current.held_on),
+            title: patch.title.map_or_else(|| current.title.clone(), |title| title.trim().to_owned()),
+            present: patch.present.unwrap_or_else(|| current.present.clone()),
+            decisions: patch.decisions.map_or_else(|| current.decisions.clone(), trimmed),
+            notes: patch.notes.unwrap_or_else(|| current.notes.clone()),
+            ..current.clone()
+        });
+        check_meeting(change.conn, &change.contract, &row)?;
+        repo::update_meeting(change.conn, &change.contract, &row)?;
+        change.updated(&current, &row, None)
+    })
+    .await
+}
+
+/// Remove a committee recorded by mistake.
+#[utoipa::path(tag = "contracts", params(("id" = Uuid, Path), ("meeting_id" = Uuid, Path), ("If-Match" = String, Header, description = "The ETag last read")), responses((status = 204, description = "Removed"), DeleteProblems), security(("bearer" = [])))]
+#[delete("/contracts/{id}/meetings/{meeting_id}")]
+pub async fn delete_meeting((caller, ids, if_match, pool): Remove<(Uuid, Uuid)>) -> ApiResult<HttpResponse> {
+    let (contract_id, id) = ids.into_inner();
+    write::change_contract(&pool, caller, Retry::none(), contract_id, Access::Manage, move |change| {
+        let current = change.current(&if_match, |conn, contract| repo::find_meeting(conn, contract, id))?;
+        repo::delete_meeting(change.conn, &change.contract, id)?;
+        change.deleted(&current)
+    })
+    .await
+}
