@@ -1471,6 +1471,10 @@ async fn someone_elses_ids_do_not_cross_into_my_contract() {
                 format!("/v1/contracts/{}/amendments/{}", own.signed.id, other.amendment),
                 format!("/v1/contracts/{}/amendments/{missing}", own.signed.id),
             ),
+            (
+                format!("/v1/contracts/{}/meetings/{}", own.contract.id, other.meeting),
+                format!("/v1/contracts/{}/meetings/{missing}", own.contract.id),
+            ),
         ] {
             let theirs = app.get(&path, &token).await;
             theirs.assert_problem(404, "NOT_FOUND");
