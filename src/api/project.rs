@@ -1,6 +1,7 @@
 //! The project of territory around a contract: its shared diagnostic (`…/diagnostic`, one per
-//! contract, created or replaced whole by PUT) and its committees (`…/meetings`). Admins and CAF
-//! agents write them; whoever reaches the contract reads them.
+//! contract, created or replaced whole by PUT), its committees (`…/meetings`) and its yearly
+//! reviews and final evaluation (`…/evaluations`). Admins and CAF agents write them; whoever
+//! reaches the contract reads them.
 
 use actix_web::{HttpResponse, delete, get, patch, post, put};
 use chrono::NaiveDate;
@@ -14,10 +15,15 @@ use super::problems::{
 };
 use crate::db::contracts::ScopedContract;
 use crate::db::project as repo;
-pub use crate::db::project::{DiagnosticRow as DiagnosticView, Finding, MeetingRow as MeetingView};
-use crate::db::{DbConnection, indicators, parties};
+pub use crate::db::project::{
+    ActionAssessment, AxisAssessment, DiagnosticRow as DiagnosticView, EvaluationRow as EvaluationView, Finding,
+    MeetingRow as MeetingView,
+};
+use crate::db::{DbConnection, action_plan, indicators, parties};
 use crate::domain::contract::Field;
-use crate::domain::project::{self as rules, DiagnosticFacts, MeetingFacts, MeetingKind, Period};
+use crate::domain::project::{
+    self as rules, DiagnosticFacts, EvaluationFacts, EvaluationKind, MeetingFacts, MeetingKind, Period,
+};
 use crate::error::{ApiError, ApiResult};
 use crate::http::body::{ApiJson, RequestBody, nullable};
 use crate::http::idempotency::{IdempotentJson, Retry};
@@ -34,6 +40,12 @@ write::resource!(
 write::resource!(
     MeetingView, "meeting", |view| id: view.id,
     location: format!("/v1/contracts/{}/meetings/{}", view.contract_id, view.id),
+    version: view.version,
+);
+
+write::resource!(
+    EvaluationView, "evaluation", |view| id: view.id,
+    location: format!("/v1/contracts/{}/evaluations/{}", view.contract_id, view.id),
     version: view.version,
 );
 
@@ -343,6 +355,192 @@ pub async fn delete_meeting((caller, ids, if_match, pool): Remove<(Uuid, Uuid)>)
     write::change_contract(&pool, caller, Retry::none(), contract_id, Access::Manage, move |change| {
         let current = change.current(&if_match, |conn, contract| repo::find_meeting(conn, contract, id))?;
         repo::delete_meeting(change.conn, &change.contract, id)?;
+        change.deleted(&current)
+    })
+    .await
+}
+
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateEvaluation {
+    pub kind: EvaluationKind,
+    /// The year of the contract a yearly review reviews; absent for the final evaluation.
+    #[schema(example = 2025)]
+    pub year: Option<i64>,
+    /// On or after the contract's start_date.
+    pub held_on: NaiveDate,
+    /// Assessments of the contract's axes, each axis once.
+    #[serde(default)]
+    #[validate(length(max = 200, message = "at most 200 axes"), custom(function = "axis_comments"))]
+    pub axes: Vec<AxisAssessment>,
+    /// Assessments of the contract's actions, each action once.
+    #[serde(default)]
+    #[validate(length(max = 500, message = "at most 500 actions"), custom(function = "action_comments"))]
+    pub actions: Vec<ActionAssessment>,
+    #[validate(length(max = 10000, message = "must have at most 10000 characters"))]
+    pub summary: Option<String>,
+}
+
+impl RequestBody for CreateEvaluation {
+    const READ_ONLY: &'static [&'static str] = CHILD_READ_ONLY;
+}
+
+/// Changes to an evaluation; a list sent replaces the one recorded. Its kind stays: a yearly
+/// review and the final evaluation are recorded each on its own.
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EvaluationPatch {
+    #[serde(default, deserialize_with = "nullable")]
+    pub year: Option<Option<i64>>,
+    pub held_on: Option<NaiveDate>,
+    #[validate(length(max = 200, message = "at most 200 axes"), custom(function = "axis_comments"))]
+    pub axes: Option<Vec<AxisAssessment>>,
+    #[validate(length(max = 500, message = "at most 500 actions"), custom(function = "action_comments"))]
+    pub actions: Option<Vec<ActionAssessment>>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[validate(length(max = 10000, message = "must have at most 10000 characters"))]
+    pub summary: Option<Option<String>>,
+}
+
+impl RequestBody for EvaluationPatch {
+    const READ_ONLY: &'static [&'static str] = &["id", "version", "created_at", "updated_at", "contract_id", "kind"];
+}
+
+/// A comment says something in at most 2000 characters, or is left out.
+fn comments_fit<'a>(comments: impl IntoIterator<Item = &'a Option<String>>) -> Result<(), validator::ValidationError> {
+    if comments.into_iter().flatten().all(|comment| comment.chars().count() <= 2000) {
+        Ok(())
+    } else {
+        Err(validator::ValidationError::new("length")
+            .with_message("each comment must have at most 2000 characters".into()))
+    }
+}
+
+fn axis_comments(axes: &[AxisAssessment]) -> Result<(), validator::ValidationError> {
+    comments_fit(axes.iter().map(|axis| &axis.comment))
+}
+
+fn action_comments(actions: &[ActionAssessment]) -> Result<(), validator::ValidationError> {
+    comments_fit(actions.iter().map(|action| &action.comment))
+}
+
+/// Reads whether the axes and actions assessed are the contract's, then judges the evaluation
+/// (see [`rules::check_evaluation`]); 409 when the contract already has its final evaluation, or
+/// a review of that year.
+fn check_evaluation(conn: &mut DbConnection, contract: &ScopedContract, row: &EvaluationView) -> ApiResult<()> {
+    let axes = row
+        .axes
+        .iter()
+        .map(|axis| Ok((axis.axis_id, action_plan::find_axis(conn, contract, axis.axis_id)?.is_some())))
+        .collect::<ApiResult<Vec<_>>>()?;
+    let actions = row
+        .actions
+        .iter()
+        .map(|action| Ok((action.action_id, action_plan::find_action(conn, contract, action.action_id)?.is_some())))
+        .collect::<ApiResult<Vec<_>>>()?;
+    let facts = EvaluationFacts {
+        kind: row.kind,
+        year: row.year,
+        held_on: row.held_on,
+        period: period(contract),
+        axes: &axes,
+        actions: &actions,
+    };
+    rules::check_evaluation(&facts).map_err(ApiError::validation)?;
+    let others: Vec<_> = repo::evaluations(conn, contract)?
+        .into_iter()
+        .filter(|other| other.id != row.id)
+        .map(|other| (other.kind, other.year))
+        .collect();
+    if !rules::evaluation_is_free(row.kind, row.year, &others) {
+        return Err(ApiError::Conflict(match (row.kind, row.year) {
+            (EvaluationKind::YearlyReview, Some(year)) => format!("the contract already has its review of {year}"),
+            _ => "the contract already has its final evaluation".into(),
+        }));
+    }
+    Ok(())
+}
+
+/// The yearly reviews and final evaluation of a contract, by date.
+#[utoipa::path(tag = "contracts", params(("id" = Uuid, Path)), responses((status = 200, body = crate::http::pagination::Page<EvaluationView>), ChildListProblems), security(("bearer" = [])))]
+#[get("/contracts/{id}/evaluations")]
+pub async fn list_evaluations((caller, id, _no_parameters, pool): Parts<Uuid>) -> ApiResult<HttpResponse> {
+    write::read_parts(&pool, caller, id.into_inner(), |conn, contract| Ok(repo::evaluations(conn, contract)?)).await
+}
+
+/// One evaluation.
+#[utoipa::path(tag = "contracts", params(("id" = Uuid, Path), ("evaluation_id" = Uuid, Path)), responses((status = 200, body = EvaluationView, headers(("ETag" = String))), ReadProblems), security(("bearer" = [])))]
+#[get("/contracts/{id}/evaluations/{evaluation_id}")]
+pub async fn get_evaluation((caller, ids, pool): Read<(Uuid, Uuid)>) -> ApiResult<HttpResponse> {
+    let (contract_id, id) = ids.into_inner();
+    write::read_part(&pool, caller, contract_id, move |conn, contract| Ok(repo::find_evaluation(conn, contract, id)?))
+        .await
+}
+
+/// Record a yearly review of one of the contract's years, or its final evaluation (one per
+/// contract, 409 for a second; likewise one review a year), assessing its axes and actions.
+#[utoipa::path(tag = "contracts", params(("id" = Uuid, Path)), request_body = CreateEvaluation, responses((status = 201, body = EvaluationView, headers(("ETag" = String), ("Location" = String))), CreateChildProblems), security(("bearer" = [])))]
+#[post("/contracts/{id}/evaluations")]
+pub async fn create_evaluation(
+    (caller, id, request, pool): CreateUnder<Uuid, CreateEvaluation>,
+) -> ApiResult<HttpResponse> {
+    let IdempotentJson { body, retry } = request;
+    let contract_id = id.into_inner();
+    write::change_contract(&pool, caller, retry, contract_id, Access::Manage, move |change| {
+        change.require_open()?;
+        let row = EvaluationView {
+            id: Uuid::new_v4(),
+            contract_id,
+            kind: body.kind,
+            year: body.year,
+            held_on: body.held_on,
+            axes: body.axes,
+            actions: body.actions,
+            summary: body.summary,
+            version: 1,
+            created_at: change.at,
+            updated_at: change.at,
+        };
+        check_evaluation(change.conn, &change.contract, &row)?;
+        repo::insert_evaluation(change.conn, &change.contract, &row)?;
+        change.created(&row)
+    })
+    .await
+}
+
+/// Change an evaluation; a list sent replaces the one recorded.
+#[utoipa::path(tag = "contracts", params(("id" = Uuid, Path), ("evaluation_id" = Uuid, Path), ("If-Match" = String, Header, description = "The ETag last read")), request_body = EvaluationPatch, responses((status = 200, body = EvaluationView, headers(("ETag" = String))), UpdateProblems), security(("bearer" = [])))]
+#[patch("/contracts/{id}/evaluations/{evaluation_id}")]
+pub async fn update_evaluation(
+    (caller, ids, if_match, patch, pool): Update<(Uuid, Uuid), EvaluationPatch>,
+) -> ApiResult<HttpResponse> {
+    let ApiJson(patch) = patch;
+    let (contract_id, id) = ids.into_inner();
+    write::change_contract(&pool, caller, Retry::none(), contract_id, Access::Manage, move |change| {
+        let current = change.current(&if_match, |conn, contract| repo::find_evaluation(conn, contract, id))?;
+        let row = change.next(EvaluationView {
+            year: patch.year.unwrap_or(current.year),
+            held_on: patch.held_on.unwrap_or(current.held_on),
+            axes: patch.axes.unwrap_or_else(|| current.axes.clone()),
+            actions: patch.actions.unwrap_or_else(|| current.actions.clone()),
+            summary: patch.summary.unwrap_or_else(|| current.summary.clone()),
+            ..current.clone()
+        });
+        check_evaluation(change.conn, &change.contract, &row)?;
+        repo::update_evaluation(change.conn, &change.contract, &row)?;
+        change.updated(&current, &row, None)
+    })
+    .await
+}
+
+/// Remove an evaluation recorded by mistake.
+#[utoipa::path(tag = "contracts", params(("id" = Uuid, Path), ("evaluation_id" = Uuid, Path), ("If-Match" = String, Header, description = "The ETag last read")), responses((status = 204, description = "Removed"), DeleteProblems), security(("bearer" = [])))]
+#[delete("/contracts/{id}/evaluations/{evaluation_id}")]
+pub async fn delete_evaluation((caller, ids, if_match, pool): Remove<(Uuid, Uuid)>) -> ApiResult<HttpResponse> {
+    let (contract_id, id) = ids.into_inner();
+    write::change_contract(&pool, caller, Retry::none(), contract_id, Access::Manage, move |change| {
+        let current = change.current(&if_match, |conn, contract| repo::find_evaluation(conn, contract, id))?;
+        repo::delete_evaluation(change.conn, &change.contract, id)?;
         change.deleted(&current)
     })
     .await

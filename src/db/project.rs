@@ -1,5 +1,5 @@
 //! The project of territory around a contract: its shared diagnostic (one per contract) and its
-//! committees. Lists are TEXT holding JSON, read and written through [`JsonText`].
+//! committees and evaluations. Lists are TEXT holding JSON, read and written through [`JsonText`].
 
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
@@ -8,11 +8,11 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::contracts::ScopedContract;
-use super::schema::{contract_diagnostics, contract_meetings};
+use super::schema::{contract_diagnostics, contract_evaluations, contract_meetings};
 use super::stored::{JoinedCodes, JsonText, rfc3339_json, stored_uuid};
 use super::{DbConnection, versioned};
 use crate::domain::contract::Field;
-use crate::domain::project::MeetingKind;
+use crate::domain::project::{Assessment, EvaluationKind, MeetingKind};
 
 /// What the diagnostic found about one of the fields it covered.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -160,4 +160,96 @@ pub fn update_meeting(conn: &mut DbConnection, contract: &ScopedContract, row: &
 pub fn delete_meeting(conn: &mut DbConnection, contract: &ScopedContract, id: Uuid) -> QueryResult<()> {
     let meetings = contract_meetings::table.filter(contract_meetings::contract_id.eq(contract.id()));
     diesel::delete(meetings.filter(contract_meetings::id.eq(id.to_string()))).execute(conn).map(|_| ())
+}
+
+/// How far one of the contract's axes reached what it aimed at.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AxisAssessment {
+    /// An axis of the contract.
+    pub axis_id: Uuid,
+    pub assessment: Assessment,
+    pub comment: Option<String>,
+}
+
+/// How far one of the contract's actions reached what it aimed at.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ActionAssessment {
+    /// An action of the contract.
+    pub action_id: Uuid,
+    pub assessment: Assessment,
+    pub comment: Option<String>,
+}
+
+/// A yearly review or the final evaluation of a contract.
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable, AsChangeset, Serialize, ToSchema)]
+#[diesel(table_name = contract_evaluations, treat_none_as_null = true)]
+#[schema(as = EvaluationView)]
+pub struct EvaluationRow {
+    #[diesel(deserialize_as = String, serialize_as = String)]
+    pub id: Uuid,
+    #[diesel(deserialize_as = String, serialize_as = String)]
+    pub contract_id: Uuid,
+    #[diesel(deserialize_as = String, serialize_as = String)]
+    pub kind: EvaluationKind,
+    /// The year a yearly review reviews; absent for the final evaluation.
+    #[schema(example = 2025)]
+    pub year: Option<i64>,
+    pub held_on: NaiveDate,
+    #[diesel(deserialize_as = JsonText, serialize_as = JsonText)]
+    pub axes: Vec<AxisAssessment>,
+    #[diesel(deserialize_as = JsonText, serialize_as = JsonText)]
+    pub actions: Vec<ActionAssessment>,
+    pub summary: Option<String>,
+    pub version: i64,
+    #[serde(serialize_with = "rfc3339_json")]
+    #[schema(value_type = String)]
+    pub created_at: NaiveDateTime,
+    #[serde(serialize_with = "rfc3339_json")]
+    #[schema(value_type = String)]
+    pub updated_at: NaiveDateTime,
+}
+
+versioned!(EvaluationRow);
+
+/// The evaluations of a contract, by date.
+pub fn evaluations(conn: &mut DbConnection, contract: &ScopedContract) -> QueryResult<Vec<EvaluationRow>> {
+    contract_evaluations::table
+        .filter(contract_evaluations::contract_id.eq(contract.id()))
+        .order((contract_evaluations::held_on, contract_evaluations::id))
+        .select(EvaluationRow::as_select())
+        .load(conn)
+}
+
+pub fn find_evaluation(
+    conn: &mut DbConnection,
+    contract: &ScopedContract,
+    id: Uuid,
+) -> QueryResult<Option<EvaluationRow>> {
+    contract_evaluations::table
+        .filter(contract_evaluations::contract_id.eq(contract.id()))
+        .filter(contract_evaluations::id.eq(id.to_string()))
+        .select(EvaluationRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn insert_evaluation(conn: &mut DbConnection, contract: &ScopedContract, row: &EvaluationRow) -> QueryResult<()> {
+    let row = EvaluationRow { contract_id: stored_uuid(contract.id())?, ..row.clone() };
+    diesel::insert_into(contract_evaluations::table).values(row).execute(conn).map(|_| ())
+}
+
+/// Writes an evaluation of `contract`, whose lock the caller holds.
+pub fn update_evaluation(conn: &mut DbConnection, contract: &ScopedContract, row: &EvaluationRow) -> QueryResult<()> {
+    let evaluations = contract_evaluations::table.filter(contract_evaluations::contract_id.eq(contract.id()));
+    diesel::update(evaluations.filter(contract_evaluations::id.eq(row.id.to_string())))
+        .set(row.clone())
+        .execute(conn)
+        .map(|_| ())
+}
+
+pub fn delete_evaluation(conn: &mut DbConnection, contract: &ScopedContract, id: Uuid) -> QueryResult<()> {
+    let evaluations = contract_evaluations::table.filter(contract_evaluations::contract_id.eq(contract.id()));
+    diesel::delete(evaluations.filter(contract_evaluations::id.eq(id.to_string()))).execute(conn).map(|_| ())
 }

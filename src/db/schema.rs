@@ -415,6 +415,22 @@ diesel::table! {
 }
 
 diesel::table! {
+    contract_evaluations (id) {
+        id -> Text,
+        contract_id -> Text,
+        kind -> Text,
+        year -> Nullable<BigInt>,
+        held_on -> Date,
+        axes -> Text,
+        actions -> Text,
+        summary -> Nullable<Text>,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     contract_meetings (id) {
         id -> Text,
         contract_id -> Text,
@@ -470,4 +486,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     funding_continuations,
     contract_diagnostics,
     contract_meetings,
+    contract_evaluations,
 );

@@ -3,7 +3,7 @@
 
 use std::collections::HashSet;
 
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 
 use super::codes::text_codes;
 use super::contract::Field;
@@ -18,6 +18,18 @@ text_codes! {
         Cotech = "cotech" => "Comité technique",
         /// A committee on one theme (a field, a public).
         Thematic = "thematic" => "Comité thématique",
+    }
+    /// A yearly review of a year of the contract, or its final evaluation.
+    EvaluationKind {
+        YearlyReview = "yearly_review" => "Bilan annuel",
+        Final = "final" => "Évaluation finale",
+    }
+    /// How far an axis or an action reached what it aimed at.
+    Assessment {
+        Achieved = "achieved" => "Atteint",
+        Partly = "partly" => "Partiellement atteint",
+        NotAchieved = "not_achieved" => "Non atteint",
+        Abandoned = "abandoned" => "Abandonné",
     }
 }
 
@@ -119,6 +131,83 @@ pub fn check_meeting(facts: &MeetingFacts<'_>) -> Result<(), Vec<FieldError>> {
     if errors.is_empty() { Ok(()) } else { Err(errors) }
 }
 
+/// An evaluation as its rules see it, with what the handler read about its references.
+#[derive(Debug, Clone)]
+pub struct EvaluationFacts<'a> {
+    pub kind: EvaluationKind,
+    pub year: Option<i64>,
+    pub held_on: NaiveDate,
+    pub period: Period,
+    /// The axes assessed, in the client's order, each with whether the contract has it.
+    pub axes: &'a [(uuid::Uuid, bool)],
+    /// The actions assessed, in the client's order, each with whether the contract has it.
+    pub actions: &'a [(uuid::Uuid, bool)],
+}
+
+/// Every broken rule of an evaluation. A yearly review names one of the contract's years; the
+/// final evaluation names none. Either is held once the contract has started. The axes and
+/// actions it assesses are the contract's, each assessed once.
+pub fn check_evaluation(facts: &EvaluationFacts<'_>) -> Result<(), Vec<FieldError>> {
+    let mut errors = Vec::new();
+    let years = i64::from(facts.period.start.year())..=i64::from(facts.period.end.year());
+    match (facts.kind, facts.year) {
+        (EvaluationKind::YearlyReview, None) => {
+            errors.push(FieldError::at_pointer("/year", "REQUIRED", "a yearly review names the year it reviews"));
+        }
+        (EvaluationKind::YearlyReview, Some(year)) if !years.contains(&year) => {
+            let detail = format!("must be a year of the contract, {} to {}", years.start(), years.end());
+            errors.push(FieldError::at_pointer("/year", "OUTSIDE_CONTRACT_PERIOD", detail));
+        }
+        (EvaluationKind::Final, Some(_)) => {
+            errors.push(FieldError::at_pointer(
+                "/year",
+                "NOT_ALLOWED",
+                "the final evaluation covers the whole contract",
+            ));
+        }
+        _ => {}
+    }
+    if facts.held_on < facts.period.start {
+        let detail = "must be on or after the contract's start_date";
+        errors.push(FieldError::at_pointer("/held_on", "BEFORE_CONTRACT", detail));
+    }
+    errors.extend(references("/axes", "axis_id", "UNKNOWN_AXIS", "no axis of this contract has this id", facts.axes));
+    errors.extend(references(
+        "/actions",
+        "action_id",
+        "UNKNOWN_ACTION",
+        "no action of this contract has this id",
+        facts.actions,
+    ));
+    if errors.is_empty() { Ok(()) } else { Err(errors) }
+}
+
+/// `code` at `{list}/{index}/{key}` for each id its contract does not have, `DUPLICATE` for
+/// each that appears earlier.
+fn references(list: &str, key: &str, code: &str, detail: &str, ids: &[(uuid::Uuid, bool)]) -> Vec<FieldError> {
+    let mut seen = HashSet::new();
+    let mut errors = Vec::new();
+    for (index, (id, known)) in ids.iter().enumerate() {
+        if !known {
+            errors.push(FieldError::at_pointer(format!("{list}/{index}/{key}"), code, detail));
+        }
+        if !seen.insert(id) {
+            let pointer = format!("{list}/{index}/{key}");
+            errors.push(FieldError::at_pointer(pointer, "DUPLICATE", "appears earlier in the list"));
+        }
+    }
+    errors
+}
+
+/// Whether an evaluation of `kind` for `year` may be recorded beside those the contract has
+/// (`others`, each as kind and year, the one being changed left out): one final evaluation per
+/// contract, one yearly review per year.
+pub fn evaluation_is_free(kind: EvaluationKind, year: Option<i64>, others: &[(EvaluationKind, Option<i64>)]) -> bool {
+    !others
+        .iter()
+        .any(|&(other_kind, other_year)| other_kind == kind && (kind == EvaluationKind::Final || other_year == year))
+}
+
 /// `DUPLICATE` at `{list}/{index}` for each item that appears earlier in the list.
 fn duplicates<T: Eq + std::hash::Hash>(list: &str, items: &[T]) -> Vec<FieldError> {
     let mut seen = HashSet::new();
@@ -200,6 +289,57 @@ mod tests {
                 ("/indicators/1", "DUPLICATE"),
             ])
         );
+    }
+
+    #[test]
+    fn an_evaluation_names_its_year_and_assesses_its_contracts_axes_and_actions() {
+        let (axis, action) = (Uuid::new_v4(), Uuid::new_v4());
+        let review = EvaluationFacts {
+            kind: EvaluationKind::YearlyReview,
+            year: Some(2025),
+            held_on: day("2026-02-01"),
+            period: period(),
+            axes: &[(axis, true)],
+            actions: &[(action, true)],
+        };
+        assert!(check_evaluation(&review).is_ok());
+        // The final evaluation may be held after the contract ends.
+        let last =
+            EvaluationFacts { kind: EvaluationKind::Final, year: None, held_on: day("2029-03-01"), ..review.clone() };
+        assert!(check_evaluation(&last).is_ok());
+        let broken = EvaluationFacts {
+            year: Some(2030),
+            held_on: day("2023-12-31"),
+            axes: &[(axis, true), (Uuid::new_v4(), false), (axis, true)],
+            actions: &[(action, false)],
+            ..review.clone()
+        };
+        assert_eq!(
+            pointers(&check_evaluation(&broken).expect_err("refused")),
+            expected(&[
+                ("/year", "OUTSIDE_CONTRACT_PERIOD"),
+                ("/held_on", "BEFORE_CONTRACT"),
+                ("/axes/1/axis_id", "UNKNOWN_AXIS"),
+                ("/axes/2/axis_id", "DUPLICATE"),
+                ("/actions/0/action_id", "UNKNOWN_ACTION"),
+            ])
+        );
+        let no_year = EvaluationFacts { year: None, ..review.clone() };
+        assert_eq!(pointers(&check_evaluation(&no_year).expect_err("refused")), expected(&[("/year", "REQUIRED")]));
+        let final_with_year = EvaluationFacts { kind: EvaluationKind::Final, ..review };
+        assert_eq!(
+            pointers(&check_evaluation(&final_with_year).expect_err("refused")),
+            expected(&[("/year", "NOT_ALLOWED")])
+        );
+    }
+
+    #[test]
+    fn a_contract_has_one_final_evaluation_and_one_review_a_year() {
+        let others = [(EvaluationKind::YearlyReview, Some(2024)), (EvaluationKind::Final, None)];
+        assert!(evaluation_is_free(EvaluationKind::YearlyReview, Some(2025), &others));
+        assert!(!evaluation_is_free(EvaluationKind::YearlyReview, Some(2024), &others));
+        assert!(!evaluation_is_free(EvaluationKind::Final, None, &others));
+        assert!(evaluation_is_free(EvaluationKind::Final, None, &others[..1]));
     }
 
     #[test]

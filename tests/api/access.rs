@@ -319,6 +319,11 @@ matrix! {
     ("get", "/v1/contracts/{id}/meetings/{meeting_id}") => contract_read(200),
     ("patch", "/v1/contracts/{id}/meetings/{meeting_id}") => contract_manage(200),
     ("delete", "/v1/contracts/{id}/meetings/{meeting_id}") => contract_manage(204),
+    ("get", "/v1/contracts/{id}/evaluations") => contract_read(200),
+    ("post", "/v1/contracts/{id}/evaluations") => contract_manage(201),
+    ("get", "/v1/contracts/{id}/evaluations/{evaluation_id}") => contract_read(200),
+    ("patch", "/v1/contracts/{id}/evaluations/{evaluation_id}") => contract_manage(200),
+    ("delete", "/v1/contracts/{id}/evaluations/{evaluation_id}") => contract_manage(204),
 
     // Indicators a contract follows: read with the contract, written by those who manage it.
     ("get", "/v1/contracts/{id}/indicators") => contract_read(200),
@@ -439,6 +444,8 @@ struct Territory {
     evidence: String,
     /// A COPIL of the draft contract; the draft contract also has a diagnostic.
     meeting: String,
+    /// The review of 2024 of the draft contract, assessing its axis and action.
+    evaluation: String,
 }
 
 pub(crate) struct World {
@@ -546,6 +553,7 @@ impl Territory {
             payment: String::new(),
             evidence: String::new(),
             meeting: String::new(),
+            evaluation: String::new(),
         };
         let (commitment, first_advance) = territory.fresh_committed_commitment(app).await;
         let payment = pay(app, &commitment, &first_advance, &admin_token(), &Uuid::new_v4().to_string()).await;
@@ -557,7 +565,32 @@ impl Territory {
         territory.evidence = id_of(&evidence);
         territory.fresh_diagnostic(app, &territory.contract).await;
         territory.meeting = territory.fresh_meeting(app).await;
+        territory.evaluation = territory.review(app, 2024).await;
         territory
+    }
+
+    /// A new review of the draft contract, for a year from 2025 to 2028 (2024 is the world's):
+    /// its id. A review of that year left by an earlier case is removed first, since each year
+    /// is reviewed once.
+    async fn fresh_evaluation(&self, app: &TestApp) -> String {
+        static YEARS: AtomicUsize = AtomicUsize::new(0);
+        let year = 2025 + i64::try_from(YEARS.fetch_add(1, Ordering::Relaxed) % 4).unwrap();
+        self.review(app, year).await
+    }
+
+    /// The review of `year` of the draft contract, made anew: its id.
+    async fn review(&self, app: &TestApp, year: i64) -> String {
+        let path = format!("/v1/contracts/{}/evaluations", self.contract.id);
+        let existing = app.get(&path, &admin_token()).await;
+        if let Some(review) = existing.body["items"].as_array().unwrap().iter().find(|e| e["year"] == year) {
+            let item = format!("{path}/{}", id_of(review));
+            let etag = app.etag(&item).await;
+            assert_eq!(app.delete_with(&item, &admin_token(), &etag).await.status, 204);
+        }
+        let body = json!({"kind": "yearly_review", "year": year, "held_on": "2025-02-01",
+                          "axes": [{"axis_id": self.axis, "assessment": "partly"}],
+                          "actions": [{"action_id": self.action, "assessment": "achieved", "comment": "Ouverte"}]});
+        id_of(&app.create(&path, &body).await)
     }
 
     /// Records the diagnostic of `contract`, led by the CAF.
@@ -926,6 +959,30 @@ pub(crate) async fn prepare(app: &TestApp, world: &World, method: &str, template
         }
         ("delete", "/v1/contracts/{id}/meetings/{meeting_id}") => {
             let path = format!("{contract}/meetings/{}", t.fresh_meeting(app).await);
+            Prepared::guarded(app, path.clone(), &path, None).await
+        }
+
+        ("get", "/v1/contracts/{id}/evaluations") => Prepared::read(format!("{contract}/evaluations")),
+        ("post", "/v1/contracts/{id}/evaluations") => {
+            // A final evaluation, made room for: the contract has one at most.
+            let path = format!("{contract}/evaluations");
+            let existing = app.get(&path, &admin_token()).await;
+            if let Some(last) = existing.body["items"].as_array().unwrap().iter().find(|e| e["kind"] == "final") {
+                let item = format!("{path}/{}", id_of(last));
+                let etag = app.etag(&item).await;
+                assert_eq!(app.delete_with(&item, &admin_token(), &etag).await.status, 204);
+            }
+            Prepared::create(path, json!({"kind": "final", "held_on": "2029-02-01", "summary": format!("Bilan {n}")}))
+        }
+        ("get", "/v1/contracts/{id}/evaluations/{evaluation_id}") => {
+            Prepared::read(format!("{contract}/evaluations/{}", t.evaluation))
+        }
+        ("patch", "/v1/contracts/{id}/evaluations/{evaluation_id}") => {
+            let path = format!("{contract}/evaluations/{}", t.evaluation);
+            Prepared::guarded(app, path.clone(), &path, Some(json!({"summary": format!("Bilan ({n})")}))).await
+        }
+        ("delete", "/v1/contracts/{id}/evaluations/{evaluation_id}") => {
+            let path = format!("{contract}/evaluations/{}", t.fresh_evaluation(app).await);
             Prepared::guarded(app, path.clone(), &path, None).await
         }
 
@@ -1474,6 +1531,10 @@ async fn someone_elses_ids_do_not_cross_into_my_contract() {
             (
                 format!("/v1/contracts/{}/meetings/{}", own.contract.id, other.meeting),
                 format!("/v1/contracts/{}/meetings/{missing}", own.contract.id),
+            ),
+            (
+                format!("/v1/contracts/{}/evaluations/{}", own.contract.id, other.evaluation),
+                format!("/v1/contracts/{}/evaluations/{missing}", own.contract.id),
             ),
         ] {
             let theirs = app.get(&path, &token).await;

@@ -394,3 +394,129 @@ async fn the_diagnostic_aid_is_committed_and_paid_before_signature_up_to_the_cei
         .await;
     assert_eq!(payment.status, 201, "{}", payment.text);
 }
+
+fn evaluations_of(contract: &ContractFixture) -> String {
+    format!("/v1/contracts/{}/evaluations", contract.id)
+}
+
+/// An axis of `contract` and an action under it: their ids.
+async fn plan(app: &TestApp, contract: &ContractFixture) -> (String, String) {
+    let axis = app
+        .create(
+            &format!("/v1/contracts/{}/axes", contract.id),
+            &json!({"code": "A1", "title": "Accueil du jeune enfant", "field": "petite_enfance"}),
+        )
+        .await;
+    let action = app
+        .create(
+            &format!("/v1/contracts/{}/actions", contract.id),
+            &json!({"axis_id": axis["id"], "code": "A1.1", "title": "Ouvrir une micro-crèche"}),
+        )
+        .await;
+    (axis["id"].as_str().unwrap().to_owned(), action["id"].as_str().unwrap().to_owned())
+}
+
+#[tokio::test]
+async fn evaluations_assess_the_contracts_axes_and_actions_with_one_final_evaluation() {
+    let app = spawn_app().await;
+    let (contract, _caf) = contract(&app).await;
+    let (axis, action) = plan(&app, &contract).await;
+    let review = json!({
+        "kind": "yearly_review", "year": 2025, "held_on": "2026-02-10",
+        "axes": [{"axis_id": axis, "assessment": "partly", "comment": "Deux micro-crèches sur trois"}],
+        "actions": [{"action_id": action, "assessment": "achieved", "comment": null}],
+        "summary": "Année de lancement",
+    });
+    let created = app.post_json(&evaluations_of(&contract), &admin_token(), &review).await;
+    assert_eq!(created.status, 201, "{}", created.text);
+    let path = format!("{}/{}", evaluations_of(&contract), created.body["id"].as_str().unwrap());
+    assert_eq!(created.header("location"), Some(path.as_str()));
+    assert_eq!(created.body["axes"], review["axes"]);
+    assert_eq!(created.body["actions"], review["actions"]);
+    assert_eq!(app.get(&path, &collectivity_token(&[FAUCIGNY])).await.body, created.body, "the row is the view");
+    // One review a year.
+    app.post_json(&evaluations_of(&contract), &admin_token(), &review).await.assert_problem(409, "CONFLICT");
+
+    let closing = json!({"kind": "final", "held_on": "2029-03-01",
+                      "actions": [{"action_id": action, "assessment": "abandoned", "comment": "Projet repris par la commune"}]});
+    let final_evaluation = app.post_json(&evaluations_of(&contract), &caf_agent_token(&["74"]), &closing).await;
+    assert_eq!(final_evaluation.status, 201, "{}", final_evaluation.text);
+    assert_eq!(final_evaluation.body["year"], Value::Null);
+    app.post_json(&evaluations_of(&contract), &admin_token(), &closing).await.assert_problem(409, "CONFLICT");
+
+    let list = app.get(&evaluations_of(&contract), &admin_token()).await;
+    let kinds: Vec<&str> = list.body["items"].as_array().unwrap().iter().map(|e| e["kind"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["yearly_review", "final"], "by date");
+
+    // A change keeps its kind; a list sent replaces the one recorded.
+    app.patch_json(&path, &admin_token(), "\"1\"", &json!({"kind": "final"}))
+        .await
+        .assert_problem(400, "READ_ONLY_FIELD");
+    let change = json!({"year": 2024, "axes": [], "summary": null});
+    app.patch_json(&path, &admin_token(), "\"2\"", &change).await.assert_problem(412, "PRECONDITION_FAILED");
+    let changed = app.patch_json(&path, &admin_token(), "\"1\"", &change).await;
+    assert_eq!(changed.status, 200, "{}", changed.text);
+    assert_eq!(changed.body["year"], 2024);
+    assert_eq!(changed.body["axes"], json!([]));
+    assert_eq!(changed.body["actions"], review["actions"]);
+    app.patch_json(&path, &collectivity_token(&[FAUCIGNY]), "\"2\"", &json!({"summary": "X"}))
+        .await
+        .assert_problem(403, "FORBIDDEN");
+    assert_eq!(app.delete_with(&path, &admin_token(), "\"2\"").await.status, 204);
+    app.get(&path, &admin_token()).await.assert_problem(404, "NOT_FOUND");
+
+    let history = history_resources(&app, &contract).await;
+    for action in ["created", "updated", "deleted"] {
+        assert!(history.contains(&("evaluation".to_owned(), action.to_owned())), "{action}: {history:?}");
+    }
+    let events = event_types(&app).await;
+    for kind in ["evaluation.created", "evaluation.updated", "evaluation.deleted"] {
+        assert!(events.iter().any(|event| event == kind), "{kind}: {events:?}");
+    }
+}
+
+#[tokio::test]
+async fn an_evaluation_of_someone_elses_axes_or_outside_the_years_is_refused_with_every_pointer() {
+    let app = spawn_app().await;
+    let (contract, caf) = contract(&app).await;
+    let (axis, action) = plan(&app, &contract).await;
+    let annecy = epci(&app, ANNECY_AGGLO).await;
+    let elsewhere = draft_ctg(&app, "74", &caf, &annecy).await;
+    let (their_axis, their_action) = plan(&app, &elsewhere).await;
+    let body = json!({
+        "kind": "yearly_review", "year": 2031, "held_on": "2023-06-01",
+        "axes": [{"axis_id": axis, "assessment": "achieved"}, {"axis_id": their_axis, "assessment": "partly"},
+                 {"axis_id": axis, "assessment": "not_achieved"}],
+        "actions": [{"action_id": their_action, "assessment": "achieved"}, {"action_id": action, "assessment": "achieved"}],
+    });
+    let refused = app.post_json(&evaluations_of(&contract), &admin_token(), &body).await;
+    assert_eq!(
+        complaints(&refused),
+        set(&[
+            ("/year", "OUTSIDE_CONTRACT_PERIOD"),
+            ("/held_on", "BEFORE_CONTRACT"),
+            ("/axes/1/axis_id", "UNKNOWN_AXIS"),
+            ("/axes/2/axis_id", "DUPLICATE"),
+            ("/actions/0/action_id", "UNKNOWN_ACTION"),
+        ])
+    );
+    // Someone else's axis reads exactly as an id that exists nowhere.
+    let mut random = body.clone();
+    random["axes"][1]["axis_id"] = json!(uuid::Uuid::new_v4());
+    random["actions"][0]["action_id"] = json!(uuid::Uuid::new_v4());
+    let answer = app.post_json(&evaluations_of(&contract), &admin_token(), &random).await;
+    assert_eq!(complaints(&answer), complaints(&refused));
+    assert_eq!(app.get(&evaluations_of(&contract), &admin_token()).await.body["items"], json!([]));
+
+    let no_year = json!({"kind": "yearly_review", "held_on": "2025-06-01"});
+    assert_eq!(
+        complaints(&app.post_json(&evaluations_of(&contract), &admin_token(), &no_year).await),
+        set(&[("/year", "REQUIRED")])
+    );
+    let final_with_year = json!({"kind": "final", "year": 2025, "held_on": "2028-06-01"});
+    let refused = app.post_json(&evaluations_of(&contract), &admin_token(), &final_with_year).await;
+    assert_eq!(complaints(&refused), set(&[("/year", "NOT_ALLOWED")]));
+    let unknown = json!({"kind": "final", "held_on": "2028-06-01", "axes": [{"axis_id": axis, "assessment": "so_so"}]});
+    app.post_json(&evaluations_of(&contract), &admin_token(), &unknown).await.assert_problem(400, "MALFORMED_REQUEST");
+    assert_eq!(app.get(&evaluations_of(&contract), &admin_token()).await.body["items"], json!([]));
+}

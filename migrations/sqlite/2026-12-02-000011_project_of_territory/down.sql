@@ -1,2 +1,3 @@
+DROP TABLE contract_evaluations;
 DROP TABLE contract_meetings;
 DROP TABLE contract_diagnostics;

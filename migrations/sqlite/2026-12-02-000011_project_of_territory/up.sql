@@ -1,5 +1,6 @@
--- The project of territory around a contract: its shared diagnostic (one per contract) and its
--- steering, technical and thematic committees. Lists are TEXT holding JSON, as linked_schemes.
+-- The project of territory around a contract: its shared diagnostic (one per contract), its
+-- steering, technical and thematic committees, and its evaluations. Lists are TEXT holding
+-- JSON, as linked_schemes.
 
 CREATE TABLE contract_diagnostics (
     contract_id TEXT PRIMARY KEY NOT NULL REFERENCES contracts (id),
@@ -31,3 +32,21 @@ CREATE TABLE contract_meetings (
 );
 
 CREATE INDEX contract_meetings_by_contract ON contract_meetings (contract_id, held_on);
+
+-- Yearly reviews (with their year) and the final evaluation (one per contract, which the
+-- contract's lock keeps so), each assessing axes and actions of the contract.
+CREATE TABLE contract_evaluations (
+    id TEXT PRIMARY KEY NOT NULL,
+    contract_id TEXT NOT NULL REFERENCES contracts (id),
+    kind TEXT NOT NULL,
+    year BIGINT,
+    held_on DATE NOT NULL,
+    axes TEXT NOT NULL,
+    actions TEXT NOT NULL,
+    summary TEXT,
+    version BIGINT NOT NULL,
+    created_at TIMESTAMP NOT NULL,
+    updated_at TIMESTAMP NOT NULL
+);
+
+CREATE INDEX contract_evaluations_by_contract ON contract_evaluations (contract_id, held_on);
