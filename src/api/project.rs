@@ -1,7 +1,8 @@
 //! The project of territory around a contract: its shared diagnostic (`…/diagnostic`, one per
 //! contract, created or replaced whole by PUT), its committees (`…/meetings`) and its yearly
-//! reviews and final evaluation (`…/evaluations`). Admins and CAF agents write them; whoever
-//! reaches the contract reads them.
+//! reviews and final evaluation (`…/evaluations`), and what each party commits to besides money
+//! (`…/party-commitments`). Admins and CAF agents write them; whoever reaches the contract reads
+//! them.
 
 use actix_web::{HttpResponse, delete, get, patch, post, put};
 use chrono::NaiveDate;
@@ -17,7 +18,7 @@ use crate::db::contracts::ScopedContract;
 use crate::db::project as repo;
 pub use crate::db::project::{
     ActionAssessment, AxisAssessment, DiagnosticRow as DiagnosticView, EvaluationRow as EvaluationView, Finding,
-    MeetingRow as MeetingView,
+    MeetingRow as MeetingView, PartyCommitmentRow as PartyCommitmentView,
 };
 use crate::db::{DbConnection, action_plan, indicators, parties};
 use crate::domain::contract::Field;
@@ -46,6 +47,12 @@ write::resource!(
 write::resource!(
     EvaluationView, "evaluation", |view| id: view.id,
     location: format!("/v1/contracts/{}/evaluations/{}", view.contract_id, view.id),
+    version: view.version,
+);
+
+write::resource!(
+    PartyCommitmentView, "party_commitment", |view| id: view.id,
+    location: format!("/v1/contracts/{}/party-commitments/{}", view.contract_id, view.id),
     version: view.version,
 );
 
@@ -541,6 +548,135 @@ pub async fn delete_evaluation((caller, ids, if_match, pool): Remove<(Uuid, Uuid
     write::change_contract(&pool, caller, Retry::none(), contract_id, Access::Manage, move |change| {
         let current = change.current(&if_match, |conn, contract| repo::find_evaluation(conn, contract, id))?;
         repo::delete_evaluation(change.conn, &change.contract, id)?;
+        change.deleted(&current)
+    })
+    .await
+}
+
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreatePartyCommitment {
+    /// A party of the contract (the id under `/parties`).
+    pub party_id: Uuid,
+    /// One of the contract's fields, when the commitment is about one.
+    pub field: Option<Field>,
+    #[validate(length(min = 1, max = 2000, message = "must have 1 to 2000 characters"))]
+    pub text: String,
+    /// Whether this is the CAF's engineering support; defaults to false.
+    #[serde(default)]
+    pub engineering_support: bool,
+}
+
+impl RequestBody for CreatePartyCommitment {
+    const READ_ONLY: &'static [&'static str] = CHILD_READ_ONLY;
+}
+
+/// Changes to a party's commitment. It stays the commitment of the party that made it.
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PartyCommitmentPatch {
+    #[serde(default, deserialize_with = "nullable")]
+    pub field: Option<Option<Field>>,
+    #[validate(length(min = 1, max = 2000, message = "must have 1 to 2000 characters"))]
+    pub text: Option<String>,
+    pub engineering_support: Option<bool>,
+}
+
+impl RequestBody for PartyCommitmentPatch {
+    const READ_ONLY: &'static [&'static str] =
+        &["id", "version", "created_at", "updated_at", "contract_id", "party_id"];
+}
+
+/// Reads whether the party is the contract's, then judges the commitment (see
+/// [`rules::check_party_commitment`]).
+fn check_party_commitment(
+    conn: &mut DbConnection,
+    contract: &ScopedContract,
+    row: &PartyCommitmentView,
+) -> ApiResult<()> {
+    let party_known = parties::find(conn, contract, row.party_id)?.is_some();
+    rules::check_party_commitment(party_known, row.field, &contract.row().fields).map_err(ApiError::validation)
+}
+
+/// What the parties of a contract commit to besides money, by party.
+#[utoipa::path(tag = "contracts", params(("id" = Uuid, Path)), responses((status = 200, body = crate::http::pagination::Page<PartyCommitmentView>), ChildListProblems), security(("bearer" = [])))]
+#[get("/contracts/{id}/party-commitments")]
+pub async fn list_party_commitments((caller, id, _no_parameters, pool): Parts<Uuid>) -> ApiResult<HttpResponse> {
+    write::read_parts(&pool, caller, id.into_inner(), |conn, contract| Ok(repo::party_commitments(conn, contract)?))
+        .await
+}
+
+/// One commitment of a party.
+#[utoipa::path(tag = "contracts", params(("id" = Uuid, Path), ("commitment_id" = Uuid, Path)), responses((status = 200, body = PartyCommitmentView, headers(("ETag" = String))), ReadProblems), security(("bearer" = [])))]
+#[get("/contracts/{id}/party-commitments/{commitment_id}")]
+pub async fn get_party_commitment((caller, ids, pool): Read<(Uuid, Uuid)>) -> ApiResult<HttpResponse> {
+    let (contract_id, id) = ids.into_inner();
+    write::read_part(&pool, caller, contract_id, move |conn, contract| {
+        Ok(repo::find_party_commitment(conn, contract, id)?)
+    })
+    .await
+}
+
+/// Record what a party commits to besides money: staff, premises, communication, or the CAF's
+/// engineering support (`engineering_support`).
+#[utoipa::path(tag = "contracts", params(("id" = Uuid, Path)), request_body = CreatePartyCommitment, responses((status = 201, body = PartyCommitmentView, headers(("ETag" = String), ("Location" = String))), CreateChildProblems), security(("bearer" = [])))]
+#[post("/contracts/{id}/party-commitments")]
+pub async fn create_party_commitment(
+    (caller, id, request, pool): CreateUnder<Uuid, CreatePartyCommitment>,
+) -> ApiResult<HttpResponse> {
+    let IdempotentJson { body, retry } = request;
+    let contract_id = id.into_inner();
+    write::change_contract(&pool, caller, retry, contract_id, Access::Manage, move |change| {
+        change.require_open()?;
+        let row = PartyCommitmentView {
+            id: Uuid::new_v4(),
+            contract_id,
+            party_id: body.party_id,
+            field: body.field,
+            text: body.text.trim().to_owned(),
+            engineering_support: body.engineering_support,
+            version: 1,
+            created_at: change.at,
+            updated_at: change.at,
+        };
+        check_party_commitment(change.conn, &change.contract, &row)?;
+        repo::insert_party_commitment(change.conn, &change.contract, &row)?;
+        change.created(&row)
+    })
+    .await
+}
+
+/// Change a party's commitment.
+#[utoipa::path(tag = "contracts", params(("id" = Uuid, Path), ("commitment_id" = Uuid, Path), ("If-Match" = String, Header, description = "The ETag last read")), request_body = PartyCommitmentPatch, responses((status = 200, body = PartyCommitmentView, headers(("ETag" = String))), UpdateProblems), security(("bearer" = [])))]
+#[patch("/contracts/{id}/party-commitments/{commitment_id}")]
+pub async fn update_party_commitment(
+    (caller, ids, if_match, patch, pool): Update<(Uuid, Uuid), PartyCommitmentPatch>,
+) -> ApiResult<HttpResponse> {
+    let ApiJson(patch) = patch;
+    let (contract_id, id) = ids.into_inner();
+    write::change_contract(&pool, caller, Retry::none(), contract_id, Access::Manage, move |change| {
+        let current = change.current(&if_match, |conn, contract| repo::find_party_commitment(conn, contract, id))?;
+        let row = change.next(PartyCommitmentView {
+            field: patch.field.unwrap_or(current.field),
+            text: patch.text.map_or_else(|| current.text.clone(), |text| text.trim().to_owned()),
+            engineering_support: patch.engineering_support.unwrap_or(current.engineering_support),
+            ..current.clone()
+        });
+        check_party_commitment(change.conn, &change.contract, &row)?;
+        repo::update_party_commitment(change.conn, &change.contract, &row)?;
+        change.updated(&current, &row, None)
+    })
+    .await
+}
+
+/// Remove a party's commitment.
+#[utoipa::path(tag = "contracts", params(("id" = Uuid, Path), ("commitment_id" = Uuid, Path), ("If-Match" = String, Header, description = "The ETag last read")), responses((status = 204, description = "Removed"), DeleteProblems), security(("bearer" = [])))]
+#[delete("/contracts/{id}/party-commitments/{commitment_id}")]
+pub async fn delete_party_commitment((caller, ids, if_match, pool): Remove<(Uuid, Uuid)>) -> ApiResult<HttpResponse> {
+    let (contract_id, id) = ids.into_inner();
+    write::change_contract(&pool, caller, Retry::none(), contract_id, Access::Manage, move |change| {
+        let current = change.current(&if_match, |conn, contract| repo::find_party_commitment(conn, contract, id))?;
+        repo::delete_party_commitment(change.conn, &change.contract, id)?;
         change.deleted(&current)
     })
     .await

@@ -1,5 +1,5 @@
 //! The project of territory around a contract: its shared diagnostic (one per contract) and its
-//! committees and evaluations. Lists are TEXT holding JSON, read and written through [`JsonText`].
+//! committees, evaluations and the commitments of its parties. Lists are TEXT holding JSON, read and written through [`JsonText`].
 
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
@@ -8,8 +8,8 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::contracts::ScopedContract;
-use super::schema::{contract_diagnostics, contract_evaluations, contract_meetings};
-use super::stored::{JoinedCodes, JsonText, rfc3339_json, stored_uuid};
+use super::schema::{contract_diagnostics, contract_evaluations, contract_meetings, contract_party_commitments};
+use super::stored::{JoinedCodes, JsonText, NullableText, rfc3339_json, stored_uuid};
 use super::{DbConnection, versioned};
 use crate::domain::contract::Field;
 use crate::domain::project::{Assessment, EvaluationKind, MeetingKind};
@@ -252,4 +252,96 @@ pub fn update_evaluation(conn: &mut DbConnection, contract: &ScopedContract, row
 pub fn delete_evaluation(conn: &mut DbConnection, contract: &ScopedContract, id: Uuid) -> QueryResult<()> {
     let evaluations = contract_evaluations::table.filter(contract_evaluations::contract_id.eq(contract.id()));
     diesel::delete(evaluations.filter(contract_evaluations::id.eq(id.to_string()))).execute(conn).map(|_| ())
+}
+
+/// What a party of the contract commits to besides money.
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable, AsChangeset, Serialize, ToSchema)]
+#[diesel(table_name = contract_party_commitments, treat_none_as_null = true, treat_none_as_default_value = false)]
+#[schema(as = PartyCommitmentView)]
+pub struct PartyCommitmentRow {
+    #[diesel(deserialize_as = String, serialize_as = String)]
+    pub id: Uuid,
+    #[diesel(deserialize_as = String, serialize_as = String)]
+    pub contract_id: Uuid,
+    /// A party of the contract (the id under `/parties`).
+    #[diesel(deserialize_as = String, serialize_as = String)]
+    pub party_id: Uuid,
+    /// One of the contract's fields, when the commitment is about one.
+    #[diesel(deserialize_as = NullableText, serialize_as = NullableText)]
+    pub field: Option<Field>,
+    #[schema(example = "Mettre à disposition un chargé de coopération")]
+    pub text: String,
+    /// Whether this is the CAF's engineering support (its staff and expertise).
+    pub engineering_support: bool,
+    pub version: i64,
+    #[serde(serialize_with = "rfc3339_json")]
+    #[schema(value_type = String)]
+    pub created_at: NaiveDateTime,
+    #[serde(serialize_with = "rfc3339_json")]
+    #[schema(value_type = String)]
+    pub updated_at: NaiveDateTime,
+}
+
+versioned!(PartyCommitmentRow);
+
+/// The commitments of a contract's parties, by party then date of recording.
+pub fn party_commitments(conn: &mut DbConnection, contract: &ScopedContract) -> QueryResult<Vec<PartyCommitmentRow>> {
+    contract_party_commitments::table
+        .filter(contract_party_commitments::contract_id.eq(contract.id()))
+        .order((
+            contract_party_commitments::party_id,
+            contract_party_commitments::created_at,
+            contract_party_commitments::id,
+        ))
+        .select(PartyCommitmentRow::as_select())
+        .load(conn)
+}
+
+pub fn find_party_commitment(
+    conn: &mut DbConnection,
+    contract: &ScopedContract,
+    id: Uuid,
+) -> QueryResult<Option<PartyCommitmentRow>> {
+    contract_party_commitments::table
+        .filter(contract_party_commitments::contract_id.eq(contract.id()))
+        .filter(contract_party_commitments::id.eq(id.to_string()))
+        .select(PartyCommitmentRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// How many commitments the party `party_id` of `contract` has made.
+pub fn commitments_of_party(conn: &mut DbConnection, contract: &ScopedContract, party_id: Uuid) -> QueryResult<i64> {
+    contract_party_commitments::table
+        .filter(contract_party_commitments::contract_id.eq(contract.id()))
+        .filter(contract_party_commitments::party_id.eq(party_id.to_string()))
+        .count()
+        .get_result(conn)
+}
+
+pub fn insert_party_commitment(
+    conn: &mut DbConnection,
+    contract: &ScopedContract,
+    row: &PartyCommitmentRow,
+) -> QueryResult<()> {
+    let row = PartyCommitmentRow { contract_id: stored_uuid(contract.id())?, ..row.clone() };
+    diesel::insert_into(contract_party_commitments::table).values(row).execute(conn).map(|_| ())
+}
+
+/// Writes a commitment of a party of `contract`, whose lock the caller holds.
+pub fn update_party_commitment(
+    conn: &mut DbConnection,
+    contract: &ScopedContract,
+    row: &PartyCommitmentRow,
+) -> QueryResult<()> {
+    let rows = contract_party_commitments::table.filter(contract_party_commitments::contract_id.eq(contract.id()));
+    diesel::update(rows.filter(contract_party_commitments::id.eq(row.id.to_string())))
+        .set(row.clone())
+        .execute(conn)
+        .map(|_| ())
+}
+
+pub fn delete_party_commitment(conn: &mut DbConnection, contract: &ScopedContract, id: Uuid) -> QueryResult<()> {
+    let rows = contract_party_commitments::table.filter(contract_party_commitments::contract_id.eq(contract.id()));
+    diesel::delete(rows.filter(contract_party_commitments::id.eq(id.to_string()))).execute(conn).map(|_| ())
 }

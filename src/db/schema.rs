@@ -431,6 +431,20 @@ diesel::table! {
 }
 
 diesel::table! {
+    contract_party_commitments (id) {
+        id -> Text,
+        contract_id -> Text,
+        party_id -> Text,
+        field -> Nullable<Text>,
+        text -> Text,
+        engineering_support -> Bool,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     contract_meetings (id) {
         id -> Text,
         contract_id -> Text,
@@ -487,4 +501,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     contract_diagnostics,
     contract_meetings,
     contract_evaluations,
+    contract_party_commitments,
 );

@@ -208,6 +208,23 @@ pub fn evaluation_is_free(kind: EvaluationKind, year: Option<i64>, others: &[(Ev
         .any(|&(other_kind, other_year)| other_kind == kind && (kind == EvaluationKind::Final || other_year == year))
 }
 
+/// Every broken rule of a party's commitment: it is made by a party of the contract, about one
+/// of the contract's fields when it names one.
+pub fn check_party_commitment(
+    party_known: bool,
+    field: Option<Field>,
+    contract_fields: &[Field],
+) -> Result<(), Vec<FieldError>> {
+    let mut errors = Vec::new();
+    if !party_known {
+        errors.push(FieldError::at_pointer("/party_id", "UNKNOWN_PARTY", "no party of this contract has this id"));
+    }
+    if field.is_some_and(|field| !contract_fields.contains(&field)) {
+        errors.push(FieldError::at_pointer("/field", "FIELD_NOT_IN_CONTRACT", "must be one of the contract's fields"));
+    }
+    if errors.is_empty() { Ok(()) } else { Err(errors) }
+}
+
 /// `DUPLICATE` at `{list}/{index}` for each item that appears earlier in the list.
 fn duplicates<T: Eq + std::hash::Hash>(list: &str, items: &[T]) -> Vec<FieldError> {
     let mut seen = HashSet::new();
@@ -340,6 +357,17 @@ mod tests {
         assert!(!evaluation_is_free(EvaluationKind::YearlyReview, Some(2024), &others));
         assert!(!evaluation_is_free(EvaluationKind::Final, None, &others));
         assert!(evaluation_is_free(EvaluationKind::Final, None, &others[..1]));
+    }
+
+    #[test]
+    fn a_party_commits_on_the_contracts_fields() {
+        let fields = [Field::PetiteEnfance, Field::Jeunesse];
+        assert!(check_party_commitment(true, None, &fields).is_ok());
+        assert!(check_party_commitment(true, Some(Field::Jeunesse), &fields).is_ok());
+        assert_eq!(
+            pointers(&check_party_commitment(false, Some(Field::Logement), &fields).expect_err("refused")),
+            expected(&[("/party_id", "UNKNOWN_PARTY"), ("/field", "FIELD_NOT_IN_CONTRACT")])
+        );
     }
 
     #[test]

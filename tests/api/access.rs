@@ -324,6 +324,11 @@ matrix! {
     ("get", "/v1/contracts/{id}/evaluations/{evaluation_id}") => contract_read(200),
     ("patch", "/v1/contracts/{id}/evaluations/{evaluation_id}") => contract_manage(200),
     ("delete", "/v1/contracts/{id}/evaluations/{evaluation_id}") => contract_manage(204),
+    ("get", "/v1/contracts/{id}/party-commitments") => contract_read(200),
+    ("post", "/v1/contracts/{id}/party-commitments") => contract_manage(201),
+    ("get", "/v1/contracts/{id}/party-commitments/{commitment_id}") => contract_read(200),
+    ("patch", "/v1/contracts/{id}/party-commitments/{commitment_id}") => contract_manage(200),
+    ("delete", "/v1/contracts/{id}/party-commitments/{commitment_id}") => contract_manage(204),
 
     // Indicators a contract follows: read with the contract, written by those who manage it.
     ("get", "/v1/contracts/{id}/indicators") => contract_read(200),
@@ -446,6 +451,8 @@ struct Territory {
     meeting: String,
     /// The review of 2024 of the draft contract, assessing its axis and action.
     evaluation: String,
+    /// The CAF's engineering support to the draft contract.
+    party_commitment: String,
 }
 
 pub(crate) struct World {
@@ -554,6 +561,7 @@ impl Territory {
             evidence: String::new(),
             meeting: String::new(),
             evaluation: String::new(),
+            party_commitment: String::new(),
         };
         let (commitment, first_advance) = territory.fresh_committed_commitment(app).await;
         let payment = pay(app, &commitment, &first_advance, &admin_token(), &Uuid::new_v4().to_string()).await;
@@ -566,7 +574,14 @@ impl Territory {
         territory.fresh_diagnostic(app, &territory.contract).await;
         territory.meeting = territory.fresh_meeting(app).await;
         territory.evaluation = territory.review(app, 2024).await;
+        territory.party_commitment = territory.fresh_party_commitment(app).await;
         territory
+    }
+
+    /// A new commitment of the CAF's party to the draft contract: its id.
+    async fn fresh_party_commitment(&self, app: &TestApp) -> String {
+        let body = json!({"party_id": self.contract.caf_party, "text": format!("Appui {}", next()), "engineering_support": true});
+        id_of(&app.create(&format!("/v1/contracts/{}/party-commitments", self.contract.id), &body).await)
     }
 
     /// A new review of the draft contract, for a year from 2025 to 2028 (2024 is the world's):
@@ -983,6 +998,23 @@ pub(crate) async fn prepare(app: &TestApp, world: &World, method: &str, template
         }
         ("delete", "/v1/contracts/{id}/evaluations/{evaluation_id}") => {
             let path = format!("{contract}/evaluations/{}", t.fresh_evaluation(app).await);
+            Prepared::guarded(app, path.clone(), &path, None).await
+        }
+
+        ("get", "/v1/contracts/{id}/party-commitments") => Prepared::read(format!("{contract}/party-commitments")),
+        ("post", "/v1/contracts/{id}/party-commitments") => Prepared::create(
+            format!("{contract}/party-commitments"),
+            json!({"party_id": t.contract.epci_party, "field": "jeunesse", "text": format!("Un local {n}")}),
+        ),
+        ("get", "/v1/contracts/{id}/party-commitments/{commitment_id}") => {
+            Prepared::read(format!("{contract}/party-commitments/{}", t.party_commitment))
+        }
+        ("patch", "/v1/contracts/{id}/party-commitments/{commitment_id}") => {
+            let path = format!("{contract}/party-commitments/{}", t.party_commitment);
+            Prepared::guarded(app, path.clone(), &path, Some(json!({"text": format!("Appui ({n})")}))).await
+        }
+        ("delete", "/v1/contracts/{id}/party-commitments/{commitment_id}") => {
+            let path = format!("{contract}/party-commitments/{}", t.fresh_party_commitment(app).await);
             Prepared::guarded(app, path.clone(), &path, None).await
         }
 
@@ -1535,6 +1567,10 @@ async fn someone_elses_ids_do_not_cross_into_my_contract() {
             (
                 format!("/v1/contracts/{}/evaluations/{}", own.contract.id, other.evaluation),
                 format!("/v1/contracts/{}/evaluations/{missing}", own.contract.id),
+            ),
+            (
+                format!("/v1/contracts/{}/party-commitments/{}", own.contract.id, other.party_commitment),
+                format!("/v1/contracts/{}/party-commitments/{missing}", own.contract.id),
             ),
         ] {
             let theirs = app.get(&path, &token).await;

@@ -520,3 +520,96 @@ async fn an_evaluation_of_someone_elses_axes_or_outside_the_years_is_refused_wit
     app.post_json(&evaluations_of(&contract), &admin_token(), &unknown).await.assert_problem(400, "MALFORMED_REQUEST");
     assert_eq!(app.get(&evaluations_of(&contract), &admin_token()).await.body["items"], json!([]));
 }
+
+fn party_commitments_of(contract: &ContractFixture) -> String {
+    format!("/v1/contracts/{}/party-commitments", contract.id)
+}
+
+#[tokio::test]
+async fn each_party_records_what_it_commits_to_besides_money() {
+    let app = spawn_app().await;
+    let (contract, _caf) = contract(&app).await;
+    let engineering = json!({"party_id": contract.caf_party, "field": "jeunesse",
+                             "text": " Un conseiller territorial deux jours par mois ", "engineering_support": true});
+    let created = app.post_json(&party_commitments_of(&contract), &admin_token(), &engineering).await;
+    assert_eq!(created.status, 201, "{}", created.text);
+    let path = format!("{}/{}", party_commitments_of(&contract), created.body["id"].as_str().unwrap());
+    assert_eq!(created.header("location"), Some(path.as_str()));
+    assert_eq!(created.body["text"], "Un conseiller territorial deux jours par mois");
+    assert_eq!(created.body["engineering_support"], true);
+    let own = app
+        .create(
+            &party_commitments_of(&contract),
+            &json!({"party_id": contract.epci_party, "text": "Mettre à disposition une salle"}),
+        )
+        .await;
+    assert_eq!(own["engineering_support"], false);
+    assert_eq!(own["field"], Value::Null);
+    let list = app.get(&party_commitments_of(&contract), &collectivity_token(&[FAUCIGNY])).await;
+    assert_eq!(list.status, 200, "{}", list.text);
+    assert_eq!(list.body["items"].as_array().unwrap().len(), 2);
+    assert_eq!(app.get(&path, &admin_token()).await.body, created.body, "the row is the view");
+
+    // A party with commitments stays until they are removed.
+    let party = format!("/v1/contracts/{}/parties/{}", contract.id, contract.epci_party);
+    let etag = app.etag(&party).await;
+    app.delete_with(&party, &admin_token(), &etag).await.assert_problem(409, "CONFLICT");
+
+    app.patch_json(&path, &admin_token(), "\"1\"", &json!({"party_id": contract.epci_party}))
+        .await
+        .assert_problem(400, "READ_ONLY_FIELD");
+    let refused = app.patch_json(&path, &admin_token(), "\"1\"", &json!({"field": "logement"})).await;
+    assert_eq!(complaints(&refused), set(&[("/field", "FIELD_NOT_IN_CONTRACT")]));
+    app.patch_json(&path, &collectivity_token(&[FAUCIGNY]), "\"1\"", &json!({"text": "X"}))
+        .await
+        .assert_problem(403, "FORBIDDEN");
+    let changed = app
+        .patch_json(&path, &caf_agent_token(&["74"]), "\"1\"", &json!({"field": null, "engineering_support": false}))
+        .await;
+    assert_eq!(changed.status, 200, "{}", changed.text);
+    assert_eq!(changed.body["field"], Value::Null);
+    assert_eq!(changed.body["text"], created.body["text"]);
+    app.delete_with(&path, &admin_token(), "\"1\"").await.assert_problem(412, "PRECONDITION_FAILED");
+    assert_eq!(app.delete_with(&path, &admin_token(), "\"2\"").await.status, 204);
+
+    let history = history_resources(&app, &contract).await;
+    for action in ["created", "updated", "deleted"] {
+        assert!(history.contains(&("party_commitment".to_owned(), action.to_owned())), "{action}: {history:?}");
+    }
+    let events = event_types(&app).await;
+    for kind in ["party_commitment.created", "party_commitment.updated", "party_commitment.deleted"] {
+        assert!(events.iter().any(|event| event == kind), "{kind}: {events:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_commitment_of_someone_elses_party_is_refused_as_an_unknown_one() {
+    let app = spawn_app().await;
+    let (contract, caf) = contract(&app).await;
+    let annecy = epci(&app, ANNECY_AGGLO).await;
+    let elsewhere = draft_ctg(&app, "74", &caf, &annecy).await;
+    let theirs = json!({"party_id": elsewhere.epci_party, "field": "logement", "text": "Un local"});
+    let refused = app.post_json(&party_commitments_of(&contract), &admin_token(), &theirs).await;
+    assert_eq!(complaints(&refused), set(&[("/party_id", "UNKNOWN_PARTY"), ("/field", "FIELD_NOT_IN_CONTRACT")]));
+    let mut random = theirs.clone();
+    random["party_id"] = json!(uuid::Uuid::new_v4());
+    assert_eq!(
+        complaints(&app.post_json(&party_commitments_of(&contract), &admin_token(), &random).await),
+        complaints(&refused)
+    );
+    // An organisation's id is not its party's.
+    let organisation = json!({"party_id": contract.epci_organisation, "text": "Un local"});
+    let refused = app.post_json(&party_commitments_of(&contract), &admin_token(), &organisation).await;
+    assert_eq!(complaints(&refused), set(&[("/party_id", "UNKNOWN_PARTY")]));
+    let empty = json!({"party_id": contract.epci_party, "text": ""});
+    assert_eq!(
+        complaints(&app.post_json(&party_commitments_of(&contract), &admin_token(), &empty).await),
+        set(&[("/text", "LENGTH")])
+    );
+    assert_eq!(app.get(&party_commitments_of(&contract), &admin_token()).await.body["items"], json!([]));
+    for token in [collectivity_token(&[BORDEAUX_METROPOLE]), caf_agent_token(&["33"])] {
+        app.get(&party_commitments_of(&contract), &token).await.assert_problem(404, "NOT_FOUND");
+        let body = json!({"party_id": contract.epci_party, "text": "Un local"});
+        app.post_json(&party_commitments_of(&contract), &token, &body).await.assert_problem(404, "NOT_FOUND");
+    }
+}

@@ -1,6 +1,6 @@
 -- The project of territory around a contract: its shared diagnostic (one per contract), its
--- steering, technical and thematic committees, and its evaluations. Lists are TEXT holding
--- JSON, as linked_schemes.
+-- steering, technical and thematic committees, its evaluations and the commitments of its
+-- parties. Lists are TEXT holding JSON, as linked_schemes.
 
 CREATE TABLE contract_diagnostics (
     contract_id TEXT PRIMARY KEY NOT NULL REFERENCES contracts (id),
@@ -50,3 +50,18 @@ CREATE TABLE contract_evaluations (
 );
 
 CREATE INDEX contract_evaluations_by_contract ON contract_evaluations (contract_id, held_on);
+
+-- What each party commits to besides money (the CAF's engineering among them).
+CREATE TABLE contract_party_commitments (
+    id TEXT PRIMARY KEY NOT NULL,
+    contract_id TEXT NOT NULL REFERENCES contracts (id),
+    party_id TEXT NOT NULL REFERENCES contract_parties (id),
+    field TEXT,
+    text TEXT NOT NULL,
+    engineering_support BOOLEAN NOT NULL,
+    version BIGINT NOT NULL,
+    created_at TIMESTAMP NOT NULL,
+    updated_at TIMESTAMP NOT NULL
+);
+
+CREATE INDEX contract_party_commitments_by_contract ON contract_party_commitments (contract_id, party_id);
