@@ -444,6 +444,14 @@ async fn evaluations_assess_the_contracts_axes_and_actions_with_one_final_evalua
     assert_eq!(final_evaluation.body["year"], Value::Null);
     app.post_json(&evaluations_of(&contract), &admin_token(), &closing).await.assert_problem(409, "CONFLICT");
 
+    // What an evaluation assesses stays in the plan while it does.
+    let axis_path = format!("/v1/contracts/{}/axes/{axis}", contract.id);
+    let action_path = format!("/v1/contracts/{}/actions/{action}", contract.id);
+    let etag = app.etag(&action_path).await;
+    app.delete_with(&action_path, &admin_token(), &etag).await.assert_problem(409, "CONFLICT");
+    let etag = app.etag(&axis_path).await;
+    app.delete_with(&axis_path, &admin_token(), &etag).await.assert_problem(409, "CONFLICT");
+
     let list = app.get(&evaluations_of(&contract), &admin_token()).await;
     let kinds: Vec<&str> = list.body["items"].as_array().unwrap().iter().map(|e| e["kind"].as_str().unwrap()).collect();
     assert_eq!(kinds, ["yearly_review", "final"], "by date");
