@@ -13,6 +13,13 @@ pub const DEFAULT_AUDIENCE: &str = "ctg-api";
 pub const DEV_ISSUER: &str = "ctg-api-dev";
 /// The largest document file accepted by default: 20 MiB.
 pub const DEFAULT_DOCUMENT_MAX_BYTES: usize = 20 * 1024 * 1024;
+/// €7,500: what the diagnostic aid may commit before the contract is signed.
+pub const DEFAULT_DIAGNOSTIC_AID_CEILING_CENTS: i64 = 750_000;
+
+/// The ceiling of the diagnostic aid committed before signature, in cents, as the handlers
+/// receive it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DiagnosticAidCeiling(pub i64);
 
 #[derive(Clone)]
 pub struct Config {
@@ -28,6 +35,9 @@ pub struct Config {
     pub page_token_secret: Option<Vec<u8>>,
     /// The largest document file an upload may carry (`CTG_DOCUMENT_MAX_BYTES`), in bytes.
     pub document_max_bytes: usize,
+    /// What an `aide_diagnostic` commitment may total when committed before its contract is
+    /// signed, in cents (`CTG_DIAGNOSTIC_AID_CEILING_CENTS`, default €7,500).
+    pub diagnostic_aid_ceiling_cents: i64,
     /// Dev mode: a random HS256 secret when none is set, and a ready admin token printed at start.
     pub dev: bool,
 }
@@ -119,6 +129,12 @@ impl Config {
             parse_number("CTG_DOCUMENT_MAX_BYTES", var("CTG_DOCUMENT_MAX_BYTES"), DEFAULT_DOCUMENT_MAX_BYTES, |n| {
                 (1..=1 << 30).contains(n)
             })?;
+        let diagnostic_aid_ceiling_cents = parse_number(
+            "CTG_DIAGNOSTIC_AID_CEILING_CENTS",
+            var("CTG_DIAGNOSTIC_AID_CEILING_CENTS"),
+            DEFAULT_DIAGNOSTIC_AID_CEILING_CENTS,
+            |n| (0..=1_000_000_000_000).contains(n),
+        )?;
         Ok(Self {
             database_url,
             bind,
@@ -131,6 +147,7 @@ impl Config {
             shutdown_timeout_seconds,
             page_token_secret,
             document_max_bytes,
+            diagnostic_aid_ceiling_cents,
             dev,
         })
     }
@@ -161,6 +178,18 @@ mod tests {
         let cores = std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get);
         assert_eq!(config.pool.max_size, default_pool_size(cores));
         assert_eq!(config.document_max_bytes, 20 * 1024 * 1024);
+        assert_eq!(config.diagnostic_aid_ceiling_cents, 750_000);
+    }
+
+    #[test]
+    fn the_diagnostic_aid_ceiling_is_a_setting_in_cents() {
+        let base = [("CTG_JWT_SECRET", SECRET), ("CTG_JWT_ISSUER", "i")];
+        let mut vars = base.to_vec();
+        vars.push(("CTG_DIAGNOSTIC_AID_CEILING_CENTS", "1000000"));
+        assert_eq!(config(&vars, false).unwrap().diagnostic_aid_ceiling_cents, 1_000_000);
+        let mut vars = base.to_vec();
+        vars.push(("CTG_DIAGNOSTIC_AID_CEILING_CENTS", "-1"));
+        assert!(config(&vars, false).unwrap_err().contains("CTG_DIAGNOSTIC_AID_CEILING_CENTS"));
     }
 
     #[test]

@@ -7,9 +7,11 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use crate::api::{
     action_plan, amendments, annex, bonus_rates, cej_transfer, contract_indicators, contracts, department_summary,
     docs, documents, entitlements, enums, equipments, events, evidence, funding, funding_summary, health, history,
-    indicators, observations, organisations, parties, renewal, schedule, territories,
+    indicators, observations, organisations, parties, project, renewal, schedule, territories,
 };
 
+// One line per route: the whole API reads in one list, which splitting it would hide.
+#[allow(clippy::too_many_lines)]
 pub fn configure(cfg: &mut ServiceConfig<'_>) {
     cfg.service(health::health_live)
         .service(health::health_ready)
@@ -57,6 +59,24 @@ pub fn configure(cfg: &mut ServiceConfig<'_>) {
                 .service(action_plan::get_action)
                 .service(action_plan::update_action)
                 .service(action_plan::delete_action)
+                .service(project::get_diagnostic)
+                .service(project::put_diagnostic)
+                .service(project::delete_diagnostic)
+                .service(project::list_meetings)
+                .service(project::create_meeting)
+                .service(project::get_meeting)
+                .service(project::update_meeting)
+                .service(project::delete_meeting)
+                .service(project::list_evaluations)
+                .service(project::create_evaluation)
+                .service(project::get_evaluation)
+                .service(project::update_evaluation)
+                .service(project::delete_evaluation)
+                .service(project::list_party_commitments)
+                .service(project::create_party_commitment)
+                .service(project::get_party_commitment)
+                .service(project::update_party_commitment)
+                .service(project::delete_party_commitment)
                 .service(contract_indicators::list_contract_indicators)
                 .service(contract_indicators::create_contract_indicator)
                 .service(contract_indicators::get_contract_indicator)

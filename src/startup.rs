@@ -12,7 +12,7 @@ use utoipa_actix_web::AppExt;
 
 use crate::api::docs::OpenApiJson;
 use crate::auth::KeySet;
-use crate::config::Config;
+use crate::config::{Config, DiagnosticAidCeiling};
 use crate::db::{self, DatabaseUrl, DbPool};
 use crate::http::fallback::{self, RouteTable};
 use crate::http::pagination::PageTokenKey;
@@ -95,6 +95,7 @@ impl Application {
         let document = web::Data::new(OpenApiJson(openapi::document_json()));
         let pool = web::Data::new(pool);
         let document_limit = web::Data::new(crate::api::documents::DocumentLimit(config.document_max_bytes));
+        let diagnostic_aid_ceiling = web::Data::new(DiagnosticAidCeiling(config.diagnostic_aid_ceiling_cents));
 
         let listener =
             TcpListener::bind(&config.bind).map_err(|error| format!("cannot listen on {}: {error}", config.bind))?;
@@ -108,6 +109,7 @@ impl Application {
                 .app_data(routes.clone())
                 .app_data(document.clone())
                 .app_data(document_limit.clone())
+                .app_data(diagnostic_aid_ceiling.clone())
                 .app_data(web::PathConfig::default().error_handler(|_, _| crate::error::ApiError::NotFound.into()))
                 .configure(crate::routes::configure)
                 .split_for_parts();

@@ -168,6 +168,19 @@ fn check_action(conn: &mut DbConnection, contract: &ScopedContract, row: &Action
     rules::check_action(&facts).map_err(ApiError::validation)
 }
 
+/// 409 while an evaluation of the contract assesses the axis or action `id`: the assessment
+/// would point at nothing.
+fn refuse_if_assessed(conn: &mut DbConnection, contract: &ScopedContract, id: Uuid, what: &str) -> ApiResult<()> {
+    let assessed = crate::db::project::evaluations(conn, contract)?.iter().any(|evaluation| {
+        evaluation.axes.iter().any(|axis| axis.axis_id == id)
+            || evaluation.actions.iter().any(|action| action.action_id == id)
+    });
+    if assessed {
+        return Err(ApiError::Conflict(format!("an evaluation of the contract assesses this {what}")));
+    }
+    Ok(())
+}
+
 /// A write of an axis or an action, answered 409 when its code is taken in the contract.
 fn code_in_use(error: diesel::result::Error, what: &str, code: &str) -> ApiError {
     ApiError::from_write(error, || format!("{what} {code} already exists in this contract"))
@@ -253,6 +266,7 @@ pub async fn delete_axis((caller, ids, if_match, pool): Remove<(Uuid, Uuid)>) ->
         if actions > 0 {
             return Err(ApiError::Conflict(format!("{actions} action(s) still belong to this axis")));
         }
+        refuse_if_assessed(change.conn, &change.contract, id, "axis")?;
         repo::delete_axis(change.conn, &change.contract, id)?;
         change.deleted(&current)
     })
@@ -376,6 +390,7 @@ pub async fn delete_action((caller, ids, if_match, pool): Remove<(Uuid, Uuid)>) 
     let (contract_id, id) = ids.into_inner();
     write::change_contract(&pool, caller, Retry::none(), contract_id, Access::Manage, move |change| {
         let current = change.current(&if_match, |conn, contract| repo::find_action(conn, contract, id))?;
+        refuse_if_assessed(change.conn, &change.contract, id, "action")?;
         repo::delete_action(change.conn, &change.contract, id)?;
         change.deleted(&current)
     })

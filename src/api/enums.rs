@@ -15,6 +15,7 @@ use crate::domain::funding::{
 use crate::domain::indicators::{GeoLevel, Periodicity, Unit};
 use crate::domain::lifecycle::TransitionAction;
 use crate::domain::organisation::{EquipmentType, OrganisationKind};
+use crate::domain::project::{Assessment, EvaluationKind, MeetingKind};
 use crate::domain::reference::{CommuneKind, EpciKind, Zone};
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -47,6 +48,9 @@ fn enums() -> BTreeMap<&'static str, Vec<EnumValue>> {
         "linked_scheme_kind" => SchemeKind,
         "party_role" => PartyRole,
         "action_status" => ActionStatus,
+        "meeting_kind" => MeetingKind,
+        "evaluation_kind" => EvaluationKind,
+        "assessment" => Assessment,
         "transition_action" => TransitionAction,
         "organisation_kind" => OrganisationKind,
         "equipment_type" => EquipmentType,

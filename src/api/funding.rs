@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use actix_web::{HttpResponse, delete, get, patch, post};
+use actix_web::{HttpResponse, delete, get, patch, post, web};
 use chrono::{Datelike, NaiveDate, NaiveDateTime};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -15,6 +15,7 @@ use super::problems::{
     ChildListProblems, CreateChildProblems, DeleteProblems, ReadProblems, TransitionProblems, UpdateProblems,
 };
 use crate::auth::Caller;
+use crate::config::DiagnosticAidCeiling;
 use crate::db::contracts::ScopedContract;
 use crate::db::funding::{self as repo, CommitmentRow, LineRow, StoredRule, YearFigures};
 use crate::db::stored::rfc3339_json;
@@ -506,8 +507,10 @@ pub async fn create_commitment(
 #[patch("/funding-commitments/{id}")]
 pub async fn update_commitment(
     (caller, id, if_match, patch, pool): Update<Uuid, CommitmentPatch>,
+    ceiling: web::Data<DiagnosticAidCeiling>,
 ) -> ApiResult<HttpResponse> {
     let ApiJson(patch) = patch;
+    let DiagnosticAidCeiling(diagnostic_aid_ceiling_cents) = **ceiling;
     write::change_commitment(&pool, caller, Retry::none(), id.into_inner(), Access::Manage, move |change, current| {
         change.ready(&if_match, current.version)?;
         match commitments::check_edit(current.status, patch.reason.is_some()) {
@@ -555,6 +558,15 @@ pub async fn update_commitment(
         let checked = check_commitment(change.conn, &change.contract, &row, &sent_years, recompute)?;
         row.unit_amount_cents = checked.unit_amount_cents;
         let years = checked.years;
+        commitments::check_correction_before_signature(&CommitmentFacts {
+            status: row.status,
+            has_decision_date: row.decision_date.is_some(),
+            contract_status: change.contract.row().status,
+            programme: row.programme,
+            total_cents: years.values().sum(),
+            diagnostic_aid_ceiling_cents,
+        })
+        .map_err(ApiError::validation)?;
         let years_changed = years != old_years;
         if years_changed {
             reschedule_after_correction(change.conn, &row, &old_years, &years)?;
@@ -598,14 +610,20 @@ impl RequestBody for CommitmentTransition {}
 #[post("/funding-commitments/{id}/transitions")]
 pub async fn transition_commitment(
     (caller, id, if_match, request, pool): Transition<Uuid, CommitmentTransition>,
+    ceiling: web::Data<DiagnosticAidCeiling>,
 ) -> ApiResult<HttpResponse> {
     let IdempotentJson { body, retry } = request;
+    let DiagnosticAidCeiling(diagnostic_aid_ceiling_cents) = **ceiling;
     write::change_commitment(&pool, caller, retry, id.into_inner(), Access::Manage, move |change, current| {
         change.check(&if_match, current.version)?;
+        let total_cents = db::funding::years_of(change.conn, current.id)?.values().sum();
         let facts = CommitmentFacts {
             status: current.status,
             has_decision_date: current.decision_date.is_some(),
             contract_status: change.contract.row().status,
+            programme: current.programme,
+            total_cents,
+            diagnostic_aid_ceiling_cents,
         };
         let target =
             commitments::transition(&facts, body.action).map_err(|unmet| ApiError::InvalidStateTransition {

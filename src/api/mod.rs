@@ -27,6 +27,7 @@ pub mod observations;
 pub mod organisations;
 pub mod parties;
 pub mod problems;
+pub mod project;
 pub mod renewal;
 pub mod schedule;
 pub mod territories;

@@ -291,6 +291,12 @@ pub async fn delete_party((caller, ids, if_match, pool): Remove<(Uuid, Uuid)>) -
         change.ready(&if_match, current.version)?;
         require_signature_allows(&change.contract, PartyChange::Removed(&current.roles))?;
         refuse_if_paid(change, &current, "this party receives funding under the contract")?;
+        let commitments = crate::db::project::commitments_of_party(change.conn, &change.contract, id)?;
+        if commitments > 0 {
+            return Err(ApiError::Conflict(format!(
+                "this party has {commitments} commitment(s) under /party-commitments: remove them first"
+            )));
+        }
         repo::delete(change.conn, &change.contract, id)?;
         change.deleted(&party_view(current, organisation))
     })

@@ -24,6 +24,7 @@ pub mod migrations;
 pub mod observations;
 pub mod organisations;
 pub mod parties;
+pub mod project;
 mod schema;
 pub mod stored;
 pub mod territories;

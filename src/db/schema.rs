@@ -400,6 +400,69 @@ diesel::table! {
 }
 
 diesel::table! {
+    contract_diagnostics (contract_id) {
+        contract_id -> Text,
+        started_on -> Date,
+        completed_on -> Nullable<Date>,
+        led_by -> Text,
+        fields -> Text,
+        findings -> Text,
+        needs -> Text,
+        indicators -> Text,
+        observations -> Nullable<Text>,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    contract_evaluations (id) {
+        id -> Text,
+        contract_id -> Text,
+        kind -> Text,
+        year -> Nullable<BigInt>,
+        held_on -> Date,
+        axes -> Text,
+        actions -> Text,
+        summary -> Nullable<Text>,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    contract_party_commitments (id) {
+        id -> Text,
+        contract_id -> Text,
+        party_id -> Text,
+        field -> Nullable<Text>,
+        text -> Text,
+        engineering_support -> Bool,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    contract_meetings (id) {
+        id -> Text,
+        contract_id -> Text,
+        kind -> Text,
+        held_on -> Date,
+        title -> Text,
+        present -> Text,
+        decisions -> Text,
+        notes -> Nullable<Text>,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     documents (id) {
         id -> Text,
         contract_id -> Text,
@@ -464,6 +527,10 @@ diesel::allow_tables_to_appear_in_same_query!(
     evidence_requirements,
     funding_evidence,
     funding_continuations,
+    contract_diagnostics,
+    contract_meetings,
+    contract_evaluations,
+    contract_party_commitments,
     documents,
     document_chunks,
 );

@@ -123,6 +123,44 @@ impl<T: for<'a> TryFrom<&'a str, Error = UnknownCode>> TryFrom<JoinedCodes> for 
     }
 }
 
+/// A list in one TEXT column, as JSON, on its way to or from a `Vec` (the ids, texts and small
+/// records of a diagnostic or a meeting): kept in the client's order, since pointers name it.
+#[derive(Debug, FromSqlRow)]
+pub struct JsonText(String);
+
+impl<DB> FromSql<Text, DB> for JsonText
+where
+    DB: Backend,
+    String: FromSql<Text, DB>,
+{
+    fn from_sql(bytes: DB::RawValue<'_>) -> deserialize::Result<Self> {
+        String::from_sql(bytes).map(Self)
+    }
+}
+
+impl AsExpression<Text> for JsonText {
+    type Expression = <String as AsExpression<Text>>::Expression;
+
+    fn as_expression(self) -> Self::Expression {
+        AsExpression::<Text>::as_expression(self.0)
+    }
+}
+
+impl<T: serde::Serialize> From<Vec<T>> for JsonText {
+    fn from(items: Vec<T>) -> Self {
+        // A list of ids, texts or records of plain fields always serialises.
+        Self(serde_json::to_string(&items).unwrap_or_else(|_| unreachable!("a plain list serialises")))
+    }
+}
+
+impl<T: serde::de::DeserializeOwned> TryFrom<JsonText> for Vec<T> {
+    type Error = serde_json::Error;
+
+    fn try_from(stored: JsonText) -> Result<Self, serde_json::Error> {
+        serde_json::from_str(&stored.0)
+    }
+}
+
 /// Serialises a stored timestamp (UTC) as the API writes it: RFC 3339 with microseconds and `Z`.
 pub fn rfc3339_json<S: Serializer>(at: &chrono::NaiveDateTime, serializer: S) -> Result<S::Ok, S::Error> {
     serializer.serialize_str(&super::rfc3339(*at))

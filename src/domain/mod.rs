@@ -18,6 +18,7 @@ pub mod observations;
 pub mod organisation;
 pub mod parties;
 pub mod progress;
+pub mod project;
 pub mod reference;
 pub mod schedule;
 pub mod territory;

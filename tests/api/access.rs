@@ -311,6 +311,26 @@ matrix! {
     ("patch", "/v1/contracts/{id}/actions/{action_id}") => collectivity_contribution(200),
     ("delete", "/v1/contracts/{id}/actions/{action_id}") => contract_manage(204),
 
+    // The project of territory: the CAF's roles write it, whoever reaches the contract reads it.
+    ("get", "/v1/contracts/{id}/diagnostic") => contract_read(200),
+    ("put", "/v1/contracts/{id}/diagnostic") => contract_manage(200),
+    ("delete", "/v1/contracts/{id}/diagnostic") => contract_manage(204),
+    ("get", "/v1/contracts/{id}/meetings") => contract_read(200),
+    ("post", "/v1/contracts/{id}/meetings") => contract_manage(201),
+    ("get", "/v1/contracts/{id}/meetings/{meeting_id}") => contract_read(200),
+    ("patch", "/v1/contracts/{id}/meetings/{meeting_id}") => contract_manage(200),
+    ("delete", "/v1/contracts/{id}/meetings/{meeting_id}") => contract_manage(204),
+    ("get", "/v1/contracts/{id}/evaluations") => contract_read(200),
+    ("post", "/v1/contracts/{id}/evaluations") => contract_manage(201),
+    ("get", "/v1/contracts/{id}/evaluations/{evaluation_id}") => contract_read(200),
+    ("patch", "/v1/contracts/{id}/evaluations/{evaluation_id}") => contract_manage(200),
+    ("delete", "/v1/contracts/{id}/evaluations/{evaluation_id}") => contract_manage(204),
+    ("get", "/v1/contracts/{id}/party-commitments") => contract_read(200),
+    ("post", "/v1/contracts/{id}/party-commitments") => contract_manage(201),
+    ("get", "/v1/contracts/{id}/party-commitments/{commitment_id}") => contract_read(200),
+    ("patch", "/v1/contracts/{id}/party-commitments/{commitment_id}") => contract_manage(200),
+    ("delete", "/v1/contracts/{id}/party-commitments/{commitment_id}") => contract_manage(204),
+
     // Indicators a contract follows: read with the contract, written by those who manage it.
     ("get", "/v1/contracts/{id}/indicators") => contract_read(200),
     ("post", "/v1/contracts/{id}/indicators") => contract_manage(201),
@@ -438,6 +458,12 @@ struct Territory {
     payment: String,
     /// A piece of evidence of the commitment's 2025, received, not validated.
     evidence: String,
+    /// A COPIL of the draft contract; the draft contract also has a diagnostic.
+    meeting: String,
+    /// The review of 2024 of the draft contract, assessing its axis and action.
+    evaluation: String,
+    /// The CAF's engineering support to the draft contract.
+    party_commitment: String,
 }
 
 pub(crate) struct World {
@@ -544,6 +570,9 @@ impl Territory {
             commitment: String::new(),
             payment: String::new(),
             evidence: String::new(),
+            meeting: String::new(),
+            evaluation: String::new(),
+            party_commitment: String::new(),
         };
         let (commitment, first_advance) = territory.fresh_committed_commitment(app).await;
         let payment = pay(app, &commitment, &first_advance, &admin_token(), &Uuid::new_v4().to_string()).await;
@@ -553,7 +582,61 @@ impl Territory {
         let evidence =
             app.create(&format!("/v1/funding-commitments/{}/evidence", territory.commitment), &evidence_body()).await;
         territory.evidence = id_of(&evidence);
+        territory.fresh_diagnostic(app, &territory.contract).await;
+        territory.meeting = territory.fresh_meeting(app).await;
+        territory.evaluation = territory.review(app, 2024).await;
+        territory.party_commitment = territory.fresh_party_commitment(app).await;
         territory
+    }
+
+    /// A new commitment of the CAF's party to the draft contract: its id.
+    async fn fresh_party_commitment(&self, app: &TestApp) -> String {
+        let body = json!({"party_id": self.contract.caf_party, "text": format!("Appui {}", next()), "engineering_support": true});
+        id_of(&app.create(&format!("/v1/contracts/{}/party-commitments", self.contract.id), &body).await)
+    }
+
+    /// A new review of the draft contract, for a year from 2025 to 2028 (2024 is the world's):
+    /// its id. A review of that year left by an earlier case is removed first, since each year
+    /// is reviewed once.
+    async fn fresh_evaluation(&self, app: &TestApp) -> String {
+        static YEARS: AtomicUsize = AtomicUsize::new(0);
+        let year = 2025 + i64::try_from(YEARS.fetch_add(1, Ordering::Relaxed) % 4).unwrap();
+        self.review(app, year).await
+    }
+
+    /// The review of `year` of the draft contract, made anew: its id.
+    async fn review(&self, app: &TestApp, year: i64) -> String {
+        let path = format!("/v1/contracts/{}/evaluations", self.contract.id);
+        let existing = app.get(&path, &admin_token()).await;
+        if let Some(review) = existing.body["items"].as_array().unwrap().iter().find(|e| e["year"] == year) {
+            let item = format!("{path}/{}", id_of(review));
+            let etag = app.etag(&item).await;
+            assert_eq!(app.delete_with(&item, &admin_token(), &etag).await.status, 204);
+        }
+        let body = json!({"kind": "yearly_review", "year": year, "held_on": "2025-02-01",
+                          "axes": [{"axis_id": self.axis, "assessment": "partly"}],
+                          "actions": [{"action_id": self.action, "assessment": "achieved", "comment": "Ouverte"}]});
+        id_of(&app.create(&path, &body).await)
+    }
+
+    /// Records the diagnostic of `contract`, led by the CAF.
+    async fn fresh_diagnostic(&self, app: &TestApp, contract: &ContractFixture) {
+        let path = format!("/v1/contracts/{}/diagnostic", contract.id);
+        let answer =
+            app.send(app.client.put(app.url(&path)).bearer_auth(admin_token()).json(&self.diagnostic_body())).await;
+        assert_eq!(answer.status, 201, "PUT {path}: {}", answer.text);
+    }
+
+    fn diagnostic_body(&self) -> Value {
+        json!({"started_on": "2023-03-01", "led_by": [self.caf["id"]], "fields": ["petite_enfance"],
+               "needs": [format!("Besoin {}", next())]})
+    }
+
+    /// A new COPIL of the draft contract: its id.
+    async fn fresh_meeting(&self, app: &TestApp) -> String {
+        let body = json!({"kind": "copil", "held_on": "2025-06-12", "title": format!("COPIL {}", next()),
+                          "present": [self.caf["id"]]});
+        id_of(&app.create(&format!("/v1/contracts/{}/meetings", self.contract.id), &body).await)
     }
 
     /// A new partner of kind `other` located in this département, used by nothing yet.
@@ -892,6 +975,76 @@ pub(crate) async fn prepare(app: &TestApp, world: &World, method: &str, template
         }
         ("delete", "/v1/contracts/{id}/axes/{axis_id}") => {
             let path = format!("{contract}/axes/{}", t.fresh_axis(app).await);
+            Prepared::guarded(app, path.clone(), &path, None).await
+        }
+
+        ("get", "/v1/contracts/{id}/diagnostic") => Prepared::read(format!("{contract}/diagnostic")),
+        ("put", "/v1/contracts/{id}/diagnostic") => {
+            let path = format!("{contract}/diagnostic");
+            Prepared::guarded(app, path.clone(), &path, Some(t.diagnostic_body())).await
+        }
+        ("delete", "/v1/contracts/{id}/diagnostic") => {
+            // The diagnostic of a contract made for the occasion, so that the world keeps its own.
+            let fresh = draft_ctg(app, t.department, &t.caf, &t.epci).await;
+            t.fresh_diagnostic(app, &fresh).await;
+            let path = format!("/v1/contracts/{}/diagnostic", fresh.id);
+            Prepared::guarded(app, path.clone(), &path, None).await
+        }
+        ("get", "/v1/contracts/{id}/meetings") => Prepared::read(format!("{contract}/meetings")),
+        ("post", "/v1/contracts/{id}/meetings") => Prepared::create(
+            format!("{contract}/meetings"),
+            json!({"kind": "cotech", "held_on": "2026-02-10", "title": format!("COTECH {n}"), "decisions": ["Relancer"]}),
+        ),
+        ("get", "/v1/contracts/{id}/meetings/{meeting_id}") => {
+            Prepared::read(format!("{contract}/meetings/{}", t.meeting))
+        }
+        ("patch", "/v1/contracts/{id}/meetings/{meeting_id}") => {
+            let path = format!("{contract}/meetings/{}", t.meeting);
+            Prepared::guarded(app, path.clone(), &path, Some(json!({"title": format!("COPIL ({n})")}))).await
+        }
+        ("delete", "/v1/contracts/{id}/meetings/{meeting_id}") => {
+            let path = format!("{contract}/meetings/{}", t.fresh_meeting(app).await);
+            Prepared::guarded(app, path.clone(), &path, None).await
+        }
+
+        ("get", "/v1/contracts/{id}/evaluations") => Prepared::read(format!("{contract}/evaluations")),
+        ("post", "/v1/contracts/{id}/evaluations") => {
+            // A final evaluation, made room for: the contract has one at most.
+            let path = format!("{contract}/evaluations");
+            let existing = app.get(&path, &admin_token()).await;
+            if let Some(last) = existing.body["items"].as_array().unwrap().iter().find(|e| e["kind"] == "final") {
+                let item = format!("{path}/{}", id_of(last));
+                let etag = app.etag(&item).await;
+                assert_eq!(app.delete_with(&item, &admin_token(), &etag).await.status, 204);
+            }
+            Prepared::create(path, json!({"kind": "final", "held_on": "2029-02-01", "summary": format!("Bilan {n}")}))
+        }
+        ("get", "/v1/contracts/{id}/evaluations/{evaluation_id}") => {
+            Prepared::read(format!("{contract}/evaluations/{}", t.evaluation))
+        }
+        ("patch", "/v1/contracts/{id}/evaluations/{evaluation_id}") => {
+            let path = format!("{contract}/evaluations/{}", t.evaluation);
+            Prepared::guarded(app, path.clone(), &path, Some(json!({"summary": format!("Bilan ({n})")}))).await
+        }
+        ("delete", "/v1/contracts/{id}/evaluations/{evaluation_id}") => {
+            let path = format!("{contract}/evaluations/{}", t.fresh_evaluation(app).await);
+            Prepared::guarded(app, path.clone(), &path, None).await
+        }
+
+        ("get", "/v1/contracts/{id}/party-commitments") => Prepared::read(format!("{contract}/party-commitments")),
+        ("post", "/v1/contracts/{id}/party-commitments") => Prepared::create(
+            format!("{contract}/party-commitments"),
+            json!({"party_id": t.contract.epci_party, "field": "jeunesse", "text": format!("Un local {n}")}),
+        ),
+        ("get", "/v1/contracts/{id}/party-commitments/{commitment_id}") => {
+            Prepared::read(format!("{contract}/party-commitments/{}", t.party_commitment))
+        }
+        ("patch", "/v1/contracts/{id}/party-commitments/{commitment_id}") => {
+            let path = format!("{contract}/party-commitments/{}", t.party_commitment);
+            Prepared::guarded(app, path.clone(), &path, Some(json!({"text": format!("Appui ({n})")}))).await
+        }
+        ("delete", "/v1/contracts/{id}/party-commitments/{commitment_id}") => {
+            let path = format!("{contract}/party-commitments/{}", t.fresh_party_commitment(app).await);
             Prepared::guarded(app, path.clone(), &path, None).await
         }
 
@@ -1459,6 +1612,18 @@ async fn someone_elses_ids_do_not_cross_into_my_contract() {
             (
                 format!("/v1/contracts/{}/amendments/{}", own.signed.id, other.amendment),
                 format!("/v1/contracts/{}/amendments/{missing}", own.signed.id),
+            ),
+            (
+                format!("/v1/contracts/{}/meetings/{}", own.contract.id, other.meeting),
+                format!("/v1/contracts/{}/meetings/{missing}", own.contract.id),
+            ),
+            (
+                format!("/v1/contracts/{}/evaluations/{}", own.contract.id, other.evaluation),
+                format!("/v1/contracts/{}/evaluations/{missing}", own.contract.id),
+            ),
+            (
+                format!("/v1/contracts/{}/party-commitments/{}", own.contract.id, other.party_commitment),
+                format!("/v1/contracts/{}/party-commitments/{missing}", own.contract.id),
             ),
         ] {
             let theirs = app.get(&path, &token).await;

@@ -201,6 +201,7 @@ pub fn test_config(url: &DatabaseUrl) -> Config {
         shutdown_timeout_seconds: 5,
         page_token_secret: None,
         document_max_bytes: ctg_api::config::DEFAULT_DOCUMENT_MAX_BYTES,
+        diagnostic_aid_ceiling_cents: ctg_api::config::DEFAULT_DIAGNOSTIC_AID_CEILING_CENTS,
         dev: false,
     }
 }

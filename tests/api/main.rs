@@ -29,6 +29,7 @@ mod modules;
 mod observations;
 mod openapi;
 mod preconditions;
+mod project;
 mod readme;
 mod renewal;
 mod schema_drift;
