@@ -30,6 +30,7 @@ const WALK_THROUGHS: &[&str] = &[
     "A first walk through with curl",
     "A contract from draft to signature",
     "The money of a CTG: from a CEJ to the balance of a year",
+    "Documents",
     "Observations in bulk",
 ];
 
@@ -209,6 +210,12 @@ async fn assert_walk_through_done(app: &TestApp, admin: &str) {
     let cej = app.get(&format!("/v1/contracts/{cej_id}"), admin).await;
     assert_eq!(cej.body["status"], "superseded", "{}", cej.text);
     assert_money_to_the_cent(app, admin, id, cej_id).await;
+    let documents = app.get(&format!("/v1/contracts/{id}/documents"), admin).await;
+    let [document] = documents.body["items"].as_array().unwrap().as_slice() else {
+        panic!("one document expected: {}", documents.text);
+    };
+    let kind_and_type = (document["kind"].as_str(), document["media_type"].as_str());
+    assert_eq!(kind_and_type, (Some("signed_convention"), Some("application/pdf")), "{document}");
 
     let rate =
         app.get(&format!("/v1/indicators/taux_couverture_eaje_epci/observations?geo_code={FAUCIGNY}"), admin).await;
