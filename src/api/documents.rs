@@ -72,6 +72,10 @@ pub struct UploadQuery {
     pub amendment_id: Option<Uuid>,
     /// A piece of evidence of one of this contract's funding commitments.
     pub evidence_id: Option<Uuid>,
+    /// A committee of this contract (its minutes).
+    pub meeting_id: Option<Uuid>,
+    /// An evaluation of this contract (its report).
+    pub evaluation_id: Option<Uuid>,
 }
 
 /// Changes to a document's description; the content never changes (upload a new document).
@@ -87,6 +91,10 @@ pub struct DocumentPatch {
     pub amendment_id: Option<Option<Uuid>>,
     #[serde(default, deserialize_with = "nullable")]
     pub evidence_id: Option<Option<Uuid>>,
+    #[serde(default, deserialize_with = "nullable")]
+    pub meeting_id: Option<Option<Uuid>>,
+    #[serde(default, deserialize_with = "nullable")]
+    pub evaluation_id: Option<Option<Uuid>>,
 }
 
 impl RequestBody for DocumentPatch {
@@ -109,11 +117,20 @@ struct Description {
     party_id: Option<Uuid>,
     amendment_id: Option<Uuid>,
     evidence_id: Option<Uuid>,
+    meeting_id: Option<Uuid>,
+    evaluation_id: Option<Uuid>,
 }
 
 impl Description {
     fn of(row: &DocumentView) -> Self {
-        Self { kind: row.kind, party_id: row.party_id, amendment_id: row.amendment_id, evidence_id: row.evidence_id }
+        Self {
+            kind: row.kind,
+            party_id: row.party_id,
+            amendment_id: row.amendment_id,
+            evidence_id: row.evidence_id,
+            meeting_id: row.meeting_id,
+            evaluation_id: row.evaluation_id,
+        }
     }
 }
 
@@ -167,6 +184,16 @@ fn judge(
         && !repo::evidence_in(conn, contract, id)?
     {
         errors.push(at("evidence_id", "piece of evidence"));
+    }
+    if let Some(id) = described.meeting_id
+        && !repo::meeting_in(conn, contract, id)?
+    {
+        errors.push(at("meeting_id", "meeting"));
+    }
+    if let Some(id) = described.evaluation_id
+        && !repo::evaluation_in(conn, contract, id)?
+    {
+        errors.push(at("evaluation_id", "evaluation"));
     }
     if errors.is_empty() { Ok(()) } else { Err(ApiError::validation(errors)) }
 }
@@ -233,6 +260,8 @@ pub async fn upload_document(
             party_id: query.party_id,
             amendment_id: query.amendment_id,
             evidence_id: query.evidence_id,
+            meeting_id: query.meeting_id,
+            evaluation_id: query.evaluation_id,
         };
         db::run(&pool, move |conn| {
             let contract = write::scoped(conn, &caller, contract_id)?;
@@ -278,6 +307,8 @@ pub async fn upload_document(
             party_id: query.party_id,
             amendment_id: query.amendment_id,
             evidence_id: query.evidence_id,
+            meeting_id: query.meeting_id,
+            evaluation_id: query.evaluation_id,
         };
         judge(change.conn, change.caller, &change.contract, &described, true)?;
         change.require_open()?;
@@ -292,6 +323,8 @@ pub async fn upload_document(
             party_id: query.party_id,
             amendment_id: query.amendment_id,
             evidence_id: query.evidence_id,
+            meeting_id: query.meeting_id,
+            evaluation_id: query.evaluation_id,
             uploaded_by: change.caller.subject.clone(),
             version: 1,
             created_at: change.at,
@@ -357,6 +390,8 @@ pub async fn update_document(
             party_id: patch.party_id.unwrap_or(current.party_id),
             amendment_id: patch.amendment_id.unwrap_or(current.amendment_id),
             evidence_id: patch.evidence_id.unwrap_or(current.evidence_id),
+            meeting_id: patch.meeting_id.unwrap_or(current.meeting_id),
+            evaluation_id: patch.evaluation_id.unwrap_or(current.evaluation_id),
             ..current.clone()
         });
         // What it becomes is judged as an upload of it would be: a collectivity's stays its own

@@ -12,7 +12,8 @@ use uuid::Uuid;
 
 use super::contracts::ScopedContract;
 use super::schema::{
-    contract_amendments, contract_parties, document_chunks, documents, funding_commitments, funding_evidence,
+    contract_amendments, contract_evaluations, contract_meetings, contract_parties, document_chunks, documents,
+    funding_commitments, funding_evidence,
 };
 use super::stored::{NullableText, rfc3339_json};
 use super::{DbConnection, versioned};
@@ -50,6 +51,12 @@ pub struct DocumentRow {
     /// The piece of evidence (of a commitment of this contract) the document supports.
     #[diesel(deserialize_as = NullableText, serialize_as = NullableText)]
     pub evidence_id: Option<Uuid>,
+    /// The committee (of this contract) whose minutes it is.
+    #[diesel(deserialize_as = NullableText, serialize_as = NullableText)]
+    pub meeting_id: Option<Uuid>,
+    /// The evaluation (of this contract) whose report it is.
+    #[diesel(deserialize_as = NullableText, serialize_as = NullableText)]
+    pub evaluation_id: Option<Uuid>,
     /// The `sub` of who uploaded it, from their token.
     pub uploaded_by: String,
     pub version: i64,
@@ -129,6 +136,26 @@ pub fn amendment_in(conn: &mut DbConnection, contract: &ScopedContract, amendmen
     let count: i64 = contract_amendments::table
         .filter(contract_amendments::contract_id.eq(contract.id()))
         .filter(contract_amendments::id.eq(amendment_id.to_string()))
+        .count()
+        .get_result(conn)?;
+    Ok(count > 0)
+}
+
+/// Whether `meeting_id` is a committee of the contract.
+pub fn meeting_in(conn: &mut DbConnection, contract: &ScopedContract, meeting_id: Uuid) -> QueryResult<bool> {
+    let count: i64 = contract_meetings::table
+        .filter(contract_meetings::contract_id.eq(contract.id()))
+        .filter(contract_meetings::id.eq(meeting_id.to_string()))
+        .count()
+        .get_result(conn)?;
+    Ok(count > 0)
+}
+
+/// Whether `evaluation_id` is an evaluation of the contract.
+pub fn evaluation_in(conn: &mut DbConnection, contract: &ScopedContract, evaluation_id: Uuid) -> QueryResult<bool> {
+    let count: i64 = contract_evaluations::table
+        .filter(contract_evaluations::contract_id.eq(contract.id()))
+        .filter(contract_evaluations::id.eq(evaluation_id.to_string()))
         .count()
         .get_result(conn)?;
     Ok(count > 0)

@@ -478,6 +478,8 @@ diesel::table! {
         version -> BigInt,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        meeting_id -> Nullable<Text>,
+        evaluation_id -> Nullable<Text>,
     }
 }
 

@@ -365,3 +365,36 @@ async fn a_retried_upload_with_its_key_is_stored_once() {
     send(pdf(5001)).await.assert_problem(422, "IDEMPOTENCY_KEY_REUSED");
     assert_eq!(documents(&app, &contract.id).await.len(), 1);
 }
+
+#[tokio::test]
+async fn minutes_and_reports_belong_to_a_meeting_or_an_evaluation_of_the_same_contract() {
+    let app = spawn_app().await;
+    let contract = world(&app).await;
+    let meeting = app
+        .create(
+            &format!("/v1/contracts/{}/meetings", contract.id),
+            &json!({"kind": "copil", "held_on": "2024-06-12", "title": "COPIL de lancement",
+                    "present": [contract.epci_organisation], "decisions": ["Lancer le diagnostic"]}),
+        )
+        .await;
+    let meeting_id = meeting["id"].as_str().unwrap();
+    let minutes = upload(
+        &app,
+        &contract.id,
+        &admin_token(),
+        &format!("kind=minutes&filename=pv.pdf&meeting_id={meeting_id}"),
+        pdf(100),
+    )
+    .await;
+    assert_eq!(minutes.status, 201, "{}", minutes.text);
+    assert_eq!(minutes.body["meeting_id"], meeting_id);
+    // A meeting of no contract, or of another one, is not this contract's.
+    let stranger = format!("kind=evaluation_report&filename=r.pdf&evaluation_id={}", uuid::Uuid::new_v4());
+    let refused = upload(&app, &contract.id, &admin_token(), &stranger, pdf(100)).await;
+    let problem = refused.assert_problem(422, "VALIDATION_FAILED");
+    assert_eq!(problem["errors"][0]["code"], "NOT_OF_CONTRACT");
+    // The meeting keeps its minutes: it cannot go while they point at it.
+    let path = format!("/v1/contracts/{}/meetings/{meeting_id}", contract.id);
+    let etag = app.etag(&path).await;
+    app.delete_with(&path, &admin_token(), &etag).await.assert_problem(409, "CONFLICT");
+}

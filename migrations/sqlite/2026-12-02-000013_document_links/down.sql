@@ -1,0 +1,2 @@
+ALTER TABLE documents DROP COLUMN evaluation_id;
+ALTER TABLE documents DROP COLUMN meeting_id;
