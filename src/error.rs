@@ -307,7 +307,9 @@ impl From<diesel::result::Error> for ApiError {
                 Self::Conflict("this already exists (a concurrent request created it); read again".into())
             }
             Error::DatabaseError(DatabaseErrorKind::ForeignKeyViolation, _) => Self::Conflict(
-                "a resource this refers to, or that refers to this, changed meanwhile; read again".into(),
+                "something still refers to this, or what it refers to is gone (a document linked to it, a \
+                 concurrent deletion): unlink or read again"
+                    .into(),
             ),
             other => Self::internal(other),
         }

@@ -25,6 +25,7 @@ use crate::domain::cej_transfer::CejTransfer;
 use crate::domain::contract::{ContractKind, ContractStatus, Field, RecordedStatus};
 use crate::domain::draft::{self as rules, CommuneFacts, EpciFacts, PredecessorFacts};
 use crate::domain::lifecycle::{self, ContractFacts, PartyFacts, TransitionAction, TransitionRequest};
+use crate::domain::organisation::OrganisationKind;
 use crate::domain::territory::is_caf_department;
 use crate::error::{ApiError, ApiResult, FieldError};
 use crate::http::body::{ApiJson, RequestBody, nullable};
@@ -528,7 +529,13 @@ fn facts(conn: &mut DbConnection, scoped: &ScopedContract) -> ApiResult<Contract
         repo::perimeters(conn, std::slice::from_ref(&contract.id))?.remove(&contract.id).unwrap_or_default();
     // Where each party lies, in the order of the list: both read the contract's parties.
     let located = super::cej_transfer::party_facts(conn, scoped)?;
-    let (epcis, communes) = (perimeter.epcis.iter().cloned().collect(), perimeter.communes.iter().cloned().collect());
+    let (epcis, communes): (BTreeSet<String>, BTreeSet<String>) =
+        (perimeter.epcis.iter().cloned().collect(), perimeter.communes.iter().cloned().collect());
+    // An EPCI whose communes the perimeter lists is of the perimeter as much as one named.
+    let mut epcis_of_communes = BTreeSet::new();
+    for insee in &communes {
+        epcis_of_communes.extend(territories::find_commune(conn, insee)?.and_then(|commune| commune.epci_siren));
+    }
     let parties = parties::list(conn, scoped)?
         .into_iter()
         .zip(located)
@@ -539,7 +546,11 @@ fn facts(conn: &mut DbConnection, scoped: &ScopedContract) -> ApiResult<Contract
             signed_on: party.signed_on,
             deliberation_date: party.deliberation_date,
             deliberation_ref: party.deliberation_ref,
-            in_perimeter: place.lies_in(&epcis, &communes),
+            // A syndicat has no territory in the reference to lie in: it counts as of the perimeter.
+            in_perimeter: organisation.kind == OrganisationKind::SyndicatIntercommunal
+                || place.lies_in(&epcis, &communes)
+                || (organisation.kind == OrganisationKind::Epci
+                    && place.siren.as_ref().is_some_and(|siren| epcis_of_communes.contains(siren))),
             signatory_names: [&party.signatory_name, &party.second_signatory_name]
                 .iter()
                 .filter(|name| name.as_deref().is_some_and(|name| !name.trim().is_empty()))
@@ -593,9 +604,13 @@ fn supersede(
     transfers: &[CejTransfer],
 ) -> ApiResult<()> {
     let reason = format!("replaced by {}", change.contract.row().reference);
-    for (predecessor, transfer) in predecessors.into_iter().zip(transfers) {
+    for predecessor in predecessors {
+        // A CTG renewed carries no CEJ money: it has no transfer.
+        let transfer = transfers.iter().find(|transfer| transfer.cej_id.to_string() == predecessor.id());
         let mut predecessor_change = change.on(predecessor);
-        cej_transfer::close_years(&mut predecessor_change, transfer, &reason)?;
+        if let Some(transfer) = transfer {
+            cej_transfer::close_years(&mut predecessor_change, transfer, &reason)?;
+        }
         let current = predecessor_change.contract.row().clone();
         let status_reason = Some(reason.clone());
         let row = predecessor_change.next(ContractRow { status: RecordedStatus::Superseded, status_reason, ..current });
@@ -632,8 +647,10 @@ pub async fn transition_contract(
         } else {
             Vec::new()
         };
-        let plan =
-            if signs_ctg { Some(cej_transfer::plan_for(change.conn, &change.contract, &predecessors)?) } else { None };
+        // The plan is the preview's: of the CEJs only, a CTG this one renews carries no CEJ money.
+        let cejs: Vec<ScopedContract> =
+            predecessors.iter().filter(|predecessor| predecessor.row().kind == ContractKind::Cej).cloned().collect();
+        let plan = if signs_ctg { Some(cej_transfer::plan_for(change.conn, &change.contract, &cejs)?) } else { None };
         let mut unmet: Vec<FieldError> = Vec::new();
         let target = match outcome {
             Ok(target) => Some(target),

@@ -20,6 +20,7 @@ use crate::auth::Scope;
 use crate::db::action_plan::{self as plan, ActionRow, AxisRow};
 use crate::db::contracts::{self as repo, ScopedContract};
 use crate::db::parties::{self, PartyRow};
+use crate::db::stored::stored_uuid;
 use crate::domain::contract::{ActionStatus, ContractKind, RecordedStatus};
 use crate::domain::draft as rules;
 use crate::error::{ApiError, ApiResult};
@@ -51,9 +52,12 @@ fn still_to_achieve(status: ActionStatus) -> bool {
 /// recorded in the new contract's history and the feed.
 fn carry_over(old: &ScopedContract, renewed: &mut ContractChange<'_>) -> ApiResult<()> {
     let at = renewed.at;
+    // The copies belong to the new contract: their history and feed entries say so.
+    let renewed_id = stored_uuid(renewed.contract.id())?;
     for (party, organisation) in parties::list(renewed.conn, old)? {
         let row = PartyRow {
             id: Uuid::new_v4(),
+            contract_id: renewed_id,
             deliberation_date: None,
             deliberation_ref: None,
             signed_on: None,
@@ -76,7 +80,8 @@ fn carry_over(old: &ScopedContract, renewed: &mut ContractChange<'_>) -> ApiResu
         if has_actions && !carried {
             continue;
         }
-        let row = AxisRow { id: Uuid::new_v4(), version: 1, created_at: at, updated_at: at, ..axis };
+        let row =
+            AxisRow { id: Uuid::new_v4(), contract_id: renewed_id, version: 1, created_at: at, updated_at: at, ..axis };
         axis_ids.insert(axis.id, row.id);
         plan::insert_axis(renewed.conn, &renewed.contract, &row)?;
         renewed.created(&row)?;
@@ -84,6 +89,7 @@ fn carry_over(old: &ScopedContract, renewed: &mut ContractChange<'_>) -> ApiResu
     for action in actions {
         let row = ActionRow {
             id: Uuid::new_v4(),
+            contract_id: renewed_id,
             axis_id: action.axis_id.and_then(|axis| axis_ids.get(&axis).copied()),
             // Dates of the old period: the new plan sets its own.
             planned_start: None,

@@ -3,7 +3,9 @@
 
 use serde_json::json;
 
-use crate::fixtures::{ANNECY_AGGLO, BONNEVILLE_SIREN, FAUCIGNY, caf, commune, draft_ctg, epci, sign};
+use crate::fixtures::{
+    ANNECY_AGGLO, BONNEVILLE_INSEE, BONNEVILLE_SIREN, FAUCIGNY, caf, commune, draft_ctg, epci, sign,
+};
 use crate::helpers::{admin_token, caf_agent_token, spawn_app};
 
 #[tokio::test]
@@ -648,7 +650,9 @@ async fn a_ctg_is_signed_by_a_collectivity_of_its_perimeter_and_only_collectivit
         .collect();
     assert_eq!(codes, ["MISSING_PERIMETER_SIGNATORY"]);
     let etag = app.etag(&path).await;
-    let back = app.patch_json(&path, &admin_token(), &etag, &json!({"perimeter": {"epcis": [FAUCIGNY]}})).await;
+    // Listed by its communes, the perimeter is still the Faucigny's: its EPCI may sign for it.
+    let back =
+        app.patch_json(&path, &admin_token(), &etag, &json!({"perimeter": {"communes": [BONNEVILLE_INSEE]}})).await;
     assert_eq!(back.status, 200, "{}", back.text);
 
     // An association co-signs without a délibération: only collectivities deliberate.

@@ -66,6 +66,11 @@ async fn a_signed_ctg_is_renewed_with_what_it_has_not_achieved_and_superseded_at
     assert_eq!(actions.len(), 1, "{actions:?}");
     assert_eq!((actions[0]["code"].as_str(), actions[0]["status"].as_str()), (Some("A1.1"), Some("planned")));
     assert!(actions[0]["actual_start"].is_null());
+    // The copies are the new contract's, in its own history.
+    let history = items(&app.get(&format!("{new_path}/history?page_size=200"), &admin_token()).await.body);
+    let copied: Vec<&Value> = history.iter().filter(|entry| entry["resource"] != "contract").collect();
+    assert_eq!(copied.len(), 2 + 2 + 1, "two parties, two axes, one action");
+    assert!(copied.iter().all(|entry| entry["after"]["contract_id"] == new["id"]), "{copied:?}");
     // One renewal at a time.
     let again = app.post_json(&format!("{path}/renewal"), &admin_token(), &json!({"end_date": "2033-12-31"})).await;
     again.assert_problem(409, "CONFLICT");
