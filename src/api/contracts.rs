@@ -171,7 +171,7 @@ pub(crate) fn check_draft(
         None => BTreeSet::new(),
     };
     let (epcis, communes) = perimeter_facts(conn, &draft.perimeter)?;
-    let predecessors = predecessor_facts(conn, scope, &draft.predecessor_ids)?;
+    let predecessors = predecessor_facts(conn, scope, &draft.predecessor_ids, own_id)?;
     let mut problems = rules::check_terms(&draft.title, draft.start_date, draft.end_date);
     problems.extend(rules::check_funded_years(draft.start_date, draft.end_date, &funded_years));
     problems.extend(rules::check_perimeter(&draft.department, &epcis, &communes));
@@ -206,14 +206,27 @@ fn predecessor_facts(
     conn: &mut DbConnection,
     scope: &Scope,
     ids: &[String],
+    own_id: Option<&str>,
 ) -> ApiResult<Vec<(String, Option<PredecessorFacts>)>> {
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let found: HashMap<String, PredecessorFacts> = repo::find_many(conn, scope, ids)?
-        .into_iter()
-        .map(|row| (row.id, PredecessorFacts { kind: row.kind, department: row.department, status: row.status }))
-        .collect();
+    let mut found: HashMap<String, PredecessorFacts> = HashMap::new();
+    for row in repo::find_many(conn, scope, ids)? {
+        // A CTG is renewed once: another successor, not cancelled, already holds it.
+        let mut succeeded_by = None;
+        if row.kind == ContractKind::Ctg {
+            for successor in repo::successors(conn, &row.id)?.iter().filter(|id| Some(id.as_str()) != own_id) {
+                if let Some(next) = repo::find(conn, &Scope::Everything, successor)?
+                    && next.status != RecordedStatus::Cancelled
+                {
+                    succeeded_by = Some(next.reference);
+                }
+            }
+        }
+        let facts = PredecessorFacts { kind: row.kind, department: row.department, status: row.status, succeeded_by };
+        found.insert(row.id, facts);
+    }
     Ok(ids.iter().map(|id| (id.clone(), found.get(id).cloned())).collect())
 }
 

@@ -116,6 +116,8 @@ pub struct PredecessorFacts {
     pub kind: ContractKind,
     pub department: String,
     pub status: RecordedStatus,
+    /// For a CTG: the reference of another contract, not cancelled, that already succeeds it.
+    pub succeeded_by: Option<String>,
 }
 
 /// Only a CTG replaces earlier contracts, and those are signed CEJs, or a signed CTG it renews, of
@@ -151,6 +153,10 @@ pub fn check_predecessors(
             }
             Some(other) if !matches!(other.status, RecordedStatus::Signed | RecordedStatus::Superseded) => {
                 let detail = format!("a predecessor is a signed contract; this one is {}", other.status);
+                problems.push(problem(pointer, "INVALID_PREDECESSOR", detail));
+            }
+            Some(PredecessorFacts { kind: ContractKind::Ctg, succeeded_by: Some(successor), .. }) => {
+                let detail = format!("{successor} already succeeds this CTG");
                 problems.push(problem(pointer, "INVALID_PREDECESSOR", detail));
             }
             Some(_) => {}
@@ -236,7 +242,12 @@ mod tests {
     #[test]
     fn a_ctg_replaces_signed_cejs_of_its_department() {
         let cej = |department: &str, status| {
-            Some(PredecessorFacts { kind: ContractKind::Cej, department: department.to_owned(), status })
+            Some(PredecessorFacts {
+                kind: ContractKind::Cej,
+                department: department.to_owned(),
+                status,
+                succeeded_by: None,
+            })
         };
         let named = [
             ("a".to_owned(), cej("74", RecordedStatus::Signed)),
@@ -256,12 +267,19 @@ mod tests {
             ]
         );
         // A CTG renews a signed CTG of its département.
-        let ctg = Some(PredecessorFacts {
+        let ctg = PredecessorFacts {
             kind: ContractKind::Ctg,
             department: "74".to_owned(),
             status: RecordedStatus::Signed,
-        });
-        assert!(check_predecessors(ContractKind::Ctg, "74", None, &[("f".to_owned(), ctg)]).is_empty());
+            succeeded_by: None,
+        };
+        assert!(check_predecessors(ContractKind::Ctg, "74", None, &[("f".to_owned(), Some(ctg.clone()))]).is_empty());
+        // Once: a CTG another contract already succeeds is not renewed a second time.
+        let renewed = PredecessorFacts { succeeded_by: Some("CTG-074-2029-0001".into()), ..ctg };
+        assert_eq!(
+            codes(&check_predecessors(ContractKind::Ctg, "74", None, &[("f".to_owned(), Some(renewed))])),
+            [("/predecessor_ids/0", "INVALID_PREDECESSOR")]
+        );
         let problems = check_predecessors(ContractKind::Cej, "74", None, &named[..1]);
         assert_eq!(codes(&problems), [("/predecessor_ids", "PREDECESSORS_ONLY_FOR_CTG")]);
         assert!(check_predecessors(ContractKind::Cej, "74", None, &[]).is_empty());

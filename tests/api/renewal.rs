@@ -74,6 +74,17 @@ async fn a_signed_ctg_is_renewed_with_what_it_has_not_achieved_and_superseded_at
     // One renewal at a time.
     let again = app.post_json(&format!("{path}/renewal"), &admin_token(), &json!({"end_date": "2033-12-31"})).await;
     again.assert_problem(409, "CONFLICT");
+    // Nor by naming it as the predecessor of a contract created by hand.
+    let by_hand = app
+        .post_json(
+            "/v1/contracts",
+            &admin_token(),
+            &json!({"kind": "ctg", "title": "Autre CTG", "department": "74", "start_date": "2029-01-01",
+                    "end_date": "2033-12-31", "perimeter": {"epcis": [FAUCIGNY]}, "predecessor_ids": [old.id]}),
+        )
+        .await;
+    let problem = by_hand.assert_problem(422, "VALIDATION_FAILED");
+    assert_eq!(problem["errors"][0]["code"], "INVALID_PREDECESSOR", "{problem}");
     // A collectivity party reads the new contract but does not renew.
     let faucigny_token = collectivity_token(&[FAUCIGNY]);
     assert_eq!(app.get(&new_path, &faucigny_token).await.status, 200);
