@@ -297,6 +297,20 @@ pub async fn delete_party((caller, ids, if_match, pool): Remove<(Uuid, Uuid)>) -
                 "this party has {commitments} commitment(s) under /party-commitments: remove them first"
             )));
         }
+        // Meetings and the diagnostic name organisations that are parties: a party they name
+        // stays until they no longer do, or their next change would be refused for it.
+        let named_in_meetings = crate::db::project::meetings(change.conn, &change.contract)?
+            .iter()
+            .filter(|meeting| meeting.present.contains(&organisation.id))
+            .count();
+        let leads_diagnostic = crate::db::project::find_diagnostic(change.conn, &change.contract)?
+            .is_some_and(|diagnostic| diagnostic.led_by.contains(&organisation.id));
+        if named_in_meetings > 0 || leads_diagnostic {
+            return Err(ApiError::Conflict(format!(
+                "this party is named in {named_in_meetings} meeting(s){}: change them first",
+                if leads_diagnostic { " and among those who led the diagnostic" } else { "" }
+            )));
+        }
         repo::delete(change.conn, &change.contract, id)?;
         change.deleted(&party_view(current, organisation))
     })

@@ -621,3 +621,38 @@ async fn a_commitment_of_someone_elses_party_is_refused_as_an_unknown_one() {
         app.post_json(&party_commitments_of(&contract), &token, &body).await.assert_problem(404, "NOT_FOUND");
     }
 }
+
+#[tokio::test]
+async fn a_party_named_in_a_meeting_stays_until_the_meeting_no_longer_names_it() {
+    let app = spawn_app().await;
+    let caf = caf(&app, "74").await;
+    let faucigny = epci(&app, FAUCIGNY).await;
+    let contract = draft_ctg(&app, "74", &caf, &faucigny).await;
+    let association = app
+        .create(
+            "/v1/organisations",
+            &json!({"kind": "association", "name": "Familles rurales", "siren": "775672272", "department": "74"}),
+        )
+        .await;
+    let party = app
+        .create(
+            &format!("/v1/contracts/{}/parties", contract.id),
+            &json!({"organisation_id": association["id"], "roles": ["associated_partner"]}),
+        )
+        .await;
+    let meeting = app
+        .create(
+            &meetings_of(&contract),
+            &json!({"kind": "cotech", "held_on": "2024-05-02", "title": "COTECH", "present": [association["id"]]}),
+        )
+        .await;
+    let party_path = format!("/v1/contracts/{}/parties/{}", contract.id, party["id"].as_str().unwrap());
+    let etag = app.etag(&party_path).await;
+    let refused = app.delete_with(&party_path, &admin_token(), &etag).await;
+    let detail = refused.assert_problem(409, "CONFLICT")["detail"].as_str().unwrap().to_owned();
+    assert!(detail.contains("1 meeting"), "{detail}");
+    let meeting_path = format!("{}/{}", meetings_of(&contract), meeting["id"].as_str().unwrap());
+    let meeting_etag = app.etag(&meeting_path).await;
+    assert_eq!(app.delete_with(&meeting_path, &admin_token(), &meeting_etag).await.status, 204);
+    assert_eq!(app.delete_with(&party_path, &admin_token(), &etag).await.status, 204);
+}
