@@ -17,6 +17,7 @@ use super::problems::{
     UpdateProblems,
 };
 use crate::auth::{Caller, Role};
+use crate::db::documents;
 use crate::db::evidence as repo;
 pub use crate::db::evidence::EvidenceRow as EvidenceView;
 use crate::db::funding::CommitmentRow;
@@ -223,6 +224,7 @@ pub async fn delete_evidence((caller, ids, if_match, pool): Remove<(Uuid, Uuid)>
         if current.validated_on.is_some() {
             return Err(ApiError::Conflict("validated evidence is kept: withdraw the validation first".into()));
         }
+        documents::refuse_if_linked(change.conn, &change.contract, documents::Link::Evidence(current.id))?;
         repo::delete(change.conn, &change.contract, &commitment, &current)?;
         change.deleted(&current)
     })

@@ -11,6 +11,7 @@ use validator::Validate;
 use super::organisations::OrganisationView;
 use super::problems::{ChildListProblems, CreateChildProblems, DeleteProblems, ReadProblems, UpdateProblems};
 use crate::db::contracts::ScopedContract;
+use crate::db::documents;
 use crate::db::organisations::OrganisationRow;
 use crate::db::parties::{self as repo, PartyRow};
 use crate::db::{self, DbConnection, funding, organisations};
@@ -311,6 +312,7 @@ pub async fn delete_party((caller, ids, if_match, pool): Remove<(Uuid, Uuid)>) -
                 if leads_diagnostic { " and among those who led the diagnostic" } else { "" }
             )));
         }
+        documents::refuse_if_linked(change.conn, &change.contract, documents::Link::Party(id))?;
         repo::delete(change.conn, &change.contract, id)?;
         change.deleted(&party_view(current, organisation))
     })

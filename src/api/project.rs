@@ -15,6 +15,7 @@ use super::problems::{
     ChildListProblems, CreateChildProblems, DeleteProblems, ReadProblems, ReplaceProblems, UpdateProblems,
 };
 use crate::db::contracts::ScopedContract;
+use crate::db::documents;
 use crate::db::project as repo;
 pub use crate::db::project::{
     ActionAssessment, AxisAssessment, DiagnosticRow as DiagnosticView, EvaluationRow as EvaluationView, Finding,
@@ -361,6 +362,7 @@ pub async fn delete_meeting((caller, ids, if_match, pool): Remove<(Uuid, Uuid)>)
     let (contract_id, id) = ids.into_inner();
     write::change_contract(&pool, caller, Retry::none(), contract_id, Access::Manage, move |change| {
         let current = change.current(&if_match, |conn, contract| repo::find_meeting(conn, contract, id))?;
+        documents::refuse_if_linked(change.conn, &change.contract, documents::Link::Meeting(id))?;
         repo::delete_meeting(change.conn, &change.contract, id)?;
         change.deleted(&current)
     })
@@ -547,6 +549,7 @@ pub async fn delete_evaluation((caller, ids, if_match, pool): Remove<(Uuid, Uuid
     let (contract_id, id) = ids.into_inner();
     write::change_contract(&pool, caller, Retry::none(), contract_id, Access::Manage, move |change| {
         let current = change.current(&if_match, |conn, contract| repo::find_evaluation(conn, contract, id))?;
+        documents::refuse_if_linked(change.conn, &change.contract, documents::Link::Evaluation(id))?;
         repo::delete_evaluation(change.conn, &change.contract, id)?;
         change.deleted(&current)
     })

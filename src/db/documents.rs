@@ -141,6 +141,43 @@ pub fn amendment_in(conn: &mut DbConnection, contract: &ScopedContract, amendmen
     Ok(count > 0)
 }
 
+/// What a document of a contract may be linked to.
+#[derive(Debug, Clone, Copy)]
+pub enum Link {
+    Party(Uuid),
+    Evidence(Uuid),
+    Meeting(Uuid),
+    Evaluation(Uuid),
+}
+
+/// How many documents of the contract are linked to `link`: what stands in the way of deleting it.
+pub fn linked_to(conn: &mut DbConnection, contract: &ScopedContract, link: Link) -> QueryResult<i64> {
+    let of_contract = documents::table.filter(documents::contract_id.eq(contract.id().to_owned()));
+    match link {
+        Link::Party(id) => of_contract.filter(documents::party_id.eq(id.to_string())).count().get_result(conn),
+        Link::Evidence(id) => of_contract.filter(documents::evidence_id.eq(id.to_string())).count().get_result(conn),
+        Link::Meeting(id) => of_contract.filter(documents::meeting_id.eq(id.to_string())).count().get_result(conn),
+        Link::Evaluation(id) => {
+            of_contract.filter(documents::evaluation_id.eq(id.to_string())).count().get_result(conn)
+        }
+    }
+}
+
+/// 409 when documents of the contract are linked to `link`, which would otherwise be deleted
+/// from under them.
+pub fn refuse_if_linked(
+    conn: &mut DbConnection,
+    contract: &ScopedContract,
+    link: Link,
+) -> Result<(), crate::error::ApiError> {
+    match linked_to(conn, contract, link)? {
+        0 => Ok(()),
+        count => Err(crate::error::ApiError::Conflict(format!(
+            "{count} document(s) are linked to it: unlink or delete them first"
+        ))),
+    }
+}
+
 /// Whether `meeting_id` is a committee of the contract.
 pub fn meeting_in(conn: &mut DbConnection, contract: &ScopedContract, meeting_id: Uuid) -> QueryResult<bool> {
     let count: i64 = contract_meetings::table

@@ -396,5 +396,7 @@ async fn minutes_and_reports_belong_to_a_meeting_or_an_evaluation_of_the_same_co
     // The meeting keeps its minutes: it cannot go while they point at it.
     let path = format!("/v1/contracts/{}/meetings/{meeting_id}", contract.id);
     let etag = app.etag(&path).await;
-    app.delete_with(&path, &admin_token(), &etag).await.assert_problem(409, "CONFLICT");
+    let refused = app.delete_with(&path, &admin_token(), &etag).await;
+    let detail = refused.assert_problem(409, "CONFLICT")["detail"].as_str().unwrap().to_owned();
+    assert!(detail.starts_with("1 document(s) are linked"), "{detail}");
 }
