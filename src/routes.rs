@@ -85,6 +85,8 @@ pub fn configure(cfg: &mut ServiceConfig<'_>) {
                 .service(amendments::list_amendments)
                 .service(amendments::create_amendment)
                 .service(amendments::get_amendment)
+                .service(amendments::sign_amendment)
+                .service(amendments::delete_amendment)
                 .service(documents::list_documents)
                 .service(documents::upload_document)
                 .service(documents::get_document)

@@ -180,6 +180,12 @@ impl<'a> ContractChange<'a> {
         next_version(row, self.at)
     }
 
+    /// Says that this change wrote the contract's own row at its next version (an amendment):
+    /// the parts it records afterwards do not move the version again.
+    pub fn contract_written(&mut self) {
+        self.touched = true;
+    }
+
     /// Records the creation of `view`: 201 with its `Location` and `ETag`.
     pub fn created<R: Resource>(&mut self, view: &R) -> ApiResult<Answer> {
         self.created_with_reason(view, None)

@@ -1,105 +1,89 @@
-//! Amendments (avenants): the only way to change a signed contract's period, perimeter or fields
-//! (and a way to change its title). Recorded and applied in one transaction, numbered 1, 2, …,
-//! kept with before and after.
+//! Amendments (avenants): the only way to change a signed contract's period, perimeter, fields or
+//! signatories (and a way to change its title). An amendment is drafted, signed by every
+//! signatory of the contract as amended, and applied at the last signature, atomically; one
+//! already signed on paper by the contract's signatories is recorded and applied at once. Applied
+//! amendments are numbered 1, 2, … and kept with the terms before and after. What an amendment
+//! does to the contract is in `amending.rs`.
 
-use actix_web::{HttpResponse, get, post};
+use actix_web::{HttpResponse, delete, get, post};
 use chrono::NaiveDate;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 use validator::Validate;
 
-use super::contracts::{ContractDraft, ContractView, PerimeterInput, check_draft, draft_view, view_one};
-use super::problems::{ChildListProblems, GuardedChildProblems, ReadProblems};
-use crate::db::amendments::{self as repo, AmendmentRow};
-use crate::db::contracts::{self as contracts_repo, ContractRow, Perimeter};
-use crate::db::{self};
-use crate::domain::amendments::{AmendedFacts, check_amendment};
-use crate::domain::contract::{Field, RecordedStatus};
+use super::amending::{
+    self, AmendedParty, AmendmentChanges, AmendmentView, Applied, amendment_view, parse, signatory_ids,
+};
+use super::problems::{ChildListProblems, DeleteProblems, GuardedChildProblems, ReadProblems};
+use crate::db::amendments::{self as repo, DraftRow};
+use crate::db::contracts::ScopedContract;
+use crate::db::{self, DbConnection, organisations, parties};
+use crate::domain::amendments::{AmendmentStatus, Signature};
+use crate::domain::contract::{PartyRole, RecordedStatus};
 use crate::error::{ApiError, ApiResult, FieldError};
 use crate::http::body::RequestBody;
-use crate::http::idempotency::IdempotentJson;
+use crate::http::idempotency::{Answer, IdempotentJson, Retry};
 use crate::http::pagination::Page;
-use crate::http::requests::{Parts, Read, Transition};
-use crate::write::{self, Access};
+use crate::http::requests::{Parts, Read, Remove, Transition};
+use crate::write::{self, Access, ContractChange};
 
-/// What an amendment changes; at least one of these.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, Validate, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct AmendmentChanges {
-    pub end_date: Option<NaiveDate>,
-    pub fields: Option<Vec<Field>>,
-    pub perimeter: Option<PerimeterInput>,
-    #[validate(length(min = 1, max = 300, message = "must have 1 to 300 characters"))]
-    pub title: Option<String>,
-}
-
-impl AmendmentChanges {
-    fn is_empty(&self) -> bool {
-        self.end_date.is_none() && self.fields.is_none() && self.perimeter.is_none() && self.title.is_none()
-    }
-}
-
-/// The amended part of a contract.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct AmendedTerms {
-    pub title: String,
-    pub end_date: NaiveDate,
-    pub fields: Vec<Field>,
-    pub perimeter: crate::api::contracts::PerimeterView,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct AmendmentView {
-    pub id: Uuid,
-    pub contract_id: Uuid,
-    pub number: i64,
-    pub signed_on: NaiveDate,
-    pub effective_on: NaiveDate,
-    pub rationale: String,
-    pub changes: AmendmentChanges,
-    pub before: AmendedTerms,
-    pub after: AmendedTerms,
-    pub created_at: String,
-}
-
-fn parse<T: serde::de::DeserializeOwned>(text: &str) -> ApiResult<T> {
-    serde_json::from_str(text).map_err(ApiError::internal)
-}
-
-write::resource!(
-    AmendmentView, "amendment", |view| id: view.id,
-    location: format!("/v1/contracts/{}/amendments/{}", view.contract_id, view.id),
-);
-
-fn amendment_view(row: AmendmentRow) -> ApiResult<AmendmentView> {
+/// A draft as its routes answer it, with the signatures it still waits for among the
+/// signatories of the contract as amended.
+fn draft_view(row: DraftRow, parties: &[AmendedParty]) -> ApiResult<AmendmentView> {
+    let changes: AmendmentChanges = parse(&row.changes)?;
+    let awaiting_signatures = signatory_ids(parties, &changes)
+        .into_iter()
+        .filter(|id| !row.signatures.iter().any(|signature| signature.organisation_id == *id))
+        .collect();
     Ok(AmendmentView {
         id: row.id,
         contract_id: row.contract_id,
-        number: row.number,
-        signed_on: row.signed_on,
+        status: AmendmentStatus::Draft,
+        number: None,
+        signed_on: None,
         effective_on: row.effective_on,
         rationale: row.rationale,
-        changes: parse(&row.changes)?,
-        before: parse(&row.before)?,
-        after: parse(&row.after)?,
+        changes,
+        signatures: row.signatures,
+        awaiting_signatures,
+        before: None,
+        after: None,
         created_at: db::rfc3339(row.created_at),
     })
 }
 
-fn terms(view: &ContractView) -> AmendedTerms {
-    AmendedTerms {
-        title: view.title.clone(),
-        end_date: view.end_date,
-        fields: view.fields.clone(),
-        perimeter: view.perimeter.clone(),
+/// The parties of a contract now, as an amendment records them.
+fn parties_now(conn: &mut DbConnection, contract: &ScopedContract) -> ApiResult<Vec<AmendedParty>> {
+    Ok(parties::list(conn, contract)?
+        .into_iter()
+        .map(|(party, organisation)| AmendedParty {
+            organisation_id: organisation.id,
+            name: organisation.name,
+            roles: party.roles,
+        })
+        .collect())
+}
+
+/// The amendment `id` of a contract, signed or draft.
+fn find_any(conn: &mut DbConnection, contract: &ScopedContract, id: Uuid) -> ApiResult<Option<AmendmentView>> {
+    if let Some(row) = repo::find(conn, contract, id)? {
+        return amendment_view(row).map(Some);
+    }
+    match repo::find_draft(conn, contract, id)? {
+        Some(draft) => draft_view(draft, &parties_now(conn, contract)?).map(Some),
+        None => Ok(None),
     }
 }
 
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateAmendment {
-    pub signed_on: NaiveDate,
+    /// When every signatory of the contract already signed it on paper: it is recorded and
+    /// applied at once. Without it, the amendment is a draft that each signatory signs. An
+    /// amendment that adds a signatory is always a draft: the newcomer signs it with its
+    /// délibération.
+    pub signed_on: Option<NaiveDate>,
     pub effective_on: NaiveDate,
     #[validate(length(min = 1, max = 5000, message = "must have 1 to 5000 characters"))]
     pub rationale: String,
@@ -108,16 +92,56 @@ pub struct CreateAmendment {
 }
 
 impl RequestBody for CreateAmendment {
-    const READ_ONLY: &'static [&'static str] =
-        &["id", "version", "status", "created_at", "updated_at", "contract_id", "number", "before", "after"];
+    const READ_ONLY: &'static [&'static str] = &[
+        "id",
+        "version",
+        "status",
+        "created_at",
+        "updated_at",
+        "contract_id",
+        "number",
+        "before",
+        "after",
+        "signatures",
+        "awaiting_signatures",
+    ];
 }
 
-/// The amendments of a contract, by number.
+/// One signatory's signature of a draft amendment.
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SignAmendment {
+    pub organisation_id: Uuid,
+    pub signed_on: NaiveDate,
+    #[validate(length(max = 200, message = "must have at most 200 characters"))]
+    pub signatory_name: Option<String>,
+    #[validate(length(max = 200, message = "must have at most 200 characters"))]
+    pub signatory_title: Option<String>,
+    /// The CAF's second signatory (its directeur).
+    #[validate(length(max = 200, message = "must have at most 200 characters"))]
+    pub second_signatory_name: Option<String>,
+    #[validate(length(max = 200, message = "must have at most 200 characters"))]
+    pub second_signatory_title: Option<String>,
+    /// The council's délibération: required of collectivities.
+    pub deliberation_date: Option<NaiveDate>,
+    #[validate(length(max = 100, message = "must have at most 100 characters"))]
+    pub deliberation_ref: Option<String>,
+}
+
+impl RequestBody for SignAmendment {}
+
+/// The amendments of a contract: the signed ones by number, then the drafts, oldest first.
 #[utoipa::path(tag = "contracts", params(("id" = Uuid, Path)), responses((status = 200, body = Page<AmendmentView>), ChildListProblems), security(("bearer" = [])))]
 #[get("/contracts/{id}/amendments")]
 pub async fn list_amendments((caller, id, _no_parameters, pool): Parts<Uuid>) -> ApiResult<HttpResponse> {
     write::read_parts(&pool, caller, id.into_inner(), |conn, contract| {
-        repo::list(conn, contract)?.into_iter().map(amendment_view).collect()
+        let mut views: Vec<AmendmentView> =
+            repo::list(conn, contract)?.into_iter().map(amendment_view).collect::<ApiResult<_>>()?;
+        let parties = parties_now(conn, contract)?;
+        for draft in repo::drafts(conn, contract)? {
+            views.push(draft_view(draft, &parties)?);
+        }
+        Ok(views)
     })
     .await
 }
@@ -127,14 +151,20 @@ pub async fn list_amendments((caller, id, _no_parameters, pool): Parts<Uuid>) ->
 #[get("/contracts/{id}/amendments/{amendment_id}")]
 pub async fn get_amendment((caller, ids, pool): Read<(Uuid, Uuid)>) -> ApiResult<HttpResponse> {
     let (contract_id, id) = ids.into_inner();
-    write::read_part(&pool, caller, contract_id, move |conn, contract| {
-        repo::find(conn, contract, id)?.map(amendment_view).transpose()
-    })
-    .await
+    write::read_part(&pool, caller, contract_id, move |conn, contract| find_any(conn, contract, id)).await
 }
 
-/// Record an amendment to a signed contract and apply its changes to the contract, atomically.
-/// `If-Match` carries the contract's ETag.
+/// 409 unless the contract is signed: amendments change signed contracts.
+fn require_signed(change: &ContractChange<'_>) -> ApiResult<()> {
+    let status = change.contract.row().status;
+    if status != RecordedStatus::Signed {
+        return Err(ApiError::Conflict(format!("amendments apply to signed contracts; this one is {status}")));
+    }
+    Ok(())
+}
+
+/// Draft an amendment to a signed contract, or record one its signatories already signed
+/// (`signed_on`) and apply it at once. `If-Match` carries the contract's ETag.
 #[utoipa::path(tag = "contracts", params(("id" = Uuid, Path), ("If-Match" = String, Header, description = "The contract's ETag last read")), request_body = CreateAmendment, responses((status = 201, body = AmendmentView, headers(("Location" = String))), GuardedChildProblems), security(("bearer" = [])))]
 #[post("/contracts/{id}/amendments")]
 pub async fn create_amendment(
@@ -143,96 +173,157 @@ pub async fn create_amendment(
     let IdempotentJson { body, retry } = request;
     let contract_id = id.into_inner();
     write::change_contract(&pool, caller, retry, contract_id, Access::Manage, move |change| {
-        let current = change.contract.row().clone();
-        change.check(&if_match, current.version)?;
-        if change.contract.row().status != RecordedStatus::Signed {
-            return Err(ApiError::Conflict(format!(
-                "amendments apply to signed contracts; this one is {}",
-                current.status
-            )));
-        }
+        change.check(&if_match, change.contract.row().version)?;
+        require_signed(change)?;
         let changes = &body.changes;
         if changes.is_empty() {
             return Err(ApiError::validation(vec![FieldError::at_pointer(
                 "/changes",
                 "EMPTY_CHANGES",
-                "an amendment changes at least one of end_date, fields, perimeter, title",
+                "an amendment changes at least one of end_date, fields, perimeter, title, add_parties, remove_parties",
             )]));
         }
-        let before_view = view_one(change.conn, current.clone())?;
-        let draft = amended_draft(&before_view, changes);
-        check_draft(change.conn, &change.caller.scope(), &draft, Some(&current.id))
-            .map_err(|error| prefix_pointers(error, "/changes"))?;
-        let errors = check_amendment(&AmendedFacts {
-            kind: draft.kind,
-            new_fields: changes.fields.is_some().then_some(&draft.fields),
-            new_perimeter_size: changes.perimeter.is_some().then(|| draft.perimeter.len()),
-            start_date: current.start_date,
-            end_date: draft.end_date,
-            effective_on: body.effective_on,
-        });
-        if !errors.is_empty() {
-            return Err(ApiError::validation(errors));
-        }
-        let row = change.next(ContractRow {
-            title: draft.title.clone(),
-            end_date: draft.end_date,
-            fields: draft.fields.iter().copied().collect(),
-            ..current
-        });
-        let predecessor_ids: Vec<String> = before_view.predecessor_ids.iter().map(Uuid::to_string).collect();
-        let after_view = draft_view(change.conn, row.clone(), &draft.perimeter, &predecessor_ids)?;
-        let amendment = AmendmentRow {
-            id: Uuid::new_v4(),
-            contract_id,
-            number: repo::next_number(change.conn, &change.contract)?,
-            signed_on: body.signed_on,
-            effective_on: body.effective_on,
-            rationale: body.rationale.trim().to_owned(),
-            changes: serde_json::to_string(changes).map_err(ApiError::internal)?,
-            before: serde_json::to_string(&terms(&before_view)).map_err(ApiError::internal)?,
-            after: serde_json::to_string(&terms(&after_view)).map_err(ApiError::internal)?,
-            created_at: change.at,
+        let judged = amending::judge(change, changes, body.effective_on)?;
+        let rationale = body.rationale.trim();
+        let Some(signed_on) = body.signed_on else {
+            let draft = DraftRow {
+                id: Uuid::new_v4(),
+                contract_id,
+                effective_on: body.effective_on,
+                rationale: rationale.to_owned(),
+                changes: serde_json::to_string(changes).map_err(ApiError::internal)?,
+                signatures: Vec::new(),
+                created_at: change.at,
+                updated_at: change.at,
+            };
+            repo::insert_draft(change.conn, &change.contract, &draft)?;
+            return change.created(&draft_view(draft, &judged.parties)?);
         };
-        let perimeter = changes.perimeter.is_some().then_some(&draft.perimeter);
-        contracts_repo::write(change.conn, &mut change.contract, row, perimeter, None)?;
-        repo::insert(change.conn, &change.contract, &amendment)?;
-        let reason = format!("amendment {}: {}", amendment.number, amendment.rationale);
-        change.amended(&before_view, &after_view, &amendment_view(amendment)?, &reason)
+        if changes.add_parties.iter().flatten().any(|joining| PartyRole::any_signs(&joining.roles)) {
+            return Err(ApiError::validation(vec![FieldError::at_pointer(
+                "/signed_on",
+                "NEWCOMER_SIGNS",
+                "an amendment that adds a signatory is drafted first (no signed_on) and signed by it with its délibération",
+            )]));
+        }
+        // Signed on paper by the contract's signatories: each is recorded with the names it
+        // signed the contract with.
+        let signatories = signatory_ids(&judged.parties, changes);
+        let signatures: Vec<Signature> = parties::list(change.conn, &change.contract)?
+            .into_iter()
+            .filter(|(_, organisation)| signatories.contains(&organisation.id))
+            .map(|(party, organisation)| Signature {
+                organisation_id: organisation.id,
+                signed_on,
+                signatory_name: party.signatory_name,
+                signatory_title: party.signatory_title,
+                second_signatory_name: party.second_signatory_name,
+                second_signatory_title: party.second_signatory_title,
+                deliberation_date: None,
+                deliberation_ref: None,
+            })
+            .collect();
+        let applied = Applied { changes, rationale, effective_on: body.effective_on, signed_on, signatures: &signatures };
+        let view = amending::apply(change, Uuid::new_v4(), applied, judged)?;
+        Answer::created(write::Resource::location(&view), None, &view)
     })
     .await
 }
 
-/// The contract's terms with the amendment's changes applied. Its predecessors stay out of the
-/// draft: an amendment does not change them, and they were checked when the contract was signed.
-fn amended_draft(before: &ContractView, changes: &AmendmentChanges) -> ContractDraft {
-    let stored = ContractDraft::of(before);
-    ContractDraft {
-        title: changes.title.as_ref().map_or(stored.title, |title| title.trim().to_owned()),
-        end_date: changes.end_date.unwrap_or(stored.end_date),
-        fields: changes.fields.as_ref().map_or(stored.fields, |fields| fields.iter().copied().collect()),
-        perimeter: changes.perimeter.as_ref().map_or(stored.perimeter, |perimeter| Perimeter {
-            epcis: perimeter.epcis.clone(),
-            communes: perimeter.communes.clone(),
-        }),
-        predecessor_ids: Vec::new(),
-        ..stored
-    }
+/// Record one signatory's signature of a draft amendment. At the last signature the amendment
+/// applies: the contract takes its terms and parties, and the amendment its number. A
+/// collectivity records its own signature. `If-Match` carries the contract's ETag.
+#[utoipa::path(tag = "contracts", params(("id" = Uuid, Path), ("amendment_id" = Uuid, Path), ("If-Match" = String, Header, description = "The contract's ETag last read")), request_body = SignAmendment, responses((status = 200, body = AmendmentView), GuardedChildProblems), security(("bearer" = [])))]
+#[post("/contracts/{id}/amendments/{amendment_id}/signatures")]
+pub async fn sign_amendment(
+    (caller, ids, if_match, request, pool): Transition<(Uuid, Uuid), SignAmendment>,
+) -> ApiResult<HttpResponse> {
+    let IdempotentJson { body, retry } = request;
+    let (contract_id, id) = ids.into_inner();
+    write::change_contract(&pool, caller, retry, contract_id, Access::Reach, move |change| {
+        let Some(mut draft) = repo::find_draft(change.conn, &change.contract, id)? else {
+            return Err(match repo::find(change.conn, &change.contract, id)? {
+                Some(_) => ApiError::Conflict("this amendment is signed already".into()),
+                None => ApiError::NotFound,
+            });
+        };
+        let organisation = organisations::find(change.conn, body.organisation_id)?;
+        if !change.caller.manages_contracts() {
+            let own = organisation
+                .as_ref()
+                .and_then(|organisation| organisation.siren.as_ref())
+                .is_some_and(|siren| change.caller.sirens().contains(siren));
+            if !own {
+                return Err(ApiError::Forbidden("a collectivity records only its own signature".into()));
+            }
+        }
+        change.check(&if_match, change.contract.row().version)?;
+        change.require_open()?;
+        require_signed(change)?;
+        let organisation = organisation.ok_or_else(|| {
+            ApiError::validation(vec![FieldError::at_pointer(
+                "/organisation_id",
+                "UNKNOWN_ORGANISATION",
+                "no organisation has this id",
+            )])
+        })?;
+        if draft.signatures.iter().any(|signature| signature.organisation_id == organisation.id) {
+            return Err(ApiError::Conflict(format!("{} has signed this amendment already", organisation.name)));
+        }
+        let changes: AmendmentChanges = parse(&draft.changes)?;
+        let parties = parties_now(change.conn, &change.contract)?;
+        let signature = Signature {
+            organisation_id: organisation.id,
+            signed_on: body.signed_on,
+            signatory_name: body.signatory_name.map(|name| name.trim().to_owned()),
+            signatory_title: body.signatory_title,
+            second_signatory_name: body.second_signatory_name.map(|name| name.trim().to_owned()),
+            second_signatory_title: body.second_signatory_title,
+            deliberation_date: body.deliberation_date,
+            deliberation_ref: body.deliberation_ref.map(|reference| reference.trim().to_owned()),
+        };
+        amending::check_signature(&organisation, &signature, &signatory_ids(&parties, &changes))
+            .map_err(ApiError::validation)?;
+        let before = draft_view(draft.clone(), &parties)?;
+        draft.signatures.push(signature);
+        draft.updated_at = change.at;
+        let signed = draft_view(draft.clone(), &parties)?;
+        if !signed.awaiting_signatures.is_empty() {
+            repo::update_draft(change.conn, &change.contract, &draft)?;
+            return change.updated(&before, &signed, None);
+        }
+        // The last signature: the amendment applies to the contract as it stands now.
+        let judged = amending::judge(change, &changes, draft.effective_on)?;
+        let signed_on = draft.signatures.iter().map(|signature| signature.signed_on).max().unwrap_or(body.signed_on);
+        let applied = Applied {
+            changes: &changes,
+            rationale: &draft.rationale,
+            effective_on: draft.effective_on,
+            signed_on,
+            signatures: &draft.signatures,
+        };
+        let view = amending::apply(change, id, applied, judged)?;
+        Answer::current(None, &view)
+    })
+    .await
 }
 
-/// Moves the pointers of a draft's validation errors under `/changes`, where the amendment
-/// body holds them.
-fn prefix_pointers(error: ApiError, prefix: &str) -> ApiError {
-    match error {
-        ApiError::ValidationFailed(errors) => ApiError::ValidationFailed(
-            errors
-                .into_iter()
-                .map(|mut error| {
-                    error.pointer = error.pointer.map(|pointer| format!("{prefix}{pointer}"));
-                    error
-                })
-                .collect(),
-        ),
-        other => other,
-    }
+/// Abandon a draft amendment. A signed one stays. `If-Match` carries the contract's ETag.
+#[utoipa::path(tag = "contracts", params(("id" = Uuid, Path), ("amendment_id" = Uuid, Path), ("If-Match" = String, Header, description = "The contract's ETag last read")), responses((status = 204, description = "Abandoned"), DeleteProblems), security(("bearer" = [])))]
+#[delete("/contracts/{id}/amendments/{amendment_id}")]
+pub async fn delete_amendment((caller, ids, if_match, pool): Remove<(Uuid, Uuid)>) -> ApiResult<HttpResponse> {
+    let (contract_id, id) = ids.into_inner();
+    write::change_contract(&pool, caller, Retry::none(), contract_id, Access::Manage, move |change| {
+        let Some(draft) = repo::find_draft(change.conn, &change.contract, id)? else {
+            return Err(match repo::find(change.conn, &change.contract, id)? {
+                Some(_) => ApiError::Conflict("a signed amendment stays".into()),
+                None => ApiError::NotFound,
+            });
+        };
+        change.check(&if_match, change.contract.row().version)?;
+        let view = draft_view(draft, &parties_now(change.conn, &change.contract)?)?;
+        repo::delete_draft(change.conn, &change.contract, id)?;
+        change.deleted(&view)
+    })
+    .await
 }

@@ -3,7 +3,7 @@
 //! them to the pure `domain::cej_transfer::plan`, so the signature does exactly what the preview
 //! showed.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use actix_web::{HttpResponse, get};
 use serde::Serialize;
@@ -14,14 +14,15 @@ use super::funding::{CommitmentParts, commitment_view};
 use super::problems::PreviewProblems;
 use super::stored_id;
 use crate::auth::{Role, Scope};
-use crate::db::contracts::{self as contracts_repo, ScopedContract};
+use crate::db::contracts::{self as contracts_repo, Perimeter, ScopedContract};
 use crate::db::funding::{self as repo, CommitmentRow, StoredRule};
+use crate::db::organisations::OrganisationRow;
 use crate::db::{self, DbConnection, equipments, evidence, organisations, parties, territories};
 use crate::domain::cej_transfer::{
-    self as rules, CejFacts, CejTransfer, CommitmentFacts, CtgFacts, FacilityFacts, PartyFacts, Plan, YearCents,
-    YearMoney,
+    self as rules, CejFacts, CejTransfer, CommitmentFacts, CtgFacts, FacilityFacts, PartyFacts, PerimeterMembership,
+    Plan, YearCents, YearMoney,
 };
-use crate::domain::contract::{ContractKind, RecordedStatus};
+use crate::domain::contract::{ContractKind, PartyRole, RecordedStatus};
 use crate::domain::funding::{LineStatus, Origin, ScheduleRule};
 use crate::domain::organisation::OrganisationKind;
 use crate::error::{ApiError, ApiResult, FieldError};
@@ -44,31 +45,53 @@ pub struct CejTransferView {
 /// The parties of a contract as the transfer sees them: for a commune, its INSEE code and EPCI
 /// from the territory reference.
 pub(crate) fn party_facts(conn: &mut DbConnection, contract: &ScopedContract) -> ApiResult<Vec<PartyFacts>> {
-    let mut out = Vec::new();
-    for (party, organisation) in parties::list(conn, contract)? {
-        let (mut insee, mut epci_siren) = (organisation.insee_code.clone(), None);
-        if organisation.kind == OrganisationKind::Commune {
-            let commune = match (&insee, &organisation.siren) {
-                (Some(code), _) => territories::find_commune(conn, code)?,
-                (None, Some(siren)) => territories::find_commune_by_siren(conn, siren)?,
-                (None, None) => None,
-            };
-            if let Some(commune) = commune {
-                insee = Some(commune.insee);
-                epci_siren = commune.epci_siren;
-            }
+    parties::list(conn, contract)?
+        .into_iter()
+        .map(|(party, organisation)| place_of(conn, organisation, party.roles))
+        .collect()
+}
+
+/// An organisation holding `roles`, placed on the territory: for a commune, its INSEE code and
+/// EPCI from the territory reference.
+pub(crate) fn place_of(
+    conn: &mut DbConnection,
+    organisation: OrganisationRow,
+    roles: Vec<PartyRole>,
+) -> ApiResult<PartyFacts> {
+    let (mut insee, mut epci_siren) = (organisation.insee_code.clone(), None);
+    if organisation.kind == OrganisationKind::Commune {
+        let commune = match (&insee, &organisation.siren) {
+            (Some(code), _) => territories::find_commune(conn, code)?,
+            (None, Some(siren)) => territories::find_commune_by_siren(conn, siren)?,
+            (None, None) => None,
+        };
+        if let Some(commune) = commune {
+            insee = Some(commune.insee);
+            epci_siren = commune.epci_siren;
         }
-        out.push(PartyFacts {
-            organisation_id: organisation.id,
-            name: organisation.name,
-            kind: organisation.kind,
-            roles: party.roles,
-            siren: organisation.siren,
-            insee,
-            epci_siren,
-        });
     }
-    Ok(out)
+    Ok(PartyFacts {
+        organisation_id: organisation.id,
+        name: organisation.name,
+        kind: organisation.kind,
+        roles,
+        siren: organisation.siren,
+        insee,
+        epci_siren,
+    })
+}
+
+/// The collectivities `perimeter` counts, with the EPCI of the communes it names.
+pub(crate) fn membership(conn: &mut DbConnection, perimeter: &Perimeter) -> ApiResult<PerimeterMembership> {
+    let mut epcis_of_communes = BTreeSet::new();
+    for insee in &perimeter.communes {
+        epcis_of_communes.extend(territories::find_commune(conn, insee)?.and_then(|commune| commune.epci_siren));
+    }
+    Ok(PerimeterMembership {
+        epcis: perimeter.epcis.iter().cloned().collect(),
+        communes: perimeter.communes.iter().cloned().collect(),
+        epcis_of_communes,
+    })
 }
 
 /// The funding commitments of the CEJs, with their years, payments, facilities and payees.

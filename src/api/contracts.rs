@@ -25,7 +25,6 @@ use crate::domain::cej_transfer::CejTransfer;
 use crate::domain::contract::{ContractKind, ContractStatus, Field, RecordedStatus};
 use crate::domain::draft::{self as rules, CommuneFacts, EpciFacts, PredecessorFacts};
 use crate::domain::lifecycle::{self, ContractFacts, PartyFacts, TransitionAction, TransitionRequest};
-use crate::domain::organisation::OrganisationKind;
 use crate::domain::territory::is_caf_department;
 use crate::error::{ApiError, ApiResult, FieldError};
 use crate::http::body::{ApiJson, RequestBody, nullable};
@@ -542,13 +541,7 @@ fn facts(conn: &mut DbConnection, scoped: &ScopedContract) -> ApiResult<Contract
         repo::perimeters(conn, std::slice::from_ref(&contract.id))?.remove(&contract.id).unwrap_or_default();
     // Where each party lies, in the order of the list: both read the contract's parties.
     let located = super::cej_transfer::party_facts(conn, scoped)?;
-    let (epcis, communes): (BTreeSet<String>, BTreeSet<String>) =
-        (perimeter.epcis.iter().cloned().collect(), perimeter.communes.iter().cloned().collect());
-    // An EPCI whose communes the perimeter lists is of the perimeter as much as one named.
-    let mut epcis_of_communes = BTreeSet::new();
-    for insee in &communes {
-        epcis_of_communes.extend(territories::find_commune(conn, insee)?.and_then(|commune| commune.epci_siren));
-    }
+    let membership = super::cej_transfer::membership(conn, &perimeter)?;
     let parties = parties::list(conn, scoped)?
         .into_iter()
         .zip(located)
@@ -559,11 +552,7 @@ fn facts(conn: &mut DbConnection, scoped: &ScopedContract) -> ApiResult<Contract
             signed_on: party.signed_on,
             deliberation_date: party.deliberation_date,
             deliberation_ref: party.deliberation_ref,
-            // A syndicat has no territory in the reference to lie in: it counts as of the perimeter.
-            in_perimeter: organisation.kind == OrganisationKind::SyndicatIntercommunal
-                || place.lies_in(&epcis, &communes)
-                || (organisation.kind == OrganisationKind::Epci
-                    && place.siren.as_ref().is_some_and(|siren| epcis_of_communes.contains(siren))),
+            in_perimeter: membership.holds(&place),
             signatory_names: [&party.signatory_name, &party.second_signatory_name]
                 .iter()
                 .filter(|name| name.as_deref().is_some_and(|name| !name.trim().is_empty()))

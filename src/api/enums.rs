@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::auth::Caller;
+use crate::domain::amendments::AmendmentStatus;
 use crate::domain::contract::{ActionStatus, ContractKind, ContractStatus, Field, PartyRole, SchemeKind};
 use crate::domain::documents::DocumentKind;
 use crate::domain::funding::{
@@ -52,6 +53,7 @@ fn enums() -> BTreeMap<&'static str, Vec<EnumValue>> {
         "evaluation_kind" => EvaluationKind,
         "assessment" => Assessment,
         "transition_action" => TransitionAction,
+        "amendment_status" => AmendmentStatus,
         "organisation_kind" => OrganisationKind,
         "equipment_type" => EquipmentType,
         "epci_kind" => EpciKind,

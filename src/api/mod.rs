@@ -2,6 +2,7 @@
 //! module per resource.
 
 pub mod action_plan;
+pub mod amending;
 pub mod amendments;
 pub mod annex;
 pub mod bonus_rates;

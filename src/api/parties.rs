@@ -298,8 +298,9 @@ pub async fn delete_party((caller, ids, if_match, pool): Remove<(Uuid, Uuid)>) -
                 "this party has {commitments} commitment(s) under /party-commitments: remove them first"
             )));
         }
-        // Meetings and the diagnostic name organisations that are parties: a party they name
-        // stays until they no longer do, or their next change would be refused for it.
+        // A party removed directly was added by mistake: where meetings or the diagnostic name
+        // it, they are corrected first. One that leaves a signed contract does so by amendment,
+        // and the record of what it took part in keeps naming it.
         let named_in_meetings = crate::db::project::meetings(change.conn, &change.contract)?
             .iter()
             .filter(|meeting| meeting.present.contains(&organisation.id))

@@ -161,14 +161,25 @@ fn period(contract: &ScopedContract) -> Period {
     Period { start: row.start_date, end: row.end_date }
 }
 
-/// Whether each organisation of `ids` is a party of `contract`.
-fn are_parties(conn: &mut DbConnection, contract: &ScopedContract, ids: &[Uuid]) -> ApiResult<Vec<bool>> {
-    Ok(ids.iter().map(|&id| parties::is_party(conn, contract, id)).collect::<Result<_, _>>()?)
+/// Whether each organisation of `ids` may be named: a party of `contract`, or one the record
+/// already named. A party that left by amendment stays in the record of what it took part in.
+fn are_parties(
+    conn: &mut DbConnection,
+    contract: &ScopedContract,
+    ids: &[Uuid],
+    already_named: &[Uuid],
+) -> ApiResult<Vec<bool>> {
+    ids.iter().map(|id| Ok(already_named.contains(id) || parties::is_party(conn, contract, *id)?)).collect()
 }
 
 /// Reads what the diagnostic names, then judges it (see [`rules::check_diagnostic`]).
-fn check_diagnostic(conn: &mut DbConnection, contract: &ScopedContract, row: &DiagnosticView) -> ApiResult<()> {
-    let leaders_are_parties = are_parties(conn, contract, &row.led_by)?;
+fn check_diagnostic(
+    conn: &mut DbConnection,
+    contract: &ScopedContract,
+    row: &DiagnosticView,
+    already_named: &[Uuid],
+) -> ApiResult<()> {
+    let leaders_are_parties = are_parties(conn, contract, &row.led_by, already_named)?;
     let indicators_known = row
         .indicators
         .iter()
@@ -190,8 +201,13 @@ fn check_diagnostic(conn: &mut DbConnection, contract: &ScopedContract, row: &Di
 }
 
 /// Reads whether those present are parties, then judges the meeting (see [`rules::check_meeting`]).
-fn check_meeting(conn: &mut DbConnection, contract: &ScopedContract, row: &MeetingView) -> ApiResult<()> {
-    let present_are_parties = are_parties(conn, contract, &row.present)?;
+fn check_meeting(
+    conn: &mut DbConnection,
+    contract: &ScopedContract,
+    row: &MeetingView,
+    already_named: &[Uuid],
+) -> ApiResult<()> {
+    let present_are_parties = are_parties(conn, contract, &row.present, already_named)?;
     let facts = MeetingFacts {
         held_on: row.held_on,
         period: period(contract),
@@ -252,7 +268,8 @@ pub async fn put_diagnostic(
             created_at: change.at,
             updated_at: change.at,
         };
-        check_diagnostic(change.conn, &change.contract, &row)?;
+        let already_named = current.as_ref().map(|current| current.led_by.clone()).unwrap_or_default();
+        check_diagnostic(change.conn, &change.contract, &row, &already_named)?;
         let mut row = row;
         // One set of fields has one form, as the column keeps it.
         row.fields.sort_unstable();
@@ -322,7 +339,7 @@ pub async fn create_meeting((caller, id, request, pool): CreateUnder<Uuid, Creat
             created_at: change.at,
             updated_at: change.at,
         };
-        check_meeting(change.conn, &change.contract, &row)?;
+        check_meeting(change.conn, &change.contract, &row, &[])?;
         repo::insert_meeting(change.conn, &change.contract, &row)?;
         change.created(&row)
     })
@@ -348,7 +365,7 @@ pub async fn update_meeting(
             notes: patch.notes.unwrap_or_else(|| current.notes.clone()),
             ..current.clone()
         });
-        check_meeting(change.conn, &change.contract, &row)?;
+        check_meeting(change.conn, &change.contract, &row, &current.present)?;
         repo::update_meeting(change.conn, &change.contract, &row)?;
         change.updated(&current, &row, None)
     })

@@ -95,6 +95,21 @@ pub fn actions_of_axis(conn: &mut DbConnection, axis_id: Uuid) -> QueryResult<i6
     contract_actions::table.filter(contract_actions::axis_id.eq(axis_id.to_string())).count().get_result(conn)
 }
 
+/// How many actions of the contract `organisation_id` pilots that are neither completed nor
+/// abandoned.
+pub fn running_actions_piloted_by(
+    conn: &mut DbConnection,
+    contract: &ScopedContract,
+    organisation_id: Uuid,
+) -> QueryResult<i64> {
+    contract_actions::table
+        .filter(contract_actions::contract_id.eq(contract.id()))
+        .filter(contract_actions::pilot_organisation_id.eq(organisation_id.to_string()))
+        .filter(contract_actions::status.ne_all([ActionStatus::Completed.as_str(), ActionStatus::Abandoned.as_str()]))
+        .count()
+        .get_result(conn)
+}
+
 /// One page of the actions of a contract, by code.
 pub fn actions(
     conn: &mut DbConnection,

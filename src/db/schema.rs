@@ -189,6 +189,20 @@ diesel::table! {
         before -> Text,
         after -> Text,
         created_at -> Timestamp,
+        signatures -> Text,
+    }
+}
+
+diesel::table! {
+    amendment_drafts (id) {
+        id -> Text,
+        contract_id -> Text,
+        effective_on -> Date,
+        rationale -> Text,
+        changes -> Text,
+        signatures -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
     }
 }
 
@@ -513,6 +527,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     contract_axes,
     contract_actions,
     contract_amendments,
+    amendment_drafts,
     contract_history,
     funding_commitments,
     funding_years,

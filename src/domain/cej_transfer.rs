@@ -56,6 +56,26 @@ impl PartyFacts {
     }
 }
 
+/// The collectivities of a perimeter, as the signature rules count them: the communes and EPCI it
+/// names, the communes of those EPCI, the EPCI of the communes it names, and any syndicat, which
+/// has no territory of its own in the reference to lie in.
+#[derive(Debug, Clone, Default)]
+pub struct PerimeterMembership {
+    pub epcis: BTreeSet<String>,
+    pub communes: BTreeSet<String>,
+    /// The EPCI each named commune belongs to.
+    pub epcis_of_communes: BTreeSet<String>,
+}
+
+impl PerimeterMembership {
+    pub fn holds(&self, party: &PartyFacts) -> bool {
+        party.kind == OrganisationKind::SyndicatIntercommunal
+            || party.lies_in(&self.epcis, &self.communes)
+            || (party.kind == OrganisationKind::Epci
+                && party.siren.as_ref().is_some_and(|siren| self.epcis_of_communes.contains(siren)))
+    }
+}
+
 /// The CTG being signed.
 #[derive(Debug, Clone)]
 pub struct CtgFacts {

@@ -342,6 +342,10 @@ matrix! {
     ("get", "/v1/contracts/{id}/amendments") => contract_read(200),
     ("post", "/v1/contracts/{id}/amendments") => contract_manage(201),
     ("get", "/v1/contracts/{id}/amendments/{amendment_id}") => contract_read(200),
+    ("delete", "/v1/contracts/{id}/amendments/{amendment_id}") => contract_manage(204),
+    // The matrix sends the EPCI's own signature of a draft; a collectivity signing for another
+    // organisation is in amendments::a_commune_joins_by_an_amendment_it_signs.
+    ("post", "/v1/contracts/{id}/amendments/{amendment_id}/signatures") => collectivity_contribution(200),
     ("get", "/v1/contracts/{id}/history") => contract_read(200),
 
     // Documents: read by whoever reaches the contract; a collectivity uploads, renames and
@@ -699,6 +703,16 @@ impl Territory {
     }
 
     /// A new follow-up of the draft contract, of a fresh indicator in its département.
+    /// A new draft amendment of the signed contract, renaming it: the CAF and the EPCI sign it.
+    async fn fresh_amendment_draft(&self, app: &TestApp) -> String {
+        let signed = format!("/v1/contracts/{}", self.signed.id);
+        let body =
+            json!({"effective_on": "2026-02-01", "rationale": "Nouveau titre", "changes": {"title": "CTG renommée"}});
+        let answer = app.post_guarded(&format!("{signed}/amendments"), &signed, &admin_token(), &body).await;
+        assert_eq!(answer.status, 201, "{}", answer.text);
+        id_of(&answer.body)
+    }
+
     async fn fresh_follow(&self, app: &TestApp) -> String {
         let body = json!({"indicator": Self::fresh_indicator(app).await, "geo_level": "department", "geo_code": self.department});
         id_of(&app.create(&format!("/v1/contracts/{}/indicators", self.contract.id), &body).await)
@@ -1098,6 +1112,16 @@ pub(crate) async fn prepare(app: &TestApp, world: &World, method: &str, template
         }
         ("get", "/v1/contracts/{id}/amendments/{amendment_id}") => {
             Prepared::read(format!("{signed}/amendments/{}", t.amendment))
+        }
+        ("delete", "/v1/contracts/{id}/amendments/{amendment_id}") => {
+            let path = format!("{signed}/amendments/{}", t.fresh_amendment_draft(app).await);
+            Prepared::guarded(app, path, &signed, None).await
+        }
+        ("post", "/v1/contracts/{id}/amendments/{amendment_id}/signatures") => {
+            let path = format!("{signed}/amendments/{}/signatures", t.fresh_amendment_draft(app).await);
+            let body = json!({"organisation_id": t.epci["id"], "signed_on": "2026-01-15", "signatory_name": "Le président",
+                              "deliberation_date": "2026-01-10", "deliberation_ref": format!("DEL-2026-{n}")});
+            Prepared::guarded(app, path, &signed, Some(body)).await
         }
         ("get", "/v1/contracts/{id}/history") => Prepared::read(format!("{contract}/history")),
 

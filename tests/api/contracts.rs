@@ -416,15 +416,8 @@ async fn contract_bodies_are_checked_field_by_field() {
                     "perimeter": {"epcis": ["243300316", "200000173"], "communes": ["33063", "74042", "74042"]}}),
         )
         .await;
-    let body = answer.assert_problem(422, "VALIDATION_FAILED");
-    let errors: Vec<(&str, &str)> = body["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| (e["pointer"].as_str().unwrap(), e["code"].as_str().unwrap()))
-        .collect();
     assert_eq!(
-        errors,
+        answer.validation_errors(),
         vec![
             ("/end_date", "DATE_BEFORE_START"),
             ("/perimeter/communes/0", "OUTSIDE_DEPARTMENT"),

@@ -20,7 +20,7 @@ async fn world(app: &TestApp) -> ContractFixture {
 }
 
 /// Uploads `bytes` to the contract's documents with the query `query`, as `token`.
-async fn upload(app: &TestApp, contract: &str, token: &str, query: &str, bytes: Vec<u8>) -> Answer {
+pub(crate) async fn upload(app: &TestApp, contract: &str, token: &str, query: &str, bytes: Vec<u8>) -> Answer {
     app.send(
         app.client
             .post(app.url(&format!("/v1/contracts/{contract}/documents?{query}")))
@@ -50,7 +50,7 @@ async fn documents(app: &TestApp, contract: &str) -> Vec<Value> {
     list.body["items"].as_array().unwrap().clone()
 }
 
-fn pdf(len: usize) -> Vec<u8> {
+pub(crate) fn pdf(len: usize) -> Vec<u8> {
     let mut bytes = b"%PDF-1.7\n".to_vec();
     let mut state = 0x2545_4446_u32;
     while bytes.len() < len {

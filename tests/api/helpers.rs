@@ -265,6 +265,16 @@ impl Answer {
         self.headers.get(name).and_then(|value| value.to_str().ok())
     }
 
+    /// Asserts a 422 problem+json answer and returns the pointer and code of each error, in order.
+    pub fn validation_errors(&self) -> Vec<(&str, &str)> {
+        self.assert_problem(422, "VALIDATION_FAILED")["errors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| (e["pointer"].as_str().unwrap(), e["code"].as_str().unwrap()))
+            .collect()
+    }
+
     /// Asserts a problem+json answer with this status and code, and returns its body.
     pub fn assert_problem(&self, status: u16, code: &str) -> &Value {
         assert_eq!(self.status, status, "{}", self.text);

@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::too_many_lines)]
 
 mod access;
+mod amendments;
 mod annex;
 mod auth;
 mod bonus_rates;

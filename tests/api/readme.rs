@@ -31,6 +31,7 @@ const WALK_THROUGHS: &[&str] = &[
     "A contract from draft to signature",
     "The money of a CTG: from a CEJ to the balance of a year",
     "Documents",
+    "The project of territory",
     "Observations in bulk",
 ];
 
@@ -189,14 +190,16 @@ fn unexpected_answers(transcript: &str) -> Vec<&str> {
 /// CEJ's money with 2024 paid to the cent, and the two observations of the bulk file.
 async fn assert_walk_through_done(app: &TestApp, admin: &str) {
     let contracts = app.get("/v1/contracts?department=74&kind=ctg", admin).await;
-    let [ctg] = contracts.body["items"].as_array().unwrap().as_slice() else {
-        panic!("one CTG expected in 74: {}", contracts.text);
+    let [ctg, next] = contracts.body["items"].as_array().unwrap().as_slice() else {
+        panic!("the CTG and its renewal expected in 74: {}", contracts.text);
     };
+    let (ctg, next) = if ctg["status"] == "draft" { (next, ctg) } else { (ctg, next) };
     assert_eq!(ctg["reference"], "CTG-074-2024-0001", "{ctg}");
     assert_eq!(ctg["status"], "active", "the signature did not happen: {ctg}");
     let id = ctg["id"].as_str().unwrap();
     let parties = app.get(&format!("/v1/contracts/{id}/parties"), admin).await;
-    assert_eq!(parties.body["items"].as_array().unwrap().len(), 3, "{}", parties.text);
+    assert_eq!(parties.body["items"].as_array().unwrap().len(), 4, "{}", parties.text);
+    assert_project_of_territory(app, admin, ctg, next).await;
     let history = app.get(&format!("/v1/contracts/{id}/history?page_size=200"), admin).await;
     let moves: Vec<(&str, &str)> = history.body["items"]
         .as_array()
@@ -211,17 +214,48 @@ async fn assert_walk_through_done(app: &TestApp, admin: &str) {
     assert_eq!(cej.body["status"], "superseded", "{}", cej.text);
     assert_money_to_the_cent(app, admin, id, cej_id).await;
     let documents = app.get(&format!("/v1/contracts/{id}/documents"), admin).await;
-    let [document] = documents.body["items"].as_array().unwrap().as_slice() else {
-        panic!("one document expected: {}", documents.text);
-    };
-    let kind_and_type = (document["kind"].as_str(), document["media_type"].as_str());
-    assert_eq!(kind_and_type, (Some("signed_convention"), Some("application/pdf")), "{document}");
+    let mut kinds: Vec<(&str, &str)> = documents.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|document| (document["kind"].as_str().unwrap(), document["media_type"].as_str().unwrap()))
+        .collect();
+    kinds.sort_unstable();
+    assert_eq!(kinds, [("minutes", "application/pdf"), ("signed_convention", "application/pdf")], "{}", documents.text);
 
     let rate =
         app.get(&format!("/v1/indicators/taux_couverture_eaje_epci/observations?geo_code={FAUCIGNY}"), admin).await;
     assert_eq!(rate.body["items"][0]["value"], "61.2", "{}", rate.text);
     let places = app.get(&format!("/v1/indicators/places_eaje/observations?geo_code={BONNEVILLE_INSEE}"), admin).await;
     assert_eq!(places.body["items"][0]["suppressed"], true, "{}", places.text);
+}
+
+/// What the project of territory walk-through leaves: the diagnostic, the COPIL with its minutes,
+/// the review of 2024, Cluses in the perimeter by amendment 1 signed by the three signatories,
+/// and the renewal as a draft from 2029 carrying the action not yet achieved.
+async fn assert_project_of_territory(app: &TestApp, admin: &str, ctg: &Value, next: &Value) {
+    let id = ctg["id"].as_str().unwrap();
+    let diagnostic = app.get(&format!("/v1/contracts/{id}/diagnostic"), admin).await;
+    assert_eq!(diagnostic.body["completed_on"], "2023-09-29", "{}", diagnostic.text);
+    let meetings = app.get(&format!("/v1/contracts/{id}/meetings"), admin).await;
+    let [copil] = meetings.body["items"].as_array().unwrap().as_slice() else { panic!("one COPIL: {}", meetings.text) };
+    assert_eq!(copil["present"].as_array().unwrap().len(), 3, "{copil}");
+    let evaluations = app.get(&format!("/v1/contracts/{id}/evaluations"), admin).await;
+    assert_eq!(evaluations.body["items"][0]["year"], 2024, "{}", evaluations.text);
+    assert_eq!(ctg["perimeter"]["communes"], json!(["74081"]), "{ctg}");
+    let amendments = app.get(&format!("/v1/contracts/{id}/amendments"), admin).await;
+    let [amendment] = amendments.body["items"].as_array().unwrap().as_slice() else {
+        panic!("one amendment: {}", amendments.text)
+    };
+    assert_eq!((amendment["status"].as_str(), amendment["number"].as_i64()), (Some("signed"), Some(1)), "{amendment}");
+    assert_eq!(amendment["signed_on"], "2025-07-21");
+    assert_eq!(amendment["signatures"].as_array().unwrap().len(), 3, "{amendment}");
+    assert_eq!(next["start_date"], "2029-01-01", "{next}");
+    assert_eq!(next["predecessor_ids"], json!([id]), "{next}");
+    assert_eq!(next["perimeter"]["communes"], json!(["74081"]), "{next}");
+    let next_id = next["id"].as_str().unwrap();
+    let actions = app.get(&format!("/v1/contracts/{next_id}/actions"), admin).await;
+    assert_eq!(actions.body["items"][0]["code"], "A1.1", "{}", actions.text);
 }
 
 /// Every amount the money walk-through names, to the cent: the PSEJ of the CEJ, the bonus that
