@@ -13,7 +13,7 @@ use crate::auth::Caller;
 use crate::db::action_plan as repo;
 pub use crate::db::action_plan::{ActionRow as ActionView, AxisRow as AxisView};
 use crate::db::contracts::ScopedContract;
-use crate::db::{DbConnection, organisations, parties};
+use crate::db::{DbConnection, documents, organisations, parties};
 use crate::domain::contract::{self as rules, ActionFacts, ActionStatus, Field};
 use crate::error::{ApiError, ApiResult};
 use crate::http::body::{ApiJson, RequestBody, nullable};
@@ -391,6 +391,7 @@ pub async fn delete_action((caller, ids, if_match, pool): Remove<(Uuid, Uuid)>) 
     write::change_contract(&pool, caller, Retry::none(), contract_id, Access::Manage, move |change| {
         let current = change.current(&if_match, |conn, contract| repo::find_action(conn, contract, id))?;
         refuse_if_assessed(change.conn, &change.contract, id, "action")?;
+        documents::refuse_if_linked(change.conn, &change.contract, documents::Link::Action(id))?;
         repo::delete_action(change.conn, &change.contract, id)?;
         change.deleted(&current)
     })

@@ -292,8 +292,16 @@ pub async fn sign_amendment(
             repo::update_draft(change.conn, &change.contract, &draft)?;
             return change.updated(&before, &signed, None);
         }
-        // The last signature: the amendment applies to the contract as it stands now.
-        let judged = amending::judge(change, &changes, draft.effective_on)?;
+        // The last signature: the amendment applies to the contract as it stands now. What it
+        // breaks is no fault of the signature: 409, each rule pointed at the amendment's text.
+        let judged = amending::judge(change, &changes, draft.effective_on).map_err(|error| match error {
+            ApiError::ValidationFailed(unmet) => ApiError::ConflictUnmet {
+                detail: "the amendment no longer applies to the contract as it stands: delete it and draft it again"
+                    .into(),
+                unmet,
+            },
+            other => other,
+        })?;
         let signed_on = draft.signatures.iter().map(|signature| signature.signed_on).max().unwrap_or(body.signed_on);
         let applied = Applied {
             changes: &changes,

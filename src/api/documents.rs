@@ -22,13 +22,14 @@ use crate::auth::Caller;
 use crate::db::contracts::ScopedContract;
 pub use crate::db::documents::DocumentRow as DocumentView;
 use crate::db::documents::{self as repo, CHUNK_BYTES, DatabaseStore, DocumentStore};
-use crate::db::{self, DbConnection, DbPool, parties};
+use crate::db::{self, DbConnection, DbPool, action_plan, organisations, parties};
 use crate::domain::documents::{self as rules, DocumentKind, SNIFF_BYTES, Span, Uploader};
 use crate::error::{ApiError, ApiResult, FieldError};
 use crate::http::body::{ApiJson, RequestBody, nullable};
 use crate::http::idempotency::{self, IdempotencyKey, Retry};
+use crate::http::pagination::PageQuery;
 use crate::http::query::ApiQuery;
-use crate::http::requests::{Parts, Read as ReadPart, Remove, Update};
+use crate::http::requests::{ListUnder, Read as ReadPart, Remove, Update};
 use crate::http::spool;
 use crate::write::{self, Access, ContractChange};
 
@@ -76,6 +77,8 @@ pub struct UploadQuery {
     pub meeting_id: Option<Uuid>,
     /// An evaluation of this contract (its report).
     pub evaluation_id: Option<Uuid>,
+    /// An action of this contract's plan (what its pilot reports on it).
+    pub action_id: Option<Uuid>,
 }
 
 /// Changes to a document's description; the content never changes (upload a new document).
@@ -95,6 +98,8 @@ pub struct DocumentPatch {
     pub meeting_id: Option<Option<Uuid>>,
     #[serde(default, deserialize_with = "nullable")]
     pub evaluation_id: Option<Option<Uuid>>,
+    #[serde(default, deserialize_with = "nullable")]
+    pub action_id: Option<Option<Uuid>>,
 }
 
 impl RequestBody for DocumentPatch {
@@ -119,6 +124,7 @@ struct Description {
     evidence_id: Option<Uuid>,
     meeting_id: Option<Uuid>,
     evaluation_id: Option<Uuid>,
+    action_id: Option<Uuid>,
 }
 
 impl Description {
@@ -130,6 +136,7 @@ impl Description {
             evidence_id: row.evidence_id,
             meeting_id: row.meeting_id,
             evaluation_id: row.evaluation_id,
+            action_id: row.action_id,
         }
     }
 }
@@ -159,7 +166,19 @@ fn judge(
             .is_some_and(|siren| caller.sirens().contains(&siren)),
         _ => false,
     };
-    let uploader = Uploader { is_caf: caller.manages_contracts(), owns_linked_party };
+    let pilots_linked_action = match described.action_id {
+        Some(action_id) if !caller.manages_contracts() => {
+            let pilot = action_plan::find_action(conn, contract, action_id)?.and_then(|a| a.pilot_organisation_id);
+            match pilot {
+                Some(pilot) => organisations::find(conn, pilot)?
+                    .and_then(|organisation| organisation.siren)
+                    .is_some_and(|siren| caller.sirens().contains(&siren)),
+                None => false,
+            }
+        }
+        _ => false,
+    };
+    let uploader = Uploader { is_caf: caller.manages_contracts(), owns_linked_party, pilots_linked_action };
     rules::check_uploader(uploader, described.kind).map_err(|refusal| ApiError::Forbidden(refusal.into()))?;
     let mut errors = Vec::new();
     let at = |name: &str, what: &str| {
@@ -195,14 +214,26 @@ fn judge(
     {
         errors.push(at("evaluation_id", "evaluation"));
     }
+    if let Some(id) = described.action_id
+        && action_plan::find_action(conn, contract, id)?.is_none()
+    {
+        errors.push(at("action_id", "action"));
+    }
     if errors.is_empty() { Ok(()) } else { Err(ApiError::validation(errors)) }
 }
 
 /// The documents of a contract, oldest first (metadata; the content is at `…/content`).
-#[utoipa::path(tag = "documents", params(("id" = Uuid, Path)), responses((status = 200, body = crate::http::pagination::Page<DocumentView>), ChildListProblems), security(("bearer" = [])))]
+#[utoipa::path(tag = "documents", params(("id" = Uuid, Path), PageQuery), responses((status = 200, body = crate::http::pagination::Page<DocumentView>), ChildListProblems), security(("bearer" = [])))]
 #[get("/contracts/{id}/documents")]
-pub async fn list_documents((caller, id, _no_parameters, pool): Parts<Uuid>) -> ApiResult<HttpResponse> {
-    write::read_parts(&pool, caller, id.into_inner(), |conn, contract| Ok(repo::list(conn, contract)?)).await
+pub async fn list_documents((caller, id, query, pool, tokens): ListUnder<Uuid, PageQuery>) -> ApiResult<HttpResponse> {
+    let ApiQuery(query) = query;
+    let contract_id = id.into_inner();
+    let binding = format!("documents|{contract_id}|{}", caller.fingerprint());
+    write::read_page(&pool, tokens, query.params(), binding, repo::cursor, move |conn, after, limit| {
+        let contract = write::scoped(conn, &caller, contract_id)?;
+        Ok(repo::page(conn, &contract, after, limit)?)
+    })
+    .await
 }
 
 /// One document's metadata, with its version as `ETag`.
@@ -262,6 +293,7 @@ pub async fn upload_document(
             evidence_id: query.evidence_id,
             meeting_id: query.meeting_id,
             evaluation_id: query.evaluation_id,
+            action_id: query.action_id,
         };
         db::run(&pool, move |conn| {
             let contract = write::scoped(conn, &caller, contract_id)?;
@@ -309,6 +341,7 @@ pub async fn upload_document(
             evidence_id: query.evidence_id,
             meeting_id: query.meeting_id,
             evaluation_id: query.evaluation_id,
+            action_id: query.action_id,
         };
         judge(change.conn, change.caller, &change.contract, &described, true)?;
         change.require_open()?;
@@ -325,6 +358,7 @@ pub async fn upload_document(
             evidence_id: query.evidence_id,
             meeting_id: query.meeting_id,
             evaluation_id: query.evaluation_id,
+            action_id: query.action_id,
             uploaded_by: change.caller.subject.clone(),
             version: 1,
             created_at: change.at,
@@ -392,6 +426,7 @@ pub async fn update_document(
             evidence_id: patch.evidence_id.unwrap_or(current.evidence_id),
             meeting_id: patch.meeting_id.unwrap_or(current.meeting_id),
             evaluation_id: patch.evaluation_id.unwrap_or(current.evaluation_id),
+            action_id: patch.action_id.unwrap_or(current.action_id),
             ..current.clone()
         });
         // What it becomes is judged as an upload of it would be: a collectivity's stays its own

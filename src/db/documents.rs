@@ -57,6 +57,9 @@ pub struct DocumentRow {
     /// The evaluation (of this contract) whose report it is.
     #[diesel(deserialize_as = NullableText, serialize_as = NullableText)]
     pub evaluation_id: Option<Uuid>,
+    /// The action (of this contract's plan) it belongs to: what its pilot reports on it.
+    #[diesel(deserialize_as = NullableText, serialize_as = NullableText)]
+    pub action_id: Option<Uuid>,
     /// The `sub` of who uploaded it, from their token.
     pub uploaded_by: String,
     pub version: i64,
@@ -70,13 +73,35 @@ pub struct DocumentRow {
 
 versioned!(DocumentRow);
 
-/// The documents of a contract, oldest first.
-pub fn list(conn: &mut DbConnection, contract: &ScopedContract) -> QueryResult<Vec<DocumentRow>> {
-    documents::table
-        .filter(documents::contract_id.eq(contract.id()))
+/// Where a page of documents stops: the upload time and id of its last document, the order the
+/// list follows.
+pub fn cursor(row: &DocumentRow) -> String {
+    format!("{}|{}", row.created_at.format(CURSOR_TIME), row.id)
+}
+
+const CURSOR_TIME: &str = "%Y-%m-%dT%H:%M:%S%.6f";
+
+/// Up to `limit` documents of a contract, oldest first, after the [`cursor`] `after`.
+pub fn page(
+    conn: &mut DbConnection,
+    contract: &ScopedContract,
+    after: Option<&str>,
+    limit: i64,
+) -> QueryResult<Vec<DocumentRow>> {
+    let mut query = documents::table
+        .filter(documents::contract_id.eq(contract.id().to_owned()))
         .order((documents::created_at, documents::id))
+        .limit(limit)
         .select(DocumentRow::as_select())
-        .load(conn)
+        .into_boxed();
+    if let Some(after) = after {
+        // The cursor comes back inside a signed page token: it is one this module wrote.
+        let (at, id) = after.split_once('|').ok_or(diesel::result::Error::NotFound)?;
+        let at = NaiveDateTime::parse_from_str(at, CURSOR_TIME).map_err(|_| diesel::result::Error::NotFound)?;
+        query = query
+            .filter(documents::created_at.gt(at).or(documents::created_at.eq(at).and(documents::id.gt(id.to_owned()))));
+    }
+    query.load(conn)
 }
 
 pub fn find(conn: &mut DbConnection, contract: &ScopedContract, id: Uuid) -> QueryResult<Option<DocumentRow>> {
@@ -148,6 +173,7 @@ pub enum Link {
     Evidence(Uuid),
     Meeting(Uuid),
     Evaluation(Uuid),
+    Action(Uuid),
 }
 
 /// How many documents of the contract are linked to `link`: what stands in the way of deleting it.
@@ -160,6 +186,7 @@ pub fn linked_to(conn: &mut DbConnection, contract: &ScopedContract, link: Link)
         Link::Evaluation(id) => {
             of_contract.filter(documents::evaluation_id.eq(id.to_string())).count().get_result(conn)
         }
+        Link::Action(id) => of_contract.filter(documents::action_id.eq(id.to_string())).count().get_result(conn),
     }
 }
 

@@ -494,6 +494,7 @@ diesel::table! {
         updated_at -> Timestamp,
         meeting_id -> Nullable<Text>,
         evaluation_id -> Nullable<Text>,
+        action_id -> Nullable<Text>,
     }
 }
 

@@ -135,15 +135,27 @@ pub struct Uploader {
     pub is_caf: bool,
     /// A collectivity whose organisation is the party the document is linked to.
     pub owns_linked_party: bool,
+    /// A collectivity whose organisation pilots the action the document is linked to.
+    pub pilots_linked_action: bool,
 }
 
+/// What the pilot of an action may file under it: what it produces or reports, not what the
+/// signatories sign.
+const FILED_BY_PILOTS: [DocumentKind; 4] =
+    [DocumentKind::SupportingEvidence, DocumentKind::Minutes, DocumentKind::EvaluationReport, DocumentKind::Other];
+
 /// Whether `uploader` may upload (or remove) a document of `kind`: the CAF any; a collectivity
-/// only the délibération linked to its own party. The refusal is the 403's detail.
+/// the délibération linked to its own party, and the reports, minutes and evidence of an action
+/// it pilots. The refusal is the 403's detail.
 pub fn check_uploader(uploader: Uploader, kind: DocumentKind) -> Result<(), &'static str> {
-    if uploader.is_caf || (kind == DocumentKind::Deliberation && uploader.owns_linked_party) {
+    if uploader.is_caf
+        || (kind == DocumentKind::Deliberation && uploader.owns_linked_party)
+        || (FILED_BY_PILOTS.contains(&kind) && uploader.pilots_linked_action)
+    {
         return Ok(());
     }
-    Err("a collectivity uploads only its own party's délibération (kind deliberation, party_id its party)")
+    Err("a collectivity uploads its own party's délibération (kind deliberation, party_id its party) and the \
+         evidence, minutes, reports and other documents of an action it pilots (action_id)")
 }
 
 /// The bytes a download answers.
@@ -273,14 +285,26 @@ mod tests {
     }
 
     #[test]
-    fn a_collectivity_uploads_only_its_own_deliberation() {
-        let caf = Uploader { is_caf: true, owns_linked_party: false };
-        let own = Uploader { is_caf: false, owns_linked_party: true };
-        let other = Uploader { is_caf: false, owns_linked_party: false };
+    fn a_collectivity_uploads_its_own_deliberation_and_what_it_reports_on_the_actions_it_pilots() {
+        let nobody = Uploader { is_caf: false, owns_linked_party: false, pilots_linked_action: false };
+        let caf = Uploader { is_caf: true, ..nobody };
+        let own = Uploader { owns_linked_party: true, ..nobody };
+        let pilot = Uploader { pilots_linked_action: true, ..nobody };
         assert!(DocumentKind::ALL.iter().all(|&kind| check_uploader(caf, kind).is_ok()));
         assert!(check_uploader(own, DocumentKind::Deliberation).is_ok());
         assert!(check_uploader(own, DocumentKind::Minutes).is_err());
-        assert!(check_uploader(other, DocumentKind::Deliberation).is_err());
+        assert!(check_uploader(nobody, DocumentKind::Deliberation).is_err());
+        for &kind in DocumentKind::ALL {
+            let filed = matches!(
+                kind,
+                DocumentKind::SupportingEvidence
+                    | DocumentKind::Minutes
+                    | DocumentKind::EvaluationReport
+                    | DocumentKind::Other
+            );
+            assert_eq!(check_uploader(pilot, kind).is_ok(), filed, "{kind}");
+            assert!(check_uploader(nobody, kind).is_err(), "{kind}");
+        }
     }
 
     #[test]

@@ -322,7 +322,8 @@ async fn a_draft_is_judged_again_when_it_applies_and_a_refused_signature_stores_
 
     let version = app.etag(&contract_path).await;
     let answer = sign_as(&app, &admin_token(), &contract, &late, &caf_signature(&caf)).await;
-    let problem = answer.assert_problem(422, "VALIDATION_FAILED");
+    // The signature is fine; the amendment no longer fits the contract.
+    let problem = answer.assert_problem(409, "CONFLICT");
     assert_eq!(problem["errors"][0]["pointer"], "/effective_on");
     assert_eq!(problem["errors"][0]["code"], "OUTSIDE_PERIOD");
     // Nothing was stored: the draft still waits for the CAF, the contract is as it was.

@@ -345,6 +345,79 @@ async fn a_collectivity_uploads_its_own_deliberation_and_reads_the_rest() {
 }
 
 #[tokio::test]
+async fn the_pilot_of_an_action_files_what_it_reports_on_it() {
+    let app = spawn_app().await;
+    let contract = world(&app).await;
+    let path = format!("/v1/contracts/{}", contract.id);
+    let piloted = app
+        .create(
+            &format!("{path}/actions"),
+            &json!({"code": "A1", "title": "Créer un RPE", "pilot_organisation_id": contract.epci_organisation}),
+        )
+        .await;
+    let unpiloted =
+        app.create(&format!("{path}/actions"), &json!({"code": "A2", "title": "Étudier les besoins"})).await;
+    let faucigny = collectivity_token(&[FAUCIGNY]);
+    let report =
+        format!("kind=supporting_evidence&filename=bilan-rpe.pdf&action_id={}", piloted["id"].as_str().unwrap());
+    let answer = upload(&app, &contract.id, &faucigny, &report, pdf(300)).await;
+    assert_eq!(answer.status, 201, "{}", answer.text);
+    assert_eq!(answer.body["action_id"], piloted["id"]);
+
+    // Not what the signatories sign, not under an action it does not pilot: 403, nothing stored.
+    for query in [
+        format!("kind=signed_convention&filename=c.pdf&action_id={}", piloted["id"].as_str().unwrap()),
+        format!("kind=supporting_evidence&filename=b.pdf&action_id={}", unpiloted["id"].as_str().unwrap()),
+    ] {
+        upload(&app, &contract.id, &faucigny, &query, pdf(100)).await.assert_problem(403, "FORBIDDEN");
+    }
+    // An action of another contract is no link.
+    let unknown = format!("kind=other&filename=o.pdf&action_id={}", uuid::Uuid::new_v4());
+    let answer = upload(&app, &contract.id, &admin_token(), &unknown, pdf(100)).await;
+    assert_eq!(answer.assert_problem(422, "VALIDATION_FAILED")["errors"][0]["parameter"], "action_id");
+    assert_eq!(documents(&app, &contract.id).await.len(), 1);
+
+    // The action keeps its documents: deleting it is refused while they are linked.
+    let action_path = format!("{path}/actions/{}", piloted["id"].as_str().unwrap());
+    let etag = app.etag(&action_path).await;
+    app.delete_with(&action_path, &admin_token(), &etag).await.assert_problem(409, "CONFLICT");
+}
+
+#[tokio::test]
+async fn documents_come_in_pages_oldest_first() {
+    let app = spawn_app().await;
+    let contract = world(&app).await;
+    let mut uploaded = Vec::new();
+    for n in 0..5 {
+        let answer =
+            upload(&app, &contract.id, &admin_token(), &format!("kind=other&filename=piece-{n}.pdf"), pdf(50 + n))
+                .await;
+        assert_eq!(answer.status, 201, "{}", answer.text);
+        uploaded.push(answer.body["id"].as_str().unwrap().to_owned());
+    }
+    let mut seen = Vec::new();
+    let mut path = format!("/v1/contracts/{}/documents?page_size=2", contract.id);
+    loop {
+        let page = app.get(&path, &admin_token()).await;
+        assert_eq!(page.status, 200, "{}", page.text);
+        let items = page.body["items"].as_array().unwrap();
+        assert!(items.len() <= 2, "{}", page.text);
+        seen.extend(items.iter().map(|item| item["id"].as_str().unwrap().to_owned()));
+        let Some(token) = page.body["next_page_token"].as_str() else { break };
+        path = format!("/v1/contracts/{}/documents?page_size=2&page_token={token}", contract.id);
+    }
+    assert_eq!(seen, uploaded);
+    // A page token is bound to its list: another contract's list refuses it.
+    let first = app.get(&format!("/v1/contracts/{}/documents?page_size=2", contract.id), &admin_token()).await;
+    let token = first.body["next_page_token"].as_str().unwrap();
+    let caf33 = caf(&app, "33").await;
+    let bordeaux = epci(&app, BORDEAUX_METROPOLE).await;
+    let elsewhere = draft_ctg(&app, "33", &caf33, &bordeaux).await;
+    let answer = app.get(&format!("/v1/contracts/{}/documents?page_token={token}", elsewhere.id), &admin_token()).await;
+    answer.assert_problem(400, "INVALID_PAGE_TOKEN");
+}
+
+#[tokio::test]
 async fn a_retried_upload_with_its_key_is_stored_once() {
     let app = spawn_app().await;
     let contract = world(&app).await;
