@@ -149,14 +149,20 @@ impl ActionPatch {
 }
 
 /// Reads whether the action's axis and pilot belong to its contract, then judges the action (see
-/// [`rules::check_action`]).
-fn check_action(conn: &mut DbConnection, contract: &ScopedContract, row: &ActionView) -> ApiResult<()> {
+/// [`rules::check_action`]). The pilot it had keeps it, even once that party left the contract by
+/// amendment: the action's record stays true.
+fn check_action(
+    conn: &mut DbConnection,
+    contract: &ScopedContract,
+    row: &ActionView,
+    pilot_before: Option<Uuid>,
+) -> ApiResult<()> {
     let axis_known = match row.axis_id {
         Some(axis_id) => repo::find_axis(conn, contract, axis_id)?.is_some(),
         None => true,
     };
     let pilot_is_party = match row.pilot_organisation_id {
-        Some(pilot) => parties::is_party(conn, contract, pilot)?,
+        Some(pilot) => pilot_before == Some(pilot) || parties::is_party(conn, contract, pilot)?,
         None => true,
     };
     let facts = ActionFacts {
@@ -323,7 +329,7 @@ pub async fn create_action((caller, id, request, pool): CreateUnder<Uuid, Create
             created_at: change.at,
             updated_at: change.at,
         };
-        check_action(change.conn, &change.contract, &row)?;
+        check_action(change.conn, &change.contract, &row, None)?;
         repo::insert_action(change.conn, &change.contract, &row)
             .map_err(|error| code_in_use(error, "action", &row.code))?;
         change.created(&row)
@@ -375,7 +381,7 @@ pub async fn update_action(
             estimated_budget_cents: patch.estimated_budget_cents.unwrap_or(current.estimated_budget_cents),
             ..current.clone()
         });
-        check_action(change.conn, &change.contract, &row)?;
+        check_action(change.conn, &change.contract, &row, current.pilot_organisation_id)?;
         repo::update_action(change.conn, &change.contract, &row)
             .map_err(|error| code_in_use(error, "action", &row.code))?;
         change.updated(&current, &row, None)

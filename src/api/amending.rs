@@ -2,9 +2,9 @@
 //! when it applies, since the contract may have moved in between, and applied in one go once
 //! every signatory it concerns has signed. The routes are in `amendments.rs`.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -12,17 +12,20 @@ use validator::Validate;
 
 use super::cej_transfer::{membership, place_of};
 use super::contracts::{ContractDraft, ContractView, PerimeterInput, PerimeterView, check_draft, draft_view, view_one};
-use super::parties::party_view;
+use super::funding::{YearAmount, set_years};
+use super::parties::{PartyView, party_view};
 use crate::db::amendments::{self as repo, AmendmentRow};
 use crate::db::contracts::{self as contracts_repo, ContractRow, Perimeter, ScopedContract};
+use crate::db::documents::{self, DocumentRow};
 use crate::db::organisations::{self, OrganisationRow};
 use crate::db::parties::{self, PartyRow};
-use crate::db::{self, DbConnection, action_plan, documents, funding, project};
+use crate::db::{self, DbConnection, action_plan, funding, project};
 use crate::domain::amendments::{
-    self as rules, AmendedFacts, AmendmentStatus, Joining, Member, PartyChangeFacts, Signature, check_amendment,
-    check_party_changes,
+    self as rules, AmendedFacts, AmendmentStatus, AnnexFacts, Joining, Member, PartyChangeFacts, Signature,
+    check_amendment, check_annex, check_party_changes,
 };
 use crate::domain::contract::{Field, PartyRole};
+use crate::domain::funding::CommitmentStatus;
 use crate::domain::organisation::OrganisationKind;
 use crate::domain::parties::check_caf_department;
 use crate::error::{ApiError, ApiResult, FieldError};
@@ -63,6 +66,28 @@ pub struct AmendmentChanges {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[validate(length(max = 100, message = "at most 100 parties leave at once"))]
     pub remove_parties: Option<Vec<Uuid>>,
+    /// The financial annex as amended: the new yearly amounts of the commitments it names,
+    /// applied as corrections of them, with the amendment as their reason.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[validate(nested, length(max = 200, message = "at most 200 commitments change at once"))]
+    pub annex: Option<Vec<AnnexChange>>,
+}
+
+/// One commitment of the financial annex, with the years an amendment sets for it (each year it
+/// keeps, with its amount: a year left out goes).
+#[derive(Debug, Clone, Serialize, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AnnexChange {
+    pub commitment_id: Uuid,
+    #[validate(nested, length(min = 1, max = 20, message = "give 1 to 20 years"))]
+    pub years: Vec<YearAmount>,
+}
+
+/// A commitment's yearly amounts as an amendment records them.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct AnnexTerms {
+    pub commitment_id: Uuid,
+    pub years: Vec<YearAmount>,
 }
 
 impl AmendmentChanges {
@@ -73,6 +98,7 @@ impl AmendmentChanges {
             && self.title.is_none()
             && self.add_parties.as_ref().is_none_or(Vec::is_empty)
             && self.remove_parties.as_ref().is_none_or(Vec::is_empty)
+            && self.annex.as_ref().is_none_or(Vec::is_empty)
     }
 }
 
@@ -94,6 +120,9 @@ pub struct AmendedTerms {
     /// Its parties (empty for amendments recorded before parties could change by amendment).
     #[serde(default)]
     pub parties: Vec<AmendedParty>,
+    /// The commitments of the financial annex the amendment changes, with their yearly amounts.
+    #[serde(default)]
+    pub annex: Vec<AnnexTerms>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -168,15 +197,27 @@ pub(crate) fn signatory_ids(parties: &[AmendedParty], changes: &AmendmentChanges
     staying.chain(joining.map(|joining| joining.organisation_id)).collect()
 }
 
-/// The contract's terms as an amendment records them, with its parties.
-fn terms(view: &ContractView, parties: Vec<AmendedParty>) -> AmendedTerms {
+/// The contract's terms as an amendment records them, with its parties and the commitments of
+/// the annex it changes.
+fn terms(view: &ContractView, parties: Vec<AmendedParty>, annex: Vec<AnnexTerms>) -> AmendedTerms {
     AmendedTerms {
         title: view.title.clone(),
         end_date: view.end_date,
         fields: view.fields.clone(),
         perimeter: view.perimeter.clone(),
         parties,
+        annex,
     }
+}
+
+fn annex_terms(commitment_id: Uuid, years: &BTreeMap<i64, i64>) -> ApiResult<AnnexTerms> {
+    let years = years
+        .iter()
+        .map(|(&year, &amount)| {
+            Ok(YearAmount { year: i32::try_from(year).map_err(ApiError::internal)?, amount_cents: Some(amount) })
+        })
+        .collect::<ApiResult<_>>()?;
+    Ok(AnnexTerms { commitment_id, years })
 }
 
 /// Judges `changes`, taking effect on `effective_on`, against the contract as it stands: every
@@ -240,6 +281,16 @@ pub(crate) fn judge(
         kept_by.push(why_it_stays(conn, contract, party)?);
         removed.push((party.clone(), organisation.clone()));
     }
+    let mut annex = Vec::new();
+    for entry in changes.annex.iter().flatten() {
+        let found = funding::find_in(conn, contract, entry.commitment_id)?;
+        annex.push(AnnexFacts {
+            commitment_id: entry.commitment_id,
+            closed: found.map(|commitment| commitment.status == CommitmentStatus::Closed),
+            years: entry.years.iter().map(|year| year.year).collect(),
+        });
+    }
+    errors.extend(check_annex(&annex, draft.start_date.year()..=draft.end_date.year()));
     let joining = changes.perimeter.as_ref().map_or_else(Vec::new, |_| joining(&before, &draft.perimeter));
     errors.extend(check_party_changes(&PartyChangeFacts {
         contract_kind: draft.kind,
@@ -346,29 +397,13 @@ pub(crate) fn apply(
     contracts_repo::write(change.conn, &mut change.contract, row, perimeter, None)?;
     change.contract_written();
 
-    let mut joined = Vec::new();
-    for (joining, organisation) in added {
-        let signature = body.signatures.iter().find(|signature| signature.organisation_id == organisation.id);
-        let party = PartyRow {
-            id: Uuid::new_v4(),
-            contract_id,
-            organisation_id: organisation.id,
-            roles: PartyRole::set_of(&joining.roles),
-            signatory_name: joining.signatory_name.clone(),
-            signatory_title: joining.signatory_title.clone(),
-            second_signatory_name: joining.second_signatory_name.clone(),
-            second_signatory_title: joining.second_signatory_title.clone(),
-            deliberation_date: signature.and_then(|signature| signature.deliberation_date),
-            deliberation_ref: signature.and_then(|signature| signature.deliberation_ref.clone()),
-            signed_on: signature.map(|signature| signature.signed_on),
-            version: 1,
-            created_at: change.at,
-            updated_at: change.at,
-        };
-        parties::insert(change.conn, &change.contract, &party)?;
-        joined.push(party_view(party, organisation));
-    }
+    let joined = join(change, contract_id, added, body.signatures)?;
     let removed_ids: Vec<Uuid> = removed.iter().map(|(_, organisation)| organisation.id).collect();
+    // The financial annex, as corrections of its commitments: after the new period, which their
+    // years must fall in, and after the newcomers joined, since one of them may be paid.
+    let number = repo::next_number(change.conn, &change.contract)?;
+    let (annex_before, annex_after) =
+        correct_annex(change, body.changes, &format!("amendment {number}: {}", body.rationale))?;
     let after_parties: Vec<AmendedParty> = before_parties
         .iter()
         .filter(|party| !removed_ids.contains(&party.organisation_id))
@@ -382,27 +417,20 @@ pub(crate) fn apply(
     let amendment = AmendmentRow {
         id,
         contract_id,
-        number: repo::next_number(change.conn, &change.contract)?,
+        number,
         signed_on: body.signed_on,
         effective_on: body.effective_on,
         rationale: body.rationale.to_owned(),
         changes: serde_json::to_string(body.changes).map_err(ApiError::internal)?,
-        before: serde_json::to_string(&terms(&before, before_parties)).map_err(ApiError::internal)?,
-        after: serde_json::to_string(&terms(&after, after_parties)).map_err(ApiError::internal)?,
+        before: serde_json::to_string(&terms(&before, before_parties, annex_before)).map_err(ApiError::internal)?,
+        after: serde_json::to_string(&terms(&after, after_parties, annex_after)).map_err(ApiError::internal)?,
         created_at: change.at,
         signatures: body.signatures.to_vec(),
     };
     repo::insert(change.conn, &change.contract, &amendment)?;
     repo::delete_draft(change.conn, &change.contract, id)?;
 
-    let mut left = Vec::new();
-    for (party, organisation) in removed {
-        // The délibération and other documents of a party that leaves stay with the contract,
-        // linked to the amendment it left by.
-        documents::move_party_links(change.conn, &change.contract, party.id, id)?;
-        parties::delete(change.conn, &change.contract, party.id)?;
-        left.push(party_view(party, organisation));
-    }
+    let left = leave(change, removed, &amendment)?;
     for party in &joined {
         change.created(party)?;
     }
@@ -413,6 +441,90 @@ pub(crate) fn apply(
     let reason = format!("amendment {}: {}", view.number.unwrap_or_default(), view.rationale);
     change.amended(&before, &after, &view, &reason)?;
     Ok(view)
+}
+
+/// Adds the organisations that join, each named and dated as it signed the amendment.
+fn join(
+    change: &mut ContractChange<'_>,
+    contract_id: Uuid,
+    added: Vec<(JoiningParty, OrganisationRow)>,
+    signatures: &[Signature],
+) -> ApiResult<Vec<PartyView>> {
+    let mut joined = Vec::new();
+    for (joining, organisation) in added {
+        let signature = signatures.iter().find(|signature| signature.organisation_id == organisation.id);
+        let signed = |name: fn(&Signature) -> &Option<String>, given: &Option<String>| {
+            signature.and_then(|signature| name(signature).clone()).or_else(|| given.clone())
+        };
+        let party = PartyRow {
+            id: Uuid::new_v4(),
+            contract_id,
+            organisation_id: organisation.id,
+            roles: PartyRole::set_of(&joining.roles),
+            // Named as they signed, else as the amendment introduced them.
+            signatory_name: signed(|s| &s.signatory_name, &joining.signatory_name),
+            signatory_title: signed(|s| &s.signatory_title, &joining.signatory_title),
+            second_signatory_name: signed(|s| &s.second_signatory_name, &joining.second_signatory_name),
+            second_signatory_title: signed(|s| &s.second_signatory_title, &joining.second_signatory_title),
+            deliberation_date: signature.and_then(|signature| signature.deliberation_date),
+            deliberation_ref: signature.and_then(|signature| signature.deliberation_ref.clone()),
+            signed_on: signature.map(|signature| signature.signed_on),
+            version: 1,
+            created_at: change.at,
+            updated_at: change.at,
+        };
+        parties::insert(change.conn, &change.contract, &party)?;
+        joined.push(party_view(party, organisation));
+    }
+    Ok(joined)
+}
+
+/// Sets the years of each commitment the annex names, as a correction with `reason`; returns
+/// their amounts before and after.
+fn correct_annex(
+    change: &mut ContractChange<'_>,
+    changes: &AmendmentChanges,
+    reason: &str,
+) -> ApiResult<(Vec<AnnexTerms>, Vec<AnnexTerms>)> {
+    let (mut before, mut after) = (Vec::new(), Vec::new());
+    for (index, entry) in changes.annex.iter().flatten().enumerate() {
+        let current = funding::find_in(change.conn, &change.contract, entry.commitment_id)?
+            .ok_or_else(|| ApiError::internal("a commitment the amendment was judged with went missing"))?;
+        let (old, new) = set_years(change, current, &entry.years, reason).map_err(|error| match error {
+            ApiError::ValidationFailed(errors) => {
+                ApiError::ValidationFailed(under(&format!("/changes/annex/{index}"), errors))
+            }
+            other => other,
+        })?;
+        before.push(annex_terms(entry.commitment_id, &old)?);
+        after.push(annex_terms(entry.commitment_id, &new)?);
+    }
+    Ok((before, after))
+}
+
+/// Removes the parties that leave. Their délibération and other documents stay with the
+/// contract, linked to the amendment they left by (unless they belong to another amendment).
+fn leave(
+    change: &mut ContractChange<'_>,
+    removed: Vec<(PartyRow, OrganisationRow)>,
+    amendment: &AmendmentRow,
+) -> ApiResult<Vec<PartyView>> {
+    let mut left = Vec::new();
+    for (party, organisation) in removed {
+        let reason = format!("{} left the contract by amendment {}", organisation.name, amendment.number);
+        for document in documents::of_party(change.conn, &change.contract, party.id)? {
+            let moved = change.next(DocumentRow {
+                party_id: None,
+                amendment_id: document.amendment_id.or(Some(amendment.id)),
+                ..document.clone()
+            });
+            documents::update(change.conn, &change.contract, &moved)?;
+            change.updated(&document, &moved, Some(&reason))?;
+        }
+        parties::delete(change.conn, &change.contract, party.id)?;
+        left.push(party_view(party, organisation));
+    }
+    Ok(left)
 }
 
 /// What an amendment applies with: its text and the signatures it gathered.
@@ -453,8 +565,28 @@ fn under(prefix: &str, errors: Vec<FieldError>) -> Vec<FieldError> {
         .collect()
 }
 
+/// Whether `signed_on` comes before the contract's own signature.
+pub(crate) fn signed_before_contract(contract: &ScopedContract, signed_on: NaiveDate) -> bool {
+    contract.row().signed_on.is_some_and(|contract_signed_on| signed_on < contract_signed_on)
+}
+
+/// The terms both amendments set (end date, fields, perimeter, title): what the later would
+/// silently undo of the earlier.
+pub(crate) fn overlapping_terms(one: &AmendmentChanges, other: &AmendmentChanges) -> Vec<&'static str> {
+    let set = |changes: &AmendmentChanges| {
+        [
+            ("end_date", changes.end_date.is_some()),
+            ("fields", changes.fields.is_some()),
+            ("perimeter", changes.perimeter.is_some()),
+            ("title", changes.title.is_some()),
+        ]
+    };
+    set(one).into_iter().zip(set(other)).filter(|((_, a), (_, b))| *a && *b).map(|((term, _), _)| term).collect()
+}
+
 /// Judges one signature of a draft whose signatories are `concerned`.
 pub(crate) fn check_signature(
+    contract: &ScopedContract,
     organisation: &OrganisationRow,
     signature: &Signature,
     concerned: &[Uuid],
@@ -469,6 +601,8 @@ pub(crate) fn check_signature(
             .into_iter()
             .filter(|name| named(name))
             .count(),
+        signed_on: signature.signed_on,
+        contract_signed_on: contract.row().signed_on,
     });
     if errors.is_empty() { Ok(()) } else { Err(errors) }
 }

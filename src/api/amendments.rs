@@ -180,7 +180,7 @@ pub async fn create_amendment(
             return Err(ApiError::validation(vec![FieldError::at_pointer(
                 "/changes",
                 "EMPTY_CHANGES",
-                "an amendment changes at least one of end_date, fields, perimeter, title, add_parties, remove_parties",
+                "an amendment changes at least one of end_date, fields, perimeter, title, add_parties, remove_parties, annex",
             )]));
         }
         let judged = amending::judge(change, changes, body.effective_on)?;
@@ -193,12 +193,20 @@ pub async fn create_amendment(
                 rationale: rationale.to_owned(),
                 changes: serde_json::to_string(changes).map_err(ApiError::internal)?,
                 signatures: Vec::new(),
+                based_on: repo::next_number(change.conn, &change.contract)? - 1,
                 created_at: change.at,
                 updated_at: change.at,
             };
             repo::insert_draft(change.conn, &change.contract, &draft)?;
             return change.created(&draft_view(draft, &judged.parties)?);
         };
+        if amending::signed_before_contract(&change.contract, signed_on) {
+            return Err(ApiError::validation(vec![FieldError::at_pointer(
+                "/signed_on",
+                "SIGNED_BEFORE_CONTRACT",
+                "an amendment is signed after the contract it amends",
+            )]));
+        }
         if changes.add_parties.iter().flatten().any(|joining| PartyRole::any_signs(&joining.roles)) {
             return Err(ApiError::validation(vec![FieldError::at_pointer(
                 "/signed_on",
@@ -282,7 +290,7 @@ pub async fn sign_amendment(
             deliberation_date: body.deliberation_date,
             deliberation_ref: body.deliberation_ref.map(|reference| reference.trim().to_owned()),
         };
-        amending::check_signature(&organisation, &signature, &signatory_ids(&parties, &changes))
+        amending::check_signature(&change.contract, &organisation, &signature, &signatory_ids(&parties, &changes))
             .map_err(ApiError::validation)?;
         let before = draft_view(draft.clone(), &parties)?;
         draft.signatures.push(signature);
@@ -294,12 +302,24 @@ pub async fn sign_amendment(
         }
         // The last signature: the amendment applies to the contract as it stands now. What it
         // breaks is no fault of the signature: 409, each rule pointed at the amendment's text.
+        let no_longer_applies = |unmet| ApiError::ConflictUnmet {
+            detail: "the amendment no longer applies to the contract as it stands: delete it and draft it again".into(),
+            unmet,
+        };
+        let mut undone = Vec::new();
+        for since in repo::signed_after(change.conn, &change.contract, draft.based_on)? {
+            let terms = amending::overlapping_terms(&changes, &parse(&since.changes)?);
+            if !terms.is_empty() {
+                let detail =
+                    format!("amendment {} changed {} since this one was drafted", since.number, terms.join(", "));
+                undone.push(FieldError::condition("AMENDED_SINCE", detail));
+            }
+        }
+        if !undone.is_empty() {
+            return Err(no_longer_applies(undone));
+        }
         let judged = amending::judge(change, &changes, draft.effective_on).map_err(|error| match error {
-            ApiError::ValidationFailed(unmet) => ApiError::ConflictUnmet {
-                detail: "the amendment no longer applies to the contract as it stands: delete it and draft it again"
-                    .into(),
-                unmet,
-            },
+            ApiError::ValidationFailed(unmet) => no_longer_applies(unmet),
             other => other,
         })?;
         let signed_on = draft.signatures.iter().map(|signature| signature.signed_on).max().unwrap_or(body.signed_on);
@@ -310,8 +330,11 @@ pub async fn sign_amendment(
             signed_on,
             signatures: &draft.signatures,
         };
-        let view = amending::apply(change, id, applied, judged)?;
-        Answer::current(None, &view)
+        let view = amending::apply(change, id, applied, judged).map_err(|error| match error {
+            ApiError::ValidationFailed(unmet) => no_longer_applies(unmet),
+            other => other,
+        })?;
+        change.transitioned(&before, &view, None)
     })
     .await
 }

@@ -178,7 +178,18 @@ fn judge(
         }
         _ => false,
     };
-    let uploader = Uploader { is_caf: caller.manages_contracts(), owns_linked_party, pilots_linked_action };
+    let links = [
+        described.party_id,
+        described.amendment_id,
+        described.evidence_id,
+        described.meeting_id,
+        described.evaluation_id,
+        described.action_id,
+    ]
+    .iter()
+    .flatten()
+    .count();
+    let uploader = Uploader { is_caf: caller.manages_contracts(), owns_linked_party, pilots_linked_action, links };
     rules::check_uploader(uploader, described.kind).map_err(|refusal| ApiError::Forbidden(refusal.into()))?;
     let mut errors = Vec::new();
     let at = |name: &str, what: &str| {

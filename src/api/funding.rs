@@ -33,7 +33,7 @@ use crate::http::body::{ApiJson, RequestBody, nullable};
 use crate::http::idempotency::{IdempotentJson, Retry};
 use crate::http::pagination::Page;
 use crate::http::requests::{CreateUnder, Parts, Read, Remove, Transition, Update};
-use crate::write::{self, Access};
+use crate::write::{self, Access, ContractChange};
 
 /// The amount committed for one calendar year.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Validate, ToSchema)]
@@ -435,6 +435,39 @@ fn reschedule_after_correction(
         regenerate(conn, commitment, new, &schedule::changed_years(old, new), &stored_rule(commitment)?)?;
     }
     Ok(())
+}
+
+/// Sets the yearly amounts of `current`, a commitment of the contract `change` holds, as a
+/// correction would (the same checks, the schedule of the changed years generated again), and
+/// records it with `reason`: what an amendment changing the financial annex does to each
+/// commitment it names. Returns the amounts by year before and after.
+pub(crate) fn set_years(
+    change: &mut ContractChange<'_>,
+    current: CommitmentRow,
+    years: &[YearAmount],
+    reason: &str,
+) -> ApiResult<(BTreeMap<i64, i64>, BTreeMap<i64, i64>)> {
+    if current.status == CommitmentStatus::Closed {
+        return Err(ApiError::Conflict("the commitment is closed".into()));
+    }
+    let parts = CommitmentParts::of(change.conn, current.id)?;
+    let old_years = parts.amounts();
+    let before = commitment_view(&current, &parts)?;
+    let from_rates = money_origin(current.programme, current.basis, current.origin) == MoneyOrigin::NewPlaces;
+    let mut row = change.next(current);
+    if from_rates {
+        row.unit_amount_cents = None;
+    }
+    let checked = check_commitment(change.conn, &change.contract, &row, years, from_rates)?;
+    row.unit_amount_cents = checked.unit_amount_cents;
+    let years = checked.years;
+    let years_changed = years != old_years;
+    if years_changed {
+        reschedule_after_correction(change.conn, &row, &old_years, &years)?;
+    }
+    repo::update(change.conn, &change.contract, &row, years_changed.then_some(&years))?;
+    change.updated(&before, &commitment_view(&row, &parts.with_amounts(&years))?, Some(reason))?;
+    Ok((old_years, years))
 }
 
 /// The funding commitments of a contract.

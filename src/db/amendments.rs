@@ -44,6 +44,8 @@ pub struct DraftRow {
     pub changes: String,
     #[diesel(deserialize_as = JsonText, serialize_as = JsonText)]
     pub signatures: Vec<Signature>,
+    /// The number of the last amendment signed when it was drafted (0 for none).
+    pub based_on: i64,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
 }
@@ -63,6 +65,16 @@ pub fn find(conn: &mut DbConnection, contract: &ScopedContract, id: Uuid) -> Que
         .select(AmendmentRow::as_select())
         .first(conn)
         .optional()
+}
+
+/// The amendments of a contract signed after amendment `number`.
+pub fn signed_after(conn: &mut DbConnection, contract: &ScopedContract, number: i64) -> QueryResult<Vec<AmendmentRow>> {
+    contract_amendments::table
+        .filter(contract_amendments::contract_id.eq(contract.id()))
+        .filter(contract_amendments::number.gt(number))
+        .order(contract_amendments::number)
+        .select(AmendmentRow::as_select())
+        .load(conn)
 }
 
 pub fn next_number(conn: &mut DbConnection, contract: &ScopedContract) -> QueryResult<i64> {

@@ -190,18 +190,14 @@ pub fn linked_to(conn: &mut DbConnection, contract: &ScopedContract, link: Link)
     }
 }
 
-/// Links the documents of a party that leaves the contract to the amendment it leaves by.
-pub fn move_party_links(
-    conn: &mut DbConnection,
-    contract: &ScopedContract,
-    party_id: Uuid,
-    amendment_id: Uuid,
-) -> QueryResult<usize> {
-    diesel::update(documents::table)
+/// The documents of a contract linked to its party `party_id`.
+pub fn of_party(conn: &mut DbConnection, contract: &ScopedContract, party_id: Uuid) -> QueryResult<Vec<DocumentRow>> {
+    documents::table
         .filter(documents::contract_id.eq(contract.id().to_owned()))
         .filter(documents::party_id.eq(party_id.to_string()))
-        .set((documents::party_id.eq(None::<String>), documents::amendment_id.eq(amendment_id.to_string())))
-        .execute(conn)
+        .order((documents::created_at, documents::id))
+        .select(DocumentRow::as_select())
+        .load(conn)
 }
 
 /// 409 when documents of the contract are linked to `link`, which would otherwise be deleted

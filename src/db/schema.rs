@@ -201,6 +201,7 @@ diesel::table! {
         rationale -> Text,
         changes -> Text,
         signatures -> Text,
+        based_on -> BigInt,
         created_at -> Timestamp,
         updated_at -> Timestamp,
     }

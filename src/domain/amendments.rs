@@ -204,6 +204,55 @@ pub fn check_party_changes(facts: &PartyChangeFacts) -> Vec<FieldError> {
     errors
 }
 
+/// A commitment the financial annex of an amendment names, as found in the contract.
+#[derive(Debug, Clone)]
+pub struct AnnexFacts {
+    pub commitment_id: Uuid,
+    /// `None` when the contract has no such commitment; `Some(closed)` otherwise.
+    pub closed: Option<bool>,
+    /// The years the amendment sets for it, in the body's order.
+    pub years: Vec<i32>,
+}
+
+/// What is wrong with an amendment's financial annex before it applies: commitments of the
+/// contract, open, each once, their years inside the amended period, each once. The amounts are
+/// judged when it applies, as a correction of each commitment.
+pub fn check_annex(entries: &[AnnexFacts], period: std::ops::RangeInclusive<i32>) -> Vec<FieldError> {
+    let mut errors = Vec::new();
+    let mut seen = BTreeSet::new();
+    for (index, entry) in entries.iter().enumerate() {
+        let pointer = format!("/changes/annex/{index}/commitment_id");
+        match entry.closed {
+            None => errors.push(FieldError::at_pointer(
+                &pointer,
+                "NOT_OF_CONTRACT",
+                "no commitment of this contract has this id",
+            )),
+            Some(true) => errors.push(FieldError::at_pointer(
+                &pointer,
+                "COMMITMENT_CLOSED",
+                "a closed commitment no longer changes",
+            )),
+            Some(false) => {}
+        }
+        if !seen.insert(entry.commitment_id) {
+            errors.push(FieldError::at_pointer(&pointer, "DUPLICATE", "a commitment is named once"));
+        }
+        let mut years = BTreeSet::new();
+        for (at, year) in entry.years.iter().enumerate() {
+            let pointer = format!("/changes/annex/{index}/years/{at}/year");
+            if !period.contains(year) {
+                let detail = format!("must fall inside the amended period, {} to {}", period.start(), period.end());
+                errors.push(FieldError::at_pointer(&pointer, "OUTSIDE_PERIOD", detail));
+            }
+            if !years.insert(year) {
+                errors.push(FieldError::at_pointer(&pointer, "DUPLICATE", "a year is given once"));
+            }
+        }
+    }
+    errors
+}
+
 /// One signature of an amendment, as the rules see it.
 #[derive(Debug, Clone)]
 pub struct SignatureFacts {
@@ -214,12 +263,19 @@ pub struct SignatureFacts {
     pub has_deliberation_ref: bool,
     /// How many names it signs with.
     pub names: usize,
+    pub signed_on: NaiveDate,
+    /// When the contract itself was signed.
+    pub contract_signed_on: Option<NaiveDate>,
 }
 
 /// Every rule one signature of an amendment breaks: the signatory signs the contract as amended;
 /// a collectivity signs on its council's délibération, the CAF with its président and directeur.
 pub fn check_signature(facts: &SignatureFacts) -> Vec<FieldError> {
     let mut errors = Vec::new();
+    if facts.contract_signed_on.is_some_and(|contract| facts.signed_on < contract) {
+        let detail = "an amendment is signed after the contract it amends";
+        errors.push(FieldError::at_pointer("/signed_on", "SIGNED_BEFORE_CONTRACT", detail));
+    }
     if !facts.concerned {
         let detail = "only the signatories of the contract as amended sign the amendment";
         errors.push(FieldError::at_pointer("/organisation_id", "NOT_A_SIGNATORY", detail));
@@ -398,6 +454,8 @@ mod tests {
             has_deliberation_date: true,
             has_deliberation_ref: true,
             names: 1,
+            signed_on: date("2025-05-12"),
+            contract_signed_on: Some(date("2024-02-01")),
         };
         assert!(check_signature(&commune).is_empty());
         let without_deliberation =
@@ -410,10 +468,36 @@ mod tests {
         assert!(check_signature(&msa).is_empty());
         let caf = SignatureFacts { kind: OrganisationKind::Caf, ..commune.clone() };
         assert_eq!(codes(&check_signature(&caf)), [("/second_signatory_name", "CAF_SIGNATORIES_MISSING")]);
-        let stranger = SignatureFacts { concerned: false, names: 0, ..commune };
+        let stranger = SignatureFacts { concerned: false, names: 0, signed_on: date("2024-01-31"), ..commune };
         assert_eq!(
             codes(&check_signature(&stranger)),
-            [("/organisation_id", "NOT_A_SIGNATORY"), ("/signatory_name", "REQUIRED")]
+            [
+                ("/signed_on", "SIGNED_BEFORE_CONTRACT"),
+                ("/organisation_id", "NOT_A_SIGNATORY"),
+                ("/signatory_name", "REQUIRED")
+            ]
         );
+    }
+
+    #[test]
+    fn an_annex_names_open_commitments_of_the_contract_in_the_amended_period() {
+        let (one, two) = (Uuid::from_u128(1), Uuid::from_u128(2));
+        let entries = [
+            AnnexFacts { commitment_id: one, closed: Some(false), years: vec![2025, 2029, 2025] },
+            AnnexFacts { commitment_id: two, closed: Some(true), years: vec![2026] },
+            AnnexFacts { commitment_id: Uuid::from_u128(3), closed: None, years: vec![] },
+            AnnexFacts { commitment_id: one, closed: Some(false), years: vec![] },
+        ];
+        assert_eq!(
+            codes(&check_annex(&entries, 2024..=2028)),
+            [
+                ("/changes/annex/0/years/1/year", "OUTSIDE_PERIOD"),
+                ("/changes/annex/0/years/2/year", "DUPLICATE"),
+                ("/changes/annex/1/commitment_id", "COMMITMENT_CLOSED"),
+                ("/changes/annex/2/commitment_id", "NOT_OF_CONTRACT"),
+                ("/changes/annex/3/commitment_id", "DUPLICATE"),
+            ]
+        );
+        assert!(check_annex(&entries[..1], 2024..=2029).len() == 1, "only the repeated year is left");
     }
 }

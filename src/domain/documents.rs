@@ -137,6 +137,9 @@ pub struct Uploader {
     pub owns_linked_party: bool,
     /// A collectivity whose organisation pilots the action the document is linked to.
     pub pilots_linked_action: bool,
+    /// How many links the document carries (party, amendment, evidence, meeting, evaluation,
+    /// action).
+    pub links: usize,
 }
 
 /// What the pilot of an action may file under it: what it produces or reports, not what the
@@ -147,10 +150,16 @@ const FILED_BY_PILOTS: [DocumentKind; 4] =
 /// Whether `uploader` may upload (or remove) a document of `kind`: the CAF any; a collectivity
 /// the délibération linked to its own party, and the reports, minutes and evidence of an action
 /// it pilots. The refusal is the 403's detail.
+/// A collectivity's document carries the one link that gives it the right, and no other: a link
+/// is a claim on what it names (a piece of evidence, a committee), which stays the CAF's to make.
 pub fn check_uploader(uploader: Uploader, kind: DocumentKind) -> Result<(), &'static str> {
-    if uploader.is_caf
-        || (kind == DocumentKind::Deliberation && uploader.owns_linked_party)
-        || (FILED_BY_PILOTS.contains(&kind) && uploader.pilots_linked_action)
+    if uploader.is_caf {
+        return Ok(());
+    }
+    let only_link = uploader.links == 1;
+    if only_link
+        && ((kind == DocumentKind::Deliberation && uploader.owns_linked_party)
+            || (FILED_BY_PILOTS.contains(&kind) && uploader.pilots_linked_action))
     {
         return Ok(());
     }
@@ -286,7 +295,7 @@ mod tests {
 
     #[test]
     fn a_collectivity_uploads_its_own_deliberation_and_what_it_reports_on_the_actions_it_pilots() {
-        let nobody = Uploader { is_caf: false, owns_linked_party: false, pilots_linked_action: false };
+        let nobody = Uploader { is_caf: false, owns_linked_party: false, pilots_linked_action: false, links: 1 };
         let caf = Uploader { is_caf: true, ..nobody };
         let own = Uploader { owns_linked_party: true, ..nobody };
         let pilot = Uploader { pilots_linked_action: true, ..nobody };
@@ -304,6 +313,10 @@ mod tests {
             );
             assert_eq!(check_uploader(pilot, kind).is_ok(), filed, "{kind}");
             assert!(check_uploader(nobody, kind).is_err(), "{kind}");
+            // Another link besides the one that gives the right: the CAF's to make.
+            assert!(check_uploader(Uploader { links: 2, ..pilot }, kind).is_err(), "{kind}");
+            assert!(check_uploader(Uploader { links: 2, ..own }, kind).is_err(), "{kind}");
+            assert!(check_uploader(Uploader { links: 2, ..caf }, kind).is_ok(), "{kind}");
         }
     }
 

@@ -131,6 +131,9 @@ async fn a_commune_joins_by_an_amendment_it_signs() {
     let annecy = epci(&app, ANNECY_AGGLO).await;
     let answer = sign_as(&app, &admin_token(), &contract, &amendment, &council_signature(&annecy, "2025-05-15")).await;
     assert_eq!(answer.assert_problem(422, "VALIDATION_FAILED")["errors"][0]["code"], "NOT_A_SIGNATORY");
+    // The contract was signed on 1 February 2024: its amendment is not signed before.
+    let answer = sign_as(&app, &admin_token(), &contract, &amendment, &council_signature(&cluses, "2024-01-15")).await;
+    assert_eq!(answer.validation_errors(), [("/signed_on", "SIGNED_BEFORE_CONTRACT")]);
 
     // A collectivity records its own signature, and nobody else's.
     let as_cluses = collectivity_token(&[CLUSES_SIREN]);
@@ -203,6 +206,8 @@ async fn a_commune_joins_by_an_amendment_it_signs() {
     assert!(entries.iter().any(|e| e["action"] == "created"
         && e["resource"] == "party"
         && e["after"]["organisation_id"] == cluses["id"]));
+    let signing = entries.iter().find(|e| e["resource"] == "amendment" && e["action"] == "transitioned").unwrap();
+    assert_eq!((&signing["before"]["status"], &signing["after"]["status"]), (&json!("draft"), &json!("signed")));
 }
 
 #[tokio::test]
@@ -247,6 +252,15 @@ async fn an_epci_merger_swaps_parties_and_the_record_keeps_the_one_that_left() {
         )
         .await;
 
+    // An action it piloted to completion.
+    let done = app
+        .create(
+            &format!("{contract_path}/actions"),
+            &json!({"code": "A1", "title": "Diagnostic petite enfance",
+                "pilot_organisation_id": faucigny["id"], "status": "completed"}),
+        )
+        .await;
+
     // The merger: the new EPCI comes in and signs, the old one leaves without signing.
     let answer = draft(&app, &contract, &json!({
         "effective_on": "2025-07-01", "rationale": "Fusion des EPCI",
@@ -278,12 +292,20 @@ async fn an_epci_merger_swaps_parties_and_the_record_keeps_the_one_that_left() {
         .await;
     assert_eq!(document.body["party_id"], Value::Null, "{}", document.text);
     assert_eq!(document.body["amendment_id"], amendment.as_str());
+    assert_eq!(document.header("etag"), Some("\"2\""), "the move is a change of the document");
     // The COPIL it attended still names it, and still changes.
     let meeting_path = format!("{contract_path}/meetings/{}", meeting["id"].as_str().unwrap());
     let etag = app.etag(&meeting_path).await;
     let answer = app.patch_json(&meeting_path, &admin_token(), &etag, &json!({"title": "COPIL de lancement"})).await;
     assert_eq!(answer.status, 200, "{}", answer.text);
     assert_eq!(answer.body["present"], json!([caf["id"], faucigny["id"]]));
+    // The action keeps the pilot it had, and still changes.
+    let action_path = format!("{contract_path}/actions/{}", done["id"].as_str().unwrap());
+    let etag = app.etag(&action_path).await;
+    let answer =
+        app.patch_json(&action_path, &admin_token(), &etag, &json!({"title": "Diagnostic de la petite enfance"})).await;
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    assert_eq!(answer.body["pilot_organisation_id"], faucigny["id"]);
     // A new committee names parties only.
     let answer = app
         .post_json(
@@ -332,11 +354,109 @@ async fn a_draft_is_judged_again_when_it_applies_and_a_refused_signature_stores_
     assert_eq!(still["status"], "draft");
     assert_eq!(ids(&still["awaiting_signatures"]), [caf["id"].as_str().unwrap()]);
 
+    // A draft rewriting a term an amendment signed since has changed would undo it: refused.
+    let longer = draft(
+        &app,
+        &contract,
+        &json!({
+            "effective_on": "2025-06-01", "rationale": "Prolongation", "changes": {"end_date": "2029-12-31"},
+        }),
+    )
+    .await;
+    let longer = longer.body["id"].as_str().unwrap().to_owned();
+    let shortest = draft(&app, &contract, &json!({
+        "signed_on": "2025-04-01", "effective_on": "2025-04-15", "rationale": "Raccourcissement", "changes": {"end_date": "2027-06-30"},
+    }))
+    .await;
+    assert_eq!(shortest.status, 201, "{}", shortest.text);
+    let answer = sign_as(&app, &admin_token(), &contract, &longer, &council_signature(&faucigny, "2025-05-18")).await;
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    let answer = sign_as(&app, &admin_token(), &contract, &longer, &caf_signature(&caf)).await;
+    let problem = answer.assert_problem(409, "CONFLICT");
+    assert_eq!(problem["errors"][0]["code"], "AMENDED_SINCE", "{}", answer.text);
+    assert!(problem["errors"][0]["detail"].as_str().unwrap().starts_with("amendment 2 changed end_date"));
+    assert_eq!(app.get(&contract_path, &admin_token()).await.body["end_date"], "2027-06-30");
+
     // A draft that can no longer apply is abandoned.
     let etag = app.etag(&contract_path).await;
     let answer = app.delete_with(&format!("{contract_path}/amendments/{late}"), &admin_token(), &etag).await;
     assert_eq!(answer.status, 204, "{}", answer.text);
     let list = app.get(&format!("{contract_path}/amendments"), &admin_token()).await.body;
-    assert_eq!(list["items"].as_array().unwrap().len(), 1);
+    let statuses: Vec<&str> = list["items"].as_array().unwrap().iter().map(|a| a["status"].as_str().unwrap()).collect();
+    assert_eq!(statuses, ["signed", "signed", "draft"]);
     app.get(&format!("{contract_path}/amendments/{late}"), &admin_token()).await.assert_problem(404, "NOT_FOUND");
+}
+
+#[tokio::test]
+async fn the_financial_annex_changes_by_amendment_as_corrections_of_its_commitments() {
+    let app = spawn_app().await;
+    let Signed { contract, caf, faucigny } = signed_ctg(&app).await;
+    let contract_path = path(&contract);
+    let payee = format!("{contract_path}/parties/{}", contract.epci_party);
+    let etag = app.etag(&payee).await;
+    let answer =
+        app.patch_json(&payee, &admin_token(), &etag, &json!({"roles": ["signatory", "pilot", "payee"]})).await;
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    let coordination = app
+        .create(
+            &format!("{contract_path}/funding-commitments"),
+            &json!({"payee_id": faucigny["id"], "programme": "coordination", "basis": "lump_sum", "origin": "new",
+                    "decision_date": "2024-03-01", "years": [{"year": 2025, "amount_cents": 1_000_000}]}),
+        )
+        .await;
+    let commitment = coordination["id"].as_str().unwrap().to_owned();
+    app.commit_commitment(&commitment).await;
+
+    // The years are judged against the period as amended, the commitments against the contract.
+    let extended = |years: Value| {
+        json!({"effective_on": "2025-07-01", "rationale": "Prolongation et coordination 2029",
+               "changes": {"end_date": "2029-12-31", "annex": [{"commitment_id": commitment, "years": years}]}})
+    };
+    let answer = draft(
+        &app,
+        &contract,
+        &extended(json!([{"year": 2025, "amount_cents": 1_000_000}, {"year": 2030, "amount_cents": 5}])),
+    )
+    .await;
+    assert_eq!(answer.validation_errors(), [("/changes/annex/0/years/1/year", "OUTSIDE_PERIOD")]);
+    let mut stranger = extended(json!([{"year": 2025, "amount_cents": 1}]));
+    stranger["changes"]["annex"][0]["commitment_id"] = json!(uuid::Uuid::new_v4());
+    let answer = draft(&app, &contract, &stranger).await;
+    assert_eq!(answer.validation_errors(), [("/changes/annex/0/commitment_id", "NOT_OF_CONTRACT")]);
+
+    let years = json!([{"year": 2025, "amount_cents": 1_000_000}, {"year": 2029, "amount_cents": 1_234_567}]);
+    let answer = draft(&app, &contract, &extended(years)).await;
+    assert_eq!(answer.status, 201, "{}", answer.text);
+    let amendment = answer.body["id"].as_str().unwrap().to_owned();
+    let commitment_path = format!("/v1/funding-commitments/{commitment}");
+    let untouched = app.get(&commitment_path, &admin_token()).await.body;
+    assert_eq!(untouched["years"].as_array().unwrap().len(), 1, "a draft changes nothing");
+
+    let answer =
+        sign_as(&app, &admin_token(), &contract, &amendment, &council_signature(&faucigny, "2025-06-02")).await;
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    let answer = sign_as(&app, &admin_token(), &contract, &amendment, &caf_signature(&caf)).await;
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    assert_eq!(answer.body["before"]["annex"][0]["years"], json!([{"year": 2025, "amount_cents": 1_000_000}]));
+    assert_eq!(answer.body["after"]["annex"][0]["years"][1], json!({"year": 2029, "amount_cents": 1_234_567}));
+
+    let corrected = app.get(&commitment_path, &admin_token()).await.body;
+    let amounts: Vec<(i64, i64)> = corrected["years"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|year| (year["year"].as_i64().unwrap(), year["amount_cents"].as_i64().unwrap()))
+        .collect();
+    assert_eq!(amounts, [(2025, 1_000_000), (2029, 1_234_567)]);
+    let summary = app.get(&format!("{contract_path}/funding-summary"), &admin_token()).await;
+    assert_eq!(summary.status, 200, "{}", summary.text);
+    assert!(summary.text.contains("1234567"), "{}", summary.text);
+    let history = app.get(&format!("{contract_path}/history?page_size=200"), &admin_token()).await.body;
+    let correction = history["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["resource"] == "funding_commitment" && e["action"] == "updated")
+        .unwrap();
+    assert!(correction["reason"].as_str().unwrap().starts_with("amendment 1: Prolongation"), "{correction}");
 }

@@ -363,11 +363,20 @@ async fn the_pilot_of_an_action_files_what_it_reports_on_it() {
     let answer = upload(&app, &contract.id, &faucigny, &report, pdf(300)).await;
     assert_eq!(answer.status, 201, "{}", answer.text);
     assert_eq!(answer.body["action_id"], piloted["id"]);
+    let filed = answer.header("location").unwrap().to_owned();
+    let linked = app.patch_json(&filed, &faucigny, "\"1\"", &json!({"party_id": contract.epci_party})).await;
+    linked.assert_problem(403, "FORBIDDEN");
 
-    // Not what the signatories sign, not under an action it does not pilot: 403, nothing stored.
+    // Not what the signatories sign, not under an action it does not pilot, not linked besides
+    // to what the CAF alone links (its own party here): 403, nothing stored.
     for query in [
         format!("kind=signed_convention&filename=c.pdf&action_id={}", piloted["id"].as_str().unwrap()),
         format!("kind=supporting_evidence&filename=b.pdf&action_id={}", unpiloted["id"].as_str().unwrap()),
+        format!(
+            "kind=supporting_evidence&filename=b.pdf&action_id={}&party_id={}",
+            piloted["id"].as_str().unwrap(),
+            contract.epci_party
+        ),
     ] {
         upload(&app, &contract.id, &faucigny, &query, pdf(100)).await.assert_problem(403, "FORBIDDEN");
     }

@@ -10,6 +10,9 @@ CREATE TABLE amendment_drafts (
     changes TEXT NOT NULL,
     -- JSON: the signature of each signatory it concerns, as they come.
     signatures TEXT NOT NULL,
+    -- The number of the last amendment signed when it was drafted: one signed since may have
+    -- changed what this one rewrites.
+    based_on BIGINT NOT NULL,
     created_at TIMESTAMP NOT NULL,
     updated_at TIMESTAMP NOT NULL
 );
