@@ -92,6 +92,13 @@ impl Config {
             return Err(format!("CTG_JWT_SECRET must be at least {MIN_SECRET_BYTES} bytes long"));
         }
         let jwt_jwks_file = var("CTG_JWT_JWKS_FILE").map(PathBuf::from);
+        // Dev mode prints an admin token signed with the secret: with a real key, that token would
+        // open the real service, so dev mode makes up its own secret and takes none.
+        if dev && (jwt_secret.is_some() || jwt_jwks_file.is_some()) {
+            return Err("--dev makes up its own secret and prints an admin token signed with it: unset \
+                        CTG_JWT_SECRET and CTG_JWT_JWKS_FILE, or start without --dev"
+                .into());
+        }
         if jwt_secret.is_none() && jwt_jwks_file.is_none() && !dev {
             return Err("set CTG_JWT_SECRET (32 bytes or more) or CTG_JWT_JWKS_FILE, or start with --dev".into());
         }
@@ -202,6 +209,14 @@ mod tests {
     fn no_key_is_refused_outside_dev_mode() {
         assert!(config(&[("CTG_JWT_ISSUER", "i")], false).unwrap_err().contains("CTG_JWT_SECRET"));
         assert_eq!(config(&[], true).unwrap().jwt_issuer, DEV_ISSUER);
+    }
+
+    #[test]
+    fn dev_mode_refuses_a_real_key() {
+        for key in [("CTG_JWT_SECRET", SECRET), ("CTG_JWT_JWKS_FILE", "/etc/ctg/jwks.json")] {
+            let error = config(&[key, ("CTG_JWT_ISSUER", "https://idp")], true).unwrap_err();
+            assert!(error.contains("--dev") && error.contains(key.0), "{error}");
+        }
     }
 
     #[test]

@@ -151,7 +151,7 @@ fn serve(config: &Config) -> Result<(), String> {
 }
 
 fn print_dev_banner(config: &Config, app: &Application) {
-    let Some(secret) = app.dev_secret.as_deref().or(config.jwt_secret.as_deref()) else {
+    let Some(secret) = app.dev_secret.as_deref() else {
         return;
     };
     let claims = TokenClaims::new(&config.jwt_issuer, &config.jwt_audience, "dev-admin", "admin", 12 * 3600);

@@ -17,6 +17,7 @@ pub fn configure(cfg: &mut ServiceConfig<'_>) {
         .service(health::health_ready)
         .service(docs::openapi_json)
         .service(docs::docs)
+        .service(docs::redoc_bundle)
         .service(
             scope::scope("/v1")
                 .service(enums::list_enums)

@@ -16,7 +16,7 @@ use crate::config::{Config, DiagnosticAidCeiling};
 use crate::db::{self, DatabaseUrl, DbPool};
 use crate::http::fallback::{self, RouteTable};
 use crate::http::pagination::PageTokenKey;
-use crate::http::{head, request_id};
+use crate::http::{head, request_id, security_headers};
 use crate::openapi;
 
 /// Request id, client address, request line, status, size and duration. Headers — the
@@ -26,7 +26,7 @@ const ACCESS_LOG_FORMAT: &str = r#"%{x-request-id}i %a "%r" %s %b %Dms"#;
 pub struct Application {
     port: u16,
     server: Server,
-    /// In dev mode without a configured secret: the generated one, to mint the banner's token.
+    /// In dev mode: the secret made up for it, to mint the banner's token.
     pub dev_secret: Option<Vec<u8>>,
 }
 
@@ -80,8 +80,8 @@ impl Application {
 
     /// Starts the server on an existing pool, without touching the database first.
     pub fn build_with_pool(config: &Config, pool: DbPool) -> Result<Self, String> {
-        let dev_secret =
-            (config.dev && config.jwt_secret.is_none() && config.jwt_jwks_file.is_none()).then(random_secret);
+        // Dev mode takes no key of its own (`Config` refuses one): it makes one up.
+        let dev_secret = config.dev.then(random_secret);
         let jwks = config.jwt_jwks_file.as_deref().map(KeySet::read_jwks).transpose()?;
         let secret = config.jwt_secret.as_deref().or(dev_secret.as_deref());
         let keys = web::Data::new(KeySet::new(secret, jwks.as_ref(), &config.jwt_issuer, &config.jwt_audience)?);
@@ -118,6 +118,7 @@ impl Application {
                 .wrap(from_fn(head::middleware))
                 .wrap(Logger::new(ACCESS_LOG_FORMAT))
                 .wrap(from_fn(request_id::middleware))
+                .wrap(from_fn(security_headers::middleware))
         })
         .workers(config.workers)
         .shutdown_timeout(config.shutdown_timeout_seconds)

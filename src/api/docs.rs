@@ -2,6 +2,7 @@
 //! built by [`crate::openapi`] from the routes, which include these two: it is handed to them as
 //! app data, so that this module does not depend on the document it serves.
 
+use actix_web::http::header;
 use actix_web::{HttpResponse, get, web};
 
 /// The serialized document, computed once at start-up.
@@ -14,6 +15,10 @@ pub async fn openapi_json(document: web::Data<OpenApiJson>) -> HttpResponse {
     HttpResponse::Ok().content_type("application/json").body(document.0.clone())
 }
 
+/// The renderer, embedded so that `/docs` works on an intranet without internet access (see
+/// `assets/redoc/README.md`). Its path names its version, so browsers may keep it for good.
+const REDOC_BUNDLE: &[u8] = include_bytes!("../../assets/redoc/redoc.standalone.js");
+
 const DOCS_PAGE: &str = r#"<!doctype html>
 <html lang="en">
 <head>
@@ -24,15 +29,34 @@ const DOCS_PAGE: &str = r#"<!doctype html>
 <body>
   <noscript>The rendered documentation needs JavaScript. The contract itself is <a href="/openapi.json">/openapi.json</a>.</noscript>
   <redoc spec-url="/openapi.json"></redoc>
-  <script src="https://cdn.redoc.ly/redoc/v2.1.5/bundles/redoc.standalone.js"></script>
+  <script src="/docs/redoc-2.1.5.standalone.js"></script>
 </body>
 </html>
 "#;
 
-/// This document rendered for people. The page is served by the service; the renderer script is
-/// fetched by the browser, so the server itself needs no internet access.
+/// What the page may load: its own script and the document, nothing from elsewhere. The
+/// renderer styles itself inline, searches in a worker it builds from a blob, and draws some
+/// images as data URLs.
+const DOCS_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
+                           img-src 'self' data:; font-src 'self' data:; connect-src 'self'; worker-src blob:; \
+                           frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
+
+/// This document rendered for people, entirely by this service: the page and its renderer.
 #[utoipa::path(tag = "meta", responses((status = 200, description = "An HTML page", content_type = "text/html")))]
 #[get("/docs")]
 pub async fn docs() -> HttpResponse {
-    HttpResponse::Ok().content_type("text/html; charset=utf-8").body(DOCS_PAGE)
+    HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .insert_header((header::CONTENT_SECURITY_POLICY, DOCS_POLICY))
+        .body(DOCS_PAGE)
+}
+
+/// The renderer the documentation page runs (Redoc 2.1.5).
+#[utoipa::path(tag = "meta", responses((status = 200, description = "A JavaScript file", content_type = "text/javascript")))]
+#[get("/docs/redoc-2.1.5.standalone.js")]
+pub async fn redoc_bundle() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/javascript; charset=utf-8")
+        .insert_header((header::CACHE_CONTROL, "public, max-age=31536000, immutable"))
+        .body(REDOC_BUNDLE)
 }

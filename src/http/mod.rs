@@ -11,4 +11,5 @@ pub mod preconditions;
 pub mod query;
 pub mod request_id;
 pub mod requests;
+pub mod security_headers;
 pub mod spool;

@@ -54,6 +54,28 @@ async fn a_well_formed_request_id_is_echoed_and_any_other_replaced() {
 }
 
 #[tokio::test]
+async fn every_answer_carries_the_security_headers_and_no_authenticated_one_is_stored() {
+    let app = spawn_app().await;
+    let token = admin_token();
+    let answers = [
+        (false, app.get_anonymous("/health/live").await),
+        (false, app.get_anonymous("/v1/epcis/200000172").await),
+        (true, app.get("/v1/epcis/200000172", &token).await),
+        (true, app.get("/nope", &token).await),
+        (true, app.post_json("/v1/organisations", &token, &serde_json::json!({"kind": "commune"})).await),
+    ];
+    let statuses: Vec<u16> = answers.iter().map(|(_, answer)| answer.status).collect();
+    assert_eq!(statuses, [200, 401, 200, 404, 422]);
+    for (authenticated, answer) in &answers {
+        assert_eq!(answer.header("x-content-type-options"), Some("nosniff"), "{}", answer.text);
+        assert_eq!(answer.header("x-frame-options"), Some("DENY"));
+        assert_eq!(answer.header("referrer-policy"), Some("no-referrer"));
+        assert_eq!(answer.header("content-security-policy"), Some("default-src 'none'; frame-ancestors 'none'"));
+        assert_eq!(answer.header("cache-control") == Some("no-store"), *authenticated, "{}", answer.text);
+    }
+}
+
+#[tokio::test]
 async fn health_endpoints_answer_without_a_token() {
     let app = spawn_app().await;
     let live = app.get_anonymous("/health/live").await;

@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 
 use serde_json::Value;
+use sha2::{Digest, Sha256};
 
 use crate::helpers::spawn_app;
 
@@ -74,4 +75,16 @@ async fn the_docs_page_renders_the_served_document() {
     assert_eq!(answer.status, 200);
     assert!(answer.header("content-type").unwrap().starts_with("text/html"));
     assert!(answer.text.contains("spec-url=\"/openapi.json\""));
+    // Everything the page loads comes from the service: it renders on an intranet without
+    // internet access, and its policy forbids anything else.
+    assert!(!answer.text.contains("http://") && !answer.text.contains("https://"), "{}", answer.text);
+    let policy = answer.header("content-security-policy").unwrap();
+    assert!(policy.contains("default-src 'none'") && policy.contains("script-src 'self'"), "{policy}");
+    let script = answer.text.split("<script src=\"").nth(1).and_then(|rest| rest.split('"').next()).unwrap();
+    let bundle = app.client.get(app.url(script)).send().await.unwrap();
+    assert_eq!(bundle.status(), 200, "{script}");
+    assert!(bundle.headers()["content-type"].to_str().unwrap().starts_with("text/javascript"));
+    let digest = Sha256::digest(bundle.bytes().await.unwrap());
+    let expected = "be5c3330c8c35b8fceb29a5b7552ad45bffc2fd9494fe2e1a82fa94179eb5f8f";
+    assert_eq!(format!("{digest:x}"), expected, "the renderer is the Redoc 2.1.5 bundle of assets/redoc/README.md");
 }
