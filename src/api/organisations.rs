@@ -238,11 +238,14 @@ pub async fn delete_organisation((caller, id, if_match, pool): Remove<Uuid>) -> 
     caller.require_contract_manager()?;
     write::change_directory(&pool, caller, Retry::none(), move |change| {
         let current = change.current(&id.to_string(), &if_match, |conn| repo::find(conn, id))?;
-        let usage = repo::usage(change.conn, id)?;
-        if !usage.is_unused() {
+        // Counted in what the caller reaches only: how much another département uses it is
+        // not the caller's to learn.
+        let (usage, elsewhere) = repo::usage_seen_from(change.conn, id, &change.caller.scope())?;
+        if !usage.is_unused() || elsewhere {
             let repo::Usage { parties, equipments, actions, commitments } = usage;
             return Err(ApiError::Conflict(format!(
-                "still used: party to {parties} contract(s), manager of {equipments} equipment(s), pilot of {actions} action(s), payee of {commitments} commitment(s)"
+                "still used: party to {parties} contract(s), manager of {equipments} equipment(s), pilot of {actions} action(s), payee of {commitments} commitment(s) in your scope{}",
+                if elsewhere { ", and by contracts outside it" } else { "" }
             )));
         }
         DirectoryChange::written(repo::delete(change.conn, id, current.version)?)?;

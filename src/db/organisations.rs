@@ -9,7 +9,8 @@ use uuid::Uuid;
 
 use super::schema::{contract_actions, contract_parties, equipments, funding_commitments, organisations};
 use super::stored::rfc3339_json;
-use super::{DbConnection, versioned};
+use super::{DbConnection, contracts, versioned};
+use crate::auth::Scope;
 use crate::domain::organisation::OrganisationKind;
 
 /// A partner of the contracts: the CAF, a collectivity or another body.
@@ -121,6 +122,49 @@ impl Usage {
     pub fn is_unused(&self) -> bool {
         self.parties + self.equipments + self.actions + self.commitments == 0
     }
+}
+
+/// Where an organisation is used, counted only in the contracts `scope` reaches, and whether it
+/// is also used in contracts beyond them: a refusal may say that much, never how much.
+pub fn usage_seen_from(conn: &mut DbConnection, id: Uuid, scope: &Scope) -> QueryResult<(Usage, bool)> {
+    let key = id.to_string();
+    let of_parties: Vec<String> = contract_parties::table
+        .filter(contract_parties::organisation_id.eq(&key))
+        .select(contract_parties::contract_id)
+        .load(conn)?;
+    let of_actions: Vec<String> = contract_actions::table
+        .filter(contract_actions::pilot_organisation_id.eq(&key))
+        .select(contract_actions::contract_id)
+        .load(conn)?;
+    let of_commitments: Vec<String> = funding_commitments::table
+        .filter(funding_commitments::payee_id.eq(&key))
+        .select(funding_commitments::contract_id)
+        .load(conn)?;
+    let mut reached = std::collections::HashMap::new();
+    let mut count_reached = |conn: &mut DbConnection, contract_ids: &[String]| -> QueryResult<i64> {
+        let mut count = 0;
+        for contract_id in contract_ids {
+            let reaches = match reached.get(contract_id) {
+                Some(&reaches) => reaches,
+                None => {
+                    let reaches = contracts::find(conn, scope, contract_id)?.is_some();
+                    reached.insert(contract_id.clone(), reaches);
+                    reaches
+                }
+            };
+            count += i64::from(reaches);
+        }
+        Ok(count)
+    };
+    let seen = Usage {
+        parties: count_reached(conn, &of_parties)?,
+        equipments: equipments::table.filter(equipments::manager_id.eq(&key)).count().get_result(conn)?,
+        actions: count_reached(conn, &of_actions)?,
+        commitments: count_reached(conn, &of_commitments)?,
+    };
+    let elsewhere = seen.parties + seen.actions + seen.commitments
+        < i64::try_from(of_parties.len() + of_actions.len() + of_commitments.len()).unwrap_or(i64::MAX);
+    Ok((seen, elsewhere))
 }
 
 pub fn usage(conn: &mut DbConnection, id: Uuid) -> QueryResult<Usage> {

@@ -3,7 +3,7 @@
 
 use serde_json::json;
 
-use crate::fixtures::{BONNEVILLE_INSEE, BONNEVILLE_SIREN, FAUCIGNY, caf, draft_ctg, epci};
+use crate::fixtures::{BONNEVILLE_INSEE, BONNEVILLE_SIREN, BORDEAUX_METROPOLE, FAUCIGNY, caf, draft_ctg, epci};
 use crate::helpers::{admin_token, caf_agent_token, collectivity_token, spawn_app};
 
 #[tokio::test]
@@ -78,6 +78,30 @@ async fn an_organisation_in_use_cannot_be_deleted() {
     app.delete_with(&path, &admin_token(), "\"2\"").await.assert_problem(412, "PRECONDITION_FAILED");
     assert_eq!(app.delete_with(&path, &admin_token(), "\"1\"").await.status, 204);
     app.get(&path, &admin_token()).await.assert_problem(404, "NOT_FOUND");
+}
+
+#[tokio::test]
+async fn a_refused_deletion_counts_only_what_the_caller_reaches() {
+    let app = spawn_app().await;
+    let faucigny = epci(&app, FAUCIGNY).await;
+    // The Faucigny is an associated partner of two contracts of Gironde, out of a 74 agent's sight.
+    let caf33 = caf(&app, "33").await;
+    let bordeaux = epci(&app, BORDEAUX_METROPOLE).await;
+    for _ in 0..2 {
+        let contract = draft_ctg(&app, "33", &caf33, &bordeaux).await;
+        let parties = format!("/v1/contracts/{}/parties", contract.id);
+        app.create(&parties, &json!({"organisation_id": faucigny["id"], "roles": ["associated_partner"]})).await;
+    }
+    let path = format!("/v1/organisations/{}", faucigny["id"].as_str().unwrap());
+    let agent = caf_agent_token(&["74"]);
+    let answer = app.delete_with(&path, &agent, "\"1\"").await;
+    let detail = answer.assert_problem(409, "CONFLICT")["detail"].as_str().unwrap().to_owned();
+    assert!(detail.contains("party to 0 contract(s)") && detail.contains("outside it"), "{detail}");
+    assert!(!detail.contains('2'), "{detail}");
+    // The admin reaches everything: the counts are whole, and nothing is said to lie outside.
+    let answer = app.delete_with(&path, &admin_token(), "\"1\"").await;
+    let detail = answer.assert_problem(409, "CONFLICT")["detail"].as_str().unwrap().to_owned();
+    assert!(detail.contains("party to 2 contract(s)") && !detail.contains("outside"), "{detail}");
 }
 
 #[tokio::test]
