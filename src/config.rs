@@ -40,6 +40,8 @@ pub struct Config {
     pub diagnostic_aid_ceiling_cents: i64,
     /// Dev mode: a random HS256 secret when none is set, and a ready admin token printed at start.
     pub dev: bool,
+    /// How long an answered idempotency key is kept: a retry after that is a new request.
+    pub idempotency_retention: Duration,
 }
 
 impl std::fmt::Debug for Config {
@@ -55,6 +57,7 @@ impl std::fmt::Debug for Config {
             .field("workers", &self.workers)
             .field("document_max_bytes", &self.document_max_bytes)
             .field("dev", &self.dev)
+            .field("idempotency_retention", &self.idempotency_retention)
             .finish_non_exhaustive()
     }
 }
@@ -142,6 +145,13 @@ impl Config {
             DEFAULT_DIAGNOSTIC_AID_CEILING_CENTS,
             |n| (0..=1_000_000_000_000).contains(n),
         )?;
+        // Up to a year; a week by default, far longer than any client's retries.
+        let idempotency_retention = Duration::from_secs(parse_number(
+            "CTG_IDEMPOTENCY_RETENTION_SECONDS",
+            var("CTG_IDEMPOTENCY_RETENTION_SECONDS"),
+            7 * 86_400,
+            |n| (1..=366 * 86_400).contains(n),
+        )?);
         Ok(Self {
             database_url,
             bind,
@@ -156,6 +166,7 @@ impl Config {
             document_max_bytes,
             diagnostic_aid_ceiling_cents,
             dev,
+            idempotency_retention,
         })
     }
 

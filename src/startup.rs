@@ -26,6 +26,9 @@ const ACCESS_LOG_FORMAT: &str = r#"%{x-request-id}i %a "%r" %s %b %Dms"#;
 pub struct Application {
     port: u16,
     server: Server,
+    /// For the background purges of [`crate::housekeeping`].
+    pool: DbPool,
+    idempotency_retention: std::time::Duration,
     /// In dev mode: the secret made up for it, to mint the banner's token.
     pub dev_secret: Option<Vec<u8>>,
 }
@@ -93,6 +96,7 @@ impl Application {
         let document = openapi::document();
         let routes = web::Data::new(RouteTable::from_openapi(&document));
         let document = web::Data::new(OpenApiJson(openapi::document_json()));
+        let housekeeping_pool = pool.clone();
         let pool = web::Data::new(pool);
         let document_limit = web::Data::new(crate::api::documents::DocumentLimit(config.document_max_bytes));
         let diagnostic_aid_ceiling = web::Data::new(DiagnosticAidCeiling(config.diagnostic_aid_ceiling_cents));
@@ -125,7 +129,13 @@ impl Application {
         .listen(listener)
         .map_err(|error| format!("cannot start the server: {error}"))?
         .run();
-        Ok(Self { port, server, dev_secret })
+        Ok(Self {
+            port,
+            server,
+            pool: housekeeping_pool,
+            idempotency_retention: config.idempotency_retention,
+            dev_secret,
+        })
     }
 
     pub fn port(&self) -> u16 {
@@ -134,6 +144,9 @@ impl Application {
 
     /// Serves until SIGINT or SIGTERM, then lets in-flight requests finish (up to the shutdown timeout).
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let housekeeping = tokio::spawn(crate::housekeeping::run(self.pool, self.idempotency_retention));
+        let stopped = self.server.await;
+        housekeeping.abort();
+        stopped
     }
 }

@@ -121,6 +121,12 @@ pub fn complete(
     Ok(updated == 1)
 }
 
+/// Forgets every key claimed before `before`: answered ones whose retention has passed, and
+/// claims abandoned long ago. A retry with such a key is a new request. Returns how many went.
+pub fn purge(conn: &mut DbConnection, before: NaiveDateTime) -> QueryResult<usize> {
+    diesel::delete(idempotency_keys::table.filter(idempotency_keys::created_at.lt(before))).execute(conn)
+}
+
 /// Forgets the claim made at `claimed_at` after its work failed, so that a corrected retry may use
 /// the key again; a claim a retry took over meanwhile stays.
 pub fn release(conn: &mut DbConnection, caller: &str, key: &str, claimed_at: NaiveDateTime) -> QueryResult<()> {

@@ -140,19 +140,16 @@ pub fn usage_seen_from(conn: &mut DbConnection, id: Uuid, scope: &Scope) -> Quer
         .filter(funding_commitments::payee_id.eq(&key))
         .select(funding_commitments::contract_id)
         .load(conn)?;
-    let mut reached = std::collections::HashMap::new();
+    // Whether the scope reaches each contract, looked up once per contract.
+    let mut in_scope = std::collections::HashMap::new();
     let mut count_reached = |conn: &mut DbConnection, contract_ids: &[String]| -> QueryResult<i64> {
         let mut count = 0;
         for contract_id in contract_ids {
-            let reaches = match reached.get(contract_id) {
-                Some(&reaches) => reaches,
-                None => {
-                    let reaches = contracts::find(conn, scope, contract_id)?.is_some();
-                    reached.insert(contract_id.clone(), reaches);
-                    reaches
-                }
-            };
-            count += i64::from(reaches);
+            if !in_scope.contains_key(contract_id) {
+                let found = contracts::find(conn, scope, contract_id)?.is_some();
+                in_scope.insert(contract_id.clone(), found);
+            }
+            count += i64::from(in_scope[contract_id]);
         }
         Ok(count)
     };

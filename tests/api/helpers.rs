@@ -203,6 +203,7 @@ pub fn test_config(url: &DatabaseUrl) -> Config {
         document_max_bytes: ctg_api::config::DEFAULT_DOCUMENT_MAX_BYTES,
         diagnostic_aid_ceiling_cents: ctg_api::config::DEFAULT_DIAGNOSTIC_AID_CEILING_CENTS,
         dev: false,
+        idempotency_retention: Duration::from_hours(7 * 24),
     }
 }
 

@@ -76,6 +76,32 @@ async fn every_answer_carries_the_security_headers_and_no_authenticated_one_is_s
 }
 
 #[tokio::test]
+async fn answered_idempotency_keys_are_purged_once_their_retention_has_passed() {
+    let database = fresh_database();
+    let mut config = test_config(database.url());
+    config.idempotency_retention = Duration::from_secs(1);
+    let app = spawn(Application::build(&config).unwrap(), database);
+    let send = |name: &'static str| {
+        let body = serde_json::json!({"kind": "association", "name": name, "siren": "775672272", "department": "74"});
+        app.send(
+            app.client
+                .post(app.url("/v1/organisations"))
+                .bearer_auth(admin_token())
+                .header("Idempotency-Key", "kept-a-second")
+                .json(&body),
+        )
+    };
+    let first = send("Association A").await;
+    assert_eq!(first.status, 201, "{}", first.text);
+    // Within the retention, the key belongs to its first request.
+    send("Association B").await.assert_problem(422, "IDEMPOTENCY_KEY_REUSED");
+    // Past it (and the purge that follows within a second), the key is free: another request
+    // may use it, and is judged on its own (the SIREN is taken by the first).
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    send("Association B").await.assert_problem(409, "CONFLICT");
+}
+
+#[tokio::test]
 async fn health_endpoints_answer_without_a_token() {
     let app = spawn_app().await;
     let live = app.get_anonymous("/health/live").await;
