@@ -89,7 +89,7 @@ fn into_row(resolved: OrganisationDraft, id: Uuid, version: i64, created_at: Nai
 /// Loads what the territory reference says of `draft` and judges it (422 listing every problem).
 fn resolve(conn: &mut DbConnection, draft: OrganisationDraft) -> ApiResult<OrganisationDraft> {
     let listed = match draft.siren_to_list() {
-        Some(siren) => listing(conn, draft.kind, siren)?,
+        Some(siren) => listing(conn, siren)?,
         None => None,
     };
     let commune_department = match &draft.insee_code {
@@ -104,21 +104,14 @@ fn resolve(conn: &mut DbConnection, draft: OrganisationDraft) -> ApiResult<Organ
     directory::resolve_organisation(draft, facts).map_err(write::rejected)
 }
 
-/// The reference's entry for the SIREN of a commune or an EPCI.
-fn listing(conn: &mut DbConnection, kind: OrganisationKind, siren: &str) -> ApiResult<Option<Listed>> {
-    Ok(match kind {
-        OrganisationKind::Commune => territories::find_commune_by_siren(conn, siren)?.map(|commune| Listed::Commune {
-            name: commune.name,
-            insee: commune.insee,
-            department: commune.department,
-        }),
-        OrganisationKind::Epci => match territories::find_epci(conn, siren)? {
-            Some(epci) => {
-                Some(Listed::Epci { name: epci.name, departments: territories::epci_departments(conn, siren)? })
-            }
-            None => None,
-        },
-        _ => None,
+/// The reference's entry for a SIREN: a commune's or an EPCI's, whatever kind the draft says.
+fn listing(conn: &mut DbConnection, siren: &str) -> ApiResult<Option<Listed>> {
+    if let Some(commune) = territories::find_commune_by_siren(conn, siren)? {
+        return Ok(Some(Listed::Commune { name: commune.name, insee: commune.insee, department: commune.department }));
+    }
+    Ok(match territories::find_epci(conn, siren)? {
+        Some(epci) => Some(Listed::Epci { name: epci.name, departments: territories::epci_departments(conn, siren)? }),
+        None => None,
     })
 }
 

@@ -25,10 +25,11 @@ pub struct OrganisationDraft {
 }
 
 impl OrganisationDraft {
-    /// The SIREN the territory reference must list: a well-formed one of a commune or an EPCI.
+    /// The SIREN to look up in the territory reference: any well-formed one. A commune's or an
+    /// EPCI's must be listed; any other kind's must not be, since a commune or an EPCI is
+    /// registered as what it is.
     pub fn siren_to_list(&self) -> Option<&str> {
-        let listed_kind = matches!(self.kind, OrganisationKind::Commune | OrganisationKind::Epci);
-        self.siren.as_deref().filter(|siren| listed_kind && check_siren(siren).is_ok())
+        self.siren.as_deref().filter(|siren| check_siren(siren).is_ok())
     }
 }
 
@@ -113,6 +114,16 @@ fn fill_from_listing(draft: &mut OrganisationDraft, listed: Option<Listed>) -> V
                 problems.push(problem("/insee_code", "INSEE_CODE_MISMATCH", detail));
             }
             draft.insee_code = Some(insee);
+        }
+        // Registered under another kind, a commune or an EPCI would keep its real owner from
+        // registering it and from signing anything.
+        (kind, Some(Listed::Commune { name, insee, .. })) if kind != OrganisationKind::Commune => {
+            let detail = format!("this SIREN is the commune {name} ({insee}): register it as kind commune");
+            problems.push(problem("/kind", "SIREN_OF_A_COMMUNE", detail));
+        }
+        (kind, Some(Listed::Epci { name, .. })) if kind != OrganisationKind::Epci => {
+            let detail = format!("this SIREN is the EPCI {name}: register it as kind epci");
+            problems.push(problem("/kind", "SIREN_OF_AN_EPCI", detail));
         }
         (OrganisationKind::Epci, Some(Listed::Epci { name, departments })) => {
             if draft.name.is_empty() {
@@ -242,10 +253,29 @@ mod tests {
     }
 
     #[test]
-    fn only_a_well_formed_siren_of_a_commune_or_an_epci_is_looked_up() {
+    fn every_well_formed_siren_is_looked_up() {
         assert_eq!(draft(OrganisationKind::Epci, Some("200000172")).siren_to_list(), Some("200000172"));
         assert_eq!(draft(OrganisationKind::Epci, Some("200000173")).siren_to_list(), None);
-        assert_eq!(draft(OrganisationKind::Association, Some("200000172")).siren_to_list(), None);
+        assert_eq!(draft(OrganisationKind::Association, Some("200000172")).siren_to_list(), Some("200000172"));
+    }
+
+    #[test]
+    fn a_commune_or_an_epci_is_registered_as_what_it_is() {
+        let commune = Listed::Commune { name: "Bonneville".into(), insee: "74042".into(), department: "74".into() };
+        let epci = Listed::Epci { name: "CC Faucigny - Glières".into(), departments: strings(&["74"]) };
+        for (kind, listed, code) in [
+            (OrganisationKind::Association, commune.clone(), "SIREN_OF_A_COMMUNE"),
+            (OrganisationKind::Epci, commune, "SIREN_OF_A_COMMUNE"),
+            (OrganisationKind::Association, epci.clone(), "SIREN_OF_AN_EPCI"),
+            (OrganisationKind::Commune, epci, "SIREN_OF_AN_EPCI"),
+        ] {
+            let facts = OrganisationFacts { listed: Some(listed), department_known: true, ..Default::default() };
+            let mut named = draft(kind, Some("217400423"));
+            named.name = "Une association".into();
+            named.department = Some("33".into());
+            let problems = resolve_organisation(named, facts).unwrap_err();
+            assert_eq!(problems.iter().map(|p| (p.pointer.as_str(), p.code)).collect::<Vec<_>>(), [("/kind", code)]);
+        }
     }
 
     #[test]

@@ -22,6 +22,9 @@ async fn communes_and_epcis_take_their_name_and_place_from_the_reference() {
 
     let answer =
         app.post_json("/v1/organisations", &admin_token(), &json!({"kind": "commune", "siren": "200000172"})).await;
+    assert_eq!(answer.assert_problem(422, "VALIDATION_FAILED")["errors"][0]["code"], "SIREN_OF_AN_EPCI");
+    let answer =
+        app.post_json("/v1/organisations", &admin_token(), &json!({"kind": "commune", "siren": "775672272"})).await;
     assert_eq!(answer.assert_problem(422, "VALIDATION_FAILED")["errors"][0]["code"], "SIREN_NOT_IN_REFERENCE");
     let answer = app
         .post_json(
@@ -81,6 +84,26 @@ async fn an_organisation_in_use_cannot_be_deleted() {
 }
 
 #[tokio::test]
+async fn a_commune_or_an_epci_is_registered_only_as_itself_in_its_own_departement() {
+    let app = spawn_app().await;
+    let gironde = caf_agent_token(&["33"]);
+    // Another département's EPCI and commune, passed off as associations of Gironde.
+    for (siren, code) in [(FAUCIGNY, "SIREN_OF_AN_EPCI"), (BONNEVILLE_SIREN, "SIREN_OF_A_COMMUNE")] {
+        let body = json!({"kind": "association", "name": "Les amis du Faucigny", "siren": siren, "department": "33"});
+        let answer = app.post_json("/v1/organisations", &gironde, &body).await;
+        assert_eq!(answer.validation_errors(), [("/kind", code)], "{siren}");
+    }
+    // As what it is, it lies in its own département, which is not the agent's.
+    let answer = app.post_json("/v1/organisations", &gironde, &json!({"kind": "epci", "siren": FAUCIGNY})).await;
+    answer.assert_problem(403, "FORBIDDEN");
+    // Its real owner registers it.
+    let answer = app
+        .post_json("/v1/organisations", &caf_agent_token(&["74"]), &json!({"kind": "epci", "siren": FAUCIGNY}))
+        .await;
+    assert_eq!(answer.status, 201, "{}", answer.text);
+}
+
+#[tokio::test]
 async fn a_refused_deletion_counts_only_what_the_caller_reaches() {
     let app = spawn_app().await;
     let faucigny = epci(&app, FAUCIGNY).await;
@@ -125,7 +148,7 @@ async fn a_caf_agent_writes_the_directory_of_its_departements_only() {
             &path,
             &agent,
             "\"1\"",
-            &json!({"kind": "association", "siren": "213300635", "department": "33", "insee_code": null}),
+            &json!({"kind": "association", "siren": "775672272", "department": "33", "insee_code": null}),
         )
         .await;
     assert_eq!(answer.status, 403, "{}", answer.text);
