@@ -15,6 +15,9 @@ pub const DEV_ISSUER: &str = "ctg-api-dev";
 pub const DEFAULT_DOCUMENT_MAX_BYTES: usize = 20 * 1024 * 1024;
 /// €7,500: what the diagnostic aid may commit before the contract is signed.
 pub const DEFAULT_DIAGNOSTIC_AID_CEILING_CENTS: i64 = 750_000;
+/// Far above what a person or a front-end sends, so that only a runaway client meets them.
+pub const DEFAULT_RATE_LIMIT_PER_SUBJECT: u32 = 100;
+pub const DEFAULT_RATE_LIMIT_PER_ADDRESS: u32 = 200;
 
 /// The ceiling of the diagnostic aid committed before signature, in cents, as the handlers
 /// receive it.
@@ -42,6 +45,10 @@ pub struct Config {
     pub dev: bool,
     /// How long an answered idempotency key is kept: a retry after that is a new request.
     pub idempotency_retention: Duration,
+    /// Requests a second per token subject, in bursts of twice as many; 0 turns the limit off.
+    pub rate_limit_per_subject: u32,
+    /// Requests a second per client address, in bursts of twice as many; 0 turns the limit off.
+    pub rate_limit_per_address: u32,
 }
 
 impl std::fmt::Debug for Config {
@@ -58,6 +65,8 @@ impl std::fmt::Debug for Config {
             .field("document_max_bytes", &self.document_max_bytes)
             .field("dev", &self.dev)
             .field("idempotency_retention", &self.idempotency_retention)
+            .field("rate_limit_per_subject", &self.rate_limit_per_subject)
+            .field("rate_limit_per_address", &self.rate_limit_per_address)
             .finish_non_exhaustive()
     }
 }
@@ -152,6 +161,18 @@ impl Config {
             7 * 86_400,
             |n| (1..=366 * 86_400).contains(n),
         )?);
+        let rate_limit_per_subject = parse_number(
+            "CTG_RATE_LIMIT_PER_SUBJECT",
+            var("CTG_RATE_LIMIT_PER_SUBJECT"),
+            DEFAULT_RATE_LIMIT_PER_SUBJECT,
+            |n| *n <= 1_000_000,
+        )?;
+        let rate_limit_per_address = parse_number(
+            "CTG_RATE_LIMIT_PER_ADDRESS",
+            var("CTG_RATE_LIMIT_PER_ADDRESS"),
+            DEFAULT_RATE_LIMIT_PER_ADDRESS,
+            |n| *n <= 1_000_000,
+        )?;
         Ok(Self {
             database_url,
             bind,
@@ -167,6 +188,8 @@ impl Config {
             diagnostic_aid_ceiling_cents,
             dev,
             idempotency_retention,
+            rate_limit_per_subject,
+            rate_limit_per_address,
         })
     }
 

@@ -3,8 +3,9 @@
 
 use std::net::TcpListener;
 
+use actix_governor::Governor;
 use actix_web::dev::Server;
-use actix_web::middleware::{Logger, from_fn};
+use actix_web::middleware::{Condition, Logger, from_fn};
 use actix_web::{App, HttpServer, web};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
@@ -16,7 +17,7 @@ use crate::config::{Config, DiagnosticAidCeiling};
 use crate::db::{self, DatabaseUrl, DbPool};
 use crate::http::fallback::{self, RouteTable};
 use crate::http::pagination::PageTokenKey;
-use crate::http::{head, request_id, security_headers};
+use crate::http::{head, rate_limit, request_id, security_headers};
 use crate::openapi;
 
 /// Request id, client address, request line, status, size and duration. Headers — the
@@ -93,6 +94,9 @@ impl Application {
             config.jwt_secret.clone_from(&dev_secret);
         }
         let page_tokens = web::Data::new(page_token_key(&config));
+        let per_subject =
+            rate_limit::by_subject(keys.clone(), rate_limit::Rate { per_second: config.rate_limit_per_subject });
+        let per_address = rate_limit::by_address(rate_limit::Rate { per_second: config.rate_limit_per_address });
         let document = openapi::document();
         let routes = web::Data::new(RouteTable::from_openapi(&document));
         let document = web::Data::new(OpenApiJson(openapi::document_json()));
@@ -119,6 +123,8 @@ impl Application {
                 .split_for_parts();
             // HEAD is turned into GET inside the access log, which keeps the request line as sent.
             app.default_service(web::to(fallback::not_routed))
+                .wrap(Condition::new(per_subject.on, Governor::new(&per_subject.config)))
+                .wrap(Condition::new(per_address.on, Governor::new(&per_address.config)))
                 .wrap(from_fn(head::middleware))
                 .wrap(Logger::new(ACCESS_LOG_FORMAT))
                 .wrap(from_fn(request_id::middleware))

@@ -9,6 +9,7 @@ pub mod idempotency;
 pub mod pagination;
 pub mod preconditions;
 pub mod query;
+pub mod rate_limit;
 pub mod request_id;
 pub mod requests;
 pub mod security_headers;

@@ -101,6 +101,59 @@ async fn answered_idempotency_keys_are_purged_once_their_retention_has_passed() 
     send("Association B").await.assert_problem(409, "CONFLICT");
 }
 
+/// The statuses of `count` GETs of `path` sent at once with `token` (none when empty).
+async fn burst(app: &crate::helpers::TestApp, path: &str, token: &str, count: usize) -> Vec<crate::helpers::Answer> {
+    let requests = (0..count).map(|_| {
+        let request = app.client.get(app.url(path));
+        let request = if token.is_empty() { request } else { request.bearer_auth(token) };
+        app.send(request)
+    });
+    futures_util::future::join_all(requests).await
+}
+
+#[tokio::test]
+async fn a_caller_past_its_rate_is_told_when_to_come_back() {
+    let database = fresh_database();
+    let mut config = test_config(database.url());
+    config.rate_limit_per_subject = 2;
+    let app = spawn(Application::build(&config).unwrap(), database);
+    let agent = crate::helpers::caf_agent_token(&["74"]);
+    // A forged token carrying the agent's subject is refused, and spends nothing of its bucket.
+    let mut forged = crate::helpers::claims("caf_agent");
+    forged.departments = vec!["74".into()];
+    let forged = ctg_api::auth::token::mint(b"not-the-service-secret-not-the-service-secret", &forged).unwrap();
+    assert!(burst(&app, "/v1/enums", &forged, 8).await.iter().all(|answer| answer.status == 401));
+
+    let answers = burst(&app, "/v1/enums", &agent, 12).await;
+    let passed = answers.iter().filter(|answer| answer.status == 200).count();
+    assert!((4..12).contains(&passed), "a burst of twice the rate passes, not all: {passed}");
+    let limited = answers.iter().find(|answer| answer.status == 429).unwrap();
+    limited.assert_problem(429, "RATE_LIMITED");
+    let retry_after: u64 = limited.header("retry-after").unwrap().parse().unwrap();
+    assert!((1..=2).contains(&retry_after), "{retry_after}");
+    assert_eq!(limited.header("ratelimit-limit"), Some("4"));
+    assert_eq!(limited.header("ratelimit-remaining"), Some("0"));
+    // Another subject has its own bucket; health checks have none.
+    assert_eq!(app.get("/v1/enums", &admin_token()).await.status, 200);
+    assert!(burst(&app, "/health/live", &agent, 12).await.iter().all(|answer| answer.status == 200));
+    // Told when to come back, it is served again.
+    tokio::time::sleep(Duration::from_secs(retry_after)).await;
+    assert_eq!(app.get("/v1/enums", &agent).await.status, 200);
+}
+
+#[tokio::test]
+async fn one_address_is_limited_whatever_tokens_it_sends() {
+    let database = fresh_database();
+    let mut config = test_config(database.url());
+    config.rate_limit_per_address = 2;
+    let app = spawn(Application::build(&config).unwrap(), database);
+    let mut answers = burst(&app, "/v1/enums", &admin_token(), 4).await;
+    answers.extend(burst(&app, "/v1/enums", &crate::helpers::caf_agent_token(&["74"]), 4).await);
+    answers.extend(burst(&app, "/v1/enums", "", 4).await);
+    assert!(answers.iter().any(|answer| answer.status == 429), "twelve requests from one address, rate 2");
+    assert!(burst(&app, "/health/ready", "", 8).await.iter().all(|answer| answer.status == 200));
+}
+
 #[tokio::test]
 async fn health_endpoints_answer_without_a_token() {
     let app = spawn_app().await;
