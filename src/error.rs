@@ -39,6 +39,10 @@ pub struct Problem {
     pub errors: Vec<FieldError>,
 }
 
+/// How many errors a problem lists at most: enough to fix a request, small enough that a
+/// request built to be wrong everywhere does not buy a large answer.
+pub const MAX_LISTED_ERRORS: usize = 100;
+
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
     #[error("malformed request: {detail}")]
@@ -190,6 +194,9 @@ impl ApiError {
             },
             Self::ValidationFailed(errors) => match errors.len() {
                 1 => "1 field is invalid".into(),
+                n if n > MAX_LISTED_ERRORS => {
+                    format!("{n} fields are invalid; the first {MAX_LISTED_ERRORS} are listed")
+                }
                 n => format!("{n} fields are invalid"),
             },
             Self::IdempotencyKeyReused => "This Idempotency-Key was first used with a different request body".into(),
@@ -204,7 +211,11 @@ impl ApiError {
 
     fn errors(&self) -> Vec<FieldError> {
         match self {
-            Self::MalformedRequest { errors, .. } | Self::ValidationFailed(errors) => errors.clone(),
+            // A file's problems are bounded as it is read (`ingest`), with a last one saying so.
+            Self::ValidationFailed(errors) if errors.iter().any(|error| error.line.is_some()) => errors.clone(),
+            Self::MalformedRequest { errors, .. } | Self::ValidationFailed(errors) => {
+                errors.iter().take(MAX_LISTED_ERRORS).cloned().collect()
+            }
             Self::InvalidStateTransition { unmet, .. } | Self::ConflictUnmet { unmet, .. } => unmet.clone(),
             Self::InvalidParameter(error) => vec![(**error).clone()],
             Self::UnknownField { pointer } => {

@@ -54,22 +54,28 @@ pub struct JoiningParty {
 #[serde(deny_unknown_fields)]
 pub struct AmendmentChanges {
     pub end_date: Option<NaiveDate>,
+    #[validate(length(max = 20, message = "at most 20 fields"))]
+    #[schema(max_items = 20)]
     pub fields: Option<Vec<Field>>,
+    #[validate(nested)]
     pub perimeter: Option<PerimeterInput>,
     #[validate(length(min = 1, max = 300, message = "must have 1 to 300 characters"))]
     pub title: Option<String>,
     /// Organisations that become parties.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[validate(nested, length(max = 100, message = "at most 100 parties join at once"))]
+    #[schema(max_items = 100)]
     pub add_parties: Option<Vec<JoiningParty>>,
     /// Organisations (their ids) that stop being parties, after an EPCI merger for example.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[validate(length(max = 100, message = "at most 100 parties leave at once"))]
+    #[schema(max_items = 100)]
     pub remove_parties: Option<Vec<Uuid>>,
     /// The financial annex as amended: the new yearly amounts of the commitments it names,
     /// applied as corrections of them, with the amendment as their reason.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[validate(nested, length(max = 200, message = "at most 200 commitments change at once"))]
+    #[schema(max_items = 200)]
     pub annex: Option<Vec<AnnexChange>>,
 }
 
@@ -80,6 +86,7 @@ pub struct AmendmentChanges {
 pub struct AnnexChange {
     pub commitment_id: Uuid,
     #[validate(nested, length(min = 1, max = 20, message = "give 1 to 20 years"))]
+    #[schema(min_items = 1, max_items = 20)]
     pub years: Vec<YearAmount>,
 }
 

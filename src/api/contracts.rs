@@ -36,15 +36,20 @@ use crate::http::query::ApiQuery;
 use crate::http::requests::{Create, Read, Transition, Update};
 use crate::write::{self, Access, ContractChange};
 
-/// The territory a contract covers, as sent.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+/// The territory a contract covers, as sent. A CTG covers at most a département's worth: the
+/// largest has fewer than 900 communes and 30 EPCI.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PerimeterInput {
     /// SIRENs of EPCI: all their member communes are covered.
     #[serde(default)]
+    #[validate(length(max = 200, message = "at most 200 EPCI"))]
+    #[schema(max_items = 200)]
     pub epcis: Vec<String>,
     /// INSEE codes of communes covered on their own.
     #[serde(default)]
+    #[validate(length(max = 1000, message = "at most 1000 communes"))]
+    #[schema(max_items = 1000)]
     pub communes: Vec<String>,
 }
 
@@ -79,13 +84,19 @@ pub struct CreateContract {
     pub start_date: NaiveDate,
     pub end_date: NaiveDate,
     #[serde(default)]
+    #[validate(length(max = 20, message = "at most 20 fields"))]
+    #[schema(max_items = 20)]
     pub fields: Vec<Field>,
     #[serde(default)]
+    #[validate(nested)]
     pub perimeter: PerimeterInput,
     #[serde(default)]
-    #[validate(nested)]
+    #[validate(nested, length(max = 50, message = "at most 50 linked schemes"))]
+    #[schema(max_items = 50)]
     pub linked_schemes: Vec<LinkedScheme>,
     #[serde(default)]
+    #[validate(length(max = 100, message = "at most 100 predecessors"))]
+    #[schema(max_items = 100)]
     pub predecessor_ids: Vec<Uuid>,
     /// The territory's band in the bonus rate table, 1 to 20.
     #[validate(range(min = 1, max = 20, message = "must be between 1 and 20"))]
@@ -106,10 +117,16 @@ pub struct ContractPatch {
     pub title: Option<String>,
     pub start_date: Option<NaiveDate>,
     pub end_date: Option<NaiveDate>,
+    #[validate(length(max = 20, message = "at most 20 fields"))]
+    #[schema(max_items = 20)]
     pub fields: Option<Vec<Field>>,
-    pub perimeter: Option<PerimeterInput>,
     #[validate(nested)]
+    pub perimeter: Option<PerimeterInput>,
+    #[validate(nested, length(max = 50, message = "at most 50 linked schemes"))]
+    #[schema(max_items = 50)]
     pub linked_schemes: Option<Vec<LinkedScheme>>,
+    #[validate(length(max = 100, message = "at most 100 predecessors"))]
+    #[schema(max_items = 100)]
     pub predecessor_ids: Option<Vec<Uuid>>,
     /// The territory's band in the bonus rate table, 1 to 20; `null` removes it. It may change
     /// after signature: it applies to the new-places commitments recorded afterwards.

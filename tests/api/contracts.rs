@@ -183,6 +183,26 @@ async fn signing_a_ctg_supersedes_the_cejs_it_replaces() {
 }
 
 #[tokio::test]
+async fn a_perimeter_is_the_size_of_a_departement_and_a_refusal_stays_small() {
+    let app = spawn_app().await;
+    // 20,000 communes: refused at once for its size, not commune by commune.
+    let communes: Vec<String> = (0..20_000).map(|n| format!("{:05}", 10_000 + n)).collect();
+    let body = json!({"kind": "ctg", "title": "Trop grand", "department": "74", "start_date": "2024-01-01",
+                      "end_date": "2028-12-31", "perimeter": {"communes": communes}});
+    let answer = app.post_json("/v1/contracts", &admin_token(), &body).await;
+    assert_eq!(answer.validation_errors(), [("/perimeter/communes", "LENGTH")]);
+    assert!(answer.text.len() < 2_000, "{} bytes", answer.text.len());
+    // 600 unknown communes, each wrong: the answer lists the first 100 and says how many there are.
+    let communes: Vec<String> = (0..600).map(|n| format!("99{n:03}")).collect();
+    let body = json!({"kind": "ctg", "title": "Inconnues", "department": "74", "start_date": "2024-01-01",
+                      "end_date": "2028-12-31", "perimeter": {"communes": communes}});
+    let answer = app.post_json("/v1/contracts", &admin_token(), &body).await;
+    let problem = answer.assert_problem(422, "VALIDATION_FAILED");
+    assert_eq!(problem["errors"].as_array().unwrap().len(), 100);
+    assert_eq!(problem["detail"], "600 fields are invalid; the first 100 are listed");
+}
+
+#[tokio::test]
 async fn after_signature_the_terms_change_only_by_amendment() {
     let app = spawn_app().await;
     let caf = caf(&app, "74").await;
