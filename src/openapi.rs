@@ -20,8 +20,10 @@ use crate::error::{FieldError, Problem};
                        and its partners: contracts, parties, action plans, indicators and multi-year funding.\n\n\
                        Every `/v1` operation needs `Authorization: Bearer <JWT>`. Errors are RFC 9457 \
                        `application/problem+json` bodies with a stable `code`. Money is integer euro cents.",
-        license(name = "MIT"),
+        license(name = "MIT", identifier = "MIT"),
+        contact(name = "The CTG API maintainers, through the issue tracker of this repository"),
     ),
+    servers((url = "/", description = "This service, wherever it is deployed")),
     components(schemas(Problem, FieldError)),
     tags(
         (name = "health", description = "Liveness and readiness"),
@@ -33,6 +35,7 @@ use crate::error::{FieldError, Problem};
         (name = "documents", description = "Files of a contract: signed convention, délibérations, minutes, reports; stored with their SHA-256"),
         (name = "funding", description = "Multi-year commitments, payment schedules and payments, in cents"),
         (name = "indicators", description = "The catalogue of what a CTG's diagnostic and follow-up measure"),
+        (name = "integration", description = "For the tools that mirror a département: the change feed and the departmental summary"),
     )
 )]
 struct ApiDoc;
@@ -45,6 +48,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
         .configure(crate::routes::configure)
         .split_for_parts();
     finish(&mut document);
+    drop_unused_schemas(&mut document);
     document
 }
 
@@ -59,6 +63,27 @@ fn operations_mut(item: &mut PathItem) -> impl Iterator<Item = &mut utoipa::open
     [&mut item.get, &mut item.post, &mut item.put, &mut item.patch, &mut item.delete]
         .into_iter()
         .filter_map(Option::as_mut)
+}
+
+/// Drops the schemas nothing refers to (utoipa registers some a generic page also inlines), so
+/// that the document holds only what it uses.
+fn drop_unused_schemas(document: &mut utoipa::openapi::OpenApi) {
+    loop {
+        let text = serde_json::to_string(&*document).unwrap_or_default();
+        let Some(components) = document.components.as_mut() else { return };
+        let unused: Vec<String> = components
+            .schemas
+            .keys()
+            .filter(|name| !text.contains(&format!("\"#/components/schemas/{name}\"")))
+            .cloned()
+            .collect();
+        if unused.is_empty() {
+            return;
+        }
+        for name in unused {
+            components.schemas.remove(&name);
+        }
+    }
 }
 
 /// Adds what every operation shares, so handlers only document what is particular to them.
@@ -97,13 +122,24 @@ fn finish(document: &mut utoipa::openapi::OpenApi) {
                 );
             }
         }
+        let is_health = path.starts_with("/health/");
         for operation in operations_mut(item) {
+            if !versioned {
+                // Public: said explicitly, so that no client sends a token it need not send.
+                operation.security = Some(Vec::new());
+            }
             let responses = &mut operation.responses.responses;
             let mut add = |status: &str, description: &str| {
                 responses.entry(status.to_owned()).or_insert_with(|| RefOr::T(problem_response(description)));
             };
             if versioned {
                 add("401", "No token, or a token that is invalid, expired or not for this service (`UNAUTHENTICATED`)");
+            }
+            if !is_health {
+                add(
+                    "429",
+                    "Past the rate of the token's subject or of the client's address; retry after `Retry-After` seconds (`RATE_LIMITED`)",
+                );
             }
             add("500", "Unexpected error, logged with the request id (`INTERNAL`)");
             if touches_database {

@@ -161,6 +161,10 @@ async fn health_endpoints_answer_without_a_token() {
     assert_eq!((live.status, live.body["status"].as_str()), (200, Some("ok")));
     let ready = app.get_anonymous("/health/ready").await;
     assert_eq!((ready.status, ready.body["status"].as_str()), (200, Some("ok")));
+    // A probe takes no parameter, as every route refuses one it does not document.
+    for path in ["/health/live?verbose=1", "/health/ready?deep=true"] {
+        app.get_anonymous(path).await.assert_problem(400, "INVALID_PARAMETER");
+    }
 }
 
 #[tokio::test]
