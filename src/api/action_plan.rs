@@ -193,6 +193,9 @@ fn code_in_use(error: diesel::result::Error, what: &str, code: &str) -> ApiError
 }
 
 /// The axes of a contract, in plan order.
+///
+/// Who may call it: whoever reaches the contract (admins, CAF agents and integrations of its
+/// département, collectivities party to it); another contract answers 404, as an unknown id.
 #[utoipa::path(tag = "contracts", params(("id" = Uuid, Path)), responses((status = 200, body = Page<AxisView>), ChildListProblems), security(("bearer" = [])))]
 #[get("/contracts/{id}/axes")]
 pub async fn list_axes((caller, id, _no_parameters, pool): Parts<Uuid>) -> ApiResult<HttpResponse> {
@@ -200,6 +203,9 @@ pub async fn list_axes((caller, id, _no_parameters, pool): Parts<Uuid>) -> ApiRe
 }
 
 /// One axis.
+///
+/// Who may call it: whoever reaches the contract (admins, CAF agents and integrations of its
+/// département, collectivities party to it); another contract answers 404, as an unknown id.
 #[utoipa::path(tag = "contracts", params(("id" = Uuid, Path), ("axis_id" = Uuid, Path)), responses((status = 200, body = AxisView, headers(("ETag" = String))), ReadProblems), security(("bearer" = [])))]
 #[get("/contracts/{id}/axes/{axis_id}")]
 pub async fn get_axis((caller, ids, pool): Read<(Uuid, Uuid)>) -> ApiResult<HttpResponse> {
@@ -207,7 +213,11 @@ pub async fn get_axis((caller, ids, pool): Read<(Uuid, Uuid)>) -> ApiResult<Http
     write::read_part(&pool, caller, contract_id, move |conn, contract| Ok(repo::find_axis(conn, contract, id)?)).await
 }
 
-/// Add an axis to the action plan. Codes are unique within the contract.
+/// Add an axis to the action plan.
+///
+/// Codes are unique within the contract. Who may call it: admins and CAF agents of the contract's
+/// département; an integration or a collectivity that reaches the contract gets 403, and another
+/// contract answers 404.
 #[utoipa::path(tag = "contracts", params(("id" = Uuid, Path)), request_body = CreateAxis, responses((status = 201, body = AxisView, headers(("ETag" = String), ("Location" = String))), CreateChildProblems), security(("bearer" = [])))]
 #[post("/contracts/{id}/axes")]
 pub async fn create_axis((caller, id, request, pool): CreateUnder<Uuid, CreateAxis>) -> ApiResult<HttpResponse> {
@@ -238,6 +248,9 @@ pub async fn create_axis((caller, id, request, pool): CreateUnder<Uuid, CreateAx
 }
 
 /// Change an axis.
+///
+/// Who may call it: admins and CAF agents of the contract's département; an integration or a
+/// collectivity that reaches the contract gets 403, and another contract answers 404.
 #[utoipa::path(tag = "contracts", params(("id" = Uuid, Path), ("axis_id" = Uuid, Path), ("If-Match" = String, Header, description = "The ETag last read")), request_body = AxisPatch, responses((status = 200, body = AxisView, headers(("ETag" = String))), UpdateProblems), security(("bearer" = [])))]
 #[patch("/contracts/{id}/axes/{axis_id}")]
 pub async fn update_axis(
@@ -262,6 +275,9 @@ pub async fn update_axis(
 }
 
 /// Remove an axis that no action belongs to any more.
+///
+/// Who may call it: admins and CAF agents of the contract's département; an integration or a
+/// collectivity that reaches the contract gets 403, and another contract answers 404.
 #[utoipa::path(tag = "contracts", params(("id" = Uuid, Path), ("axis_id" = Uuid, Path), ("If-Match" = String, Header, description = "The ETag last read")), responses((status = 204, description = "Removed"), DeleteProblems), security(("bearer" = [])))]
 #[delete("/contracts/{id}/axes/{axis_id}")]
 pub async fn delete_axis((caller, ids, if_match, pool): Remove<(Uuid, Uuid)>) -> ApiResult<HttpResponse> {
@@ -280,6 +296,9 @@ pub async fn delete_axis((caller, ids, if_match, pool): Remove<(Uuid, Uuid)>) ->
 }
 
 /// The actions of a contract, by code.
+///
+/// Who may call it: whoever reaches the contract (admins, CAF agents and integrations of its
+/// département, collectivities party to it); another contract answers 404, as an unknown id.
 #[utoipa::path(tag = "contracts", params(("id" = Uuid, Path), PageQuery), responses((status = 200, body = Page<ActionView>), ChildListProblems), security(("bearer" = [])))]
 #[get("/contracts/{id}/actions")]
 pub async fn list_actions((caller, id, query, pool, tokens): ListUnder<Uuid, PageQuery>) -> ApiResult<HttpResponse> {
@@ -295,6 +314,9 @@ pub async fn list_actions((caller, id, query, pool, tokens): ListUnder<Uuid, Pag
 }
 
 /// One action.
+///
+/// Who may call it: whoever reaches the contract (admins, CAF agents and integrations of its
+/// département, collectivities party to it); another contract answers 404, as an unknown id.
 #[utoipa::path(tag = "contracts", params(("id" = Uuid, Path), ("action_id" = Uuid, Path)), responses((status = 200, body = ActionView, headers(("ETag" = String))), ReadProblems), security(("bearer" = [])))]
 #[get("/contracts/{id}/actions/{action_id}")]
 pub async fn get_action((caller, ids, pool): Read<(Uuid, Uuid)>) -> ApiResult<HttpResponse> {
@@ -302,7 +324,11 @@ pub async fn get_action((caller, ids, pool): Read<(Uuid, Uuid)>) -> ApiResult<Ht
     write::read_part(&pool, caller, contract_id, move |conn, contract| Ok(repo::find_action(conn, contract, id)?)).await
 }
 
-/// Add an action. Its axis belongs to the contract and its pilot is a party of it.
+/// Add an action.
+///
+/// Its axis belongs to the contract and its pilot is a party of it. Who may call it: admins and CAF
+/// agents of the contract's département; an integration or a collectivity that reaches the contract
+/// gets 403, and another contract answers 404.
 #[utoipa::path(tag = "contracts", params(("id" = Uuid, Path)), request_body = CreateAction, responses((status = 201, body = ActionView, headers(("ETag" = String), ("Location" = String))), CreateChildProblems), security(("bearer" = [])))]
 #[post("/contracts/{id}/actions")]
 pub async fn create_action((caller, id, request, pool): CreateUnder<Uuid, CreateAction>) -> ApiResult<HttpResponse> {
@@ -348,8 +374,12 @@ fn pilots(conn: &mut DbConnection, caller: &Caller, row: &ActionView) -> ApiResu
         .is_some_and(|siren| sirens.contains(&siren)))
 }
 
-/// Change an action. The collectivity piloting it may report its progress (`status`,
-/// `actual_start`, `actual_end`) and nothing else.
+/// Change an action.
+///
+/// The collectivity piloting it may report its progress (`status`, `actual_start`, `actual_end`)
+/// and nothing else. Who may call it: admins and CAF agents of the contract's département, and a
+/// collectivity party to it for its own part only; an integration gets 403, and another contract
+/// answers 404.
 #[utoipa::path(tag = "contracts", params(("id" = Uuid, Path), ("action_id" = Uuid, Path), ("If-Match" = String, Header, description = "The ETag last read")), request_body = ActionPatch, responses((status = 200, body = ActionView, headers(("ETag" = String))), UpdateProblems), security(("bearer" = [])))]
 #[patch("/contracts/{id}/actions/{action_id}")]
 pub async fn update_action(
@@ -390,6 +420,9 @@ pub async fn update_action(
 }
 
 /// Remove an action.
+///
+/// Who may call it: admins and CAF agents of the contract's département; an integration or a
+/// collectivity that reaches the contract gets 403, and another contract answers 404.
 #[utoipa::path(tag = "contracts", params(("id" = Uuid, Path), ("action_id" = Uuid, Path), ("If-Match" = String, Header, description = "The ETag last read")), responses((status = 204, description = "Removed"), DeleteProblems), security(("bearer" = [])))]
 #[delete("/contracts/{id}/actions/{action_id}")]
 pub async fn delete_action((caller, ids, if_match, pool): Remove<(Uuid, Uuid)>) -> ApiResult<HttpResponse> {

@@ -131,6 +131,9 @@ pub struct SignAmendment {
 impl RequestBody for SignAmendment {}
 
 /// The amendments of a contract: the signed ones by number, then the drafts, oldest first.
+///
+/// Who may call it: whoever reaches the contract (admins, CAF agents and integrations of its
+/// département, collectivities party to it); another contract answers 404, as an unknown id.
 #[utoipa::path(tag = "contracts", params(("id" = Uuid, Path)), responses((status = 200, body = Page<AmendmentView>), ChildListProblems), security(("bearer" = [])))]
 #[get("/contracts/{id}/amendments")]
 pub async fn list_amendments((caller, id, _no_parameters, pool): Parts<Uuid>) -> ApiResult<HttpResponse> {
@@ -147,6 +150,9 @@ pub async fn list_amendments((caller, id, _no_parameters, pool): Parts<Uuid>) ->
 }
 
 /// One amendment.
+///
+/// Who may call it: whoever reaches the contract (admins, CAF agents and integrations of its
+/// département, collectivities party to it); another contract answers 404, as an unknown id.
 #[utoipa::path(tag = "contracts", params(("id" = Uuid, Path), ("amendment_id" = Uuid, Path)), responses((status = 200, body = AmendmentView), ReadProblems), security(("bearer" = [])))]
 #[get("/contracts/{id}/amendments/{amendment_id}")]
 pub async fn get_amendment((caller, ids, pool): Read<(Uuid, Uuid)>) -> ApiResult<HttpResponse> {
@@ -164,7 +170,11 @@ fn require_signed(change: &ContractChange<'_>) -> ApiResult<()> {
 }
 
 /// Draft an amendment to a signed contract, or record one its signatories already signed
-/// (`signed_on`) and apply it at once. `If-Match` carries the contract's ETag.
+/// (`signed_on`) and apply it at once.
+///
+/// `If-Match` carries the contract's ETag. Who may call it: admins and CAF agents of the contract's
+/// département; an integration or a collectivity that reaches the contract gets 403, and another
+/// contract answers 404.
 #[utoipa::path(tag = "contracts", params(("id" = Uuid, Path), ("If-Match" = String, Header, description = "The contract's ETag last read")), request_body = CreateAmendment, responses((status = 201, body = AmendmentView, headers(("Location" = String))), GuardedChildProblems), security(("bearer" = [])))]
 #[post("/contracts/{id}/amendments")]
 pub async fn create_amendment(
@@ -238,9 +248,13 @@ pub async fn create_amendment(
     .await
 }
 
-/// Record one signatory's signature of a draft amendment. At the last signature the amendment
-/// applies: the contract takes its terms and parties, and the amendment its number. A
-/// collectivity records its own signature. `If-Match` carries the contract's ETag.
+/// Record one signatory's signature of a draft amendment.
+///
+/// At the last signature the amendment applies: the contract takes its terms and parties, and the
+/// amendment its number. A collectivity records its own signature. `If-Match` carries the
+/// contract's ETag. Who may call it: admins and CAF agents of the contract's département, and a
+/// collectivity party to it for its own part only; an integration gets 403, and another contract
+/// answers 404.
 #[utoipa::path(tag = "contracts", params(("id" = Uuid, Path), ("amendment_id" = Uuid, Path), ("If-Match" = String, Header, description = "The contract's ETag last read")), request_body = SignAmendment, responses((status = 200, body = AmendmentView), GuardedChildProblems), security(("bearer" = [])))]
 #[post("/contracts/{id}/amendments/{amendment_id}/signatures")]
 pub async fn sign_amendment(
@@ -339,7 +353,11 @@ pub async fn sign_amendment(
     .await
 }
 
-/// Abandon a draft amendment. A signed one stays. `If-Match` carries the contract's ETag.
+/// Abandon a draft amendment.
+///
+/// A signed one stays. `If-Match` carries the contract's ETag. Who may call it: admins and CAF
+/// agents of the contract's département; an integration or a collectivity that reaches the contract
+/// gets 403, and another contract answers 404.
 #[utoipa::path(tag = "contracts", params(("id" = Uuid, Path), ("amendment_id" = Uuid, Path), ("If-Match" = String, Header, description = "The contract's ETag last read")), responses((status = 204, description = "Abandoned"), DeleteProblems), security(("bearer" = [])))]
 #[delete("/contracts/{id}/amendments/{amendment_id}")]
 pub async fn delete_amendment((caller, ids, if_match, pool): Remove<(Uuid, Uuid)>) -> ApiResult<HttpResponse> {

@@ -246,11 +246,15 @@ fn annex_csv(view: &AnnexView) -> String {
     table.finish()
 }
 
+/// The financial annex of a contract.
+///
 /// The financial annex of a contract: per facility, manager, programme and origin (`ex_cej`,
 /// `new_places`, `other`), the places and, per year, the amounts committed, still in draft,
-/// forecast, actual and paid, with totals per year and origin. With `Accept: text/csv`, one row
-/// per line and year then one per total (`row` = `line` or `total`), semicolon-separated UTF-8
-/// with a BOM, amounts in cents and in euros with a decimal comma.
+/// forecast, actual and paid, with totals per year and origin. With `Accept: text/csv`, one row per
+/// line and year then one per total (`row` = `line` or `total`), semicolon-separated UTF-8 with a
+/// BOM, amounts in cents and in euros with a decimal comma. Who may call it: whoever reaches the
+/// contract (admins, CAF agents and integrations of its département, collectivities party to it);
+/// another contract answers 404, as an unknown id.
 #[utoipa::path(
     tag = "funding",
     params(("id" = Uuid, Path)),

@@ -77,6 +77,8 @@ fn require_admin(caller: &Caller) -> ApiResult<()> {
 }
 
 /// The bonus rates of a year, by programme and band.
+///
+/// Who may call it: every role.
 #[utoipa::path(tag = "funding", params(("year" = i32, Path, minimum = 2000, maximum = 2100)), responses((status = 200, body = BonusRateTableView, headers(("ETag" = String))), ReadProblems), security(("bearer" = [])))]
 #[get("/bonus-rates/{year}")]
 pub async fn get_bonus_rates((_caller, year, pool): Read<RateYear>) -> ApiResult<HttpResponse> {
@@ -86,9 +88,10 @@ pub async fn get_bonus_rates((_caller, year, pool): Read<RateYear>) -> ApiResult
     Ok(with_etag(Some(table.version), &table))
 }
 
-/// Set a year's bonus rates, replacing the whole table (admins). A year without a table is
-/// created without `If-Match` (201); an existing one is replaced with the `If-Match` of its
-/// last read (200).
+/// Set a year's bonus rates, replacing the whole table (admins).
+///
+/// A year without a table is created without `If-Match` (201); an existing one is replaced with the
+/// `If-Match` of its last read (200). Who may call it: admins; the other roles get 403.
 #[utoipa::path(tag = "funding", params(("year" = i32, Path, minimum = 2000, maximum = 2100), ("If-Match" = Option<String>, Header, description = "The ETag last read; required once the year has a table, refused before")), request_body = BonusRateTablePut, responses((status = 200, body = BonusRateTableView, headers(("ETag" = String))), (status = 201, body = BonusRateTableView, headers(("ETag" = String), ("Location" = String))), ReplaceProblems), security(("bearer" = [])))]
 #[put("/bonus-rates/{year}")]
 pub async fn put_bonus_rates(

@@ -204,14 +204,18 @@ fn signed_predecessors(conn: &mut DbConnection, ctg: &ScopedContract) -> ApiResu
     Ok(out)
 }
 
+/// Preview what signing this CTG does to the CEJs it replaces.
+///
 /// Preview what signing this CTG will do to the CEJs it replaces: for each signed CEJ, its
 /// reference year (its last funded year), its `psej` commitments per facility and manager, the
 /// yearly amount carried over (the actual entitlement of that year when recorded, else the
 /// committed amount), the `ex_cej` bonus territoire commitments the signature will create (in
-/// draft, one per facility and manager, for each year of the CTG after the CEJ's end), the
-/// years the CEJ commitments lose, and every condition that would refuse the signature. Only a
-/// CTG not yet signed has a preview: a signed one (the transfer is done) or a CEJ answers 409.
-/// It shows the money of CEJs a collectivity may not be party to: collectivities get 403.
+/// draft, one per facility and manager, for each year of the CTG after the CEJ's end), the years
+/// the CEJ commitments lose, and every condition that would refuse the signature. Only a CTG not
+/// yet signed has a preview: a signed one (the transfer is done) or a CEJ answers 409. It shows the
+/// money of CEJs a collectivity may not be party to: collectivities get 403. Who may call it:
+/// admins, and CAF agents and integrations of the contract's département; a collectivity party to
+/// the contract gets 403, and another contract answers 404.
 #[utoipa::path(tag = "contracts", params(("id" = Uuid, Path)), responses((status = 200, description = "What the signature would do, and what blocks it", body = CejTransferView), PreviewProblems), security(("bearer" = [])))]
 #[get("/contracts/{id}/cej-transfer")]
 pub async fn get_cej_transfer((caller, id, pool): Read<Uuid>) -> ApiResult<HttpResponse> {

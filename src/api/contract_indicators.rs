@@ -316,8 +316,12 @@ fn refuse_if_any(errors: Vec<FieldError>) -> ApiResult<()> {
     if errors.is_empty() { Ok(()) } else { Err(ApiError::validation(errors)) }
 }
 
+/// The indicators a contract follows, with their progress.
+///
 /// The indicators a contract follows, by indicator and place, each with its baseline, its targets
-/// and, per target, the observed actual and the progress towards it.
+/// and, per target, the observed actual and the progress towards it. Who may call it: whoever
+/// reaches the contract (admins, CAF agents and integrations of its département, collectivities
+/// party to it); another contract answers 404, as an unknown id.
 #[utoipa::path(tag = "contracts", params(("id" = Uuid, Path)), responses((status = 200, body = Page<ContractIndicatorView>), ChildListProblems), security(("bearer" = [])))]
 #[get("/contracts/{id}/indicators")]
 pub async fn list_contract_indicators((caller, id, _no_parameters, pool): Parts<Uuid>) -> ApiResult<HttpResponse> {
@@ -336,8 +340,11 @@ pub async fn list_contract_indicators((caller, id, _no_parameters, pool): Parts<
     .await
 }
 
-/// One indicator the contract follows. Its `ETag` versions the baseline and targets; the actuals
-/// move with the observations without changing it.
+/// One indicator the contract follows.
+///
+/// Its `ETag` versions the baseline and targets; the actuals move with the observations without
+/// changing it. Who may call it: whoever reaches the contract (admins, CAF agents and integrations
+/// of its département, collectivities party to it); another contract answers 404, as an unknown id.
 #[utoipa::path(tag = "contracts", params(("id" = Uuid, Path), ("follow_id" = Uuid, Path)), responses((status = 200, body = ContractIndicatorView, headers(("ETag" = String))), ReadProblems), security(("bearer" = [])))]
 #[get("/contracts/{id}/indicators/{follow_id}")]
 pub async fn get_contract_indicator((caller, ids, pool): Read<(Uuid, Uuid)>) -> ApiResult<HttpResponse> {
@@ -351,7 +358,11 @@ pub async fn get_contract_indicator((caller, ids, pool): Read<(Uuid, Uuid)>) -> 
 }
 
 /// Follow an indicator of the catalogue at a place of the contract's perimeter, with its baseline
-/// and targets. A contract follows an indicator at a place once.
+/// and targets.
+///
+/// A contract follows an indicator at a place once. Who may call it: admins and CAF agents of the
+/// contract's département; an integration or a collectivity that reaches the contract gets 403, and
+/// another contract answers 404.
 #[utoipa::path(tag = "contracts", params(("id" = Uuid, Path)), request_body = CreateContractIndicator, responses((status = 201, body = ContractIndicatorView, headers(("ETag" = String), ("Location" = String))), CreateChildProblems), security(("bearer" = [])))]
 #[post("/contracts/{id}/indicators")]
 pub async fn create_contract_indicator(
@@ -405,6 +416,9 @@ pub async fn create_contract_indicator(
 
 /// Change the baseline (`null` removes it) or the targets (the list sent replaces them all) of a
 /// followed indicator.
+///
+/// Who may call it: admins and CAF agents of the contract's département; an integration or a
+/// collectivity that reaches the contract gets 403, and another contract answers 404.
 #[utoipa::path(tag = "contracts", params(("id" = Uuid, Path), ("follow_id" = Uuid, Path), ("If-Match" = String, Header, description = "The ETag last read")), request_body = ContractIndicatorPatch, responses((status = 200, body = ContractIndicatorView, headers(("ETag" = String))), UpdateProblems), security(("bearer" = [])))]
 #[patch("/contracts/{id}/indicators/{follow_id}")]
 pub async fn update_contract_indicator(
@@ -447,7 +461,11 @@ pub async fn update_contract_indicator(
     .await
 }
 
-/// Stop following an indicator, with its baseline and targets. The observations stay.
+/// Stop following an indicator, with its baseline and targets.
+///
+/// The observations stay. Who may call it: admins and CAF agents of the contract's département; an
+/// integration or a collectivity that reaches the contract gets 403, and another contract answers
+/// 404.
 #[utoipa::path(tag = "contracts", params(("id" = Uuid, Path), ("follow_id" = Uuid, Path), ("If-Match" = String, Header, description = "The ETag last read")), responses((status = 204, description = "Removed"), DeleteProblems), security(("bearer" = [])))]
 #[delete("/contracts/{id}/indicators/{follow_id}")]
 pub async fn delete_contract_indicator((caller, ids, if_match, pool): Remove<(Uuid, Uuid)>) -> ApiResult<HttpResponse> {

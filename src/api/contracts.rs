@@ -297,10 +297,12 @@ fn parse_order(text: Option<&str>) -> ApiResult<ContractOrder> {
 /// Separates the sort value from the id inside a cursor.
 const CURSOR_SEPARATOR: char = '\u{1f}';
 
-/// List the contracts in the caller's scope. A filter outside the scope returns nothing. With
-/// `Accept: text/csv`, every contract of the selection in the same order, one row each with its
-/// main fields and perimeter counts (UTF-8 with BOM, `;` between fields, `,` inside lists),
-/// streamed; `page_size` and `page_token` do not apply.
+/// List the contracts in the caller's scope.
+///
+/// A filter outside the scope returns nothing. With `Accept: text/csv`, every contract of the
+/// selection in the same order, one row each with its main fields and perimeter counts (UTF-8 with
+/// BOM, `;` between fields, `,` inside lists), streamed; `page_size` and `page_token` do not apply.
+/// Who may call it: every role.
 #[utoipa::path(
     tag = "contracts",
     params(ContractListQuery),
@@ -363,6 +365,9 @@ pub async fn list_contracts(
 }
 
 /// One contract, with its perimeter's coverage.
+///
+/// Who may call it: whoever reaches the contract (admins, CAF agents and integrations of its
+/// département, collectivities party to it); another contract answers 404, as an unknown id.
 #[utoipa::path(tag = "contracts", params(("id" = Uuid, Path)), responses((status = 200, body = ContractView, headers(("ETag" = String))), ReadProblems), security(("bearer" = [])))]
 #[get("/contracts/{id}")]
 pub async fn get_contract((caller, id, pool): Read<Uuid>) -> ApiResult<HttpResponse> {
@@ -403,7 +408,10 @@ fn department_for(caller: &Caller, requested: Option<String>) -> ApiResult<Strin
     Ok(department)
 }
 
-/// Create a contract in `draft`. The reference is generated when absent.
+/// Create a contract in `draft`.
+///
+/// The reference is generated when absent. Who may call it: admins, and CAF agents in their
+/// départements; the other roles get 403.
 #[utoipa::path(tag = "contracts", request_body = CreateContract, responses((status = 201, body = ContractView, headers(("ETag" = String), ("Location" = String))), CreateProblems), security(("bearer" = [])))]
 #[post("/contracts")]
 pub async fn create_contract((caller, request, pool): Create<CreateContract>) -> ApiResult<HttpResponse> {
@@ -473,8 +481,12 @@ pub(crate) fn insert_draft(
     Ok((repo::insert(conn, row, &draft.perimeter, &draft.predecessor_ids)?, view))
 }
 
-/// Change a contract. Before signature anything but its kind and département may change; after
-/// it, the period, perimeter, fields and predecessors change only through an amendment.
+/// Change a contract.
+///
+/// Before signature anything but its kind and département may change; after it, the period,
+/// perimeter, fields and predecessors change only through an amendment. Who may call it: admins and
+/// CAF agents of the contract's département; an integration or a collectivity that reaches the
+/// contract gets 403, and another contract answers 404.
 #[utoipa::path(tag = "contracts", params(("id" = Uuid, Path), ("If-Match" = String, Header, description = "The ETag last read")), request_body = ContractPatch, responses((status = 200, body = ContractView, headers(("ETag" = String))), UpdateProblems), security(("bearer" = [])))]
 #[patch("/contracts/{id}")]
 pub async fn update_contract(
@@ -638,15 +650,18 @@ fn supersede(
     Ok(())
 }
 
+/// Move a contract through its lifecycle.
+///
 /// Move a contract through its lifecycle: `submit`, `request_changes`, `sign`, `terminate` or
-/// `cancel`. A refusal is 409 `INVALID_STATE_TRANSITION` listing every unmet condition.
-/// Signing a CTG carries the money of the signed CEJs it replaces, as
-/// `GET /v1/contracts/{id}/cej-transfer` previews it, in the same transaction: it creates the
-/// `ex_cej` bonus territoire commitments (draft, linked to the CEJ commitments they continue),
-/// closes the CEJ commitments for the years after the CEJ's end, and marks the CEJs
-/// `superseded`. Its blocking conditions (`CEJ_SIGNATORY_LEFT_OUT`, `CEJ_MANAGER_NOT_A_PARTY`,
-/// `CEJ_GAP_TOO_LONG`, `CEJ_PAID_AFTER_END`, `CEJ_COMMITMENT_WITHOUT_EQUIPMENT`) refuse the
-/// signature with the lifecycle's.
+/// `cancel`. A refusal is 409 `INVALID_STATE_TRANSITION` listing every unmet condition. Signing a
+/// CTG carries the money of the signed CEJs it replaces, as `GET /v1/contracts/{id}/cej-transfer`
+/// previews it, in the same transaction: it creates the `ex_cej` bonus territoire commitments
+/// (draft, linked to the CEJ commitments they continue), closes the CEJ commitments for the years
+/// after the CEJ's end, and marks the CEJs `superseded`. Its blocking conditions
+/// (`CEJ_SIGNATORY_LEFT_OUT`, `CEJ_MANAGER_NOT_A_PARTY`, `CEJ_GAP_TOO_LONG`, `CEJ_PAID_AFTER_END`,
+/// `CEJ_COMMITMENT_WITHOUT_EQUIPMENT`) refuse the signature with the lifecycle's. Who may call it:
+/// admins and CAF agents of the contract's département; an integration or a collectivity that
+/// reaches the contract gets 403, and another contract answers 404.
 #[utoipa::path(tag = "contracts", params(("id" = Uuid, Path), ("If-Match" = String, Header, description = "The ETag last read")), request_body = TransitionBody, responses((status = 200, body = ContractView, headers(("ETag" = String))), TransitionProblems), security(("bearer" = [])))]
 #[post("/contracts/{id}/transitions")]
 pub async fn transition_contract(

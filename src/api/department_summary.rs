@@ -149,10 +149,13 @@ fn summarise(conn: &mut DbConnection, code: &str, today: NaiveDate) -> ApiResult
     })
 }
 
-/// The summary of a département for departmental schema tools. Admins read every département,
-/// CAF agents and integrations their own; collectivities have no départements (403). With
-/// `Accept: text/csv`, the tables as sections of one CSV file (UTF-8 with BOM, `;`): each section
-/// starts with a line `# name` and its header, and ends with an empty line.
+/// The summary of a département for departmental schema tools.
+///
+/// Admins read every département, CAF agents and integrations their own; collectivities have no
+/// départements (403). With `Accept: text/csv`, the tables as sections of one CSV file (UTF-8 with
+/// BOM, `;`): each section starts with a line `# name` and its header, and ends with an empty line.
+/// Who may call it: admins, and CAF agents and integrations of the département (another one answers
+/// 404); collectivities get 403.
 #[utoipa::path(
     tag = "territories",
     params(("code" = String, Path, description = "Département code, e.g. 74 or 2A")),

@@ -9,6 +9,8 @@ use actix_web::{HttpResponse, get, web};
 pub struct OpenApiJson(pub String);
 
 /// This OpenAPI 3.1 document.
+///
+/// Who may call it: anyone; no token needed.
 #[utoipa::path(tag = "meta", responses((status = 200, description = "The OpenAPI document", content_type = "application/json")))]
 #[get("/openapi.json")]
 pub async fn openapi_json(document: web::Data<OpenApiJson>) -> HttpResponse {
@@ -42,6 +44,8 @@ const DOCS_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'sel
                            frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
 
 /// This document rendered for people, entirely by this service: the page and its renderer.
+///
+/// Who may call it: anyone; no token needed.
 #[utoipa::path(tag = "meta", responses((status = 200, description = "An HTML page", content_type = "text/html")))]
 #[get("/docs")]
 pub async fn docs() -> HttpResponse {
@@ -52,6 +56,8 @@ pub async fn docs() -> HttpResponse {
 }
 
 /// The renderer the documentation page runs (Redoc 2.1.5).
+///
+/// Who may call it: anyone; no token needed.
 #[utoipa::path(tag = "meta", responses((status = 200, description = "A JavaScript file", content_type = "text/javascript")))]
 #[get("/docs/redoc-2.1.5.standalone.js")]
 pub async fn redoc_bundle() -> HttpResponse {

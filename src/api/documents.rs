@@ -234,6 +234,9 @@ fn judge(
 }
 
 /// The documents of a contract, oldest first (metadata; the content is at `…/content`).
+///
+/// Who may call it: whoever reaches the contract (admins, CAF agents and integrations of its
+/// département, collectivities party to it); another contract answers 404, as an unknown id.
 #[utoipa::path(tag = "documents", params(("id" = Uuid, Path), PageQuery), responses((status = 200, body = crate::http::pagination::Page<DocumentView>), ChildListProblems), security(("bearer" = [])))]
 #[get("/contracts/{id}/documents")]
 pub async fn list_documents((caller, id, query, pool, tokens): ListUnder<Uuid, PageQuery>) -> ApiResult<HttpResponse> {
@@ -248,6 +251,9 @@ pub async fn list_documents((caller, id, query, pool, tokens): ListUnder<Uuid, P
 }
 
 /// One document's metadata, with its version as `ETag`.
+///
+/// Who may call it: whoever reaches the contract (admins, CAF agents and integrations of its
+/// département, collectivities party to it); another contract answers 404, as an unknown id.
 #[utoipa::path(tag = "documents", params(("id" = Uuid, Path), ("doc_id" = Uuid, Path)), responses((status = 200, body = DocumentView, headers(("ETag" = String))), ReadProblems), security(("bearer" = [])))]
 #[get("/contracts/{id}/documents/{doc_id}")]
 pub async fn get_document((caller, ids, pool): ReadPart<(Uuid, Uuid)>) -> ApiResult<HttpResponse> {
@@ -256,12 +262,16 @@ pub async fn get_document((caller, ids, pool): ReadPart<(Uuid, Uuid)>) -> ApiRes
 }
 
 /// Upload a document: the body is the file itself, any `Content-Type` (it is not trusted), its
-/// description in the query. The type is recognised from the content: PDF, ODT, ODS, DOCX, XLSX,
-/// PNG or JPEG, else 415. An empty file is 422; a file over the limit (20 MiB by default) is 413,
-/// from `Content-Length` before a byte is read, else as soon as the count passes it; an upload
-/// cut off midway is 400. Nothing is stored on any refusal. Admins and CAF agents upload any
-/// kind; a collectivity uploads its own party's délibération (`kind=deliberation` with
-/// `party_id` its party). Accepts `Idempotency-Key`.
+/// description in the query.
+///
+/// The type is recognised from the content: PDF, ODT, ODS, DOCX, XLSX, PNG or JPEG, else 415. An
+/// empty file is 422; a file over the limit (20 MiB by default) is 413, from `Content-Length`
+/// before a byte is read, else as soon as the count passes it; an upload cut off midway is 400.
+/// Nothing is stored on any refusal. Admins and CAF agents upload any kind; a collectivity uploads
+/// its own party's délibération (`kind=deliberation` with `party_id` its party). Accepts
+/// `Idempotency-Key`. Who may call it: admins and CAF agents of the contract's département, and a
+/// collectivity party to it for its own part only; an integration gets 403, and another contract
+/// answers 404.
 #[utoipa::path(
     tag = "documents",
     params(("id" = Uuid, Path), UploadQuery, ("Idempotency-Key" = Option<String>, Header, description = "Replays the first answer to a retry of the same upload")),
@@ -404,8 +414,11 @@ fn require_writer(change: &mut ContractChange<'_>, described: &Description) -> A
     judge(change.conn, change.caller, &change.contract, described, false)
 }
 
-/// Change a document's kind, file name or links; its content never changes. A collectivity
-/// changes only its own party's délibération, and it stays one.
+/// Change a document's kind, file name or links; its content never changes.
+///
+/// A collectivity changes only its own party's délibération, and it stays one. Who may call it:
+/// admins and CAF agents of the contract's département, and a collectivity party to it for its own
+/// part only; an integration gets 403, and another contract answers 404.
 #[utoipa::path(tag = "documents", params(("id" = Uuid, Path), ("doc_id" = Uuid, Path), ("If-Match" = String, Header, description = "The ETag last read")), request_body = DocumentPatch, responses((status = 200, body = DocumentView, headers(("ETag" = String))), UpdateProblems), security(("bearer" = [])))]
 #[patch("/contracts/{id}/documents/{doc_id}")]
 pub async fn update_document(
@@ -449,8 +462,11 @@ pub async fn update_document(
     .await
 }
 
-/// Remove a document and its content. Admins and CAF agents remove any; a collectivity its own
-/// party's délibération.
+/// Remove a document and its content.
+///
+/// Admins and CAF agents remove any; a collectivity its own party's délibération. Who may call it:
+/// admins and CAF agents of the contract's département, and a collectivity party to it for its own
+/// part only; an integration gets 403, and another contract answers 404.
 #[utoipa::path(tag = "documents", params(("id" = Uuid, Path), ("doc_id" = Uuid, Path), ("If-Match" = String, Header, description = "The ETag last read")), responses((status = 204, description = "Removed"), DeleteProblems), security(("bearer" = [])))]
 #[delete("/contracts/{id}/documents/{doc_id}")]
 pub async fn delete_document((caller, ids, if_match, pool): Remove<(Uuid, Uuid)>) -> ApiResult<HttpResponse> {
@@ -467,11 +483,14 @@ pub async fn delete_document((caller, ids, if_match, pool): Remove<(Uuid, Uuid)>
     .await
 }
 
-/// Download a document's file, streamed: `Content-Type` the recognised type,
-/// `Content-Disposition: attachment`, `X-Content-Type-Options: nosniff`, `ETag` the SHA-256 of
-/// the content (`If-None-Match` with it answers 304). One byte range (`Range: bytes=a-b`, `a-`
-/// or `-n`) answers 206 with `Content-Range`; a range past the end, 416; several ranges are
-/// answered with the whole file.
+/// Download a document's file, streamed.
+///
+/// Download a document's file, streamed: `Content-Type` the recognised type, `Content-Disposition:
+/// attachment`, `X-Content-Type-Options: nosniff`, `ETag` the SHA-256 of the content
+/// (`If-None-Match` with it answers 304). One byte range (`Range: bytes=a-b`, `a-` or `-n`) answers
+/// 206 with `Content-Range`; a range past the end, 416; several ranges are answered with the whole
+/// file. Who may call it: whoever reaches the contract (admins, CAF agents and integrations of its
+/// département, collectivities party to it); another contract answers 404, as an unknown id.
 #[utoipa::path(
     tag = "documents",
     params(("id" = Uuid, Path), ("doc_id" = Uuid, Path), ("Range" = Option<String>, Header, description = "One byte range"), ("If-None-Match" = Option<String>, Header, description = "The content's ETag, for a 304"), ("If-Range" = Option<String>, Header, description = "The content's ETag: the range is served only if it still matches")),

@@ -47,15 +47,18 @@ impl RequestBody for EntitlementPatch {
     const READ_ONLY: &'static [&'static str] = &["year", "amount_cents"];
 }
 
-/// Record the forecast and/or actual entitlement of one of the commitment's years (`If-Match`:
-/// the commitment's ETag; admins and CAF agents). Both stay at most the committed amount
-/// (`ABOVE_COMMITTED`: correct the commitment first). A new forecast generates the unpaid lines
-/// of the year again from it. The actual entitlement needs a committed commitment and every kind
-/// of evidence the programme requires received for the year (409 listing the missing kinds); it
-/// settles the year: unpaid advances are cancelled, a partly paid line closes at what it paid,
-/// and the balance becomes `actual − paid`, or, when negative, a recovery (`adjustment` with its
-/// `reason`) that a negative payment takes back. The year's live lines then add up to the
-/// actual entitlement.
+/// Record the forecast and/or actual entitlement of one of the commitment's years (`If-Match`: the
+/// commitment's ETag; admins and CAF agents).
+///
+/// Both stay at most the committed amount (`ABOVE_COMMITTED`: correct the commitment first). A new
+/// forecast generates the unpaid lines of the year again from it. The actual entitlement needs a
+/// committed commitment and every kind of evidence the programme requires received for the year
+/// (409 listing the missing kinds); it settles the year: unpaid advances are cancelled, a partly
+/// paid line closes at what it paid, and the balance becomes `actual − paid`, or, when negative, a
+/// recovery (`adjustment` with its `reason`) that a negative payment takes back. The year's live
+/// lines then add up to the actual entitlement. Who may call it: admins and CAF agents of the
+/// contract's département; an integration or a collectivity that reaches the contract gets 403, and
+/// another contract answers 404.
 #[utoipa::path(tag = "funding", params(("id" = Uuid, Path), ("year" = i64, Path), ("If-Match" = String, Header, description = "The commitment's ETag last read")), request_body = EntitlementPatch, responses((status = 200, body = CommitmentView, headers(("ETag" = String))), UpdateProblems), security(("bearer" = [])))]
 #[patch("/funding-commitments/{id}/years/{year}")]
 pub async fn update_entitlement(

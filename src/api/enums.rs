@@ -75,6 +75,8 @@ fn enums() -> BTreeMap<&'static str, Vec<EnumValue>> {
 }
 
 /// Every enumeration with its codes and their French labels.
+///
+/// Who may call it: every role.
 #[utoipa::path(
     tag = "meta",
     responses((status = 200, description = "Enumerations by name", body = BTreeMap<String, Vec<EnumValue>>)),

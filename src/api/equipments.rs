@@ -102,6 +102,8 @@ pub struct EquipmentListQuery {
 }
 
 /// List the equipments, by id.
+///
+/// Who may call it: every role.
 #[utoipa::path(tag = "equipments", params(EquipmentListQuery), responses((status = 200, body = Page<EquipmentView>), ListProblems), security(("bearer" = [])))]
 #[get("/equipments")]
 pub async fn list_equipments((caller, query, pool, tokens): List<EquipmentListQuery>) -> ApiResult<HttpResponse> {
@@ -126,6 +128,8 @@ pub async fn list_equipments((caller, query, pool, tokens): List<EquipmentListQu
 }
 
 /// One equipment.
+///
+/// Who may call it: every role.
 #[utoipa::path(tag = "equipments", params(("id" = Uuid, Path)), responses((status = 200, body = EquipmentView, headers(("ETag" = String))), ReadProblems), security(("bearer" = [])))]
 #[get("/equipments/{id}")]
 pub async fn get_equipment((_caller, id, pool): Read<Uuid>) -> ApiResult<HttpResponse> {
@@ -133,7 +137,10 @@ pub async fn get_equipment((_caller, id, pool): Read<Uuid>) -> ApiResult<HttpRes
     write::read_entry(&pool, move |conn| repo::find(conn, id)).await
 }
 
-/// Record an equipment. Its département is the commune's; a SIRET must belong to the manager.
+/// Record an equipment.
+///
+/// Its département is the commune's; a SIRET must belong to the manager. Who may call it: admins,
+/// and CAF agents for an entry that lies in their départements; the other roles get 403.
 #[utoipa::path(tag = "equipments", request_body = CreateEquipment, responses((status = 201, body = EquipmentView, headers(("ETag" = String), ("Location" = String))), CreateProblems), security(("bearer" = [])))]
 #[post("/equipments")]
 pub async fn create_equipment((caller, request, pool): Create<CreateEquipment>) -> ApiResult<HttpResponse> {
@@ -164,6 +171,9 @@ pub async fn create_equipment((caller, request, pool): Create<CreateEquipment>) 
 }
 
 /// Change an equipment; the result is checked as a whole, as on creation.
+///
+/// Who may call it: admins, and CAF agents for an entry that lies in their départements; the other
+/// roles get 403.
 #[utoipa::path(tag = "equipments", params(("id" = Uuid, Path), ("If-Match" = String, Header, description = "The ETag last read")), request_body = EquipmentPatch, responses((status = 200, body = EquipmentView, headers(("ETag" = String))), UpdateProblems), security(("bearer" = [])))]
 #[patch("/equipments/{id}")]
 pub async fn update_equipment(
@@ -195,6 +205,9 @@ pub async fn update_equipment(
 }
 
 /// Delete an equipment.
+///
+/// Who may call it: admins, and CAF agents for an entry that lies in their départements; the other
+/// roles get 403.
 #[utoipa::path(tag = "equipments", params(("id" = Uuid, Path), ("If-Match" = String, Header, description = "The ETag last read")), responses((status = 204, description = "Deleted"), DeleteProblems), security(("bearer" = [])))]
 #[delete("/equipments/{id}")]
 pub async fn delete_equipment((caller, id, if_match, pool): Remove<Uuid>) -> ApiResult<HttpResponse> {

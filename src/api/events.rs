@@ -86,9 +86,11 @@ fn invalid_cursor() -> ApiError {
     ApiError::invalid_parameter("after", "INVALID_CURSOR", "after is a cursor this feed issued to you, unaltered")
 }
 
+/// The change feed of the caller's scope, oldest first.
+///
 /// The changes in the caller's scope, oldest first: admins see everything, CAF agents and
-/// integrations their départements (and the indicator catalogue), collectivities the contracts
-/// they are party to.
+/// integrations their départements (and the indicator catalogue), collectivities the contracts they
+/// are party to. Who may call it: every role.
 #[utoipa::path(tag = "integration", params(EventQuery), responses((status = 200, body = EventPage), ListProblems), security(("bearer" = [])))]
 #[get("/events")]
 pub async fn list_events((caller, query, pool, tokens): List<EventQuery>) -> ApiResult<HttpResponse> {

@@ -115,6 +115,9 @@ fn require_not_closed(commitment: &CommitmentRow) -> ApiResult<()> {
 }
 
 /// The evidence of a commitment, by year, kind and date received.
+///
+/// Who may call it: whoever reaches the contract (admins, CAF agents and integrations of its
+/// département, collectivities party to it); another contract answers 404, as an unknown id.
 #[utoipa::path(tag = "funding", params(("id" = Uuid, Path)), responses((status = 200, body = Page<EvidenceView>), ChildListProblems), security(("bearer" = [])))]
 #[get("/funding-commitments/{id}/evidence")]
 pub async fn list_evidence((caller, id, _no_parameters, pool): Parts<Uuid>) -> ApiResult<HttpResponse> {
@@ -128,6 +131,9 @@ pub async fn list_evidence((caller, id, _no_parameters, pool): Parts<Uuid>) -> A
 }
 
 /// One piece of evidence.
+///
+/// Who may call it: whoever reaches the contract (admins, CAF agents and integrations of its
+/// département, collectivities party to it); another contract answers 404, as an unknown id.
 #[utoipa::path(tag = "funding", params(("id" = Uuid, Path), ("evidence_id" = Uuid, Path)), responses((status = 200, body = EvidenceView, headers(("ETag" = String))), ReadProblems), security(("bearer" = [])))]
 #[get("/funding-commitments/{id}/evidence/{evidence_id}")]
 pub async fn get_evidence((caller, ids, pool): Read<(Uuid, Uuid)>) -> ApiResult<HttpResponse> {
@@ -136,9 +142,12 @@ pub async fn get_evidence((caller, ids, pool): Read<(Uuid, Uuid)>) -> ApiResult<
         .await
 }
 
-/// Record a piece of evidence received for one of the commitment's years. The CAF records any;
-/// the collectivity managing the commitment's equipment records what it sent, without
-/// `validated_on`, which only the CAF sets.
+/// Record a piece of evidence received for one of the commitment's years.
+///
+/// The CAF records any; the collectivity managing the commitment's equipment records what it sent,
+/// without `validated_on`, which only the CAF sets. Who may call it: admins and CAF agents of the
+/// contract's département, and a collectivity party to it for its own part only; an integration
+/// gets 403, and another contract answers 404.
 #[utoipa::path(tag = "funding", params(("id" = Uuid, Path)), request_body = CreateEvidence, responses((status = 201, body = EvidenceView, headers(("ETag" = String), ("Location" = String))), CreateChildProblems), security(("bearer" = [])))]
 #[post("/funding-commitments/{id}/evidence")]
 pub async fn create_evidence(
@@ -176,9 +185,13 @@ pub async fn create_evidence(
     .await
 }
 
-/// Change a piece of evidence. The CAF changes any, and alone sets or withdraws `validated_on`
-/// (`validated_by` becomes the caller's `sub`); the collectivity managing the equipment corrects
-/// what it recorded until it is validated.
+/// Change a piece of evidence.
+///
+/// The CAF changes any, and alone sets or withdraws `validated_on` (`validated_by` becomes the
+/// caller's `sub`); the collectivity managing the equipment corrects what it recorded until it is
+/// validated. Who may call it: admins and CAF agents of the contract's département, and a
+/// collectivity party to it for its own part only; an integration gets 403, and another contract
+/// answers 404.
 #[utoipa::path(tag = "funding", params(("id" = Uuid, Path), ("evidence_id" = Uuid, Path), ("If-Match" = String, Header, description = "The ETag last read")), request_body = EvidencePatch, responses((status = 200, body = EvidenceView, headers(("ETag" = String))), UpdateProblems), security(("bearer" = [])))]
 #[patch("/funding-commitments/{id}/evidence/{evidence_id}")]
 pub async fn update_evidence(
@@ -212,6 +225,9 @@ pub async fn update_evidence(
 }
 
 /// Remove a piece of evidence recorded by mistake, while it is not validated.
+///
+/// Who may call it: admins and CAF agents of the contract's département, and a collectivity party
+/// to it for its own part only; an integration gets 403, and another contract answers 404.
 #[utoipa::path(tag = "funding", params(("id" = Uuid, Path), ("evidence_id" = Uuid, Path), ("If-Match" = String, Header, description = "The ETag last read")), responses((status = 204, description = "Removed"), DeleteProblems), security(("bearer" = [])))]
 #[delete("/funding-commitments/{id}/evidence/{evidence_id}")]
 pub async fn delete_evidence((caller, ids, if_match, pool): Remove<(Uuid, Uuid)>) -> ApiResult<HttpResponse> {
@@ -244,8 +260,10 @@ write::resource!(
     location: format!("/v1/evidence-requirements/{}", view.programme),
 );
 
-/// The kinds of evidence each programme requires, for every programme (one requiring none has
-/// an empty list). Data, kept by admins.
+/// The kinds of evidence each programme requires, for every programme (one requiring none has an
+/// empty list).
+///
+/// Data, kept by admins. Who may call it: every role.
 #[utoipa::path(tag = "funding", responses((status = 200, body = Page<EvidenceRequirementView>), ListProblems), security(("bearer" = [])))]
 #[get("/evidence-requirements")]
 pub async fn list_evidence_requirements(
@@ -277,8 +295,10 @@ impl RequestBody for EvidenceRequirementsBody {
     const READ_ONLY: &'static [&'static str] = &["programme"];
 }
 
-/// Replace the kinds of evidence a programme requires (admins). It applies from then on: an
-/// actual entitlement already recorded or a balance already paid stays.
+/// Replace the kinds of evidence a programme requires (admins).
+///
+/// It applies from then on: an actual entitlement already recorded or a balance already paid stays.
+/// Who may call it: admins; the other roles get 403.
 #[utoipa::path(tag = "funding", params(("programme" = Programme, Path)), request_body = EvidenceRequirementsBody, responses((status = 200, body = EvidenceRequirementView), ReplaceReferenceProblems), security(("bearer" = [])))]
 #[put("/evidence-requirements/{programme}")]
 pub async fn put_evidence_requirements(

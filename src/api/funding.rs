@@ -471,6 +471,9 @@ pub(crate) fn set_years(
 }
 
 /// The funding commitments of a contract.
+///
+/// Who may call it: whoever reaches the contract (admins, CAF agents and integrations of its
+/// département, collectivities party to it); another contract answers 404, as an unknown id.
 #[utoipa::path(tag = "funding", params(("id" = Uuid, Path)), responses((status = 200, body = Page<CommitmentView>), ChildListProblems), security(("bearer" = [])))]
 #[get("/contracts/{id}/funding-commitments")]
 pub async fn list_commitments((caller, id, _no_parameters, pool): Parts<Uuid>) -> ApiResult<HttpResponse> {
@@ -490,6 +493,9 @@ pub async fn list_commitments((caller, id, _no_parameters, pool): Parts<Uuid>) -
 }
 
 /// One funding commitment.
+///
+/// Who may call it: whoever reaches the contract (admins, CAF agents and integrations of its
+/// département, collectivities party to it); another contract answers 404, as an unknown id.
 #[utoipa::path(tag = "funding", params(("id" = Uuid, Path)), responses((status = 200, body = CommitmentView, headers(("ETag" = String))), ReadProblems), security(("bearer" = [])))]
 #[get("/funding-commitments/{id}")]
 pub async fn get_commitment((caller, id, pool): Read<Uuid>) -> ApiResult<HttpResponse> {
@@ -498,6 +504,9 @@ pub async fn get_commitment((caller, id, pool): Read<Uuid>) -> ApiResult<HttpRes
 
 /// Record a funding commitment in `draft` for a payee party of the contract, with its yearly
 /// amounts inside the contract's period.
+///
+/// Who may call it: admins and CAF agents of the contract's département; an integration or a
+/// collectivity that reaches the contract gets 403, and another contract answers 404.
 #[utoipa::path(tag = "funding", params(("id" = Uuid, Path)), request_body = CreateCommitment, responses((status = 201, body = CommitmentView, headers(("ETag" = String), ("Location" = String))), CreateChildProblems), security(("bearer" = [])))]
 #[post("/contracts/{id}/funding-commitments")]
 pub async fn create_commitment(
@@ -534,8 +543,11 @@ pub async fn create_commitment(
     .await
 }
 
-/// Change a commitment: freely in `draft`; as a correction with a `reason` once `committed`;
-/// never once `closed`.
+/// Change a commitment: freely in `draft`; as a correction with a `reason` once `committed`; never
+/// once `closed`.
+///
+/// Who may call it: admins and CAF agents of the contract's département; an integration or a
+/// collectivity that reaches the contract gets 403, and another contract answers 404.
 #[utoipa::path(tag = "funding", params(("id" = Uuid, Path), ("If-Match" = String, Header, description = "The ETag last read")), request_body = CommitmentPatch, responses((status = 200, body = CommitmentView, headers(("ETag" = String))), UpdateProblems), security(("bearer" = [])))]
 #[patch("/funding-commitments/{id}")]
 pub async fn update_commitment(
@@ -611,6 +623,9 @@ pub async fn update_commitment(
 }
 
 /// Delete a draft commitment (a committed one is closed instead).
+///
+/// Who may call it: admins and CAF agents of the contract's département; an integration or a
+/// collectivity that reaches the contract gets 403, and another contract answers 404.
 #[utoipa::path(tag = "funding", params(("id" = Uuid, Path), ("If-Match" = String, Header, description = "The ETag last read")), responses((status = 204, description = "Deleted"), DeleteProblems), security(("bearer" = [])))]
 #[delete("/funding-commitments/{id}")]
 pub async fn delete_commitment((caller, id, if_match, pool): Remove<Uuid>) -> ApiResult<HttpResponse> {
@@ -636,9 +651,13 @@ pub struct CommitmentTransition {
 
 impl RequestBody for CommitmentTransition {}
 
-/// Commit or close a commitment. Payments need a committed commitment; money is committed only
-/// under a signed contract, checked under the contract's lock, so a termination and a commit
-/// sent at the same moment are taken one after the other.
+/// Commit or close a commitment.
+///
+/// Payments need a committed commitment; money is committed only under a signed contract, checked
+/// under the contract's lock, so a termination and a commit sent at the same moment are taken one
+/// after the other. Who may call it: admins and CAF agents of the contract's département; an
+/// integration or a collectivity that reaches the contract gets 403, and another contract answers
+/// 404.
 #[utoipa::path(tag = "funding", params(("id" = Uuid, Path), ("If-Match" = String, Header, description = "The ETag last read")), request_body = CommitmentTransition, responses((status = 200, body = CommitmentView, headers(("ETag" = String))), TransitionProblems), security(("bearer" = [])))]
 #[post("/funding-commitments/{id}/transitions")]
 pub async fn transition_commitment(

@@ -206,9 +206,13 @@ const CENTS_COLUMNS: [&str; 6] =
     ["year", "programme", "committed_cents", "scheduled_cents", "paid_cents", "remaining_cents"];
 
 /// The funding of a contract per year and programme, and per year and origin with the places
-/// funded. With `Accept: text/csv`, the rows per year and programme as a semicolon-separated
-/// UTF-8 file with a BOM, amounts in cents and in euros with a decimal comma (the financial
-/// annex, `GET /v1/contracts/{id}/annex`, gives the split by origin as CSV).
+/// funded.
+///
+/// With `Accept: text/csv`, the rows per year and programme as a semicolon-separated UTF-8 file
+/// with a BOM, amounts in cents and in euros with a decimal comma (the financial annex, `GET
+/// /v1/contracts/{id}/annex`, gives the split by origin as CSV). Who may call it: whoever reaches
+/// the contract (admins, CAF agents and integrations of its département, collectivities party to
+/// it); another contract answers 404, as an unknown id.
 #[utoipa::path(
     tag = "funding",
     params(("id" = Uuid, Path)),

@@ -19,6 +19,8 @@ pub struct HealthView {
 const UNKNOWN_PARAMETER: &str = "A query parameter was sent; this probe takes none (`INVALID_PARAMETER`)";
 
 /// The process is running.
+///
+/// Who may call it: anyone; no token needed.
 #[utoipa::path(
     tag = "health",
     responses(
@@ -32,6 +34,8 @@ pub async fn health_live(_no_parameters: ApiQuery<NoParameters>) -> HttpResponse
 }
 
 /// The database answers a query: the instance can take traffic.
+///
+/// Who may call it: anyone; no token needed.
 #[utoipa::path(
     tag = "health",
     responses(

@@ -14,6 +14,9 @@ use crate::http::requests::ListUnder;
 use crate::write;
 
 /// The history of a contract and its sub-resources, oldest first.
+///
+/// Who may call it: whoever reaches the contract (admins, CAF agents and integrations of its
+/// département, collectivities party to it); another contract answers 404, as an unknown id.
 #[utoipa::path(tag = "contracts", params(("id" = Uuid, Path), PageQuery), responses((status = 200, body = Page<HistoryEntryView>), ChildListProblems), security(("bearer" = [])))]
 #[get("/contracts/{id}/history")]
 pub async fn list_history((caller, id, query, pool, tokens): ListUnder<Uuid, PageQuery>) -> ApiResult<HttpResponse> {

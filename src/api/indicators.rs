@@ -87,6 +87,8 @@ pub struct IndicatorListQuery {
 }
 
 /// The indicator catalogue, by code.
+///
+/// Who may call it: every role.
 #[utoipa::path(tag = "indicators", params(IndicatorListQuery), responses((status = 200, body = Page<IndicatorView>), ListProblems), security(("bearer" = [])))]
 #[get("/indicators")]
 pub async fn list_indicators((caller, query, pool, tokens): List<IndicatorListQuery>) -> ApiResult<HttpResponse> {
@@ -102,6 +104,8 @@ pub async fn list_indicators((caller, query, pool, tokens): List<IndicatorListQu
 }
 
 /// One indicator.
+///
+/// Who may call it: every role.
 #[utoipa::path(tag = "indicators", params(("code" = String, Path)), responses((status = 200, body = IndicatorView, headers(("ETag" = String))), ReadProblems), security(("bearer" = [])))]
 #[get("/indicators/{code}")]
 pub async fn get_indicator((_caller, code, pool): Read<String>) -> ApiResult<HttpResponse> {
@@ -110,6 +114,8 @@ pub async fn get_indicator((_caller, code, pool): Read<String>) -> ApiResult<Htt
 }
 
 /// Add an indicator to the catalogue (admins).
+///
+/// Who may call it: admins; the other roles get 403.
 #[utoipa::path(tag = "indicators", request_body = CreateIndicator, responses((status = 201, body = IndicatorView, headers(("ETag" = String), ("Location" = String))), CreateProblems), security(("bearer" = [])))]
 #[post("/indicators")]
 pub async fn create_indicator((caller, request, pool): Create<CreateIndicator>) -> ApiResult<HttpResponse> {
@@ -144,6 +150,8 @@ pub async fn create_indicator((caller, request, pool): Create<CreateIndicator>) 
 }
 
 /// Change an indicator's description (admins).
+///
+/// Who may call it: admins; the other roles get 403.
 #[utoipa::path(tag = "indicators", params(("code" = String, Path), ("If-Match" = String, Header, description = "The ETag last read")), request_body = IndicatorPatch, responses((status = 200, body = IndicatorView, headers(("ETag" = String))), UpdateProblems), security(("bearer" = [])))]
 #[patch("/indicators/{code}")]
 pub async fn update_indicator(
@@ -170,6 +178,8 @@ pub async fn update_indicator(
 }
 
 /// Remove an indicator from the catalogue (admins).
+///
+/// Who may call it: admins; the other roles get 403.
 #[utoipa::path(tag = "indicators", params(("code" = String, Path), ("If-Match" = String, Header, description = "The ETag last read")), responses((status = 204, description = "Removed"), DeleteProblems), security(("bearer" = [])))]
 #[delete("/indicators/{code}")]
 pub async fn delete_indicator((caller, code, if_match, pool): Remove<String>) -> ApiResult<HttpResponse> {

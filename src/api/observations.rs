@@ -98,9 +98,11 @@ fn csv_row(row: ObservationView) -> Vec<String> {
     ]
 }
 
-/// An indicator's observations in the caller's territory, by place then period. With
-/// `Accept: text/csv`, every matching observation as CSV (UTF-8 with BOM, `;`), streamed; its
+/// An indicator's observations in the caller's territory, by place then period.
+///
+/// With `Accept: text/csv`, every matching observation as CSV (UTF-8 with BOM, `;`), streamed; its
 /// columns are those of the bulk format plus `ingest_id` and `updated_at`, so it can be sent back.
+/// Who may call it: every role.
 #[utoipa::path(
     tag = "indicators",
     params(("code" = String, Path, description = "Indicator code"), ObservationListQuery),
@@ -158,14 +160,17 @@ async fn csv_answer(
     .await
 }
 
-/// Upserts observations from a CSV (`text/csv`) or NDJSON (`application/x-ndjson`) file of up
-/// to 256 MiB, all or nothing: one bad row and nothing is written, and the 422 lists the bad rows
-/// by `line` and `column` with a `code` each. CSV needs a header line naming the columns
-/// `indicator`, `geo_level`, `geo_code`, `period`, `value`, `source` and optionally `suppressed`
-/// and `millesime`; fields are separated by `,` or `;` (then `57,3` is read as 57.3). Keys are
+/// Upsert observations from a CSV or NDJSON file, all or nothing.
+///
+/// Upserts observations from a CSV (`text/csv`) or NDJSON (`application/x-ndjson`) file of up to
+/// 256 MiB, all or nothing: one bad row and nothing is written, and the 422 lists the bad rows by
+/// `line` and `column` with a `code` each. CSV needs a header line naming the columns `indicator`,
+/// `geo_level`, `geo_code`, `period`, `value`, `source` and optionally `suppressed` and
+/// `millesime`; fields are separated by `,` or `;` (then `57,3` is read as 57.3). Keys are
 /// (indicator, geo_level, geo_code, period); one key twice in a file is an error. Each row must be
 /// inside the caller's territory; collectivities write their own commune or EPCI with source
-/// `collectivite`.
+/// `collectivite`. Who may call it: every role, inside its territory; a row outside it refuses the
+/// whole file with 422.
 #[utoipa::path(
     tag = "indicators",
     request_body(content((String = "text/csv"), (String = "application/x-ndjson")), description = "The observations, one per line (`application/ndjson` is accepted too)"),

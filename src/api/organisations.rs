@@ -142,6 +142,8 @@ pub struct OrganisationListQuery {
 }
 
 /// List the organisations (the partners directory), by id.
+///
+/// Who may call it: every role.
 #[utoipa::path(tag = "organisations", params(OrganisationListQuery), responses((status = 200, body = Page<OrganisationView>), ListProblems), security(("bearer" = [])))]
 #[get("/organisations")]
 pub async fn list_organisations((caller, query, pool, tokens): List<OrganisationListQuery>) -> ApiResult<HttpResponse> {
@@ -162,6 +164,8 @@ pub async fn list_organisations((caller, query, pool, tokens): List<Organisation
 }
 
 /// One organisation.
+///
+/// Who may call it: every role.
 #[utoipa::path(tag = "organisations", params(("id" = Uuid, Path)), responses((status = 200, body = OrganisationView, headers(("ETag" = String))), ReadProblems), security(("bearer" = [])))]
 #[get("/organisations/{id}")]
 pub async fn get_organisation((_caller, id, pool): Read<Uuid>) -> ApiResult<HttpResponse> {
@@ -169,8 +173,11 @@ pub async fn get_organisation((_caller, id, pool): Read<Uuid>) -> ApiResult<Http
     write::read_entry(&pool, move |conn| repo::find(conn, id)).await
 }
 
-/// Record an organisation. For a commune or an EPCI, the SIREN must be in the territory
-/// reference, and the name, département and INSEE code default from it. One CAF per département.
+/// Record an organisation.
+///
+/// For a commune or an EPCI, the SIREN must be in the territory reference, and the name,
+/// département and INSEE code default from it. One CAF per département. Who may call it: admins,
+/// and CAF agents for an entry that lies in their départements; the other roles get 403.
 #[utoipa::path(tag = "organisations", request_body = CreateOrganisation, responses((status = 201, body = OrganisationView, headers(("ETag" = String), ("Location" = String))), CreateProblems), security(("bearer" = [])))]
 #[post("/organisations")]
 pub async fn create_organisation((caller, request, pool): Create<CreateOrganisation>) -> ApiResult<HttpResponse> {
@@ -186,7 +193,10 @@ pub async fn create_organisation((caller, request, pool): Create<CreateOrganisat
     .await
 }
 
-/// Change an organisation. The result is checked as a whole, as on creation.
+/// Change an organisation.
+///
+/// The result is checked as a whole, as on creation. Who may call it: admins, and CAF agents for an
+/// entry that lies in their départements; the other roles get 403.
 #[utoipa::path(tag = "organisations", params(("id" = Uuid, Path), ("If-Match" = String, Header, description = "The ETag last read")), request_body = OrganisationPatch, responses((status = 200, body = OrganisationView, headers(("ETag" = String))), UpdateProblems), security(("bearer" = [])))]
 #[patch("/organisations/{id}")]
 pub async fn update_organisation(
@@ -224,6 +234,9 @@ pub async fn update_organisation(
 }
 
 /// Delete an organisation that no contract, equipment or action uses any more.
+///
+/// Who may call it: admins, and CAF agents for an entry that lies in their départements; the other
+/// roles get 403.
 #[utoipa::path(tag = "organisations", params(("id" = Uuid, Path), ("If-Match" = String, Header, description = "The ETag last read")), responses((status = 204, description = "Deleted"), DeleteProblems), security(("bearer" = [])))]
 #[delete("/organisations/{id}")]
 pub async fn delete_organisation((caller, id, if_match, pool): Remove<Uuid>) -> ApiResult<HttpResponse> {

@@ -163,6 +163,9 @@ fn refuse_if_paid(change: &mut ContractChange<'_>, party: &PartyRow, detail: &st
 }
 
 /// The parties of a contract, by organisation name.
+///
+/// Who may call it: whoever reaches the contract (admins, CAF agents and integrations of its
+/// département, collectivities party to it); another contract answers 404, as an unknown id.
 #[utoipa::path(tag = "contracts", params(("id" = Uuid, Path)), responses((status = 200, body = Page<PartyView>), ChildListProblems), security(("bearer" = [])))]
 #[get("/contracts/{id}/parties")]
 pub async fn list_parties((caller, id, _no_parameters, pool): Parts<Uuid>) -> ApiResult<HttpResponse> {
@@ -176,6 +179,9 @@ pub async fn list_parties((caller, id, _no_parameters, pool): Parts<Uuid>) -> Ap
 }
 
 /// One party of a contract.
+///
+/// Who may call it: whoever reaches the contract (admins, CAF agents and integrations of its
+/// département, collectivities party to it); another contract answers 404, as an unknown id.
 #[utoipa::path(tag = "contracts", params(("id" = Uuid, Path), ("party_id" = Uuid, Path)), responses((status = 200, body = PartyView, headers(("ETag" = String))), ReadProblems), security(("bearer" = [])))]
 #[get("/contracts/{id}/parties/{party_id}")]
 pub async fn get_party((caller, ids, pool): Read<(Uuid, Uuid)>) -> ApiResult<HttpResponse> {
@@ -187,7 +193,11 @@ pub async fn get_party((caller, ids, pool): Read<(Uuid, Uuid)>) -> ApiResult<Htt
     .await
 }
 
-/// Add a party. The CAF party must be the CAF of the contract's département.
+/// Add a party.
+///
+/// The CAF party must be the CAF of the contract's département. Who may call it: admins and CAF
+/// agents of the contract's département; an integration or a collectivity that reaches the contract
+/// gets 403, and another contract answers 404.
 #[utoipa::path(tag = "contracts", params(("id" = Uuid, Path)), request_body = CreateParty, responses((status = 201, body = PartyView, headers(("ETag" = String), ("Location" = String))), CreateChildProblems), security(("bearer" = [])))]
 #[post("/contracts/{id}/parties")]
 pub async fn create_party((caller, id, request, pool): CreateUnder<Uuid, CreateParty>) -> ApiResult<HttpResponse> {
@@ -232,8 +242,12 @@ pub async fn create_party((caller, id, request, pool): CreateUnder<Uuid, CreateP
     .await
 }
 
-/// Change a party. A collectivity may change only its own party's signatory, délibération and
-/// signature data. Once the contract is signed, signatures and signatory roles are fixed.
+/// Change a party.
+///
+/// A collectivity may change only its own party's signatory, délibération and signature data. Once
+/// the contract is signed, signatures and signatory roles are fixed. Who may call it: admins and
+/// CAF agents of the contract's département, and a collectivity party to it for its own part only;
+/// an integration gets 403, and another contract answers 404.
 #[utoipa::path(tag = "contracts", params(("id" = Uuid, Path), ("party_id" = Uuid, Path), ("If-Match" = String, Header, description = "The ETag last read")), request_body = PartyPatch, responses((status = 200, body = PartyView, headers(("ETag" = String))), UpdateProblems), security(("bearer" = [])))]
 #[patch("/contracts/{id}/parties/{party_id}")]
 pub async fn update_party(
@@ -282,7 +296,11 @@ pub async fn update_party(
     .await
 }
 
-/// Remove a party. A signatory of a signed contract stays.
+/// Remove a party.
+///
+/// A signatory of a signed contract stays. Who may call it: admins and CAF agents of the contract's
+/// département; an integration or a collectivity that reaches the contract gets 403, and another
+/// contract answers 404.
 #[utoipa::path(tag = "contracts", params(("id" = Uuid, Path), ("party_id" = Uuid, Path), ("If-Match" = String, Header, description = "The ETag last read")), responses((status = 204, description = "Removed"), DeleteProblems), security(("bearer" = [])))]
 #[delete("/contracts/{id}/parties/{party_id}")]
 pub async fn delete_party((caller, ids, if_match, pool): Remove<(Uuid, Uuid)>) -> ApiResult<HttpResponse> {

@@ -222,16 +222,22 @@ fn trimmed(texts: Vec<String>) -> Vec<String> {
 }
 
 /// The shared diagnostic of a contract; 404 until one is recorded.
+///
+/// Who may call it: whoever reaches the contract (admins, CAF agents and integrations of its
+/// département, collectivities party to it); another contract answers 404, as an unknown id.
 #[utoipa::path(tag = "contracts", params(("id" = Uuid, Path)), responses((status = 200, body = DiagnosticView, headers(("ETag" = String))), ReadProblems), security(("bearer" = [])))]
 #[get("/contracts/{id}/diagnostic")]
 pub async fn get_diagnostic((caller, id, pool): Read<Uuid>) -> ApiResult<HttpResponse> {
     write::read_part(&pool, caller, id.into_inner(), |conn, contract| Ok(repo::find_diagnostic(conn, contract)?)).await
 }
 
-/// Record the shared diagnostic of a contract, or replace it whole. Without a diagnostic yet it
-/// is created without `If-Match` (201); once there is one, it is replaced with the `If-Match` of
-/// its last read (200). Its fields are the contract's field codes, whether or not the contract
-/// kept them all.
+/// Record the shared diagnostic of a contract, or replace it whole.
+///
+/// Without a diagnostic yet it is created without `If-Match` (201); once there is one, it is
+/// replaced with the `If-Match` of its last read (200). Its fields are the contract's field codes,
+/// whether or not the contract kept them all. Who may call it: admins and CAF agents of the
+/// contract's département; an integration or a collectivity that reaches the contract gets 403, and
+/// another contract answers 404.
 #[utoipa::path(tag = "contracts", params(("id" = Uuid, Path), ("If-Match" = Option<String>, Header, description = "The ETag last read; required once the contract has a diagnostic, refused before")), request_body = DiagnosticBody, responses((status = 200, body = DiagnosticView, headers(("ETag" = String))), (status = 201, body = DiagnosticView, headers(("ETag" = String), ("Location" = String))), ReplaceProblems), security(("bearer" = [])))]
 #[put("/contracts/{id}/diagnostic")]
 pub async fn put_diagnostic(
@@ -290,6 +296,9 @@ pub async fn put_diagnostic(
 }
 
 /// Remove the diagnostic of a contract.
+///
+/// Who may call it: admins and CAF agents of the contract's département; an integration or a
+/// collectivity that reaches the contract gets 403, and another contract answers 404.
 #[utoipa::path(tag = "contracts", params(("id" = Uuid, Path), ("If-Match" = String, Header, description = "The ETag last read")), responses((status = 204, description = "Removed"), DeleteProblems), security(("bearer" = [])))]
 #[delete("/contracts/{id}/diagnostic")]
 pub async fn delete_diagnostic((caller, id, if_match, pool): Remove<Uuid>) -> ApiResult<HttpResponse> {
@@ -302,6 +311,9 @@ pub async fn delete_diagnostic((caller, id, if_match, pool): Remove<Uuid>) -> Ap
 }
 
 /// The committees of a contract, by date.
+///
+/// Who may call it: whoever reaches the contract (admins, CAF agents and integrations of its
+/// département, collectivities party to it); another contract answers 404, as an unknown id.
 #[utoipa::path(tag = "contracts", params(("id" = Uuid, Path)), responses((status = 200, body = crate::http::pagination::Page<MeetingView>), ChildListProblems), security(("bearer" = [])))]
 #[get("/contracts/{id}/meetings")]
 pub async fn list_meetings((caller, id, _no_parameters, pool): Parts<Uuid>) -> ApiResult<HttpResponse> {
@@ -309,6 +321,9 @@ pub async fn list_meetings((caller, id, _no_parameters, pool): Parts<Uuid>) -> A
 }
 
 /// One committee.
+///
+/// Who may call it: whoever reaches the contract (admins, CAF agents and integrations of its
+/// département, collectivities party to it); another contract answers 404, as an unknown id.
 #[utoipa::path(tag = "contracts", params(("id" = Uuid, Path), ("meeting_id" = Uuid, Path)), responses((status = 200, body = MeetingView, headers(("ETag" = String))), ReadProblems), security(("bearer" = [])))]
 #[get("/contracts/{id}/meetings/{meeting_id}")]
 pub async fn get_meeting((caller, ids, pool): Read<(Uuid, Uuid)>) -> ApiResult<HttpResponse> {
@@ -317,8 +332,11 @@ pub async fn get_meeting((caller, ids, pool): Read<(Uuid, Uuid)>) -> ApiResult<H
         .await
 }
 
-/// Record a COPIL, COTECH or thematic committee held within the contract's period, with the
-/// parties present and what it decided.
+/// Record a COPIL, COTECH or thematic committee held within the contract's period, with the parties
+/// present and what it decided.
+///
+/// Who may call it: admins and CAF agents of the contract's département; an integration or a
+/// collectivity that reaches the contract gets 403, and another contract answers 404.
 #[utoipa::path(tag = "contracts", params(("id" = Uuid, Path)), request_body = CreateMeeting, responses((status = 201, body = MeetingView, headers(("ETag" = String), ("Location" = String))), CreateChildProblems), security(("bearer" = [])))]
 #[post("/contracts/{id}/meetings")]
 pub async fn create_meeting((caller, id, request, pool): CreateUnder<Uuid, CreateMeeting>) -> ApiResult<HttpResponse> {
@@ -347,6 +365,9 @@ pub async fn create_meeting((caller, id, request, pool): CreateUnder<Uuid, Creat
 }
 
 /// Change a committee; a list sent replaces the one recorded.
+///
+/// Who may call it: admins and CAF agents of the contract's département; an integration or a
+/// collectivity that reaches the contract gets 403, and another contract answers 404.
 #[utoipa::path(tag = "contracts", params(("id" = Uuid, Path), ("meeting_id" = Uuid, Path), ("If-Match" = String, Header, description = "The ETag last read")), request_body = MeetingPatch, responses((status = 200, body = MeetingView, headers(("ETag" = String))), UpdateProblems), security(("bearer" = [])))]
 #[patch("/contracts/{id}/meetings/{meeting_id}")]
 pub async fn update_meeting(
@@ -373,6 +394,9 @@ pub async fn update_meeting(
 }
 
 /// Remove a committee recorded by mistake.
+///
+/// Who may call it: admins and CAF agents of the contract's département; an integration or a
+/// collectivity that reaches the contract gets 403, and another contract answers 404.
 #[utoipa::path(tag = "contracts", params(("id" = Uuid, Path), ("meeting_id" = Uuid, Path), ("If-Match" = String, Header, description = "The ETag last read")), responses((status = 204, description = "Removed"), DeleteProblems), security(("bearer" = [])))]
 #[delete("/contracts/{id}/meetings/{meeting_id}")]
 pub async fn delete_meeting((caller, ids, if_match, pool): Remove<(Uuid, Uuid)>) -> ApiResult<HttpResponse> {
@@ -488,6 +512,9 @@ fn check_evaluation(conn: &mut DbConnection, contract: &ScopedContract, row: &Ev
 }
 
 /// The yearly reviews and final evaluation of a contract, by date.
+///
+/// Who may call it: whoever reaches the contract (admins, CAF agents and integrations of its
+/// département, collectivities party to it); another contract answers 404, as an unknown id.
 #[utoipa::path(tag = "contracts", params(("id" = Uuid, Path)), responses((status = 200, body = crate::http::pagination::Page<EvaluationView>), ChildListProblems), security(("bearer" = [])))]
 #[get("/contracts/{id}/evaluations")]
 pub async fn list_evaluations((caller, id, _no_parameters, pool): Parts<Uuid>) -> ApiResult<HttpResponse> {
@@ -495,6 +522,9 @@ pub async fn list_evaluations((caller, id, _no_parameters, pool): Parts<Uuid>) -
 }
 
 /// One evaluation.
+///
+/// Who may call it: whoever reaches the contract (admins, CAF agents and integrations of its
+/// département, collectivities party to it); another contract answers 404, as an unknown id.
 #[utoipa::path(tag = "contracts", params(("id" = Uuid, Path), ("evaluation_id" = Uuid, Path)), responses((status = 200, body = EvaluationView, headers(("ETag" = String))), ReadProblems), security(("bearer" = [])))]
 #[get("/contracts/{id}/evaluations/{evaluation_id}")]
 pub async fn get_evaluation((caller, ids, pool): Read<(Uuid, Uuid)>) -> ApiResult<HttpResponse> {
@@ -503,8 +533,12 @@ pub async fn get_evaluation((caller, ids, pool): Read<(Uuid, Uuid)>) -> ApiResul
         .await
 }
 
+/// Record a yearly review or the final evaluation of a contract.
+///
 /// Record a yearly review of one of the contract's years, or its final evaluation (one per
-/// contract, 409 for a second; likewise one review a year), assessing its axes and actions.
+/// contract, 409 for a second; likewise one review a year), assessing its axes and actions. Who may
+/// call it: admins and CAF agents of the contract's département; an integration or a collectivity
+/// that reaches the contract gets 403, and another contract answers 404.
 #[utoipa::path(tag = "contracts", params(("id" = Uuid, Path)), request_body = CreateEvaluation, responses((status = 201, body = EvaluationView, headers(("ETag" = String), ("Location" = String))), CreateChildProblems), security(("bearer" = [])))]
 #[post("/contracts/{id}/evaluations")]
 pub async fn create_evaluation(
@@ -535,6 +569,9 @@ pub async fn create_evaluation(
 }
 
 /// Change an evaluation; a list sent replaces the one recorded.
+///
+/// Who may call it: admins and CAF agents of the contract's département; an integration or a
+/// collectivity that reaches the contract gets 403, and another contract answers 404.
 #[utoipa::path(tag = "contracts", params(("id" = Uuid, Path), ("evaluation_id" = Uuid, Path), ("If-Match" = String, Header, description = "The ETag last read")), request_body = EvaluationPatch, responses((status = 200, body = EvaluationView, headers(("ETag" = String))), UpdateProblems), security(("bearer" = [])))]
 #[patch("/contracts/{id}/evaluations/{evaluation_id}")]
 pub async fn update_evaluation(
@@ -560,6 +597,9 @@ pub async fn update_evaluation(
 }
 
 /// Remove an evaluation recorded by mistake.
+///
+/// Who may call it: admins and CAF agents of the contract's département; an integration or a
+/// collectivity that reaches the contract gets 403, and another contract answers 404.
 #[utoipa::path(tag = "contracts", params(("id" = Uuid, Path), ("evaluation_id" = Uuid, Path), ("If-Match" = String, Header, description = "The ETag last read")), responses((status = 204, description = "Removed"), DeleteProblems), security(("bearer" = [])))]
 #[delete("/contracts/{id}/evaluations/{evaluation_id}")]
 pub async fn delete_evaluation((caller, ids, if_match, pool): Remove<(Uuid, Uuid)>) -> ApiResult<HttpResponse> {
@@ -619,6 +659,9 @@ fn check_party_commitment(
 }
 
 /// What the parties of a contract commit to besides money, by party.
+///
+/// Who may call it: whoever reaches the contract (admins, CAF agents and integrations of its
+/// département, collectivities party to it); another contract answers 404, as an unknown id.
 #[utoipa::path(tag = "contracts", params(("id" = Uuid, Path)), responses((status = 200, body = crate::http::pagination::Page<PartyCommitmentView>), ChildListProblems), security(("bearer" = [])))]
 #[get("/contracts/{id}/party-commitments")]
 pub async fn list_party_commitments((caller, id, _no_parameters, pool): Parts<Uuid>) -> ApiResult<HttpResponse> {
@@ -627,6 +670,9 @@ pub async fn list_party_commitments((caller, id, _no_parameters, pool): Parts<Uu
 }
 
 /// One commitment of a party.
+///
+/// Who may call it: whoever reaches the contract (admins, CAF agents and integrations of its
+/// département, collectivities party to it); another contract answers 404, as an unknown id.
 #[utoipa::path(tag = "contracts", params(("id" = Uuid, Path), ("commitment_id" = Uuid, Path)), responses((status = 200, body = PartyCommitmentView, headers(("ETag" = String))), ReadProblems), security(("bearer" = [])))]
 #[get("/contracts/{id}/party-commitments/{commitment_id}")]
 pub async fn get_party_commitment((caller, ids, pool): Read<(Uuid, Uuid)>) -> ApiResult<HttpResponse> {
@@ -639,6 +685,9 @@ pub async fn get_party_commitment((caller, ids, pool): Read<(Uuid, Uuid)>) -> Ap
 
 /// Record what a party commits to besides money: staff, premises, communication, or the CAF's
 /// engineering support (`engineering_support`).
+///
+/// Who may call it: admins and CAF agents of the contract's département; an integration or a
+/// collectivity that reaches the contract gets 403, and another contract answers 404.
 #[utoipa::path(tag = "contracts", params(("id" = Uuid, Path)), request_body = CreatePartyCommitment, responses((status = 201, body = PartyCommitmentView, headers(("ETag" = String), ("Location" = String))), CreateChildProblems), security(("bearer" = [])))]
 #[post("/contracts/{id}/party-commitments")]
 pub async fn create_party_commitment(
@@ -667,6 +716,9 @@ pub async fn create_party_commitment(
 }
 
 /// Change a party's commitment.
+///
+/// Who may call it: admins and CAF agents of the contract's département; an integration or a
+/// collectivity that reaches the contract gets 403, and another contract answers 404.
 #[utoipa::path(tag = "contracts", params(("id" = Uuid, Path), ("commitment_id" = Uuid, Path), ("If-Match" = String, Header, description = "The ETag last read")), request_body = PartyCommitmentPatch, responses((status = 200, body = PartyCommitmentView, headers(("ETag" = String))), UpdateProblems), security(("bearer" = [])))]
 #[patch("/contracts/{id}/party-commitments/{commitment_id}")]
 pub async fn update_party_commitment(
@@ -690,6 +742,9 @@ pub async fn update_party_commitment(
 }
 
 /// Remove a party's commitment.
+///
+/// Who may call it: admins and CAF agents of the contract's département; an integration or a
+/// collectivity that reaches the contract gets 403, and another contract answers 404.
 #[utoipa::path(tag = "contracts", params(("id" = Uuid, Path), ("commitment_id" = Uuid, Path), ("If-Match" = String, Header, description = "The ETag last read")), responses((status = 204, description = "Removed"), DeleteProblems), security(("bearer" = [])))]
 #[delete("/contracts/{id}/party-commitments/{commitment_id}")]
 pub async fn delete_party_commitment((caller, ids, if_match, pool): Remove<(Uuid, Uuid)>) -> ApiResult<HttpResponse> {

@@ -108,10 +108,14 @@ fn carry_over(old: &ScopedContract, renewed: &mut ContractChange<'_>) -> ApiResu
     Ok(())
 }
 
-/// Renew a signed CTG: its next CTG as a draft, starting the day after its end, with its
-/// perimeter, fields, linked schemes, bonus band, parties (to sign again) and the axes and actions
-/// not yet achieved. A contract that is not a signed CTG, or one already renewed by a contract not
-/// cancelled, answers 409. Signing the new CTG marks the old one superseded.
+/// Renew a signed CTG by a draft CTG that succeeds it.
+///
+/// Renew a signed CTG: its next CTG as a draft, starting the day after its end, with its perimeter,
+/// fields, linked schemes, bonus band, parties (to sign again) and the axes and actions not yet
+/// achieved. A contract that is not a signed CTG, or one already renewed by a contract not
+/// cancelled, answers 409. Signing the new CTG marks the old one superseded. Who may call it:
+/// admins and CAF agents of the contract's département; an integration or a collectivity that
+/// reaches the contract gets 403, and another contract answers 404.
 #[utoipa::path(tag = "contracts", params(("id" = Uuid, Path), ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe")), request_body = RenewalRequest, responses((status = 201, body = ContractView, headers(("ETag" = String), ("Location" = String))), CreateChildProblems), security(("bearer" = [])))]
 #[post("/contracts/{id}/renewal")]
 pub async fn renew_contract((caller, id, request, pool): CreateUnder<Uuid, RenewalRequest>) -> ApiResult<HttpResponse> {

@@ -115,6 +115,9 @@ fn schedule_view(
 }
 
 /// The schedule of a commitment, with each line's paid amount and each year's totals.
+///
+/// Who may call it: whoever reaches the contract (admins, CAF agents and integrations of its
+/// département, collectivities party to it); another contract answers 404, as an unknown id.
 #[utoipa::path(tag = "funding", params(("id" = Uuid, Path)), responses((status = 200, body = ScheduleView), ReadProblems), security(("bearer" = [])))]
 #[get("/funding-commitments/{id}/schedule")]
 pub async fn get_schedule((caller, id, pool): Read<Uuid>) -> ApiResult<HttpResponse> {
@@ -140,11 +143,15 @@ pub struct GenerateSchedule {
 
 impl RequestBody for GenerateSchedule {}
 
-/// Build each year's advances and balance. The advances total `advance_percent` of the year,
-/// rounded down to the cent, in equal shares on the given dates, the cents that do not divide
-/// evenly going to the earliest advances; the balance is the rest, due the following year. Lines
-/// that already have payments are kept as they are, and the balance absorbs the difference. The
-/// new rule changes the commitment, so `If-Match` carries the commitment's ETag.
+/// Build each year's advances and balance.
+///
+/// The advances total `advance_percent` of the year, rounded down to the cent, in equal shares on
+/// the given dates, the cents that do not divide evenly going to the earliest advances; the balance
+/// is the rest, due the following year. Lines that already have payments are kept as they are, and
+/// the balance absorbs the difference. The new rule changes the commitment, so `If-Match` carries
+/// the commitment's ETag. Who may call it: admins and CAF agents of the contract's département; an
+/// integration or a collectivity that reaches the contract gets 403, and another contract answers
+/// 404.
 #[utoipa::path(tag = "funding", params(("id" = Uuid, Path), ("If-Match" = String, Header, description = "The commitment's ETag last read"), ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe")), request_body = GenerateSchedule, responses((status = 200, body = ScheduleView), GuardedChildProblems), security(("bearer" = [])))]
 #[post("/funding-commitments/{id}/schedule/generate")]
 pub async fn generate_schedule(
@@ -194,9 +201,12 @@ impl RequestBody for CreatePayment {
 }
 
 /// Record a payment on a schedule line of a committed commitment (a negative amount recovers an
-/// overpayment). `Idempotency-Key` is required: a retry with the same key and body answers the
-/// first answer again without paying twice. The paid total of a year never exceeds what is
-/// committed for it.
+/// overpayment).
+///
+/// `Idempotency-Key` is required: a retry with the same key and body answers the first answer again
+/// without paying twice. The paid total of a year never exceeds what is committed for it. Who may
+/// call it: admins and CAF agents of the contract's département; an integration or a collectivity
+/// that reaches the contract gets 403, and another contract answers 404.
 #[utoipa::path(
     tag = "funding",
     params(("id" = Uuid, Path), ("Idempotency-Key" = String, Header, description = "Required: makes a retry safe")),
@@ -272,6 +282,9 @@ fn require_settlement(conn: &mut DbConnection, commitment: &CommitmentRow, year:
 }
 
 /// The payments of a commitment, oldest first.
+///
+/// Who may call it: whoever reaches the contract (admins, CAF agents and integrations of its
+/// département, collectivities party to it); another contract answers 404, as an unknown id.
 #[utoipa::path(tag = "funding", params(("id" = Uuid, Path), PageQuery), responses((status = 200, body = Page<PaymentView>), ChildListProblems), security(("bearer" = [])))]
 #[get("/funding-commitments/{id}/payments")]
 pub async fn list_payments((caller, id, query, pool, tokens): ListUnder<Uuid, PageQuery>) -> ApiResult<HttpResponse> {
@@ -286,6 +299,9 @@ pub async fn list_payments((caller, id, query, pool, tokens): ListUnder<Uuid, Pa
 }
 
 /// One payment.
+///
+/// Who may call it: whoever reaches the contract (admins, CAF agents and integrations of its
+/// département, collectivities party to it); another contract answers 404, as an unknown id.
 #[utoipa::path(tag = "funding", params(("id" = Uuid, Path), ("payment_id" = Uuid, Path)), responses((status = 200, body = PaymentView), ReadProblems), security(("bearer" = [])))]
 #[get("/funding-commitments/{id}/payments/{payment_id}")]
 pub async fn get_payment((caller, ids, pool): Read<(Uuid, Uuid)>) -> ApiResult<HttpResponse> {

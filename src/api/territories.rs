@@ -143,6 +143,8 @@ pub struct CommuneListQuery {
 }
 
 /// List the départements, by code.
+///
+/// Who may call it: every role.
 #[utoipa::path(
     tag = "territories",
     params(DepartmentListQuery),
@@ -162,6 +164,8 @@ pub async fn list_departments((caller, query, pool, tokens): List<DepartmentList
 }
 
 /// One département by its code (`74`, `2A`, `974`).
+///
+/// Who may call it: every role.
 #[utoipa::path(
     tag = "territories",
     params(("code" = String, Path, description = "Département code")),
@@ -175,6 +179,8 @@ pub async fn get_department((_caller, code, pool): Read<String>) -> ApiResult<Ht
 }
 
 /// List the EPCI (intercommunalités), by SIREN.
+///
+/// Who may call it: every role.
 #[utoipa::path(
     tag = "territories",
     params(EpciListQuery),
@@ -202,6 +208,8 @@ pub async fn list_epcis((caller, query, pool, tokens): List<EpciListQuery>) -> A
 }
 
 /// One EPCI by its SIREN, with its member communes.
+///
+/// Who may call it: every role.
 #[utoipa::path(
     tag = "territories",
     params(("siren" = String, Path, description = "SIREN of the EPCI", example = "200000172")),
@@ -224,6 +232,8 @@ pub async fn get_epci((_caller, siren, pool): Read<String>) -> ApiResult<HttpRes
 }
 
 /// List the communes and municipal arrondissements, by INSEE code.
+///
+/// Who may call it: every role.
 #[utoipa::path(
     tag = "territories",
     params(CommuneListQuery),
@@ -244,6 +254,8 @@ pub async fn list_communes((caller, query, pool, tokens): List<CommuneListQuery>
 }
 
 /// One commune or municipal arrondissement by its INSEE code.
+///
+/// Who may call it: every role.
 #[utoipa::path(
     tag = "territories",
     params(("insee" = String, Path, description = "INSEE code", example = "74042")),
