@@ -419,6 +419,7 @@ pub async fn create_contract((caller, request, pool): Create<CreateContract>) ->
     caller.require_contract_manager()?;
     let department = department_for(&caller, body.department.clone())?;
     write::refuse(body.reference.as_deref().and_then(rules::check_reference))?;
+    write::refuse(body.reference.as_deref().and_then(|r| rules::check_reference_prefix(r, body.kind, &department)))?;
     let owner = caller.clone();
     retry
         .run(&pool, &owner, move |conn| {
@@ -497,6 +498,12 @@ pub async fn update_contract(
     write::change_contract(&pool, caller, Retry::none(), id.into_inner(), Access::Manage, move |change| {
         let current = change.contract.row().clone();
         change.ready(&if_match, current.version)?;
+        write::refuse(
+            patch
+                .reference
+                .as_deref()
+                .and_then(|r| rules::check_reference_prefix(r, current.kind, &current.department)),
+        )?;
         let before = view_one(change.conn, current.clone())?;
         let amendment_only = patch.start_date.is_some()
             || patch.end_date.is_some()

@@ -129,6 +129,11 @@ pub async fn renew_contract((caller, id, request, pool): CreateUnder<Uuid, Renew
                 old.kind, old.status
             )));
         }
+        if let Some(problem) =
+            body.reference.as_deref().and_then(|r| rules::check_reference_prefix(r, ContractKind::Ctg, &old.department))
+        {
+            return Err(write::rejected([problem]));
+        }
         for successor in repo::successors(change.conn, &old.id)? {
             if let Some(next) = repo::find(change.conn, &Scope::Everything, &successor)?
                 && next.status != RecordedStatus::Cancelled

@@ -30,6 +30,20 @@ pub fn check_reference(reference: &str) -> Option<Problem> {
     (!valid).then(|| problem("/reference", "INVALID_REFERENCE", rule))
 }
 
+/// A reference starts with its contract's kind and département (`CTG-074-`), as generated ones
+/// do: references are unique within a département's prefix, so that whether one is taken says
+/// nothing of another département's contracts.
+pub fn check_reference_prefix(reference: &str, kind: ContractKind, department: &str) -> Option<Problem> {
+    let prefix = format!("{}-{department:0>3}-", kind.as_str().to_uppercase());
+    (!reference.starts_with(&prefix)).then(|| {
+        problem(
+            "/reference",
+            "REFERENCE_OUTSIDE_DEPARTMENT",
+            format!("a reference of this contract starts with {prefix}"),
+        )
+    })
+}
+
 /// `CTG-074-2024-`: kind, département on three characters, start year. Generated references
 /// number on from it.
 pub fn reference_prefix(kind: ContractKind, department: &str, start: NaiveDate) -> String {
@@ -183,6 +197,20 @@ mod tests {
         assert_eq!(check_reference("a/b.c_d"), None);
         for bad in ["", "-CTG", "CTG 1", "é", &"x".repeat(65)] {
             assert_eq!(check_reference(bad).map(|p| p.code), Some("INVALID_REFERENCE"), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn a_reference_carries_its_kind_and_departement() {
+        assert_eq!(check_reference_prefix("CTG-074-2024-0001", ContractKind::Ctg, "74"), None);
+        assert_eq!(check_reference_prefix("CEJ-02A-VALINCO", ContractKind::Cej, "2A"), None);
+        for (reference, kind, department) in [
+            ("CTG-033-2024-0001", ContractKind::Ctg, "74"),
+            ("CEJ-074-1", ContractKind::Ctg, "74"),
+            ("CEJ-2019-X", ContractKind::Cej, "74"),
+        ] {
+            let problem = check_reference_prefix(reference, kind, department).unwrap();
+            assert_eq!((problem.pointer.as_str(), problem.code), ("/reference", "REFERENCE_OUTSIDE_DEPARTMENT"));
         }
     }
 

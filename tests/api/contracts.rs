@@ -454,10 +454,18 @@ async fn contract_bodies_are_checked_field_by_field() {
     assert_eq!(answer.assert_problem(400, "READ_ONLY_FIELD")["errors"][0]["pointer"], "/perimeter/covered_communes");
     let answer = app.post_json("/v1/contracts", &admin_token(), &json!({"kind": "ctg", "title": "T", "department": "975", "start_date": "2024-01-01", "end_date": "2028-12-31"})).await;
     answer.assert_problem(422, "VALIDATION_FAILED");
-    let first = app.create("/v1/contracts", &json!({"kind": "cej", "reference": "CEJ-2019-FAUCIGNY", "title": "T", "department": "74", "start_date": "2019-01-01", "end_date": "2022-12-31"})).await;
-    assert_eq!(first["reference"], "CEJ-2019-FAUCIGNY");
-    let answer = app.post_json("/v1/contracts", &admin_token(), &json!({"kind": "cej", "reference": "CEJ-2019-FAUCIGNY", "title": "T", "department": "74", "start_date": "2019-01-01", "end_date": "2022-12-31"})).await;
+    let first = app.create("/v1/contracts", &json!({"kind": "cej", "reference": "CEJ-074-2019-FAUCIGNY", "title": "T", "department": "74", "start_date": "2019-01-01", "end_date": "2022-12-31"})).await;
+    assert_eq!(first["reference"], "CEJ-074-2019-FAUCIGNY");
+    let answer = app.post_json("/v1/contracts", &admin_token(), &json!({"kind": "cej", "reference": "CEJ-074-2019-FAUCIGNY", "title": "T", "department": "74", "start_date": "2019-01-01", "end_date": "2022-12-31"})).await;
     answer.assert_problem(409, "CONFLICT");
+    // Another département's agent cannot probe 74's references: a reference carries its own
+    // département, so the question is refused before anything is looked up.
+    let gironde = caf_agent_token(&["33"]);
+    for reference in ["CEJ-074-2019-FAUCIGNY", "CEJ-074-2019-NOTHING"] {
+        let body = json!({"kind": "cej", "reference": reference, "title": "T", "start_date": "2019-01-01", "end_date": "2022-12-31"});
+        let answer = app.post_json("/v1/contracts", &gironde, &body).await;
+        assert_eq!(answer.validation_errors(), [("/reference", "REFERENCE_OUTSIDE_DEPARTMENT")], "{reference}");
+    }
 }
 
 #[tokio::test]
