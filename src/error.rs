@@ -77,6 +77,10 @@ pub enum ApiError {
     PreconditionFailed,
     #[error("precondition required")]
     PreconditionRequired,
+    #[error("URI too long")]
+    UriTooLong { limit_bytes: usize },
+    #[error("request header fields too large")]
+    HeadersTooLarge { limit_bytes: usize },
     #[error("payload too large")]
     PayloadTooLarge { limit_bytes: usize },
     /// A `Range` that starts past the end of a file of `size` bytes: 416 with `Content-Range: bytes */size`.
@@ -153,6 +157,8 @@ impl ApiError {
             Self::PreconditionFailed => ("PRECONDITION_FAILED", "The resource has changed"),
             Self::PreconditionRequired => ("PRECONDITION_REQUIRED", "An If-Match header is required"),
             Self::PayloadTooLarge { .. } => ("PAYLOAD_TOO_LARGE", "The request body is too large"),
+            Self::UriTooLong { .. } => ("URI_TOO_LONG", "The request URI is too long"),
+            Self::HeadersTooLarge { .. } => ("HEADERS_TOO_LARGE", "The request headers are too large"),
             Self::RangeNotSatisfiable { .. } => ("RANGE_NOT_SATISFIABLE", "The range is outside the file"),
             Self::ValidationFailed(_) => ("VALIDATION_FAILED", "The request is invalid"),
             Self::IdempotencyKeyReused => {
@@ -184,6 +190,10 @@ impl ApiError {
             Self::MethodNotAllowed { allow } => format!("Allowed methods: {}", allow.join(", ")),
             Self::PreconditionFailed => "If-Match does not match the current ETag: read the resource again".into(),
             Self::PreconditionRequired => "Send If-Match with the ETag of the version you read".into(),
+            Self::UriTooLong { limit_bytes } => {
+                format!("The URI exceeds {limit_bytes} bytes; send long lists in a body or in pages")
+            }
+            Self::HeadersTooLarge { limit_bytes } => format!("A header exceeds {limit_bytes} bytes"),
             Self::PayloadTooLarge { limit_bytes } => {
                 format!("The body exceeds the limit of {limit_bytes} bytes")
             }
@@ -263,6 +273,8 @@ impl ResponseError for ApiError {
             Self::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
             Self::PreconditionRequired => StatusCode::PRECONDITION_REQUIRED,
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::UriTooLong { .. } => StatusCode::URI_TOO_LONG,
+            Self::HeadersTooLarge { .. } => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             Self::RangeNotSatisfiable { .. } => StatusCode::RANGE_NOT_SATISFIABLE,
             Self::ValidationFailed(_) | Self::IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
             Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,

@@ -141,6 +141,8 @@ fn finish(document: &mut utoipa::openapi::OpenApi) {
                     "Past the rate of the token's subject or of the client's address; retry after `Retry-After` seconds (`RATE_LIMITED`)",
                 );
             }
+            add("414", "The URI exceeds 8 KiB (`URI_TOO_LONG`)");
+            add("431", "A header exceeds 16 KiB (`HEADERS_TOO_LARGE`)");
             add("500", "Unexpected error, logged with the request id (`INTERNAL`)");
             if touches_database {
                 add("503", "The database is unavailable; retry after `Retry-After` seconds (`UNAVAILABLE`)");

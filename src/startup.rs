@@ -17,7 +17,7 @@ use crate::config::{Config, DiagnosticAidCeiling};
 use crate::db::{self, DatabaseUrl, DbPool};
 use crate::http::fallback::{self, RouteTable};
 use crate::http::pagination::PageTokenKey;
-use crate::http::{head, rate_limit, request_id, security_headers};
+use crate::http::{head, limits, rate_limit, request_id, security_headers};
 use crate::openapi;
 
 /// Request id, client address, request line, status, size and duration. Headers — the
@@ -126,6 +126,7 @@ impl Application {
                 .wrap(Condition::new(per_subject.on, Governor::new(&per_subject.config)))
                 .wrap(Condition::new(per_address.on, Governor::new(&per_address.config)))
                 .wrap(from_fn(head::middleware))
+                .wrap(from_fn(limits::middleware))
                 .wrap(Logger::new(ACCESS_LOG_FORMAT))
                 .wrap(from_fn(request_id::middleware))
                 .wrap(from_fn(security_headers::middleware))

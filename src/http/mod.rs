@@ -6,6 +6,7 @@ pub mod csv;
 pub mod fallback;
 pub mod head;
 pub mod idempotency;
+pub mod limits;
 pub mod pagination;
 pub mod preconditions;
 pub mod query;

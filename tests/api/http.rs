@@ -155,6 +155,22 @@ async fn one_address_is_limited_whatever_tokens_it_sends() {
 }
 
 #[tokio::test]
+async fn an_over_long_uri_or_header_is_a_problem_not_a_bare_status() {
+    let app = spawn_app().await;
+    let long_query = format!("/v1/enums?q={}", "a".repeat(20_000));
+    let answer = app.get(&long_query, &admin_token()).await;
+    answer.assert_problem(414, "URI_TOO_LONG");
+    assert!(answer.text.len() < 1_000, "{}", answer.text);
+    let answer = app
+        .send(app.client.get(app.url("/v1/enums")).bearer_auth(admin_token()).header("X-Trace", "t".repeat(20_000)))
+        .await;
+    answer.assert_problem(431, "HEADERS_TOO_LARGE");
+    // Within the limits, the request is judged as usual.
+    let answer = app.get(&format!("/v1/epcis?nope={}", "a".repeat(7_000)), &admin_token()).await;
+    answer.assert_problem(400, "INVALID_PARAMETER");
+}
+
+#[tokio::test]
 async fn health_endpoints_answer_without_a_token() {
     let app = spawn_app().await;
     let live = app.get_anonymous("/health/live").await;
