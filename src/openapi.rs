@@ -117,7 +117,13 @@ fn finish(document: &mut utoipa::openapi::OpenApi) {
                         .parameter_in(ParameterIn::Header)
                         .required(Required::False)
                         .description(Some("Makes a retry safe: the same key and body answer the first answer again"))
-                        .schema(Some(ObjectBuilder::new().schema_type(Type::String).max_length(Some(255))))
+                        .schema(Some(
+                            ObjectBuilder::new()
+                                .schema_type(Type::String)
+                                .min_length(Some(1))
+                                .max_length(Some(255))
+                                .pattern(Some(r"^[\x21-\x7E]{1,255}$")),
+                        ))
                         .build(),
                 );
             }

@@ -170,6 +170,14 @@ impl ContractDraft {
     }
 }
 
+/// `74042`, `2A004`: five digits, or Corsica's `2A`/`2B` and three.
+fn is_insee_shaped(code: &str) -> bool {
+    let bytes = code.as_bytes();
+    bytes.len() == 5
+        && (bytes[..2].iter().all(u8::is_ascii_digit) || matches!(&bytes[..2], b"2A" | b"2B"))
+        && bytes[2..].iter().all(u8::is_ascii_digit)
+}
+
 fn perimeter_from(input: PerimeterInput) -> Perimeter {
     Perimeter { epcis: input.epcis, communes: input.communes }
 }
@@ -260,14 +268,17 @@ pub struct ContractListQuery {
     pub status: Option<ContractStatus>,
     pub department: Option<String>,
     /// Contracts this SIREN is party to.
+    #[param(pattern = r"^[0-9]{9}$")]
     pub siren: Option<String>,
     /// Contracts covering this commune (INSEE), directly or through an EPCI.
+    #[param(pattern = r"^([0-9]{2}|2[AB])[0-9]{3}$")]
     pub commune: Option<String>,
     /// Contracts in force on this date.
     pub active_on: Option<NaiveDate>,
     /// Contracts changed at or after this instant (RFC 3339).
     pub updated_since: Option<String>,
     /// `reference` (default), `start_date`, `end_date`, `created_at` or `updated_at`; prefix `-` for descending.
+    #[param(pattern = r"^-?(reference|start_date|end_date|created_at|updated_at)$")]
     pub order_by: Option<String>,
     #[param(minimum = 1, maximum = 200, default = 50)]
     pub page_size: Option<u32>,
@@ -322,6 +333,17 @@ pub async fn list_contracts(
         csv::refuse_paging(query.page_size, query.page_token.as_deref())?;
     }
     let order = parse_order(query.order_by.as_deref())?;
+    // The shapes the document states: a SIREN is 9 digits, an INSEE code 5 characters.
+    if query.siren.as_deref().is_some_and(|siren| siren.len() != 9 || !siren.bytes().all(|b| b.is_ascii_digit())) {
+        return Err(ApiError::invalid_parameter("siren", "INVALID_VALUE", "siren is 9 digits"));
+    }
+    if query.commune.as_deref().is_some_and(|insee| !is_insee_shaped(insee)) {
+        return Err(ApiError::invalid_parameter(
+            "commune",
+            "INVALID_VALUE",
+            "commune is an INSEE code: 5 digits, or 2A/2B and 3 digits",
+        ));
+    }
     let updated_since = query
         .updated_since
         .as_deref()

@@ -12,7 +12,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::funding_summary::{FundingSummaryRow, OriginSummaryRow, euros, funding_tables, json_cells};
-use super::problems::ReadProblems;
+use super::problems::ReportProblems;
 use crate::auth::{Caller, Scope};
 use crate::db::department_summary::{self as repo, TerritoryCoverage as CoverageView};
 use crate::db::{self, DbConnection, DbPool, territories};
@@ -159,7 +159,11 @@ fn summarise(conn: &mut DbConnection, code: &str, today: NaiveDate) -> ApiResult
 #[utoipa::path(
     tag = "territories",
     params(("code" = String, Path, description = "Département code, e.g. 74 or 2A")),
-    responses((status = 200, description = "The summary", content((DepartmentSummary = "application/json"), (String = "text/csv"))), ReadProblems),
+    responses(
+        (status = 200, description = "The summary", content((DepartmentSummary = "application/json"), (String = "text/csv"))),
+        (status = 403, description = "A collectivity has no departmental summary (`FORBIDDEN`)", body = crate::error::Problem, content_type = "application/problem+json"),
+        ReportProblems
+    ),
     security(("bearer" = []))
 )]
 #[get("/departments/{code}/summary")]

@@ -46,8 +46,10 @@ pub struct ObservationListQuery {
     /// One place: INSEE code, EPCI SIREN or département code, at the indicator's level.
     pub geo_code: Option<String>,
     /// First period included: `2022` includes its quarters.
+    #[param(pattern = r"^[0-9]{4}(-Q[1-4])?$", example = "2022")]
     pub period_from: Option<String>,
     /// Last period included: `2024` includes its quarters.
+    #[param(pattern = r"^[0-9]{4}(-Q[1-4])?$", example = "2024-Q2")]
     pub period_to: Option<String>,
     /// Only what this bulk ingestion wrote (and no later one replaced): the `ingest_id` of its
     /// report and of its `observations.upserted` events.

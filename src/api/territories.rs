@@ -212,7 +212,7 @@ pub async fn list_epcis((caller, query, pool, tokens): List<EpciListQuery>) -> A
 /// Who may call it: every role.
 #[utoipa::path(
     tag = "territories",
-    params(("siren" = String, Path, description = "SIREN of the EPCI", example = "200000172")),
+    params(("siren" = String, Path, description = "SIREN of the EPCI", example = "200000172", pattern = r"^[0-9]{9}$")),
     responses((status = 200, body = EpciView), ReadProblems),
     security(("bearer" = []))
 )]
@@ -258,7 +258,7 @@ pub async fn list_communes((caller, query, pool, tokens): List<CommuneListQuery>
 /// Who may call it: every role.
 #[utoipa::path(
     tag = "territories",
-    params(("insee" = String, Path, description = "INSEE code", example = "74042")),
+    params(("insee" = String, Path, description = "INSEE code", example = "74042", pattern = r"^([0-9]{2}|2[AB])[0-9]{3}$")),
     responses((status = 200, body = CommuneView), ReadProblems),
     security(("bearer" = []))
 )]

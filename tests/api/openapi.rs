@@ -68,6 +68,46 @@ fn every_operation_is_fully_described() {
     }
 }
 
+/// What the server refuses in a query or a header, the document states as a schema constraint, so
+/// that a generated client or a fuzzer knows it before sending.
+#[tokio::test]
+async fn query_and_header_shapes_are_stated_and_enforced() {
+    let document = ctg_api::openapi::document_json();
+    let document: Value = serde_json::from_str(&document).unwrap();
+    let parameter = |path: &str, method: &str, name: &str| -> Value {
+        document["paths"][path][method]["parameters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|parameter| parameter["name"] == name)
+            .unwrap_or_else(|| panic!("{method} {path}: no parameter {name}"))["schema"]
+            .clone()
+    };
+    let contracts = |name| parameter("/v1/contracts", "get", name)["pattern"].as_str().unwrap().to_owned();
+    let observations =
+        |name| parameter("/v1/indicators/{code}/observations", "get", name)["pattern"].as_str().unwrap().to_owned();
+    let key = parameter("/v1/contracts", "post", "Idempotency-Key");
+    assert_eq!((key["minLength"].as_u64(), key["maxLength"].as_u64()), (Some(1), Some(255)));
+    let app = spawn_app().await;
+    let token = crate::helpers::admin_token();
+    for (query, pattern) in [
+        ("/v1/contracts?order_by=title", contracts("order_by")),
+        ("/v1/contracts?siren=12345", contracts("siren")),
+        ("/v1/contracts?commune=7404", contracts("commune")),
+        ("/v1/indicators/taux_couverture_eaje_epci/observations?period_from=2024-Q5", observations("period_from")),
+        ("/v1/indicators/taux_couverture_eaje_epci/observations?period_to=24", observations("period_to")),
+    ] {
+        assert!(!pattern.is_empty(), "{query}");
+        let answer = app.get(query, &token).await;
+        assert_eq!(answer.status, 400, "{query}: {}", answer.text);
+    }
+    for query in ["/v1/contracts?order_by=-updated_at&siren=200000172&commune=2A004"] {
+        assert_eq!(app.get(query, &token).await.status, 200, "{query}");
+    }
+    let summary = &document["paths"]["/v1/departments/{code}/summary"]["get"]["responses"];
+    assert!(summary["403"].is_object(), "a collectivity's 403 is listed");
+}
+
 #[tokio::test]
 async fn the_docs_page_renders_the_served_document() {
     let app = spawn_app().await;
