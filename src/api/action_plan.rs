@@ -208,7 +208,7 @@ pub async fn list_axes((caller, id, _no_parameters, pool): Parts<Uuid>) -> ApiRe
 /// département, collectivities party to it); another contract answers 404, as an unknown id.
 #[utoipa::path(tag = "contracts", params(("id" = Uuid, Path), ("axis_id" = Uuid, Path)), responses((status = 200, body = AxisView, headers(("ETag" = String))), ReadProblems), security(("bearer" = [])))]
 #[get("/contracts/{id}/axes/{axis_id}")]
-pub async fn get_axis((caller, ids, pool): Read<(Uuid, Uuid)>) -> ApiResult<HttpResponse> {
+pub async fn get_axis((caller, ids, _no_parameters, pool): Read<(Uuid, Uuid)>) -> ApiResult<HttpResponse> {
     let (contract_id, id) = ids.into_inner();
     write::read_part(&pool, caller, contract_id, move |conn, contract| Ok(repo::find_axis(conn, contract, id)?)).await
 }
@@ -319,7 +319,7 @@ pub async fn list_actions((caller, id, query, pool, tokens): ListUnder<Uuid, Pag
 /// département, collectivities party to it); another contract answers 404, as an unknown id.
 #[utoipa::path(tag = "contracts", params(("id" = Uuid, Path), ("action_id" = Uuid, Path)), responses((status = 200, body = ActionView, headers(("ETag" = String))), ReadProblems), security(("bearer" = [])))]
 #[get("/contracts/{id}/actions/{action_id}")]
-pub async fn get_action((caller, ids, pool): Read<(Uuid, Uuid)>) -> ApiResult<HttpResponse> {
+pub async fn get_action((caller, ids, _no_parameters, pool): Read<(Uuid, Uuid)>) -> ApiResult<HttpResponse> {
     let (contract_id, id) = ids.into_inner();
     write::read_part(&pool, caller, contract_id, move |conn, contract| Ok(repo::find_action(conn, contract, id)?)).await
 }

@@ -155,7 +155,7 @@ pub async fn list_amendments((caller, id, _no_parameters, pool): Parts<Uuid>) ->
 /// département, collectivities party to it); another contract answers 404, as an unknown id.
 #[utoipa::path(tag = "contracts", params(("id" = Uuid, Path), ("amendment_id" = Uuid, Path)), responses((status = 200, body = AmendmentView), ReadProblems), security(("bearer" = [])))]
 #[get("/contracts/{id}/amendments/{amendment_id}")]
-pub async fn get_amendment((caller, ids, pool): Read<(Uuid, Uuid)>) -> ApiResult<HttpResponse> {
+pub async fn get_amendment((caller, ids, _no_parameters, pool): Read<(Uuid, Uuid)>) -> ApiResult<HttpResponse> {
     let (contract_id, id) = ids.into_inner();
     write::read_part(&pool, caller, contract_id, move |conn, contract| find_any(conn, contract, id)).await
 }

@@ -81,7 +81,7 @@ fn require_admin(caller: &Caller) -> ApiResult<()> {
 /// Who may call it: every role.
 #[utoipa::path(tag = "funding", params(("year" = i32, Path, minimum = 2000, maximum = 2100)), responses((status = 200, body = BonusRateTableView, headers(("ETag" = String))), ReadProblems), security(("bearer" = [])))]
 #[get("/bonus-rates/{year}")]
-pub async fn get_bonus_rates((_caller, year, pool): Read<RateYear>) -> ApiResult<HttpResponse> {
+pub async fn get_bonus_rates((_caller, year, _no_parameters, pool): Read<RateYear>) -> ApiResult<HttpResponse> {
     let RateYear(year) = year.into_inner();
     // Two statements (the year, its rates) in one read transaction.
     let table = db::run(&pool, move |conn| repo::find(conn, year)?.ok_or(ApiError::NotFound)).await?;

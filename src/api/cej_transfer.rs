@@ -218,7 +218,7 @@ fn signed_predecessors(conn: &mut DbConnection, ctg: &ScopedContract) -> ApiResu
 /// the contract gets 403, and another contract answers 404.
 #[utoipa::path(tag = "contracts", params(("id" = Uuid, Path)), responses((status = 200, description = "What the signature would do, and what blocks it", body = CejTransferView), PreviewProblems), security(("bearer" = [])))]
 #[get("/contracts/{id}/cej-transfer")]
-pub async fn get_cej_transfer((caller, id, pool): Read<Uuid>) -> ApiResult<HttpResponse> {
+pub async fn get_cej_transfer((caller, id, _no_parameters, pool): Read<Uuid>) -> ApiResult<HttpResponse> {
     let contract_id = id.into_inner();
     let view = db::run(&pool, move |conn| {
         let ctg = write::scoped(conn, &caller, contract_id)?;

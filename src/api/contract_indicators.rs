@@ -347,7 +347,9 @@ pub async fn list_contract_indicators((caller, id, _no_parameters, pool): Parts<
 /// of its département, collectivities party to it); another contract answers 404, as an unknown id.
 #[utoipa::path(tag = "contracts", params(("id" = Uuid, Path), ("follow_id" = Uuid, Path)), responses((status = 200, body = ContractIndicatorView, headers(("ETag" = String))), ReadProblems), security(("bearer" = [])))]
 #[get("/contracts/{id}/indicators/{follow_id}")]
-pub async fn get_contract_indicator((caller, ids, pool): Read<(Uuid, Uuid)>) -> ApiResult<HttpResponse> {
+pub async fn get_contract_indicator(
+    (caller, ids, _no_parameters, pool): Read<(Uuid, Uuid)>,
+) -> ApiResult<HttpResponse> {
     let (contract_id, id) = ids.into_inner();
     write::read_part(&pool, caller, contract_id, move |conn, contract| {
         let Some((row, targets)) = repo::find(conn, contract, id)? else { return Ok(None) };

@@ -392,7 +392,7 @@ pub async fn list_contracts(
 /// département, collectivities party to it); another contract answers 404, as an unknown id.
 #[utoipa::path(tag = "contracts", params(("id" = Uuid, Path)), responses((status = 200, body = ContractView, headers(("ETag" = String))), ReadProblems), security(("bearer" = [])))]
 #[get("/contracts/{id}")]
-pub async fn get_contract((caller, id, pool): Read<Uuid>) -> ApiResult<HttpResponse> {
+pub async fn get_contract((caller, id, _no_parameters, pool): Read<Uuid>) -> ApiResult<HttpResponse> {
     let id = id.into_inner().to_string();
     // One statement (two for a collectivity, whose party check follows the row it reads).
     let view = db::run_one_statement(&pool, move |conn| {

@@ -256,7 +256,7 @@ pub async fn list_documents((caller, id, query, pool, tokens): ListUnder<Uuid, P
 /// département, collectivities party to it); another contract answers 404, as an unknown id.
 #[utoipa::path(tag = "documents", params(("id" = Uuid, Path), ("doc_id" = Uuid, Path)), responses((status = 200, body = DocumentView, headers(("ETag" = String))), ReadProblems), security(("bearer" = [])))]
 #[get("/contracts/{id}/documents/{doc_id}")]
-pub async fn get_document((caller, ids, pool): ReadPart<(Uuid, Uuid)>) -> ApiResult<HttpResponse> {
+pub async fn get_document((caller, ids, _no_parameters, pool): ReadPart<(Uuid, Uuid)>) -> ApiResult<HttpResponse> {
     let (id, doc_id) = ids.into_inner();
     write::read_part(&pool, caller, id, move |conn, contract| Ok(repo::find(conn, contract, doc_id)?)).await
 }

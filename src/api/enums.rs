@@ -18,6 +18,7 @@ use crate::domain::lifecycle::TransitionAction;
 use crate::domain::organisation::{EquipmentType, OrganisationKind};
 use crate::domain::project::{Assessment, EvaluationKind, MeetingKind};
 use crate::domain::reference::{CommuneKind, EpciKind, Zone};
+use crate::http::query::{ApiQuery, NoParameters};
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct EnumValue {
@@ -79,11 +80,12 @@ fn enums() -> BTreeMap<&'static str, Vec<EnumValue>> {
 /// Who may call it: every role.
 #[utoipa::path(
     tag = "meta",
-    responses((status = 200, description = "Enumerations by name", body = BTreeMap<String, Vec<EnumValue>>)),
+    responses((status = 200, description = "Enumerations by name", body = BTreeMap<String, Vec<EnumValue>>),
+        (status = 400, description = "A query parameter was sent; this read takes none (`INVALID_PARAMETER`)", body = crate::error::Problem, content_type = "application/problem+json")),
     security(("bearer" = []))
 )]
 #[get("/enums")]
-pub async fn list_enums(_caller: Caller) -> HttpResponse {
+pub async fn list_enums(_caller: Caller, _no_parameters: ApiQuery<NoParameters>) -> HttpResponse {
     HttpResponse::Ok().json(enums())
 }
 

@@ -132,7 +132,7 @@ pub async fn list_equipments((caller, query, pool, tokens): List<EquipmentListQu
 /// Who may call it: every role.
 #[utoipa::path(tag = "equipments", params(("id" = Uuid, Path)), responses((status = 200, body = EquipmentView, headers(("ETag" = String))), ReadProblems), security(("bearer" = [])))]
 #[get("/equipments/{id}")]
-pub async fn get_equipment((_caller, id, pool): Read<Uuid>) -> ApiResult<HttpResponse> {
+pub async fn get_equipment((_caller, id, _no_parameters, pool): Read<Uuid>) -> ApiResult<HttpResponse> {
     let id = id.into_inner();
     write::read_entry(&pool, move |conn| repo::find(conn, id)).await
 }

@@ -136,7 +136,7 @@ pub async fn list_evidence((caller, id, _no_parameters, pool): Parts<Uuid>) -> A
 /// département, collectivities party to it); another contract answers 404, as an unknown id.
 #[utoipa::path(tag = "funding", params(("id" = Uuid, Path), ("evidence_id" = Uuid, Path)), responses((status = 200, body = EvidenceView, headers(("ETag" = String))), ReadProblems), security(("bearer" = [])))]
 #[get("/funding-commitments/{id}/evidence/{evidence_id}")]
-pub async fn get_evidence((caller, ids, pool): Read<(Uuid, Uuid)>) -> ApiResult<HttpResponse> {
+pub async fn get_evidence((caller, ids, _no_parameters, pool): Read<(Uuid, Uuid)>) -> ApiResult<HttpResponse> {
     let (id, evidence_id) = ids.into_inner();
     write::read_commitment(&pool, caller, id, move |conn, commitment| Ok(repo::find(conn, commitment.id, evidence_id)?))
         .await

@@ -498,7 +498,7 @@ pub async fn list_commitments((caller, id, _no_parameters, pool): Parts<Uuid>) -
 /// département, collectivities party to it); another contract answers 404, as an unknown id.
 #[utoipa::path(tag = "funding", params(("id" = Uuid, Path)), responses((status = 200, body = CommitmentView, headers(("ETag" = String))), ReadProblems), security(("bearer" = [])))]
 #[get("/funding-commitments/{id}")]
-pub async fn get_commitment((caller, id, pool): Read<Uuid>) -> ApiResult<HttpResponse> {
+pub async fn get_commitment((caller, id, _no_parameters, pool): Read<Uuid>) -> ApiResult<HttpResponse> {
     write::read_commitment(&pool, caller, id.into_inner(), |conn, row| Ok(Some(view_of(conn, &row)?))).await
 }
 

@@ -108,7 +108,7 @@ pub async fn list_indicators((caller, query, pool, tokens): List<IndicatorListQu
 /// Who may call it: every role.
 #[utoipa::path(tag = "indicators", params(("code" = String, Path)), responses((status = 200, body = IndicatorView, headers(("ETag" = String))), ReadProblems), security(("bearer" = [])))]
 #[get("/indicators/{code}")]
-pub async fn get_indicator((_caller, code, pool): Read<String>) -> ApiResult<HttpResponse> {
+pub async fn get_indicator((_caller, code, _no_parameters, pool): Read<String>) -> ApiResult<HttpResponse> {
     let code = code.into_inner();
     write::read_entry(&pool, move |conn| repo::find(conn, &code)).await
 }

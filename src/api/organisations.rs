@@ -168,7 +168,7 @@ pub async fn list_organisations((caller, query, pool, tokens): List<Organisation
 /// Who may call it: every role.
 #[utoipa::path(tag = "organisations", params(("id" = Uuid, Path)), responses((status = 200, body = OrganisationView, headers(("ETag" = String))), ReadProblems), security(("bearer" = [])))]
 #[get("/organisations/{id}")]
-pub async fn get_organisation((_caller, id, pool): Read<Uuid>) -> ApiResult<HttpResponse> {
+pub async fn get_organisation((_caller, id, _no_parameters, pool): Read<Uuid>) -> ApiResult<HttpResponse> {
     let id = id.into_inner();
     write::read_entry(&pool, move |conn| repo::find(conn, id)).await
 }

@@ -184,7 +184,7 @@ pub async fn list_parties((caller, id, _no_parameters, pool): Parts<Uuid>) -> Ap
 /// département, collectivities party to it); another contract answers 404, as an unknown id.
 #[utoipa::path(tag = "contracts", params(("id" = Uuid, Path), ("party_id" = Uuid, Path)), responses((status = 200, body = PartyView, headers(("ETag" = String))), ReadProblems), security(("bearer" = [])))]
 #[get("/contracts/{id}/parties/{party_id}")]
-pub async fn get_party((caller, ids, pool): Read<(Uuid, Uuid)>) -> ApiResult<HttpResponse> {
+pub async fn get_party((caller, ids, _no_parameters, pool): Read<(Uuid, Uuid)>) -> ApiResult<HttpResponse> {
     let (contract_id, id) = ids.into_inner();
     write::read_part(&pool, caller, contract_id, move |conn, contract| {
         let (party, organisation) = find_party(conn, contract, id)?;

@@ -37,6 +37,7 @@ problem_set! {
 problem_set! {
     /// A read of one resource by its id.
     ReadProblems {
+        "400" => "A query parameter was sent; this read takes none (`INVALID_PARAMETER`)",
         "404" => "No such resource in the caller's scope (`NOT_FOUND`)",
     }
 }

@@ -227,7 +227,7 @@ fn trimmed(texts: Vec<String>) -> Vec<String> {
 /// département, collectivities party to it); another contract answers 404, as an unknown id.
 #[utoipa::path(tag = "contracts", params(("id" = Uuid, Path)), responses((status = 200, body = DiagnosticView, headers(("ETag" = String))), ReadProblems), security(("bearer" = [])))]
 #[get("/contracts/{id}/diagnostic")]
-pub async fn get_diagnostic((caller, id, pool): Read<Uuid>) -> ApiResult<HttpResponse> {
+pub async fn get_diagnostic((caller, id, _no_parameters, pool): Read<Uuid>) -> ApiResult<HttpResponse> {
     write::read_part(&pool, caller, id.into_inner(), |conn, contract| Ok(repo::find_diagnostic(conn, contract)?)).await
 }
 
@@ -326,7 +326,7 @@ pub async fn list_meetings((caller, id, _no_parameters, pool): Parts<Uuid>) -> A
 /// département, collectivities party to it); another contract answers 404, as an unknown id.
 #[utoipa::path(tag = "contracts", params(("id" = Uuid, Path), ("meeting_id" = Uuid, Path)), responses((status = 200, body = MeetingView, headers(("ETag" = String))), ReadProblems), security(("bearer" = [])))]
 #[get("/contracts/{id}/meetings/{meeting_id}")]
-pub async fn get_meeting((caller, ids, pool): Read<(Uuid, Uuid)>) -> ApiResult<HttpResponse> {
+pub async fn get_meeting((caller, ids, _no_parameters, pool): Read<(Uuid, Uuid)>) -> ApiResult<HttpResponse> {
     let (contract_id, id) = ids.into_inner();
     write::read_part(&pool, caller, contract_id, move |conn, contract| Ok(repo::find_meeting(conn, contract, id)?))
         .await
@@ -527,7 +527,7 @@ pub async fn list_evaluations((caller, id, _no_parameters, pool): Parts<Uuid>) -
 /// département, collectivities party to it); another contract answers 404, as an unknown id.
 #[utoipa::path(tag = "contracts", params(("id" = Uuid, Path), ("evaluation_id" = Uuid, Path)), responses((status = 200, body = EvaluationView, headers(("ETag" = String))), ReadProblems), security(("bearer" = [])))]
 #[get("/contracts/{id}/evaluations/{evaluation_id}")]
-pub async fn get_evaluation((caller, ids, pool): Read<(Uuid, Uuid)>) -> ApiResult<HttpResponse> {
+pub async fn get_evaluation((caller, ids, _no_parameters, pool): Read<(Uuid, Uuid)>) -> ApiResult<HttpResponse> {
     let (contract_id, id) = ids.into_inner();
     write::read_part(&pool, caller, contract_id, move |conn, contract| Ok(repo::find_evaluation(conn, contract, id)?))
         .await
@@ -675,7 +675,7 @@ pub async fn list_party_commitments((caller, id, _no_parameters, pool): Parts<Uu
 /// département, collectivities party to it); another contract answers 404, as an unknown id.
 #[utoipa::path(tag = "contracts", params(("id" = Uuid, Path), ("commitment_id" = Uuid, Path)), responses((status = 200, body = PartyCommitmentView, headers(("ETag" = String))), ReadProblems), security(("bearer" = [])))]
 #[get("/contracts/{id}/party-commitments/{commitment_id}")]
-pub async fn get_party_commitment((caller, ids, pool): Read<(Uuid, Uuid)>) -> ApiResult<HttpResponse> {
+pub async fn get_party_commitment((caller, ids, _no_parameters, pool): Read<(Uuid, Uuid)>) -> ApiResult<HttpResponse> {
     let (contract_id, id) = ids.into_inner();
     write::read_part(&pool, caller, contract_id, move |conn, contract| {
         Ok(repo::find_party_commitment(conn, contract, id)?)

@@ -120,7 +120,7 @@ fn schedule_view(
 /// département, collectivities party to it); another contract answers 404, as an unknown id.
 #[utoipa::path(tag = "funding", params(("id" = Uuid, Path)), responses((status = 200, body = ScheduleView), ReadProblems), security(("bearer" = [])))]
 #[get("/funding-commitments/{id}/schedule")]
-pub async fn get_schedule((caller, id, pool): Read<Uuid>) -> ApiResult<HttpResponse> {
+pub async fn get_schedule((caller, id, _no_parameters, pool): Read<Uuid>) -> ApiResult<HttpResponse> {
     write::read_commitment(&pool, caller, id.into_inner(), |conn, commitment| {
         let years = repo::years_of(conn, commitment.id)?;
         Ok(Some(schedule_view(conn, &commitment, &years)?))
@@ -304,7 +304,7 @@ pub async fn list_payments((caller, id, query, pool, tokens): ListUnder<Uuid, Pa
 /// département, collectivities party to it); another contract answers 404, as an unknown id.
 #[utoipa::path(tag = "funding", params(("id" = Uuid, Path), ("payment_id" = Uuid, Path)), responses((status = 200, body = PaymentView), ReadProblems), security(("bearer" = [])))]
 #[get("/funding-commitments/{id}/payments/{payment_id}")]
-pub async fn get_payment((caller, ids, pool): Read<(Uuid, Uuid)>) -> ApiResult<HttpResponse> {
+pub async fn get_payment((caller, ids, _no_parameters, pool): Read<(Uuid, Uuid)>) -> ApiResult<HttpResponse> {
     let (id, payment_id) = ids.into_inner();
     write::read_commitment(&pool, caller, id, move |conn, commitment| {
         Ok(repo::find_payment(conn, commitment.id, payment_id)?)

@@ -173,7 +173,7 @@ pub async fn list_departments((caller, query, pool, tokens): List<DepartmentList
     security(("bearer" = []))
 )]
 #[get("/departments/{code}")]
-pub async fn get_department((_caller, code, pool): Read<String>) -> ApiResult<HttpResponse> {
+pub async fn get_department((_caller, code, _no_parameters, pool): Read<String>) -> ApiResult<HttpResponse> {
     let code = code.into_inner();
     read_reference(&pool, move |conn| Ok(repo::find_department(conn, &code)?.map(DepartmentView::from))).await
 }
@@ -217,7 +217,7 @@ pub async fn list_epcis((caller, query, pool, tokens): List<EpciListQuery>) -> A
     security(("bearer" = []))
 )]
 #[get("/epcis/{siren}")]
-pub async fn get_epci((_caller, siren, pool): Read<String>) -> ApiResult<HttpResponse> {
+pub async fn get_epci((_caller, siren, _no_parameters, pool): Read<String>) -> ApiResult<HttpResponse> {
     let siren = siren.into_inner();
     read_reference(&pool, move |conn| {
         let Some(row) = repo::find_epci(conn, &siren)? else { return Ok(None) };
@@ -263,7 +263,7 @@ pub async fn list_communes((caller, query, pool, tokens): List<CommuneListQuery>
     security(("bearer" = []))
 )]
 #[get("/communes/{insee}")]
-pub async fn get_commune((_caller, insee, pool): Read<String>) -> ApiResult<HttpResponse> {
+pub async fn get_commune((_caller, insee, _no_parameters, pool): Read<String>) -> ApiResult<HttpResponse> {
     let insee = insee.into_inner();
     read_reference(&pool, move |conn| repo::find_commune(conn, &insee)).await
 }

@@ -18,8 +18,8 @@ use super::query::{ApiQuery, NoParameters};
 use crate::auth::Caller;
 use crate::db::DbPool;
 
-/// A read of one resource at `Path`.
-pub type Read<Path> = (Caller, web::Path<Path>, web::Data<DbPool>);
+/// A read of one resource at `Path`; it takes no query parameter (400 for one sent).
+pub type Read<Path> = (Caller, web::Path<Path>, ApiQuery<NoParameters>, web::Data<DbPool>);
 
 /// A creation at a fixed path, at most once per `Idempotency-Key`.
 pub type Create<Body> = (Caller, IdempotentJson<Body>, web::Data<DbPool>);

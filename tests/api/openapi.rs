@@ -104,6 +104,10 @@ async fn query_and_header_shapes_are_stated_and_enforced() {
     for query in ["/v1/contracts?order_by=-updated_at&siren=200000172&commune=2A004"] {
         assert_eq!(app.get(query, &token).await.status, 200, "{query}");
     }
+    // A read takes no parameter it does not document.
+    for query in ["/v1/enums?lang=fr", "/v1/epcis/200000172?expand=communes", "/v1/indicators/places_eaje?x=1"] {
+        app.get(query, &token).await.assert_problem(400, "INVALID_PARAMETER");
+    }
     let summary = &document["paths"]["/v1/departments/{code}/summary"]["get"]["responses"];
     assert!(summary["403"].is_object(), "a collectivity's 403 is listed");
 }
