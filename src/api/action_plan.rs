@@ -364,7 +364,7 @@ pub async fn create_action((caller, id, request, pool): CreateUnder<Uuid, Create
 }
 
 /// Whether the caller is the collectivity piloting `row`.
-fn pilots(conn: &mut DbConnection, caller: &Caller, row: &ActionView) -> ApiResult<bool> {
+pub(crate) fn pilots(conn: &mut DbConnection, caller: &Caller, row: &ActionView) -> ApiResult<bool> {
     let Some(pilot) = row.pilot_organisation_id else {
         return Ok(false);
     };

@@ -117,6 +117,13 @@ pub struct AmendedParty {
     pub roles: Vec<PartyRole>,
 }
 
+impl AmendedParty {
+    /// A party of the contract, with its organisation, as an amendment records it.
+    pub(crate) fn of((party, organisation): (PartyRow, OrganisationRow)) -> Self {
+        Self { organisation_id: organisation.id, name: organisation.name, roles: party.roles }
+    }
+}
+
 /// The amended part of a contract.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct AmendedTerms {
@@ -310,14 +317,7 @@ pub(crate) fn judge(
     if !errors.is_empty() {
         return Err(ApiError::validation(errors));
     }
-    let parties = parties_now
-        .into_iter()
-        .map(|(party, organisation)| AmendedParty {
-            organisation_id: organisation.id,
-            name: organisation.name,
-            roles: party.roles,
-        })
-        .collect();
+    let parties = parties_now.into_iter().map(AmendedParty::of).collect();
     Ok(Judged { before, parties, draft, added, removed })
 }
 

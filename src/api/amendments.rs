@@ -55,14 +55,7 @@ fn draft_view(row: DraftRow, parties: &[AmendedParty]) -> ApiResult<AmendmentVie
 
 /// The parties of a contract now, as an amendment records them.
 fn parties_now(conn: &mut DbConnection, contract: &ScopedContract) -> ApiResult<Vec<AmendedParty>> {
-    Ok(parties::list(conn, contract)?
-        .into_iter()
-        .map(|(party, organisation)| AmendedParty {
-            organisation_id: organisation.id,
-            name: organisation.name,
-            roles: party.roles,
-        })
-        .collect())
+    Ok(parties::list(conn, contract)?.into_iter().map(AmendedParty::of).collect())
 }
 
 /// The amendment `id` of a contract, signed or draft.

@@ -22,7 +22,7 @@ use crate::auth::Caller;
 use crate::db::contracts::ScopedContract;
 pub use crate::db::documents::DocumentRow as DocumentView;
 use crate::db::documents::{self as repo, CHUNK_BYTES, DatabaseStore, DocumentStore};
-use crate::db::{self, DbConnection, DbPool, action_plan, organisations, parties};
+use crate::db::{self, DbConnection, DbPool, action_plan, parties};
 use crate::domain::documents::{self as rules, DocumentKind, SNIFF_BYTES, Span, Uploader};
 use crate::error::{ApiError, ApiResult, FieldError};
 use crate::http::body::{ApiJson, RequestBody, nullable};
@@ -167,15 +167,10 @@ fn judge(
         _ => false,
     };
     let pilots_linked_action = match described.action_id {
-        Some(action_id) if !caller.manages_contracts() => {
-            let pilot = action_plan::find_action(conn, contract, action_id)?.and_then(|a| a.pilot_organisation_id);
-            match pilot {
-                Some(pilot) => organisations::find(conn, pilot)?
-                    .and_then(|organisation| organisation.siren)
-                    .is_some_and(|siren| caller.sirens().contains(&siren)),
-                None => false,
-            }
-        }
+        Some(action_id) if !caller.manages_contracts() => match action_plan::find_action(conn, contract, action_id)? {
+            Some(action) => super::action_plan::pilots(conn, caller, &action)?,
+            None => false,
+        },
         _ => false,
     };
     let links = [
