@@ -9,6 +9,7 @@ pub mod token;
 
 use std::collections::BTreeSet;
 
+use actix_web::HttpMessage;
 use actix_web::dev::Payload;
 use actix_web::http::header;
 use actix_web::{FromRequest, HttpRequest, web};
@@ -219,6 +220,11 @@ impl FromRequest for Caller {
     type Future = std::future::Ready<Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        // Verified once per request: the per-subject rate limit, when on, verified this token
+        // already and left the caller it speaks for (see `http::rate_limit`).
+        if let Some(caller) = req.extensions().get::<Caller>() {
+            return std::future::ready(Ok(caller.clone()));
+        }
         let result = match req.app_data::<web::Data<KeySet>>() {
             Some(keys) => {
                 authenticate(keys, req.headers().get(header::AUTHORIZATION).map(header::HeaderValue::as_bytes))

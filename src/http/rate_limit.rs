@@ -12,7 +12,7 @@ use actix_governor::governor::middleware::NoOpMiddleware;
 use actix_governor::{GovernorConfig, GovernorConfigBuilder, KeyExtractor, SimpleKeyExtractionError};
 use actix_web::dev::ServiceRequest;
 use actix_web::http::header::{self, HeaderValue};
-use actix_web::{HttpResponse, HttpResponseBuilder, ResponseError, web};
+use actix_web::{HttpMessage, HttpResponse, HttpResponseBuilder, ResponseError, web};
 
 use crate::auth::{self, KeySet};
 use crate::error::ApiError;
@@ -72,8 +72,13 @@ impl KeyExtractor for BySubject {
             return Ok(EXEMPT.to_owned());
         }
         let authorization = request.headers().get(header::AUTHORIZATION).map(HeaderValue::as_bytes);
-        Ok(auth::authenticate(&self.keys, authorization)
-            .map_or_else(|_| EXEMPT.to_owned(), |caller| caller.fingerprint()))
+        let Ok(caller) = auth::authenticate(&self.keys, authorization) else {
+            return Ok(EXEMPT.to_owned());
+        };
+        let key = caller.fingerprint();
+        // The route's `Caller` extractor takes it from here rather than verifying the token again.
+        request.extensions_mut().insert(caller);
+        Ok(key)
     }
 
     fn exceed_rate_limit_response(
