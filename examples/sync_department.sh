@@ -60,9 +60,24 @@ apply() {
     fi
 }
 
+# A page of the feed; a cursor older than the feed's retention window is answered 410.
+feed_page() {
+    local answer status
+    answer="$(curl -sS --retry 3 -H "Authorization: Bearer $TOKEN" -w '\n%{http_code}' "$API$1")"
+    status="${answer##*$'\n'}"
+    if [[ "$status" == 410 ]]; then
+        echo "the feed no longer holds the events after $DIR/cursor: rebuild the copy from the lists" >&2
+        exit 3
+    elif [[ "$status" != 200 ]]; then
+        echo "the feed answered $status: ${answer%$'\n'*}" >&2
+        exit 1
+    fi
+    printf '%s\n' "${answer%$'\n'*}"
+}
+
 while :; do
     cursor="$(cat "$DIR/cursor" 2> /dev/null || true)"
-    page="$(get "/v1/events?limit=$PAGE${cursor:+&after=$cursor}")"
+    page="$(feed_page "/v1/events?limit=$PAGE${cursor:+&after=$cursor}")"
     while read -r event; do
         apply "$event"
     done < <(jq -c '.items[]' <<< "$page")

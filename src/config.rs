@@ -45,6 +45,8 @@ pub struct Config {
     pub dev: bool,
     /// How long an answered idempotency key is kept: a retry after that is a new request.
     pub idempotency_retention: Duration,
+    /// How long the feed keeps an event: a reader further behind resynchronises from the lists.
+    pub feed_retention: Duration,
     /// Requests a second per token subject, in bursts of twice as many; 0 turns the limit off.
     pub rate_limit_per_subject: u32,
     /// Requests a second per client address, in bursts of twice as many; 0 turns the limit off.
@@ -65,6 +67,7 @@ impl std::fmt::Debug for Config {
             .field("document_max_bytes", &self.document_max_bytes)
             .field("dev", &self.dev)
             .field("idempotency_retention", &self.idempotency_retention)
+            .field("feed_retention", &self.feed_retention)
             .field("rate_limit_per_subject", &self.rate_limit_per_subject)
             .field("rate_limit_per_address", &self.rate_limit_per_address)
             .finish_non_exhaustive()
@@ -161,6 +164,13 @@ impl Config {
             7 * 86_400,
             |n| (1..=366 * 86_400).contains(n),
         )?);
+        // Up to ten years; 90 days by default, long enough for an integrator back from holidays.
+        let feed_retention = Duration::from_secs(parse_number(
+            "CTG_FEED_RETENTION_SECONDS",
+            var("CTG_FEED_RETENTION_SECONDS"),
+            90 * 86_400,
+            |n| (1..=3_660 * 86_400).contains(n),
+        )?);
         let rate_limit_per_subject = parse_number(
             "CTG_RATE_LIMIT_PER_SUBJECT",
             var("CTG_RATE_LIMIT_PER_SUBJECT"),
@@ -188,6 +198,7 @@ impl Config {
             diagnostic_aid_ceiling_cents,
             dev,
             idempotency_retention,
+            feed_retention,
             rate_limit_per_subject,
             rate_limit_per_address,
         })
@@ -220,6 +231,8 @@ mod tests {
         assert_eq!(config.pool.max_size, default_pool_size(cores));
         assert_eq!(config.document_max_bytes, 20 * 1024 * 1024);
         assert_eq!(config.diagnostic_aid_ceiling_cents, 750_000);
+        assert_eq!(config.idempotency_retention, Duration::from_hours(7 * 24));
+        assert_eq!(config.feed_retention, Duration::from_hours(90 * 24));
     }
 
     #[test]
@@ -262,6 +275,8 @@ mod tests {
             ("CTG_WORKERS", "-1"),
             ("CTG_BIND", "localhost"),
             ("CTG_DOCUMENT_MAX_BYTES", "0"),
+            ("CTG_FEED_RETENTION_SECONDS", "0"),
+            ("CTG_IDEMPOTENCY_RETENTION_SECONDS", "forever"),
         ] {
             let mut vars = base.to_vec();
             vars.push((name, value));

@@ -73,6 +73,10 @@ pub enum ApiError {
     /// waits for): `CONFLICT` whose `errors` list them.
     #[error("conflict: {detail}")]
     ConflictUnmet { detail: String, unmet: Vec<FieldError> },
+    /// What the request points at was there and has been purged, such as feed events past the
+    /// retention window: 410 `GONE`.
+    #[error("gone: {0}")]
+    Gone(String),
     #[error("precondition failed")]
     PreconditionFailed,
     #[error("precondition required")]
@@ -154,6 +158,7 @@ impl ApiError {
                 ("CONFLICT", "The request conflicts with the current state")
             }
             Self::InvalidStateTransition { .. } => ("INVALID_STATE_TRANSITION", "The transition is not allowed"),
+            Self::Gone(_) => ("GONE", "What the request points at has been purged"),
             Self::PreconditionFailed => ("PRECONDITION_FAILED", "The resource has changed"),
             Self::PreconditionRequired => ("PRECONDITION_REQUIRED", "An If-Match header is required"),
             Self::PayloadTooLarge { .. } => ("PAYLOAD_TOO_LARGE", "The request body is too large"),
@@ -178,6 +183,7 @@ impl ApiError {
             | Self::Forbidden(detail)
             | Self::UnsupportedMediaType(detail)
             | Self::Conflict(detail)
+            | Self::Gone(detail)
             | Self::ConflictUnmet { detail, .. }
             | Self::InvalidStateTransition { detail, .. } => detail.clone(),
             Self::UnknownField { pointer } => format!("{pointer} is not a field of this resource"),
@@ -270,6 +276,7 @@ impl ResponseError for ApiError {
             Self::Conflict(_) | Self::ConflictUnmet { .. } | Self::InvalidStateTransition { .. } => {
                 StatusCode::CONFLICT
             }
+            Self::Gone(_) => StatusCode::GONE,
             Self::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
             Self::PreconditionRequired => StatusCode::PRECONDITION_REQUIRED,
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,

@@ -1,33 +1,74 @@
 //! What the service forgets on its own, in the background of every instance: answered
-//! idempotency keys once their retention has passed. Each pass is one short write; instances
-//! sharing a database purge the same rows harmlessly.
+//! idempotency keys and feed events once their retention has passed. Each pass is short writes;
+//! instances sharing a database purge the same rows harmlessly.
 
 use std::time::Duration;
 
 use chrono::TimeDelta;
 
-use crate::db::{self, DbPool, idempotency};
+use crate::db::{self, DbPool, events, idempotency};
 
-/// How often to purge: a tenth of the retention, so that a key outlives it by little, between a
+/// Feed events deleted per transaction: a pass after a long pause stays a series of short writes
+/// that other writers slip between.
+const EVENTS_PER_PURGE: i64 = 5_000;
+
+/// How long each kind of record is kept.
+#[derive(Debug, Clone, Copy)]
+pub struct Retention {
+    pub idempotency_keys: Duration,
+    pub feed: Duration,
+}
+
+/// How often to purge: a tenth of the retention, so that a record outlives it by little, between a
 /// second and ten minutes.
 fn interval(retention: Duration) -> Duration {
     (retention / 10).clamp(Duration::from_secs(1), Duration::from_mins(10))
 }
 
 /// Purges for as long as the server runs.
-pub async fn run(pool: DbPool, idempotency_retention: Duration) {
-    let Ok(retention) = TimeDelta::from_std(idempotency_retention) else {
+pub async fn run(pool: DbPool, retention: Retention) {
+    tokio::join!(purge_idempotency_keys(pool.clone(), retention.idempotency_keys), purge_feed(pool, retention.feed));
+}
+
+async fn purge_idempotency_keys(pool: DbPool, retention: Duration) {
+    let Ok(kept) = TimeDelta::from_std(retention) else {
         log::error!("the idempotency retention is out of range: keys are kept");
         return;
     };
-    let mut ticks = tokio::time::interval(interval(idempotency_retention));
+    let mut ticks = tokio::time::interval(interval(retention));
     loop {
         ticks.tick().await;
-        let before = db::now() - retention;
+        let before = db::now() - kept;
         match db::run_write(&pool, move |conn| Ok(idempotency::purge(conn, before)?)).await {
             Ok(0) => {}
-            Ok(purged) => log::info!("purged {purged} idempotency keys older than {idempotency_retention:?}"),
+            Ok(purged) => log::info!("purged {purged} idempotency keys older than {retention:?}"),
             Err(error) => log::warn!("could not purge idempotency keys: {error}"),
+        }
+    }
+}
+
+async fn purge_feed(pool: DbPool, retention: Duration) {
+    let Ok(kept) = TimeDelta::from_std(retention) else {
+        log::error!("the feed retention is out of range: events are kept");
+        return;
+    };
+    let mut ticks = tokio::time::interval(interval(retention));
+    loop {
+        ticks.tick().await;
+        let before = db::now() - kept;
+        let mut purged = 0;
+        loop {
+            match db::run_write(&pool, move |conn| Ok(events::purge(conn, before, EVENTS_PER_PURGE)?)).await {
+                Ok(0) => break,
+                Ok(batch) => purged += batch,
+                Err(error) => {
+                    log::warn!("could not purge feed events: {error}");
+                    break;
+                }
+            }
+        }
+        if purged > 0 {
+            log::info!("purged {purged} feed events older than {retention:?}");
         }
     }
 }
@@ -37,7 +78,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_key_outlives_its_retention_by_a_tenth_at_most_within_bounds() {
+    fn a_record_outlives_its_retention_by_a_tenth_at_most_within_bounds() {
         assert_eq!(interval(Duration::from_hours(7 * 24)), Duration::from_mins(10));
         assert_eq!(interval(Duration::from_mins(50)), Duration::from_mins(5));
         assert_eq!(interval(Duration::from_secs(2)), Duration::from_secs(1));

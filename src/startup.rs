@@ -29,7 +29,7 @@ pub struct Application {
     server: Server,
     /// For the background purges of [`crate::housekeeping`].
     pool: DbPool,
-    idempotency_retention: std::time::Duration,
+    retention: crate::housekeeping::Retention,
     /// In dev mode: the secret made up for it, to mint the banner's token.
     pub dev_secret: Option<Vec<u8>>,
 }
@@ -140,7 +140,10 @@ impl Application {
             port,
             server,
             pool: housekeeping_pool,
-            idempotency_retention: config.idempotency_retention,
+            retention: crate::housekeeping::Retention {
+                idempotency_keys: config.idempotency_retention,
+                feed: config.feed_retention,
+            },
             dev_secret,
         })
     }
@@ -151,7 +154,7 @@ impl Application {
 
     /// Serves until SIGINT or SIGTERM, then lets in-flight requests finish (up to the shutdown timeout).
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        let housekeeping = tokio::spawn(crate::housekeeping::run(self.pool, self.idempotency_retention));
+        let housekeeping = tokio::spawn(crate::housekeeping::run(self.pool, self.retention));
         let stopped = self.server.await;
         housekeeping.abort();
         stopped

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use utoipa::{IntoParams, ToSchema};
 
-use super::problems::ListProblems;
+use super::problems::FeedProblems;
 use crate::db;
 use crate::db::events::{self as repo, EventRow};
 use crate::error::{ApiError, ApiResult};
@@ -37,8 +37,10 @@ pub struct Actor {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct EventView {
-    /// Grows with every event, in commit order; not necessarily by one.
-    pub id: i64,
+    /// The event's name: stable, unique, and telling nothing about other events. Events come in
+    /// commit order; their ids do not sort.
+    #[schema(min_length = 22, max_length = 22, pattern = "^[A-Za-z0-9_-]{22}$")]
+    pub id: String,
     /// Where to continue from to read the events after this one.
     pub cursor: String,
     pub occurred_at: String,
@@ -67,9 +69,9 @@ pub struct EventPage {
 }
 
 /// `cursor` is where to continue from to read the events after `row`.
-fn event_view(cursor: String, row: EventRow) -> EventView {
+fn event_view(id: String, cursor: String, row: EventRow) -> EventView {
     EventView {
-        id: row.id,
+        id,
         cursor,
         occurred_at: db::rfc3339(row.occurred_at),
         event_type: row.event_type,
@@ -86,12 +88,22 @@ fn invalid_cursor() -> ApiError {
     ApiError::invalid_parameter("after", "INVALID_CURSOR", "after is a cursor this feed issued to you, unaltered")
 }
 
+fn expired_cursor() -> ApiError {
+    ApiError::Gone(
+        "events after this cursor are past the feed's retention window and were purged: synchronise again \
+         from the lists, then follow the feed from its start"
+            .into(),
+    )
+}
+
 /// The change feed of the caller's scope, oldest first.
 ///
 /// The changes in the caller's scope, oldest first: admins see everything, CAF agents and
 /// integrations their départements (and the indicator catalogue), collectivities the contracts they
-/// are party to. Who may call it: every role.
-#[utoipa::path(tag = "integration", params(EventQuery), responses((status = 200, body = EventPage), ListProblems), security(("bearer" = [])))]
+/// are party to. Events are kept for a retention window (`CTG_FEED_RETENTION_SECONDS`, 90 days
+/// unless configured); a cursor that points before it is answered 410, and the reader
+/// synchronises again from the lists. Who may call it: every role.
+#[utoipa::path(tag = "integration", params(EventQuery), responses((status = 200, body = EventPage), FeedProblems), security(("bearer" = [])))]
 #[get("/events")]
 pub async fn list_events((caller, query, pool, tokens): List<EventQuery>) -> ApiResult<HttpResponse> {
     let ApiQuery(query) = query;
@@ -102,12 +114,18 @@ pub async fn list_events((caller, query, pool, tokens): List<EventQuery>) -> Api
     let binding = format!("events|{}", caller.fingerprint());
     let after = match query.after.as_deref() {
         None => 0,
-        Some(token) => {
-            tokens.open(&binding, token).map_err(|_| invalid_cursor())?.parse::<i64>().map_err(|_| invalid_cursor())?
-        }
+        Some(token) => tokens.unseal(&binding, token).ok_or_else(invalid_cursor)?,
     };
+    let resuming = query.after.is_some();
     let scope = caller.scope();
     let (rows, next) = db::run(&pool, move |conn| {
+        // A reader starting afresh begins at the oldest event kept; one resuming must not have
+        // missed any.
+        let horizon = repo::horizon(conn)?;
+        if resuming && after < horizon {
+            return Err(expired_cursor());
+        }
+        let after = after.max(horizon);
         let rows = repo::list(conn, &scope, after, i64::from(limit))?;
         // A short page read everything committed in this snapshot: continue after its last event,
         // in scope or not (no later commit can take an id below it).
@@ -118,7 +136,8 @@ pub async fn list_events((caller, query, pool, tokens): List<EventQuery>) -> Api
         Ok((rows, next))
     })
     .await?;
-    let cursor = |id: i64| tokens.issue(&binding, &id.to_string());
-    let items = rows.into_iter().map(|row| event_view(cursor(row.id), row)).collect();
+    let cursor = |id: i64| tokens.seal(&binding, id);
+    let items =
+        rows.into_iter().map(|row| event_view(tokens.opaque_id("events", row.id), cursor(row.id), row)).collect();
     Ok(HttpResponse::Ok().json(EventPage { items, next_cursor: cursor(next) }))
 }

@@ -35,6 +35,14 @@ problem_set! {
 }
 
 problem_set! {
+    /// The change feed: its cursor can be wrong, or point before the retention window.
+    FeedProblems {
+        "400" => "A parameter is unknown or invalid, or `after` is not a cursor this feed issued to the caller (`INVALID_PARAMETER`)",
+        "410" => "The events after this cursor were purged: synchronise again from the lists (`GONE`)",
+    }
+}
+
+problem_set! {
     /// A read of one resource by its id.
     ReadProblems {
         "400" => "A query parameter was sent; this read takes none (`INVALID_PARAMETER`)",

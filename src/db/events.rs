@@ -13,10 +13,13 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::DbConnection;
-use super::schema::{contract_parties, events, organisations};
+use super::schema::{contract_parties, events, feed_horizon, organisations};
 use crate::auth::{Caller, Scope};
 
 const EVENTS_LOCK: &str = "events";
+
+/// The row of `feed_horizon` that says how far the feed is purged.
+const HORIZON: &str = "events";
 
 /// One change, as the feed keeps it.
 #[derive(Debug, Clone)]
@@ -115,4 +118,27 @@ pub fn list(conn: &mut DbConnection, scope: &Scope, after: i64, limit: i64) -> Q
 /// The last event id committed, as this transaction sees it.
 pub fn last_id(conn: &mut DbConnection) -> QueryResult<i64> {
     events::table.select(diesel::dsl::max(events::id)).first::<Option<i64>>(conn).map(Option::unwrap_or_default)
+}
+
+/// The last event id purged: a reader whose cursor is below it has missed events.
+pub fn horizon(conn: &mut DbConnection) -> QueryResult<i64> {
+    feed_horizon::table.find(HORIZON).select(feed_horizon::purged_through).first(conn)
+}
+
+/// Deletes up to `batch` of the oldest events that occurred before `before`, and moves the horizon
+/// past them; the number deleted. Ids follow commit order (see above), so every event up to the
+/// last one deleted is committed and none can appear below the horizon later.
+pub fn purge(conn: &mut DbConnection, before: NaiveDateTime, batch: i64) -> QueryResult<usize> {
+    let oldest: Vec<i64> = events::table
+        .filter(events::occurred_at.lt(before))
+        .order(events::id)
+        .limit(batch)
+        .select(events::id)
+        .load(conn)?;
+    let Some(&through) = oldest.last() else { return Ok(0) };
+    let purged = diesel::delete(events::table.filter(events::id.le(through))).execute(conn)?;
+    diesel::update(feed_horizon::table.find(HORIZON).filter(feed_horizon::purged_through.lt(through)))
+        .set(feed_horizon::purged_through.eq(through))
+        .execute(conn)?;
+    Ok(purged)
 }

@@ -284,6 +284,13 @@ diesel::table! {
 }
 
 diesel::table! {
+    feed_horizon (name) {
+        name -> Text,
+        purged_through -> BigInt,
+    }
+}
+
+diesel::table! {
     idempotency_keys (caller, idempotency_key) {
         caller -> Text,
         idempotency_key -> Text,

@@ -4,6 +4,8 @@
 //! filters and the caller. A token edited by hand, or replayed with other filters or by another
 //! caller, is refused with 400 `INVALID_PAGE_TOKEN` instead of leaking or skipping rows.
 
+use aes_siv::KeyInit;
+use aes_siv::siv::Aes128Siv;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hmac::{Hmac, Mac};
@@ -19,13 +21,45 @@ pub const MAX_PAGE_SIZE: u32 = 200;
 /// Bytes of the MAC kept in a token: 128 bits is far beyond guessing, and keeps tokens short.
 const MAC_BYTES: usize = 16;
 
-/// The key that signs page tokens. Instances behind one load balancer must share it.
+/// The key that signs page tokens and seals feed cursors. Instances behind one load balancer must
+/// share it.
 #[derive(Clone)]
 pub struct PageTokenKey(Vec<u8>);
 
 impl PageTokenKey {
     pub fn new(secret: &[u8]) -> Self {
         Self(secret.to_vec())
+    }
+
+    /// A key for one use, derived from the secret, so that no two uses share key material.
+    fn derived(&self, purpose: &str) -> [u8; 32] {
+        self.mac(purpose, "").finalize().into_bytes().into()
+    }
+
+    /// `position` sealed for `binding`: encrypted and authenticated (AES-SIV), so that the token
+    /// says nothing, not even how far a shared sequence has grown, and opens only for `binding`.
+    /// The same position gives the same token, so a reader that is caught up keeps its cursor.
+    pub fn seal(&self, binding: &str, position: i64) -> String {
+        let mut cipher = Aes128Siv::new(&self.derived("sealed positions").into());
+        let sealed = cipher
+            .encrypt([binding.as_bytes()], &position.to_be_bytes())
+            .unwrap_or_else(|_| unreachable!("AES-SIV seals any eight bytes"));
+        URL_SAFE_NO_PAD.encode(sealed)
+    }
+
+    /// The position sealed in `token`, if this key sealed it for exactly this `binding`.
+    pub fn unseal(&self, binding: &str, token: &str) -> Option<i64> {
+        let sealed = URL_SAFE_NO_PAD.decode(token).ok()?;
+        let mut cipher = Aes128Siv::new(&self.derived("sealed positions").into());
+        let position = cipher.decrypt([binding.as_bytes()], &sealed).ok()?;
+        Some(i64::from_be_bytes(position.try_into().ok()?))
+    }
+
+    /// An opaque name for the `position`-th item of a shared sequence: stable for as long as the
+    /// secret is, and telling nothing about the position.
+    pub fn opaque_id(&self, sequence: &str, position: i64) -> String {
+        let tag = self.mac(sequence, &position.to_string()).finalize().into_bytes();
+        URL_SAFE_NO_PAD.encode(&tag[..MAC_BYTES])
     }
 
     fn mac(&self, binding: &str, cursor: &str) -> Hmac<Sha256> {
@@ -168,6 +202,30 @@ mod tests {
             PageTokenKey::new(b"another key").open("epcis|q=|sub=alice", &token),
             Err(ApiError::InvalidPageToken)
         ));
+    }
+
+    #[test]
+    fn a_sealed_position_is_unreadable_stable_and_opens_only_for_its_binding() {
+        let token = key().seal("events|alice", 41);
+        assert_eq!(key().unseal("events|alice", &token), Some(41));
+        assert_eq!(key().seal("events|alice", 41), token, "a caught-up reader keeps its cursor");
+        assert!(!token.contains("41") && URL_SAFE_NO_PAD.decode(&token).unwrap().len() == 24);
+        assert_ne!(key().seal("events|alice", 42), token);
+        assert_eq!(key().unseal("events|bob", &token), None);
+        assert_eq!(PageTokenKey::new(b"another key").unseal("events|alice", &token), None);
+        let mut edited = URL_SAFE_NO_PAD.decode(&token).unwrap();
+        edited[20] ^= 1;
+        assert_eq!(key().unseal("events|alice", &URL_SAFE_NO_PAD.encode(edited)), None);
+        for junk in ["", "abc", "%%%", "41"] {
+            assert_eq!(key().unseal("events|alice", junk), None, "{junk}");
+        }
+    }
+
+    #[test]
+    fn an_opaque_id_is_stable_and_differs_between_positions() {
+        assert_eq!(key().opaque_id("events", 7), key().opaque_id("events", 7));
+        assert_ne!(key().opaque_id("events", 7), key().opaque_id("events", 8));
+        assert_eq!(key().opaque_id("events", 7).len(), 22);
     }
 
     #[test]

@@ -204,6 +204,7 @@ pub fn test_config(url: &DatabaseUrl) -> Config {
         diagnostic_aid_ceiling_cents: ctg_api::config::DEFAULT_DIAGNOSTIC_AID_CEILING_CENTS,
         dev: false,
         idempotency_retention: Duration::from_hours(7 * 24),
+        feed_retention: Duration::from_hours(90 * 24),
         // The suite sends far more than a client would, from one address: limits are tested on
         // their own (http::a_caller_past_its_rate_is_told_when_to_come_back).
         rate_limit_per_subject: 0,
