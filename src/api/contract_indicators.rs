@@ -18,6 +18,7 @@ use crate::db::contracts::ContractRow;
 use crate::db::indicators::IndicatorRow;
 use crate::db::{self, DbConnection, indicators, observations, territories};
 use crate::domain::indicators::{GeoLevel, Periodicity, Unit};
+use crate::domain::observations::ObservationOrigin;
 use crate::domain::progress::{
     PlaceFacts, Point, check_order, check_place, periods, read_against, read_point, read_targets,
 };
@@ -162,7 +163,8 @@ fn view(
 ) -> ApiResult<ContractIndicatorView> {
     let periods: Vec<String> = targets.iter().map(|target| target.period.to_string()).collect();
     let observed: HashMap<String, Option<String>> =
-        observations::for_periods(conn, &row.indicator, row.geo_level, &row.geo_code, &periods)?
+        // A contract is judged on the official figures; a collectivity's own stand beside them.
+        observations::for_periods(conn, ObservationOrigin::Official, &row.indicator, row.geo_level, &row.geo_code, &periods)?
             .into_iter()
             .map(|observation| (observation.period, observation.value.filter(|_| !observation.suppressed)))
             .collect();

@@ -15,7 +15,7 @@ pub use crate::db::observations::ObservationRow as ObservationView;
 use crate::db::observations::{self as repo, ObservationFilter};
 use crate::db::{self, DbPool};
 use crate::domain::indicators::GeoLevel;
-use crate::domain::observations::{Territory, period_range};
+use crate::domain::observations::{ObservationOrigin, Territory, period_range};
 use crate::error::{ApiError, ApiResult};
 use crate::http::csv::{self, wants_csv};
 use crate::http::idempotency::{self, Answer, IdempotencyKey};
@@ -54,6 +54,8 @@ pub struct ObservationListQuery {
     /// Only what this bulk ingestion wrote (and no later one replaced): the `ingest_id` of its
     /// report and of its `observations.upserted` events.
     pub ingest_id: Option<String>,
+    /// Whose figures: `official` (the default) or the collectivities' own, which stand beside them.
+    pub origin: Option<ObservationOrigin>,
     /// JSON only: CSV answers hold the whole selection.
     #[param(minimum = 1, maximum = 200, default = 50)]
     pub page_size: Option<u32>,
@@ -65,6 +67,7 @@ fn filter(query: &ObservationListQuery) -> ApiResult<ObservationFilter> {
     let (from, after) = period_range(query.period_from.as_deref(), query.period_to.as_deref())
         .map_err(|problem| ApiError::InvalidParameter(Box::new(problem)))?;
     Ok(ObservationFilter {
+        origin: query.origin.unwrap_or_default(),
         geo_code: query.geo_code.clone(),
         ingest_id: query.ingest_id.clone(),
         period_from: from.map(|from| from.to_string()),
@@ -72,7 +75,7 @@ fn filter(query: &ObservationListQuery) -> ApiResult<ObservationFilter> {
     })
 }
 
-const CSV_COLUMNS: [&str; 10] = [
+const CSV_COLUMNS: [&str; 11] = [
     "indicator",
     "geo_level",
     "geo_code",
@@ -83,6 +86,7 @@ const CSV_COLUMNS: [&str; 10] = [
     "millesime",
     "ingest_id",
     "updated_at",
+    "origin",
 ];
 
 fn csv_row(row: ObservationView) -> Vec<String> {
@@ -97,13 +101,15 @@ fn csv_row(row: ObservationView) -> Vec<String> {
         row.millesime.unwrap_or_default(),
         row.ingest_id,
         db::rfc3339(row.updated_at),
+        row.origin.as_str().to_owned(),
     ]
 }
 
 /// An indicator's observations in the caller's territory, by place then period.
 ///
 /// With `Accept: text/csv`, every matching observation as CSV (UTF-8 with BOM, `;`), streamed; its
-/// columns are those of the bulk format plus `ingest_id` and `updated_at`, so it can be sent back.
+/// columns are those of the bulk format plus `ingest_id`, `updated_at` and `origin`, so it can be
+/// sent back. The official figures unless `origin` asks for the collectivities' own.
 /// Who may call it: every role.
 #[utoipa::path(
     tag = "indicators",

@@ -10,6 +10,7 @@ use super::DbConnection;
 use super::contracts::ContractRow;
 use super::observations::ObservationRow;
 use super::schema::{communes, contract_communes, contract_epcis, contracts, epcis, observations};
+use crate::domain::observations::ObservationOrigin;
 
 /// Municipal arrondissements are counted through their commune, never on their own.
 const COMMUNE: &str = "commune_actuelle";
@@ -98,7 +99,9 @@ pub fn latest_coverage_rates(conn: &mut DbConnection, department: &str) -> Query
         .filter(communes::department.eq(department.to_owned()))
         .filter(communes::epci_siren.is_not_null())
         .select(communes::epci_siren.assume_not_null());
+    // The summary states the official figures: a collectivity's own stand beside them.
     let rows: Vec<ObservationRow> = observations::table
+        .filter(observations::origin.eq(ObservationOrigin::Official.as_str()))
         .filter(observations::indicator.eq(COVERAGE_RATE_INDICATOR))
         .filter(observations::geo_level.eq("epci"))
         .filter(observations::geo_code.eq_any(epcis_here))

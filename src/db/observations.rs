@@ -16,7 +16,7 @@ use super::DbConnection;
 use super::schema::{communes, departments, epcis, indicators, observations};
 use super::stored::rfc3339_json;
 use crate::domain::indicators::{GeoLevel, Periodicity};
-use crate::domain::observations::{IndicatorRule, Places, Territory, ValidRow};
+use crate::domain::observations::{IndicatorRule, ObservationOrigin, Places, Territory, ValidRow};
 
 #[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable, Serialize, ToSchema)]
 #[diesel(table_name = observations, treat_none_as_default_value = false)]
@@ -44,17 +44,23 @@ pub struct ObservationRow {
     #[serde(serialize_with = "rfc3339_json")]
     #[schema(value_type = String)]
     pub updated_at: NaiveDateTime,
+    /// Who published it: the official figure, or the collectivity's own beside it.
+    #[diesel(deserialize_as = String, serialize_as = String)]
+    pub origin: ObservationOrigin,
 }
 
-/// The observations of one indicator at one place for the given periods, in period order.
+/// The observations of one origin, of one indicator at one place for the given periods, in
+/// period order.
 pub fn for_periods(
     conn: &mut DbConnection,
+    origin: ObservationOrigin,
     indicator: &str,
     geo_level: GeoLevel,
     geo_code: &str,
     periods: &[String],
 ) -> QueryResult<Vec<ObservationRow>> {
     observations::table
+        .filter(observations::origin.eq(origin.as_str()))
         .filter(observations::indicator.eq(indicator))
         .filter(observations::geo_level.eq(geo_level.as_str()))
         .filter(observations::geo_code.eq(geo_code))
@@ -103,17 +109,24 @@ pub fn count(conn: &mut DbConnection) -> QueryResult<i64> {
     observations::table.count().get_result(conn)
 }
 
-/// Inserts `rows`, or replaces the observation already stored under the same key, unless this
-/// same ingestion wrote it (a key repeated in the file). Returns the number of rows written.
-/// Batches of `full_batch` rows reuse one prepared statement.
+/// What every row of one ingestion shares.
+#[derive(Debug, Clone, Copy)]
+pub struct Ingestion<'a> {
+    pub id: &'a str,
+    pub at: NaiveDateTime,
+    pub origin: ObservationOrigin,
+}
+
+/// Inserts `rows`, or replaces the observation of the same origin already stored under the same
+/// key, unless this same ingestion wrote it (a key repeated in the file). Returns the number of
+/// rows written. Batches of `full_batch` rows reuse one prepared statement.
 pub fn upsert(
     conn: &mut DbConnection,
     rows: &[ValidRow],
     full_batch: usize,
-    ingest_id: &str,
-    at: NaiveDateTime,
+    ingestion: Ingestion<'_>,
 ) -> QueryResult<usize> {
-    let statement = Upsert { rows, ingest_id, at, cacheable: rows.len() == full_batch };
+    let statement = Upsert { rows, ingestion, cacheable: rows.len() == full_batch };
     match conn {
         DbConnection::Sqlite(sqlite) => statement.execute(sqlite),
         DbConnection::Pg(pg) => statement.execute(pg),
@@ -122,11 +135,16 @@ pub fn upsert(
 
 /// For each row of `rows` that this ingestion had already written from another line: (its line,
 /// the earlier line).
-pub fn earlier_lines(conn: &mut DbConnection, rows: &[ValidRow], ingest_id: &str) -> QueryResult<Vec<(i64, i64)>> {
+pub fn earlier_lines(
+    conn: &mut DbConnection,
+    rows: &[ValidRow],
+    ingestion: Ingestion<'_>,
+) -> QueryResult<Vec<(i64, i64)>> {
+    let (ingest_id, origin) = (ingestion.id, ingestion.origin.as_str());
     let mut repeated = Vec::new();
     for row in rows {
         let stored: Option<(String, i64)> = observations::table
-            .find((&row.indicator, row.geo_level.as_str(), &row.geo_code, &row.period))
+            .find((&row.indicator, row.geo_level.as_str(), &row.geo_code, &row.period, origin))
             .select((observations::ingest_id, observations::ingest_line))
             .first(conn)
             .optional()?;
@@ -147,8 +165,7 @@ pub fn earlier_lines(conn: &mut DbConnection, rows: &[ValidRow], ingest_id: &str
 /// batch is prepared for itself and not cached, so the cache cannot fill with every size.
 struct Upsert<'a> {
     rows: &'a [ValidRow],
-    ingest_id: &'a str,
-    at: NaiveDateTime,
+    ingestion: Ingestion<'a>,
     cacheable: bool,
 }
 
@@ -166,14 +183,16 @@ where
         if !self.cacheable {
             out.unsafe_to_cache_prepared();
         }
-        out.push_sql("WITH ingestion (id, at) AS (SELECT ");
-        out.push_bind_param::<Text, str>(self.ingest_id)?;
+        out.push_sql("WITH ingestion (id, at, origin) AS (SELECT ");
+        out.push_bind_param::<Text, str>(self.ingestion.id)?;
         out.push_sql(", ");
-        out.push_bind_param::<Timestamp, NaiveDateTime>(&self.at)?;
+        out.push_bind_param::<Timestamp, NaiveDateTime>(&self.ingestion.at)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Text, str>(self.ingestion.origin.as_str())?;
         out.push_sql(
             ") INSERT INTO observations (indicator, geo_level, geo_code, period, value, suppressed, source, \
-             millesime, ingest_line, ingest_id, updated_at) \
-             SELECT batch.*, ingestion.id, ingestion.at FROM ingestion, (VALUES ",
+             millesime, ingest_line, ingest_id, updated_at, origin) \
+             SELECT batch.*, ingestion.id, ingestion.at, ingestion.origin FROM ingestion, (VALUES ",
         );
         for (index, row) in self.rows.iter().enumerate() {
             out.push_sql(if index == 0 { "(" } else { ", (" });
@@ -199,7 +218,7 @@ where
         // `WHERE true` settles SQLite's parsing of ON CONFLICT after a SELECT.
         out.push_sql(
             ") AS batch WHERE true \
-             ON CONFLICT (indicator, geo_level, geo_code, period) DO UPDATE SET value = excluded.value, \
+             ON CONFLICT (indicator, geo_level, geo_code, period, origin) DO UPDATE SET value = excluded.value, \
              suppressed = excluded.suppressed, source = excluded.source, millesime = excluded.millesime, \
              ingest_id = excluded.ingest_id, ingest_line = excluded.ingest_line, updated_at = excluded.updated_at \
              WHERE observations.ingest_id <> excluded.ingest_id",
@@ -217,6 +236,7 @@ impl<Conn> RunQueryDsl<Conn> for Upsert<'_> {}
 
 #[derive(Debug, Default)]
 pub struct ObservationFilter {
+    pub origin: ObservationOrigin,
     pub geo_code: Option<String>,
     pub ingest_id: Option<String>,
     /// Inclusive lower bound, canonical period text.
@@ -237,6 +257,7 @@ pub fn list(
     limit: i64,
 ) -> QueryResult<Vec<ObservationRow>> {
     let mut query = observations::table
+        .filter(observations::origin.eq(filter.origin.as_str()))
         .filter(observations::indicator.eq(indicator.to_owned()))
         .filter(observations::geo_level.eq(level.as_str()))
         .select(ObservationRow::as_select())

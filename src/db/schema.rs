@@ -320,7 +320,7 @@ diesel::table! {
 }
 
 diesel::table! {
-    observations (indicator, geo_level, geo_code, period) {
+    observations (indicator, geo_level, geo_code, period, origin) {
         indicator -> Text,
         geo_level -> Text,
         geo_code -> Text,
@@ -332,6 +332,7 @@ diesel::table! {
         ingest_id -> Text,
         ingest_line -> BigInt,
         updated_at -> Timestamp,
+        origin -> Text,
     }
 }
 

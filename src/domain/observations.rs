@@ -7,6 +7,7 @@
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 
+use super::codes::text_codes;
 use super::indicators::{DecimalValue, GeoLevel, Period, Periodicity};
 use crate::problem_detail::FieldError;
 
@@ -110,6 +111,36 @@ impl Places {
             }
             GeoLevel::Epci => sirens.iter().any(|s| s == code),
             GeoLevel::Department => false,
+        }
+    }
+}
+
+text_codes! {
+    /// Who published an observation. An official figure and a collectivity's own figure for the
+    /// same place and period stand side by side; reads, progress and summaries take the official
+    /// one unless asked otherwise.
+    ObservationOrigin {
+        /// Written by an admin, a CAF agent or an integration: the CAF's, the Cnaf's or a
+        /// statistical office's figure.
+        Official = "official" => "Chiffre officiel",
+        /// Written by a collectivity about its own places.
+        Collectivity = "collectivity" => "Chiffre de la collectivité",
+    }
+}
+
+/// What is read when no origin is asked for.
+impl Default for ObservationOrigin {
+    fn default() -> Self {
+        Self::Official
+    }
+}
+
+impl ObservationOrigin {
+    /// The origin of what a caller writing in `territory` publishes.
+    pub fn of_writer_in(territory: &Territory) -> Self {
+        match territory {
+            Territory::OwnPlaces(_) => Self::Collectivity,
+            Territory::Everywhere | Territory::Departments(_) => Self::Official,
         }
     }
 }

@@ -11,8 +11,9 @@ use crate::error::FieldError;
 
 const REQUIRED: [&str; 6] = ["indicator", "geo_level", "geo_code", "period", "value", "source"];
 const OPTIONAL: [&str; 2] = ["suppressed", "millesime"];
-/// Columns of the CSV export that a file sent back may keep: they are set by the service.
-const IGNORED: [&str; 2] = ["ingest_id", "updated_at"];
+/// Columns of the CSV export that a file sent back may keep: they are set by the service (the
+/// origin by who sends the file).
+const IGNORED: [&str; 3] = ["ingest_id", "updated_at", "origin"];
 
 /// Where each known column is in the file.
 #[derive(Debug, Default)]

@@ -27,8 +27,9 @@ pub use rows::Rows;
 use crate::auth::Caller;
 use crate::db::events::{self, NewEvent};
 use crate::db::observations as repo;
+use crate::db::observations::Ingestion;
 use crate::db::{self, DbConnection};
-use crate::domain::observations::{RawRow, RowRules, Territory, ValidRow};
+use crate::domain::observations::{ObservationOrigin, RawRow, RowRules, Territory, ValidRow};
 use crate::error::{ApiError, ApiResult, FieldError};
 
 /// Rows per INSERT statement: large enough to amortise a statement, under SQLite's (32,766) and
@@ -85,7 +86,7 @@ pub fn ingest(
     let indicators = repo::indicator_rules(conn)?;
     let places = repo::places(conn)?;
     let before = repo::count(conn)?;
-    let at = db::now();
+    let ingestion = Ingestion { id: ingest_id, at: db::now(), origin: ObservationOrigin::of_writer_in(territory) };
     let failed = AtomicBool::new(false);
     let (sender, receiver) = sync_channel::<Vec<ValidRow>>(2);
 
@@ -95,7 +96,7 @@ pub fn ingest(
             let rules = RowRules { indicators: &indicators, places: &places, territory, decimal_comma: false };
             read_and_check(spool, format, rules, sender, &failed)
         });
-        let written = write_batches(conn, receiver, ingest_id, at, &failed);
+        let written = write_batches(conn, receiver, ingestion, &failed);
         (reader.join(), written)
     });
     let read = read.map_err(|_| ApiError::internal("the ingestion reader panicked"))??;
@@ -121,7 +122,7 @@ pub fn ingest(
         return Err(ApiError::ValidationFailed(errors));
     }
     let inserted = u64::try_from(repo::count(conn)? - before).unwrap_or(0);
-    record_events(conn, caller, ingest_id, &per_department)?;
+    record_events(conn, caller, ingestion, &per_department)?;
     Ok(IngestReport { ingest_id: ingest_id.to_owned(), rows, inserted, updated: rows.saturating_sub(inserted) })
 }
 
@@ -132,9 +133,10 @@ pub fn ingest(
 fn record_events(
     conn: &mut DbConnection,
     caller: &Caller,
-    ingest_id: &str,
+    ingestion: Ingestion<'_>,
     per_department: &BTreeMap<(String, String), u64>,
 ) -> ApiResult<()> {
+    let ingest_id = ingestion.id;
     let mut by_department: BTreeMap<&str, BTreeMap<&str, u64>> = BTreeMap::new();
     for ((department, indicator), rows) in per_department {
         by_department.entry(department).or_default().insert(indicator, *rows);
@@ -144,6 +146,7 @@ fn record_events(
         let body = serde_json::json!({
             "ingest_id": ingest_id,
             "department": department,
+            "origin": ingestion.origin,
             "rows": indicators.values().sum::<u64>(),
             "indicators": indicators,
         });
@@ -362,8 +365,7 @@ fn repeated_keys(batch: &[ValidRow]) -> Vec<FieldError> {
 fn write_batches(
     conn: &mut DbConnection,
     receiver: Receiver<Vec<ValidRow>>,
-    ingest_id: &str,
-    at: chrono::NaiveDateTime,
+    ingestion: Ingestion<'_>,
     failed: &AtomicBool,
 ) -> ApiResult<(Vec<FieldError>, Duration)> {
     let mut errors = Vec::new();
@@ -373,10 +375,10 @@ fn write_batches(
             continue;
         }
         let started = Instant::now();
-        let written = repo::upsert(conn, &batch, ROWS_PER_STATEMENT, ingest_id, at)?;
+        let written = repo::upsert(conn, &batch, ROWS_PER_STATEMENT, ingestion)?;
         writing += started.elapsed();
         if written < batch.len() {
-            let repeated = repo::earlier_lines(conn, &batch, ingest_id)?;
+            let repeated = repo::earlier_lines(conn, &batch, ingestion)?;
             errors.extend(repeated.into_iter().map(|(line, earlier)| duplicate(line, earlier)));
             failed.store(true, Ordering::Relaxed);
         }

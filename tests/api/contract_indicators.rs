@@ -50,9 +50,9 @@ fn observe(app: &TestApp, indicator: &str, level: &str, code: &str, period: &str
     };
     conn.batch_execute(&format!(
         "INSERT INTO observations (indicator, geo_level, geo_code, period, value, suppressed, source, millesime, \
-         ingest_id, ingest_line, updated_at) \
+         ingest_id, ingest_line, updated_at, origin) \
          VALUES ('{indicator}', '{level}', '{code}', '{period}', {value}, {suppressed}, 'Test', NULL, 'test', 1, \
-         '2026-01-15 00:00:00')"
+         '2026-01-15 00:00:00', 'official')"
     ))
     .unwrap();
 }

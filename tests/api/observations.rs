@@ -157,7 +157,7 @@ async fn lists_page_filter_by_period_and_export_csv() {
     let lines: Vec<&str> = csv.text.split("\r\n").collect();
     assert_eq!(
         lines[0],
-        "\u{feff}indicator;geo_level;geo_code;period;value;suppressed;source;millesime;ingest_id;updated_at"
+        "\u{feff}indicator;geo_level;geo_code;period;value;suppressed;source;millesime;ingest_id;updated_at;origin"
     );
     assert!(
         lines[1].starts_with(&format!("places_eaje;commune;{BONNEVILLE_INSEE};2019;2019.5;false;Cnaf;;")),
@@ -265,11 +265,17 @@ async fn callers_write_and_read_only_their_territory() {
     let codes =
         |answer: &Answer| items(answer).iter().map(|o| o["geo_code"].as_str().unwrap().to_owned()).collect::<Vec<_>>();
     let path = "/v1/indicators/places_eaje/observations";
-    assert_eq!(codes(&app.get(path, &admin_token()).await), [BORDEAUX_INSEE, "74010", BONNEVILLE_INSEE]);
-    assert_eq!(codes(&app.get(path, &caf_agent_token(&["74"])).await), ["74010", BONNEVILLE_INSEE]);
+    assert_eq!(codes(&app.get(path, &admin_token()).await), [BORDEAUX_INSEE, "74010"]);
+    assert_eq!(codes(&app.get(path, &caf_agent_token(&["74"])).await), ["74010"]);
     assert_eq!(codes(&app.get(path, &integration_token(&["33"])).await), [BORDEAUX_INSEE]);
-    assert_eq!(codes(&app.get(path, &town).await), [BONNEVILLE_INSEE]);
-    let epci_path = "/v1/indicators/taux_couverture_eaje_epci/observations";
+    assert!(codes(&app.get(path, &town).await).is_empty(), "no official figure for Bonneville");
+    // The collectivities' own figures, beside the official ones.
+    let own = "/v1/indicators/places_eaje/observations?origin=collectivity";
+    assert_eq!(codes(&app.get(own, &admin_token()).await), [BONNEVILLE_INSEE]);
+    assert_eq!(codes(&app.get(own, &caf_agent_token(&["74"])).await), [BONNEVILLE_INSEE]);
+    assert!(codes(&app.get(own, &caf_agent_token(&["33"])).await).is_empty());
+    assert_eq!(codes(&app.get(own, &town).await), [BONNEVILLE_INSEE]);
+    let epci_path = "/v1/indicators/taux_couverture_eaje_epci/observations?origin=collectivity";
     assert_eq!(codes(&app.get(epci_path, &caf_agent_token(&["74"])).await), [FAUCIGNY]);
     assert!(codes(&app.get(epci_path, &caf_agent_token(&["33"])).await).is_empty());
     assert!(codes(&app.get(epci_path, &town).await).is_empty());
@@ -413,4 +419,64 @@ async fn oversized_lines_repeated_columns_and_too_many_problems_are_named() {
     let listed = problems(&answer);
     assert_eq!(listed.len(), 101, "100 problems and the note that reading stopped");
     assert_eq!(listed[100], (0, None, "TOO_MANY_ERRORS".into()));
+}
+
+#[tokio::test]
+async fn a_collectivity_figure_stands_beside_the_official_one_without_replacing_it() {
+    let app = spawn_app().await;
+    let caf = crate::fixtures::caf(&app, "74").await;
+    let faucigny = crate::fixtures::epci(&app, FAUCIGNY).await;
+    let contract = crate::fixtures::draft_ctg(&app, "74", &caf, &faucigny).await;
+    let follow_up = json!({
+        "indicator": "taux_couverture_eaje_epci", "geo_level": "epci", "geo_code": FAUCIGNY,
+        "baseline": {"period": "2022", "value": "40"},
+        "targets": [{"period": "2024", "value": "50"}],
+    });
+    app.create(&format!("/v1/contracts/{}/indicators", contract.id), &follow_up).await;
+    let rate = |value: &str, source: &str| {
+        format!(
+            "indicator,geo_level,geo_code,period,value,source\ntaux_couverture_eaje_epci,epci,{FAUCIGNY},2024,{value},{source}\n"
+        )
+    };
+    assert_eq!(bulk(&app, &caf_agent_token(&["74"]), "text/csv", rate("45.5", "ONAPE / Cnaf")).await.status, 200);
+    let town = collectivity_token(&[FAUCIGNY]);
+    assert_eq!(bulk(&app, &town, "text/csv", rate("99", "collectivite")).await.status, 200);
+
+    // Reads give the official figure unless asked for the collectivity's.
+    let path = "/v1/indicators/taux_couverture_eaje_epci/observations";
+    let read = |answer: &Answer| {
+        items(answer).iter().map(|o| (o["value"].clone(), o["origin"].clone(), o["source"].clone())).collect::<Vec<_>>()
+    };
+    for token in [caf_agent_token(&["74"]), town.clone()] {
+        assert_eq!(read(&app.get(path, &token).await), [(json!("45.5"), json!("official"), json!("ONAPE / Cnaf"))]);
+        assert_eq!(
+            read(&app.get(&format!("{path}?origin=collectivity"), &token).await),
+            [(json!("99"), json!("collectivity"), json!("collectivite"))]
+        );
+    }
+    app.get(&format!("{path}?origin=mine"), &town).await.assert_problem(400, "INVALID_PARAMETER");
+
+    // The contract's progress and the departmental summary go by the official figure.
+    let progress = app.get(&format!("/v1/contracts/{}/indicators", contract.id), &admin_token()).await;
+    let target = &progress.body["items"][0]["targets"][0];
+    assert_eq!(
+        (target["actual"].clone(), target["achieved"].clone()),
+        (json!("45.5"), json!(false)),
+        "{}",
+        progress.text
+    );
+    let summary = app.get("/v1/departments/74/summary", &caf_agent_token(&["74"])).await;
+    let faucigny_rate = summary.body["latest_coverage_rates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|rate| rate["epci_siren"] == FAUCIGNY)
+        .unwrap()
+        .clone();
+    assert_eq!(faucigny_rate["value"], "45.5", "{}", summary.text);
+
+    // A collectivity's later file replaces its own figure only.
+    assert_eq!(bulk(&app, &town, "text/csv", rate("98", "collectivite")).await.status, 200);
+    assert_eq!(read(&app.get(path, &town).await)[0].0, "45.5");
+    assert_eq!(read(&app.get(&format!("{path}?origin=collectivity"), &town).await)[0].0, "98");
 }
