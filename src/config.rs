@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use crate::auth::MIN_SECRET_BYTES;
 use crate::db::{DatabaseUrl, PoolSettings};
+use crate::http::uploads::UploadLimits;
 
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/ctg-api.sqlite3";
 pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
@@ -47,6 +48,8 @@ pub struct Config {
     pub idempotency_retention: Duration,
     /// How long the feed keeps an event: a reader further behind resynchronises from the lists.
     pub feed_retention: Duration,
+    /// Uploads that go to disk: how many at once, how many bytes waiting, how slow a body may be.
+    pub uploads: UploadLimits,
     /// Requests a second per token subject, in bursts of twice as many; 0 turns the limit off.
     pub rate_limit_per_subject: u32,
     /// Requests a second per client address, in bursts of twice as many; 0 turns the limit off.
@@ -68,10 +71,57 @@ impl std::fmt::Debug for Config {
             .field("dev", &self.dev)
             .field("idempotency_retention", &self.idempotency_retention)
             .field("feed_retention", &self.feed_retention)
+            .field("uploads", &self.uploads)
             .field("rate_limit_per_subject", &self.rate_limit_per_subject)
             .field("rate_limit_per_address", &self.rate_limit_per_address)
             .finish_non_exhaustive()
     }
+}
+
+/// How long answered idempotency keys, and feed events, are kept.
+fn retentions(var: &impl Fn(&str) -> Option<String>) -> Result<(Duration, Duration), String> {
+    // Up to a year; a week by default, far longer than any client's retries.
+    let idempotency_retention = Duration::from_secs(parse_number(
+        "CTG_IDEMPOTENCY_RETENTION_SECONDS",
+        var("CTG_IDEMPOTENCY_RETENTION_SECONDS"),
+        7 * 86_400,
+        |n| (1..=366 * 86_400).contains(n),
+    )?);
+    // Up to ten years; 90 days by default, long enough for an integrator back from holidays.
+    let feed_retention = Duration::from_secs(parse_number(
+        "CTG_FEED_RETENTION_SECONDS",
+        var("CTG_FEED_RETENTION_SECONDS"),
+        90 * 86_400,
+        |n| (1..=3_660 * 86_400).contains(n),
+    )?);
+    Ok((idempotency_retention, feed_retention))
+}
+
+/// How many uploads at once, how many bytes of them waiting on disk, how slow a body may be.
+fn upload_limits(var: &impl Fn(&str) -> Option<String>) -> Result<UploadLimits, String> {
+    Ok(UploadLimits {
+        per_caller: parse_number("CTG_UPLOADS_PER_CALLER", var("CTG_UPLOADS_PER_CALLER"), 2, |n| {
+            (1..=1_000).contains(n)
+        })?,
+        total: parse_number("CTG_UPLOADS_TOTAL", var("CTG_UPLOADS_TOTAL"), 8, |n| (1..=10_000).contains(n))?,
+        // 2 GiB by default: eight bulk files of 256 MiB.
+        spool_bytes: parse_number("CTG_SPOOL_MAX_BYTES", var("CTG_SPOOL_MAX_BYTES"), 2 << 30, |n| {
+            (1..=1 << 40).contains(n)
+        })?,
+        idle_timeout: Duration::from_secs(parse_number(
+            "CTG_UPLOAD_IDLE_TIMEOUT_SECONDS",
+            var("CTG_UPLOAD_IDLE_TIMEOUT_SECONDS"),
+            30,
+            |n| (1..=3_600).contains(n),
+        )?),
+        // 15 minutes: 256 MiB at 300 kB/s.
+        deadline: Duration::from_secs(parse_number(
+            "CTG_UPLOAD_DEADLINE_SECONDS",
+            var("CTG_UPLOAD_DEADLINE_SECONDS"),
+            900,
+            |n| (1..=86_400).contains(n),
+        )?),
+    })
 }
 
 fn parse_number<T: std::str::FromStr>(
@@ -157,20 +207,8 @@ impl Config {
             DEFAULT_DIAGNOSTIC_AID_CEILING_CENTS,
             |n| (0..=1_000_000_000_000).contains(n),
         )?;
-        // Up to a year; a week by default, far longer than any client's retries.
-        let idempotency_retention = Duration::from_secs(parse_number(
-            "CTG_IDEMPOTENCY_RETENTION_SECONDS",
-            var("CTG_IDEMPOTENCY_RETENTION_SECONDS"),
-            7 * 86_400,
-            |n| (1..=366 * 86_400).contains(n),
-        )?);
-        // Up to ten years; 90 days by default, long enough for an integrator back from holidays.
-        let feed_retention = Duration::from_secs(parse_number(
-            "CTG_FEED_RETENTION_SECONDS",
-            var("CTG_FEED_RETENTION_SECONDS"),
-            90 * 86_400,
-            |n| (1..=3_660 * 86_400).contains(n),
-        )?);
+        let (idempotency_retention, feed_retention) = retentions(&var)?;
+        let uploads = upload_limits(&var)?;
         let rate_limit_per_subject = parse_number(
             "CTG_RATE_LIMIT_PER_SUBJECT",
             var("CTG_RATE_LIMIT_PER_SUBJECT"),
@@ -199,6 +237,7 @@ impl Config {
             dev,
             idempotency_retention,
             feed_retention,
+            uploads,
             rate_limit_per_subject,
             rate_limit_per_address,
         })

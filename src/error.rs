@@ -81,6 +81,9 @@ pub enum ApiError {
     PreconditionFailed,
     #[error("precondition required")]
     PreconditionRequired,
+    /// The body came too slowly: no byte for the idle timeout, or not all of it by the deadline.
+    #[error("request timeout")]
+    RequestTimeout { detail: String },
     #[error("URI too long")]
     UriTooLong { limit_bytes: usize },
     #[error("request header fields too large")]
@@ -103,6 +106,10 @@ pub enum ApiError {
     Internal(String),
     #[error("unavailable: {cause}")]
     Unavailable { cause: String, retry_after_seconds: u32 },
+    /// The service is at one of its capacity limits (uploads in progress, bytes on disk): 503
+    /// `UNAVAILABLE`, with a detail the client may read.
+    #[error("overloaded: {detail}")]
+    Overloaded { detail: String, retry_after_seconds: u32 },
 }
 
 impl ApiError {
@@ -162,6 +169,7 @@ impl ApiError {
             Self::PreconditionFailed => ("PRECONDITION_FAILED", "The resource has changed"),
             Self::PreconditionRequired => ("PRECONDITION_REQUIRED", "An If-Match header is required"),
             Self::PayloadTooLarge { .. } => ("PAYLOAD_TOO_LARGE", "The request body is too large"),
+            Self::RequestTimeout { .. } => ("REQUEST_TIMEOUT", "The request body came too slowly"),
             Self::UriTooLong { .. } => ("URI_TOO_LONG", "The request URI is too long"),
             Self::HeadersTooLarge { .. } => ("HEADERS_TOO_LARGE", "The request headers are too large"),
             Self::RangeNotSatisfiable { .. } => ("RANGE_NOT_SATISFIABLE", "The range is outside the file"),
@@ -172,7 +180,9 @@ impl ApiError {
             Self::IdempotencyKeyMissing => ("IDEMPOTENCY_KEY_MISSING", "An Idempotency-Key header is required"),
             Self::RateLimited { .. } => ("RATE_LIMITED", "Too many requests"),
             Self::Internal(_) => ("INTERNAL", "Internal server error"),
-            Self::Unavailable { .. } => ("UNAVAILABLE", "The service is temporarily unavailable"),
+            Self::Unavailable { .. } | Self::Overloaded { .. } => {
+                ("UNAVAILABLE", "The service is temporarily unavailable")
+            }
         }
     }
 
@@ -185,7 +195,9 @@ impl ApiError {
             | Self::Conflict(detail)
             | Self::Gone(detail)
             | Self::ConflictUnmet { detail, .. }
-            | Self::InvalidStateTransition { detail, .. } => detail.clone(),
+            | Self::InvalidStateTransition { detail, .. }
+            | Self::RequestTimeout { detail }
+            | Self::Overloaded { detail, .. } => detail.clone(),
             Self::UnknownField { pointer } => format!("{pointer} is not a field of this resource"),
             Self::ReadOnlyField { pointer } => {
                 format!("{pointer} is set by the server and cannot be written")
@@ -280,13 +292,14 @@ impl ResponseError for ApiError {
             Self::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
             Self::PreconditionRequired => StatusCode::PRECONDITION_REQUIRED,
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::RequestTimeout { .. } => StatusCode::REQUEST_TIMEOUT,
             Self::UriTooLong { .. } => StatusCode::URI_TOO_LONG,
             Self::HeadersTooLarge { .. } => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             Self::RangeNotSatisfiable { .. } => StatusCode::RANGE_NOT_SATISFIABLE,
             Self::ValidationFailed(_) | Self::IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
             Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
-            Self::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Unavailable { .. } | Self::Overloaded { .. } => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 
@@ -309,7 +322,13 @@ impl ResponseError for ApiError {
             Self::RangeNotSatisfiable { size } => {
                 response.insert_header((header::CONTENT_RANGE, format!("bytes */{size}")));
             }
-            Self::RateLimited { retry_after_seconds } | Self::Unavailable { retry_after_seconds, .. } => {
+            // The rest of the body is not worth waiting for: the connection goes with the answer.
+            Self::RequestTimeout { .. } => {
+                response.force_close();
+            }
+            Self::RateLimited { retry_after_seconds }
+            | Self::Unavailable { retry_after_seconds, .. }
+            | Self::Overloaded { retry_after_seconds, .. } => {
                 response.insert_header((header::RETRY_AFTER, retry_after_seconds.to_string()));
             }
             _ => {}

@@ -1,12 +1,12 @@
 //! What the service forgets on its own, in the background of every instance: answered
-//! idempotency keys and feed events once their retention has passed. Each pass is short writes;
+//! idempotency keys and bulk imports, and feed events, once their retention has passed. Each pass is short writes;
 //! instances sharing a database purge the same rows harmlessly.
 
 use std::time::Duration;
 
 use chrono::TimeDelta;
 
-use crate::db::{self, DbPool, events, idempotency};
+use crate::db::{self, DbPool, events, idempotency, observation_imports};
 
 /// Feed events deleted per transaction: a pass after a long pause stays a series of short writes
 /// that other writers slip between.
@@ -39,10 +39,16 @@ async fn purge_idempotency_keys(pool: DbPool, retention: Duration) {
     loop {
         ticks.tick().await;
         let before = db::now() - kept;
-        match db::run_write(&pool, move |conn| Ok(idempotency::purge(conn, before)?)).await {
-            Ok(0) => {}
-            Ok(purged) => log::info!("purged {purged} idempotency keys older than {retention:?}"),
-            Err(error) => log::warn!("could not purge idempotency keys: {error}"),
+        // An import is followed as long as a retry of its request could be answered.
+        let purged = db::run_write(&pool, move |conn| {
+            Ok((idempotency::purge(conn, before)?, observation_imports::purge(conn, before)?))
+        });
+        match purged.await {
+            Ok((0, 0)) => {}
+            Ok((keys, imports)) => {
+                log::info!("purged {keys} idempotency keys and {imports} bulk imports older than {retention:?}");
+            }
+            Err(error) => log::warn!("could not purge idempotency keys and bulk imports: {error}"),
         }
     }
 }

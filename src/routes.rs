@@ -7,7 +7,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use crate::api::{
     action_plan, amendments, annex, bonus_rates, cej_transfer, contract_indicators, contracts, department_summary,
     docs, documents, entitlements, enums, equipments, events, evidence, funding, funding_summary, health, history,
-    indicators, observations, organisations, parties, project, renewal, schedule, territories,
+    indicators, observation_imports, observations, organisations, parties, project, renewal, schedule, territories,
 };
 
 // One line per route: the whole API reads in one list, which splitting it would hide.
@@ -125,6 +125,7 @@ pub fn configure(cfg: &mut ServiceConfig<'_>) {
                 .service(indicators::delete_indicator)
                 .service(observations::list_observations)
                 .service(observations::bulk_observations)
+                .service(observation_imports::get_observation_import)
                 .service(events::list_events),
         );
 }

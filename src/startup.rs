@@ -103,6 +103,8 @@ impl Application {
         let housekeeping_pool = pool.clone();
         let pool = web::Data::new(pool);
         let document_limit = web::Data::new(crate::api::documents::DocumentLimit(config.document_max_bytes));
+        // One count of uploads for the whole instance, shared by its workers.
+        let uploads = web::Data::new(crate::http::uploads::Uploads::new(config.uploads));
         let diagnostic_aid_ceiling = web::Data::new(DiagnosticAidCeiling(config.diagnostic_aid_ceiling_cents));
 
         let listener =
@@ -117,6 +119,7 @@ impl Application {
                 .app_data(routes.clone())
                 .app_data(document.clone())
                 .app_data(document_limit.clone())
+                .app_data(uploads.clone())
                 .app_data(diagnostic_aid_ceiling.clone())
                 .app_data(web::PathConfig::default().error_handler(|_, _| crate::error::ApiError::NotFound.into()))
                 .configure(crate::routes::configure)

@@ -8,8 +8,8 @@
 use std::io::{Read, Seek};
 
 use actix_web::body::SizedStream;
-use actix_web::http::{ConnectionType, StatusCode, header};
-use actix_web::{HttpRequest, HttpResponse, ResponseError, delete, get, patch, post, web};
+use actix_web::http::{StatusCode, header};
+use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, web};
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
@@ -31,6 +31,7 @@ use crate::http::pagination::PageQuery;
 use crate::http::query::ApiQuery;
 use crate::http::requests::{ListUnder, Read as ReadPart, Remove, Update};
 use crate::http::spool;
+use crate::http::uploads::Uploads;
 use crate::write::{self, Access, ContractChange};
 
 write::resource!(
@@ -128,6 +129,19 @@ struct Description {
 }
 
 impl Description {
+    /// What an upload's query says the document is and belongs to.
+    fn asked(query: &UploadQuery) -> Self {
+        Self {
+            kind: query.kind,
+            party_id: query.party_id,
+            amendment_id: query.amendment_id,
+            evidence_id: query.evidence_id,
+            meeting_id: query.meeting_id,
+            evaluation_id: query.evaluation_id,
+            action_id: query.action_id,
+        }
+    }
+
     fn of(row: &DocumentView) -> Self {
         Self {
             kind: row.kind,
@@ -285,6 +299,7 @@ pub async fn upload_document(
     payload: web::Payload,
     limit: web::Data<DocumentLimit>,
     pool: web::Data<DbPool>,
+    uploads: web::Data<Uploads>,
 ) -> ApiResult<HttpResponse> {
     let contract_id = id.into_inner();
     let ApiQuery(query) = query;
@@ -301,31 +316,21 @@ pub async fn upload_document(
             ),
         )?;
         refuse_announced_oversize(&req, limit)?;
+        let owner = caller.fingerprint();
         let caller = caller.clone();
-        let described = Description {
-            kind: query.kind,
-            party_id: query.party_id,
-            amendment_id: query.amendment_id,
-            evidence_id: query.evidence_id,
-            meeting_id: query.meeting_id,
-            evaluation_id: query.evaluation_id,
-            action_id: query.action_id,
-        };
+        let described = Description::asked(&query);
         db::run(&pool, move |conn| {
             let contract = write::scoped(conn, &caller, contract_id)?;
             judge(conn, &caller, &contract, &described, true)
         })
-        .await
+        .await?;
+        uploads.admit(&owner)
     };
-    if let Err(error) = before_reading.await {
-        // The body is left unread: the connection closes after the answer, always, rather than
-        // whenever the unread part happens to be too large to skip (which would tell someone
-        // else's contract from a missing one by a header).
-        let mut answer = error.error_response();
-        answer.head_mut().set_connection_type(ConnectionType::Close);
-        return Ok(answer);
-    }
-    let spooled = spool::spool(payload, limit, true).await?;
+    let permit = match before_reading.await {
+        Ok(permit) => permit,
+        Err(error) => return Ok(spool::refused_unread(&error)),
+    };
+    let spooled = spool::spool(payload, limit, true, &permit).await?;
     if spooled.bytes == 0 {
         return Err(ApiError::validation(vec![FieldError::at_pointer("", "EMPTY_FILE", "the file is empty")]));
     }
@@ -350,15 +355,7 @@ pub async fn upload_document(
     let request = format!("{}?{}", req.path(), req.query_string());
     let retry = Retry::with_key(key.0, idempotency::request_hash_of_bytes("POST", &request, &sha256));
     write::change_contract(&pool, caller, retry, contract_id, Access::Reach, move |change| {
-        let described = Description {
-            kind: query.kind,
-            party_id: query.party_id,
-            amendment_id: query.amendment_id,
-            evidence_id: query.evidence_id,
-            meeting_id: query.meeting_id,
-            evaluation_id: query.evaluation_id,
-            action_id: query.action_id,
-        };
+        let described = Description::asked(&query);
         judge(change.conn, change.caller, &change.contract, &described, true)?;
         change.require_open()?;
         let row = DocumentView {

@@ -15,7 +15,7 @@ use crate::domain::funding::{
 };
 use crate::domain::indicators::{GeoLevel, Periodicity, Unit};
 use crate::domain::lifecycle::TransitionAction;
-use crate::domain::observations::ObservationOrigin;
+use crate::domain::observations::{ImportStatus, ObservationOrigin};
 use crate::domain::organisation::{EquipmentType, OrganisationKind};
 use crate::domain::project::{Assessment, EvaluationKind, MeetingKind};
 use crate::domain::reference::{CommuneKind, EpciKind, Zone};
@@ -74,6 +74,7 @@ fn enums() -> BTreeMap<&'static str, Vec<EnumValue>> {
         "geo_level" => GeoLevel,
         "periodicity" => Periodicity,
         "observation_origin" => ObservationOrigin,
+        "observation_import_status" => ImportStatus,
     }
 }
 

@@ -24,6 +24,7 @@ pub mod funding_summary;
 pub mod health;
 pub mod history;
 pub mod indicators;
+pub mod observation_imports;
 pub mod observations;
 pub mod organisations;
 pub mod parties;

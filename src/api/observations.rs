@@ -3,16 +3,22 @@
 //! territory only: admins everywhere, CAF agents and integrations in their départements,
 //! collectivities their own commune or EPCI.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use serde::Deserialize;
 use utoipa::IntoParams;
+use uuid::Uuid;
 
+use super::observation_imports::{self, ImportView, Job};
 use super::problems::{BulkProblems, ObservationListProblems};
-use crate::auth::{Caller, Scope};
+use crate::auth::{Caller, Role, Scope};
 use crate::db::indicators as catalogue;
+use crate::db::observation_imports::{self as imports, ImportRow};
 pub use crate::db::observations::ObservationRow as ObservationView;
-use crate::db::observations::{self as repo, ObservationFilter};
+use crate::db::observations::{self as repo, Ingestion, ObservationFilter};
 use crate::db::{self, DbPool};
 use crate::domain::indicators::GeoLevel;
 use crate::domain::observations::{ObservationOrigin, Territory, period_range};
@@ -22,7 +28,8 @@ use crate::http::idempotency::{self, Answer, IdempotencyKey};
 use crate::http::pagination::{Page, PageParams, PageTokenKey};
 use crate::http::query::ApiQuery;
 use crate::http::spool;
-use crate::ingest::{self, Format, IngestReport};
+use crate::http::uploads::Uploads;
+use crate::ingest::{self, Format, IngestReport, Reference};
 use crate::write;
 
 /// Bulk files may be this large; they are streamed to disk, never held in memory.
@@ -171,54 +178,162 @@ async fn csv_answer(
 /// Upsert observations from a CSV or NDJSON file, all or nothing.
 ///
 /// Upserts observations from a CSV (`text/csv`) or NDJSON (`application/x-ndjson`) file of up to
-/// 256 MiB, all or nothing: one bad row and nothing is written, and the 422 lists the bad rows by
-/// `line` and `column` with a `code` each. CSV needs a header line naming the columns `indicator`,
-/// `geo_level`, `geo_code`, `period`, `value`, `source` and optionally `suppressed` and
-/// `millesime`; fields are separated by `,` or `;` (then `57,3` is read as 57.3). Keys are
-/// (indicator, geo_level, geo_code, period); one key twice in a file is an error. Each row must be
-/// inside the caller's territory; collectivities write their own commune or EPCI with source
-/// `collectivite`. Who may call it: every role, inside its territory; a row outside it refuses the
-/// whole file with 422.
+/// 256 MiB (4 MiB for a collectivity), all or nothing: one bad row and nothing is written, and the
+/// problem lists the bad rows by `line` and `column` with a `code` each. CSV needs a header line
+/// naming the columns `indicator`, `geo_level`, `geo_code`, `period`, `value`, `source` and
+/// optionally `suppressed` and `millesime`; fields are separated by `,` or `;` (then `57,3` is read
+/// as 57.3). Keys are (indicator, geo_level, geo_code, period, origin); one key twice in a file is
+/// an error. The origin is the sender's: `official` for admins, CAF agents and integrations,
+/// `collectivity` for collectivities, which write their own commune or EPCI with source
+/// `collectivite`. A file of up to 8 MiB is answered once written (200, with its report); a larger
+/// one, or any sent with `Prefer: respond-async`, becomes a job: 202 with `Location:
+/// /v1/observation-imports/{id}`, where its progress and outcome are read. The file is checked
+/// and staged without holding the database; only its final apply, one transaction, makes other
+/// writers wait. Concurrent uploads are capped per caller (429) and in all (503), and a body that
+/// stops coming is 408. Who may call it: every role, inside its territory; a row outside it
+/// refuses the whole file with 422.
 #[utoipa::path(
     tag = "indicators",
+    params(
+        ("Prefer" = Option<String>, Header, description = "`respond-async` makes any file a job (RFC 7240)", pattern = r"^[ -~]{1,255}$"),
+    ),
     request_body(content((String = "text/csv"), (String = "application/x-ndjson")), description = "The observations, one per line (`application/ndjson` is accepted too)"),
-    responses((status = 200, body = IngestReport), BulkProblems),
+    responses(
+        (status = 200, body = IngestReport, description = "The file is written"),
+        (status = 202, body = ImportView, description = "The file is taken as a job; follow it at `Location`", headers(("Location" = String, description = "/v1/observation-imports/{id}")),
+            links(("GetObservationImport" = (operation_id = "get_observation_import", parameters(("id" = "$response.body#/id")))))),
+        BulkProblems
+    ),
     security(("bearer" = []))
 )]
 #[post("/observations/bulk")]
+#[allow(clippy::too_many_arguments)]
 pub async fn bulk_observations(
     caller: Caller,
     req: HttpRequest,
     payload: web::Payload,
     pool: web::Data<DbPool>,
+    uploads: web::Data<Uploads>,
     key: IdempotencyKey,
 ) -> ApiResult<HttpResponse> {
-    let format = media_format(&req)?;
-    refuse_announced_oversize(&req)?;
-    let spooled = spool::spool(payload, BULK_LIMIT_BYTES, key.0.is_some()).await?;
+    let territory = territory(&caller);
+    let limit = upload_limit(&caller);
+    // Everything that can refuse the file is judged before a byte of it is read; the unread body
+    // then goes with the connection.
+    let admitted = async {
+        let format = media_format(&req)?;
+        refuse_announced_oversize(&req, limit)?;
+        refuse_nowhere_to_write(&pool, &territory).await?;
+        Ok::<_, ApiError>((format, uploads.admit(&caller.fingerprint())?))
+    };
+    let (format, permit) = match admitted.await {
+        Ok(admitted) => admitted,
+        Err(error) => return Ok(spool::refused_unread(&error)),
+    };
+    let spooled = spool::spool(payload, limit, key.0.is_some(), &permit).await?;
     let path = format!("{} {format:?}", req.path());
     let hash = idempotency::request_hash_of_bytes("POST", &path, spooled.sha256.as_deref().unwrap_or_default());
-    let territory = territory(&caller);
-    let file = spooled.file;
+    if prefers_async(&req) || spooled.bytes > SYNC_LIMIT_BYTES {
+        let job = Job { id: Uuid::new_v4().to_string(), caller, territory, format, spooled, permit };
+        return take_as_job(pool, key, hash, job).await;
+    }
+    if let Some(replayed) = idempotency::answered(&pool, &caller, key.0.as_deref(), &hash).await? {
+        return Ok(replayed);
+    }
+    let reference = db::run(&pool, |conn| Ok(Reference::load(conn)?)).await?;
+    let mut checked = {
+        let territory = territory.clone();
+        let file = spooled.file;
+        web::block(move || ingest::check(file, format, &reference, &territory, &AtomicU64::new(0)))
+            .await
+            .map_err(ApiError::internal)??
+    };
+    let beside = Some(checked.staging_path());
     let owner = caller.clone();
-    idempotency::run_once(&pool, &owner, key.0, hash, move |conn| {
-        let report = ingest::ingest(conn, &caller, file, format, &territory, &db::new_id())?;
+    let ingest_id = db::new_id();
+    let answer = idempotency::run_once_beside(&pool, &owner, key.0, hash, beside, move |conn| {
+        let ingestion =
+            Ingestion { id: &ingest_id, at: db::now(), origin: ObservationOrigin::of_writer_in(&territory) };
+        let report = ingest::apply(conn, &caller, &mut checked, ingestion)?;
         Answer::current(None, &report)
     })
-    .await
+    .await;
+    drop(permit);
+    answer
+}
+
+/// Files up to this size are answered when written (200 with the report); larger ones, and any
+/// sent with `Prefer: respond-async`, become jobs (202).
+pub const SYNC_LIMIT_BYTES: u64 = 8 * 1024 * 1024;
+/// A collectivity writes figures about its own few places: far less than a national file.
+pub const COLLECTIVITY_LIMIT_BYTES: usize = 4 * 1024 * 1024;
+
+fn upload_limit(caller: &Caller) -> usize {
+    match caller.role {
+        Role::Collectivity { .. } => COLLECTIVITY_LIMIT_BYTES,
+        Role::Admin | Role::CafAgent { .. } | Role::Integration { .. } => BULK_LIMIT_BYTES,
+    }
+}
+
+/// Whether the client asked for a job whatever the file's size (RFC 7240).
+fn prefers_async(req: &HttpRequest) -> bool {
+    req.headers()
+        .get_all("prefer")
+        .filter_map(|value| value.to_str().ok())
+        .any(|value| value.split(',').any(|preference| preference.trim().eq_ignore_ascii_case("respond-async")))
+}
+
+/// A caller whose token names no place of the reference may write nowhere: 403 before its file is read.
+async fn refuse_nowhere_to_write(pool: &DbPool, territory: &Territory) -> ApiResult<()> {
+    let somewhere = match territory {
+        Territory::Everywhere => true,
+        Territory::Departments(departments) => !departments.is_empty(),
+        Territory::OwnPlaces(sirens) => {
+            let sirens = sirens.clone();
+            db::run_one_statement(pool, move |conn| Ok(repo::names_a_place(conn, &sirens)?)).await?
+        }
+    };
+    if somewhere {
+        Ok(())
+    } else {
+        Err(ApiError::Forbidden(
+            "your token names no place of the reference (département, commune or EPCI) to write observations about"
+                .into(),
+        ))
+    }
+}
+
+/// Records the import and answers 202 with its address; the job starts once that is committed,
+/// and only for the request that recorded it (a retry with the same key is answered the same 202).
+async fn take_as_job(pool: web::Data<DbPool>, key: IdempotencyKey, hash: String, job: Job) -> ApiResult<HttpResponse> {
+    let caller = job.caller.clone();
+    let row =
+        ImportRow::queued(job.id.clone(), caller.fingerprint(), job.format.media_type(), job.spooled.bytes, db::now());
+    let taken = Arc::new(AtomicBool::new(false));
+    let answer = {
+        let taken = taken.clone();
+        idempotency::run_once(&pool, &caller, key.0, hash, move |conn| {
+            imports::insert(conn, &row)?;
+            taken.store(true, Ordering::SeqCst);
+            Answer::accepted(observation_imports::location(&row.id), &observation_imports::queued(row)?)
+        })
+        .await?
+    };
+    if taken.load(Ordering::SeqCst) {
+        actix_web::rt::spawn(observation_imports::run(pool, job));
+    }
+    Ok(answer)
 }
 
 /// A body announced larger than the limit is refused before a byte of it is read.
-fn refuse_announced_oversize(req: &HttpRequest) -> ApiResult<()> {
+fn refuse_announced_oversize(req: &HttpRequest, limit: usize) -> ApiResult<()> {
     let announced = req
         .headers()
         .get(header::CONTENT_LENGTH)
         .and_then(|value| value.to_str().ok())
         .and_then(|value| value.parse::<u64>().ok());
     match announced {
-        Some(length) if length > BULK_LIMIT_BYTES as u64 => {
-            Err(ApiError::PayloadTooLarge { limit_bytes: BULK_LIMIT_BYTES })
-        }
+        Some(length) if length > limit as u64 => Err(ApiError::PayloadTooLarge { limit_bytes: limit }),
         _ => Ok(()),
     }
 }

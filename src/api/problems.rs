@@ -171,10 +171,14 @@ problem_set! {
     /// A bulk file of observations.
     BulkProblems {
         "400" => "The body could not be read (`MALFORMED_REQUEST`) or the Idempotency-Key is invalid (`INVALID_PARAMETER`)",
-        "409" => "Another bulk file is being written (PostgreSQL), or a request with this Idempotency-Key is still running (`CONFLICT`)",
-        "413" => "The file exceeds 256 MiB (`PAYLOAD_TOO_LARGE`)",
+        "403" => "The token names no place of the reference to write about (`FORBIDDEN`)",
+        "408" => "No byte of the body came for the idle timeout, or not all of it by the deadline (`REQUEST_TIMEOUT`)",
+        "409" => "A request with this Idempotency-Key is still running (`CONFLICT`)",
+        "413" => "The file exceeds 256 MiB, or 4 MiB for a collectivity (`PAYLOAD_TOO_LARGE`)",
         "415" => "The body is neither `text/csv` nor `application/x-ndjson` (`UNSUPPORTED_MEDIA_TYPE`)",
         "422" => "Rows are invalid: `errors` gives each one's `line`, `column` and `code`, and nothing was written (`VALIDATION_FAILED`), or the Idempotency-Key was used for another file (`IDEMPOTENCY_KEY_REUSED`)",
+        "429" => "The caller already has as many uploads in progress as it may (`RATE_LIMITED`, with `Retry-After`)",
+        "503" => "The service takes no more uploads now, or its disk space for them is full (`UNAVAILABLE`, with `Retry-After`)",
     }
 }
 
@@ -200,7 +204,10 @@ problem_set! {
         "409" => "The contract can no longer change, or a request with this Idempotency-Key is still running (`CONFLICT`)",
         "413" => "The file exceeds the document size limit (`PAYLOAD_TOO_LARGE`), refused before it is stored",
         "415" => "The content is not a PDF, ODT, ODS, DOCX, XLSX, PNG or JPEG file (`UNSUPPORTED_MEDIA_TYPE`)",
+        "408" => "No byte of the body came for the idle timeout, or not all of it by the deadline (`REQUEST_TIMEOUT`)",
         "422" => "The file is empty, or a link names nothing of this contract (`VALIDATION_FAILED`), or the Idempotency-Key was used for another file (`IDEMPOTENCY_KEY_REUSED`)",
+        "429" => "The caller already has as many uploads in progress as it may (`RATE_LIMITED`, with `Retry-After`)",
+        "503" => "The service takes no more uploads now, or its disk space for them is full (`UNAVAILABLE`, with `Retry-After`)",
     }
 }
 

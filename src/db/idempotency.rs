@@ -47,6 +47,24 @@ fn read(conn: &mut DbConnection, caller: &str, key: &str) -> QueryResult<Option<
     idempotency_keys::table.find((caller, key)).select(KeyRow::as_select()).first(conn).optional()
 }
 
+/// The answer already given to `key` for a request of hash `request_hash`, if any: a look
+/// before long work that a replay would make useless. It claims nothing.
+pub fn answered(
+    conn: &mut DbConnection,
+    caller: &str,
+    key: &str,
+    request_hash: &str,
+) -> QueryResult<Option<StoredAnswer>> {
+    Ok(read(conn, caller, key)?.filter(|row| row.request_hash == request_hash).and_then(|row| {
+        match (row.response_status, row.response_headers, row.response_body) {
+            (Some(status), Some(headers), Some(body)) => {
+                Some(StoredAnswer { status: u16::try_from(status).unwrap_or(500), headers, body })
+            }
+            _ => None,
+        }
+    }))
+}
+
 /// Claims `key` for a request of hash `request_hash`. Run it in a transaction of its own, so
 /// that a concurrent duplicate sees the claim at once.
 pub fn claim(

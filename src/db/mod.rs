@@ -21,6 +21,7 @@ pub mod history;
 pub mod idempotency;
 pub mod indicators;
 pub mod migrations;
+pub mod observation_imports;
 pub mod observations;
 pub mod organisations;
 pub mod parties;
@@ -84,6 +85,33 @@ where
     F: FnOnce(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
 {
     with_connection(pool, move |conn| write_transaction(conn, work)).await
+}
+
+/// [`run_write`] with, on SQLite, the SQLite file `beside` attached as the schema `staging` for
+/// the length of the transaction (SQLite attaches only outside one), so that one statement can
+/// copy from it. On PostgreSQL it is [`run_write`]: the work reads the file by itself.
+pub async fn run_write_beside<T, F>(pool: &DbPool, beside: Option<std::path::PathBuf>, work: F) -> Result<T, ApiError>
+where
+    T: Send + 'static,
+    F: FnOnce(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
+{
+    use diesel::RunQueryDsl;
+    with_connection(pool, move |conn| {
+        let Some(path) = beside.filter(|_| matches!(conn, DbConnection::Sqlite(_))) else {
+            return write_transaction(conn, work);
+        };
+        let path = path.to_str().ok_or_else(|| ApiError::internal("the staging file's path is not UTF-8"))?.to_owned();
+        // A connection whose last detach failed still holds a file: let it go first (this fails
+        // harmlessly when nothing is attached).
+        let _ = diesel::sql_query("DETACH DATABASE staging").execute(conn);
+        diesel::sql_query("ATTACH DATABASE ? AS staging").bind::<diesel::sql_types::Text, _>(path).execute(conn)?;
+        let result = write_transaction(conn, work);
+        if let Err(error) = diesel::sql_query("DETACH DATABASE staging").execute(conn) {
+            log::warn!("could not detach a staging file: {error}");
+        }
+        result
+    })
+    .await
 }
 
 /// Runs `work` in a read-only snapshot: a deferred transaction on SQLite (WAL gives it a snapshot

@@ -320,6 +320,26 @@ diesel::table! {
 }
 
 diesel::table! {
+    observation_imports (id) {
+        id -> Text,
+        owner -> Text,
+        media_type -> Text,
+        bytes -> BigInt,
+        status -> Text,
+        rows_read -> BigInt,
+        rows_written -> BigInt,
+        inserted -> BigInt,
+        updated -> BigInt,
+        errors -> Nullable<Text>,
+        ingest_id -> Nullable<Text>,
+        created_at -> Timestamp,
+        started_at -> Nullable<Timestamp>,
+        finished_at -> Nullable<Timestamp>,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     observations (indicator, geo_level, geo_code, period, origin) {
         indicator -> Text,
         geo_level -> Text,

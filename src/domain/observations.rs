@@ -128,6 +128,21 @@ text_codes! {
     }
 }
 
+text_codes! {
+    /// Where a bulk file taken as a job stands.
+    ImportStatus {
+        /// Taken, waiting for its turn.
+        Queued = "queued" => "En attente",
+        /// Being read, checked and staged: nothing is written yet, and no lock is held.
+        Checking = "checking" => "En cours de contrôle",
+        /// Being written, in one transaction.
+        Applying = "applying" => "En cours d'écriture",
+        Succeeded = "succeeded" => "Terminé",
+        /// Nothing was written: `errors` says why.
+        Failed = "failed" => "En échec",
+    }
+}
+
 /// What is read when no origin is asked for.
 impl Default for ObservationOrigin {
     fn default() -> Self {

@@ -155,6 +155,11 @@ impl Answer {
         })
     }
 
+    /// 202 with where to follow the work it accepted.
+    pub fn accepted(location: String, body: &impl Serialize) -> ApiResult<Self> {
+        Ok(Self { status: StatusCode::ACCEPTED, location: Some(location), ..Self::current(None, body)? })
+    }
+
     /// 204, as a deletion answers.
     pub fn no_content() -> Self {
         Self { status: StatusCode::NO_CONTENT, location: None, etag: None, body: serde_json::Value::Null }
@@ -192,6 +197,21 @@ fn replay(stored: &StoredAnswer) -> HttpResponse {
     response.content_type("application/json").body(stored.body.clone())
 }
 
+/// The answer already given to this key and request, to replay before long work (such as
+/// checking a large file) that the replay makes useless; `None` when there is none yet.
+pub async fn answered(
+    pool: &DbPool,
+    caller: &Caller,
+    key: Option<&str>,
+    request_hash: &str,
+) -> ApiResult<Option<HttpResponse>> {
+    let Some(key) = key else { return Ok(None) };
+    let (owner, key, request_hash) = (caller.fingerprint(), key.to_owned(), request_hash.to_owned());
+    let stored =
+        db::run_one_statement(pool, move |conn| Ok(idempotency::answered(conn, &owner, &key, &request_hash)?)).await?;
+    Ok(stored.as_ref().map(replay))
+}
+
 /// Runs `work` in one write transaction, at most once per (caller, key): with a key, the answer
 /// is stored in that same transaction, and a retry is answered from it.
 pub async fn run_once<F>(
@@ -204,8 +224,24 @@ pub async fn run_once<F>(
 where
     F: FnOnce(&mut DbConnection) -> ApiResult<Answer> + Send + 'static,
 {
+    run_once_beside(pool, caller, key, request_hash, None, work).await
+}
+
+/// [`run_once`] with a SQLite staging file attached to the transaction
+/// ([`db::run_write_beside`]).
+pub async fn run_once_beside<F>(
+    pool: &DbPool,
+    caller: &Caller,
+    key: Option<String>,
+    request_hash: String,
+    beside: Option<std::path::PathBuf>,
+    work: F,
+) -> ApiResult<HttpResponse>
+where
+    F: FnOnce(&mut DbConnection) -> ApiResult<Answer> + Send + 'static,
+{
     let Some(key) = key else {
-        return Ok(db::run_write(pool, work).await?.into_response());
+        return Ok(db::run_write_beside(pool, beside, work).await?.into_response());
     };
     let owner = caller.fingerprint();
     // The claim's time is its token: only the request that made this claim may complete it.
@@ -226,7 +262,7 @@ where
     }
     let result = {
         let (owner, key) = (owner.clone(), key.clone());
-        db::run_write(pool, move |conn| {
+        db::run_write_beside(pool, beside, move |conn| {
             let answer = work(conn)?;
             if !idempotency::complete(conn, &owner, &key, claimed_at, &answer.stored())? {
                 // A retry took this claim over as abandoned: its answer stands, this work rolls back.

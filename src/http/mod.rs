@@ -15,3 +15,4 @@ pub mod request_id;
 pub mod requests;
 pub mod security_headers;
 pub mod spool;
+pub mod uploads;

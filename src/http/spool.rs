@@ -1,5 +1,7 @@
 //! Large request bodies go to a temporary file as they arrive, within a size limit, before any
 //! database work starts: memory stays flat, and a slow client never holds a write transaction.
+//! Every byte is counted against the upload's permit ([`super::uploads`]), and a body that stops
+//! coming, or takes too long in all, is answered 408.
 
 use std::fs::File;
 use std::io::{Seek, Write};
@@ -8,10 +10,21 @@ use actix_web::web;
 use futures_util::StreamExt;
 use sha2::{Digest, Sha256};
 
+use super::uploads::UploadPermit;
 use crate::error::{ApiError, ApiResult};
 
 /// Bytes gathered before each write to the file.
 const WRITE_CHUNK: usize = 1 << 20;
+
+/// The answer to an upload refused before its body was read. The body is left unread: the
+/// connection closes after the answer, always, rather than whenever the unread part happens to be
+/// too large to skip (which would tell, by a header, one refusal from another).
+pub fn refused_unread(error: &ApiError) -> actix_web::HttpResponse {
+    use actix_web::ResponseError;
+    let mut answer = error.error_response();
+    answer.head_mut().set_connection_type(actix_web::http::ConnectionType::Close);
+    answer
+}
 
 /// A body on disk, rewound, with its SHA-256 when it was asked for.
 pub struct Spooled {
@@ -21,13 +34,25 @@ pub struct Spooled {
 }
 
 /// Copies `payload` into an anonymous temporary file (removed when dropped); more than `limit`
-/// bytes is 413.
-pub async fn spool(mut payload: web::Payload, limit: usize, hash: bool) -> ApiResult<Spooled> {
+/// bytes is 413, more than the spool holds 503, a body too slow 408.
+pub async fn spool(mut payload: web::Payload, limit: usize, hash: bool, permit: &UploadPermit) -> ApiResult<Spooled> {
+    let limits = permit.limits();
+    let deadline = tokio::time::Instant::now() + limits.deadline;
     let mut file = web::block(tempfile::tempfile).await.map_err(ApiError::internal)?.map_err(ApiError::internal)?;
     let mut hasher = hash.then(Sha256::new);
     let mut pending: Vec<u8> = Vec::with_capacity(WRITE_CHUNK);
     let mut bytes = 0_usize;
-    while let Some(chunk) = payload.next().await {
+    loop {
+        let wait = (tokio::time::Instant::now() + limits.idle_timeout).min(deadline);
+        let Ok(next) = tokio::time::timeout_at(wait, payload.next()).await else {
+            let detail = if wait == deadline {
+                format!("the body took more than {} s; send it faster or in smaller files", limits.deadline.as_secs())
+            } else {
+                format!("no byte of the body came for {} s", limits.idle_timeout.as_secs())
+            };
+            return Err(ApiError::RequestTimeout { detail });
+        };
+        let Some(chunk) = next else { break };
         let chunk = chunk.map_err(|error| ApiError::MalformedRequest {
             detail: format!("the body could not be read: {error}"),
             errors: Vec::new(),
@@ -36,6 +61,7 @@ pub async fn spool(mut payload: web::Payload, limit: usize, hash: bool) -> ApiRe
         if bytes > limit {
             return Err(ApiError::PayloadTooLarge { limit_bytes: limit });
         }
+        permit.charge(chunk.len() as u64)?;
         if let Some(hasher) = hasher.as_mut() {
             hasher.update(&chunk);
         }

@@ -1,21 +1,24 @@
-//! Bulk ingestion of observations: a file (CSV or NDJSON, already on disk) is read and checked on
-//! one thread while another writes the checked rows in batches, inside the caller's single write
-//! transaction. Any bad row makes the whole file fail: the transaction rolls back and the answer
-//! lists the bad rows by line and column.
+//! Bulk ingestion of observations, in two phases. First a file (CSV or NDJSON, already on disk) is
+//! read and checked on one thread while another stages the checked rows in a private SQLite file
+//! ([`staging`]): this takes no lock of the service's database, whatever the file's size. Then,
+//! if no row was refused, the staged rows are applied in one short write transaction. Any bad row
+//! makes the whole file fail, before anything is written, and the answer lists the bad rows by line
+//! and column.
 //!
 //! Memory stays flat whatever the file's size: rows travel in batches through a channel of two,
-//! and a key given twice in one file is found by the database (each row records the ingestion and
-//! line that wrote it) rather than by a set of every key read so far.
+//! and a key given twice in one file is found by the staging table's key rather than by a set of
+//! every key read so far.
 
 mod csv_rows;
 mod ndjson_rows;
 mod rows;
+pub mod staging;
 
 use std::collections::{BTreeMap, HashMap};
 use std::fs::File;
 use std::io::{BufReader, Read};
 use std::ops::ControlFlow;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::time::{Duration, Instant};
 
@@ -23,13 +26,14 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 pub use rows::Rows;
+use staging::{Staging, duplicate};
 
 use crate::auth::Caller;
 use crate::db::events::{self, NewEvent};
 use crate::db::observations as repo;
 use crate::db::observations::Ingestion;
 use crate::db::{self, DbConnection};
-use crate::domain::observations::{ObservationOrigin, RawRow, RowRules, Territory, ValidRow};
+use crate::domain::observations::{IndicatorRule, Places, RawRow, RowRules, Territory, ValidRow};
 use crate::error::{ApiError, ApiResult, FieldError};
 
 /// Rows per INSERT statement: large enough to amortise a statement, under SQLite's (32,766) and
@@ -53,6 +57,13 @@ impl Format {
             _ => None,
         }
     }
+
+    pub fn media_type(self) -> &'static str {
+        match self {
+            Self::Csv => "text/csv",
+            Self::Ndjson => "application/x-ndjson",
+        }
+    }
 }
 
 /// What a file did.
@@ -68,62 +79,120 @@ pub struct IngestReport {
     pub updated: u64,
 }
 
-/// Reads, checks and writes the file `spool` as `ingest_id`, in the transaction `conn` is in.
-pub fn ingest(
-    conn: &mut DbConnection,
-    caller: &Caller,
+/// What a file's rows are checked against: the catalogue and the territory reference, read once.
+pub struct Reference {
+    indicators: HashMap<String, IndicatorRule>,
+    places: Places,
+}
+
+impl Reference {
+    pub fn load(conn: &mut DbConnection) -> diesel::QueryResult<Self> {
+        Ok(Self { indicators: repo::indicator_rules(conn)?, places: repo::places(conn)? })
+    }
+}
+
+/// A file whose every row passed, staged and waiting to be applied.
+pub struct Checked {
+    staging: Staging,
+    /// Data rows read.
+    pub rows: u64,
+    /// Rows per (département, indicator), for the change feed.
+    per_department: BTreeMap<(String, String), u64>,
+}
+
+impl Checked {
+    /// The staging file, for [`db::run_write_beside`].
+    pub fn staging_path(&self) -> std::path::PathBuf {
+        self.staging.path().to_owned()
+    }
+}
+
+/// Reads and checks the file `spool` and stages its rows, holding no lock of the service's
+/// database. `read` counts the rows as they are read, for whoever follows the progress. A file
+/// with a refused row is a 422 that lists the problems.
+pub fn check(
     spool: File,
     format: Format,
+    reference: &Reference,
     territory: &Territory,
-    ingest_id: &str,
-) -> ApiResult<IngestReport> {
-    // One ingestion at a time, so that inserted/updated counts are this file's own. A second
-    // file is refused rather than left waiting: a waiting ingestion would hold a pooled
-    // connection for as long as the first one runs.
-    if !db::try_serialize_writers(conn, "observations:bulk")? {
-        return Err(ApiError::Conflict("another bulk file is being written; send this one when it is done".into()));
-    }
-    let indicators = repo::indicator_rules(conn)?;
-    let places = repo::places(conn)?;
-    let before = repo::count(conn)?;
-    let ingestion = Ingestion { id: ingest_id, at: db::now(), origin: ObservationOrigin::of_writer_in(territory) };
+    read: &AtomicU64,
+) -> ApiResult<Checked> {
+    let mut staging = Staging::create()?;
     let failed = AtomicBool::new(false);
     let (sender, receiver) = sync_channel::<Vec<ValidRow>>(2);
-
     let started = Instant::now();
-    let (read, written) = std::thread::scope(|scope| {
+    let (outcome, staged) = std::thread::scope(|scope| {
         let reader = scope.spawn(|| {
-            let rules = RowRules { indicators: &indicators, places: &places, territory, decimal_comma: false };
-            read_and_check(spool, format, rules, sender, &failed)
+            let rules = RowRules {
+                indicators: &reference.indicators,
+                places: &reference.places,
+                territory,
+                decimal_comma: false,
+            };
+            read_and_check(spool, format, rules, sender, &failed, read)
         });
-        let written = write_batches(conn, receiver, ingestion, &failed);
-        (reader.join(), written)
+        let staged = stage_batches(&mut staging, receiver, &failed);
+        (reader.join(), staged)
     });
-    let read = read.map_err(|_| ApiError::internal("the ingestion reader panicked"))??;
-    let (rows, reader_waited, per_department, stopped) = (read.rows, read.waited, read.per_department, read.stopped);
-    let mut errors = read.errors;
-    let (writer_errors, writing) = written?;
-    errors.extend(writer_errors);
-    // Where the time went: the slower side of the pipeline is the one the other waits for.
+    let outcome = outcome.map_err(|_| ApiError::internal("the ingestion reader panicked"))??;
+    let (staging_errors, staging_time) = staged?;
     log::info!(
-        "ingestion {ingest_id}: {rows} rows in {:.3} s; the reader waited {:.3} s for the writer, \
-         which spent {:.3} s in INSERTs",
+        "checked {} rows in {:.3} s; the reader waited {:.3} s for the staging, which spent {:.3} s in INSERTs",
+        outcome.rows,
         started.elapsed().as_secs_f64(),
-        reader_waited.as_secs_f64(),
-        writing.as_secs_f64()
+        outcome.waited.as_secs_f64(),
+        staging_time.as_secs_f64()
     );
+    let mut errors = outcome.errors;
+    errors.extend(staging_errors);
     if !errors.is_empty() {
         errors.sort_by_key(|error| error.line);
-        if stopped || errors.len() > MAX_LISTED_ERRORS {
+        if outcome.stopped || errors.len() > MAX_LISTED_ERRORS {
             errors.truncate(MAX_LISTED_ERRORS);
             let detail = format!("reading stopped after {MAX_LISTED_ERRORS} problems");
             errors.push(FieldError::condition("TOO_MANY_ERRORS", detail));
         }
         return Err(ApiError::ValidationFailed(errors));
     }
+    Ok(Checked { staging, rows: outcome.rows, per_department: outcome.per_department })
+}
+
+/// Writes the rows of `checked` as `ingestion`, in the transaction `conn` is in: on SQLite with the
+/// staging file attached ([`db::run_write_beside`]), in one statement; on PostgreSQL batch by batch.
+pub fn apply(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    checked: &mut Checked,
+    ingestion: Ingestion<'_>,
+) -> ApiResult<IngestReport> {
+    // One file applied at a time, so that inserted/updated counts are this file's own. SQLite's
+    // writer already has the database to itself.
+    db::serialize_writers(conn, "observations:bulk")?;
+    let started = Instant::now();
+    let before = repo::count(conn)?;
+    if matches!(conn, DbConnection::Sqlite(_)) {
+        repo::upsert_staged(conn, ingestion)?;
+    } else {
+        let mut last: Option<ValidRow> = None;
+        loop {
+            let batch = checked.staging.batch_after(last.as_ref(), ROWS_PER_STATEMENT)?;
+            if batch.is_empty() {
+                break;
+            }
+            repo::upsert(conn, &batch, ROWS_PER_STATEMENT, ingestion)?;
+            last = batch.into_iter().last();
+        }
+    }
     let inserted = u64::try_from(repo::count(conn)? - before).unwrap_or(0);
-    record_events(conn, caller, ingestion, &per_department)?;
-    Ok(IngestReport { ingest_id: ingest_id.to_owned(), rows, inserted, updated: rows.saturating_sub(inserted) })
+    record_events(conn, caller, ingestion, &checked.per_department)?;
+    log::info!(
+        "ingestion {}: applied {} rows in {:.3} s",
+        ingestion.id,
+        checked.staging.rows(),
+        started.elapsed().as_secs_f64()
+    );
+    let rows = checked.rows;
+    Ok(IngestReport { ingest_id: ingestion.id.to_owned(), rows, inserted, updated: rows.saturating_sub(inserted) })
 }
 
 /// One `observations.upserted` event per département the file touched, in that département's
@@ -165,16 +234,18 @@ fn record_events(
     Ok(())
 }
 
-/// Reads the whole file on this thread, checks each row and hands full batches to the writer;
-/// returns what was read, once the channel to the writer is closed. A line over [`MAX_LINE_BYTES`] ends reading with a complaint about it.
+/// Reads the whole file on this thread, checks each row and hands full batches to the staging;
+/// returns what was read, once the channel to the staging is closed. A line over [`MAX_LINE_BYTES`] ends reading with a complaint about it.
 fn read_and_check<'a>(
     spool: File,
     format: Format,
     rules: RowRules<'a>,
     sender: SyncSender<Vec<ValidRow>>,
     failed: &'a AtomicBool,
+    read: &'a AtomicU64,
 ) -> ApiResult<ReadOutcome> {
     let mut batcher = Batcher {
+        read,
         rules,
         batch: Vec::with_capacity(ROWS_PER_STATEMENT),
         sender,
@@ -198,7 +269,7 @@ fn read_and_check<'a>(
         batcher.last_error(FieldError::at_line(*line, None, "LINE_TOO_LONG", detail));
     }
     batcher.flush();
-    // The batcher, and with it the channel's sender, goes here: the writer's loop then ends.
+    // The batcher, and with it the channel's sender, goes here: the staging loop then ends.
     Ok(ReadOutcome {
         rows: batcher.rows,
         errors: batcher.errors,
@@ -264,16 +335,18 @@ impl<R: Read> Read for LineLimit<R> {
     }
 }
 
-/// Checks each row and sends full batches to the writer. Once a problem is found nothing more is
-/// sent (the transaction will roll back), but reading goes on to list further problems.
+/// Checks each row and sends full batches to the staging. Once a problem is found nothing more is
+/// sent (nothing will be applied), but reading goes on to list further problems.
 struct Batcher<'a> {
+    /// Rows read so far, for whoever follows the progress.
+    read: &'a AtomicU64,
     rules: RowRules<'a>,
     batch: Vec<ValidRow>,
     sender: SyncSender<Vec<ValidRow>>,
     failed: &'a AtomicBool,
     errors: Vec<FieldError>,
     rows: u64,
-    /// Time spent blocked on a full channel: the writer is the bottleneck when this is large.
+    /// Time spent blocked on a full channel: the staging is the bottleneck when this is large.
     waited: Duration,
     /// Valid rows per (département, indicator), for the change feed; borrowed from the reference
     /// and the catalogue so that counting allocates nothing per row.
@@ -305,7 +378,7 @@ impl Batcher<'_> {
         let sent = self.sender.send(batch);
         self.waited += sending.elapsed();
         if sent.is_err() {
-            // The writer stopped on a database error, which the ingestion reports.
+            // The staging stopped on an error, which the ingestion reports.
             self.failed.store(true, Ordering::Relaxed);
         }
     }
@@ -314,6 +387,7 @@ impl Batcher<'_> {
 impl Rows for Batcher<'_> {
     fn row(&mut self, raw: RawRow<'_>, decimal_comma: bool) -> ControlFlow<()> {
         self.rows += 1;
+        self.read.store(self.rows, Ordering::Relaxed);
         self.rules.decimal_comma = decimal_comma;
         match self.rules.check(&raw) {
             Ok(valid) => {
@@ -343,11 +417,6 @@ impl Rows for Batcher<'_> {
     }
 }
 
-fn duplicate(line: i64, earlier: i64) -> FieldError {
-    let detail = format!("same indicator, geo_level, geo_code and period as line {earlier}");
-    FieldError::at_line(u64::try_from(line).unwrap_or_default(), None, "DUPLICATE_KEY", detail)
-}
-
 /// Keys given twice inside one batch; the database finds those repeated across batches.
 fn repeated_keys(batch: &[ValidRow]) -> Vec<FieldError> {
     let mut first_lines = HashMap::with_capacity(batch.len());
@@ -360,28 +429,25 @@ fn repeated_keys(batch: &[ValidRow]) -> Vec<FieldError> {
         .collect()
 }
 
-/// Upserts each batch. A batch that writes fewer rows than it holds met keys this same file
-/// wrote before (the upsert leaves those alone): each is reported with the line that came first.
-fn write_batches(
-    conn: &mut DbConnection,
+/// Stages each batch; a row whose key an earlier line gave is reported with that line.
+fn stage_batches(
+    staging: &mut Staging,
     receiver: Receiver<Vec<ValidRow>>,
-    ingestion: Ingestion<'_>,
     failed: &AtomicBool,
 ) -> ApiResult<(Vec<FieldError>, Duration)> {
     let mut errors = Vec::new();
-    let mut writing = Duration::ZERO;
+    let mut staging_time = Duration::ZERO;
     for batch in receiver {
         if failed.load(Ordering::Relaxed) {
             continue;
         }
         let started = Instant::now();
-        let written = repo::upsert(conn, &batch, ROWS_PER_STATEMENT, ingestion)?;
-        writing += started.elapsed();
-        if written < batch.len() {
-            let repeated = repo::earlier_lines(conn, &batch, ingestion)?;
-            errors.extend(repeated.into_iter().map(|(line, earlier)| duplicate(line, earlier)));
+        let repeated = staging.stage(&batch, ROWS_PER_STATEMENT)?;
+        staging_time += started.elapsed();
+        if !repeated.is_empty() {
+            errors.extend(repeated);
             failed.store(true, Ordering::Relaxed);
         }
     }
-    Ok((errors, writing))
+    Ok((errors, staging_time))
 }

@@ -156,6 +156,16 @@ const fn observation_write(ok: u16) -> Rule {
     Rule { admin: (ok, ok), caf_agent: (ok, 422), integration: (ok, 422), collectivity: (ok, 422) }
 }
 
+/// A bulk import: its sender and admins; to anyone else it does not exist.
+const fn sender_only(ok: u16) -> Rule {
+    Rule {
+        admin: (ok, ok),
+        caf_agent: (NOT_FOUND, NOT_FOUND),
+        integration: (NOT_FOUND, NOT_FOUND),
+        collectivity: (NOT_FOUND, NOT_FOUND),
+    }
+}
+
 /// The departmental summary: admins everywhere, CAF agents and integrations in their
 /// départements (another one answers 404, as an unknown code); collectivities have none (403).
 const fn department_summary(ok: u16) -> Rule {
@@ -256,6 +266,9 @@ matrix! {
     // Filtered to the caller's territory: see observations::callers_write_and_read_only_their_territory.
     ("get", "/v1/indicators/{code}/observations") => everyone(200),
     ("post", "/v1/observations/bulk") => observation_write(200),
+    // Every import here is an admin's: its sender reads it too, see
+    // observation_imports::a_file_taken_as_a_job_is_followed_to_its_outcome_by_its_sender_only.
+    ("get", "/v1/observation-imports/{id}") => sender_only(200),
     // Filtered to the caller's scope: see events::each_caller_follows_only_its_scope_and_its_own_cursors.
     ("get", "/v1/events") => everyone(200),
 
@@ -468,6 +481,8 @@ struct Territory {
     evaluation: String,
     /// The CAF's engineering support to the draft contract.
     party_commitment: String,
+    /// A bulk file of the EPCI's coverage rate sent by an admin as a job.
+    import: String,
 }
 
 pub(crate) struct World {
@@ -577,6 +592,7 @@ impl Territory {
             meeting: String::new(),
             evaluation: String::new(),
             party_commitment: String::new(),
+            import: admin_import(app, epci_siren).await,
         };
         let (commitment, first_advance) = territory.fresh_committed_commitment(app).await;
         let payment = pay(app, &commitment, &first_advance, &admin_token(), &Uuid::new_v4().to_string()).await;
@@ -746,6 +762,23 @@ impl Territory {
     }
 }
 
+/// A one-row file of the EPCI's coverage rate, sent by an admin as a job: the import's id.
+async fn admin_import(app: &TestApp, epci_siren: &str) -> String {
+    let file = format!(
+        "indicator,geo_level,geo_code,period,value,source\ntaux_couverture_eaje_epci,epci,{epci_siren},2023,50,Cnaf\n"
+    );
+    let request = app
+        .client
+        .post(app.url("/v1/observations/bulk"))
+        .bearer_auth(admin_token())
+        .header("content-type", "text/csv")
+        .header("prefer", "respond-async")
+        .body(file);
+    let answer = app.send(request).await;
+    assert_eq!(answer.status, 202, "{}", answer.text);
+    id_of(&answer.body)
+}
+
 /// A commitment to `payee` for 10 places of the EAJE `equipment` of `amount_cents` for `year`,
 /// with its decision date.
 fn commitment_body(payee: &Value, equipment: &str, year: i32, amount_cents: i64) -> Value {
@@ -860,6 +893,7 @@ pub(crate) async fn prepare(app: &TestApp, world: &World, method: &str, template
         ("get", "/v1/indicators/{code}/observations") => {
             Prepared::read(format!("/v1/indicators/taux_couverture_eaje_epci/observations?geo_code={}", t.epci_siren))
         }
+        ("get", "/v1/observation-imports/{id}") => Prepared::read(format!("/v1/observation-imports/{}", t.import)),
         ("post", "/v1/observations/bulk") => Prepared::upload(
             "/v1/observations/bulk".into(),
             "text/csv",

@@ -205,6 +205,13 @@ pub fn test_config(url: &DatabaseUrl) -> Config {
         dev: false,
         idempotency_retention: Duration::from_hours(7 * 24),
         feed_retention: Duration::from_hours(90 * 24),
+        uploads: ctg_api::http::uploads::UploadLimits {
+            per_caller: 2,
+            total: 8,
+            spool_bytes: 2 << 30,
+            idle_timeout: Duration::from_secs(30),
+            deadline: Duration::from_mins(15),
+        },
         // The suite sends far more than a client would, from one address: limits are tested on
         // their own (http::a_caller_past_its_rate_is_told_when_to_come_back).
         rate_limit_per_subject: 0,

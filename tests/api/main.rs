@@ -27,6 +27,7 @@ mod http;
 mod import;
 mod indicators;
 mod modules;
+mod observation_imports;
 mod observations;
 mod openapi;
 mod preconditions;
