@@ -6,8 +6,10 @@
 #      a small one (BENCH_SMALL_ROWS, 100,000) and the measured one (BENCH_ROWS, 1,000,000);
 #   2. imports the measured file with the sqlite3 command-line tool into a bare table: once with
 #      the same primary key as the service's table, once with no key at all;
-#   3. posts each file to POST /v1/observations/bulk of a fresh ctg-api on a fresh SQLite file,
-#      reading the server's peak resident memory (VmHWM) after it: if memory grew with the file,
+#   3. posts each file to POST /v1/observations/bulk of a fresh ctg-api on a fresh SQLite file
+#      (following it to its end when it is taken as a job), reading the server's peak resident
+#      memory (VmHWM) after it, and the log's split between checking and applying (the apply is
+#      all other writers ever wait for): if memory grew with the file,
 #      the measured file's figure would be well above the small one's; then posts the measured
 #      file again (every row an update);
 #   4. does the same on PostgreSQL when one answers at BENCH_POSTGRES_URL
@@ -111,13 +113,27 @@ start_server() {
 
 peak_mb() { awk '/VmHWM/ { printf "%.0f", $2 / 1024 }' "/proc/$SERVER_PID/status"; }
 
-# ingest FILE ROWS: posts the file, checks the report, prints seconds.
+# ingest FILE ROWS: posts the file, follows it to its end when it is taken as a job (202), checks
+# the rows it reports, prints the seconds from the first byte sent to the outcome.
 ingest() {
-    local file="$1" rows="$2" code seconds
-    read -r code seconds < <(curl -s -o "$WORK/report.json" -w '%{http_code} %{time_total}\n' \
+    local file="$1" rows="$2" code seconds started location status
+    started="$(now)"
+    read -r code seconds < <(curl -s -o "$WORK/report.json" -D "$WORK/headers.txt" -w '%{http_code} %{time_total}\n' \
         -H "Authorization: Bearer $TOKEN" -H 'Content-Type: text/csv' --data-binary "@$file" \
         "$BASE/v1/observations/bulk")
-    if [[ "$code" != 200 ]] || [[ "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["rows"])' "$WORK/report.json")" != "$rows" ]]; then
+    if [[ "$code" == 202 ]]; then
+        location="$(awk 'tolower($1) == "location:" { print $2 }' "$WORK/headers.txt" | tr -d '\r')"
+        while :; do
+            curl -fs -o "$WORK/report.json" -H "Authorization: Bearer $TOKEN" "$BASE$location"
+            status="$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["status"])' "$WORK/report.json")"
+            [[ "$status" == succeeded || "$status" == failed ]] && break
+            sleep 0.05
+        done
+        seconds="$(elapsed "$started" "$(now)")"
+        code="$status"
+        python3 -c 'import json,sys; r = json.load(open(sys.argv[1])); r["rows"] = r["rows_read"]; json.dump(r, open(sys.argv[1], "w"))' "$WORK/report.json"
+    fi
+    if [[ "$code" != 200 && "$code" != succeeded ]] || [[ "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["rows"])' "$WORK/report.json")" != "$rows" ]]; then
         echo "bench: the ingestion answered $code:" >&2
         head -c 2000 "$WORK/report.json" >&2
         exit 1
@@ -147,7 +163,7 @@ measure() {
     before="$(peak_mb)"
     seconds="$(ingest "$WORK/small.csv" "$SMALL_ROWS")"
     echo "   $SMALL_ROWS rows: $seconds s ($(rate "$SMALL_ROWS" "$seconds") rows/s); peak memory $before MB at start, $(peak_mb) MB after"
-    grep -ao 'ingestion .*' "$WORK/server.log" | sed 's/^/     /'
+    grep -aoE '(checked|ingestion) .*' "$WORK/server.log" | sed 's/^/     /'
     stop_server
 
     fresh_database "$backend" large
@@ -157,7 +173,7 @@ measure() {
     echo "   $ROWS rows: $seconds s ($(rate "$ROWS" "$seconds") rows/s); peak memory $(peak_mb) MB after"
     seconds="$(ingest "$WORK/observations.csv" "$ROWS")"
     echo "   $ROWS rows again, all updates: $seconds s ($(rate "$ROWS" "$seconds") rows/s); peak memory $(peak_mb) MB after"
-    grep -ao 'ingestion .*' "$WORK/server.log" | sed 's/^/     /'
+    grep -aoE '(checked|ingestion) .*' "$WORK/server.log" | sed 's/^/     /'
     stop_server
 }
 
