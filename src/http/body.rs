@@ -56,7 +56,8 @@ pub fn parse_body<T: RequestBody>(bytes: &[u8]) -> Result<T, ApiError> {
 
 /// [`parse_body`], also returning the body as a JSON value (to recognise retries by it).
 pub fn parse_body_value<T: RequestBody>(bytes: &[u8]) -> Result<(T, serde_json::Value), ApiError> {
-    let value: serde_json::Value = serde_json::from_slice(bytes).map_err(|error| ApiError::MalformedRequest {
+    let bytes = integral_decimals_as_integers(bytes);
+    let value: serde_json::Value = serde_json::from_slice(&bytes).map_err(|error| ApiError::MalformedRequest {
         detail: format!("the body is not valid JSON: {error}"),
         errors: Vec::new(),
     })?;
@@ -83,6 +84,50 @@ pub fn parse_body_value<T: RequestBody>(bytes: &[u8]) -> Result<(T, serde_json::
     })?;
     body.validate().map_err(|errors| ApiError::ValidationFailed(field_errors(&errors)))?;
     Ok((body, value))
+}
+
+/// The JSON text with every number written with only zeros after its point (`2025.0`) written as
+/// the integer it is (`2025`): JSON Schema counts `2025.0` as an integer, and so do we. The text is
+/// rewritten, never parsed as a float, so that no value changes: `2025.5`, `1e3` and the contents
+/// of strings stay as they are.
+fn integral_decimals_as_integers(bytes: &[u8]) -> std::borrow::Cow<'_, [u8]> {
+    let mut rewritten: Option<Vec<u8>> = None;
+    let (mut at, mut in_string, mut escaped) = (0, false, false);
+    while at < bytes.len() {
+        let byte = bytes[at];
+        if in_string {
+            // Inside a string: an escaped byte, the start of an escape, the closing quote, or text.
+            (in_string, escaped) = match (escaped, byte) {
+                (false, b'\\') => (true, true),
+                (false, b'"') => (false, false),
+                _ => (true, false),
+            };
+        } else if byte == b'"' {
+            in_string = true;
+        } else if byte.is_ascii_digit() && (at == 0 || !bytes[at - 1].is_ascii_alphanumeric()) {
+            let digits_end = at + bytes[at..].iter().take_while(|b| b.is_ascii_digit()).count();
+            let zeros = bytes.get(digits_end + 1..).map_or(0, |rest| rest.iter().take_while(|b| **b == b'0').count());
+            let end = digits_end + 1 + zeros;
+            let follows = bytes.get(end).copied();
+            if bytes.get(digits_end) == Some(&b'.') && zeros > 0 && !matches!(follows, Some(b'0'..=b'9' | b'e' | b'E'))
+            {
+                let text = rewritten.get_or_insert_with(|| bytes[..at].to_vec());
+                text.extend_from_slice(&bytes[at..digits_end]);
+                at = end;
+                continue;
+            }
+            if let Some(text) = rewritten.as_mut() {
+                text.extend_from_slice(&bytes[at..digits_end]);
+            }
+            at = digits_end;
+            continue;
+        }
+        if let Some(text) = rewritten.as_mut() {
+            text.push(byte);
+        }
+        at += 1;
+    }
+    rewritten.map_or(std::borrow::Cow::Borrowed(bytes), std::borrow::Cow::Owned)
 }
 
 /// serde_path_to_error's path as an RFC 6901 JSON Pointer.
@@ -194,6 +239,23 @@ impl<T: RequestBody + 'static> FromRequest for ApiJsonWithValue<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn integral_decimals_become_integers_and_nothing_else_changes() {
+        let rewrite =
+            |text: &str| String::from_utf8(integral_decimals_as_integers(text.as_bytes()).into_owned()).unwrap();
+        assert_eq!(rewrite(r#"{"year": 2025.0, "n": -524.00, "z": 0.0}"#), r#"{"year": 2025, "n": -524, "z": 0}"#);
+        for kept in [
+            r#"{"amount_cents": 100.5}"#,
+            r#"{"a": 1.0e3, "b": 1.05, "c": 10.01}"#,
+            r#"{"title": "2025.0 \" 7.0", "x2.0": [3.0]}"#,
+            r#"{"a": 12}"#,
+        ] {
+            let expected = kept.replace("[3.0]", "[3]");
+            assert_eq!(rewrite(kept), expected, "{kept}");
+        }
+        assert!(matches!(integral_decimals_as_integers(br#"{"a": 1}"#), std::borrow::Cow::Borrowed(_)));
+    }
 
     #[derive(Debug, serde::Deserialize, Validate)]
     #[serde(deny_unknown_fields)]

@@ -73,6 +73,10 @@ impl IfMatch {
             }
             text.push_str(value);
         }
+        // An empty field says nothing: the request is judged as if it had none.
+        if text.trim().is_empty() {
+            return Self::Missing;
+        }
         parse(&text).unwrap_or(Self::Malformed)
     }
 }
@@ -138,6 +142,16 @@ mod tests {
         for text in ["", "3", "\"3", "\"3\" \"4\"", "*, \"3\"", "\"a b\"", "W/3", ","] {
             assert_eq!(parse(text), None, "{text:?}");
         }
+    }
+
+    #[test]
+    fn an_empty_if_match_is_no_if_match() {
+        let read = |value: &str| {
+            IfMatch::read(&actix_web::test::TestRequest::default().insert_header(("If-Match", value)).to_http_request())
+        };
+        assert_eq!(read(""), IfMatch::Missing);
+        assert_eq!(read("  "), IfMatch::Missing);
+        assert_eq!(read(","), IfMatch::Malformed);
     }
 
     #[test]
