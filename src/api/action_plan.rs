@@ -41,12 +41,15 @@ write::resource!(
 #[serde(deny_unknown_fields)]
 pub struct CreateAxis {
     #[validate(length(min = 1, max = 20, message = "must have 1 to 20 characters"))]
+    #[schema(min_length = 1, max_length = 20)]
     pub code: String,
     #[validate(length(min = 1, max = 300, message = "must have 1 to 300 characters"))]
+    #[schema(min_length = 1, max_length = 300)]
     pub title: String,
     pub field: Option<Field>,
     /// Order in the plan; defaults to after the last axis.
     #[validate(range(min = 0, max = 10_000, message = "must be between 0 and 10000"))]
+    #[schema(minimum = 0, maximum = 10_000)]
     pub position: Option<i64>,
 }
 
@@ -58,12 +61,15 @@ impl RequestBody for CreateAxis {
 #[serde(deny_unknown_fields)]
 pub struct AxisPatch {
     #[validate(length(min = 1, max = 20, message = "must have 1 to 20 characters"))]
+    #[schema(min_length = 1, max_length = 20)]
     pub code: Option<String>,
     #[validate(length(min = 1, max = 300, message = "must have 1 to 300 characters"))]
+    #[schema(min_length = 1, max_length = 300)]
     pub title: Option<String>,
     #[serde(default, deserialize_with = "nullable")]
     pub field: Option<Option<Field>>,
     #[validate(range(min = 0, max = 10_000, message = "must be between 0 and 10000"))]
+    #[schema(minimum = 0, maximum = 10_000)]
     pub position: Option<i64>,
 }
 
@@ -76,10 +82,13 @@ impl RequestBody for AxisPatch {
 pub struct CreateAction {
     pub axis_id: Option<Uuid>,
     #[validate(length(min = 1, max = 20, message = "must have 1 to 20 characters"))]
+    #[schema(min_length = 1, max_length = 20)]
     pub code: String,
     #[validate(length(min = 1, max = 300, message = "must have 1 to 300 characters"))]
+    #[schema(min_length = 1, max_length = 300)]
     pub title: String,
     #[validate(length(max = 5000, message = "must have at most 5000 characters"))]
+    #[schema(max_length = 5000)]
     pub objective: Option<String>,
     pub field: Option<Field>,
     pub pilot_organisation_id: Option<Uuid>,
@@ -90,6 +99,7 @@ pub struct CreateAction {
     /// Defaults to `planned`.
     pub status: Option<ActionStatus>,
     #[validate(range(min = 0, max = 1_000_000_000_000_i64, message = "must be between 0 and 10^12 cents"))]
+    #[schema(minimum = 0, maximum = 1_000_000_000_000_i64)]
     pub estimated_budget_cents: Option<i64>,
 }
 
@@ -105,11 +115,14 @@ pub struct ActionPatch {
     #[serde(default, deserialize_with = "nullable")]
     pub axis_id: Option<Option<Uuid>>,
     #[validate(length(min = 1, max = 20, message = "must have 1 to 20 characters"))]
+    #[schema(min_length = 1, max_length = 20)]
     pub code: Option<String>,
     #[validate(length(min = 1, max = 300, message = "must have 1 to 300 characters"))]
+    #[schema(min_length = 1, max_length = 300)]
     pub title: Option<String>,
     #[serde(default, deserialize_with = "nullable")]
     #[validate(length(max = 5000, message = "must have at most 5000 characters"))]
+    #[schema(max_length = 5000)]
     pub objective: Option<Option<String>>,
     #[serde(default, deserialize_with = "nullable")]
     pub field: Option<Option<Field>>,
@@ -126,6 +139,7 @@ pub struct ActionPatch {
     pub status: Option<ActionStatus>,
     #[serde(default, deserialize_with = "nullable")]
     #[validate(range(min = 0, max = 1_000_000_000_000_i64, message = "must be between 0 and 10^12 cents"))]
+    #[schema(minimum = 0, maximum = 1_000_000_000_000_i64)]
     pub estimated_budget_cents: Option<Option<i64>>,
 }
 

@@ -38,14 +38,19 @@ use crate::write::{self, ContractChange};
 pub struct JoiningParty {
     pub organisation_id: Uuid,
     #[validate(length(min = 1, message = "name at least one role"))]
+    #[schema(min_items = 1)]
     pub roles: Vec<PartyRole>,
     #[validate(length(max = 200, message = "must have at most 200 characters"))]
+    #[schema(max_length = 200)]
     pub signatory_name: Option<String>,
     #[validate(length(max = 200, message = "must have at most 200 characters"))]
+    #[schema(max_length = 200)]
     pub signatory_title: Option<String>,
     #[validate(length(max = 200, message = "must have at most 200 characters"))]
+    #[schema(max_length = 200)]
     pub second_signatory_name: Option<String>,
     #[validate(length(max = 200, message = "must have at most 200 characters"))]
+    #[schema(max_length = 200)]
     pub second_signatory_title: Option<String>,
 }
 
@@ -60,6 +65,7 @@ pub struct AmendmentChanges {
     #[validate(nested)]
     pub perimeter: Option<PerimeterInput>,
     #[validate(length(min = 1, max = 300, message = "must have 1 to 300 characters"))]
+    #[schema(min_length = 1, max_length = 300)]
     pub title: Option<String>,
     /// Organisations that become parties.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -79,6 +79,7 @@ pub struct CreateAmendment {
     pub signed_on: Option<NaiveDate>,
     pub effective_on: NaiveDate,
     #[validate(length(min = 1, max = 5000, message = "must have 1 to 5000 characters"))]
+    #[schema(min_length = 1, max_length = 5000)]
     pub rationale: String,
     #[validate(nested)]
     pub changes: AmendmentChanges,
@@ -107,17 +108,22 @@ pub struct SignAmendment {
     pub organisation_id: Uuid,
     pub signed_on: NaiveDate,
     #[validate(length(max = 200, message = "must have at most 200 characters"))]
+    #[schema(max_length = 200)]
     pub signatory_name: Option<String>,
     #[validate(length(max = 200, message = "must have at most 200 characters"))]
+    #[schema(max_length = 200)]
     pub signatory_title: Option<String>,
     /// The CAF's second signatory (its directeur).
     #[validate(length(max = 200, message = "must have at most 200 characters"))]
+    #[schema(max_length = 200)]
     pub second_signatory_name: Option<String>,
     #[validate(length(max = 200, message = "must have at most 200 characters"))]
+    #[schema(max_length = 200)]
     pub second_signatory_title: Option<String>,
     /// The council's délibération: required of collectivities.
     pub deliberation_date: Option<NaiveDate>,
     #[validate(length(max = 100, message = "must have at most 100 characters"))]
+    #[schema(max_length = 100)]
     pub deliberation_ref: Option<String>,
 }
 

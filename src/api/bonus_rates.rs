@@ -61,6 +61,7 @@ pub struct BonusRateInput {
 pub struct BonusRateTablePut {
     /// Each bonus programme and band at most once.
     #[validate(length(min = 1, max = 100, message = "name 1 to 100 rates"))]
+    #[schema(min_items = 1, max_items = 100)]
     pub rates: Vec<BonusRateInput>,
 }
 

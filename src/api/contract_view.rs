@@ -22,8 +22,10 @@ use crate::write;
 pub struct LinkedScheme {
     pub kind: SchemeKind,
     #[validate(length(max = 100, message = "must have at most 100 characters"))]
+    #[schema(max_length = 100)]
     pub reference: Option<String>,
     #[validate(length(min = 1, max = 300, message = "must have 1 to 300 characters"))]
+    #[schema(min_length = 1, max_length = 300)]
     pub label: String,
 }
 

@@ -78,6 +78,7 @@ pub struct CreateContract {
     /// Unique; generated as `CTG-074-2024-0001` (kind, département, start year, number) when absent.
     pub reference: Option<String>,
     #[validate(length(min = 1, max = 300, message = "must have 1 to 300 characters"))]
+    #[schema(min_length = 1, max_length = 300)]
     pub title: String,
     /// Required unless the caller is a CAF agent of a single département.
     pub department: Option<String>,
@@ -100,6 +101,7 @@ pub struct CreateContract {
     pub predecessor_ids: Vec<Uuid>,
     /// The territory's band in the bonus rate table, 1 to 20.
     #[validate(range(min = 1, max = 20, message = "must be between 1 and 20"))]
+    #[schema(minimum = 1, maximum = 20)]
     pub bonus_band: Option<i64>,
 }
 
@@ -114,6 +116,7 @@ impl RequestBody for CreateContract {
 pub struct ContractPatch {
     pub reference: Option<String>,
     #[validate(length(min = 1, max = 300, message = "must have 1 to 300 characters"))]
+    #[schema(min_length = 1, max_length = 300)]
     pub title: Option<String>,
     pub start_date: Option<NaiveDate>,
     pub end_date: Option<NaiveDate>,
@@ -132,6 +135,7 @@ pub struct ContractPatch {
     /// after signature: it applies to the new-places commitments recorded afterwards.
     #[serde(default, deserialize_with = "nullable")]
     #[validate(range(min = 1, max = 20, message = "must be between 1 and 20"))]
+    #[schema(minimum = 1, maximum = 20)]
     pub bonus_band: Option<Option<i64>>,
 }
 
@@ -584,6 +588,7 @@ pub struct TransitionBody {
     pub action: TransitionAction,
     /// Required for request_changes, terminate and cancel.
     #[validate(length(max = 2000, message = "must have at most 2000 characters"))]
+    #[schema(max_length = 2000)]
     pub reason: Option<String>,
     /// For sign: the signature date (default: the last party's signature). For terminate: the
     /// date the contract ends (required).

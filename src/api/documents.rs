@@ -88,6 +88,7 @@ pub struct UploadQuery {
 pub struct DocumentPatch {
     pub kind: Option<DocumentKind>,
     #[validate(length(min = 1, max = 255, message = "must have 1 to 255 characters"))]
+    #[schema(min_length = 1, max_length = 255)]
     pub filename: Option<String>,
     #[serde(default, deserialize_with = "nullable")]
     pub party_id: Option<Option<Uuid>>,

@@ -32,6 +32,7 @@ pub struct EntitlementPatch {
     /// advances are computed from it.
     #[serde(default, deserialize_with = "nullable")]
     #[validate(range(min = 0, max = 1_000_000_000_000_i64, message = "must be between 0 and 10^12 cents"))]
+    #[schema(minimum = 0, maximum = 1_000_000_000_000_i64)]
     #[schema(value_type = Option<i64>, example = 1_400_000)]
     pub forecast_cents: Option<Option<i64>>,
     /// The actual entitlement ("droit réel"), at most the year's committed amount: recorded on a
@@ -39,6 +40,7 @@ pub struct EntitlementPatch {
     /// settles the year.
     #[serde(default, deserialize_with = "nullable")]
     #[validate(range(min = 0, max = 1_000_000_000_000_i64, message = "must be between 0 and 10^12 cents"))]
+    #[schema(minimum = 0, maximum = 1_000_000_000_000_i64)]
     #[schema(value_type = Option<i64>, example = 1_350_000)]
     pub actual_cents: Option<Option<i64>>,
 }

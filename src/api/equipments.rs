@@ -35,11 +35,13 @@ pub struct CreateEquipment {
     #[serde(rename = "type")]
     pub equipment_type: EquipmentType,
     #[validate(length(min = 1, max = 300, message = "must have 1 to 300 characters"))]
+    #[schema(min_length = 1, max_length = 300)]
     pub name: String,
     pub siret: Option<String>,
     pub manager_id: Uuid,
     pub commune: String,
     #[validate(range(min = 0, max = 100_000, message = "must be between 0 and 100000"))]
+    #[schema(minimum = 0, maximum = 100_000)]
     pub capacity_places: Option<i64>,
     pub opened_on: Option<NaiveDate>,
     pub closed_on: Option<NaiveDate>,
@@ -55,6 +57,7 @@ pub struct EquipmentPatch {
     #[serde(rename = "type")]
     pub equipment_type: Option<EquipmentType>,
     #[validate(length(min = 1, max = 300, message = "must have 1 to 300 characters"))]
+    #[schema(min_length = 1, max_length = 300)]
     pub name: Option<String>,
     #[serde(default, deserialize_with = "nullable")]
     pub siret: Option<Option<String>>,
@@ -62,6 +65,7 @@ pub struct EquipmentPatch {
     pub commune: Option<String>,
     #[serde(default, deserialize_with = "nullable")]
     #[validate(range(min = 0, max = 100_000, message = "must be between 0 and 100000"))]
+    #[schema(minimum = 0, maximum = 100_000)]
     pub capacity_places: Option<Option<i64>>,
     #[serde(default, deserialize_with = "nullable")]
     pub opened_on: Option<Option<NaiveDate>>,

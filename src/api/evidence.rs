@@ -51,6 +51,7 @@ pub struct CreateEvidence {
     /// Set by the CAF only.
     pub validated_on: Option<NaiveDate>,
     #[validate(length(max = 2000, message = "must have at most 2000 characters"))]
+    #[schema(max_length = 2000)]
     pub note: Option<String>,
 }
 
@@ -69,6 +70,7 @@ pub struct EvidencePatch {
     pub validated_on: Option<Option<NaiveDate>>,
     #[serde(default, deserialize_with = "nullable")]
     #[validate(length(max = 2000, message = "must have at most 2000 characters"))]
+    #[schema(max_length = 2000)]
     pub note: Option<Option<String>>,
 }
 
@@ -288,6 +290,7 @@ pub async fn list_evidence_requirements(
 pub struct EvidenceRequirementsBody {
     /// Every kind the programme requires, each once; empty when it requires none.
     #[validate(length(max = 4, message = "at most one of each kind"))]
+    #[schema(max_items = 4)]
     pub kinds: Vec<EvidenceKind>,
 }
 

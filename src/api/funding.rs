@@ -45,6 +45,7 @@ pub struct YearAmount {
     /// `per_place`), whose amounts the server computes from the rate table: `units` × the year's
     /// rate at the contract's `bonus_band`. Sent for one, it must equal that figure.
     #[validate(range(min = 0, max = 1_000_000_000_000_i64, message = "must be between 0 and 10^12 cents"))]
+    #[schema(minimum = 0, maximum = 1_000_000_000_000_i64)]
     #[schema(example = 1_560_000)]
     pub amount_cents: Option<i64>,
 }
@@ -245,10 +246,13 @@ pub struct CreateCommitment {
     pub basis: Basis,
     pub origin: Origin,
     #[validate(range(min = 0, max = 1_000_000_000_000_i64, message = "must be between 0 and 10^12 cents"))]
+    #[schema(minimum = 0, maximum = 1_000_000_000_000_i64)]
     pub unit_amount_cents: Option<i64>,
     #[validate(range(min = 0, max = 1_000_000, message = "must be between 0 and 1000000"))]
+    #[schema(minimum = 0, maximum = 1_000_000)]
     pub units: Option<i64>,
     #[validate(length(min = 1, message = "name at least one year"), nested)]
+    #[schema(min_items = 1)]
     pub years: Vec<YearAmount>,
     pub decision_date: Option<NaiveDate>,
 }
@@ -271,16 +275,20 @@ pub struct CommitmentPatch {
     pub origin: Option<Origin>,
     #[serde(default, deserialize_with = "nullable")]
     #[validate(range(min = 0, max = 1_000_000_000_000_i64, message = "must be between 0 and 10^12 cents"))]
+    #[schema(minimum = 0, maximum = 1_000_000_000_000_i64)]
     pub unit_amount_cents: Option<Option<i64>>,
     #[serde(default, deserialize_with = "nullable")]
     #[validate(range(min = 0, max = 1_000_000, message = "must be between 0 and 1000000"))]
+    #[schema(minimum = 0, maximum = 1_000_000)]
     pub units: Option<Option<i64>>,
     #[validate(length(min = 1, message = "name at least one year"), nested)]
+    #[schema(min_items = 1)]
     pub years: Option<Vec<YearAmount>>,
     #[serde(default, deserialize_with = "nullable")]
     pub decision_date: Option<Option<NaiveDate>>,
     /// Why a committed commitment is corrected; required then.
     #[validate(length(min = 1, max = 2000, message = "must have 1 to 2000 characters"))]
+    #[schema(min_length = 1, max_length = 2000)]
     pub reason: Option<String>,
 }
 
@@ -646,6 +654,7 @@ pub async fn delete_commitment((caller, id, if_match, pool): Remove<Uuid>) -> Ap
 pub struct CommitmentTransition {
     pub action: CommitmentAction,
     #[validate(length(max = 2000, message = "must have at most 2000 characters"))]
+    #[schema(max_length = 2000)]
     pub reason: Option<String>,
 }
 

@@ -31,13 +31,16 @@ write::resource!(
 pub struct CreateIndicator {
     pub code: String,
     #[validate(length(min = 1, max = 300, message = "must have 1 to 300 characters"))]
+    #[schema(min_length = 1, max_length = 300)]
     pub label: String,
     #[validate(length(max = 2000, message = "must have at most 2000 characters"))]
+    #[schema(max_length = 2000)]
     pub description: Option<String>,
     pub unit: Unit,
     pub ascending: bool,
     pub field: Option<Field>,
     #[validate(length(min = 1, max = 200, message = "must have 1 to 200 characters"))]
+    #[schema(min_length = 1, max_length = 200)]
     pub source: String,
     pub geo_level: GeoLevel,
     pub periodicity: Periodicity,
@@ -51,14 +54,17 @@ impl RequestBody for CreateIndicator {}
 #[serde(deny_unknown_fields)]
 pub struct IndicatorPatch {
     #[validate(length(min = 1, max = 300, message = "must have 1 to 300 characters"))]
+    #[schema(min_length = 1, max_length = 300)]
     pub label: Option<String>,
     #[serde(default, deserialize_with = "nullable")]
     #[validate(length(max = 2000, message = "must have at most 2000 characters"))]
+    #[schema(max_length = 2000)]
     pub description: Option<Option<String>>,
     pub ascending: Option<bool>,
     #[serde(default, deserialize_with = "nullable")]
     pub field: Option<Option<Field>>,
     #[validate(length(min = 1, max = 200, message = "must have 1 to 200 characters"))]
+    #[schema(min_length = 1, max_length = 200)]
     pub source: Option<String>,
 }
 

@@ -201,7 +201,7 @@ async fn csv_answer(
     responses(
         (status = 200, body = IngestReport, description = "The file is written"),
         (status = 202, body = ImportView, description = "The file is taken as a job; follow it at `Location`", headers(("Location" = String, description = "/v1/observation-imports/{id}")),
-            links(("GetObservationImport" = (operation_id = "get_observation_import", parameters(("id" = "$response.body#/id")))))),
+            links(("GetObservationImport" = (operation_id = "get_observation_import", description = "Follows the job", parameters(("id" = "$response.body#/id")))))),
         BulkProblems
     ),
     security(("bearer" = []))

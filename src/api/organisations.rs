@@ -36,6 +36,7 @@ pub struct CreateOrganisation {
     pub kind: OrganisationKind,
     /// Defaults to the reference name for a commune or an EPCI.
     #[validate(length(min = 1, max = 300, message = "must have 1 to 300 characters"))]
+    #[schema(min_length = 1, max_length = 300)]
     pub name: Option<String>,
     pub siren: Option<String>,
     /// Defaults from the reference for a commune, an EPCI within one département, or an `insee_code`.
@@ -58,6 +59,7 @@ impl From<CreateOrganisation> for OrganisationDraft {
 pub struct OrganisationPatch {
     pub kind: Option<OrganisationKind>,
     #[validate(length(min = 1, max = 300, message = "must have 1 to 300 characters"))]
+    #[schema(min_length = 1, max_length = 300)]
     pub name: Option<String>,
     #[serde(default, deserialize_with = "nullable")]
     pub siren: Option<Option<String>>,

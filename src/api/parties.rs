@@ -79,18 +79,24 @@ pub(crate) fn party_view(row: PartyRow, organisation: OrganisationRow) -> PartyV
 pub struct CreateParty {
     pub organisation_id: Uuid,
     #[validate(length(min = 1, message = "name at least one role"))]
+    #[schema(min_items = 1)]
     pub roles: Vec<PartyRole>,
     #[validate(length(max = 200, message = "must have at most 200 characters"))]
+    #[schema(max_length = 200)]
     pub signatory_name: Option<String>,
     #[validate(length(max = 200, message = "must have at most 200 characters"))]
+    #[schema(max_length = 200)]
     pub signatory_title: Option<String>,
     /// The CAF's second signatory (its directeur); a CAF signs with two names.
     #[validate(length(max = 200, message = "must have at most 200 characters"))]
+    #[schema(max_length = 200)]
     pub second_signatory_name: Option<String>,
     #[validate(length(max = 200, message = "must have at most 200 characters"))]
+    #[schema(max_length = 200)]
     pub second_signatory_title: Option<String>,
     pub deliberation_date: Option<NaiveDate>,
     #[validate(length(max = 100, message = "must have at most 100 characters"))]
+    #[schema(max_length = 100)]
     pub deliberation_ref: Option<String>,
     pub signed_on: Option<NaiveDate>,
 }
@@ -104,23 +110,29 @@ impl RequestBody for CreateParty {
 #[serde(deny_unknown_fields)]
 pub struct PartyPatch {
     #[validate(length(min = 1, message = "name at least one role"))]
+    #[schema(min_items = 1)]
     pub roles: Option<Vec<PartyRole>>,
     #[serde(default, deserialize_with = "nullable")]
     #[validate(length(max = 200, message = "must have at most 200 characters"))]
+    #[schema(max_length = 200)]
     pub signatory_name: Option<Option<String>>,
     #[serde(default, deserialize_with = "nullable")]
     #[validate(length(max = 200, message = "must have at most 200 characters"))]
+    #[schema(max_length = 200)]
     pub signatory_title: Option<Option<String>>,
     #[serde(default, deserialize_with = "nullable")]
     #[validate(length(max = 200, message = "must have at most 200 characters"))]
+    #[schema(max_length = 200)]
     pub second_signatory_name: Option<Option<String>>,
     #[serde(default, deserialize_with = "nullable")]
     #[validate(length(max = 200, message = "must have at most 200 characters"))]
+    #[schema(max_length = 200)]
     pub second_signatory_title: Option<Option<String>>,
     #[serde(default, deserialize_with = "nullable")]
     pub deliberation_date: Option<Option<NaiveDate>>,
     #[serde(default, deserialize_with = "nullable")]
     #[validate(length(max = 100, message = "must have at most 100 characters"))]
+    #[schema(max_length = 100)]
     pub deliberation_ref: Option<Option<String>>,
     #[serde(default, deserialize_with = "nullable")]
     pub signed_on: Option<Option<NaiveDate>>,

@@ -147,6 +147,7 @@ problem_set! {
         "409" => "The transition's conditions are not met; `errors` lists each one (`INVALID_STATE_TRANSITION`)",
         "412" => "If-Match does not match the current ETag (`PRECONDITION_FAILED`)",
         "415" => "The body is not `application/json` (`UNSUPPORTED_MEDIA_TYPE`)",
+        "422" => "A field breaks a rule, such as a reason too long (`VALIDATION_FAILED`)",
         "428" => "If-Match is missing (`PRECONDITION_REQUIRED`)",
     }
 }

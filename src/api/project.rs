@@ -69,24 +69,30 @@ pub struct DiagnosticBody {
     pub completed_on: Option<NaiveDate>,
     /// The organisations that led it, each a party of the contract.
     #[validate(length(min = 1, max = 50, message = "name 1 to 50 organisations"))]
+    #[schema(min_items = 1, max_items = 50)]
     pub led_by: Vec<Uuid>,
     /// The fields it covered, each once.
     #[validate(length(min = 1, max = 20, message = "name 1 to 20 fields"))]
+    #[schema(min_items = 1, max_items = 20)]
     pub fields: Vec<Field>,
     /// What it found, each about one of `fields`.
     #[serde(default)]
     #[validate(length(max = 100, message = "at most 100 findings"), custom(function = "finding_texts"))]
+    #[schema(max_items = 100)]
     pub findings: Vec<Finding>,
     /// The needs it identified, as short texts.
     #[serde(default)]
     #[validate(length(max = 100, message = "at most 100 needs"), custom(function = "short_texts"))]
+    #[schema(max_items = 100)]
     pub needs: Vec<String>,
     /// Codes of catalogue indicators it relied on, each once.
     #[serde(default)]
     #[validate(length(max = 100, message = "at most 100 indicators"))]
+    #[schema(max_items = 100)]
     pub indicators: Vec<String>,
     /// The observations it relied on.
     #[validate(length(max = 5000, message = "must have at most 5000 characters"))]
+    #[schema(max_length = 5000)]
     pub observations: Option<String>,
 }
 
@@ -119,16 +125,20 @@ pub struct CreateMeeting {
     /// Within the contract's period.
     pub held_on: NaiveDate,
     #[validate(length(min = 1, max = 300, message = "must have 1 to 300 characters"))]
+    #[schema(min_length = 1, max_length = 300)]
     pub title: String,
     /// The organisations present, each a party of the contract.
     #[serde(default)]
     #[validate(length(max = 100, message = "at most 100 organisations"))]
+    #[schema(max_items = 100)]
     pub present: Vec<Uuid>,
     /// What it decided, in order.
     #[serde(default)]
     #[validate(length(max = 100, message = "at most 100 decisions"), custom(function = "short_texts"))]
+    #[schema(max_items = 100)]
     pub decisions: Vec<String>,
     #[validate(length(max = 10000, message = "must have at most 10000 characters"))]
+    #[schema(max_length = 10_000)]
     pub notes: Option<String>,
 }
 
@@ -142,13 +152,17 @@ pub struct MeetingPatch {
     pub kind: Option<MeetingKind>,
     pub held_on: Option<NaiveDate>,
     #[validate(length(min = 1, max = 300, message = "must have 1 to 300 characters"))]
+    #[schema(min_length = 1, max_length = 300)]
     pub title: Option<String>,
     #[validate(length(max = 100, message = "at most 100 organisations"))]
+    #[schema(max_items = 100)]
     pub present: Option<Vec<Uuid>>,
     #[validate(length(max = 100, message = "at most 100 decisions"), custom(function = "short_texts"))]
+    #[schema(max_items = 100)]
     pub decisions: Option<Vec<String>>,
     #[serde(default, deserialize_with = "nullable")]
     #[validate(length(max = 10000, message = "must have at most 10000 characters"))]
+    #[schema(max_length = 10_000)]
     pub notes: Option<Option<String>>,
 }
 
@@ -422,12 +436,15 @@ pub struct CreateEvaluation {
     /// Assessments of the contract's axes, each axis once.
     #[serde(default)]
     #[validate(length(max = 200, message = "at most 200 axes"), custom(function = "axis_comments"))]
+    #[schema(max_items = 200)]
     pub axes: Vec<AxisAssessment>,
     /// Assessments of the contract's actions, each action once.
     #[serde(default)]
     #[validate(length(max = 500, message = "at most 500 actions"), custom(function = "action_comments"))]
+    #[schema(max_items = 500)]
     pub actions: Vec<ActionAssessment>,
     #[validate(length(max = 10000, message = "must have at most 10000 characters"))]
+    #[schema(max_length = 10_000)]
     pub summary: Option<String>,
 }
 
@@ -444,11 +461,14 @@ pub struct EvaluationPatch {
     pub year: Option<Option<i64>>,
     pub held_on: Option<NaiveDate>,
     #[validate(length(max = 200, message = "at most 200 axes"), custom(function = "axis_comments"))]
+    #[schema(max_items = 200)]
     pub axes: Option<Vec<AxisAssessment>>,
     #[validate(length(max = 500, message = "at most 500 actions"), custom(function = "action_comments"))]
+    #[schema(max_items = 500)]
     pub actions: Option<Vec<ActionAssessment>>,
     #[serde(default, deserialize_with = "nullable")]
     #[validate(length(max = 10000, message = "must have at most 10000 characters"))]
+    #[schema(max_length = 10_000)]
     pub summary: Option<Option<String>>,
 }
 
@@ -621,6 +641,7 @@ pub struct CreatePartyCommitment {
     /// One of the contract's fields, when the commitment is about one.
     pub field: Option<Field>,
     #[validate(length(min = 1, max = 2000, message = "must have 1 to 2000 characters"))]
+    #[schema(min_length = 1, max_length = 2000)]
     pub text: String,
     /// Whether this is the CAF's engineering support; defaults to false.
     #[serde(default)]
@@ -638,6 +659,7 @@ pub struct PartyCommitmentPatch {
     #[serde(default, deserialize_with = "nullable")]
     pub field: Option<Option<Field>>,
     #[validate(length(min = 1, max = 2000, message = "must have 1 to 2000 characters"))]
+    #[schema(min_length = 1, max_length = 2000)]
     pub text: Option<String>,
     pub engineering_support: Option<bool>,
 }

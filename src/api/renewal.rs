@@ -36,6 +36,7 @@ pub struct RenewalRequest {
     pub end_date: NaiveDate,
     /// Default: the old title followed by "(renouvellement)".
     #[validate(length(min = 1, max = 300, message = "must have 1 to 300 characters"))]
+    #[schema(min_length = 1, max_length = 300)]
     pub title: Option<String>,
     /// Generated when absent, as on creation.
     pub reference: Option<String>,

@@ -133,9 +133,11 @@ pub async fn get_schedule((caller, id, _no_parameters, pool): Read<Uuid>) -> Api
 pub struct GenerateSchedule {
     /// Share of each year paid in advances; default 70.
     #[validate(range(max = 100, message = "must be between 0 and 100"))]
+    #[schema(maximum = 100)]
     pub advance_percent: Option<u8>,
     /// `MM-DD` dates of the advances; default `["03-01", "10-01"]`.
     #[validate(length(max = 12, message = "at most 12 advances a year"))]
+    #[schema(max_items = 12)]
     pub advance_splits: Option<Vec<String>>,
     /// `MM-DD` date of the balance the following year; default `05-31`.
     pub balance_due: Option<String>,
@@ -186,12 +188,15 @@ pub struct CreatePayment {
     pub paid_on: NaiveDate,
     /// Negative for a recovery of an overpayment.
     #[validate(range(min = -1_000_000_000_000_i64, max = 1_000_000_000_000_i64, message = "must be between -10^12 and 10^12 cents"))]
+    #[schema(minimum = -1_000_000_000_000_i64, maximum = 1_000_000_000_000_i64)]
     pub amount_cents: i64,
     /// The accounting reference of the payment order.
     #[validate(length(min = 1, max = 100, message = "must have 1 to 100 characters"))]
+    #[schema(min_length = 1, max_length = 100)]
     pub reference: String,
     /// Why money is recovered; required for a negative amount.
     #[validate(length(min = 1, max = 2000, message = "must have 1 to 2000 characters"))]
+    #[schema(min_length = 1, max_length = 2000)]
     pub reason: Option<String>,
 }
 
