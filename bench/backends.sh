@@ -59,7 +59,7 @@ start_server() {
     BASE="http://127.0.0.1:$PORT"
     SERVER_LOG="$WORK/server-$name.log"
     echo "== [$name] starting ctg-api on $BASE"
-    DATABASE_URL="$url" CTG_BIND="127.0.0.1:$PORT" CTG_JWT_SECRET="$JWT_SECRET" CTG_JWT_ISSUER=bench RUST_LOG=warn \
+    DATABASE_URL="$url" CTG_BIND="127.0.0.1:$PORT" CTG_JWT_SECRET="$JWT_SECRET" CTG_JWT_ISSUER=bench RUST_LOG="${BENCH_RUST_LOG:-warn}" \
         CTG_RATE_LIMIT_PER_SUBJECT=0 CTG_RATE_LIMIT_PER_ADDRESS=0 \
         "$BIN" serve > "$SERVER_LOG" 2>&1 &
     SERVER_PID=$!

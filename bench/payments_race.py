@@ -81,10 +81,14 @@ class Client:
 
     def call(self, method, path, body=None, headers=None):
         data = json.dumps(body).encode("utf-8") if body is not None else None
-        sent = {"Authorization": f"Bearer {self.token}", "Accept": "application/json"}
-        if data is not None:
-            sent["Content-Type"] = "application/json"
+        sent = {"Content-Type": "application/json"} if data is not None else {}
         sent.update(headers or {})
+        return self.call_raw(method, path, data, sent)
+
+    def call_raw(self, method, path, data, headers):
+        """call() with a body of bytes, sent as they are, with the given headers."""
+        sent = {"Authorization": f"Bearer {self.token}", "Accept": "application/json"}
+        sent.update(headers)
         for attempt in (1, 2):
             conn = self._connection(fresh=attempt == 2)
             reused = getattr(conn, "sock", None) is not None
