@@ -5,7 +5,8 @@ Sets up, through the API (bench/payments_race.py's setup), a signed CTG of the C
 committed commitment and its schedule, then runs side by side until the time is up:
 
   - 2 readers: the contract list of 74, the contract, its funding summary, the departmental summary;
-  - 2 writers: a new axis of the contract, then a new organisation of 33, timed one by one;
+  - 2 writers: each renames its own axis of the contract (If-Match), then adds an organisation
+    of 33, timed one by one;
   - 1 payer: a payment of 100 cents under a fresh Idempotency-Key, retried once with the same key;
   - 1 feed reader: follows /v1/events from its start, checking no event comes twice;
   - 1 importer: every minute, a bulk file of observations (a job: 202, then its import followed to
@@ -63,12 +64,19 @@ def reader(client, tally, stop, contract):
 
 
 def writer(client, tally, stop, contract, number):
+    """Keeps renaming an axis of its own (a contract holds a handful, not thousands) and adds an
+    organisation to the directory of 33."""
+    axis = client.expect(
+        201, "POST", f"/v1/contracts/{contract}/axes", {"code": f"S{number}", "title": "Axe du soak"}
+    ).json()
+    path = f"/v1/contracts/{contract}/axes/{axis['id']}"
     n = 0
     while not stop.is_set():
         n += 1
-        code = f"S{number}-{n}"
-        reply = client.call("POST", f"/v1/contracts/{contract}/axes", {"code": code[:20], "title": "Axe du soak"})
-        tally.record("write", reply, {201})
+        read = client.call("GET", path)
+        tally.record("read", read, {200})
+        reply = client.call("PATCH", path, {"title": f"Axe du soak {n}"}, {"If-Match": read.header("etag") or ""})
+        tally.record("write", reply, {200})
         tally.write_took(reply.seconds)
         body = {"kind": "other", "name": f"Relais {number}-{n}", "department": "33"}
         reply = client.call("POST", "/v1/organisations", body)
