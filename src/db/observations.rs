@@ -200,27 +200,7 @@ where
              millesime, ingest_line, ingest_id, updated_at, origin) \
              SELECT batch.*, ingestion.id, ingestion.at, ingestion.origin FROM ingestion, (VALUES ",
         );
-        for (index, row) in self.rows.iter().enumerate() {
-            out.push_sql(if index == 0 { "(" } else { ", (" });
-            out.push_bind_param::<Text, str>(&row.indicator)?;
-            out.push_sql(", ");
-            out.push_bind_param::<Text, str>(row.geo_level.as_str())?;
-            out.push_sql(", ");
-            out.push_bind_param::<Text, str>(&row.geo_code)?;
-            out.push_sql(", ");
-            out.push_bind_param::<Text, str>(&row.period)?;
-            out.push_sql(", ");
-            out.push_bind_param::<Nullable<Text>, Option<String>>(&row.value)?;
-            out.push_sql(", ");
-            out.push_bind_param::<Bool, bool>(&row.suppressed)?;
-            out.push_sql(", ");
-            out.push_bind_param::<Text, str>(&row.source)?;
-            out.push_sql(", ");
-            out.push_bind_param::<Nullable<Text>, Option<String>>(&row.millesime)?;
-            out.push_sql(", ");
-            out.push_bind_param::<BigInt, i64>(&row.line)?;
-            out.push_sql(")");
-        }
+        push_rows(&mut out, self.rows)?;
         // `WHERE true` settles SQLite's parsing of ON CONFLICT after a SELECT.
         out.push_sql(
             ") AS batch WHERE true \
@@ -230,6 +210,40 @@ where
         );
         Ok(())
     }
+}
+
+/// `(indicator, geo_level, geo_code, period, value, suppressed, source, millesime, line), (…)`:
+/// the rows of a batch as bound values, in the order every INSERT of rows lists its columns.
+pub fn push_rows<'b, DB>(out: &mut AstPass<'_, 'b, DB>, rows: &'b [ValidRow]) -> QueryResult<()>
+where
+    DB: Backend + HasSqlType<Text> + HasSqlType<Bool> + HasSqlType<BigInt> + HasSqlType<Nullable<Text>>,
+    str: ToSql<Text, DB>,
+    bool: ToSql<Bool, DB>,
+    i64: ToSql<BigInt, DB>,
+    Option<String>: ToSql<Nullable<Text>, DB>,
+{
+    for (index, row) in rows.iter().enumerate() {
+        out.push_sql(if index == 0 { "(" } else { ", (" });
+        out.push_bind_param::<Text, str>(&row.indicator)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Text, str>(row.geo_level.as_str())?;
+        out.push_sql(", ");
+        out.push_bind_param::<Text, str>(&row.geo_code)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Text, str>(&row.period)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Nullable<Text>, Option<String>>(&row.value)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Bool, bool>(&row.suppressed)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Text, str>(&row.source)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Nullable<Text>, Option<String>>(&row.millesime)?;
+        out.push_sql(", ");
+        out.push_bind_param::<BigInt, i64>(&row.line)?;
+        out.push_sql(")");
+    }
+    Ok(())
 }
 
 impl QueryId for Upsert<'_> {

@@ -173,15 +173,7 @@ pub fn apply(
     if matches!(conn, DbConnection::Sqlite(_)) {
         repo::upsert_staged(conn, ingestion)?;
     } else {
-        let mut last: Option<ValidRow> = None;
-        loop {
-            let batch = checked.staging.batch_after(last.as_ref(), ROWS_PER_STATEMENT)?;
-            if batch.is_empty() {
-                break;
-            }
-            repo::upsert(conn, &batch, ROWS_PER_STATEMENT, ingestion)?;
-            last = batch.into_iter().last();
-        }
+        upsert_in_batches(conn, &mut checked.staging, ingestion)?;
     }
     let inserted = u64::try_from(repo::count(conn)? - before).unwrap_or(0);
     record_events(conn, caller, ingestion, &checked.per_department)?;
@@ -193,6 +185,34 @@ pub fn apply(
     );
     let rows = checked.rows;
     Ok(IngestReport { ingest_id: ingestion.id.to_owned(), rows, inserted, updated: rows.saturating_sub(inserted) })
+}
+
+/// Upserts the staged rows batch by batch, the next batch read from the staging file on another
+/// thread while the database writes this one.
+fn upsert_in_batches(conn: &mut DbConnection, staging: &mut Staging, ingestion: Ingestion<'_>) -> ApiResult<()> {
+    let (sender, receiver) = sync_channel::<Vec<ValidRow>>(2);
+    std::thread::scope(|scope| {
+        let reader = scope.spawn(move || -> ApiResult<()> {
+            let mut last: Option<ValidRow> = None;
+            loop {
+                let batch = staging.batch_after(last.as_ref(), ROWS_PER_STATEMENT)?;
+                last = batch.last().cloned();
+                // An empty batch is the end; a closed channel, a writer that stopped on an error.
+                if batch.is_empty() || sender.send(batch).is_err() {
+                    return Ok(());
+                }
+            }
+        });
+        let mut written = Ok(());
+        for batch in receiver {
+            if let Err(error) = repo::upsert(conn, &batch, ROWS_PER_STATEMENT, ingestion) {
+                written = Err(ApiError::from(error));
+                break;
+            }
+        }
+        let read = reader.join().map_err(|_| ApiError::internal("the staging reader panicked"))?;
+        written.and(read)
+    })
 }
 
 /// One `observations.upserted` event per département the file touched, in that département's

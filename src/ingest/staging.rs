@@ -185,27 +185,7 @@ impl QueryFragment<Sqlite> for StageRows<'_> {
             "INSERT INTO rows (indicator, geo_level, geo_code, period, value, suppressed, source, millesime, line) \
              VALUES ",
         );
-        for (index, row) in self.rows.iter().enumerate() {
-            out.push_sql(if index == 0 { "(" } else { ", (" });
-            out.push_bind_param::<Text, str>(&row.indicator)?;
-            out.push_sql(", ");
-            out.push_bind_param::<Text, str>(row.geo_level.as_str())?;
-            out.push_sql(", ");
-            out.push_bind_param::<Text, str>(&row.geo_code)?;
-            out.push_sql(", ");
-            out.push_bind_param::<Text, str>(&row.period)?;
-            out.push_sql(", ");
-            out.push_bind_param::<Nullable<Text>, Option<String>>(&row.value)?;
-            out.push_sql(", ");
-            out.push_bind_param::<Bool, bool>(&row.suppressed)?;
-            out.push_sql(", ");
-            out.push_bind_param::<Text, str>(&row.source)?;
-            out.push_sql(", ");
-            out.push_bind_param::<Nullable<Text>, Option<String>>(&row.millesime)?;
-            out.push_sql(", ");
-            out.push_bind_param::<BigInt, i64>(&row.line)?;
-            out.push_sql(")");
-        }
+        crate::db::observations::push_rows(&mut out, self.rows)?;
         out.push_sql(" ON CONFLICT DO NOTHING");
         Ok(())
     }
