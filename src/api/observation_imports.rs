@@ -164,9 +164,15 @@ pub async fn run(pool: web::Data<DbPool>, job: Job) {
 
 async fn run_steps(pool: &DbPool, job: Job) -> ApiResult<()> {
     let Job { id, caller, territory, format, spooled, permit: _permit } = job;
+    // Progress is for whoever follows the job: a write of it that fails is logged, not fatal.
     let record = |status: ImportStatus, rows: u64| {
         let id = id.clone();
-        db::run_write(pool, move |conn| Ok(repo::progress(conn, &id, status, rows, db::now())?))
+        async move {
+            let recorded = db::run_write(pool, move |conn| Ok(repo::progress(conn, &id, status, rows, db::now())?));
+            if let Err(error) = recorded.await {
+                log::warn!("could not record an import's progress: {error}");
+            }
+        }
     };
     {
         let id = id.clone();
@@ -182,11 +188,11 @@ async fn run_steps(pool: &DbPool, job: Job) -> ApiResult<()> {
         tokio::select! {
             done = &mut checking => break done.map_err(ApiError::internal)??,
             () = tokio::time::sleep(PROGRESS_EVERY) => {
-                record(ImportStatus::Checking, read.load(Ordering::Relaxed)).await?;
+                record(ImportStatus::Checking, read.load(Ordering::Relaxed)).await;
             }
         }
     };
-    record(ImportStatus::Applying, checked.rows).await?;
+    record(ImportStatus::Applying, checked.rows).await;
     let staging = checked.staging_path();
     db::run_write_beside(pool, Some(staging), move |conn| {
         let at = db::now();
