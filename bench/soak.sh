@@ -10,7 +10,7 @@
 # thing a writer may wait for).
 #
 # Usage: bench/soak.sh
-# Knobs (environment): BENCH_SOAK_SECONDS (600), BENCH_SOAK_ROWS (150000), BENCH_BACKENDS
+# Knobs (environment): BENCH_SOAK_SECONDS (600), BENCH_SOAK_ROWS (150000), MALLOC_ARENA_MAX (2), BENCH_BACKENDS
 # ("sqlite postgres"), BENCH_PG_ADMIN_URL (see bench/backends.sh).
 # Needs: cargo, python3 (standard library only), curl; psql for PostgreSQL. Talks to 127.0.0.1 only.
 set -euo pipefail
@@ -27,6 +27,9 @@ echo "== building the release binary"
 cargo build --release --quiet --bin ctg-api
 BIN="$CARGO_TARGET_DIR/release/ctg-api"
 
+# As the Docker image runs it: glibc's default of one malloc arena per thread makes resident
+# memory creep with every thread that has run a bulk file (see the README).
+export MALLOC_ARENA_MAX="${MALLOC_ARENA_MAX:-2}"
 JWT_SECRET="$(python3 -c 'import secrets; print(secrets.token_hex(32))')"
 # shellcheck source=bench/backends.sh
 source bench/backends.sh
