@@ -200,7 +200,7 @@ async fn csv_answer(
     request_body(content((String = "text/csv"), (String = "application/x-ndjson")), description = "The observations, one per line (`application/ndjson` is accepted too)"),
     responses(
         (status = 200, body = IngestReport, description = "The file is written"),
-        (status = 202, body = ImportView, description = "The file is taken as a job; follow it at `Location`", headers(("Location" = String, description = "/v1/observation-imports/{id}")),
+        (status = 202, body = ImportView, description = "The file is taken as a job; follow it at `Location`", headers(("Location" = String, description = "/v1/observation-imports/{id}"), ("Preference-Applied" = String, description = "`respond-async` when the request preferred it")),
             links(("GetObservationImport" = (operation_id = "get_observation_import", description = "Follows the job", parameters(("id" = "$response.body#/id")))))),
         BulkProblems
     ),
@@ -233,9 +233,18 @@ pub async fn bulk_observations(
     let spooled = spool::spool(payload, limit, key.0.is_some(), &permit).await?;
     let path = format!("{} {format:?}", req.path());
     let hash = idempotency::request_hash_of_bytes("POST", &path, spooled.sha256.as_deref().unwrap_or_default());
-    if prefers_async(&req) || spooled.bytes > SYNC_LIMIT_BYTES {
+    let preferred = prefers_async(&req);
+    if preferred || spooled.bytes > SYNC_LIMIT_BYTES {
         let job = Job { id: Uuid::new_v4().to_string(), caller, territory, format, spooled, permit };
-        return take_as_job(pool, key, hash, job).await;
+        let mut answer = take_as_job(pool, key, hash, job).await?;
+        if preferred && answer.status() == actix_web::http::StatusCode::ACCEPTED {
+            // RFC 7240: say which preference the answer followed.
+            answer.headers_mut().insert(
+                header::HeaderName::from_static("preference-applied"),
+                header::HeaderValue::from_static("respond-async"),
+            );
+        }
+        return Ok(answer);
     }
     if let Some(replayed) = idempotency::answered(&pool, &caller, key.0.as_deref(), &hash).await? {
         return Ok(replayed);

@@ -74,6 +74,7 @@ async fn a_file_taken_as_a_job_is_followed_to_its_outcome_by_its_sender_only() {
     let location = accepted.header("location").unwrap().to_owned();
     assert_eq!(location, format!("/v1/observation-imports/{}", accepted.body["id"].as_str().unwrap()));
     assert_eq!(accepted.body["status"], "queued");
+    assert_eq!(accepted.header("preference-applied"), Some("respond-async"));
 
     let done = finished(&app, &location, &agent).await;
     assert_eq!(done["status"], "succeeded", "{done}");
