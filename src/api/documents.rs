@@ -316,7 +316,7 @@ pub async fn upload_document(
                 "1 to 255 characters, without a path or control characters",
             ),
         )?;
-        refuse_announced_oversize(&req, limit)?;
+        spool::refuse_announced_oversize(&req, limit)?;
         let owner = caller.fingerprint();
         let caller = caller.clone();
         let described = Description::asked(&query);
@@ -387,19 +387,6 @@ pub async fn upload_document(
         change.created(&row)
     })
     .await
-}
-
-/// A file announced larger than the limit is refused before a byte of it is read.
-fn refuse_announced_oversize(req: &HttpRequest, limit: usize) -> ApiResult<()> {
-    let announced = req
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.trim().parse::<u64>().ok());
-    match announced {
-        Some(length) if length > limit as u64 => Err(ApiError::PayloadTooLarge { limit_bytes: limit }),
-        _ => Ok(()),
-    }
 }
 
 /// 403 unless the caller may write this document (see [`judge`]), for a PATCH or a DELETE.

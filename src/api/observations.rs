@@ -222,7 +222,7 @@ pub async fn bulk_observations(
     // then goes with the connection.
     let admitted = async {
         let format = media_format(&req)?;
-        refuse_announced_oversize(&req, limit)?;
+        spool::refuse_announced_oversize(&req, limit)?;
         refuse_nowhere_to_write(&pool, &territory).await?;
         Ok::<_, ApiError>((format, uploads.admit(&caller.fingerprint())?))
     };
@@ -332,19 +332,6 @@ async fn take_as_job(pool: web::Data<DbPool>, key: IdempotencyKey, hash: String,
         actix_web::rt::spawn(observation_imports::run(pool, job));
     }
     Ok(answer)
-}
-
-/// A body announced larger than the limit is refused before a byte of it is read.
-fn refuse_announced_oversize(req: &HttpRequest, limit: usize) -> ApiResult<()> {
-    let announced = req
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.parse::<u64>().ok());
-    match announced {
-        Some(length) if length > limit as u64 => Err(ApiError::PayloadTooLarge { limit_bytes: limit }),
-        _ => Ok(()),
-    }
 }
 
 fn media_format(req: &HttpRequest) -> ApiResult<Format> {

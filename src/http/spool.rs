@@ -16,6 +16,19 @@ use crate::error::{ApiError, ApiResult};
 /// Bytes gathered before each write to the file.
 const WRITE_CHUNK: usize = 1 << 20;
 
+/// A body announced (`Content-Length`) larger than `limit` is refused before a byte of it is read.
+pub fn refuse_announced_oversize(req: &actix_web::HttpRequest, limit: usize) -> ApiResult<()> {
+    let announced = req
+        .headers()
+        .get(actix_web::http::header::CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.trim().parse::<u64>().ok());
+    match announced {
+        Some(length) if length > limit as u64 => Err(ApiError::PayloadTooLarge { limit_bytes: limit }),
+        _ => Ok(()),
+    }
+}
+
 /// The answer to an upload refused before its body was read. The body is left unread: the
 /// connection closes after the answer, always, rather than whenever the unread part happens to be
 /// too large to skip (which would tell, by a header, one refusal from another).
