@@ -4,9 +4,9 @@
 
 use std::time::Duration;
 
-use chrono::TimeDelta;
+use chrono::{NaiveDateTime, TimeDelta};
 
-use crate::db::{self, DbPool, events, idempotency, observation_imports};
+use crate::db::{self, DbConnection, DbPool, events, idempotency, observation_imports};
 
 /// Feed events deleted per transaction: a pass after a long pause stays a series of short writes
 /// that other writers slip between.
@@ -27,35 +27,25 @@ fn interval(retention: Duration) -> Duration {
 
 /// Purges for as long as the server runs.
 pub async fn run(pool: DbPool, retention: Retention) {
-    tokio::join!(purge_idempotency_keys(pool.clone(), retention.idempotency_keys), purge_feed(pool, retention.feed));
-}
-
-async fn purge_idempotency_keys(pool: DbPool, retention: Duration) {
-    let Ok(kept) = TimeDelta::from_std(retention) else {
-        log::error!("the idempotency retention is out of range: keys are kept");
-        return;
+    // An import is followed as long as a retry of its request could be answered.
+    let keys_and_imports = |conn: &mut DbConnection, before| {
+        Ok(idempotency::purge(conn, before)? + observation_imports::purge(conn, before)?)
     };
-    let mut ticks = tokio::time::interval(interval(retention));
-    loop {
-        ticks.tick().await;
-        let before = db::now() - kept;
-        // An import is followed as long as a retry of its request could be answered.
-        let purged = db::run_write(&pool, move |conn| {
-            Ok((idempotency::purge(conn, before)?, observation_imports::purge(conn, before)?))
-        });
-        match purged.await {
-            Ok((0, 0)) => {}
-            Ok((keys, imports)) => {
-                log::info!("purged {keys} idempotency keys and {imports} bulk imports older than {retention:?}");
-            }
-            Err(error) => log::warn!("could not purge idempotency keys and bulk imports: {error}"),
-        }
-    }
+    let feed = |conn: &mut DbConnection, before| events::purge(conn, before, EVENTS_PER_PURGE);
+    tokio::join!(
+        purge_every(pool.clone(), retention.idempotency_keys, "idempotency keys and bulk imports", keys_and_imports),
+        purge_every(pool, retention.feed, "feed events", feed),
+    );
 }
 
-async fn purge_feed(pool: DbPool, retention: Duration) {
+/// Every tenth of `retention`, deletes what is older than it with `purge`, one short write after
+/// another until a write deletes nothing.
+async fn purge_every<F>(pool: DbPool, retention: Duration, what: &'static str, purge: F)
+where
+    F: Fn(&mut DbConnection, NaiveDateTime) -> diesel::QueryResult<usize> + Copy + Send + 'static,
+{
     let Ok(kept) = TimeDelta::from_std(retention) else {
-        log::error!("the feed retention is out of range: events are kept");
+        log::error!("the retention of {what} is out of range: they are kept");
         return;
     };
     let mut ticks = tokio::time::interval(interval(retention));
@@ -64,17 +54,17 @@ async fn purge_feed(pool: DbPool, retention: Duration) {
         let before = db::now() - kept;
         let mut purged = 0;
         loop {
-            match db::run_write(&pool, move |conn| Ok(events::purge(conn, before, EVENTS_PER_PURGE)?)).await {
+            match db::run_write(&pool, move |conn| Ok(purge(conn, before)?)).await {
                 Ok(0) => break,
-                Ok(batch) => purged += batch,
+                Ok(deleted) => purged += deleted,
                 Err(error) => {
-                    log::warn!("could not purge feed events: {error}");
+                    log::warn!("could not purge {what}: {error}");
                     break;
                 }
             }
         }
         if purged > 0 {
-            log::info!("purged {purged} feed events older than {retention:?}");
+            log::info!("purged {purged} {what} older than {retention:?}");
         }
     }
 }
