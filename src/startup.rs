@@ -34,24 +34,29 @@ pub struct Application {
     pub dev_secret: Option<Vec<u8>>,
 }
 
-/// Creates and migrates the database, and seeds the territory reference into a fresh one.
+/// Creates and migrates the database, and seeds the territory reference into a fresh one. Any
+/// number of instances may run it together on one database: they take turns, and those that come
+/// after the first find nothing left to do.
 pub fn prepare_database(url: &DatabaseUrl) -> Result<(), String> {
     let mut conn = db::connect(url).map_err(|error| format!("cannot open the database {}: {error}", url.redacted()))?;
-    let applied = db::migrations::run_pending(&mut conn).map_err(|error| format!("migrations failed: {error}"))?;
-    for name in applied {
-        log::info!("applied migration {name}");
-    }
-    if let Some(report) = db::territories::seed_if_empty(&mut conn)
-        .map_err(|error| format!("seeding the territory reference failed: {error}"))?
-    {
-        log::info!(
-            "seeded the territory reference: {} départements, {} EPCI, {} communes",
-            report.departments.inserted,
-            report.epcis.inserted,
-            report.communes.inserted
-        );
-    }
-    Ok(())
+    db::migrations::holding_start_lock(&mut conn, |conn| {
+        let applied = db::migrations::run_pending(conn).map_err(|error| format!("migrations failed: {error}"))?;
+        for name in applied {
+            log::info!("applied migration {name}");
+        }
+        if let Some(report) = db::territories::seed_if_empty(conn)
+            .map_err(|error| format!("seeding the territory reference failed: {error}"))?
+        {
+            log::info!(
+                "seeded the territory reference: {} départements, {} EPCI, {} communes",
+                report.departments.inserted,
+                report.epcis.inserted,
+                report.communes.inserted
+            );
+        }
+        Ok(())
+    })
+    .map_err(|error| error.to_string())
 }
 
 fn random_secret() -> Vec<u8> {

@@ -33,15 +33,17 @@ pub async fn health_live(_no_parameters: ApiQuery<NoParameters>) -> HttpResponse
     HttpResponse::Ok().json(HealthView { status: "ok" })
 }
 
-/// The database answers a query: the instance can take traffic.
+/// The database answers a query and holds every migration of this binary: the instance can take
+/// traffic.
 ///
-/// Who may call it: anyone; no token needed.
+/// An instance started beside others on one database waits for the one that migrates it, and is
+/// not ready until the schema is its own. Who may call it: anyone; no token needed.
 #[utoipa::path(
     tag = "health",
     responses(
         (status = 200, body = HealthView),
         (status = 400, description = UNKNOWN_PARAMETER, body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The database does not answer (`UNAVAILABLE`)", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The database does not answer, or lacks migrations this binary needs (`UNAVAILABLE`)", body = crate::error::Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/health/ready")]
@@ -49,8 +51,13 @@ pub async fn health_ready(
     _no_parameters: ApiQuery<NoParameters>,
     pool: web::Data<DbPool>,
 ) -> Result<HttpResponse, ApiError> {
-    db::run(&pool, |conn| {
-        conn.ping().map_err(|error| ApiError::Unavailable { cause: error.to_string(), retry_after_seconds: 2 })
+    let unavailable = |cause: String| ApiError::Unavailable { cause, retry_after_seconds: 2 };
+    db::run_one_statement(&pool, move |conn| {
+        conn.ping().map_err(|error| unavailable(error.to_string()))?;
+        match db::migrations::pending_count(conn).map_err(|error| unavailable(error.to_string()))? {
+            0 => Ok(()),
+            behind => Err(unavailable(format!("{behind} migrations of this binary are not applied yet"))),
+        }
     })
     .await?;
     Ok(HttpResponse::Ok().json(HealthView { status: "ok" }))
