@@ -633,9 +633,8 @@ fn facts(conn: &mut DbConnection, scoped: &ScopedContract) -> ApiResult<Contract
     })
 }
 
-/// The CEJs a CTG replaces, each locked, in the order of their ids. Taken before the CTG's own
-/// change is recorded: recording takes the feed's lock, which must be the last lock a transaction
-/// takes, or a writer holding a CEJ's lock and waiting for the feed would wait for us forever.
+/// The CEJs a CTG replaces, each locked, in the order of their ids: two writers locking CEJs they
+/// share take them in the same order, so neither can hold one the other waits for.
 fn lock_predecessors(change: &mut ContractChange<'_>) -> ApiResult<Vec<ScopedContract>> {
     let id = change.contract.id().to_owned();
     let mut predecessor_ids =

@@ -10,7 +10,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::problems::FeedProblems;
 use crate::db;
-use crate::db::events::{self as repo, EventRow};
+use crate::db::events::{self as repo, EventRow, FeedPosition};
 use crate::error::{ApiError, ApiResult};
 use crate::http::query::ApiQuery;
 use crate::http::requests::List;
@@ -84,6 +84,25 @@ fn event_view(id: String, cursor: String, row: EventRow) -> EventView {
     }
 }
 
+/// A position as a cursor seals it: the transaction, then the id, big-endian.
+fn position_bytes(position: FeedPosition) -> [u8; 16] {
+    let mut bytes = [0; 16];
+    bytes[..8].copy_from_slice(&position.transaction.to_be_bytes());
+    bytes[8..].copy_from_slice(&position.id.to_be_bytes());
+    bytes
+}
+
+/// The position a cursor sealed. Cursors issued before the feed recorded transactions hold an id
+/// alone: those events carry transaction 0.
+fn position_from(bytes: &[u8]) -> Option<FeedPosition> {
+    let number = |part: &[u8]| part.try_into().ok().map(i64::from_be_bytes);
+    match bytes.len() {
+        8 => Some(FeedPosition { transaction: 0, id: number(bytes)? }),
+        16 => Some(FeedPosition { transaction: number(&bytes[..8])?, id: number(&bytes[8..])? }),
+        _ => None,
+    }
+}
+
 fn invalid_cursor() -> ApiError {
     ApiError::invalid_parameter("after", "INVALID_CURSOR", "after is a cursor this feed issued to you, unaltered")
 }
@@ -113,8 +132,8 @@ pub async fn list_events((caller, query, pool, tokens): List<EventQuery>) -> Api
     }
     let binding = format!("events|{}", caller.fingerprint());
     let after = match query.after.as_deref() {
-        None => 0,
-        Some(token) => tokens.unseal(&binding, token).ok_or_else(invalid_cursor)?,
+        None => FeedPosition::default(),
+        Some(token) => tokens.unseal(&binding, token).as_deref().and_then(position_from).ok_or_else(invalid_cursor)?,
     };
     let resuming = query.after.is_some();
     let scope = caller.scope();
@@ -127,17 +146,19 @@ pub async fn list_events((caller, query, pool, tokens): List<EventQuery>) -> Api
         }
         let after = after.max(horizon);
         let rows = repo::list(conn, &scope, after, i64::from(limit))?;
-        // A short page read everything committed in this snapshot: continue after its last event,
-        // in scope or not (no later commit can take an id below it).
+        // A short page read everything settled in this snapshot: continue after its last event,
+        // in scope or not (no later commit can come before it).
         let next = match rows.last() {
-            Some(last) if rows.len() == limit as usize => last.id,
-            _ => repo::last_id(conn)?.max(after),
+            Some(last) if rows.len() == limit as usize => last.position(),
+            _ => repo::last_position(conn)?.max(after),
         };
         Ok((rows, next))
     })
     .await?;
-    let cursor = |id: i64| tokens.seal(&binding, id);
-    let items =
-        rows.into_iter().map(|row| event_view(tokens.opaque_id("events", row.id), cursor(row.id), row)).collect();
+    let cursor = |position: FeedPosition| tokens.seal(&binding, &position_bytes(position));
+    let items = rows
+        .into_iter()
+        .map(|row| event_view(tokens.opaque_id("events", row.id), cursor(row.position()), row))
+        .collect();
     Ok(HttpResponse::Ok().json(EventPage { items, next_cursor: cursor(next) }))
 }

@@ -1,25 +1,42 @@
 //! The change feed: every change is appended as an event in the transaction that makes it.
 //!
-//! A reader following ids must never miss a committed event. SQLite lets one writer in at a time,
-//! so ids grow in commit order. On PostgreSQL identity values are drawn when a row is inserted,
-//! not when it commits: two writers could commit out of order and a reader skip the slower one's
-//! event. So a writer takes a transaction-scoped advisory lock before its first event and keeps
-//! it until it commits: events are drawn and committed one transaction at a time, and every
-//! committed id is below every id still to commit. That lock must be the last one a transaction
-//! takes (every handler takes its contract or commitment lock first), or two writers could wait
-//! for each other.
+//! A reader following the feed must never miss a committed event nor see one twice, whatever order
+//! concurrent writers commit in. SQLite lets one writer in at a time, so its ids grow in commit
+//! order and its events carry transaction 0. On PostgreSQL an id is drawn when a row is inserted,
+//! not when it commits, and writers on different contracts run side by side, so ids alone do not
+//! follow commit order. Each event records the id of the transaction that wrote it
+//! (`pg_current_xact_id()`), and the feed is read in [`FeedPosition`] order — transaction, then id
+//! — only below the oldest transaction still running in the reader's snapshot
+//! (`pg_snapshot_xmin`), the way transactional-outbox readers do:
+//!
+//! - every transaction below that bound has ended, so the events below it that the reader sees
+//!   are all the events there will ever be below it (aborted ones never appear);
+//! - a transaction that commits later has an id at or above the bound, so all its events sort
+//!   after every position the reader was given: a cursor never has to go back.
+//!
+//! The cost is latency, not correctness: a long transaction holds the feed back until it ends.
+//! No lock is shared between writers, so writers on different contracts never wait for each
+//! other.
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
+use diesel::sql_types::BigInt;
 
 use super::DbConnection;
 use super::schema::{contract_parties, events, feed_horizon, organisations};
 use crate::auth::{Caller, Scope};
 
-const EVENTS_LOCK: &str = "events";
-
 /// The row of `feed_horizon` that says how far the feed is purged.
 const HORIZON: &str = "events";
+
+/// Where an event stands in the feed: after every event of an older transaction, then after the
+/// events its own transaction wrote before it. Fields in this order, so that the derived order is
+/// the feed's.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub struct FeedPosition {
+    pub transaction: i64,
+    pub id: i64,
+}
 
 /// One change, as the feed keeps it.
 #[derive(Debug, Clone)]
@@ -64,23 +81,54 @@ pub struct EventRow {
     pub actor_sub: String,
     pub actor_role: String,
     pub body: Option<String>,
+    pub transaction_id: i64,
+}
+
+impl EventRow {
+    pub fn position(&self) -> FeedPosition {
+        FeedPosition { transaction: self.transaction_id, id: self.id }
+    }
+}
+
+/// The id of the writing transaction as SQL: PostgreSQL's (64 bits, never wrapping), or 0 on
+/// SQLite, where commit order is id order.
+fn writing_transaction(conn: &DbConnection) -> diesel::expression::SqlLiteral<BigInt> {
+    diesel::dsl::sql::<BigInt>(match conn {
+        DbConnection::Pg(_) => "pg_current_xact_id()::text::bigint",
+        DbConnection::Sqlite(_) => "0",
+    })
+}
+
+/// The transaction ids below which every transaction has ended, as this snapshot sees it: the
+/// feed is read only below it. Everything is settled on SQLite.
+fn settled_below(conn: &mut DbConnection) -> QueryResult<i64> {
+    match conn {
+        DbConnection::Pg(_) => {
+            diesel::select(diesel::dsl::sql::<BigInt>("pg_snapshot_xmin(pg_current_snapshot())::text::bigint"))
+                .get_result(conn)
+        }
+        DbConnection::Sqlite(_) => Ok(i64::MAX),
+    }
 }
 
 /// Appends `event`, in the caller's transaction.
 pub fn record(conn: &mut DbConnection, event: &NewEvent<'_>) -> QueryResult<()> {
-    super::serialize_writers(conn, EVENTS_LOCK)?;
+    let transaction = writing_transaction(conn);
     diesel::insert_into(events::table)
-        .values(EventInsert {
-            occurred_at: event.at,
-            event_type: format!("{}.{}", event.resource, event.action),
-            resource: event.resource,
-            resource_id: event.resource_id,
-            contract_id: event.contract_id,
-            department: event.department,
-            actor_sub: &event.caller.subject,
-            actor_role: event.caller.role.name(),
-            body: event.body.as_deref(),
-        })
+        .values((
+            events::transaction_id.eq(transaction),
+            EventInsert {
+                occurred_at: event.at,
+                event_type: format!("{}.{}", event.resource, event.action),
+                resource: event.resource,
+                resource_id: event.resource_id,
+                contract_id: event.contract_id,
+                department: event.department,
+                actor_sub: &event.caller.subject,
+                actor_role: event.caller.role.name(),
+                body: event.body.as_deref(),
+            },
+        ))
         .execute(conn)?;
     Ok(())
 }
@@ -88,10 +136,16 @@ pub fn record(conn: &mut DbConnection, event: &NewEvent<'_>) -> QueryResult<()> 
 /// Up to `limit` events after `after` in `scope`, oldest first: all of them, those of some
 /// départements and the catalogue's (which have none), or those of the contracts one of some
 /// SIRENs is party to.
-pub fn list(conn: &mut DbConnection, scope: &Scope, after: i64, limit: i64) -> QueryResult<Vec<EventRow>> {
+pub fn list(conn: &mut DbConnection, scope: &Scope, after: FeedPosition, limit: i64) -> QueryResult<Vec<EventRow>> {
+    let settled = settled_below(conn)?;
     let mut query = events::table
-        .filter(events::id.gt(after))
-        .order(events::id)
+        .filter(
+            events::transaction_id
+                .gt(after.transaction)
+                .or(events::transaction_id.eq(after.transaction).and(events::id.gt(after.id))),
+        )
+        .filter(events::transaction_id.lt(settled))
+        .order((events::transaction_id, events::id))
         .limit(limit)
         .select(EventRow::as_select())
         .into_boxed();
@@ -115,30 +169,50 @@ pub fn list(conn: &mut DbConnection, scope: &Scope, after: i64, limit: i64) -> Q
     query.load(conn)
 }
 
-/// The last event id committed, as this transaction sees it.
-pub fn last_id(conn: &mut DbConnection) -> QueryResult<i64> {
-    events::table.select(diesel::dsl::max(events::id)).first::<Option<i64>>(conn).map(Option::unwrap_or_default)
+/// The position of the last event settled, as this snapshot sees it: a reader that read every
+/// event in its scope up to here continues from it, and no later commit can come before it.
+pub fn last_position(conn: &mut DbConnection) -> QueryResult<FeedPosition> {
+    let settled = settled_below(conn)?;
+    let last = events::table
+        .filter(events::transaction_id.lt(settled))
+        .order((events::transaction_id.desc(), events::id.desc()))
+        .select((events::transaction_id, events::id))
+        .first::<(i64, i64)>(conn)
+        .optional()?;
+    Ok(last.map(|(transaction, id)| FeedPosition { transaction, id }).unwrap_or_default())
 }
 
-/// The last event id purged: a reader whose cursor is below it has missed events.
-pub fn horizon(conn: &mut DbConnection) -> QueryResult<i64> {
-    feed_horizon::table.find(HORIZON).select(feed_horizon::purged_through).first(conn)
+/// The position of the last event purged: a reader whose cursor is below it has missed events.
+pub fn horizon(conn: &mut DbConnection) -> QueryResult<FeedPosition> {
+    let (transaction, id) = feed_horizon::table
+        .find(HORIZON)
+        .select((feed_horizon::purged_through_transaction, feed_horizon::purged_through))
+        .first(conn)?;
+    Ok(FeedPosition { transaction, id })
 }
 
-/// Deletes up to `batch` of the oldest events that occurred before `before`, and moves the horizon
-/// past them; the number deleted. Ids follow commit order (see above), so every event up to the
-/// last one deleted is committed and none can appear below the horizon later.
+/// Deletes up to `batch` of the oldest settled events that occurred before `before`, and moves the
+/// horizon past them; the number deleted. Only settled events go: no event can appear below the
+/// horizon later.
 pub fn purge(conn: &mut DbConnection, before: NaiveDateTime, batch: i64) -> QueryResult<usize> {
-    let oldest: Vec<i64> = events::table
+    let settled = settled_below(conn)?;
+    let oldest: Vec<(i64, i64)> = events::table
         .filter(events::occurred_at.lt(before))
-        .order(events::id)
+        .filter(events::transaction_id.lt(settled))
+        .order((events::transaction_id, events::id))
         .limit(batch)
-        .select(events::id)
+        .select((events::transaction_id, events::id))
         .load(conn)?;
-    let Some(&through) = oldest.last() else { return Ok(0) };
-    let purged = diesel::delete(events::table.filter(events::id.le(through))).execute(conn)?;
-    diesel::update(feed_horizon::table.find(HORIZON).filter(feed_horizon::purged_through.lt(through)))
-        .set(feed_horizon::purged_through.eq(through))
+    let Some(&(transaction, id)) = oldest.last() else { return Ok(0) };
+    let up_to_through =
+        events::transaction_id.lt(transaction).or(events::transaction_id.eq(transaction).and(events::id.le(id)));
+    let purged = diesel::delete(events::table.filter(up_to_through)).execute(conn)?;
+    // Instances purge side by side: the horizon only moves forward.
+    let behind = feed_horizon::purged_through_transaction
+        .lt(transaction)
+        .or(feed_horizon::purged_through_transaction.eq(transaction).and(feed_horizon::purged_through.lt(id)));
+    diesel::update(feed_horizon::table.find(HORIZON).filter(behind))
+        .set((feed_horizon::purged_through_transaction.eq(transaction), feed_horizon::purged_through.eq(id)))
         .execute(conn)?;
     Ok(purged)
 }

@@ -287,6 +287,7 @@ diesel::table! {
     feed_horizon (name) {
         name -> Text,
         purged_through -> BigInt,
+        purged_through_transaction -> BigInt,
     }
 }
 
@@ -391,6 +392,7 @@ diesel::table! {
         actor_sub -> Text,
         actor_role -> Text,
         body -> Nullable<Text>,
+        transaction_id -> BigInt,
     }
 }
 

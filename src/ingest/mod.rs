@@ -218,7 +218,7 @@ fn upsert_in_batches(conn: &mut DbConnection, staging: &mut Staging, ingestion: 
 /// One `observations.upserted` event per département the file touched, in that département's
 /// scope: which indicators and how many rows. The rows themselves are read with
 /// `GET /v1/indicators/{code}/observations?ingest_id=…`, so a million rows make a handful of
-/// events, not a million. Written last, after every upsert, as the feed's lock requires.
+/// events, not a million.
 fn record_events(
     conn: &mut DbConnection,
     caller: &Caller,
