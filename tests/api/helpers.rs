@@ -27,7 +27,8 @@ pub const AUDIENCE: &str = "ctg-api";
 pub struct TestApp {
     pub address: String,
     pub client: reqwest::Client,
-    pub database: TestDatabase,
+    /// Shared by the apps of several instances on one database (`instances.rs`).
+    pub database: std::sync::Arc<TestDatabase>,
 }
 
 pub enum TestDatabase {
@@ -237,7 +238,7 @@ pub fn spawn(app: Application, database: TestDatabase) -> TestApp {
     // likely cause of the rare "the server answers" failures of tests that wait on a slow
     // `import-territories` run on a busy machine. Dropping idle connections first rules it out.
     let client = reqwest::Client::builder().pool_idle_timeout(Duration::from_secs(2)).build().unwrap();
-    TestApp { address, client, database }
+    TestApp { address, client, database: std::sync::Arc::new(database) }
 }
 
 /// Claims of a valid token for `role`; tests edit them to build invalid ones.

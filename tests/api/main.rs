@@ -26,6 +26,7 @@ mod helpers;
 mod http;
 mod import;
 mod indicators;
+mod instances;
 mod modules;
 mod observation_imports;
 mod observations;
