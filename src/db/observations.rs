@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use chrono::NaiveDateTime;
 use diesel::backend::Backend;
 use diesel::prelude::*;
-use diesel::query_builder::{AstPass, QueryFragment, QueryId};
+use diesel::query_builder::AstPass;
 use diesel::serialize::ToSql;
 use diesel::sql_types::{BigInt, Bool, HasSqlType, Nullable, Text, Timestamp};
 use serde::Serialize;
@@ -127,22 +127,6 @@ pub struct Ingestion<'a> {
     pub origin: ObservationOrigin,
 }
 
-/// Inserts `rows`, or replaces the observation of the same origin already stored under the same
-/// key. Returns the number of rows written. Batches of `full_batch` rows reuse one prepared
-/// statement.
-pub fn upsert(
-    conn: &mut DbConnection,
-    rows: &[ValidRow],
-    full_batch: usize,
-    ingestion: Ingestion<'_>,
-) -> QueryResult<usize> {
-    let statement = Upsert { rows, ingestion, cacheable: rows.len() == full_batch };
-    match conn {
-        DbConnection::Sqlite(sqlite) => statement.execute(sqlite),
-        DbConnection::Pg(pg) => statement.execute(pg),
-    }
-}
-
 /// Inserts the rows of the attached `staging` file (SQLite only, see `db::run_write_beside`), or
 /// replaces the observation of the same origin already stored under the same key, in one
 /// statement: SQLite copies from file to file in key order, several times faster than bound
@@ -164,51 +148,104 @@ pub fn upsert_staged(conn: &mut DbConnection, ingestion: Ingestion<'_>) -> Query
     .execute(conn)
 }
 
-/// `INSERT … ON CONFLICT … DO UPDATE` for a batch of rows, written by hand because diesel's
-/// upsert DSL offers none of it on the multi-backend connection.
-/// The ingestion's id and time are bound once, in a CTE, rather than on every row. Full batches
-/// share one prepared statement (the SQL depends only on the number of rows); a last, shorter
-/// batch is prepared for itself and not cached, so the cache cannot fill with every size.
-struct Upsert<'a> {
-    rows: &'a [ValidRow],
-    ingestion: Ingestion<'a>,
-    cacheable: bool,
+diesel::table! {
+    /// The rows of one bulk file on their way in, on PostgreSQL: a temporary table of the
+    /// transaction ([`copy_and_upsert`]), not part of the schema.
+    observations_incoming (indicator, geo_level, geo_code, period) {
+        indicator -> Text,
+        geo_level -> Text,
+        geo_code -> Text,
+        period -> Text,
+        value -> Nullable<Text>,
+        suppressed -> Bool,
+        source -> Text,
+        millesime -> Nullable<Text>,
+        line -> BigInt,
+    }
 }
 
-impl<DB> QueryFragment<DB> for Upsert<'_>
-where
-    DB: Backend + HasSqlType<Text> + HasSqlType<Bool> + HasSqlType<BigInt> + HasSqlType<Timestamp>,
-    str: ToSql<Text, DB>,
-    bool: ToSql<Bool, DB>,
-    i64: ToSql<BigInt, DB>,
-    NaiveDateTime: ToSql<Timestamp, DB>,
-    Option<String>: ToSql<Nullable<Text>, DB>,
-    DB: HasSqlType<Nullable<Text>>,
-{
-    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
-        if !self.cacheable {
-            out.unsafe_to_cache_prepared();
+/// PostgreSQL: streams `batches` into a temporary table with `COPY … FROM STDIN`, then inserts
+/// them all into observations, or replaces those of the same origin already stored under the same
+/// key, in one statement; the rows written. COPY skips the per-statement parsing and binding of
+/// batched INSERTs, and the one upsert lets PostgreSQL write the table and its index in bulk. The
+/// temporary table goes with the transaction, committed or rolled back. Keys are unique within
+/// `batches` (the staging file refuses a repeated one), as one upsert statement requires.
+pub fn copy_and_upsert(
+    conn: &mut diesel::PgConnection,
+    batches: impl Iterator<Item = Vec<ValidRow>>,
+    ingestion: Ingestion<'_>,
+) -> QueryResult<usize> {
+    use diesel::connection::SimpleConnection;
+    use diesel::prelude::ExecuteCopyFromDsl;
+    conn.batch_execute(
+        "CREATE TEMPORARY TABLE observations_incoming (indicator TEXT NOT NULL, geo_level TEXT NOT NULL, \
+         geo_code TEXT NOT NULL, period TEXT NOT NULL, value TEXT, suppressed BOOLEAN NOT NULL, \
+         source TEXT NOT NULL, millesime TEXT, line BIGINT NOT NULL) ON COMMIT DROP",
+    )?;
+    let batches = std::cell::RefCell::new(batches);
+    diesel::copy_from(observations_incoming::table)
+        .from_raw_data(observations_incoming::table, |out| {
+            let mut text = Vec::new();
+            for batch in &mut *batches.borrow_mut() {
+                text.clear();
+                for row in &batch {
+                    copy_text_line(&mut text, row);
+                }
+                out.write_all(&text).map_err(|error| diesel::result::Error::SerializationError(Box::new(error)))?;
+            }
+            Ok::<(), diesel::result::Error>(())
+        })
+        .execute(conn)?;
+    diesel::sql_query(
+        "INSERT INTO observations (indicator, geo_level, geo_code, period, value, suppressed, source, millesime, \
+         ingest_line, ingest_id, updated_at, origin) \
+         SELECT indicator, geo_level, geo_code, period, value, suppressed, source, millesime, line, $1, $2, $3 \
+         FROM observations_incoming \
+         ON CONFLICT (indicator, geo_level, geo_code, period, origin) DO UPDATE SET value = excluded.value, \
+         suppressed = excluded.suppressed, source = excluded.source, millesime = excluded.millesime, \
+         ingest_id = excluded.ingest_id, ingest_line = excluded.ingest_line, updated_at = excluded.updated_at",
+    )
+    .bind::<Text, _>(ingestion.id)
+    .bind::<Timestamp, _>(ingestion.at)
+    .bind::<Text, _>(ingestion.origin.as_str())
+    .execute(conn)
+}
+
+/// One row in COPY's text format: fields separated by tabs, `\N` for NULL, `t`/`f`, a newline.
+fn copy_text_line(out: &mut Vec<u8>, row: &ValidRow) {
+    let fields = [
+        Some(row.indicator.as_str()),
+        Some(row.geo_level.as_str()),
+        Some(row.geo_code.as_str()),
+        Some(row.period.as_str()),
+        row.value.as_deref(),
+        Some(if row.suppressed { "t" } else { "f" }),
+        Some(row.source.as_str()),
+        row.millesime.as_deref(),
+    ];
+    for field in fields {
+        copy_text_field(out, field);
+        out.push(b'\t');
+    }
+    out.extend_from_slice(row.line.to_string().as_bytes());
+    out.push(b'\n');
+}
+
+/// A field in COPY's text format: the backslash and the characters that end a field or a row
+/// are escaped, so that no value can spill into the next.
+fn copy_text_field(out: &mut Vec<u8>, field: Option<&str>) {
+    let Some(text) = field else {
+        out.extend_from_slice(b"\\N");
+        return;
+    };
+    for byte in text.bytes() {
+        match byte {
+            b'\\' => out.extend_from_slice(b"\\\\"),
+            b'\t' => out.extend_from_slice(b"\\t"),
+            b'\n' => out.extend_from_slice(b"\\n"),
+            b'\r' => out.extend_from_slice(b"\\r"),
+            _ => out.push(byte),
         }
-        out.push_sql("WITH ingestion (id, at, origin) AS (SELECT ");
-        out.push_bind_param::<Text, str>(self.ingestion.id)?;
-        out.push_sql(", ");
-        out.push_bind_param::<Timestamp, NaiveDateTime>(&self.ingestion.at)?;
-        out.push_sql(", ");
-        out.push_bind_param::<Text, str>(self.ingestion.origin.as_str())?;
-        out.push_sql(
-            ") INSERT INTO observations (indicator, geo_level, geo_code, period, value, suppressed, source, \
-             millesime, ingest_line, ingest_id, updated_at, origin) \
-             SELECT batch.*, ingestion.id, ingestion.at, ingestion.origin FROM ingestion, (VALUES ",
-        );
-        push_rows(&mut out, self.rows)?;
-        // `WHERE true` settles SQLite's parsing of ON CONFLICT after a SELECT.
-        out.push_sql(
-            ") AS batch WHERE true \
-             ON CONFLICT (indicator, geo_level, geo_code, period, origin) DO UPDATE SET value = excluded.value, \
-             suppressed = excluded.suppressed, source = excluded.source, millesime = excluded.millesime, \
-             ingest_id = excluded.ingest_id, ingest_line = excluded.ingest_line, updated_at = excluded.updated_at",
-        );
-        Ok(())
     }
 }
 
@@ -245,13 +282,6 @@ where
     }
     Ok(())
 }
-
-impl QueryId for Upsert<'_> {
-    type QueryId = ();
-    const HAS_STATIC_QUERY_ID: bool = false;
-}
-
-impl<Conn> RunQueryDsl<Conn> for Upsert<'_> {}
 
 #[derive(Debug, Default)]
 pub struct ObservationFilter {
@@ -329,4 +359,24 @@ pub fn list(
         );
     }
     query.load(conn)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::copy_text_field;
+
+    fn field(value: Option<&str>) -> String {
+        let mut out = Vec::new();
+        copy_text_field(&mut out, value);
+        String::from_utf8(out).unwrap_or_default()
+    }
+
+    #[test]
+    fn a_copy_field_cannot_spill_into_the_next_field_or_row() {
+        assert_eq!(field(Some("57.3")), "57.3");
+        assert_eq!(field(None), "\\N");
+        assert_eq!(field(Some("\\N")), "\\\\N", "a literal backslash-N is text, not NULL");
+        assert_eq!(field(Some("a\tb\nc\rd\\e")), "a\\tb\\nc\\rd\\\\e");
+        assert_eq!(field(Some("Évian-les-Bains")), "Évian-les-Bains");
+    }
 }

@@ -158,7 +158,8 @@ pub fn check(
 }
 
 /// Writes the rows of `checked` as `ingestion`, in the transaction `conn` is in: on SQLite with the
-/// staging file attached ([`db::run_write_beside`]), in one statement; on PostgreSQL batch by batch.
+/// staging file attached ([`db::run_write_beside`]), in one statement; on PostgreSQL through `COPY`
+/// and one statement.
 pub fn apply(
     conn: &mut DbConnection,
     caller: &Caller,
@@ -173,7 +174,7 @@ pub fn apply(
     if matches!(conn, DbConnection::Sqlite(_)) {
         repo::upsert_staged(conn, ingestion)?;
     } else {
-        upsert_in_batches(conn, &mut checked.staging, ingestion)?;
+        copy_from_staging(conn, &mut checked.staging, ingestion)?;
     }
     let inserted = u64::try_from(repo::count(conn)? - before).unwrap_or(0);
     record_events(conn, caller, ingestion, &checked.per_department)?;
@@ -187,9 +188,13 @@ pub fn apply(
     Ok(IngestReport { ingest_id: ingestion.id.to_owned(), rows, inserted, updated: rows.saturating_sub(inserted) })
 }
 
-/// Upserts the staged rows batch by batch, the next batch read from the staging file on another
-/// thread while the database writes this one.
-fn upsert_in_batches(conn: &mut DbConnection, staging: &mut Staging, ingestion: Ingestion<'_>) -> ApiResult<()> {
+/// Copies the staged rows into PostgreSQL ([`repo::copy_and_upsert`]), the next batch read from
+/// the staging file on another thread while the database takes this one. A failed read closes the
+/// channel early and is returned: the transaction then rolls back whatever was copied.
+fn copy_from_staging(conn: &mut DbConnection, staging: &mut Staging, ingestion: Ingestion<'_>) -> ApiResult<()> {
+    let DbConnection::Pg(pg) = conn else {
+        return Err(ApiError::internal("COPY is PostgreSQL's"));
+    };
     let (sender, receiver) = sync_channel::<Vec<ValidRow>>(2);
     std::thread::scope(|scope| {
         let reader = scope.spawn(move || -> ApiResult<()> {
@@ -203,15 +208,11 @@ fn upsert_in_batches(conn: &mut DbConnection, staging: &mut Staging, ingestion: 
                 }
             }
         });
-        let mut written = Ok(());
-        for batch in receiver {
-            if let Err(error) = repo::upsert(conn, &batch, ROWS_PER_STATEMENT, ingestion) {
-                written = Err(ApiError::from(error));
-                break;
-            }
-        }
+        let written = repo::copy_and_upsert(pg, receiver.iter(), ingestion).map(|_| ()).map_err(ApiError::from);
+        // The receiver goes first, so that a reader blocked on a full channel sees it closed.
+        drop(receiver);
         let read = reader.join().map_err(|_| ApiError::internal("the staging reader panicked"))?;
-        written.and(read)
+        read.and(written)
     })
 }
 
