@@ -69,10 +69,14 @@ where
         .map_err(|_| unavailable(format!("no database connection free within {timeout:?}")))?
         .map_err(|error| unavailable(error.to_string()))?;
     let connections = pool.connections.clone();
+    // The request's id stays with its task; the work runs on a blocking thread, which is told it.
+    let request_id = crate::problem_detail::request_id();
     actix_web::web::block(move || {
-        let _permit = permit;
-        let mut conn = connections.get().map_err(|error| unavailable(error.to_string()))?;
-        work(&mut conn)
+        crate::problem_detail::on_this_thread(request_id, || {
+            let _permit = permit;
+            let mut conn = connections.get().map_err(|error| unavailable(error.to_string()))?;
+            work(&mut conn)
+        })
     })
     .await
     .map_err(ApiError::internal)?
