@@ -54,6 +54,8 @@ pub struct Config {
     pub rate_limit_per_subject: u32,
     /// Requests a second per client address, in bursts of twice as many; 0 turns the limit off.
     pub rate_limit_per_address: u32,
+    /// Where `GET /metrics` is served (`CTG_METRICS_BIND`), apart from the API; none when unset.
+    pub metrics_bind: Option<String>,
 }
 
 impl std::fmt::Debug for Config {
@@ -74,6 +76,7 @@ impl std::fmt::Debug for Config {
             .field("uploads", &self.uploads)
             .field("rate_limit_per_subject", &self.rate_limit_per_subject)
             .field("rate_limit_per_address", &self.rate_limit_per_address)
+            .field("metrics_bind", &self.metrics_bind)
             .finish_non_exhaustive()
     }
 }
@@ -151,6 +154,12 @@ impl Config {
         let bind = var("CTG_BIND").unwrap_or_else(|| DEFAULT_BIND.to_owned());
         if bind.parse::<std::net::SocketAddr>().is_err() {
             return Err(format!("CTG_BIND={bind:?} is not an address:port such as 127.0.0.1:8080"));
+        }
+        let metrics_bind = var("CTG_METRICS_BIND");
+        if let Some(address) =
+            metrics_bind.as_deref().filter(|address| address.parse::<std::net::SocketAddr>().is_err())
+        {
+            return Err(format!("CTG_METRICS_BIND={address:?} is not an address:port such as 127.0.0.1:9090"));
         }
         let jwt_secret = var("CTG_JWT_SECRET").map(String::into_bytes);
         if jwt_secret.as_ref().is_some_and(|secret| secret.len() < MIN_SECRET_BYTES) {
@@ -240,6 +249,7 @@ impl Config {
             uploads,
             rate_limit_per_subject,
             rate_limit_per_address,
+            metrics_bind,
         })
     }
 
@@ -272,6 +282,7 @@ mod tests {
         assert_eq!(config.diagnostic_aid_ceiling_cents, 750_000);
         assert_eq!(config.idempotency_retention, Duration::from_hours(7 * 24));
         assert_eq!(config.feed_retention, Duration::from_hours(90 * 24));
+        assert_eq!(config.metrics_bind, None, "no metrics unless asked for");
     }
 
     #[test]
@@ -313,6 +324,7 @@ mod tests {
             ("CTG_DB_TIMEOUT_MS", "soon"),
             ("CTG_WORKERS", "-1"),
             ("CTG_BIND", "localhost"),
+            ("CTG_METRICS_BIND", "9090"),
             ("CTG_DOCUMENT_MAX_BYTES", "0"),
             ("CTG_FEED_RETENTION_SECONDS", "0"),
             ("CTG_IDEMPOTENCY_RETENTION_SECONDS", "forever"),

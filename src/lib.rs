@@ -10,6 +10,7 @@ pub mod error;
 pub mod housekeeping;
 pub mod http;
 pub mod ingest;
+pub mod logging;
 pub mod openapi;
 pub mod problem_detail;
 pub mod routes;

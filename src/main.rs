@@ -9,6 +9,7 @@ use ctg_api::auth::token::{TokenClaims, mint};
 use ctg_api::config::Config;
 use ctg_api::db;
 use ctg_api::domain::reference::Reference;
+use ctg_api::logging::{self, LogFormat};
 use ctg_api::startup::{Application, prepare_database};
 
 #[derive(Parser)]
@@ -54,7 +55,13 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
+    match LogFormat::parse(std::env::var("CTG_LOG_FORMAT").ok().as_deref()) {
+        Ok(format) => logging::init(format),
+        Err(message) => {
+            eprintln!("ctg-api: {message}");
+            return ExitCode::from(2);
+        }
+    }
     match run(Cli::parse().command) {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {

@@ -54,9 +54,33 @@ tokio::task_local! {
     static REQUEST_ID: String;
 }
 
-/// The id of the request this task is serving, if any. Problem bodies quote it.
+std::thread_local! {
+    /// The request a blocking-pool thread is working for: task-locals stay on the async task, and
+    /// the database work of a request runs on another thread.
+    static THREAD_REQUEST_ID: std::cell::RefCell<Option<String>> = const { std::cell::RefCell::new(None) };
+}
+
+/// The id of the request this task, or this blocking thread, is serving, if any. Problem bodies
+/// and log lines quote it.
 pub fn request_id() -> Option<String> {
-    REQUEST_ID.try_with(Clone::clone).ok()
+    REQUEST_ID.try_with(Clone::clone).ok().or_else(|| THREAD_REQUEST_ID.with(|id| id.borrow().clone()))
+}
+
+/// Runs `work` on this thread as serving the request `id`, then gives the thread back as it was.
+pub fn on_this_thread<T>(id: Option<String>, work: impl FnOnce() -> T) -> T {
+    let before = THREAD_REQUEST_ID.with(|current| current.replace(id));
+    // Restored even if `work` panics, so that the pool's next job never carries this id.
+    let _restore = Restore(before);
+    work()
+}
+
+struct Restore(Option<String>);
+
+impl Drop for Restore {
+    fn drop(&mut self) {
+        let before = self.0.take();
+        THREAD_REQUEST_ID.with(|current| *current.borrow_mut() = before);
+    }
 }
 
 /// `future`, serving the request `id`: inside it, [`request_id`] answers `id`.

@@ -17,7 +17,7 @@ use crate::config::{Config, DiagnosticAidCeiling};
 use crate::db::{self, DatabaseUrl, DbPool};
 use crate::http::fallback::{self, RouteTable};
 use crate::http::pagination::PageTokenKey;
-use crate::http::{head, limits, rate_limit, request_id, security_headers};
+use crate::http::{head, limits, metrics, rate_limit, request_id, security_headers};
 use crate::openapi;
 
 /// Request id, client address, request line, status, size and duration. Headers — the
@@ -27,6 +27,8 @@ const ACCESS_LOG_FORMAT: &str = r#"%{x-request-id}i %a "%r" %s %b %Dms"#;
 pub struct Application {
     port: u16,
     server: Server,
+    /// The metrics server and its port, when `CTG_METRICS_BIND` is set.
+    metrics: Option<(Server, u16)>,
     /// For the background purges of [`crate::housekeeping`].
     pool: DbPool,
     retention: crate::housekeeping::Retention,
@@ -106,6 +108,9 @@ impl Application {
         let routes = web::Data::new(RouteTable::from_openapi(&document));
         let document = web::Data::new(OpenApiJson(openapi::document_json()));
         let housekeeping_pool = pool.clone();
+        let metrics_server =
+            config.metrics_bind.as_deref().map(|bind| metrics::serve(bind, pool.clone())).transpose()?;
+        let counted = metrics_server.is_some();
         let pool = web::Data::new(pool);
         let document_limit = web::Data::new(crate::api::documents::DocumentLimit(config.document_max_bytes));
         // One count of uploads for the whole instance, shared by its workers.
@@ -136,6 +141,7 @@ impl Application {
                 .wrap(from_fn(head::middleware))
                 .wrap(from_fn(limits::middleware))
                 .wrap(Logger::new(ACCESS_LOG_FORMAT))
+                .wrap(Condition::new(counted, from_fn(metrics::middleware)))
                 .wrap(from_fn(request_id::middleware))
                 .wrap(from_fn(security_headers::middleware))
         })
@@ -147,6 +153,7 @@ impl Application {
         Ok(Self {
             port,
             server,
+            metrics: metrics_server,
             pool: housekeeping_pool,
             retention: crate::housekeeping::Retention {
                 idempotency_keys: config.idempotency_retention,
@@ -160,11 +167,24 @@ impl Application {
         self.port
     }
 
+    /// The port of `GET /metrics`, when `CTG_METRICS_BIND` is set.
+    pub fn metrics_port(&self) -> Option<u16> {
+        self.metrics.as_ref().map(|(_, port)| *port)
+    }
+
     /// Serves until SIGINT or SIGTERM, then lets in-flight requests finish (up to the shutdown timeout).
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let housekeeping = tokio::spawn(crate::housekeeping::run(self.pool, self.retention));
+        // Scrapes go on while the API drains its requests, and end with it.
+        let metrics = self.metrics.map(|(server, _)| (server.handle(), tokio::spawn(server)));
         let stopped = self.server.await;
         housekeeping.abort();
+        if let Some((handle, server)) = metrics {
+            handle.stop(true).await;
+            if let Ok(Err(error)) = server.await {
+                log::warn!("the metrics server stopped with an error: {error}");
+            }
+        }
         stopped
     }
 }

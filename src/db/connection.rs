@@ -143,6 +143,28 @@ pub struct DbPool {
     pub(super) permits: std::sync::Arc<tokio::sync::Semaphore>,
 }
 
+/// What the pool holds at one moment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolUsage {
+    /// Connections open, idle or lent out.
+    pub open: u32,
+    /// Connections lent out to requests.
+    pub in_use: u32,
+    /// The most the pool opens.
+    pub max_size: u32,
+}
+
+impl DbPool {
+    pub fn usage(&self) -> PoolUsage {
+        let state = self.connections.state();
+        PoolUsage {
+            open: state.connections,
+            in_use: state.connections.saturating_sub(state.idle_connections),
+            max_size: self.connections.max_size(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy)]
 pub struct PoolSettings {
     pub max_size: u32,

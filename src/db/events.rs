@@ -130,6 +130,7 @@ pub fn record(conn: &mut DbConnection, event: &NewEvent<'_>) -> QueryResult<()> 
             },
         ))
         .execute(conn)?;
+    super::count_on_commit(super::FEED_EVENTS_WRITTEN, 1);
     Ok(())
 }
 

@@ -30,7 +30,7 @@ mod schema;
 pub mod stored;
 pub mod territories;
 
-pub use connection::{Backend, DatabaseUrl, DbConnection, DbPool, PoolSettings, build_pool, connect};
+pub use connection::{Backend, DatabaseUrl, DbConnection, DbPool, PoolSettings, PoolUsage, build_pool, connect};
 
 use crate::error::ApiError;
 
@@ -63,19 +63,47 @@ where
     F: FnOnce(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
 {
     let unavailable = |cause: String| ApiError::Unavailable { cause, retry_after_seconds: 2 };
-    let timeout = pool.connections.connection_timeout();
-    let permit = tokio::time::timeout(timeout, pool.permits.clone().acquire_owned())
-        .await
-        .map_err(|_| unavailable(format!("no database connection free within {timeout:?}")))?
-        .map_err(|error| unavailable(error.to_string()))?;
+    let permit = match pool.permits.clone().try_acquire_owned() {
+        Ok(permit) => permit,
+        Err(_) => wait_for_permit(pool).await.map_err(unavailable)?,
+    };
     let connections = pool.connections.clone();
+    // The request's id stays with its task; the work runs on a blocking thread, which is told it.
+    let request_id = crate::problem_detail::request_id();
     actix_web::web::block(move || {
-        let _permit = permit;
-        let mut conn = connections.get().map_err(|error| unavailable(error.to_string()))?;
-        work(&mut conn)
+        crate::problem_detail::on_this_thread(request_id, || {
+            let _permit = permit;
+            let mut conn = connections.get().map_err(|error| unavailable(error.to_string()))?;
+            work(&mut conn)
+        })
     })
     .await
     .map_err(ApiError::internal)?
+}
+
+/// Metrics of the connection pool, for [`crate::http::metrics`].
+pub mod pool_metrics {
+    pub const WAITS: &str = "ctg_db_pool_waits_total";
+    pub const WAIT_SECONDS: &str = "ctg_db_pool_wait_seconds";
+    pub const TIMEOUTS: &str = "ctg_db_pool_timeouts_total";
+    pub const SIZE: &str = "ctg_db_pool_connections";
+    pub const IN_USE: &str = "ctg_db_pool_connections_in_use";
+    pub const MAX_SIZE: &str = "ctg_db_pool_max_connections";
+}
+
+/// Waits for a database permit when none was free at once, up to the pool's timeout, counting
+/// the wait: waits that grow are the first sign of a pool too small for its load.
+async fn wait_for_permit(pool: &DbPool) -> Result<tokio::sync::OwnedSemaphorePermit, String> {
+    metrics::counter!(pool_metrics::WAITS).increment(1);
+    let timeout = pool.connections.connection_timeout();
+    let started = std::time::Instant::now();
+    let permit = tokio::time::timeout(timeout, pool.permits.clone().acquire_owned()).await;
+    metrics::histogram!(pool_metrics::WAIT_SECONDS).record(started.elapsed().as_secs_f64());
+    let Ok(permit) = permit else {
+        metrics::counter!(pool_metrics::TIMEOUTS).increment(1);
+        return Err(format!("no database connection free within {timeout:?}"));
+    };
+    permit.map_err(|error| error.to_string())
 }
 
 /// [`run`] with all of `work` in one write transaction: it commits whole or not at all.
@@ -143,6 +171,23 @@ where
     in_transaction(conn, begin, work)
 }
 
+/// The count of feed events committed, for [`crate::http::metrics`].
+pub const FEED_EVENTS_WRITTEN: &str = "ctg_feed_events_written_total";
+
+std::thread_local! {
+    /// What the transaction open on this thread adds to counters: added once it commits, so that
+    /// a change rolled back counts nothing.
+    static UNCOMMITTED_COUNTS: std::cell::RefCell<Vec<(&'static str, u64)>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Adds `n` to the counter `name` if, and when, the transaction open on this thread commits.
+pub fn count_on_commit(name: &'static str, n: u64) {
+    UNCOMMITTED_COUNTS.with_borrow_mut(|counts| match counts.iter_mut().find(|(counted, _)| *counted == name) {
+        Some((_, total)) => *total += n,
+        None => counts.push((name, n)),
+    });
+}
+
 /// Opens a transaction with `begin` on the connection's own transaction manager (so diesel knows
 /// about it), runs `work`, and commits, or rolls back on error.
 fn in_transaction<T, E, F>(conn: &mut DbConnection, begin: &str, work: F) -> Result<T, E>
@@ -157,9 +202,13 @@ where
         DbConnection::Sqlite(sqlite) => AnsiTransactionManager::begin_transaction_sql(sqlite, begin)?,
         DbConnection::Pg(pg) => AnsiTransactionManager::begin_transaction_sql(pg, begin)?,
     }
+    UNCOMMITTED_COUNTS.with_borrow_mut(Vec::clear);
     match work(conn) {
         Ok(value) => {
             Manager::commit_transaction(conn)?;
+            for (name, n) in UNCOMMITTED_COUNTS.take() {
+                metrics::counter!(name).increment(n);
+            }
             Ok(value)
         }
         Err(error) => {

@@ -19,6 +19,10 @@ use crate::http::body::{ApiJsonWithValue, RequestBody};
 pub const HEADER: &str = "idempotency-key";
 /// Set on an answer replayed from an earlier request with the same key.
 pub const REPLAYED: HeaderName = HeaderName::from_static("idempotent-replayed");
+/// The counts of retries answered from a stored answer, and of retries refused because the first
+/// request was still running, for [`crate::http::metrics`].
+pub const REPLAYS: &str = "ctg_idempotency_replays_total";
+pub const IN_PROGRESS: &str = "ctg_idempotency_in_progress_total";
 
 /// The `Idempotency-Key` header, when sent: 1 to 255 visible ASCII characters.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -251,8 +255,12 @@ where
         db::run_write(pool, move |conn| Ok(idempotency::claim(conn, &owner, &key, &request_hash, claimed_at)?)).await?
     };
     match claim {
-        Claim::Replay(stored) => return Ok(replay(&stored)),
+        Claim::Replay(stored) => {
+            metrics::counter!(REPLAYS).increment(1);
+            return Ok(replay(&stored));
+        }
         Claim::InProgress => {
+            metrics::counter!(IN_PROGRESS).increment(1);
             return Err(ApiError::Conflict(
                 "a request with this Idempotency-Key is still in progress; retry shortly".into(),
             ));

@@ -1,5 +1,6 @@
 //! HTTP plumbing shared by every route: request ids, strict body and query extraction, the
-//! problem answers for actix's own errors, page tokens, HEAD on GET routes and the 404/405 fallback.
+//! problem answers for actix's own errors, page tokens, HEAD on GET routes, the 404/405 fallback
+//! and the metrics of what is answered.
 
 pub mod body;
 pub mod csv;
@@ -7,6 +8,7 @@ pub mod fallback;
 pub mod head;
 pub mod idempotency;
 pub mod limits;
+pub mod metrics;
 pub mod pagination;
 pub mod preconditions;
 pub mod query;

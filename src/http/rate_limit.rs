@@ -36,8 +36,13 @@ fn exempt(request: &ServiceRequest) -> bool {
     request.path().starts_with("/health/")
 }
 
-/// The 429 of a bucket of `rate` that `negative` says is empty.
-fn too_many(negative: &NotUntil<QuantaInstant>, rate: Rate) -> HttpResponse {
+/// The count of requests refused 429, by limit (`subject` or `address`), for
+/// [`crate::http::metrics`].
+pub const REFUSED: &str = "ctg_rate_limited_total";
+
+/// The 429 of the `limit` bucket of `rate` that `negative` says is empty.
+fn too_many(negative: &NotUntil<QuantaInstant>, rate: Rate, limit: &'static str) -> HttpResponse {
+    metrics::counter!(REFUSED, "limit" => limit).increment(1);
     let wait = negative.wait_time_from(DefaultClock::default().now());
     // Rounded up: a client waiting the whole seconds it is told is never refused again for it.
     let retry_after_seconds = u32::try_from(wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).unwrap_or(u32::MAX);
@@ -86,7 +91,7 @@ impl KeyExtractor for BySubject {
         negative: &NotUntil<QuantaInstant>,
         _response: HttpResponseBuilder,
     ) -> HttpResponse {
-        too_many(negative, self.rate)
+        too_many(negative, self.rate, "subject")
     }
 
     fn whitelisted_keys(&self) -> Vec<String> {
@@ -117,7 +122,7 @@ impl KeyExtractor for ByAddress {
         negative: &NotUntil<QuantaInstant>,
         _response: HttpResponseBuilder,
     ) -> HttpResponse {
-        too_many(negative, self.rate)
+        too_many(negative, self.rate, "address")
     }
 
     fn whitelisted_keys(&self) -> Vec<Option<IpAddr>> {

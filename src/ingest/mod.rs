@@ -157,9 +157,12 @@ pub fn check(
     Ok(Checked { staging, rows: outcome.rows, per_department: outcome.per_department })
 }
 
+/// The count of observation rows applied by committed imports, for [`crate::http::metrics`].
+pub const ROWS_INGESTED: &str = "ctg_bulk_rows_ingested_total";
+
 /// Writes the rows of `checked` as `ingestion`, in the transaction `conn` is in: on SQLite with the
 /// staging file attached ([`db::run_write_beside`]), in one statement; on PostgreSQL through `COPY`
-/// and one statement.
+/// and one statement. Its rows count in [`ROWS_INGESTED`] once that transaction commits.
 pub fn apply(
     conn: &mut DbConnection,
     caller: &Caller,
@@ -185,6 +188,7 @@ pub fn apply(
         started.elapsed().as_secs_f64()
     );
     let rows = checked.rows;
+    db::count_on_commit(ROWS_INGESTED, rows);
     Ok(IngestReport { ingest_id: ingestion.id.to_owned(), rows, inserted, updated: rows.saturating_sub(inserted) })
 }
 

@@ -202,7 +202,7 @@ async fn a_reader_following_the_feed_during_concurrent_writes_misses_nothing_and
     let reader = async {
         let mut seen: Vec<Value> = Vec::new();
         let mut cursor = start.clone();
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_mins(1);
         loop {
             let finished = writers_done.load(Ordering::SeqCst);
             let answer = page(&app, &admin_token(), Some(&cursor), 7).await;

@@ -217,6 +217,7 @@ pub fn test_config(url: &DatabaseUrl) -> Config {
         // their own (http::a_caller_past_its_rate_is_told_when_to_come_back).
         rate_limit_per_subject: 0,
         rate_limit_per_address: 0,
+        metrics_bind: None,
     }
 }
 

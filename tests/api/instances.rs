@@ -32,7 +32,7 @@ pub struct Instance {
     port: u16,
     database_url: String,
     log: PathBuf,
-    _log_dir: Arc<tempfile::TempDir>,
+    log_dir: Arc<tempfile::TempDir>,
 }
 
 impl Instance {
@@ -61,12 +61,12 @@ impl Instance {
             .stderr(std::fs::File::create(&log).unwrap())
             .spawn()
             .unwrap();
-        Self { child, port, database_url: database_url.to_owned(), log, _log_dir: log_dir }
+        Self { child, port, database_url: database_url.to_owned(), log, log_dir }
     }
 
     /// The same instance started again after it stopped: same port, same database.
     pub fn restart(&self) -> Self {
-        Self::start_on(&self.database_url, self.port, self._log_dir.clone())
+        Self::start_on(&self.database_url, self.port, self.log_dir.clone())
     }
 
     pub fn address(&self) -> String {
@@ -241,10 +241,14 @@ async fn instances_started_together_on_an_empty_database_all_become_ready() {
             assert!(instance.child.try_wait().unwrap().is_none(), "round {round}: an instance stopped");
         }
         let mut conn = PgConnection::establish(&url).unwrap();
-        assert_eq!(count(&mut conn, "SELECT count(*) AS n FROM departments"), departments as i64, "round {round}");
+        assert_eq!(
+            count(&mut conn, "SELECT count(*) AS n FROM departments"),
+            i64::try_from(departments).unwrap(),
+            "round {round}"
+        );
         assert_eq!(
             count(&mut conn, "SELECT count(*) AS n FROM __diesel_schema_migrations"),
-            migrations as i64,
+            i64::try_from(migrations).unwrap(),
             "round {round}: every migration applied once"
         );
         drop(conn);
@@ -319,7 +323,7 @@ async fn the_feed_misses_nothing_while_writers_spread_over_instances_commit() {
         let reader = async {
             let mut seen: Vec<Value> = Vec::new();
             let mut cursor = start.clone();
-            let deadline = Instant::now() + Duration::from_secs(60);
+            let deadline = Instant::now() + Duration::from_mins(1);
             loop {
                 let finished = done.load(Ordering::SeqCst);
                 let answer = crate::events::page(cluster.client.any(), &admin_token(), Some(&cursor), 11).await;
@@ -465,7 +469,7 @@ async fn a_rolling_restart_under_load_fails_no_request_a_client_would_not_retry(
                         let key = format!("client-{client}-{n}");
                         let body = json!({"kind": "other", "name": format!("Collectif {key}")});
                         let created = cluster
-                            .send_retrying(Duration::from_secs(60), |app| {
+                            .send_retrying(Duration::from_mins(1), |app| {
                                 app.client
                                     .post(app.url("/v1/organisations"))
                                     .bearer_auth(admin_token())
@@ -486,7 +490,7 @@ async fn a_rolling_restart_under_load_fails_no_request_a_client_would_not_retry(
                         };
                         made.lock().unwrap().insert(key.clone(), id.clone());
                         let read = cluster
-                            .send_retrying(Duration::from_secs(60), |app| {
+                            .send_retrying(Duration::from_mins(1), |app| {
                                 app.client.get(app.url(&format!("/v1/organisations/{id}"))).bearer_auth(admin_token())
                             })
                             .await;
@@ -526,7 +530,7 @@ async fn a_rolling_restart_under_load_fails_no_request_a_client_would_not_retry(
     let mut conn = PgConnection::establish(&cluster.apps[0].database.url().to_url()).unwrap();
     assert_eq!(
         count(&mut conn, "SELECT count(*) AS n FROM organisations WHERE name LIKE 'Collectif client-%'"),
-        made.len() as i64
+        i64::try_from(made.len()).unwrap()
     );
 }
 
@@ -572,7 +576,7 @@ async fn an_instance_killed_mid_write_leaves_no_half_written_change_and_frees_it
         slowest = slowest.max(killed_at.elapsed());
     }
     assert!(slowest < Duration::from_secs(75), "a key stayed claimed {slowest:?} after the kill");
-    let made = PAYMENTS as i64;
+    let made = i64::try_from(PAYMENTS).unwrap();
     assert_eq!(payment_traces(survivor, &commitment).await, (PAYMENTS, made * 100, made * 100, made));
 }
 
@@ -622,6 +626,6 @@ async fn a_postgres_restart_during_payments_loses_nothing() {
     let failures: Vec<String> = failures.into_iter().flatten().collect();
     assert!(failures.is_empty(), "{failures:#?}");
     assert!(client.retries.load(Ordering::Relaxed) > 0, "the restart came when no payment was being made");
-    let made = (CLIENTS * EACH) as i64;
+    let made = i64::try_from(CLIENTS * EACH).unwrap();
     assert_eq!(payment_traces(&client.apps[1], &commitment).await, (CLIENTS * EACH, made * 100, made * 100, made));
 }

@@ -27,6 +27,7 @@ mod http;
 mod import;
 mod indicators;
 mod instances;
+mod metrics;
 mod modules;
 mod observation_imports;
 mod observations;
