@@ -3,6 +3,8 @@
 //! `next_cursor` is where to continue from, even when no event was returned. A reader following
 //! it never misses a committed change and never sees one twice (see `db::events`).
 
+use std::time::{Duration, Instant};
+
 use actix_web::{HttpResponse, get};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
@@ -103,6 +105,43 @@ fn position_from(bytes: &[u8]) -> Option<FeedPosition> {
     }
 }
 
+/// How long a short page may wait for transactions that hold committed events back, and how often
+/// it looks again.
+const SETTLING_PATIENCE: Duration = Duration::from_secs(3);
+const SETTLING_POLL: Duration = Duration::from_millis(10);
+
+/// One read of the feed: the events, where to continue from, and whether committed events lie
+/// beyond it that a transaction still running holds back.
+struct FeedRead {
+    rows: Vec<EventRow>,
+    next: FeedPosition,
+    held_back: bool,
+}
+
+fn read_page(
+    conn: &mut db::DbConnection,
+    scope: &crate::auth::Scope,
+    after: FeedPosition,
+    resuming: bool,
+    limit: u32,
+) -> ApiResult<FeedRead> {
+    // A reader starting afresh begins at the oldest event kept; one resuming must not have
+    // missed any.
+    let horizon = repo::horizon(conn)?;
+    if resuming && after < horizon {
+        return Err(expired_cursor());
+    }
+    let after = after.max(horizon);
+    let rows = repo::list(conn, scope, after, i64::from(limit))?;
+    // A short page read everything settled in this snapshot: continue after its last event, in
+    // scope or not (no later commit can come before it).
+    let (next, held_back) = match rows.last() {
+        Some(last) if rows.len() == limit as usize => (last.position(), false),
+        _ => (repo::last_position(conn)?.max(after), repo::any_unsettled(conn)?),
+    };
+    Ok(FeedRead { rows, next, held_back })
+}
+
 fn invalid_cursor() -> ApiError {
     ApiError::invalid_parameter("after", "INVALID_CURSOR", "after is a cursor this feed issued to you, unaltered")
 }
@@ -119,7 +158,9 @@ fn expired_cursor() -> ApiError {
 ///
 /// The changes in the caller's scope, oldest first: admins see everything, CAF agents and
 /// integrations their départements (and the indicator catalogue), collectivities the contracts they
-/// are party to. Events are kept for a retention window (`CTG_FEED_RETENTION_SECONDS`, 90 days
+/// are party to. An event appears once every transaction that began before the one that wrote it
+/// has ended; a page that comes back short waits up to 3 seconds for such transactions, so that a
+/// change just committed is on it. Events are kept for a retention window (`CTG_FEED_RETENTION_SECONDS`, 90 days
 /// unless configured); a cursor that points before it is answered 410, and the reader
 /// synchronises again from the lists. Who may call it: every role.
 #[utoipa::path(tag = "integration", params(EventQuery), responses((status = 200, body = EventPage), FeedProblems), security(("bearer" = [])))]
@@ -137,24 +178,18 @@ pub async fn list_events((caller, query, pool, tokens): List<EventQuery>) -> Api
     };
     let resuming = query.after.is_some();
     let scope = caller.scope();
-    let (rows, next) = db::run(&pool, move |conn| {
-        // A reader starting afresh begins at the oldest event kept; one resuming must not have
-        // missed any.
-        let horizon = repo::horizon(conn)?;
-        if resuming && after < horizon {
-            return Err(expired_cursor());
+    // A short page that leaves committed events unsettled behind a transaction still running is
+    // read again once that transaction has ended, for a while: a client that reads the feed right
+    // after its own write finds it there, unless a long transaction holds the feed back.
+    let deadline = Instant::now() + SETTLING_PATIENCE;
+    let (rows, next) = loop {
+        let scope = scope.clone();
+        let page = db::run(&pool, move |conn| read_page(conn, &scope, after, resuming, limit)).await?;
+        if !page.held_back || Instant::now() >= deadline {
+            break (page.rows, page.next);
         }
-        let after = after.max(horizon);
-        let rows = repo::list(conn, &scope, after, i64::from(limit))?;
-        // A short page read everything settled in this snapshot: continue after its last event,
-        // in scope or not (no later commit can come before it).
-        let next = match rows.last() {
-            Some(last) if rows.len() == limit as usize => last.position(),
-            _ => repo::last_position(conn)?.max(after),
-        };
-        Ok((rows, next))
-    })
-    .await?;
+        tokio::time::sleep(SETTLING_POLL).await;
+    };
     let cursor = |position: FeedPosition| tokens.seal(&binding, &position_bytes(position));
     let items = rows
         .into_iter()

@@ -183,6 +183,13 @@ pub fn last_position(conn: &mut DbConnection) -> QueryResult<FeedPosition> {
     Ok(last.map(|(transaction, id)| FeedPosition { transaction, id }).unwrap_or_default())
 }
 
+/// Whether this snapshot sees committed events that are not settled yet: written by a transaction
+/// at or above the oldest one still running, so held back from readers until that one ends.
+pub fn any_unsettled(conn: &mut DbConnection) -> QueryResult<bool> {
+    let settled = settled_below(conn)?;
+    diesel::select(diesel::dsl::exists(events::table.filter(events::transaction_id.ge(settled)))).get_result(conn)
+}
+
 /// The position of the last event purged: a reader whose cursor is below it has missed events.
 pub fn horizon(conn: &mut DbConnection) -> QueryResult<FeedPosition> {
     let (transaction, id) = feed_horizon::table
