@@ -132,16 +132,27 @@ pub struct Ingestion<'a> {
 /// statement: SQLite copies from file to file in key order, several times faster than bound
 /// batches, which keeps the write lock short. Returns the number of rows written.
 pub fn upsert_staged(conn: &mut DbConnection, ingestion: Ingestion<'_>) -> QueryResult<usize> {
+    upsert_all_from(conn, "staging.rows", ingestion)
+}
+
+/// Inserts every row of `source`, a table of staged rows (indicator … millesime, line), as
+/// `ingestion`, or replaces the observation of the same origin already stored under the same key,
+/// in one statement. Returns the number of rows written.
+fn upsert_all_from(conn: &mut DbConnection, source: &str, ingestion: Ingestion<'_>) -> QueryResult<usize> {
+    let placeholders = match conn {
+        DbConnection::Sqlite(_) => "?, ?, ?",
+        DbConnection::Pg(_) => "$1, $2, $3",
+    };
     // `WHERE true` settles SQLite's parsing of ON CONFLICT after a SELECT.
-    diesel::sql_query(
+    diesel::sql_query(format!(
         "INSERT INTO observations (indicator, geo_level, geo_code, period, value, suppressed, source, millesime, \
          ingest_line, ingest_id, updated_at, origin) \
-         SELECT indicator, geo_level, geo_code, period, value, suppressed, source, millesime, line, ?, ?, ? \
-         FROM staging.rows WHERE true \
+         SELECT indicator, geo_level, geo_code, period, value, suppressed, source, millesime, line, {placeholders} \
+         FROM {source} WHERE true \
          ON CONFLICT (indicator, geo_level, geo_code, period, origin) DO UPDATE SET value = excluded.value, \
          suppressed = excluded.suppressed, source = excluded.source, millesime = excluded.millesime, \
-         ingest_id = excluded.ingest_id, ingest_line = excluded.ingest_line, updated_at = excluded.updated_at",
-    )
+         ingest_id = excluded.ingest_id, ingest_line = excluded.ingest_line, updated_at = excluded.updated_at"
+    ))
     .bind::<Text, _>(ingestion.id)
     .bind::<Timestamp, _>(ingestion.at)
     .bind::<Text, _>(ingestion.origin.as_str())
@@ -171,13 +182,15 @@ diesel::table! {
 /// temporary table goes with the transaction, committed or rolled back. Keys are unique within
 /// `batches` (the staging file refuses a repeated one), as one upsert statement requires.
 pub fn copy_and_upsert(
-    conn: &mut diesel::PgConnection,
+    conn: &mut DbConnection,
     batches: impl Iterator<Item = Vec<ValidRow>>,
     ingestion: Ingestion<'_>,
 ) -> QueryResult<usize> {
     use diesel::connection::SimpleConnection;
-    use diesel::prelude::ExecuteCopyFromDsl;
-    conn.batch_execute(
+    let DbConnection::Pg(pg) = conn else {
+        return Err(diesel::result::Error::QueryBuilderError("COPY is PostgreSQL's".into()));
+    };
+    pg.batch_execute(
         "CREATE TEMPORARY TABLE observations_incoming (indicator TEXT NOT NULL, geo_level TEXT NOT NULL, \
          geo_code TEXT NOT NULL, period TEXT NOT NULL, value TEXT, suppressed BOOLEAN NOT NULL, \
          source TEXT NOT NULL, millesime TEXT, line BIGINT NOT NULL) ON COMMIT DROP",
@@ -195,20 +208,8 @@ pub fn copy_and_upsert(
             }
             Ok::<(), diesel::result::Error>(())
         })
-        .execute(conn)?;
-    diesel::sql_query(
-        "INSERT INTO observations (indicator, geo_level, geo_code, period, value, suppressed, source, millesime, \
-         ingest_line, ingest_id, updated_at, origin) \
-         SELECT indicator, geo_level, geo_code, period, value, suppressed, source, millesime, line, $1, $2, $3 \
-         FROM observations_incoming \
-         ON CONFLICT (indicator, geo_level, geo_code, period, origin) DO UPDATE SET value = excluded.value, \
-         suppressed = excluded.suppressed, source = excluded.source, millesime = excluded.millesime, \
-         ingest_id = excluded.ingest_id, ingest_line = excluded.ingest_line, updated_at = excluded.updated_at",
-    )
-    .bind::<Text, _>(ingestion.id)
-    .bind::<Timestamp, _>(ingestion.at)
-    .bind::<Text, _>(ingestion.origin.as_str())
-    .execute(conn)
+        .execute(pg)?;
+    upsert_all_from(conn, "observations_incoming", ingestion)
 }
 
 /// One row in COPY's text format: fields separated by tabs, `\N` for NULL, `t`/`f`, a newline.

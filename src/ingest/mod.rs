@@ -196,9 +196,6 @@ pub fn apply(
 /// the staging file on another thread while the database takes this one. A failed read closes the
 /// channel early and is returned: the transaction then rolls back whatever was copied.
 fn copy_from_staging(conn: &mut DbConnection, staging: &mut Staging, ingestion: Ingestion<'_>) -> ApiResult<()> {
-    let DbConnection::Pg(pg) = conn else {
-        return Err(ApiError::internal("COPY is PostgreSQL's"));
-    };
     let (sender, receiver) = sync_channel::<Vec<ValidRow>>(2);
     std::thread::scope(|scope| {
         let reader = scope.spawn(move || -> ApiResult<()> {
@@ -212,7 +209,7 @@ fn copy_from_staging(conn: &mut DbConnection, staging: &mut Staging, ingestion: 
                 }
             }
         });
-        let written = repo::copy_and_upsert(pg, receiver.iter(), ingestion).map(|_| ()).map_err(ApiError::from);
+        let written = repo::copy_and_upsert(conn, receiver.iter(), ingestion).map(|_| ()).map_err(ApiError::from);
         // The receiver goes first, so that a reader blocked on a full channel sees it closed.
         drop(receiver);
         let read = reader.join().map_err(|_| ApiError::internal("the staging reader panicked"))?;

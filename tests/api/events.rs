@@ -155,6 +155,60 @@ async fn each_caller_follows_only_its_scope_and_its_own_cursors() {
     app.get("/v1/events?since=1", &admin_token()).await.assert_problem(400, "INVALID_PARAMETER");
 }
 
+/// One writer per contract creates `axes` axes coded `{prefix}W{writer}-{n}`, one after the other,
+/// each through the app `next_app` gives; `done` is set once every writer has finished. Returns
+/// the ids each writer created.
+pub async fn write_axes<'a>(
+    next_app: impl Fn() -> &'a TestApp + Copy,
+    contracts: &[String],
+    prefix: &str,
+    axes: usize,
+    done: &AtomicBool,
+) -> Vec<Vec<String>> {
+    let writers = contracts.iter().enumerate().map(|(w, contract)| async move {
+        let mut created = Vec::new();
+        for n in 0..axes {
+            let code = format!("{prefix}W{w}-{n}");
+            let created_axis = next_app()
+                .create(&format!("/v1/contracts/{contract}/axes"), &json!({"code": code, "title": "Axe"}))
+                .await;
+            created.push(created_axis["id"].as_str().unwrap().to_owned());
+        }
+        created
+    });
+    let written = futures_util::future::join_all(writers).await;
+    done.store(true, Ordering::SeqCst);
+    written
+}
+
+/// Follows the feed from `start`, `page_size` events a page, each page asked of the app `next_app`
+/// gives, until the writers are `done` and a page comes back short with `expected` `axis.created`
+/// events seen (on PostgreSQL a transaction still running anywhere on the server holds the feed
+/// back), or a minute has passed. Returns every event seen.
+pub async fn follow_feed<'a>(
+    next_app: impl Fn() -> &'a TestApp,
+    start: &str,
+    page_size: u32,
+    done: &AtomicBool,
+    expected: usize,
+) -> Vec<Value> {
+    let mut seen: Vec<Value> = Vec::new();
+    let mut cursor = start.to_owned();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_mins(1);
+    loop {
+        let finished = done.load(Ordering::SeqCst);
+        let answer = page(next_app(), &admin_token(), Some(&cursor), page_size).await;
+        let items = answer.body["items"].as_array().unwrap().clone();
+        let short = items.len() < page_size as usize;
+        seen.extend(items);
+        cursor = answer.body["next_cursor"].as_str().unwrap().to_owned();
+        if finished && short && (axes_created(&seen) >= expected || std::time::Instant::now() > deadline) {
+            return seen;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+    }
+}
+
 /// How many `axis.created` events are among `events`.
 pub fn axes_created(events: &[Value]) -> usize {
     events.iter().filter(|event| event["type"] == "axis.created").count()
@@ -177,45 +231,9 @@ async fn a_reader_following_the_feed_during_concurrent_writes_misses_nothing_and
     }
     let (_, start) = all_events(&app, &admin_token(), 1000).await;
 
-    let writers = contracts.iter().enumerate().map(|(w, contract)| {
-        let app = &app;
-        async move {
-            let mut created = Vec::new();
-            for n in 0..AXES {
-                let axis = app
-                    .create(
-                        &format!("/v1/contracts/{contract}/axes"),
-                        &json!({"code": format!("W{w}-{n}"), "title": "Axe"}),
-                    )
-                    .await;
-                created.push(axis["id"].as_str().unwrap().to_owned());
-            }
-            created
-        }
-    });
     let writers_done = AtomicBool::new(false);
-    let writers = async {
-        let written = futures_util::future::join_all(writers).await;
-        writers_done.store(true, Ordering::SeqCst);
-        written
-    };
-    let reader = async {
-        let mut seen: Vec<Value> = Vec::new();
-        let mut cursor = start.clone();
-        let deadline = std::time::Instant::now() + std::time::Duration::from_mins(1);
-        loop {
-            let finished = writers_done.load(Ordering::SeqCst);
-            let answer = page(&app, &admin_token(), Some(&cursor), 7).await;
-            let items = answer.body["items"].as_array().unwrap().clone();
-            let short = items.len() < 7;
-            seen.extend(items);
-            cursor = answer.body["next_cursor"].as_str().unwrap().to_owned();
-            if finished && short && (axes_created(&seen) >= WRITERS * AXES || std::time::Instant::now() > deadline) {
-                return seen;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(2)).await;
-        }
-    };
+    let writers = write_axes(|| &app, &contracts, "", AXES, &writers_done);
+    let reader = follow_feed(|| &app, &start, 7, &writers_done, WRITERS * AXES);
     let (written, seen) = tokio::join!(writers, reader);
     let written: BTreeSet<String> = written.into_iter().flatten().collect();
     assert_eq!(written.len(), WRITERS * AXES);

@@ -295,51 +295,13 @@ async fn the_feed_misses_nothing_while_writers_spread_over_instances_commit() {
     }
     let (_, start) = crate::events::all_events(setup, &admin_token(), 1000).await;
     for round in 0..3 {
-        let writers = contracts.iter().enumerate().map(|(w, contract)| {
-            let cluster = &cluster.client;
-            async move {
-                let mut created = Vec::new();
-                for n in 0..AXES {
-                    let app = cluster.any();
-                    let axis = app
-                        .create(
-                            &format!("/v1/contracts/{contract}/axes"),
-                            &json!({"code": format!("R{round}-W{w}-{n}"), "title": "Axe"}),
-                        )
-                        .await;
-                    created.push(axis["id"].as_str().unwrap().to_owned());
-                }
-                created
-            }
-        });
         let done = AtomicBool::new(false);
-        let writers = async {
-            let written = futures_util::future::join_all(writers).await;
-            done.store(true, Ordering::SeqCst);
-            written
-        };
-        // Until it has seen every axis of the round (a transaction still running anywhere on the
-        // server holds the feed back), or a minute has passed.
-        let reader = async {
-            let mut seen: Vec<Value> = Vec::new();
-            let mut cursor = start.clone();
-            let deadline = Instant::now() + Duration::from_mins(1);
-            loop {
-                let finished = done.load(Ordering::SeqCst);
-                let answer = crate::events::page(cluster.client.any(), &admin_token(), Some(&cursor), 11).await;
-                let items = answer.body["items"].as_array().unwrap().clone();
-                let short = items.len() < 11;
-                seen.extend(items);
-                cursor = answer.body["next_cursor"].as_str().unwrap().to_owned();
-                let all_seen = crate::events::axes_created(&seen) >= (round + 1) * WRITERS * AXES;
-                if finished && short && (all_seen || Instant::now() > deadline) {
-                    return seen;
-                }
-                tokio::time::sleep(Duration::from_millis(2)).await;
-            }
-        };
-        let (written, seen) = tokio::join!(writers, reader);
         let prefix = format!("R{round}-");
+        let writers = crate::events::write_axes(|| cluster.client.any(), &contracts, &prefix, AXES, &done);
+        // The reader starts from the same place each round: it sees the earlier rounds' axes too.
+        let reader =
+            crate::events::follow_feed(|| cluster.client.any(), &start, 11, &done, (round + 1) * WRITERS * AXES);
+        let (written, seen) = tokio::join!(writers, reader);
         let written: BTreeSet<String> = written.into_iter().flatten().collect();
         assert_eq!(written.len(), WRITERS * AXES);
         let mut times_seen: HashMap<String, usize> = HashMap::new();
