@@ -11,6 +11,7 @@ pub mod bonus_rates;
 mod connection;
 pub mod contract_indicators;
 pub mod contracts;
+mod copy;
 pub mod department_summary;
 pub mod documents;
 pub mod equipments;

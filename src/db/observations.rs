@@ -204,7 +204,7 @@ pub fn copy_and_upsert(
                 for row in &batch {
                     copy_text_line(&mut text, row);
                 }
-                out.write_all(&text).map_err(|error| diesel::result::Error::SerializationError(Box::new(error)))?;
+                out.write_all(&text).map_err(super::copy::stream_error)?;
             }
             Ok::<(), diesel::result::Error>(())
         })
@@ -212,42 +212,23 @@ pub fn copy_and_upsert(
     upsert_all_from(conn, "observations_incoming", ingestion)
 }
 
-/// One row in COPY's text format: fields separated by tabs, `\N` for NULL, `t`/`f`, a newline.
+/// One row in COPY's text format, in the order of `observations_incoming`'s columns.
 fn copy_text_line(out: &mut Vec<u8>, row: &ValidRow) {
-    let fields = [
-        Some(row.indicator.as_str()),
-        Some(row.geo_level.as_str()),
-        Some(row.geo_code.as_str()),
-        Some(row.period.as_str()),
-        row.value.as_deref(),
-        Some(if row.suppressed { "t" } else { "f" }),
-        Some(row.source.as_str()),
-        row.millesime.as_deref(),
-    ];
-    for field in fields {
-        copy_text_field(out, field);
-        out.push(b'\t');
-    }
-    out.extend_from_slice(row.line.to_string().as_bytes());
-    out.push(b'\n');
-}
-
-/// A field in COPY's text format: the backslash and the characters that end a field or a row
-/// are escaped, so that no value can spill into the next.
-fn copy_text_field(out: &mut Vec<u8>, field: Option<&str>) {
-    let Some(text) = field else {
-        out.extend_from_slice(b"\\N");
-        return;
-    };
-    for byte in text.bytes() {
-        match byte {
-            b'\\' => out.extend_from_slice(b"\\\\"),
-            b'\t' => out.extend_from_slice(b"\\t"),
-            b'\n' => out.extend_from_slice(b"\\n"),
-            b'\r' => out.extend_from_slice(b"\\r"),
-            _ => out.push(byte),
-        }
-    }
+    let line_number = row.line.to_string();
+    super::copy::line(
+        out,
+        &[
+            Some(row.indicator.as_str()),
+            Some(row.geo_level.as_str()),
+            Some(row.geo_code.as_str()),
+            Some(row.period.as_str()),
+            row.value.as_deref(),
+            Some(if row.suppressed { "t" } else { "f" }),
+            Some(row.source.as_str()),
+            row.millesime.as_deref(),
+            Some(&line_number),
+        ],
+    );
 }
 
 /// `(indicator, geo_level, geo_code, period, value, suppressed, source, millesime, line), (…)`:
@@ -360,24 +341,4 @@ pub fn list(
         );
     }
     query.load(conn)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::copy_text_field;
-
-    fn field(value: Option<&str>) -> String {
-        let mut out = Vec::new();
-        copy_text_field(&mut out, value);
-        String::from_utf8(out).unwrap_or_default()
-    }
-
-    #[test]
-    fn a_copy_field_cannot_spill_into_the_next_field_or_row() {
-        assert_eq!(field(Some("57.3")), "57.3");
-        assert_eq!(field(None), "\\N");
-        assert_eq!(field(Some("\\N")), "\\\\N", "a literal backslash-N is text, not NULL");
-        assert_eq!(field(Some("a\tb\nc\rd\\e")), "a\\tb\\nc\\rd\\\\e");
-        assert_eq!(field(Some("Évian-les-Bains")), "Évian-les-Bains");
-    }
 }

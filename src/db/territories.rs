@@ -3,6 +3,7 @@
 use std::collections::HashMap;
 use std::hash::Hash;
 
+use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use serde::{Serialize, Serializer};
 use utoipa::ToSchema;
@@ -341,6 +342,79 @@ macro_rules! write_rows {
     }};
 }
 
+diesel::table! {
+    /// Communes on their way in, on PostgreSQL: a temporary table of the transaction
+    /// ([`write_communes`]), not part of the schema.
+    communes_incoming (insee) {
+        insee -> Text,
+        name -> Text,
+        search_name -> Text,
+        kind -> Text,
+        department -> Text,
+        region -> Nullable<Text>,
+        siren -> Nullable<Text>,
+        epci_siren -> Nullable<Text>,
+        parent_insee -> Nullable<Text>,
+        postal_codes -> Text,
+        population -> Nullable<BigInt>,
+    }
+}
+
+/// Applies the inserts and updates of the communes' diff. On PostgreSQL the updates, all 35,000
+/// when every population moves, are copied into a temporary table (`COPY`) and applied by one
+/// `UPDATE … FROM`: half the time of multi-row upserts, most of it PostgreSQL's own.
+fn write_communes(conn: &mut DbConnection, diff: &Diff<CommuneRow, String>) -> QueryResult<()> {
+    let DbConnection::Pg(pg) = conn else {
+        write_rows!(
+            conn,
+            communes,
+            insee,
+            diff,
+            [name, search_name, kind, department, region, siren, epci_siren, parent_insee, postal_codes, population]
+        );
+        return Ok(());
+    };
+    for batch in diff.inserts.chunks(INSERT_BATCH) {
+        diesel::insert_into(communes::table).values(batch.to_vec()).execute(pg)?;
+    }
+    if diff.updates.is_empty() {
+        return Ok(());
+    }
+    pg.batch_execute("CREATE TEMPORARY TABLE communes_incoming (LIKE communes) ON COMMIT DROP")?;
+    diesel::copy_from(communes_incoming::table)
+        .from_raw_data(communes_incoming::table, |out| {
+            let mut text = Vec::new();
+            for row in &diff.updates {
+                let population = row.population.map(|population| population.to_string());
+                super::copy::line(
+                    &mut text,
+                    &[
+                        Some(&row.insee),
+                        Some(&row.name),
+                        Some(&row.search_name),
+                        Some(row.kind.as_str()),
+                        Some(&row.department),
+                        row.region.as_deref(),
+                        row.siren.as_deref(),
+                        row.epci_siren.as_deref(),
+                        row.parent_insee.as_deref(),
+                        Some(&row.postal_codes),
+                        population.as_deref(),
+                    ],
+                );
+            }
+            out.write_all(&text).map_err(super::copy::stream_error)
+        })
+        .execute(pg)?;
+    pg.batch_execute(
+        "UPDATE communes SET name = incoming.name, search_name = incoming.search_name, kind = incoming.kind, \
+         department = incoming.department, region = incoming.region, siren = incoming.siren, \
+         epci_siren = incoming.epci_siren, parent_insee = incoming.parent_insee, \
+         postal_codes = incoming.postal_codes, population = incoming.population \
+         FROM communes_incoming AS incoming WHERE communes.insee = incoming.insee",
+    )
+}
+
 /// Deletes the rows of a diff that are gone from the new reference.
 macro_rules! delete_rows {
     ($conn:expr, $table:ident, $key:ident, $diff:expr) => {{
@@ -374,13 +448,7 @@ pub fn import(conn: &mut DbConnection, reference: &Reference) -> QueryResult<Imp
     write_rows!(conn, departments, code, departments_diff, [name, region, chef_lieu, zone, population, commune_count]);
     write_rows!(conn, epcis, siren, epcis_diff, [name, search_name, kind, financing_mode, population]);
     delete_rows!(conn, communes, insee, communes_diff);
-    write_rows!(
-        conn,
-        communes,
-        insee,
-        communes_diff,
-        [name, search_name, kind, department, region, siren, epci_siren, parent_insee, postal_codes, population]
-    );
+    write_communes(conn, &communes_diff)?;
     delete_rows!(conn, epcis, siren, epcis_diff);
     delete_rows!(conn, departments, code, departments_diff);
     // Populations and memberships may have moved: every contract's coverage follows.
