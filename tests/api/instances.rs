@@ -550,32 +550,45 @@ async fn an_instance_killed_mid_write_leaves_no_half_written_change_and_frees_it
 #[ignore = "restarts the PostgreSQL server: run alone (.ci/run does)"]
 async fn a_postgres_restart_during_payments_loses_nothing() {
     const CLIENTS: usize = 4;
-    const EACH: usize = 25;
     let Some(Cluster { instances: _instances, client }) = Cluster::start(2).await else { return };
     let (commitment, line) = payable_line(&client.apps[0]).await;
+    let started_at = |conn: &mut PgConnection| {
+        diesel::select(diesel::dsl::sql::<diesel::sql_types::Text>("pg_postmaster_start_time()::text"))
+            .get_result::<String>(conn)
+            .unwrap()
+    };
+    let server_started = started_at(&mut PgConnection::establish(&client.apps[0].database.url().to_url()).unwrap());
+    let stop = AtomicBool::new(false);
+    // Each client pays until the restart is over and a moment after, noting when each payment was
+    // sent and when it was answered.
     let clients = (0..CLIENTS).map(|c| {
-        let (client, commitment, line) = (&client, &commitment, &line);
+        let (client, commitment, line, stop) = (&client, &commitment, &line, &stop);
         async move {
-            let mut failures = Vec::new();
-            for n in 0..EACH {
+            let (mut failures, mut spans) = (Vec::new(), Vec::new());
+            for n in 0.. {
+                if stop.load(Ordering::SeqCst) {
+                    break;
+                }
                 let key = format!("restart-{c}-{n}");
+                let sent = Instant::now();
                 match client
                     .send_retrying(Duration::from_secs(90), |app| payment(app, commitment, &key, line, 100))
                     .await
                 {
-                    Ok(answer) if answer.status == 201 => {}
+                    Ok(answer) if answer.status == 201 => spans.push((sent, Instant::now())),
                     Ok(answer) => failures.push(format!("{key}: {}", answer.text)),
                     Err(error) => failures.push(format!("{key}: {error}")),
                 }
                 tokio::time::sleep(Duration::from_millis(20)).await;
             }
-            failures
+            (failures, spans)
         }
     });
     let restart = async {
         tokio::time::sleep(Duration::from_millis(400)).await;
         let version = std::fs::read_dir("/etc/postgresql").unwrap().next().unwrap().unwrap().file_name();
         let version = version.to_string_lossy().into_owned();
+        let began = Instant::now();
         let restarted = tokio::task::spawn_blocking(move || {
             Command::new("pg_ctlcluster").args(["--skip-systemctl-redirect", &version, "main", "restart"]).status()
         })
@@ -583,11 +596,23 @@ async fn a_postgres_restart_during_payments_loses_nothing() {
         .unwrap()
         .unwrap();
         assert!(restarted.success(), "pg_ctlcluster restart: {restarted}");
+        let ended = Instant::now();
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        stop.store(true, Ordering::SeqCst);
+        (began, ended)
     };
-    let (failures, ()) = tokio::join!(futures_util::future::join_all(clients), restart);
-    let failures: Vec<String> = failures.into_iter().flatten().collect();
+    let (outcomes, (began, ended)) = tokio::join!(futures_util::future::join_all(clients), restart);
+    let failures: Vec<&String> = outcomes.iter().flat_map(|(failures, _)| failures).collect();
     assert!(failures.is_empty(), "{failures:#?}");
-    assert!(client.retries.load(Ordering::Relaxed) > 0, "the restart came when no payment was being made");
-    let made = i64::try_from(CLIENTS * EACH).unwrap();
-    assert_eq!(payment_traces(&client.apps[1], &commitment).await, (CLIENTS * EACH, made * 100, made * 100, made));
+    let spans: Vec<&(Instant, Instant)> = outcomes.iter().flat_map(|(_, spans)| spans).collect();
+    let mut conn = PgConnection::establish(&client.apps[1].database.url().to_url()).unwrap();
+    assert_ne!(started_at(&mut conn), server_started, "PostgreSQL did not restart");
+    assert!(
+        spans.iter().any(|(sent, answered)| *sent < ended && *answered > began),
+        "no payment was in flight while PostgreSQL restarted"
+    );
+    let made = spans.len();
+    let cents = i64::try_from(made).unwrap() * 100;
+    let events = i64::try_from(made).unwrap();
+    assert_eq!(payment_traces(&client.apps[1], &commitment).await, (made, cents, cents, events));
 }
