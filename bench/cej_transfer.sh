@@ -24,14 +24,11 @@ CONTRACTS="${BENCH_CONTRACTS:-3000}"
 ROUNDS="${BENCH_ROUNDS:-30}"
 READS="${BENCH_READS:-10}"
 
-for tool in cargo python3 curl; do
-    command -v "$tool" > /dev/null || { echo "bench: $tool is needed" >&2; exit 1; }
-done
+# shellcheck source=bench/release.sh
+source bench/release.sh
+require_tools cargo python3 curl
 
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/ctg-api-target}"
-echo "== building the release binary"
-cargo build --release --quiet --bin ctg-api
-BIN="$CARGO_TARGET_DIR/release/ctg-api"
+build_release
 
 run_backend() {
     local name="$1" url="$2" token

@@ -30,18 +30,15 @@ THREADS="${BENCH_THREADS:-2}"
 CONTRACTS="${BENCH_CONTRACTS:-3000}"
 SEED_THREADS="${BENCH_SEED_THREADS:-16}"
 
-for tool in cargo python3 curl; do
-    command -v "$tool" > /dev/null || { echo "bench: $tool is needed" >&2; exit 1; }
-done
+# shellcheck source=bench/release.sh
+source bench/release.sh
+require_tools cargo python3 curl
 if ! command -v wrk > /dev/null; then
     echo "bench: wrk is needed: 'apt-get install wrk' on Debian/Ubuntu, 'brew install wrk' on macOS" >&2
     exit 1
 fi
 
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/ctg-api-target}"
-echo "== building the release binary"
-cargo build --release --quiet --bin ctg-api
-BIN="$CARGO_TARGET_DIR/release/ctg-api"
+build_release
 
 # Each measured URL must answer 200 with that token first: wrk would happily time 401s or 404s.
 check() {

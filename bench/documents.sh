@@ -19,9 +19,9 @@ SMALL_MIB="${BENCH_SMALL_MIB:-2}"
 POSTGRES_URL="${BENCH_POSTGRES_URL-postgres://postgres@127.0.0.1:5432}"
 PROFILE="${BENCH_PROFILE:-release}"
 
-for tool in cargo python3 curl cmp; do
-    command -v "$tool" > /dev/null || { echo "bench: $tool is needed" >&2; exit 1; }
-done
+# shellcheck source=bench/release.sh
+source bench/release.sh
+require_tools cargo python3 curl cmp
 
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/ctg-api-target}"
 echo "== building the $PROFILE binary"

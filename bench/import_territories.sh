@@ -14,11 +14,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 SOURCE="${1:-../shared/reference/decoupage-administratif}"
 PG_ADMIN="${BENCH_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/ctg-api-target}"
 export RUST_LOG=warn
 
-cargo build --release --quiet --bin ctg-api
-BIN="$CARGO_TARGET_DIR/release/ctg-api"
+# shellcheck source=bench/release.sh
+source bench/release.sh
+build_release
 WORK="$(mktemp -d)"
 trap 'rm -rf "$WORK"' EXIT
 

@@ -22,14 +22,11 @@ CONTRACTS="${BENCH_CONTRACTS:-3000}"
 OBSERVATIONS="${BENCH_OBSERVATIONS:-1000000}"
 DURATION="${BENCH_DURATION:-15s}"
 
-for tool in cargo python3 curl wrk; do
-    command -v "$tool" > /dev/null || { echo "bench: $tool is needed" >&2; exit 1; }
-done
+# shellcheck source=bench/release.sh
+source bench/release.sh
+require_tools cargo python3 curl wrk
 
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/ctg-api-target}"
-echo "== building the release binary"
-cargo build --release --quiet --bin ctg-api
-BIN="$CARGO_TARGET_DIR/release/ctg-api"
+build_release
 
 WORK="$(mktemp -d)"
 SERVER_PID=""

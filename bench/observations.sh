@@ -25,14 +25,11 @@ ROWS="${BENCH_ROWS:-1000000}"
 SMALL_ROWS="${BENCH_SMALL_ROWS:-100000}"
 POSTGRES_URL="${BENCH_POSTGRES_URL-postgres://postgres@127.0.0.1:5432}"
 
-for tool in cargo python3 curl sqlite3; do
-    command -v "$tool" > /dev/null || { echo "bench: $tool is needed" >&2; exit 1; }
-done
+# shellcheck source=bench/release.sh
+source bench/release.sh
+require_tools cargo python3 curl sqlite3
 
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/ctg-api-target}"
-echo "== building the release binary"
-cargo build --release --quiet --bin ctg-api
-BIN="$CARGO_TARGET_DIR/release/ctg-api"
+build_release
 
 WORK="$(mktemp -d)"
 SERVER_PID=""

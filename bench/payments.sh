@@ -27,14 +27,11 @@ cd "$(dirname "$0")/.."
 THREADS="${BENCH_THREADS:-64}"
 SEED="${BENCH_SEED:-}"
 
-for tool in cargo python3 curl; do
-    command -v "$tool" > /dev/null || { echo "bench: $tool is needed" >&2; exit 1; }
-done
+# shellcheck source=bench/release.sh
+source bench/release.sh
+require_tools cargo python3 curl
 
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/ctg-api-target}"
-echo "== building the release binary"
-cargo build --release --quiet --bin ctg-api
-BIN="$CARGO_TARGET_DIR/release/ctg-api"
+build_release
 
 # run_backend NAME DATABASE_URL: one full run; leaves BENCH_* results in $WORK/result-NAME.env.
 run_backend() {

@@ -18,14 +18,11 @@ cd "$(dirname "$0")/.."
 
 SECONDS_PER_RUN="${BENCH_SOAK_SECONDS:-600}"
 ROWS="${BENCH_SOAK_ROWS:-150000}"
-for tool in cargo python3 curl; do
-    command -v "$tool" > /dev/null || { echo "bench: $tool is needed" >&2; exit 1; }
-done
+# shellcheck source=bench/release.sh
+source bench/release.sh
+require_tools cargo python3 curl
 
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/ctg-api-target}"
-echo "== building the release binary"
-cargo build --release --quiet --bin ctg-api
-BIN="$CARGO_TARGET_DIR/release/ctg-api"
+build_release
 
 # As the Docker image runs it: glibc's default of one malloc arena per thread makes resident
 # memory creep with every thread that has run a bulk file (see the README).
