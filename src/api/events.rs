@@ -132,12 +132,13 @@ fn read_page(
         return Err(expired_cursor());
     }
     let after = after.max(horizon);
-    let rows = repo::list(conn, scope, after, i64::from(limit))?;
+    let settled = repo::settled_below(conn)?;
+    let rows = repo::list(conn, scope, after, settled, i64::from(limit))?;
     // A short page read everything settled in this snapshot: continue after its last event, in
     // scope or not (no later commit can come before it).
     let (next, held_back) = match rows.last() {
         Some(last) if rows.len() == limit as usize => (last.position(), false),
-        _ => (repo::last_position(conn)?.max(after), repo::any_unsettled(conn)?),
+        _ => (repo::last_position(conn, settled)?.max(after), repo::any_unsettled(conn, settled)?),
     };
     Ok(FeedRead { rows, next, held_back })
 }

@@ -100,8 +100,9 @@ fn writing_transaction(conn: &DbConnection) -> diesel::expression::SqlLiteral<Bi
 }
 
 /// The transaction ids below which every transaction has ended, as this snapshot sees it: the
-/// feed is read only below it. Everything is settled on SQLite.
-fn settled_below(conn: &mut DbConnection) -> QueryResult<i64> {
+/// feed is read only below it. Everything is settled on SQLite. A read of the feed asks once and
+/// gives the answer to [`list`], [`last_position`] and [`any_unsettled`], which then agree.
+pub fn settled_below(conn: &mut DbConnection) -> QueryResult<i64> {
     match conn {
         DbConnection::Pg(_) => {
             diesel::select(diesel::dsl::sql::<BigInt>("pg_snapshot_xmin(pg_current_snapshot())::text::bigint"))
@@ -136,9 +137,14 @@ pub fn record(conn: &mut DbConnection, event: &NewEvent<'_>) -> QueryResult<()> 
 
 /// Up to `limit` events after `after` in `scope`, oldest first: all of them, those of some
 /// départements and the catalogue's (which have none), or those of the contracts one of some
-/// SIRENs is party to.
-pub fn list(conn: &mut DbConnection, scope: &Scope, after: FeedPosition, limit: i64) -> QueryResult<Vec<EventRow>> {
-    let settled = settled_below(conn)?;
+/// SIRENs is party to; only events of transactions below `settled` ([`settled_below`]).
+pub fn list(
+    conn: &mut DbConnection,
+    scope: &Scope,
+    after: FeedPosition,
+    settled: i64,
+    limit: i64,
+) -> QueryResult<Vec<EventRow>> {
     let mut query = events::table
         .filter(
             events::transaction_id
@@ -170,10 +176,9 @@ pub fn list(conn: &mut DbConnection, scope: &Scope, after: FeedPosition, limit: 
     query.load(conn)
 }
 
-/// The position of the last event settled, as this snapshot sees it: a reader that read every
+/// The position of the last event below `settled`, as this snapshot sees it: a reader that read every
 /// event in its scope up to here continues from it, and no later commit can come before it.
-pub fn last_position(conn: &mut DbConnection) -> QueryResult<FeedPosition> {
-    let settled = settled_below(conn)?;
+pub fn last_position(conn: &mut DbConnection, settled: i64) -> QueryResult<FeedPosition> {
     let last = events::table
         .filter(events::transaction_id.lt(settled))
         .order((events::transaction_id.desc(), events::id.desc()))
@@ -184,9 +189,8 @@ pub fn last_position(conn: &mut DbConnection) -> QueryResult<FeedPosition> {
 }
 
 /// Whether this snapshot sees committed events that are not settled yet: written by a transaction
-/// at or above the oldest one still running, so held back from readers until that one ends.
-pub fn any_unsettled(conn: &mut DbConnection) -> QueryResult<bool> {
-    let settled = settled_below(conn)?;
+/// at or above `settled`, the oldest one still running, so held back from readers until it ends.
+pub fn any_unsettled(conn: &mut DbConnection, settled: i64) -> QueryResult<bool> {
     diesel::select(diesel::dsl::exists(events::table.filter(events::transaction_id.ge(settled)))).get_result(conn)
 }
 
