@@ -305,12 +305,10 @@ impl<R: PartialEq, K: Eq + Hash + Clone> Diff<R, K> {
 /// Rows per INSERT statement: well under SQLite's 32,766 and PostgreSQL's 65,535 bound parameters.
 const INSERT_BATCH: usize = 1_000;
 
-/// Applies the inserts and updates of a diff to one table, `INSERT_BATCH` rows per statement. On
-/// PostgreSQL updates too go as multi-row upserts on the key, setting the listed columns: one
-/// UPDATE per row costs a round trip each (35,000 of them when every population moves). Rows with codes
-/// read through `serialize_as` are only insertable by value, hence the copies.
-macro_rules! write_rows {
-    ($conn:expr, $table:ident, $key:ident, $diff:expr, [$($column:ident),+ $(,)?]) => {{
+/// Inserts the new rows of a diff, `INSERT_BATCH` per statement. Rows with codes read through
+/// `serialize_as` are only insertable by value, hence the copies.
+macro_rules! insert_rows {
+    ($conn:expr, $table:ident, $diff:expr) => {{
         for batch in $diff.inserts.chunks(INSERT_BATCH) {
             // Multi-row INSERTs are rendered by each backend, not by the multi-connection enum.
             match &mut *$conn {
@@ -320,25 +318,24 @@ macro_rules! write_rows {
                 }
             };
         }
-        match &mut *$conn {
-            DbConnection::Pg(pg) => {
-                for batch in $diff.updates.chunks(INSERT_BATCH) {
-                    diesel::insert_into($table::table)
-                        .values(batch.to_vec())
-                        .on_conflict($table::$key)
-                        .do_update()
-                        .set(($($table::$column.eq(diesel::upsert::excluded($table::$column)),)+))
-                        .execute(pg)?;
-                }
-            }
-            // diesel upserts one row at a time on SQLite; an UPDATE per row costs no round trip
-            // there.
-            DbConnection::Sqlite(sqlite) => {
-                for row in &$diff.updates {
-                    diesel::update($table::table.filter($table::$key.eq(&row.$key))).set(row.clone()).execute(sqlite)?;
-                }
-            }
+    }};
+}
+
+/// Updates the changed rows of a diff, one statement each: few for départements and EPCI, and no
+/// round trip on SQLite (PostgreSQL's communes go by [`write_communes`]).
+macro_rules! update_rows {
+    ($conn:expr, $table:ident, $key:ident, $diff:expr) => {{
+        for row in &$diff.updates {
+            diesel::update($table::table.filter($table::$key.eq(&row.$key))).set(row.clone()).execute($conn)?;
         }
+    }};
+}
+
+/// Applies the inserts and updates of a diff to one table.
+macro_rules! write_rows {
+    ($conn:expr, $table:ident, $key:ident, $diff:expr) => {{
+        insert_rows!($conn, $table, $diff);
+        update_rows!($conn, $table, $key, $diff);
     }};
 }
 
@@ -362,21 +359,13 @@ diesel::table! {
 
 /// Applies the inserts and updates of the communes' diff. On PostgreSQL the updates, all 35,000
 /// when every population moves, are copied into a temporary table (`COPY`) and applied by one
-/// `UPDATE … FROM`: half the time of multi-row upserts, most of it PostgreSQL's own.
+/// `UPDATE … FROM`, where one UPDATE each cost 35,000 round trips (8 s).
 fn write_communes(conn: &mut DbConnection, diff: &Diff<CommuneRow, String>) -> QueryResult<()> {
+    insert_rows!(conn, communes, diff);
     let DbConnection::Pg(pg) = conn else {
-        write_rows!(
-            conn,
-            communes,
-            insee,
-            diff,
-            [name, search_name, kind, department, region, siren, epci_siren, parent_insee, postal_codes, population]
-        );
+        update_rows!(conn, communes, insee, diff);
         return Ok(());
     };
-    for batch in diff.inserts.chunks(INSERT_BATCH) {
-        diesel::insert_into(communes::table).values(batch.to_vec()).execute(pg)?;
-    }
     if diff.updates.is_empty() {
         return Ok(());
     }
@@ -445,8 +434,8 @@ pub fn import(conn: &mut DbConnection, reference: &Reference) -> QueryResult<Imp
 
     // Parents first on the way in, children first on the way out, so every foreign key holds
     // at every statement.
-    write_rows!(conn, departments, code, departments_diff, [name, region, chef_lieu, zone, population, commune_count]);
-    write_rows!(conn, epcis, siren, epcis_diff, [name, search_name, kind, financing_mode, population]);
+    write_rows!(conn, departments, code, departments_diff);
+    write_rows!(conn, epcis, siren, epcis_diff);
     delete_rows!(conn, communes, insee, communes_diff);
     write_communes(conn, &communes_diff)?;
     delete_rows!(conn, epcis, siren, epcis_diff);
