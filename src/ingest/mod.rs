@@ -31,7 +31,7 @@ use staging::{Staging, duplicate};
 use crate::auth::Caller;
 use crate::db::events::{self, NewEvent};
 use crate::db::observations as repo;
-use crate::db::observations::Ingestion;
+use crate::db::observations::{Ingestion, Written};
 use crate::db::{self, DbConnection};
 use crate::domain::observations::{IndicatorRule, Places, RawRow, RowRules, Territory, ValidRow};
 use crate::error::{ApiError, ApiResult, FieldError};
@@ -173,13 +173,11 @@ pub fn apply(
     // writer already has the database to itself.
     db::serialize_writers(conn, "observations:bulk")?;
     let started = Instant::now();
-    let before = repo::count(conn)?;
-    if matches!(conn, DbConnection::Sqlite(_)) {
-        repo::upsert_staged(conn, ingestion)?;
+    let written = if matches!(conn, DbConnection::Sqlite(_)) {
+        repo::upsert_staged(conn, ingestion)?
     } else {
-        copy_from_staging(conn, &mut checked.staging, ingestion)?;
-    }
-    let inserted = u64::try_from(repo::count(conn)? - before).unwrap_or(0);
+        copy_from_staging(conn, &mut checked.staging, ingestion)?
+    };
     record_events(conn, caller, ingestion, &checked.per_department)?;
     log::info!(
         "ingestion {}: applied {} rows in {:.3} s",
@@ -189,13 +187,13 @@ pub fn apply(
     );
     let rows = checked.rows;
     db::count_on_commit(ROWS_INGESTED, rows);
-    Ok(IngestReport { ingest_id: ingestion.id.to_owned(), rows, inserted, updated: rows.saturating_sub(inserted) })
+    Ok(IngestReport { ingest_id: ingestion.id.to_owned(), rows, inserted: written.inserted, updated: written.updated })
 }
 
 /// Copies the staged rows into PostgreSQL ([`repo::copy_and_upsert`]), the next batch read from
 /// the staging file on another thread while the database takes this one. A failed read closes the
 /// channel early and is returned: the transaction then rolls back whatever was copied.
-fn copy_from_staging(conn: &mut DbConnection, staging: &mut Staging, ingestion: Ingestion<'_>) -> ApiResult<()> {
+fn copy_from_staging(conn: &mut DbConnection, staging: &mut Staging, ingestion: Ingestion<'_>) -> ApiResult<Written> {
     let (sender, receiver) = sync_channel::<Vec<ValidRow>>(2);
     std::thread::scope(|scope| {
         let reader = scope.spawn(move || -> ApiResult<()> {
@@ -209,7 +207,7 @@ fn copy_from_staging(conn: &mut DbConnection, staging: &mut Staging, ingestion: 
                 }
             }
         });
-        let written = repo::copy_and_upsert(conn, receiver.iter(), ingestion).map(|_| ()).map_err(ApiError::from);
+        let written = repo::copy_and_upsert(conn, receiver.iter(), ingestion).map_err(ApiError::from);
         // The receiver goes first, so that a reader blocked on a full channel sees it closed.
         drop(receiver);
         let read = reader.join().map_err(|_| ApiError::internal("the staging reader panicked"))?;

@@ -87,19 +87,24 @@ async fn a_french_spreadsheet_csv_goes_in_and_reads_back_exactly() {
     assert_eq!(read[0]["millesime"], Value::Null);
     assert_eq!(read[1]["ingest_id"], answer.body["ingest_id"]);
 
-    // The same keys again: replaced, not added.
+    // A known key again is replaced, not added; a new one beside it is added.
     let revised = format!(
-        "indicator,geo_level,geo_code,period,value,source\nplaces_eaje,commune,{BONNEVILLE_INSEE},2023,58,Cnaf\n"
+        "indicator,geo_level,geo_code,period,value,source\nplaces_eaje,commune,{BONNEVILLE_INSEE},2023,58,Cnaf\n\
+         places_eaje,commune,{BONNEVILLE_INSEE},2022,41,Cnaf\n"
     );
     let again = bulk(&app, &admin_token(), "text/csv", revised).await;
-    assert_eq!((again.body["inserted"].as_u64(), again.body["updated"].as_u64()), (Some(0), Some(1)), "{}", again.text);
-    let one = app
+    assert_eq!((again.body["inserted"].as_u64(), again.body["updated"].as_u64()), (Some(1), Some(1)), "{}", again.text);
+    let all = items(
+        &app.get(&format!("/v1/indicators/places_eaje/observations?geo_code={BONNEVILLE_INSEE}"), &admin_token()).await,
+    );
+    assert_eq!(all.len(), 3, "two rows of the first file and the new one");
+    let up_to_2023 = app
         .get(
             &format!("/v1/indicators/places_eaje/observations?geo_code={BONNEVILLE_INSEE}&period_to=2023"),
             &admin_token(),
         )
         .await;
-    assert_eq!(items(&one).iter().map(|o| o["value"].clone()).collect::<Vec<_>>(), [json!("58")]);
+    assert_eq!(items(&up_to_2023).iter().map(|o| o["value"].clone()).collect::<Vec<_>>(), [json!("41"), json!("58")]);
 }
 
 #[tokio::test]
@@ -438,9 +443,13 @@ async fn a_collectivity_figure_stands_beside_the_official_one_without_replacing_
             "indicator,geo_level,geo_code,period,value,source\ntaux_couverture_eaje_epci,epci,{FAUCIGNY},2024,{value},{source}\n"
         )
     };
-    assert_eq!(bulk(&app, &caf_agent_token(&["74"]), "text/csv", rate("45.5", "ONAPE / Cnaf")).await.status, 200);
+    let written = |answer: &Answer| (answer.status, answer.body["inserted"].as_u64(), answer.body["updated"].as_u64());
+    let official = bulk(&app, &caf_agent_token(&["74"]), "text/csv", rate("45.5", "ONAPE / Cnaf")).await;
+    assert_eq!(written(&official), (200, Some(1), Some(0)), "{}", official.text);
     let town = collectivity_token(&[FAUCIGNY]);
-    assert_eq!(bulk(&app, &town, "text/csv", rate("99", "collectivite")).await.status, 200);
+    // The same key under the other origin is a row of its own: inserted, nothing replaced.
+    let own = bulk(&app, &town, "text/csv", rate("99", "collectivite")).await;
+    assert_eq!(written(&own), (200, Some(1), Some(0)), "{}", own.text);
 
     // Reads give the official figure unless asked for the collectivity's.
     let path = "/v1/indicators/taux_couverture_eaje_epci/observations";
@@ -476,7 +485,8 @@ async fn a_collectivity_figure_stands_beside_the_official_one_without_replacing_
     assert_eq!(faucigny_rate["value"], "45.5", "{}", summary.text);
 
     // A collectivity's later file replaces its own figure only.
-    assert_eq!(bulk(&app, &town, "text/csv", rate("98", "collectivite")).await.status, 200);
+    let later = bulk(&app, &town, "text/csv", rate("98", "collectivite")).await;
+    assert_eq!(written(&later), (200, Some(0), Some(1)), "{}", later.text);
     assert_eq!(read(&app.get(path, &town).await)[0].0, "45.5");
     assert_eq!(read(&app.get(&format!("{path}?origin=collectivity"), &town).await)[0].0, "98");
 }
