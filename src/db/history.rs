@@ -135,12 +135,13 @@ pub fn record_entry(conn: &mut DbConnection, entry: &Entry<'_>) -> QueryResult<(
         department: Some(entry.department),
         body,
     };
-    super::events::record(conn, &event(entry.resource, entry.action.as_str(), entry.resource_id, after.clone()))?;
+    let mut events = vec![event(entry.resource, entry.action.as_str(), entry.resource_id, after.clone())];
     if let Some((version, updated_at)) = entry.touched {
         let touched =
             serde_json::json!({"id": entry.contract_id, "version": version, "updated_at": super::rfc3339(updated_at)});
-        super::events::record(conn, &event("contract", "touched", entry.contract_id, Some(touched.to_string())))?;
+        events.push(event("contract", "touched", entry.contract_id, Some(touched.to_string())));
     }
+    super::events::record_all(conn, &events)?;
     diesel::insert_into(contract_history::table)
         .values(NewEntry {
             contract_id: entry.contract_id,
