@@ -231,26 +231,29 @@ fn record_events(
         by_department.entry(department).or_default().insert(indicator, *rows);
     }
     let at = db::now();
-    for (department, indicators) in by_department {
-        let body = serde_json::json!({
-            "ingest_id": ingest_id,
-            "department": department,
-            "origin": ingestion.origin,
-            "rows": indicators.values().sum::<u64>(),
-            "indicators": indicators,
-        });
-        let event = NewEvent {
-            caller,
-            at,
-            resource: "observations",
-            action: "upserted",
-            resource_id: ingest_id,
-            contract_id: None,
-            department: Some(department),
-            body: Some(body.to_string()),
-        };
-        events::record(conn, &event)?;
-    }
+    let upserted: Vec<NewEvent<'_>> = by_department
+        .into_iter()
+        .map(|(department, indicators)| {
+            let body = serde_json::json!({
+                "ingest_id": ingest_id,
+                "department": department,
+                "origin": ingestion.origin,
+                "rows": indicators.values().sum::<u64>(),
+                "indicators": indicators,
+            });
+            NewEvent {
+                caller,
+                at,
+                resource: "observations",
+                action: "upserted",
+                resource_id: ingest_id,
+                contract_id: None,
+                department: Some(department),
+                body: Some(body.to_string()),
+            }
+        })
+        .collect();
+    events::record_all(conn, &upserted)?;
     Ok(())
 }
 
